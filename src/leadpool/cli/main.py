@@ -1,0 +1,320 @@
+"""The `leadpool` command: set up, describe the org, take leads in, route, claim and serve."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from leadpool.errors import ClaimRefused, LeadpoolError
+from leadpool.settings import EXAMPLES, Settings
+from leadpool.storage.db import Database
+
+app = typer.Typer(help="leadpool: lead intake, routing into pools, and race-safe claims.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+DbUrl = Annotated[str | None, typer.Option("--db", envvar="LEADPOOL_DATABASE_URL", help="database URL")]
+
+
+def _db(url: str | None, *, migrate: bool = True) -> Database:
+    db = Database(url or Settings().database_url)
+    if migrate:
+        from leadpool.storage.migrate import upgrade
+
+        upgrade(db.engine)
+    return db
+
+
+def _fail(exc: LeadpoolError, *, as_json: bool = False) -> NoReturn:
+    if as_json:
+        print(json.dumps({"error": exc.to_dict()}, default=str))
+    else:
+        err.print(f"[bold red]error[/] ({exc.code}): {exc.message}")
+        for problem in exc.details.get("problems", []):
+            err.print(f"  • {problem['where']}: {problem['message']}" if problem["where"] else f"  • {problem['message']}")
+        if isinstance(exc, ClaimRefused):
+            r = exc.refusal
+            err.print(f"  limit {r.limit} = {r.value}; you are at {r.current}"
+                      + (f"; passes at {r.retry_after.isoformat()}" if r.retry_after else ""))
+        if exc.hint:
+            err.print(f"  [dim]{exc.hint}[/]")
+    raise typer.Exit(3 if isinstance(exc, ClaimRefused) else 2)
+
+
+@app.command()
+def migrate(db_url: DbUrl = None) -> None:
+    """Create or upgrade the database schema (Alembic)."""
+    _db(db_url)
+    console.print("schema is up to date")
+
+
+@app.command()
+def check(file: Path) -> None:
+    """Validate an org file; every problem is listed with its path and line in the file."""
+    from leadpool.org.loader import parse
+
+    try:
+        loaded = parse(file.read_text(encoding="utf-8"), source=str(file))
+    except LeadpoolError as exc:
+        _fail(exc)
+    org = loaded.org
+    console.print(f"[green]ok[/] {org.organisation}: {len(org.teams)} teams, {len(org.users)} users, "
+                  f"{len(org.pools)} pools, {len(org.rules)} rules")
+
+
+@app.command("apply")
+def apply_org(file: Path, db_url: DbUrl = None,
+              dry_run: Annotated[bool, typer.Option(help="show what would change")] = False) -> None:
+    """Load an org file idempotently and print what changed."""
+    from leadpool.org import service
+
+    db = _db(db_url)
+    try:
+        changes = service.apply(db, file.read_text(encoding="utf-8"), dry_run=dry_run)
+    except LeadpoolError as exc:
+        _fail(exc)
+    if changes.unchanged:
+        console.print(f"no changes (org version {changes.version})")
+        return
+    for verb, group in (("created", changes.created), ("updated", changes.updated),
+                        ("deactivated", changes.deactivated)):
+        for kind, names in group.items():
+            console.print(f"{verb} {len(names)} {kind}: {', '.join(names)}")
+    console.print("dry run: nothing was saved" if dry_run else f"applied as org version {changes.version}")
+
+
+@app.command("import")
+def import_leads(
+    file: Path,
+    mapping: Annotated[Path | None, typer.Option(help="column mapping YAML")] = None,
+    db_url: DbUrl = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=5000)] = 1000,
+    channel: str = "import",
+) -> None:
+    """Import leads from CSV or JSON lines; bad rows are reported by line and the good ones kept."""
+    from leadpool.leads.mapping import Mapping, detect_format, load_mapping, read_rows
+    from leadpool.leads.model import field_types
+    from leadpool.leads.service import IntakeItem, ingest
+    from leadpool.org.service import current
+
+    db = _db(db_url)
+    try:
+        spec = load_mapping(mapping.read_text(encoding="utf-8")) if mapping else Mapping()
+        types = field_types(current(db).loaded.org.fields)
+        total_bytes = file.stat().st_size
+        counts: Counter[str] = Counter()
+        reasons: Counter[str] = Counter()
+        rejected: list[str] = []
+        read = 0
+        with file.open(encoding=spec.encoding, newline="") as stream, Progress(
+            TextColumn("[bold]importing[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeRemainingColumn(), console=err, transient=False,
+        ) as progress:
+            task = progress.add_task(file.name, total=total_bytes)
+            batch: list[IntakeItem] = []
+
+            def flush() -> None:
+                for r in ingest(db, batch, channel=channel):
+                    counts[r.outcome] += 1
+                    if r.outcome == "rejected":
+                        reasons["invalid data"] += 1
+                        rejected.append(f"{r.where}: {r.message}")
+                    elif r.status == "review" and r.outcome == "created":
+                        reasons[f"review: {r.reason}"] += 1
+                batch.clear()
+                progress.update(task, completed=min(stream.tell(), total_bytes))
+
+            for row in read_rows(stream, detect_format(str(file)), spec, types):
+                read += 1
+                if row.problems:
+                    counts["rejected"] += 1
+                    reasons["unreadable row"] += 1
+                    rejected.extend(f"line {row.line}: {p.message}" if not p.where.startswith("line")
+                                    else str(p) for p in row.problems)
+                    continue
+                batch.append(IntakeItem(row.raw, f"line {row.line}"))
+                if len(batch) >= batch_size:
+                    flush()
+            if batch:
+                flush()
+            progress.update(task, completed=total_bytes)
+    except LeadpoolError as exc:
+        _fail(exc)
+    for line in rejected[:50]:
+        err.print(f"[red]rejected[/] {line}")
+    if len(rejected) > 50:
+        err.print(f"… and {len(rejected) - 50} more rejected rows")
+    table = Table(title=f"import of {file.name}")
+    table.add_column("")
+    table.add_column("rows", justify="right")
+    table.add_row("read", str(read))
+    table.add_row("imported (new leads)", str(counts["created"]))
+    table.add_row("already imported", str(counts["existing"]))
+    table.add_row("rejected", str(counts["rejected"]))
+    for reason, n in sorted(reasons.items()):
+        table.add_row(f"  {reason}", str(n))
+    console.print(table)
+
+
+@app.command()
+def route(
+    lead: Annotated[str, typer.Argument(help="the lead as JSON, or @file.json")],
+    explain: Annotated[bool, typer.Option("--explain", help="show every rule on the way")] = True,
+    db_url: DbUrl = None,
+) -> None:
+    """Dry-run one lead against the current rules: where it would go and why. Changes nothing."""
+    from leadpool.leads.service import explain as dry_run
+
+    text = Path(lead[1:]).read_text(encoding="utf-8") if lead.startswith("@") else lead
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        err.print(f"[red]error[/]: the lead is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")
+        raise typer.Exit(2) from None
+    try:
+        result = dry_run(_db(db_url), raw)
+    except LeadpoolError as exc:
+        _fail(exc)
+    if result["outcome"] == "rejected":
+        for p in result["problems"]:
+            err.print(f"[red]invalid[/] {p['where']}: {p['message']}")
+        raise typer.Exit(2)
+    for check_ in result["qualification"]:
+        mark = "[green]✓[/]" if check_["passed"] else "[red]✗[/]"
+        console.print(f"{mark} qualification {check_['step']} '{check_['name']}': {check_['detail']}")
+    if explain:
+        for step in result["rules"]:
+            mark = "[green]✓ matched[/]" if step["matched"] else "[dim]✗ no match[/]"
+            seen = ", ".join(f"{k}={v!r}" for k, v in step["values"].items())
+            note = f" ({step['note']})" if step["note"] else ""
+            console.print(f"{mark} rule '{step['rule']}' → {step['pool']}: {step['condition']}  [{seen}]{note}")
+    where = f"pool [bold]{result['pool']}[/]" if result["outcome"] == "pool" else "[bold]review queue[/]"
+    console.print(f"→ {where}: {result['message']}")
+
+
+def _as(db: Database, email: str) -> Any:
+    from leadpool.identity.service import person_by_email
+
+    try:
+        return person_by_email(db, email)
+    except LeadpoolError as exc:
+        _fail(exc)
+
+
+@app.command()
+def claim(
+    pool: str,
+    as_user: Annotated[str, typer.Option("--as", help="email of the rep claiming")],
+    lead_id: Annotated[int | None, typer.Option("--lead", help="claim this lead")] = None,
+    count: Annotated[int, typer.Option(min=1, help="claim a batch of this many")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    db_url: DbUrl = None,
+) -> None:
+    """Claim a lead by id, the next one, or a batch. A refusal names the limit and when it passes."""
+    from leadpool.claims.service import claim as do_claim
+
+    db = _db(db_url)
+    try:
+        taken = do_claim(db, _as(db, as_user), pool, lead_id=lead_id, n=count)
+    except LeadpoolError as exc:
+        _fail(exc, as_json=as_json)
+    if as_json:
+        print(json.dumps({"claimed": [{"lead_id": c.lead_id, "pool": c.pool} for c in taken]}))
+        return
+    for c in taken:
+        console.print(f"claimed lead {c.lead_id} from {c.pool}")
+
+
+@app.command()
+def release(lead_id: int, reason: Annotated[str, typer.Option(help="why it goes back")],
+            as_user: Annotated[str, typer.Option("--as")], db_url: DbUrl = None) -> None:
+    """Give a claimed lead back to its pool (counts as abandonment)."""
+    from leadpool.claims.service import release as do_release
+
+    db = _db(db_url)
+    try:
+        do_release(db, _as(db, as_user), lead_id, reason)
+    except LeadpoolError as exc:
+        _fail(exc)
+    console.print(f"lead {lead_id} is back in its pool")
+
+
+@app.command()
+def lead(lead_id: int, as_user: Annotated[str, typer.Option("--as")], db_url: DbUrl = None) -> None:
+    """Show a lead and its history: why it is where it is."""
+    from leadpool.leads.work import get_lead
+
+    db = _db(db_url)
+    try:
+        data = get_lead(db, _as(db, as_user), lead_id)
+    except LeadpoolError as exc:
+        _fail(exc)
+    console.print(f"lead {data['id']} [bold]{data['status']}[/] in {data['pool'] or '—'}; fields {data['fields']}")
+    for e in data["events"]:
+        console.print(f"  {e['at']:%Y-%m-%d %H:%M:%S} {e['type']:<14} {e['reason'] or ''}")
+
+
+@app.command("create-admin")
+def create_admin(email: str, name: Annotated[str, typer.Option()] = "Admin", db_url: DbUrl = None) -> None:
+    """Create the first admin and print an API token for it."""
+    from leadpool.identity.model import Role
+    from leadpool.identity.service import create_user, issue_token
+
+    db = _db(db_url)
+    try:
+        admin = create_user(db, email, name, Role.admin)
+    except LeadpoolError as exc:
+        _fail(exc)
+    console.print(f"admin {admin.email} created; API token (shown once):")
+    print(issue_token(db, admin.id, "first admin"))
+
+
+@app.command()
+def token(email: str, name: Annotated[str, typer.Option()] = "cli", db_url: DbUrl = None) -> None:
+    """Issue an API token for a user (shown once; stored hashed)."""
+    from leadpool.identity.service import issue_token
+
+    db = _db(db_url)
+    print(issue_token(db, _as(db, email).id, name))
+
+
+@app.command()
+def serve(
+    db_url: DbUrl = None,
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    seed: Annotated[bool, typer.Option(help="load the example organisation into an empty database")] = True,
+) -> None:
+    """Run the HTTP API. On an empty database, seed the example organisation so there is something to see."""
+    import uvicorn
+
+    from leadpool.api.app import create_app
+    from leadpool.seed import seed_example
+
+    settings = Settings()
+    db = _db(db_url)
+    if seed:
+        tokens = seed_example(db, EXAMPLES, console=err)
+        if tokens:
+            err.print("[bold]example tokens[/] (Authorization: Bearer …):")
+            for who, tok in tokens.items():
+                err.print(f"  {who:<34} {tok}")
+    host = host or settings.host
+    port = port or settings.port
+    err.print(f"leadpool on [bold]http://{host}:{port}/api/v1/docs[/] (database {db.engine.url.render_as_string()})")
+    uvicorn.run(create_app(db), host=host, port=port, log_level="info")
+
+
+def main() -> None:  # pragma: no cover
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

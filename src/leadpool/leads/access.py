@@ -1,0 +1,45 @@
+"""Who may see or work a lead (§2: nobody sees more than their role needs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from leadpool.identity.access import Person
+from leadpool.identity.model import Role
+from leadpool.storage.tables import teams, users
+
+
+def _team_of(conn: Connection, user_id: int) -> str | None:
+    return conn.execute(
+        sa.select(teams.c.name).select_from(users.join(teams)).where(users.c.id == user_id)
+    ).scalar()
+
+
+def may_work(conn: Connection, actor: Person, owner_id: int | None) -> bool:
+    """Holders work their leads; managers their team's; ops and admins any. Executives only read."""
+    if actor.role in (Role.ops, Role.admin):
+        return True
+    if owner_id is None:
+        return False
+    if owner_id == actor.id:
+        return True
+    return actor.role is Role.manager and actor.team is not None and _team_of(conn, owner_id) == actor.team
+
+
+def may_see(conn: Connection, actor: Person, owner_id: int | None) -> bool:
+    if actor.role in (Role.ops, Role.admin, Role.executive):
+        return True
+    return may_work(conn, actor, owner_id)
+
+
+def owner_filter(actor: Person, owner_column: Any) -> Any:
+    """A WHERE clause limiting owned leads to those the actor may see."""
+    if actor.role in (Role.ops, Role.admin, Role.executive):
+        return sa.true()
+    if actor.role is Role.manager and actor.team is not None:
+        team_members = sa.select(users.c.id).select_from(users.join(teams)).where(teams.c.name == actor.team)
+        return sa.or_(owner_column == actor.id, owner_column.in_(team_members))
+    return owner_column == actor.id

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadpool.api.deps import DB, Me, require
+from leadpool.errors import InvalidInput
+from leadpool.identity.access import Person
+from leadpool.identity.model import Role
+from leadpool.leads import service, work
+from leadpool.leads.model import Outcome
+
+router = APIRouter(tags=["leads"])
+Intake = Annotated[Person, Depends(require(Role.admin, Role.ops, Role.manager))]
+LeadFields = dict[str, Any]
+
+
+class Batch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    leads: list[LeadFields] = Field(min_length=1, max_length=5000)
+
+
+class ContactRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channel: str = "call"
+    note: str = ""
+
+
+class OutcomeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: Outcome
+    amount: Decimal | None = None
+    note: str = ""
+
+
+def _result(r: service.IntakeResult) -> dict[str, Any]:
+    return {"where": r.where, "outcome": r.outcome, "lead_id": r.lead_id, "status": r.status, "pool": r.pool,
+            "reason": r.reason, "message": r.message, "duplicate_of": r.duplicate_of,
+            "problems": [{"where": p.where, "message": p.message} for p in r.problems]}
+
+
+@router.post("/leads", status_code=201)
+def create_lead(db: DB, who: Intake, lead: LeadFields,
+                idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> JSONResponse:
+    """Take in one lead. Retrying with the same Idempotency-Key or external_id returns the original."""
+    (result,) = service.ingest(db, [service.IntakeItem(lead, "lead", idempotency_key)], actor_id=who.id)
+    if result.outcome == "rejected":
+        raise InvalidInput(result.problems, hint="fix the named fields and send the lead again")
+    return JSONResponse(_result(result), status_code=201 if result.outcome == "created" else 200)
+
+
+@router.post("/leads/batch")
+def create_leads(db: DB, who: Intake, batch: Batch,
+                 idempotency_key: Annotated[str | None, Header(max_length=190)] = None) -> dict[str, Any]:
+    """Take in many leads; bad ones are reported one by one and never stop the good ones."""
+    items = [service.IntakeItem(raw, f"leads[{i}]", f"{idempotency_key}:{i}" if idempotency_key else None)
+             for i, raw in enumerate(batch.leads)]
+    results = service.ingest(db, items, actor_id=who.id)
+    summary: dict[str, int] = {}
+    for r in results:
+        summary[r.outcome] = summary.get(r.outcome, 0) + 1
+    return {"summary": summary, "results": [_result(r) for r in results]}
+
+
+@router.post("/leads/explain")
+def explain(db: DB, _who: Intake, lead: LeadFields) -> dict[str, Any]:
+    """Dry-run one lead against the current rules; nothing is stored."""
+    return service.explain(db, lead)
+
+
+@router.get("/leads")
+def list_leads(db: DB, me: Me, status: str | None = None, limit: int = Query(100, ge=1, le=1000),
+               offset: int = Query(0, ge=0)) -> list[dict[str, Any]]:
+    return work.list_leads(db, me, status=status, limit=limit, offset=offset)
+
+
+@router.get("/leads/{lead_id}")
+def get_lead(db: DB, me: Me, lead_id: int) -> dict[str, Any]:
+    return work.get_lead(db, me, lead_id)
+
+
+@router.post("/leads/{lead_id}/contact")
+def contact(db: DB, me: Me, lead_id: int, body: ContactRequest | None = None) -> dict[str, Any]:
+    body = body or ContactRequest()
+    work.log_contact(db, me, lead_id, channel=body.channel, note=body.note)
+    return {"lead_id": lead_id, "status": "contacted"}
+
+
+@router.post("/leads/{lead_id}/outcome")
+def outcome(db: DB, me: Me, lead_id: int, body: OutcomeRequest) -> dict[str, Any]:
+    work.record_outcome(db, me, lead_id, body.outcome, amount=body.amount, note=body.note)
+    return {"lead_id": lead_id, "status": body.outcome.value}
+
+
+@router.get("/review")
+def review(db: DB, me: Me, reason: str | None = None, limit: int = Query(100, ge=1, le=1000),
+           offset: int = Query(0, ge=0)) -> dict[str, Any]:
+    return work.review_queue(db, me, reason=reason, limit=limit, offset=offset)
+
+

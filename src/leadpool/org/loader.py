@@ -1,0 +1,151 @@
+"""Read an org YAML file into an Org, reporting every problem with its path (and line) in the file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from leadpool.errors import InvalidInput, Problem
+from leadpool.leads.model import field_types
+from leadpool.org.schema import Org
+from leadpool.rules.routing import RuleBook, compile_rulebook
+
+
+@dataclass(frozen=True)
+class LoadedOrg:
+    org: Org
+    rulebook: RuleBook
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _lines(node: yaml.Node, prefix: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    out[prefix] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            _lines(value, (*prefix, key.value), out)
+            out.setdefault((*prefix, key.value), key.start_mark.line + 1)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _lines(item, (*prefix, i), out)
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown key; check its spelling against the documented keys"
+    if error["type"] == "missing":
+        return "required"
+    text = str(error["msg"])
+    return text.removeprefix("Value error, ")
+
+
+def parse(text: str, *, source: str = "org file") -> LoadedOrg:
+    """Validate structure, cross-references and every rule condition; raise with all problems at once."""
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else source
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InvalidInput([Problem(where, f"not valid YAML: {problem}")]) from None
+    if not isinstance(data, dict):
+        raise InvalidInput([Problem(source, "expected a mapping with 'organisation:', 'pools:', 'rules:' …")])
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is not None:
+        _lines(node, (), lines)
+
+    def located(loc: tuple[Any, ...], message: str) -> Problem:
+        line = next((lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in lines), None)
+        where = _path(loc) + (f" (line {line})" if line else "")
+        return Problem(where, message)
+
+    try:
+        org = Org.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput([located(tuple(e["loc"]), _message(e)) for e in exc.errors()]) from None
+    problems = [located(_loc(p.where), p.message) for p in cross_check(org)]
+    rulebook, rule_problems = compile_rulebook(org)
+    problems += [located(_loc(p.where), p.message) for p in rule_problems]
+    if problems or rulebook is None:
+        raise InvalidInput(problems, hint="fix the listed places in the org file and run `leadpool check` again")
+    return LoadedOrg(org, rulebook)
+
+
+def _loc(path: str) -> tuple[Any, ...]:
+    out: list[Any] = []
+    for part in path.replace("]", "").split("."):
+        name, *indexes = part.split("[")
+        if name:
+            out.append(name)
+        out.extend(int(i) for i in indexes)
+    return tuple(out)
+
+
+def cross_check(org: Org) -> list[Problem]:
+    """References between sections: teams, tiers, pools and users named must exist."""
+    problems: list[Problem] = []
+    teams = {t.name for t in org.teams}
+    tiers = set(org.tiers)
+    pools = [p.name for p in org.pools]
+    emails = [u.email.lower() for u in org.users]
+    types = field_types(org.fields)
+    for kind, names in (("team", [t.name for t in org.teams]), ("pool", pools), ("user", emails)):
+        seen: set[str] = set()
+        for i, name in enumerate(names):
+            if name in seen:
+                section = {"team": "teams", "pool": "pools", "user": "users"}[kind]
+                key = "email" if kind == "user" else "name"
+                problems.append(Problem(f"{section}[{i}].{key}", f"duplicate {kind} '{name}'"))
+            seen.add(name)
+    for name in org.fields:
+        if name in field_types({}):
+            problems.append(Problem(f"fields.{name}", "is a built-in field; remove it from 'fields:'"))
+    for i, user in enumerate(org.users):
+        if user.team and user.team not in teams:
+            problems.append(Problem(f"users[{i}].team", f"unknown team '{user.team}'"))
+        if user.tier and user.tier not in tiers:
+            problems.append(Problem(f"users[{i}].tier", f"unknown tier '{user.tier}' (known: {sorted(tiers)})"))
+    for i, pool in enumerate(org.pools):
+        if pool.team and pool.team not in teams:
+            problems.append(Problem(f"pools[{i}].team", f"unknown team '{pool.team}'"))
+        for tier in pool.tier_limits:
+            if tier not in tiers:
+                problems.append(Problem(f"pools[{i}].tier_limits.{tier}", f"unknown tier '{tier}'"))
+        ratios = [("limits", pool.limits)] + [(f"tier_limits.{t}", lim) for t, lim in pool.tier_limits.items()]
+        for where, limits in ratios:
+            if limits.ratio and limits.ratio.pool not in pools:
+                problems.append(Problem(f"pools[{i}].{where}.ratio.pool", f"unknown pool '{limits.ratio.pool}'"))
+            if limits.ratio and limits.ratio.pool == pool.name:
+                problems.append(Problem(f"pools[{i}].{where}.ratio.pool", "a pool cannot require itself"))
+        for j, name in enumerate(pool.preview_fields):
+            if name not in types:
+                problems.append(Problem(f"pools[{i}].preview_fields[{j}]", f"unknown field '{name}'"))
+        for perm in ("claim", "view", "manage"):
+            audience = getattr(pool.access, perm)
+            if audience is None:
+                continue
+            for j, team in enumerate(audience.teams or []):
+                if team not in teams:
+                    problems.append(Problem(f"pools[{i}].access.{perm}.teams[{j}]", f"unknown team '{team}'"))
+            for j, tier in enumerate(audience.tiers or []):
+                if tier not in tiers:
+                    problems.append(Problem(f"pools[{i}].access.{perm}.tiers[{j}]", f"unknown tier '{tier}'"))
+            for j, email in enumerate(audience.users or []):
+                if email.lower() not in emails:
+                    problems.append(Problem(f"pools[{i}].access.{perm}.users[{j}]", f"unknown user '{email}'"))
+    for tier, spec in org.tiers.items():
+        if spec.limits.ratio or spec.limits.pool_daily is not None:
+            problems.append(Problem(f"tiers.{tier}.limits", "ratio and pool_daily belong on a pool's limits"))
+    return problems

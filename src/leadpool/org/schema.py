@@ -1,0 +1,214 @@
+"""The organisation as code: one YAML document validated into these models.
+
+Every number of domain.md lives here as a default the admin can override, never in the logic.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from leadpool.identity.model import Role
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo in config must not silently do nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+NonNeg = Annotated[int, Field(ge=0)]
+
+
+class FieldType(StrEnum):
+    string = "string"
+    number = "number"
+    integer = "integer"
+    boolean = "boolean"
+
+
+class Cooldown(Strict):
+    after: Annotated[int, Field(ge=1)] = 3
+    minutes: NonNeg = 15
+
+
+class Ratio(Strict):
+    """Anti-cherry-picking (§6): each claim from this pool needs `count` claims from `pool` today."""
+
+    pool: str
+    count: Annotated[int, Field(ge=1)] = 2
+
+
+class Limits(Strict):
+    """Claim limits (§6). None means 'not set here', so layers can be merged; 0 means none allowed."""
+
+    daily_claims: NonNeg | None = None
+    max_open: NonNeg | None = None
+    hourly_claims: NonNeg | None = None
+    cooldown: Cooldown | None = None
+    batch_max: Annotated[int, Field(ge=1)] | None = None
+    # Pool-scoped limits: only meaningful on a pool (or a pool's tier override).
+    pool_daily: NonNeg | None = None
+    ratio: Ratio | None = None
+
+    def merged(self, over: Limits | None) -> Limits:
+        if over is None:
+            return self
+        data = self.model_dump()
+        data.update({k: v for k, v in over.model_dump().items() if v is not None})
+        return Limits.model_validate(data)
+
+
+DEFAULT_LIMITS = Limits(
+    daily_claims=15, max_open=25, hourly_claims=5, cooldown=Cooldown(after=3, minutes=15), batch_max=10
+)
+
+
+class Tier(Strict):
+    limits: Limits = Limits()
+
+
+class Team(Strict):
+    name: str = Field(min_length=1)
+    territories: list[str] = []
+
+
+class User(Strict):
+    email: str = Field(min_length=3, pattern=r"^[^@\s]+@[^@\s]+$")
+    name: str = Field(min_length=1)
+    role: Role = Role.rep
+    title: str | None = None  # SDR, AE, specialist
+    team: str | None = None
+    territories: list[str] = []
+    skills: list[str] = []
+    tier: str | None = None
+    timezone: str = "UTC"
+    weight: Annotated[float, Field(gt=0)] = 1.0
+    active: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone '{value}' (use an IANA name like 'Europe/Berlin')") from exc
+        return value
+
+
+class Audience(Strict):
+    """Who a pool permission applies to. Lists are ANDed across keys and ORed within a key."""
+
+    roles: list[Role] | None = None
+    titles: list[str] | None = None
+    teams: list[str] | None = None
+    tiers: list[str] | None = None
+    territories: list[str] | None = None
+    users: list[str] | None = None
+
+
+class Access(Strict):
+    claim: Audience = Audience(roles=[Role.rep, Role.manager])
+    view: Audience | None = None
+    manage: Audience | None = None
+
+
+class Ordering(StrEnum):
+    fifo = "fifo"
+    priority = "priority"
+
+
+class PriorityWeights(Strict):
+    """Priority = score x score_weight + the value of the lead's source (§5 pull ordering)."""
+
+    score_weight: float = 1.0
+    source_values: dict[str, float] = {}
+
+
+class PoolKind(StrEnum):
+    open = "open"
+    segmented = "segmented"
+    tiered = "tiered"
+    time_released = "time_released"
+
+
+PREVIEW_FIELDS = [
+    "company",
+    "company_size",
+    "title",
+    "source",
+    "score",
+    "industry",
+    "account_tier",
+    "country",
+]
+
+
+class Pool(Strict):
+    name: str = Field(min_length=1)
+    kind: PoolKind = PoolKind.open
+    description: str = ""
+    team: str | None = None
+    ordering: Ordering = Ordering.priority
+    priority: PriorityWeights = PriorityWeights()
+    access: Access = Access()
+    limits: Limits = Limits()
+    tier_limits: dict[str, Limits] = {}
+    preview_fields: list[str] = Field(default_factory=lambda: list(PREVIEW_FIELDS))
+
+
+class Condition(Strict):
+    name: str = Field(min_length=1)
+    when: str = Field(min_length=1)
+
+
+class Qualification(Strict):
+    """§3: what lets a lead in automatically and what sends it to the review queue."""
+
+    min_score: float | None = 40
+    required: list[str] = ["email", "company"]
+    exclusions: list[Condition] = []
+    bypass: list[Condition] = []  # e.g. target accounts and customer referrals enter below min_score
+
+
+class Rule(Strict):
+    name: str = Field(min_length=1)
+    when: str = Field(min_length=1)
+    pool: str
+
+
+class Duplicates(Strict):
+    by_email: bool = True
+    by_domain_and_name: bool = True
+
+
+class Org(Strict):
+    organisation: str = Field(min_length=1)
+    timezone: str = "UTC"
+    fields: dict[str, FieldType] = {}
+    limits: Limits = DEFAULT_LIMITS
+    tiers: dict[str, Tier] = {}
+    teams: list[Team] = []
+    users: list[User] = []
+    pools: list[Pool] = []
+    qualification: Qualification = Qualification()
+    rules: list[Rule] = []
+    duplicates: Duplicates = Duplicates()
+    fallback: Literal["review"] | str = "review"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_under_limits(cls, data: Any) -> Any:
+        # A partial `limits:` block overrides the §6 defaults key by key instead of erasing them.
+        if isinstance(data, dict) and isinstance(data.get("limits"), dict):
+            merged = DEFAULT_LIMITS.model_dump(exclude_none=True)
+            merged.update(data["limits"])
+            data = {**data, "limits": merged}
+        return data
+
+    def pool(self, name: str) -> Pool | None:
+        return next((p for p in self.pools if p.name == name), None)

@@ -1,0 +1,159 @@
+"""Loading the org into the database idempotently, and handing the current org to every service."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from leadpool.errors import LeadpoolError, NotFound
+from leadpool.events.model import EventType
+from leadpool.org.loader import LoadedOrg, parse
+from leadpool.org.schema import Pool
+from leadpool.storage.db import Database
+from leadpool.storage.tables import events, org_versions, pools, teams, users
+
+# How long a process trusts its cached org before checking for a newer version applied elsewhere.
+ORG_REFRESH_SECONDS = 2.0
+
+
+@dataclass
+class CurrentOrg:
+    version: int
+    loaded: LoadedOrg
+    pool_ids: dict[str, int]
+    pool_names: dict[int, str]
+
+    def pool(self, name: str) -> Pool:
+        pool = self.loaded.org.pool(name)
+        if pool is None or name not in self.pool_ids:
+            known = ", ".join(sorted(self.pool_ids))
+            raise NotFound(f"no pool named '{name}'", hint=f"known pools: {known}")
+        return pool
+
+    def pool_by_id(self, pool_id: int) -> Pool | None:
+        name = self.pool_names.get(pool_id)
+        return self.loaded.org.pool(name) if name else None
+
+
+@dataclass
+class Changes:
+    version: int | None
+    created: dict[str, list[str]] = field(default_factory=dict)
+    updated: dict[str, list[str]] = field(default_factory=dict)
+    deactivated: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def unchanged(self) -> bool:
+        return not (self.created or self.updated or self.deactivated)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "created": self.created, "updated": self.updated,
+                "deactivated": self.deactivated}
+
+
+class NoOrg(LeadpoolError):
+    code = "no_org"
+    status = 503
+
+
+def current(db: Database) -> CurrentOrg:
+    cached: tuple[float, CurrentOrg] | None = db._org_cache
+    if cached is not None and time.monotonic() - cached[0] < ORG_REFRESH_SECONDS:
+        return cached[1]
+    with db.engine.connect() as conn:
+        latest = conn.execute(sa.select(sa.func.max(org_versions.c.id))).scalar()
+        if latest is None:
+            raise NoOrg("no organisation has been applied yet",
+                        hint="run `leadpool apply ORG.yaml` (see examples/org.yaml)")
+        if cached is not None and cached[1].version == latest:
+            db._org_cache = (time.monotonic(), cached[1])
+            return cached[1]
+        source = conn.execute(sa.select(org_versions.c.source).where(org_versions.c.id == latest)).scalar_one()
+        ids = dict(conn.execute(sa.select(pools.c.name, pools.c.id).where(pools.c.active)).all())
+    org = CurrentOrg(latest, parse(source), ids, {v: k for k, v in ids.items()})
+    db._org_cache = (time.monotonic(), org)
+    return org
+
+
+def _upsert(conn: Connection, table: sa.Table, key: str, rows: list[dict[str, Any]],
+            changes: Changes, label: str, now: Any) -> dict[str, int]:
+    existing = {r._mapping[key]: r._mapping for r in conn.execute(sa.select(table))}
+    for row in rows:
+        old = existing.get(row[key])
+        if old is None:
+            extra = {"created_at": now} if "created_at" in table.c else {}
+            conn.execute(sa.insert(table).values(**row, **extra))
+            changes.created.setdefault(label, []).append(str(row[key]))
+        elif any(old[k] != v for k, v in row.items()):
+            conn.execute(sa.update(table).where(table.c[key] == row[key]).values(**row))
+            changes.updated.setdefault(label, []).append(str(row[key]))
+    return dict(conn.execute(sa.select(table.c[key], table.c.id)).all())
+
+
+def apply(db: Database, text: str, *, actor_id: int | None = None, dry_run: bool = False) -> Changes:
+    """Load an org file. Applying the same file twice changes nothing and says so."""
+    loaded = parse(text)
+    checksum = hashlib.sha256(loaded.org.model_dump_json().encode()).hexdigest()
+    now = db.clock.now()
+    try:
+        return _apply(db, loaded, text, checksum, now, actor_id, dry_run)
+    except _DryRun as done:
+        return done.changes
+
+
+class _DryRun(Exception):
+    def __init__(self, changes: Changes) -> None:
+        self.changes = changes
+
+
+def _apply(db: Database, loaded: LoadedOrg, text: str, checksum: str, now: Any,
+           actor_id: int | None, dry_run: bool) -> Changes:
+    org = loaded.org
+    with db.transaction() as conn:
+        latest = conn.execute(
+            sa.select(org_versions.c.id, org_versions.c.checksum).order_by(org_versions.c.id.desc()).limit(1)
+        ).first()
+        changes = Changes(version=latest.id if latest else None)
+        if latest is not None and latest.checksum == checksum:
+            return changes
+        team_ids = _upsert(conn, teams, "name", [{"name": t.name} for t in org.teams], changes, "teams", now)
+        user_rows = [
+            {
+                "email": u.email.lower(), "name": u.name, "role": u.role.value, "title": u.title,
+                "team_id": team_ids.get(u.team) if u.team else None, "tier": u.tier,
+                "territories": u.territories, "skills": u.skills, "timezone": u.timezone,
+                "weight": u.weight, "active": u.active,
+            }
+            for u in org.users
+        ]
+        _upsert(conn, users, "email", user_rows, changes, "users", now)
+        pool_rows = [{"name": p.name, "kind": p.kind.value, "active": True} for p in org.pools]
+        _upsert(conn, pools, "name", pool_rows, changes, "pools", now)
+        gone = conn.execute(
+            sa.update(pools).where(pools.c.active, pools.c.name.not_in([p.name for p in org.pools]))
+            .values(active=False).returning(pools.c.name)
+        ).scalars().all()
+        if gone:
+            changes.deactivated["pools"] = list(gone)
+        if changes.unchanged:
+            changes.updated["rules and settings"] = [org.organisation]
+        summary = changes.as_dict()
+        version = conn.execute(
+            sa.insert(org_versions).values(applied_at=now, checksum=checksum, source=text, summary=summary)
+            .returning(org_versions.c.id)
+        ).scalar_one()
+        changes.version = version
+        conn.execute(sa.insert(events).values(
+            type=EventType.org_applied.value, at=now, actor_id=actor_id, reason=f"org version {version}",
+            details=changes.as_dict(),
+        ))
+        if dry_run:
+            changes.version = None
+            raise _DryRun(changes)  # leaving the block by an exception rolls everything back
+    db._org_cache = None
+    return changes

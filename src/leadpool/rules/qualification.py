@@ -1,0 +1,73 @@
+"""§3 qualification: which leads enter a pool automatically and which go to the review queue."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from leadpool.org.schema import Qualification
+from leadpool.rules.engine import Evaluation, Expression
+
+
+@dataclass(frozen=True)
+class Check:
+    """One step of qualification as it was seen: what was tested, on which values, with what result."""
+
+    step: str  # required | exclusion | bypass | min_score
+    name: str
+    passed: bool
+    detail: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    qualified: bool
+    reason: str | None  # review reason code when not qualified
+    message: str
+    checks: list[Check]
+
+
+@dataclass(frozen=True)
+class Qualifier:
+    settings: Qualification
+    exclusions: list[tuple[str, Expression]]
+    bypass: list[tuple[str, Expression]]
+
+    def judge(self, values: Mapping[str, Any]) -> Verdict:
+        checks: list[Check] = []
+        missing = [name for name in self.settings.required if values.get(name) in (None, "")]
+        checks.append(
+            Check("required", "required fields", not missing,
+                  f"missing {', '.join(missing)}" if missing else "all present")
+        )
+        if missing:
+            return Verdict(False, "incomplete", f"missing required field(s): {', '.join(missing)}", checks)
+        for name, expression in self.exclusions:
+            seen = expression.evaluate(values)
+            checks.append(_check("exclusion", name, not seen.matched, expression, seen))
+            if seen.matched:
+                return Verdict(False, "excluded", f"excluded by '{name}' ({expression.source})", checks)
+        for name, expression in self.bypass:
+            seen = expression.evaluate(values)
+            checks.append(_check("bypass", name, seen.matched, expression, seen))
+            if seen.matched:
+                return Verdict(True, None, f"entered by '{name}' ({expression.source})", checks)
+        threshold = self.settings.min_score
+        if threshold is not None:
+            score = values.get("score")
+            if score is None or score < threshold:
+                shown = "no score" if score is None else f"score {score:g}"
+                checks.append(Check("min_score", "minimum score", False, f"{shown} < {threshold:g}",
+                                    {"score": score}))
+                return Verdict(False, "below_threshold",
+                               f"below minimum score {threshold:g} ({shown})", checks)
+            checks.append(Check("min_score", "minimum score", True, f"score {score:g} >= {threshold:g}",
+                                {"score": score}))
+        return Verdict(True, None, "qualified", checks)
+
+
+def _check(step: str, name: str, passed: bool, expression: Expression, seen: Evaluation) -> Check:
+    detail = expression.source + (f" (not evaluated: {seen.error})" if seen.error else "")
+    return Check(step, name, passed, detail, seen.values)

@@ -1,0 +1,112 @@
+"""Ordered routing rules (§4): first match wins, and every decision says which rule and why."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from leadpool.errors import Problem
+from leadpool.leads.model import field_types
+from leadpool.org.schema import Org
+from leadpool.rules.engine import Expression, compile_condition
+from leadpool.rules.qualification import Check, Qualifier
+
+
+@dataclass(frozen=True)
+class RuleStep:
+    rule: str
+    pool: str
+    condition: str
+    matched: bool
+    values: dict[str, Any]
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where a lead goes. `pool` is None when it goes to the review queue for `reason`."""
+
+    pool: str | None
+    rule: str | None
+    reason: str | None
+    message: str
+    qualification: list[Check]
+    steps: list[RuleStep] = field(default_factory=list)
+
+    def as_details(self) -> dict[str, Any]:
+        """What the routing event stores: enough to answer 'why is this lead here?' later."""
+        matched = next((s for s in self.steps if s.matched), None)
+        return {
+            "rule": self.rule,
+            "condition": matched.condition if matched else None,
+            "values": matched.values if matched else {},
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    qualifier: Qualifier
+    rules: list[tuple[str, str, Expression]]
+    fallback: str
+
+    def decide(self, values: Mapping[str, Any], *, explain: bool = False) -> Decision:
+        verdict = self.qualifier.judge(values)
+        if not verdict.qualified:
+            return Decision(None, None, verdict.reason, verdict.message, verdict.checks)
+        steps: list[RuleStep] = []
+        for name, pool, expression in self.rules:
+            seen = expression.evaluate(values)
+            if explain or seen.matched:
+                steps.append(RuleStep(name, pool, expression.source, seen.matched, seen.values, seen.error))
+            if seen.matched:
+                return Decision(pool, name, None, f"rule '{name}' matched: {expression.source}",
+                                verdict.checks, steps)
+        if self.fallback != "review":
+            return Decision(self.fallback, None, None, f"no rule matched; fallback pool '{self.fallback}'",
+                            verdict.checks, steps)
+        return Decision(None, None, "unrouted", "no routing rule matched", verdict.checks, steps)
+
+
+def compile_rulebook(org: Org) -> tuple[RuleBook | None, list[Problem]]:
+    """Compile every condition of the org; problems carry their path in the YAML file."""
+    types = field_types(org.fields)
+    problems: list[Problem] = []
+    pools = {p.name for p in org.pools}
+
+    def compiled(where: str, source: str) -> Expression | None:
+        result = compile_condition(where, source, types)
+        if isinstance(result, Problem):
+            problems.append(result)
+            return None
+        return result
+
+    q = org.qualification
+    for i, name in enumerate(q.required):
+        if name not in types:
+            problems.append(Problem(f"qualification.required[{i}]", f"unknown field '{name}'"))
+    exclusions = [(c.name, compiled(f"qualification.exclusions[{i}].when", c.when))
+                  for i, c in enumerate(q.exclusions)]
+    bypass = [(c.name, compiled(f"qualification.bypass[{i}].when", c.when)) for i, c in enumerate(q.bypass)]
+    rules: list[tuple[str, str, Expression | None]] = []
+    seen_names: set[str] = set()
+    for i, rule in enumerate(org.rules):
+        if rule.name in seen_names:
+            problems.append(Problem(f"rules[{i}].name", f"duplicate rule name '{rule.name}'"))
+        seen_names.add(rule.name)
+        if rule.pool not in pools:
+            problems.append(Problem(f"rules[{i}].pool", f"unknown pool '{rule.pool}'"))
+        rules.append((rule.name, rule.pool, compiled(f"rules[{i}].when", rule.when)))
+    if org.fallback != "review" and org.fallback not in pools:
+        problems.append(Problem("fallback", f"unknown pool '{org.fallback}' (or use 'review')"))
+    if problems:
+        return None, problems
+    return (
+        RuleBook(
+            Qualifier(q, [(n, e) for n, e in exclusions if e], [(n, e) for n, e in bypass if e]),
+            [(n, p, e) for n, p, e in rules if e],
+            org.fallback,
+        ),
+        [],
+    )

@@ -1,0 +1,164 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations create it; tests check they agree."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+When = sa.DateTime(timezone=True)
+
+org_versions = sa.Table(
+    "org_versions",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("applied_at", When, nullable=False),
+    sa.Column("checksum", sa.String(64), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("summary", Json, nullable=False),
+)
+
+teams = sa.Table(
+    "teams",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("title", sa.String(100)),
+    sa.Column("team_id", Id, sa.ForeignKey("teams.id")),
+    sa.Column("tier", sa.String(50)),
+    sa.Column("territories", Json, nullable=False, default=list),
+    sa.Column("skills", Json, nullable=False, default=list),
+    sa.Column("timezone", sa.String(64), nullable=False, default="UTC"),
+    sa.Column("weight", sa.Float, nullable=False, default=1.0),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", When, nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("user_id", Id, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", When, nullable=False),
+    sa.Column("revoked_at", When),
+)
+
+pools = sa.Table(
+    "pools",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("kind", sa.String(30), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", When, nullable=False),
+)
+
+leads = sa.Table(
+    "leads",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("external_id", sa.String(200), unique=True),
+    sa.Column("idempotency_key", sa.String(200), unique=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("pool_id", Id, sa.ForeignKey("pools.id")),
+    sa.Column("owner_id", Id, sa.ForeignKey("users.id")),
+    sa.Column("priority", sa.Float, nullable=False, default=0.0),
+    sa.Column("score", sa.Float),
+    sa.Column("source", sa.String(100)),
+    sa.Column("email", sa.String(320)),
+    sa.Column("company", sa.String(300)),
+    sa.Column("data", Json, nullable=False),
+    # Duplicate keys (§3), set only while the lead is live: unique, so no second live lead can exist.
+    sa.Column("email_key", sa.String(320), unique=True),
+    sa.Column("person_key", sa.String(600), unique=True),
+    sa.Column("duplicate_of", Id, sa.ForeignKey("leads.id")),
+    sa.Column("review_reason", sa.String(40)),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("return_count", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", When, nullable=False),
+    sa.Column("entered_pool_at", When),
+    sa.Column("claimed_at", When),
+    sa.Column("first_contact_at", When),
+    sa.Column("closed_at", When),
+    sa.Column("outcome", sa.String(20)),
+    sa.Column("amount", sa.Numeric(14, 2)),
+    sa.CheckConstraint(
+        "(status IN ('claimed','contacted','opportunity','won','lost')) = (owner_id IS NOT NULL)"
+        " OR status IN ('disqualified','archived')",
+        name="owner_matches_status",
+    ),
+)
+# Claim-next reads exactly this order, so it is one index range scan.
+sa.Index(
+    "ix_leads_claimable",
+    leads.c.pool_id,
+    leads.c.priority.desc(),
+    leads.c.entered_pool_at,
+    leads.c.id,
+    sqlite_where=leads.c.status == "available",
+    postgresql_where=leads.c.status == "available",
+)
+sa.Index("ix_leads_owner_status", leads.c.owner_id, leads.c.status)
+sa.Index("ix_leads_status_reason", leads.c.status, leads.c.review_reason)
+
+claims = sa.Table(
+    "claims",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("lead_id", Id, sa.ForeignKey("leads.id"), nullable=False),
+    sa.Column("rep_id", Id, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("pool_id", Id, sa.ForeignKey("pools.id"), nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False, default="claim"),  # claim | assign (push, later)
+    sa.Column("action", sa.String(32), nullable=False),  # one per claim request: a batch is one action
+    sa.Column("claimed_at", When, nullable=False),
+    sa.Column("released_at", When),
+    sa.Column("release_reason", sa.String(300)),
+)
+# The invariant of the product: at most one rep holds a lead, whatever the application does.
+sa.Index(
+    "uq_claims_one_holder",
+    claims.c.lead_id,
+    unique=True,
+    sqlite_where=claims.c.released_at.is_(None),
+    postgresql_where=claims.c.released_at.is_(None),
+)
+sa.Index("ix_claims_rep_time", claims.c.rep_id, claims.c.claimed_at)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("lead_id", Id, sa.ForeignKey("leads.id")),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("at", When, nullable=False),
+    sa.Column("actor_id", Id, sa.ForeignKey("users.id")),
+    sa.Column("pool_id", Id, sa.ForeignKey("pools.id")),
+    sa.Column("rep_id", Id, sa.ForeignKey("users.id")),
+    sa.Column("reason", sa.String(300)),
+    sa.Column("details", Json, nullable=False),
+)
+sa.Index("ix_events_lead", events.c.lead_id, events.c.id)
+sa.Index("ix_events_type_at", events.c.type, events.c.at)

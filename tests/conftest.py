@@ -1,0 +1,102 @@
+"""Shared fixtures: a fresh, migrated database per test on SQLite and on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from leadpool.clock import ManualClock
+from leadpool.identity.access import Person
+from leadpool.identity.service import person_by_email
+from leadpool.org import service as orgs
+from leadpool.storage.db import Database, make_engine
+from leadpool.storage.migrate import upgrade
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+SMALL_ORG = (HERE / "small_org.yaml").read_text(encoding="utf-8")
+PG_ADMIN_URL = os.environ.get("LEADPOOL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def pg_url(name: str) -> str:
+    return sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _admin() -> sa.Engine:
+    return sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """One migrated database per test session; each test copies it (CREATE DATABASE … TEMPLATE)."""
+    name = f"lp_tpl_{uuid.uuid4().hex[:8]}"
+    admin = _admin()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine = make_engine(pg_url(name))
+    upgrade(engine)
+    engine.dispose()
+    yield name
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def fresh_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    if backend == "sqlite":
+        path = tmp_path / "leadpool.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"lp_t_{uuid.uuid4().hex[:10]}"
+    admin = _admin()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield pg_url(name)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    yield from fresh_url(backend, tmp_path, request)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def db(db_url: str, clock: ManualClock) -> Iterator[Database]:
+    database = Database(db_url, clock=clock)
+    orgs.apply(database, SMALL_ORG)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def people(db: Database) -> dict[str, Person]:
+    return {name: person_by_email(db, f"{name}@test.example") for name in ("ops", "mia", "rita", "rob", "eve")}
