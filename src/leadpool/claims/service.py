@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -86,7 +86,7 @@ def _standing(conn: Connection, org: CurrentOrg, rep_id: int, pool_id: int, limi
     day = limit_rules.day_start(now, zone)
     hour_ago = now - timedelta(hours=1)
     streak = (limits.cooldown.after * limits.cooldown.minutes) if limits.cooldown else 0
-    since = min(day, hour_ago, now - timedelta(minutes=streak))
+    since = min(day, hour_ago, now - timedelta(minutes=streak)).astimezone(UTC)
     rows = conn.execute(
         sa.select(claims.c.claimed_at, claims.c.pool_id, claims.c.action)
         .where(claims.c.rep_id == rep_id, claims.c.kind == "claim", claims.c.claimed_at >= since)
@@ -116,7 +116,7 @@ def _take(conn: Connection, db: Database, pool_id: int, rep_id: int, now: dateti
           n: int) -> list[Any]:
     claimable = sa.and_(leads.c.pool_id == pool_id, leads.c.status == Status.available.value)
     if lead_id is not None:
-        target = sa.and_(leads.c.id == lead_id, claimable)
+        update = sa.update(leads).where(leads.c.id == lead_id, claimable)
     else:
         picked = (
             sa.select(leads.c.id).where(claimable)
@@ -124,15 +124,13 @@ def _take(conn: Connection, db: Database, pool_id: int, rep_id: int, now: dateti
         )
         if db.is_postgres:
             picked = picked.with_for_update(skip_locked=True)
-        target = leads.c.id.in_(picked.scalar_subquery())
-    update = (
-        sa.update(leads).where(target)
-        .values(status=Status.claimed.value, owner_id=rep_id, claimed_at=now)
-        .returning(leads.c.id, leads.c.priority)
+        # A materialised CTE picks exactly n rows once; PostgreSQL may re-run a plain IN (… LIMIT n)
+        # subquery inside an UPDATE and take more rows than asked for.
+        chosen = picked.cte("picked").prefix_with("MATERIALIZED")
+        update = sa.update(leads).where(leads.c.id == chosen.c.id, leads.c.status == Status.available.value)
+    update = update.values(status=Status.claimed.value, owner_id=rep_id, claimed_at=now).returning(
+        leads.c.id, leads.c.priority
     )
-    if lead_id is None and db.is_postgres:
-        # Keep the guard on the outer statement too: a row picked under SKIP LOCKED is re-checked.
-        update = update.where(leads.c.status == Status.available.value)
     return list(conn.execute(update).all())
 
 
