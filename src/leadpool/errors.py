@@ -97,8 +97,10 @@ class Refusal:
 
 
 class ClaimRefused(LeadpoolError):
+    """A limit said no. 429 with Retry-After where the limit has a time at which it passes."""
+
     code = "claim_refused"
-    status = 409
+    status = 429
 
     def __init__(self, refusal: Refusal, *, hint: str | None = None):
         self.refusal = refusal
