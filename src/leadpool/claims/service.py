@@ -54,15 +54,12 @@ def claim(db: Database, rep: Person, pool_name: str, *, lead_id: int | None = No
     pool_id = org.pool_ids[pool.name]
     now = db.clock.now()
     with db.transaction() as conn:
-        tier, zone = _lock_rep(conn, db, rep.id)
-        limits = limit_rules.effective_limits(org.loaded.org, pool, tier)
-        standing = _standing(conn, org, rep.id, pool_id, limits, now, zone)
-        refusal = limit_rules.check(limits, standing, n=n, now=now, zone=zone, pool=pool.name)
+        row, limits, standing = _lock_and_count(conn, db, org, rep, pool, pool_id, now, n)
+        refusal = limit_rules.check(limits, standing, n=n, now=now, zone=row.timezone, pool=pool.name)
         if refusal is None:
-            taken = _take(conn, db, pool_id, rep.id, now, lead_id=lead_id, n=n)
+            taken = _take(conn, db, pool_id, rep.id, now, lead_id=lead_id, n=n, pool=pool.name)
             if taken:
-                _record(conn, taken, rep.id, pool_id, pool.name, now, lead_id is not None)
-                return [Claimed(t.id, pool.name, t.priority, now) for t in taken]
+                return [Claimed(lead, pool.name, priority, now) for lead, priority in taken]
     if refusal is not None:
         _refused(db, rep.id, pool_id, refusal, now, lead_id=lead_id, n=n)
         raise ClaimRefused(refusal, hint=_hint(refusal))
@@ -71,84 +68,143 @@ def claim(db: Database, rep: Person, pool_name: str, *, lead_id: int | None = No
     raise NotFound(f"{pool.name} has no available leads right now", hint="try another pool or come back later")
 
 
-def _lock_rep(conn: Connection, db: Database, rep_id: int) -> tuple[str | None, str]:
-    query = sa.select(users.c.tier, users.c.timezone, users.c.active).where(users.c.id == rep_id)
-    if db.is_postgres:
-        query = query.with_for_update()
-    row = conn.execute(query).first()
-    if row is None or not row.active:
-        raise Forbidden("this user is inactive and cannot claim")
-    return row.tier, row.timezone
-
-
-def _standing(conn: Connection, org: CurrentOrg, rep_id: int, pool_id: int, limits: Limits, now: datetime,
-              zone: str) -> limit_rules.Standing:
-    day = limit_rules.day_start(now, zone)
-    hour_ago = now - timedelta(hours=1)
-    streak = (limits.cooldown.after * limits.cooldown.minutes) if limits.cooldown else 0
-    since = min(day, hour_ago, now - timedelta(minutes=streak)).astimezone(UTC)
-    rows = conn.execute(
-        sa.select(claims.c.claimed_at, claims.c.pool_id, claims.c.action)
-        .where(claims.c.rep_id == rep_id, claims.c.kind == "claim", claims.c.claimed_at >= since)
-        .order_by(claims.c.claimed_at)
-    ).all()
-    open_leads = conn.execute(
-        sa.select(sa.func.count()).select_from(leads).where(leads.c.owner_id == rep_id, leads.c.status.in_(_OPEN))
-    ).scalar_one()
-    ratio_pool = org.pool_ids.get(limits.ratio.pool) if limits.ratio else None
-    times = [(as_utc(at), pid) for at, pid, _ in rows]
-    today = [(at, pid) for at, pid in times if at >= day]
-    started: dict[str, datetime] = {}
-    for at, _, action in rows:
-        started.setdefault(action, as_utc(at))
-    actions = sorted(started.values(), reverse=True)
-    return limit_rules.Standing(
-        open_leads=open_leads,
-        claims_today=len(today),
-        pool_claims_today=sum(1 for _, pid in today if pid == pool_id),
-        ratio_claims_today=sum(1 for _, pid in today if pid == ratio_pool) if ratio_pool else 0,
-        hour_claims=[at for at, _ in times if at > hour_ago],
-        recent_actions=actions[: limits.cooldown.after if limits.cooldown else 0],
+# Statements are built once; SQLAlchemy caches their compiled form, so a claim only binds values.
+_mine = sa.and_(claims.c.rep_id == sa.bindparam("rep"), claims.c.kind == "claim")
+_today = claims.c.claimed_at >= sa.bindparam("day")
+_counts = (
+    sa.select(
+        sa.func.count().filter(_today).label("today"),
+        sa.func.count().filter(_today, claims.c.pool_id == sa.bindparam("pool")).label("pool_today"),
+        sa.func.count().filter(_today, claims.c.pool_id == sa.bindparam("ratio_pool")).label("ratio_today"),
+        sa.func.count().filter(claims.c.claimed_at > sa.bindparam("hour_ago")).label("in_hour"),
     )
+    .where(_mine, claims.c.claimed_at >= sa.bindparam("since"))
+    .subquery("counts")
+)
+_open = (
+    sa.select(sa.func.count()).select_from(leads)
+    .where(leads.c.owner_id == sa.bindparam("rep"), leads.c.status.in_(_OPEN)).scalar_subquery()
+)
+_COUNT = (
+    sa.select(users.c.tier, users.c.timezone, users.c.active, _open.label("open"), _counts)
+    .select_from(users.join(_counts, sa.true()))
+    .where(users.c.id == sa.bindparam("rep"))
+)
+# On PostgreSQL the lock is its own statement: READ COMMITTED gives each statement a fresh snapshot,
+# so counts read after the lock is granted include the claims of whoever held it before. Counting in
+# the locking statement itself would use the snapshot from before the wait and let a limit slip.
+_LOCK_PG = sa.select(users.c.id).where(users.c.id == sa.bindparam("rep")).with_for_update()
+_HOUR = sa.select(claims.c.claimed_at).where(_mine, claims.c.claimed_at > sa.bindparam("hour_ago")).order_by(
+    claims.c.claimed_at)
+_started = sa.func.min(claims.c.claimed_at)
+_ACTIONS = (
+    sa.select(_started).where(_mine, claims.c.claimed_at >= sa.bindparam("window")).group_by(claims.c.action)
+    .order_by(_started.desc()).limit(sa.bindparam("after"))
+)
+
+
+def _lock_and_count(conn: Connection, db: Database, org: CurrentOrg, rep: Person, pool: Pool, pool_id: int,
+                    now: datetime, n: int) -> tuple[Any, Limits, limit_rules.Standing]:
+    """Lock the rep's row and read every count the limits need.
+
+    The day boundary follows the rep's time zone and the limits their tier. Both came with the
+    token; if the locked row says otherwise (changed a moment ago), the counts are read again."""
+    zone, tier = rep.timezone, rep.tier
+    hour_ago = now - timedelta(hours=1)
+    if db.is_postgres:
+        conn.execute(_LOCK_PG, {"rep": rep.id})
+    while True:
+        limits = limit_rules.effective_limits(org.loaded.org, pool, tier)
+        day = limit_rules.day_start(now, zone).astimezone(UTC)
+        ratio_pool = org.pool_ids.get(limits.ratio.pool, -1) if limits.ratio else -1
+        params = {"rep": rep.id, "day": day, "hour_ago": hour_ago, "since": min(day, hour_ago),
+                  "pool": pool_id, "ratio_pool": ratio_pool}
+        row = conn.execute(_COUNT, params).one_or_none()
+        if row is None or not row.active:
+            raise Forbidden("this user is inactive and cannot claim")
+        if (row.timezone, row.tier) == (zone, tier):
+            break
+        zone, tier = row.timezone, row.tier
+    hour_claims = [now] * row.in_hour  # only the count matters while the hourly limit is not reached
+    if limits.hourly_claims is not None and row.in_hour + n > limits.hourly_claims:
+        hour_claims = [as_utc(at) for at in conn.execute(_HOUR, {"rep": rep.id, "hour_ago": hour_ago}).scalars()]
+    recent: list[datetime] = []
+    if limits.cooldown is not None and limits.cooldown.minutes > 0:
+        window = now - timedelta(minutes=limits.cooldown.after * limits.cooldown.minutes)
+        recent = [as_utc(at) for at in conn.execute(
+            _ACTIONS, {"rep": rep.id, "window": window, "after": limits.cooldown.after}).scalars()]
+    standing = limit_rules.Standing(
+        open_leads=row.open, claims_today=row.today, pool_claims_today=row.pool_today,
+        ratio_claims_today=row.ratio_today, hour_claims=hour_claims, recent_actions=recent,
+    )
+    return row, limits, standing
+
+
+# PostgreSQL takes and records in one round trip: pick under SKIP LOCKED (a materialised CTE picks
+# exactly once; a plain IN (… LIMIT n) subquery may be re-run inside an UPDATE and take more), mark
+# the leads claimed, and write their claim rows and events from what the UPDATE returned.
+_PG_TAKE = """
+WITH picked AS MATERIALIZED (
+    SELECT id FROM leads
+    WHERE pool_id = :pool AND status = 'available' {by_id}
+    ORDER BY priority DESC, entered_pool_at, id
+    LIMIT :n FOR UPDATE {skip}
+), taken AS (
+    UPDATE leads SET status = 'claimed', owner_id = :rep, claimed_at = :now
+    FROM picked WHERE leads.id = picked.id AND leads.status = 'available'
+    RETURNING leads.id, leads.priority
+), claim_rows AS (
+    INSERT INTO claims (lead_id, rep_id, pool_id, kind, action, claimed_at)
+    SELECT id, :rep, :pool, 'claim', :action, :now FROM taken
+)
+INSERT INTO events (lead_id, type, at, actor_id, pool_id, rep_id, reason, details)
+SELECT id, 'lead.claimed', :now, :rep, :pool, :rep, :reason,
+       jsonb_build_object('how', CAST(:how AS text), 'priority', priority)
+FROM taken
+RETURNING lead_id, CAST(details ->> 'priority' AS double precision)
+"""
+_PG_TAKE_NEXT = sa.text(_PG_TAKE.format(by_id="", skip="SKIP LOCKED"))
+_PG_TAKE_BY_ID = sa.text(_PG_TAKE.format(by_id="AND id = :lead", skip=""))
+
+_claimable = sa.and_(leads.c.pool_id == sa.bindparam("pool"), leads.c.status == Status.available.value)
+_picked = (
+    sa.select(leads.c.id).where(_claimable)
+    .order_by(leads.c.priority.desc(), leads.c.entered_pool_at, leads.c.id).limit(sa.bindparam("n"))
+    .cte("picked")
+)
+_mark = {"status": Status.claimed.value, "owner_id": sa.bindparam("rep"), "claimed_at": sa.bindparam("now")}
+_SQLITE_TAKE_NEXT = (
+    sa.update(leads).where(leads.c.id == _picked.c.id, leads.c.status == Status.available.value)
+    .values(**_mark).returning(leads.c.id, leads.c.priority)
+)
+_SQLITE_TAKE_BY_ID = (
+    sa.update(leads).where(leads.c.id == sa.bindparam("lead"), _claimable)
+    .values(**_mark).returning(leads.c.id, leads.c.priority)
+)
 
 
 def _take(conn: Connection, db: Database, pool_id: int, rep_id: int, now: datetime, *, lead_id: int | None,
-          n: int) -> list[Any]:
-    claimable = sa.and_(leads.c.pool_id == pool_id, leads.c.status == Status.available.value)
-    if lead_id is not None:
-        update = sa.update(leads).where(leads.c.id == lead_id, claimable)
-    else:
-        picked = (
-            sa.select(leads.c.id).where(claimable)
-            .order_by(leads.c.priority.desc(), leads.c.entered_pool_at, leads.c.id).limit(n)
-        )
-        if db.is_postgres:
-            picked = picked.with_for_update(skip_locked=True)
-        # A materialised CTE picks exactly n rows once; PostgreSQL may re-run a plain IN (… LIMIT n)
-        # subquery inside an UPDATE and take more rows than asked for.
-        chosen = picked.cte("picked").prefix_with("MATERIALIZED")
-        update = sa.update(leads).where(leads.c.id == chosen.c.id, leads.c.status == Status.available.value)
-    update = update.values(status=Status.claimed.value, owner_id=rep_id, claimed_at=now).returning(
-        leads.c.id, leads.c.priority
-    )
-    return list(conn.execute(update).all())
-
-
-def _record(conn: Connection, taken: list[Any], rep_id: int, pool_id: int, pool: str, now: datetime,
-            by_id: bool) -> None:
-    action = uuid.uuid4().hex
-    conn.execute(sa.insert(claims), [
-        {"lead_id": t.id, "rep_id": rep_id, "pool_id": pool_id, "kind": "claim", "action": action,
-         "claimed_at": now}
-        for t in taken
-    ])
-    how = "by id" if by_id else ("next" if len(taken) == 1 else f"batch of {len(taken)}")
-    conn.execute(sa.insert(events), [
-        {"lead_id": t.id, "type": EventType.claimed.value, "at": now, "actor_id": rep_id, "pool_id": pool_id,
-         "rep_id": rep_id, "reason": f"claimed {how} from {pool}",
-         "details": {"how": how, "priority": t.priority}}
-        for t in taken
-    ])
+          n: int, pool: str) -> list[tuple[int, float]]:
+    how = "by id" if lead_id is not None else ("next" if n == 1 else f"batch of {n}")
+    params = {"pool": pool_id, "rep": rep_id, "now": now, "n": 1 if lead_id is not None else n,
+              "lead": lead_id, "action": uuid.uuid4().hex, "how": how, "reason": f"claimed {how} from {pool}"}
+    if db.is_postgres:
+        statement = _PG_TAKE_BY_ID if lead_id is not None else _PG_TAKE_NEXT
+        return [(lead, priority) for lead, priority in conn.execute(statement, params).all()]
+    # SQLite holds the database lock (BEGIN IMMEDIATE), so the same steps run one statement at a time.
+    statement = _SQLITE_TAKE_BY_ID if lead_id is not None else _SQLITE_TAKE_NEXT
+    taken = [(lead, priority) for lead, priority in conn.execute(statement, params).all()]
+    if taken:
+        conn.execute(sa.insert(claims), [
+            {"lead_id": lead, "rep_id": rep_id, "pool_id": pool_id, "kind": "claim", "action": params["action"],
+             "claimed_at": now} for lead, _ in taken
+        ])
+        conn.execute(sa.insert(events), [
+            {"lead_id": lead, "type": EventType.claimed.value, "at": now, "actor_id": rep_id, "pool_id": pool_id,
+             "rep_id": rep_id, "reason": params["reason"], "details": {"how": how, "priority": priority}}
+            for lead, priority in taken
+        ])
+    return taken
 
 
 def _refused(db: Database, rep_id: int, pool_id: int, refusal: Refusal, now: datetime, *, lead_id: int | None,

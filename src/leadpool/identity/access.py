@@ -19,6 +19,7 @@ class Person:
     tier: str | None
     title: str | None
     territories: tuple[str, ...] = ()
+    timezone: str = "UTC"
 
 
 def matches(audience: Audience, person: Person) -> bool:

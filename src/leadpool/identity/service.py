@@ -23,13 +23,13 @@ def _digest(token: str) -> str:
 
 
 _PERSON_COLUMNS = (users.c.id, users.c.email, users.c.role, teams.c.name.label("team"), users.c.tier,
-                   users.c.title, users.c.territories)
+                   users.c.title, users.c.territories, users.c.timezone)
 
 
 def _person(row: sa.Row[tuple[object, ...]]) -> Person:
     m = row._mapping
     return Person(id=m["id"], email=m["email"], role=Role(m["role"]), team=m["team"], tier=m["tier"],
-                  title=m["title"], territories=tuple(m["territories"] or ()))
+                  title=m["title"], territories=tuple(m["territories"] or ()), timezone=m["timezone"])
 
 
 def create_user(db: Database, email: str, name: str, role: Role, *, actor_id: int | None = None) -> Person:

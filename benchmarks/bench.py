@@ -1,0 +1,288 @@
+"""leadpool benchmark: prints figures and ratios against a reference measured in the same run.
+
+  ingest  leads/s through the full intake path (validate, dedupe, route, insert, events) in batches,
+          next to a raw insert of the same rows (executemany on SQLite, COPY on PostgreSQL).
+  claims  claim-next/s with N concurrent claimer processes on PostgreSQL, next to `pgbench -N`
+          with the same client count against the same server.
+
+Usage: uv run python benchmarks/bench.py [--leads 100000] [--seconds 10] [--clients 8 32] [--only ingest|claims]
+Speed targets live here, never in timed tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import random
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import yaml
+
+from leadpool.leads.service import IntakeItem, ingest
+from leadpool.org import service as orgs
+from leadpool.storage.db import Database, make_engine
+from leadpool.storage.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN = os.environ.get("LEADPOOL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+COUNTRIES = ["DE", "AT", "CH", "UK", "FR", "NL", "US", "CA", "MX", "ES", "IT", "SE", "BR", "JP"]
+SOURCES = ["demo_request", "referral", "trial", "content", "cold_reply", "event", "recycled"]
+
+
+def pg_url(name: str) -> str:
+    return sa.engine.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+
+
+def pg_create(name: str) -> str:
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return pg_url(name)
+
+
+def pg_drop(name: str) -> None:
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def synthetic_leads(n: int, seed: int = 7) -> list[dict[str, Any]]:
+    """Realistic rows: about 4% repeat an earlier email, about 2% carry a bad value."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        email_i = rng.randrange(i) if i and rng.random() < 0.04 else i
+        row: dict[str, Any] = {
+            "external_id": f"crm-{i}",
+            "email": f"contact{email_i}@company{email_i % 50000}.example",
+            "first_name": f"First{email_i}",
+            "last_name": "Example",
+            "company": f"Company {email_i % 50000}",
+            "company_size": rng.choice([12, 80, 250, 700, 1500, 5000]),
+            "title": rng.choice(["CTO", "VP Sales", "Analyst", "Head of Data", "Engineer"]),
+            "country": rng.choice(COUNTRIES),
+            "industry": rng.choice(["software", "retail", "finance", "health", "manufacturing"]),
+            "source": rng.choice(SOURCES),
+            "status": rng.choice(["MQL", "SQL", "new"]),
+            "score": rng.randint(1, 99),
+        }
+        if rng.random() < 0.02:
+            row["score"] = "n/a?"
+        rows.append(row)
+    return rows
+
+
+def bench_org() -> str:
+    example = ROOT / "examples" / "org.yaml"
+    return example.read_text(encoding="utf-8") if example.exists() else (ROOT / "tests/small_org.yaml").read_text()
+
+
+def ingest_run(url: str, rows: list[dict[str, Any]], batch: int) -> tuple[float, dict[str, int]]:
+    db = Database(url)
+    upgrade(db.engine)
+    orgs.apply(db, bench_org())
+    # Raw rows may carry fields the org does not declare; keep only what it knows.
+    from leadpool.leads.model import field_types
+
+    known = field_types(orgs.current(db).loaded.org.fields)
+    items = [IntakeItem({k: v for k, v in r.items() if k in known}, f"row {i}") for i, r in enumerate(rows)]
+    counts: dict[str, int] = {}
+    started = time.perf_counter()
+    for start in range(0, len(items), batch):
+        for result in ingest(db, items[start:start + batch], channel="import"):
+            key = result.outcome if result.outcome != "created" else f"created:{result.status}"
+            counts[key] = counts.get(key, 0) + 1
+    elapsed = time.perf_counter() - started
+    db.dispose()
+    return elapsed, counts
+
+
+def raw_rows(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    now = "2026-01-05 09:00:00"
+    return [(r["external_id"], "available", r.get("email"), r.get("company"), json.dumps(r), "raw", 0, 0.0, now)
+            for r in rows]
+
+
+RAW_COLUMNS = "external_id, status, email, company, data, channel, return_count, priority, created_at"
+
+
+def raw_sqlite(path: Path, rows: list[dict[str, Any]]) -> float:
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    import sqlite3
+
+    data = raw_rows(rows)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    started = time.perf_counter()
+    conn.executemany(f"INSERT INTO leads ({RAW_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", data)
+    conn.commit()
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+def raw_postgres(url: str, rows: list[dict[str, Any]]) -> float:
+    import psycopg
+
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    data = raw_rows(rows)
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as conn:
+        started = time.perf_counter()
+        with conn.cursor() as cur, cur.copy(f"COPY leads ({RAW_COLUMNS}) FROM STDIN") as copy:
+            for row in data:
+                copy.write_row(row)
+        conn.commit()
+        return time.perf_counter() - started
+
+
+def bench_ingest(n: int, batch: int) -> None:
+    rows = synthetic_leads(n)
+    print(f"\n== ingest: {n:,} leads in batches of {batch} (full path: validate, dedupe, route, insert, events)")
+    tmp = Path(tempfile.mkdtemp(prefix="lp-bench-"))
+    try:
+        for backend in ("sqlite", "postgresql"):
+            if backend == "sqlite":
+                full_t, counts = ingest_run(f"sqlite:///{tmp / 'full.db'}", rows, batch)
+                raw_t = raw_sqlite(tmp / "raw.db", rows)
+                ref = "executemany"
+            else:
+                full_name, raw_name = f"lp_bench_full_{uuid.uuid4().hex[:6]}", f"lp_bench_raw_{uuid.uuid4().hex[:6]}"
+                try:
+                    full_t, counts = ingest_run(pg_create(full_name), rows, batch)
+                    raw_t = raw_postgres(pg_create(raw_name), rows)
+                finally:
+                    pg_drop(full_name)
+                    pg_drop(raw_name)
+                ref = "COPY"
+            full_rate, raw_rate = n / full_t, n / raw_t
+            print(f"{backend:<11} full path {full_rate:>9,.0f} leads/s ({full_t:6.1f} s) | raw {ref:<11} "
+                  f"{raw_rate:>9,.0f} rows/s ({raw_t:5.2f} s) | ratio {full_rate / raw_rate:.3f}")
+            print(f"{'':<11} outcomes: {dict(sorted(counts.items()))}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+CLAIM_ORG = {
+    "organisation": "Bench",
+    "limits": {"daily_claims": None, "max_open": None, "hourly_claims": None, "cooldown": None},
+    "users": [{"email": f"rep{i}@bench.example", "name": f"Rep {i}"} for i in range(64)],
+    "pools": [{"name": "Open"}],
+    "qualification": {"min_score": None, "required": []},
+    "rules": [{"name": "all", "when": "true", "pool": "Open"}],
+}
+
+
+def claimer(url: str, rep: int, seconds: float, gate: Any, out: Any) -> None:
+    from leadpool.claims.service import claim
+    from leadpool.identity.service import person_by_email
+
+    db = Database(url)
+    person = person_by_email(db, f"rep{rep}@bench.example")
+    claim(db, person, "Open")  # warm the connection and the org cache before the clock starts
+    gate.wait()
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        claim(db, person, "Open")
+        done += 1
+    out.put((done, time.perf_counter() - started))
+    db.dispose()
+
+
+def claims_rate(url: str, clients: int, seconds: float) -> float:
+    ctx = mp.get_context("fork")
+    gate, out = ctx.Barrier(clients), ctx.Queue()
+    procs = [ctx.Process(target=claimer, args=(url, i, seconds, gate, out)) for i in range(clients)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=seconds + 120) for _ in procs]
+    for p in procs:
+        p.join()
+    return sum(done for done, _ in results) / max(t for _, t in results)
+
+
+def pgbench_rate(dbname: str, clients: int, seconds: float) -> float:
+    url = sa.engine.make_url(pg_url(dbname))
+    args = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
+    result = subprocess.run(
+        ["pgbench", *args, "-N", "-c", str(clients), "-j", str(min(clients, os.cpu_count() or 2)),
+         "-T", str(int(seconds)), dbname],
+        capture_output=True, text=True, check=True,
+    )
+    match = re.search(r"tps = ([\d.]+)", result.stdout)
+    if not match:
+        raise RuntimeError(f"could not read pgbench output:\n{result.stdout}\n{result.stderr}")
+    return float(match.group(1))
+
+
+def bench_claims(clients_list: list[int], seconds: float) -> None:
+    if shutil.which("pgbench") is None:
+        print("\n== claims: pgbench not found (Debian package postgresql-contrib or postgresql client); skipped")
+        return
+    name, bench_name = f"lp_bench_claims_{uuid.uuid4().hex[:6]}", f"lp_pgbench_{uuid.uuid4().hex[:6]}"
+    url = pg_create(name)
+    pg_create(bench_name)
+    try:
+        db = Database(url)
+        upgrade(db.engine)
+        orgs.apply(db, yaml.safe_dump(CLAIM_ORG))
+        pool_id = orgs.current(db).pool_ids["Open"]
+        total = 400_000
+        with db.transaction() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO leads (status, pool_id, priority, score, data, channel, return_count, created_at, "
+                "entered_pool_at) SELECT 'available', %(pool)s, (g %% 97)::float, (g %% 97)::float, '{}'::jsonb, "
+                "'bench', 0, now(), now() - (g || ' seconds')::interval FROM generate_series(1, %(n)s) g",
+                {"pool": pool_id, "n": total},
+            )
+            conn.exec_driver_sql("ANALYZE leads")
+        db.dispose()
+        url_obj = sa.engine.make_url(pg_url(bench_name))
+        subprocess.run(["pgbench", "-h", url_obj.host or "127.0.0.1", "-U", url_obj.username or "postgres", "-i",
+                        "-s", "10", "-q", bench_name], capture_output=True, check=True)
+        print(f"\n== claims: claim-next on PostgreSQL, {seconds:.0f} s per run, pool of {total:,} leads, one rep per client")
+        for clients in clients_list:
+            ours = claims_rate(url, clients, seconds)
+            ref = pgbench_rate(bench_name, clients, seconds)
+            print(f"{clients:>3} clients  claim-next {ours:>8,.0f} claims/s | pgbench -N {ref:>8,.0f} tps | "
+                  f"ratio {ours / ref:.2f} (target >= 0.5)")
+    finally:
+        pg_drop(name)
+        pg_drop(bench_name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--leads", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", type=int, nargs="+", default=[8, 32])
+    parser.add_argument("--only", choices=["ingest", "claims"])
+    args = parser.parse_args()
+    print(f"leadpool benchmark on {os.cpu_count()} cores")
+    if args.only in (None, "ingest"):
+        bench_ingest(args.leads, args.batch)
+    if args.only in (None, "claims"):
+        bench_claims(args.clients, args.seconds)
+
+
+if __name__ == "__main__":
+    main()
