@@ -87,7 +87,11 @@ def synthetic_leads(n: int, seed: int = 7) -> list[dict[str, Any]]:
 
 def bench_org() -> str:
     example = ROOT / "examples" / "org.yaml"
-    return example.read_text(encoding="utf-8") if example.exists() else (ROOT / "tests/small_org.yaml").read_text()
+    return (
+        example.read_text(encoding="utf-8")
+        if example.exists()
+        else (ROOT / "tests/small_org.yaml").read_text()
+    )
 
 
 def ingest_run(url: str, rows: list[dict[str, Any]], batch: int) -> tuple[float, dict[str, int]]:
@@ -102,7 +106,7 @@ def ingest_run(url: str, rows: list[dict[str, Any]], batch: int) -> tuple[float,
     counts: dict[str, int] = {}
     started = time.perf_counter()
     for start in range(0, len(items), batch):
-        for result in ingest(db, items[start:start + batch], channel="import"):
+        for result in ingest(db, items[start : start + batch], channel="import"):
             key = result.outcome if result.outcome != "created" else f"created:{result.status}"
             counts[key] = counts.get(key, 0) + 1
     elapsed = time.perf_counter() - started
@@ -112,8 +116,10 @@ def ingest_run(url: str, rows: list[dict[str, Any]], batch: int) -> tuple[float,
 
 def raw_rows(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     now = "2026-01-05 09:00:00"
-    return [(r["external_id"], "available", r.get("email"), r.get("company"), json.dumps(r), "raw", 0, 0.0, now)
-            for r in rows]
+    return [
+        (r["external_id"], "available", r.get("email"), r.get("company"), json.dumps(r), "raw", 0, 0.0, now)
+        for r in rows
+    ]
 
 
 RAW_COLUMNS = "external_id, status, email, company, data, channel, return_count, priority, created_at"
@@ -156,7 +162,9 @@ def raw_postgres(url: str, rows: list[dict[str, Any]]) -> float:
 
 def bench_ingest(n: int, batch: int) -> None:
     rows = synthetic_leads(n)
-    print(f"\n== ingest: {n:,} leads in batches of {batch} (full path: validate, dedupe, route, insert, events)")
+    print(
+        f"\n== ingest: {n:,} leads in batches of {batch} (full path: validate, dedupe, route, insert, events)"
+    )
     tmp = Path(tempfile.mkdtemp(prefix="lp-bench-"))
     try:
         for backend in ("sqlite", "postgresql"):
@@ -165,7 +173,10 @@ def bench_ingest(n: int, batch: int) -> None:
                 raw_t = raw_sqlite(tmp / "raw.db", rows)
                 ref = "executemany"
             else:
-                full_name, raw_name = f"lp_bench_full_{uuid.uuid4().hex[:6]}", f"lp_bench_raw_{uuid.uuid4().hex[:6]}"
+                full_name, raw_name = (
+                    f"lp_bench_full_{uuid.uuid4().hex[:6]}",
+                    f"lp_bench_raw_{uuid.uuid4().hex[:6]}",
+                )
                 try:
                     full_t, counts = ingest_run(pg_create(full_name), rows, batch)
                     raw_t = raw_postgres(pg_create(raw_name), rows)
@@ -174,8 +185,10 @@ def bench_ingest(n: int, batch: int) -> None:
                     pg_drop(raw_name)
                 ref = "COPY"
             full_rate, raw_rate = n / full_t, n / raw_t
-            print(f"{backend:<11} full path {full_rate:>9,.0f} leads/s ({full_t:6.1f} s) | raw {ref:<11} "
-                  f"{raw_rate:>9,.0f} rows/s ({raw_t:5.2f} s) | ratio {full_rate / raw_rate:.3f}")
+            print(
+                f"{backend:<11} full path {full_rate:>9,.0f} leads/s ({full_t:6.1f} s) | raw {ref:<11} "
+                f"{raw_rate:>9,.0f} rows/s ({raw_t:5.2f} s) | ratio {full_rate / raw_rate:.3f}"
+            )
             print(f"{'':<11} outcomes: {dict(sorted(counts.items()))}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -223,9 +236,21 @@ def pgbench_rate(dbname: str, clients: int, seconds: float) -> float:
     url = sa.engine.make_url(pg_url(dbname))
     args = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
     result = subprocess.run(
-        ["pgbench", *args, "-N", "-c", str(clients), "-j", str(min(clients, os.cpu_count() or 2)),
-         "-T", str(int(seconds)), dbname],
-        capture_output=True, text=True, check=True,
+        [
+            "pgbench",
+            *args,
+            "-N",
+            "-c",
+            str(clients),
+            "-j",
+            str(min(clients, os.cpu_count() or 2)),
+            "-T",
+            str(int(seconds)),
+            dbname,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     match = re.search(r"tps = ([\d.]+)", result.stdout)
     if not match:
@@ -235,7 +260,9 @@ def pgbench_rate(dbname: str, clients: int, seconds: float) -> float:
 
 def bench_claims(clients_list: list[int], seconds: float) -> None:
     if shutil.which("pgbench") is None:
-        print("\n== claims: pgbench not found (Debian package postgresql-contrib or postgresql client); skipped")
+        print(
+            "\n== claims: pgbench not found (Debian package postgresql-contrib or postgresql client); skipped"
+        )
         return
     name, bench_name = f"lp_bench_claims_{uuid.uuid4().hex[:6]}", f"lp_pgbench_{uuid.uuid4().hex[:6]}"
     url = pg_create(name)
@@ -256,21 +283,41 @@ def bench_claims(clients_list: list[int], seconds: float) -> None:
             conn.exec_driver_sql("ANALYZE leads")
         db.dispose()
         url_obj = sa.engine.make_url(pg_url(bench_name))
-        subprocess.run(["pgbench", "-h", url_obj.host or "127.0.0.1", "-U", url_obj.username or "postgres", "-i",
-                        "-s", "10", "-q", bench_name], capture_output=True, check=True)
-        print(f"\n== claims: claim-next on PostgreSQL, {seconds:.0f} s per run, pool of {total:,} leads, one rep per client")
+        subprocess.run(
+            [
+                "pgbench",
+                "-h",
+                url_obj.host or "127.0.0.1",
+                "-U",
+                url_obj.username or "postgres",
+                "-i",
+                "-s",
+                "10",
+                "-q",
+                bench_name,
+            ],
+            capture_output=True,
+            check=True,
+        )
+        print(
+            f"\n== claims: claim-next on PostgreSQL, {seconds:.0f} s per run, pool of {total:,} leads, one rep per client"
+        )
         for clients in clients_list:
             ours = claims_rate(url, clients, seconds)
             ref = pgbench_rate(bench_name, clients, seconds)
-            print(f"{clients:>3} clients  claim-next {ours:>8,.0f} claims/s | pgbench -N {ref:>8,.0f} tps | "
-                  f"ratio {ours / ref:.2f} (target >= 0.5)")
+            print(
+                f"{clients:>3} clients  claim-next {ours:>8,.0f} claims/s | pgbench -N {ref:>8,.0f} tps | "
+                f"ratio {ours / ref:.2f} (target >= 0.5)"
+            )
     finally:
         pg_drop(name)
         pg_drop(bench_name)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10)

@@ -99,4 +99,6 @@ def db(db_url: str, clock: ManualClock) -> Iterator[Database]:
 
 @pytest.fixture
 def people(db: Database) -> dict[str, Person]:
-    return {name: person_by_email(db, f"{name}@test.example") for name in ("ops", "mia", "rita", "rob", "eve")}
+    return {
+        name: person_by_email(db, f"{name}@test.example") for name in ("ops", "mia", "rita", "rob", "eve")
+    }

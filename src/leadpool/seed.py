@@ -36,19 +36,25 @@ def seed_example(db: Database, examples: Path, *, console: Console | None = None
     types = field_types(orgs.current(db).loaded.org.fields)
     leads_file = examples / "leads.csv"
     with leads_file.open(encoding=mapping.encoding, newline="") as stream:
-        rows = [IntakeItem(r.raw, f"line {r.line}") for r in read_rows(stream, detect_format(str(leads_file)),
-                                                                        mapping, types) if not r.problems]
+        rows = [
+            IntakeItem(r.raw, f"line {r.line}")
+            for r in read_rows(stream, detect_format(str(leads_file)), mapping, types)
+            if not r.problems
+        ]
     results = ingest(db, rows, channel="import")
     if console:
         routed = sum(1 for r in results if r.status == "available")
-        console.print(f"seeded the example organisation: {routed} leads in pools, "
-                      f"{sum(1 for r in results if r.status == 'review')} in the review queue")
+        console.print(
+            f"seeded the example organisation: {routed} leads in pools, "
+            f"{sum(1 for r in results if r.status == 'review')} in the review queue"
+        )
     tokens: dict[str, str] = {}
     with db.engine.connect() as conn:
         picks = {}
         for role in (Role.admin, Role.ops, Role.manager, Role.rep):
-            email = conn.execute(sa.select(users.c.email).where(users.c.role == role.value)
-                                 .order_by(users.c.id).limit(1)).scalar()
+            email = conn.execute(
+                sa.select(users.c.email).where(users.c.role == role.value).order_by(users.c.id).limit(1)
+            ).scalar()
             if email:
                 picks[f"{role.value} {email}"] = email
     for label, email in picks.items():

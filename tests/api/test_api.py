@@ -50,11 +50,14 @@ def test_intake_claim_contact_outcome_over_http(client: TestClient, auth: Any) -
 
     r = client.post("/api/v1/pools/Cold/claims", json={}, headers=auth["rob"])
     assert r.status_code == 201 and r.json()["claimed"][0]["lead_id"] == first
-    assert client.post(f"/api/v1/leads/{first}/contact", json={"channel": "email"}, headers=auth["rob"]).is_success
+    assert client.post(
+        f"/api/v1/leads/{first}/contact", json={"channel": "email"}, headers=auth["rob"]
+    ).is_success
     r = client.post(f"/api/v1/leads/{first}/outcome", json={"outcome": "opportunity"}, headers=auth["rob"])
     assert r.status_code == 422 and r.json()["error"]["details"]["problems"][0]["where"] == "amount"
-    r = client.post(f"/api/v1/leads/{first}/outcome", json={"outcome": "won", "amount": "12000"},
-                    headers=auth["rob"])
+    r = client.post(
+        f"/api/v1/leads/{first}/outcome", json={"outcome": "won", "amount": "12000"}, headers=auth["rob"]
+    )
     assert r.is_success
     history = client.get(f"/api/v1/leads/{first}", headers=auth["rob"]).json()["events"]
     assert [e["type"] for e in history] == ["lead.routed", "lead.claimed", "lead.contacted", "lead.outcome"]
@@ -76,8 +79,11 @@ def test_a_refused_claim_says_which_limit_and_when_it_passes(client: TestClient,
 
 
 def test_batch_intake_reports_bad_rows_and_keeps_good_ones(client: TestClient, auth: Any) -> None:
-    r = client.post("/api/v1/leads/batch", json={"leads": [lead(1), lead(2, score="high"), lead(3, scroe=5)]},
-                    headers=auth["ops"])
+    r = client.post(
+        "/api/v1/leads/batch",
+        json={"leads": [lead(1), lead(2, score="high"), lead(3, scroe=5)]},
+        headers=auth["ops"],
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["summary"] == {"created": 1, "rejected": 2}
@@ -114,7 +120,9 @@ def test_explain_endpoint_changes_nothing(client: TestClient, auth: Any) -> None
 
 def test_org_check_reports_paths(client: TestClient, auth: Any) -> None:
     bad = "organisation: X\npools:\n  - name: A\nrules:\n  - {name: r, when: 'scroe > 1', pool: A}\n"
-    r = client.post("/api/v1/org/check", content=bad, headers={**auth["ops"], "Content-Type": "application/yaml"})
+    r = client.post(
+        "/api/v1/org/check", content=bad, headers={**auth["ops"], "Content-Type": "application/yaml"}
+    )
     assert r.status_code == 422
     assert r.json()["error"]["details"]["problems"][0]["where"] == "rules[0].when (line 5)"
     assert "did you mean 'score'" in r.json()["error"]["details"]["problems"][0]["message"]

@@ -32,10 +32,18 @@ NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 ORG = {
     "organisation": "Race Co",
-    "limits": {"daily_claims": 400, "max_open": None, "hourly_claims": None, "cooldown": None, "batch_max": 10},
+    "limits": {
+        "daily_claims": 400,
+        "max_open": None,
+        "hourly_claims": None,
+        "cooldown": None,
+        "batch_max": 10,
+    },
     "tiers": {"top": {"limits": {"max_open": 250}}, "low": {"limits": {"daily_claims": 200}}},
-    "users": [{"email": f"rep{i}@race.example", "name": f"Rep {i}", "tier": "top" if i % 2 else "low"}
-              for i in range(REPS)],
+    "users": [
+        {"email": f"rep{i}@race.example", "name": f"Rep {i}", "tier": "top" if i % 2 else "low"}
+        for i in range(REPS)
+    ],
     "pools": [
         {"name": "Open", "ordering": "priority"},
         {"name": "Hot", "limits": {"pool_daily": 12}},
@@ -51,9 +59,8 @@ LIMITS = {"top": {"open": 250, "daily": 400}, "low": {"open": None, "daily": 200
 
 def worker(url: str, email: str, seed: int, lead_ids: list[int], start: Any, out: Any) -> None:
     """One claimer: claim-next, by-id on shared ids, or batches, until its rep is stopped by limits."""
-    from leadpool.identity.service import person_by_email
-
     from leadpool.claims.service import claim
+    from leadpool.identity.service import person_by_email
 
     db = Database(url, clock=ManualClock(NOW))
     rep = person_by_email(db, email)
@@ -90,10 +97,12 @@ def worker(url: str, email: str, seed: int, lead_ids: list[int], start: Any, out
 def test_claimers_racing_never_share_a_lead_or_pass_a_limit(db_url: str) -> None:
     db = Database(db_url, clock=ManualClock(NOW))
     orgs.apply(db, yaml.safe_dump(ORG))
-    raws = [{"email": f"lead{i}@x{i}.example", "score": 95 if i < HOT_LEADS else i % 90} for i in range(LEADS)]
+    raws = [
+        {"email": f"lead{i}@x{i}.example", "score": 95 if i < HOT_LEADS else i % 90} for i in range(LEADS)
+    ]
     results = []
     for start in range(0, LEADS, 1000):
-        results += ingest(db, [IntakeItem(r) for r in raws[start:start + 1000]])
+        results += ingest(db, [IntakeItem(r) for r in raws[start : start + 1000]])
     lead_ids = [r.lead_id for r in results]
     assert len(set(lead_ids)) == LEADS
 

@@ -22,8 +22,10 @@ from ..conftest import SMALL_ORG
 
 
 def add(db: Database, n: int, start: int = 0, **fields: Any) -> list[int]:
-    raws = [{"email": f"l{i}@d{i}.example", "company": f"Co {i}", "score": 30, **fields}
-            for i in range(start, start + n)]
+    raws = [
+        {"email": f"l{i}@d{i}.example", "company": f"Co {i}", "score": 30, **fields}
+        for i in range(start, start + n)
+    ]
     return [r.lead_id for r in ingest(db, [IntakeItem(r) for r in raws])]
 
 
@@ -44,7 +46,9 @@ def refusal(call: Any) -> Any:
     return caught.value.refusal
 
 
-def test_claim_next_takes_the_highest_priority_then_the_oldest(db: Database, people: Any, clock: ManualClock) -> None:
+def test_claim_next_takes_the_highest_priority_then_the_oldest(
+    db: Database, people: Any, clock: ManualClock
+) -> None:
     set_limits(db, {"cooldown": {"after": 3, "minutes": 0}})
     (plain,) = add(db, 1, 0, score=85, source="demo_request", email="a@a.example")
     clock.advance(minutes=1)
@@ -96,7 +100,9 @@ def test_daily_limit_uses_the_time_zone_of_the_rep(db: Database, people: Any) ->
     assert r.retry_after.astimezone(UTC) == datetime(2026, 1, 5, 23, 0, tzinfo=UTC)  # Berlin midnight
 
 
-def test_hourly_limit_passes_when_the_oldest_claim_ages_out(db: Database, people: Any, clock: ManualClock) -> None:
+def test_hourly_limit_passes_when_the_oldest_claim_ages_out(
+    db: Database, people: Any, clock: ManualClock
+) -> None:
     set_limits(db, {"hourly_claims": 2, "cooldown": None})
     add(db, 4)
     first = clock.now()
@@ -133,7 +139,9 @@ def test_max_open_counts_held_leads(db: Database, people: Any) -> None:
     assert claim(db, people["rob"], "Cold")
 
 
-def test_hot_needs_warm_first_and_has_its_own_daily_cap(db: Database, people: Any, clock: ManualClock) -> None:
+def test_hot_needs_warm_first_and_has_its_own_daily_cap(
+    db: Database, people: Any, clock: ManualClock
+) -> None:
     set_limits(db, {"cooldown": None, "hourly_claims": None})
     add(db, 5, 0, score=90, source="demo_request")
     add(db, 10, 100, score=60, status="MQL")
@@ -175,7 +183,12 @@ def test_release_returns_the_lead_and_counts_abandonment(db: Database, people: A
     lead = get_lead(db, people["rita"], lead_id)
     assert lead["return_count"] == 1
     assert [e["type"] for e in lead["events"]] == [
-        "lead.routed", "lead.claimed", "lead.contacted", "lead.released", "lead.claimed"]
+        "lead.routed",
+        "lead.claimed",
+        "lead.contacted",
+        "lead.released",
+        "lead.claimed",
+    ]
     assert lead["events"][3]["details"]["abandonment"] is True
     with pytest.raises(NotFound):
         release(db, people["rob"], lead_id, "not his any more")

@@ -15,8 +15,14 @@ from leadpool.storage.tables import leads
 
 
 def lead(i: int, **extra: Any) -> dict[str, Any]:
-    return {"email": f"p{i}@c{i}.example", "first_name": f"P{i}", "last_name": "Lee", "company": f"C{i}",
-            "score": 30, **extra}
+    return {
+        "email": f"p{i}@c{i}.example",
+        "first_name": f"P{i}",
+        "last_name": "Lee",
+        "company": f"C{i}",
+        "score": 30,
+        **extra,
+    }
 
 
 def take(db: Database, *raws: dict[str, Any], key: str | None = None) -> list[Any]:
@@ -54,7 +60,11 @@ def test_duplicates_go_to_review_pointing_at_the_original(db: Database) -> None:
         lead(7),
         {**lead(7), "email": "second@c7.example"},
     )
-    assert (same_email.status, same_email.reason, same_email.duplicate_of) == ("review", "duplicate", original.lead_id)
+    assert (same_email.status, same_email.reason, same_email.duplicate_of) == (
+        "review",
+        "duplicate",
+        original.lead_id,
+    )
     assert same_person.duplicate_of == original.lead_id
     assert in_batch_a.status == "available"
     assert in_batch_b.duplicate_of == in_batch_a.lead_id
@@ -116,6 +126,10 @@ def test_explain_shows_the_path_and_changes_nothing(db: Database) -> None:
     result = explain(db, lead(1, score=60, status="MQL"))
     assert (result["outcome"], result["pool"], result["rule"]) == ("pool", "Warm", "warm-mql")
     first = result["rules"][0]
-    assert (first["rule"], first["matched"], first["values"]) == ("hot-demo", False, {"score": 60.0, "source": None})
+    assert (first["rule"], first["matched"], first["values"]) == (
+        "hot-demo",
+        False,
+        {"score": 60.0, "source": None},
+    )
     with db.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(leads)).scalar() == 0

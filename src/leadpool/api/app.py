@@ -28,7 +28,10 @@ def create_app(db: Database) -> FastAPI:
     app = FastAPI(
         title="leadpool",
         version="0.1.0",
-        description="Lead intake, routing into pools and race-safe claims. Every refusal says what, where, and what to do.",
+        description=(
+            "Lead intake, routing into pools and race-safe claims. "
+            "Every refusal says what was wrong, where, and what to do."
+        ),
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
@@ -48,8 +51,14 @@ def create_app(db: Database) -> FastAPI:
         problems = [{"where": _where(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
         message = "; ".join(f"{p['where']}: {p['message']}" for p in problems[:5])
         return JSONResponse(
-            {"error": {"code": "invalid_input", "message": message, "details": {"problems": problems},
-                       "hint": "see the OpenAPI description at /api/v1/docs"}},
+            {
+                "error": {
+                    "code": "invalid_input",
+                    "message": message,
+                    "details": {"problems": problems},
+                    "hint": "see the OpenAPI description at /api/v1/docs",
+                }
+            },
             status_code=422,
         )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from leadpool.errors import Refusal
@@ -53,26 +54,38 @@ def check(
 ) -> Refusal | None:
     """The first limit that refuses n more claims, with when it will pass; None when all allow it."""
     if limits.batch_max is not None and n > limits.batch_max:
-        return Refusal("batch_max", limits.batch_max, n,
-                       f"a batch may hold at most {limits.batch_max} leads; you asked for {n}")
+        return Refusal(
+            "batch_max",
+            limits.batch_max,
+            n,
+            f"a batch may hold at most {limits.batch_max} leads; you asked for {n}",
+        )
     if limits.max_open is not None and standing.open_leads + n > limits.max_open:
         return Refusal(
-            "max_open", limits.max_open, standing.open_leads,
+            "max_open",
+            limits.max_open,
+            standing.open_leads,
             f"you hold {standing.open_leads} open leads; claiming from {pool} needs fewer than "
             f"{limits.max_open - n + 1}. Work, close or release leads first",
-            None, {"pool": pool},
+            None,
+            {"pool": pool},
         )
     if limits.daily_claims is not None and standing.claims_today + n > limits.daily_claims:
         return Refusal(
-            "daily_claims", limits.daily_claims, standing.claims_today,
+            "daily_claims",
+            limits.daily_claims,
+            standing.claims_today,
             f"daily limit of {limits.daily_claims} claims reached ({standing.claims_today} today)",
             next_day_start(now, zone),
         )
     if limits.pool_daily is not None and standing.pool_claims_today + n > limits.pool_daily:
         return Refusal(
-            "pool_daily", limits.pool_daily, standing.pool_claims_today,
+            "pool_daily",
+            limits.pool_daily,
+            standing.pool_claims_today,
             f"{pool} allows {limits.pool_daily} claims per rep per day ({standing.pool_claims_today} today)",
-            next_day_start(now, zone), {"pool": pool},
+            next_day_start(now, zone),
+            {"pool": pool},
         )
     if limits.hourly_claims is not None:
         in_hour = len(standing.hour_claims)
@@ -80,7 +93,9 @@ def check(
             excess = in_hour + n - limits.hourly_claims
             frees = standing.hour_claims[excess - 1] + timedelta(hours=1) if excess <= in_hour else None
             return Refusal(
-                "hourly_claims", limits.hourly_claims, in_hour,
+                "hourly_claims",
+                limits.hourly_claims,
+                in_hour,
                 f"at most {limits.hourly_claims} claims per hour ({in_hour} in the last hour)",
                 frees,
             )
@@ -88,11 +103,13 @@ def check(
         pause = timedelta(minutes=limits.cooldown.minutes)
         streak = standing.recent_actions[: limits.cooldown.after]
         consecutive = len(streak) >= limits.cooldown.after and all(
-            a - b < pause for a, b in zip(streak, streak[1:], strict=False)
+            a - b < pause for a, b in pairwise(streak)
         )
         if consecutive and now - streak[0] < pause:
             return Refusal(
-                "cooldown", limits.cooldown.minutes, len(streak),
+                "cooldown",
+                limits.cooldown.minutes,
+                len(streak),
                 f"{limits.cooldown.minutes}-minute cooldown after {limits.cooldown.after} consecutive claims",
                 streak[0] + pause,
             )
@@ -101,11 +118,13 @@ def check(
         if standing.ratio_claims_today < need:
             missing = need - standing.ratio_claims_today
             return Refusal(
-                "ratio", f"{limits.ratio.count} {limits.ratio.pool} per {pool}",
+                "ratio",
+                f"{limits.ratio.count} {limits.ratio.pool} per {pool}",
                 standing.ratio_claims_today,
                 f"each {pool} claim needs {limits.ratio.count} {limits.ratio.pool} claims today: you have "
                 f"{standing.ratio_claims_today} {limits.ratio.pool} and {standing.pool_claims_today} {pool}; "
                 f"claim {missing} more from {limits.ratio.pool} first",
-                None, {"pool": pool, "requires": limits.ratio.pool, "missing": missing},
+                None,
+                {"pool": pool, "requires": limits.ratio.pool, "missing": missing},
             )
     return None

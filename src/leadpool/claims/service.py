@@ -42,15 +42,19 @@ class Claimed:
     claimed_at: datetime
 
 
-def claim(db: Database, rep: Person, pool_name: str, *, lead_id: int | None = None, n: int = 1) -> list[Claimed]:
+def claim(
+    db: Database, rep: Person, pool_name: str, *, lead_id: int | None = None, n: int = 1
+) -> list[Claimed]:
     """Claim one lead by id, or the n highest-priority available leads (n=1 is 'claim next')."""
     if n < 1:
         raise InvalidInput([Problem("n", "must be at least 1")])
     org = current(db)
     pool = org.pool(pool_name)
     if not allowed(pool, rep, Permission.claim):
-        raise Forbidden(f"you may not claim from {pool.name}",
-                        hint="pool access is set under pools[].access.claim in the org file (§2)")
+        raise Forbidden(
+            f"you may not claim from {pool.name}",
+            hint="pool access is set under pools[].access.claim in the org file (§2)",
+        )
     pool_id = org.pool_ids[pool.name]
     now = db.clock.now()
     with db.transaction() as conn:
@@ -65,7 +69,9 @@ def claim(db: Database, rep: Person, pool_name: str, *, lead_id: int | None = No
         raise ClaimRefused(refusal, hint=_hint(refusal))
     if lead_id is not None:
         raise _unavailable(db, lead_id, pool.name)
-    raise NotFound(f"{pool.name} has no available leads right now", hint="try another pool or come back later")
+    raise NotFound(
+        f"{pool.name} has no available leads right now", hint="try another pool or come back later"
+    )
 
 
 # Statements are built once; SQLAlchemy caches their compiled form, so a claim only binds values.
@@ -82,8 +88,10 @@ _counts = (
     .subquery("counts")
 )
 _open = (
-    sa.select(sa.func.count()).select_from(leads)
-    .where(leads.c.owner_id == sa.bindparam("rep"), leads.c.status.in_(_OPEN)).scalar_subquery()
+    sa.select(sa.func.count())
+    .select_from(leads)
+    .where(leads.c.owner_id == sa.bindparam("rep"), leads.c.status.in_(_OPEN))
+    .scalar_subquery()
 )
 _COUNT = (
     sa.select(users.c.tier, users.c.timezone, users.c.active, _open.label("open"), _counts)
@@ -94,17 +102,31 @@ _COUNT = (
 # so counts read after the lock is granted include the claims of whoever held it before. Counting in
 # the locking statement itself would use the snapshot from before the wait and let a limit slip.
 _LOCK_PG = sa.select(users.c.id).where(users.c.id == sa.bindparam("rep")).with_for_update()
-_HOUR = sa.select(claims.c.claimed_at).where(_mine, claims.c.claimed_at > sa.bindparam("hour_ago")).order_by(
-    claims.c.claimed_at)
+_HOUR = (
+    sa.select(claims.c.claimed_at)
+    .where(_mine, claims.c.claimed_at > sa.bindparam("hour_ago"))
+    .order_by(claims.c.claimed_at)
+)
 _started = sa.func.min(claims.c.claimed_at)
 _ACTIONS = (
-    sa.select(_started).where(_mine, claims.c.claimed_at >= sa.bindparam("window")).group_by(claims.c.action)
-    .order_by(_started.desc()).limit(sa.bindparam("after"))
+    sa.select(_started)
+    .where(_mine, claims.c.claimed_at >= sa.bindparam("window"))
+    .group_by(claims.c.action)
+    .order_by(_started.desc())
+    .limit(sa.bindparam("after"))
 )
 
 
-def _lock_and_count(conn: Connection, db: Database, org: CurrentOrg, rep: Person, pool: Pool, pool_id: int,
-                    now: datetime, n: int) -> tuple[Any, Limits, limit_rules.Standing]:
+def _lock_and_count(
+    conn: Connection,
+    db: Database,
+    org: CurrentOrg,
+    rep: Person,
+    pool: Pool,
+    pool_id: int,
+    now: datetime,
+    n: int,
+) -> tuple[Any, Limits, limit_rules.Standing]:
     """Lock the rep's row and read every count the limits need.
 
     The day boundary follows the rep's time zone and the limits their tier. Both came with the
@@ -117,8 +139,14 @@ def _lock_and_count(conn: Connection, db: Database, org: CurrentOrg, rep: Person
         limits = limit_rules.effective_limits(org.loaded.org, pool, tier)
         day = limit_rules.day_start(now, zone).astimezone(UTC)
         ratio_pool = org.pool_ids.get(limits.ratio.pool, -1) if limits.ratio else -1
-        params = {"rep": rep.id, "day": day, "hour_ago": hour_ago, "since": min(day, hour_ago),
-                  "pool": pool_id, "ratio_pool": ratio_pool}
+        params = {
+            "rep": rep.id,
+            "day": day,
+            "hour_ago": hour_ago,
+            "since": min(day, hour_ago),
+            "pool": pool_id,
+            "ratio_pool": ratio_pool,
+        }
         row = conn.execute(_COUNT, params).one_or_none()
         if row is None or not row.active:
             raise Forbidden("this user is inactive and cannot claim")
@@ -127,15 +155,25 @@ def _lock_and_count(conn: Connection, db: Database, org: CurrentOrg, rep: Person
         zone, tier = row.timezone, row.tier
     hour_claims = [now] * row.in_hour  # only the count matters while the hourly limit is not reached
     if limits.hourly_claims is not None and row.in_hour + n > limits.hourly_claims:
-        hour_claims = [as_utc(at) for at in conn.execute(_HOUR, {"rep": rep.id, "hour_ago": hour_ago}).scalars()]
+        hour_claims = [
+            as_utc(at) for at in conn.execute(_HOUR, {"rep": rep.id, "hour_ago": hour_ago}).scalars()
+        ]
     recent: list[datetime] = []
     if limits.cooldown is not None and limits.cooldown.minutes > 0:
         window = now - timedelta(minutes=limits.cooldown.after * limits.cooldown.minutes)
-        recent = [as_utc(at) for at in conn.execute(
-            _ACTIONS, {"rep": rep.id, "window": window, "after": limits.cooldown.after}).scalars()]
+        recent = [
+            as_utc(at)
+            for at in conn.execute(
+                _ACTIONS, {"rep": rep.id, "window": window, "after": limits.cooldown.after}
+            ).scalars()
+        ]
     standing = limit_rules.Standing(
-        open_leads=row.open, claims_today=row.today, pool_claims_today=row.pool_today,
-        ratio_claims_today=row.ratio_today, hour_claims=hour_claims, recent_actions=recent,
+        open_leads=row.open,
+        claims_today=row.today,
+        pool_claims_today=row.pool_today,
+        ratio_claims_today=row.ratio_today,
+        hour_claims=hour_claims,
+        recent_actions=recent,
     )
     return row, limits, standing
 
@@ -168,52 +206,105 @@ _PG_TAKE_BY_ID = sa.text(_PG_TAKE.format(by_id="AND id = :lead", skip=""))
 
 _claimable = sa.and_(leads.c.pool_id == sa.bindparam("pool"), leads.c.status == Status.available.value)
 _picked = (
-    sa.select(leads.c.id).where(_claimable)
-    .order_by(leads.c.priority.desc(), leads.c.entered_pool_at, leads.c.id).limit(sa.bindparam("n"))
+    sa.select(leads.c.id)
+    .where(_claimable)
+    .order_by(leads.c.priority.desc(), leads.c.entered_pool_at, leads.c.id)
+    .limit(sa.bindparam("n"))
     .cte("picked")
 )
 _mark = {"status": Status.claimed.value, "owner_id": sa.bindparam("rep"), "claimed_at": sa.bindparam("now")}
 _SQLITE_TAKE_NEXT = (
-    sa.update(leads).where(leads.c.id == _picked.c.id, leads.c.status == Status.available.value)
-    .values(**_mark).returning(leads.c.id, leads.c.priority)
+    sa.update(leads)
+    .where(leads.c.id == _picked.c.id, leads.c.status == Status.available.value)
+    .values(**_mark)
+    .returning(leads.c.id, leads.c.priority)
 )
 _SQLITE_TAKE_BY_ID = (
-    sa.update(leads).where(leads.c.id == sa.bindparam("lead"), _claimable)
-    .values(**_mark).returning(leads.c.id, leads.c.priority)
+    sa.update(leads)
+    .where(leads.c.id == sa.bindparam("lead"), _claimable)
+    .values(**_mark)
+    .returning(leads.c.id, leads.c.priority)
 )
 
 
-def _take(conn: Connection, db: Database, pool_id: int, rep_id: int, now: datetime, *, lead_id: int | None,
-          n: int, pool: str) -> list[tuple[int, float]]:
+def _take(
+    conn: Connection,
+    db: Database,
+    pool_id: int,
+    rep_id: int,
+    now: datetime,
+    *,
+    lead_id: int | None,
+    n: int,
+    pool: str,
+) -> list[tuple[int, float]]:
     how = "by id" if lead_id is not None else ("next" if n == 1 else f"batch of {n}")
-    params = {"pool": pool_id, "rep": rep_id, "now": now, "n": 1 if lead_id is not None else n,
-              "lead": lead_id, "action": uuid.uuid4().hex, "how": how, "reason": f"claimed {how} from {pool}"}
+    params = {
+        "pool": pool_id,
+        "rep": rep_id,
+        "now": now,
+        "n": 1 if lead_id is not None else n,
+        "lead": lead_id,
+        "action": uuid.uuid4().hex,
+        "how": how,
+        "reason": f"claimed {how} from {pool}",
+    }
     if db.is_postgres:
         statement = _PG_TAKE_BY_ID if lead_id is not None else _PG_TAKE_NEXT
         return [(lead, priority) for lead, priority in conn.execute(statement, params).all()]
     # SQLite holds the database lock (BEGIN IMMEDIATE), so the same steps run one statement at a time.
-    statement = _SQLITE_TAKE_BY_ID if lead_id is not None else _SQLITE_TAKE_NEXT
-    taken = [(lead, priority) for lead, priority in conn.execute(statement, params).all()]
+    update = _SQLITE_TAKE_BY_ID if lead_id is not None else _SQLITE_TAKE_NEXT
+    taken = [(lead, priority) for lead, priority in conn.execute(update, params).all()]
     if taken:
-        conn.execute(sa.insert(claims), [
-            {"lead_id": lead, "rep_id": rep_id, "pool_id": pool_id, "kind": "claim", "action": params["action"],
-             "claimed_at": now} for lead, _ in taken
-        ])
-        conn.execute(sa.insert(events), [
-            {"lead_id": lead, "type": EventType.claimed.value, "at": now, "actor_id": rep_id, "pool_id": pool_id,
-             "rep_id": rep_id, "reason": params["reason"], "details": {"how": how, "priority": priority}}
-            for lead, priority in taken
-        ])
+        conn.execute(
+            sa.insert(claims),
+            [
+                {
+                    "lead_id": lead,
+                    "rep_id": rep_id,
+                    "pool_id": pool_id,
+                    "kind": "claim",
+                    "action": params["action"],
+                    "claimed_at": now,
+                }
+                for lead, _ in taken
+            ],
+        )
+        conn.execute(
+            sa.insert(events),
+            [
+                {
+                    "lead_id": lead,
+                    "type": EventType.claimed.value,
+                    "at": now,
+                    "actor_id": rep_id,
+                    "pool_id": pool_id,
+                    "rep_id": rep_id,
+                    "reason": params["reason"],
+                    "details": {"how": how, "priority": priority},
+                }
+                for lead, priority in taken
+            ],
+        )
     return taken
 
 
-def _refused(db: Database, rep_id: int, pool_id: int, refusal: Refusal, now: datetime, *, lead_id: int | None,
-             n: int) -> None:
+def _refused(
+    db: Database, rep_id: int, pool_id: int, refusal: Refusal, now: datetime, *, lead_id: int | None, n: int
+) -> None:
     with db.transaction() as conn:
-        conn.execute(sa.insert(events).values(
-            lead_id=lead_id, type=EventType.claim_refused.value, at=now, actor_id=rep_id, pool_id=pool_id,
-            rep_id=rep_id, reason=f"limit {refusal.limit}", details={**refusal.to_dict(), "requested": n},
-        ))
+        conn.execute(
+            sa.insert(events).values(
+                lead_id=lead_id,
+                type=EventType.claim_refused.value,
+                at=now,
+                actor_id=rep_id,
+                pool_id=pool_id,
+                rep_id=rep_id,
+                reason=f"limit {refusal.limit}",
+                details={**refusal.to_dict(), "requested": n},
+            )
+        )
 
 
 def _hint(refusal: Refusal) -> str:
@@ -233,8 +324,10 @@ def _unavailable(db: Database, lead_id: int, pool: str) -> Conflict | NotFound:
         return NotFound(f"no lead with id {lead_id}")
     if row.status == Status.available.value:
         return Conflict(f"lead {lead_id} is not in {pool}", hint="claim it from the pool it is in")
-    return Conflict(f"lead {lead_id} is no longer available ({row.status})",
-                    hint="someone else got it first; claim next instead")
+    return Conflict(
+        f"lead {lead_id} is no longer available ({row.status})",
+        hint="someone else got it first; claim next instead",
+    )
 
 
 def release(db: Database, actor: Person, lead_id: int, reason: str) -> None:
@@ -245,16 +338,36 @@ def release(db: Database, actor: Person, lead_id: int, reason: str) -> None:
     with db.transaction() as conn:
         lead = _held(conn, actor, lead_id)
         if lead.status not in (Status.claimed.value, Status.contacted.value):
-            raise Conflict(f"lead {lead_id} is {lead.status}; only claimed or contacted leads go back to a pool")
-        conn.execute(sa.update(leads).where(leads.c.id == lead_id).values(
-            status=Status.available.value, owner_id=None, claimed_at=None,
-            return_count=leads.c.return_count + 1))
-        conn.execute(sa.update(claims).where(claims.c.lead_id == lead_id, claims.c.released_at.is_(None))
-                     .values(released_at=now, release_reason=reason))
-        conn.execute(sa.insert(events).values(
-            lead_id=lead_id, type=EventType.released.value, at=now, actor_id=actor.id, pool_id=lead.pool_id,
-            rep_id=lead.owner_id, reason=reason,
-            details={"abandonment": True, "return_count": lead.return_count + 1}))
+            raise Conflict(
+                f"lead {lead_id} is {lead.status}; only claimed or contacted leads go back to a pool"
+            )
+        conn.execute(
+            sa.update(leads)
+            .where(leads.c.id == lead_id)
+            .values(
+                status=Status.available.value,
+                owner_id=None,
+                claimed_at=None,
+                return_count=leads.c.return_count + 1,
+            )
+        )
+        conn.execute(
+            sa.update(claims)
+            .where(claims.c.lead_id == lead_id, claims.c.released_at.is_(None))
+            .values(released_at=now, release_reason=reason)
+        )
+        conn.execute(
+            sa.insert(events).values(
+                lead_id=lead_id,
+                type=EventType.released.value,
+                at=now,
+                actor_id=actor.id,
+                pool_id=lead.pool_id,
+                rep_id=lead.owner_id,
+                reason=reason,
+                details={"abandonment": True, "return_count": lead.return_count + 1},
+            )
+        )
 
 
 def _held(conn: Connection, actor: Person, lead_id: int) -> Any:
@@ -262,9 +375,16 @@ def _held(conn: Connection, actor: Person, lead_id: int) -> Any:
     from leadpool.leads.access import may_work
 
     row = conn.execute(
-        sa.select(leads.c.id, leads.c.status, leads.c.owner_id, leads.c.pool_id, leads.c.return_count,
-                  leads.c.first_contact_at)
-        .where(leads.c.id == lead_id).with_for_update()
+        sa.select(
+            leads.c.id,
+            leads.c.status,
+            leads.c.owner_id,
+            leads.c.pool_id,
+            leads.c.return_count,
+            leads.c.first_contact_at,
+        )
+        .where(leads.c.id == lead_id)
+        .with_for_update()
     ).first()
     if row is None or not may_work(conn, actor, row.owner_id):
         raise NotFound(f"no lead {lead_id} among your leads")

@@ -27,8 +27,17 @@ class ReleaseRequest(BaseModel):
 @router.post("/pools/{pool}/claims", status_code=201)
 def claim(db: DB, me: Me, pool: str, body: ClaimRequest) -> dict[str, Any]:
     taken = service.claim(db, me, pool, lead_id=body.lead_id, n=body.count)
-    return {"claimed": [{"lead_id": c.lead_id, "pool": c.pool, "priority": c.priority,
-                         "claimed_at": c.claimed_at.isoformat()} for c in taken]}
+    return {
+        "claimed": [
+            {
+                "lead_id": c.lead_id,
+                "pool": c.pool,
+                "priority": c.priority,
+                "claimed_at": c.claimed_at.isoformat(),
+            }
+            for c in taken
+        ]
+    }
 
 
 @router.post("/leads/{lead_id}/release")

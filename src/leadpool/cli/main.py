@@ -17,7 +17,9 @@ from leadpool.errors import ClaimRefused, LeadpoolError
 from leadpool.settings import EXAMPLES, Settings
 from leadpool.storage.db import Database
 
-app = typer.Typer(help="leadpool: lead intake, routing into pools, and race-safe claims.", no_args_is_help=True)
+app = typer.Typer(
+    help="leadpool: lead intake, routing into pools, and race-safe claims.", no_args_is_help=True
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -39,11 +41,17 @@ def _fail(exc: LeadpoolError, *, as_json: bool = False) -> NoReturn:
     else:
         err.print(f"[bold red]error[/] ({exc.code}): {exc.message}")
         for problem in exc.details.get("problems", []):
-            err.print(f"  • {problem['where']}: {problem['message']}" if problem["where"] else f"  • {problem['message']}")
+            err.print(
+                f"  • {problem['where']}: {problem['message']}"
+                if problem["where"]
+                else f"  • {problem['message']}"
+            )
         if isinstance(exc, ClaimRefused):
             r = exc.refusal
-            err.print(f"  limit {r.limit} = {r.value}; you are at {r.current}"
-                      + (f"; passes at {r.retry_after.isoformat()}" if r.retry_after else ""))
+            err.print(
+                f"  limit {r.limit} = {r.value}; you are at {r.current}"
+                + (f"; passes at {r.retry_after.isoformat()}" if r.retry_after else "")
+            )
         if exc.hint:
             err.print(f"  [dim]{exc.hint}[/]")
     raise typer.Exit(3 if isinstance(exc, ClaimRefused) else 2)
@@ -66,13 +74,18 @@ def check(file: Path) -> None:
     except LeadpoolError as exc:
         _fail(exc)
     org = loaded.org
-    console.print(f"[green]ok[/] {org.organisation}: {len(org.teams)} teams, {len(org.users)} users, "
-                  f"{len(org.pools)} pools, {len(org.rules)} rules")
+    console.print(
+        f"[green]ok[/] {org.organisation}: {len(org.teams)} teams, {len(org.users)} users, "
+        f"{len(org.pools)} pools, {len(org.rules)} rules"
+    )
 
 
 @app.command("apply")
-def apply_org(file: Path, db_url: DbUrl = None,
-              dry_run: Annotated[bool, typer.Option(help="show what would change")] = False) -> None:
+def apply_org(
+    file: Path,
+    db_url: DbUrl = None,
+    dry_run: Annotated[bool, typer.Option(help="show what would change")] = False,
+) -> None:
     """Load an org file idempotently and print what changed."""
     from leadpool.org import service
 
@@ -84,8 +97,11 @@ def apply_org(file: Path, db_url: DbUrl = None,
     if changes.unchanged:
         console.print(f"no changes (org version {changes.version})")
         return
-    for verb, group in (("created", changes.created), ("updated", changes.updated),
-                        ("deactivated", changes.deactivated)):
+    for verb, group in (
+        ("created", changes.created),
+        ("updated", changes.updated),
+        ("deactivated", changes.deactivated),
+    ):
         for kind, names in group.items():
             console.print(f"{verb} {len(names)} {kind}: {', '.join(names)}")
     console.print("dry run: nothing was saved" if dry_run else f"applied as org version {changes.version}")
@@ -114,10 +130,17 @@ def import_leads(
         reasons: Counter[str] = Counter()
         rejected: list[str] = []
         read = 0
-        with file.open(encoding=spec.encoding, newline="") as stream, Progress(
-            TextColumn("[bold]importing[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeRemainingColumn(), console=err, transient=False,
-        ) as progress:
+        with (
+            file.open(encoding=spec.encoding, newline="") as stream,
+            Progress(
+                TextColumn("[bold]importing[/] {task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                transient=False,
+            ) as progress,
+        ):
             task = progress.add_task(file.name, total=total_bytes)
             batch: list[IntakeItem] = []
 
@@ -137,8 +160,10 @@ def import_leads(
                 if row.problems:
                     counts["rejected"] += 1
                     reasons["unreadable row"] += 1
-                    rejected.extend(f"line {row.line}: {p.message}" if not p.where.startswith("line")
-                                    else str(p) for p in row.problems)
+                    rejected.extend(
+                        f"line {row.line}: {p.message}" if not p.where.startswith("line") else str(p)
+                        for p in row.problems
+                    )
                     continue
                 batch.append(IntakeItem(row.raw, f"line {row.line}"))
                 if len(batch) >= batch_size:
@@ -177,7 +202,9 @@ def route(
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        err.print(f"[red]error[/]: the lead is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")
+        err.print(
+            f"[red]error[/]: the lead is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        )
         raise typer.Exit(2) from None
     try:
         result = dry_run(_db(db_url), raw)
@@ -195,7 +222,9 @@ def route(
             mark = "[green]✓ matched[/]" if step["matched"] else "[dim]✗ no match[/]"
             seen = ", ".join(f"{k}={v!r}" for k, v in step["values"].items())
             note = f" ({step['note']})" if step["note"] else ""
-            console.print(f"{mark} rule '{step['rule']}' → {step['pool']}: {step['condition']}  [{seen}]{note}")
+            console.print(
+                f"{mark} rule '{step['rule']}' → {step['pool']}: {step['condition']}  [{seen}]{note}"
+            )
     where = f"pool [bold]{result['pool']}[/]" if result["outcome"] == "pool" else "[bold]review queue[/]"
     console.print(f"→ {where}: {result['message']}")
 
@@ -234,8 +263,12 @@ def claim(
 
 
 @app.command()
-def release(lead_id: int, reason: Annotated[str, typer.Option(help="why it goes back")],
-            as_user: Annotated[str, typer.Option("--as")], db_url: DbUrl = None) -> None:
+def release(
+    lead_id: int,
+    reason: Annotated[str, typer.Option(help="why it goes back")],
+    as_user: Annotated[str, typer.Option("--as")],
+    db_url: DbUrl = None,
+) -> None:
     """Give a claimed lead back to its pool (counts as abandonment)."""
     from leadpool.claims.service import release as do_release
 
@@ -257,7 +290,9 @@ def lead(lead_id: int, as_user: Annotated[str, typer.Option("--as")], db_url: Db
         data = get_lead(db, _as(db, as_user), lead_id)
     except LeadpoolError as exc:
         _fail(exc)
-    console.print(f"lead {data['id']} [bold]{data['status']}[/] in {data['pool'] or '—'}; fields {data['fields']}")
+    console.print(
+        f"lead {data['id']} [bold]{data['status']}[/] in {data['pool'] or '—'}; fields {data['fields']}"
+    )
     for e in data["events"]:
         console.print(f"  {e['at']:%Y-%m-%d %H:%M:%S} {e['type']:<14} {e['reason'] or ''}")
 
@@ -309,7 +344,9 @@ def serve(
                 err.print(f"  {who:<34} {tok}")
     host = host or settings.host
     port = port or settings.port
-    err.print(f"leadpool on [bold]http://{host}:{port}/api/v1/docs[/] (database {db.engine.url.render_as_string()})")
+    err.print(
+        f"leadpool on [bold]http://{host}:{port}/api/v1/docs[/] (database {db.engine.url.render_as_string()})"
+    )
     uvicorn.run(create_app(db), host=host, port=port, log_level="info")
 
 

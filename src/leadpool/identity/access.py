@@ -33,8 +33,9 @@ def matches(audience: Audience, person: Person) -> bool:
         and within(audience.titles, person.title)
         and within(audience.teams, person.team)
         and within(audience.tiers, person.tier)
-        and within([u.lower() for u in audience.users] if audience.users is not None else None,
-                   person.email.lower())
+        and within(
+            [u.lower() for u in audience.users] if audience.users is not None else None, person.email.lower()
+        )
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -22,14 +23,30 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-_PERSON_COLUMNS = (users.c.id, users.c.email, users.c.role, teams.c.name.label("team"), users.c.tier,
-                   users.c.title, users.c.territories, users.c.timezone)
+_PERSON_COLUMNS = (
+    users.c.id,
+    users.c.email,
+    users.c.role,
+    teams.c.name.label("team"),
+    users.c.tier,
+    users.c.title,
+    users.c.territories,
+    users.c.timezone,
+)
 
 
-def _person(row: sa.Row[tuple[object, ...]]) -> Person:
+def _person(row: Any) -> Person:
     m = row._mapping
-    return Person(id=m["id"], email=m["email"], role=Role(m["role"]), team=m["team"], tier=m["tier"],
-                  title=m["title"], territories=tuple(m["territories"] or ()), timezone=m["timezone"])
+    return Person(
+        id=m["id"],
+        email=m["email"],
+        role=Role(m["role"]),
+        team=m["team"],
+        tier=m["tier"],
+        title=m["title"],
+        territories=tuple(m["territories"] or ()),
+        timezone=m["timezone"],
+    )
 
 
 def create_user(db: Database, email: str, name: str, role: Role, *, actor_id: int | None = None) -> Person:
@@ -41,12 +58,29 @@ def create_user(db: Database, email: str, name: str, role: Role, *, actor_id: in
         if conn.execute(sa.select(users.c.id).where(users.c.email == email)).first():
             raise Conflict(f"a user with email {email} already exists")
         user_id = conn.execute(
-            sa.insert(users).values(email=email, name=name, role=role.value, territories=[], skills=[],
-                                    timezone="UTC", weight=1.0, active=True, created_at=now)
+            sa.insert(users)
+            .values(
+                email=email,
+                name=name,
+                role=role.value,
+                territories=[],
+                skills=[],
+                timezone="UTC",
+                weight=1.0,
+                active=True,
+                created_at=now,
+            )
             .returning(users.c.id)
         ).scalar_one()
-        conn.execute(sa.insert(events).values(type=EventType.user_created.value, at=now, actor_id=actor_id,
-                                              reason=f"{role.value} {email}", details={"user_id": user_id}))
+        conn.execute(
+            sa.insert(events).values(
+                type=EventType.user_created.value,
+                at=now,
+                actor_id=actor_id,
+                reason=f"{role.value} {email}",
+                details={"user_id": user_id},
+            )
+        )
     return person(db, user_id)
 
 
@@ -63,7 +97,8 @@ def person(db: Database, user_id: int) -> Person:
 def person_by_email(db: Database, email: str) -> Person:
     with db.engine.connect() as conn:
         row = conn.execute(
-            sa.select(*_PERSON_COLUMNS).select_from(users.outerjoin(teams))
+            sa.select(*_PERSON_COLUMNS)
+            .select_from(users.outerjoin(teams))
             .where(users.c.email == email.strip().lower())
         ).first()
     if row is None:
@@ -76,10 +111,20 @@ def issue_token(db: Database, user_id: int, name: str = "cli", *, actor_id: int 
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = db.clock.now()
     with db.transaction() as conn:
-        conn.execute(sa.insert(api_tokens).values(user_id=user_id, name=name, prefix=token[:10],
-                                                  token_hash=_digest(token), created_at=now))
-        conn.execute(sa.insert(events).values(type=EventType.token_issued.value, at=now, actor_id=actor_id,
-                                              reason=name, details={"user_id": user_id, "prefix": token[:10]}))
+        conn.execute(
+            sa.insert(api_tokens).values(
+                user_id=user_id, name=name, prefix=token[:10], token_hash=_digest(token), created_at=now
+            )
+        )
+        conn.execute(
+            sa.insert(events).values(
+                type=EventType.token_issued.value,
+                at=now,
+                actor_id=actor_id,
+                reason=name,
+                details={"user_id": user_id, "prefix": token[:10]},
+            )
+        )
     return token
 
 
@@ -88,9 +133,13 @@ def authenticate(db: Database, token: str) -> Person:
         row = conn.execute(
             sa.select(*_PERSON_COLUMNS)
             .select_from(api_tokens.join(users).outerjoin(teams))
-            .where(api_tokens.c.token_hash == _digest(token), api_tokens.c.revoked_at.is_(None), users.c.active)
+            .where(
+                api_tokens.c.token_hash == _digest(token), api_tokens.c.revoked_at.is_(None), users.c.active
+            )
         ).first()
     if row is None:
-        raise Unauthenticated("unknown or revoked API token",
-                              hint="send 'Authorization: Bearer <token>'; issue one with `leadpool token EMAIL`")
+        raise Unauthenticated(
+            "unknown or revoked API token",
+            hint="send 'Authorization: Bearer <token>'; issue one with `leadpool token EMAIL`",
+        )
     return _person(row)

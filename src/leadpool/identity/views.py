@@ -11,5 +11,11 @@ router = APIRouter(tags=["identity"])
 
 @router.get("/me")
 def me(person: Me) -> dict[str, Any]:
-    return {"id": person.id, "email": person.email, "role": person.role.value, "team": person.team,
-            "tier": person.tier, "title": person.title}
+    return {
+        "id": person.id,
+        "email": person.email,
+        "role": person.role.value,
+        "team": person.team,
+        "tier": person.tier,
+        "title": person.title,
+    }

@@ -57,8 +57,9 @@ class _Row:
     decision: Decision
 
 
-def ingest(db: Database, items: Sequence[IntakeItem], *, channel: str = "api",
-           actor_id: int | None = None) -> list[IntakeResult]:
+def ingest(
+    db: Database, items: Sequence[IntakeItem], *, channel: str = "api", actor_id: int | None = None
+) -> list[IntakeResult]:
     org = current(db)
     types = field_types(org.loaded.org.fields)
     dup = org.loaded.org.duplicates
@@ -67,14 +68,25 @@ def ingest(db: Database, items: Sequence[IntakeItem], *, channel: str = "api",
     for i, item in enumerate(items):
         values, problems = normalise(item.raw, types)
         if problems:
-            results[i] = IntakeResult(item.where, "rejected", reason="invalid",
-                                      message="; ".join(str(p) for p in problems), problems=problems)
+            results[i] = IntakeResult(
+                item.where,
+                "rejected",
+                reason="invalid",
+                message="; ".join(str(p) for p in problems),
+                problems=problems,
+            )
             continue
-        rows.append(_Row(
-            i, item.where, values, values.get("external_id"), item.idempotency_key,
-            dedupe_keys(values, by_email=dup.by_email, by_person=dup.by_domain_and_name),
-            org.loaded.rulebook.decide(values),
-        ))
+        rows.append(
+            _Row(
+                i,
+                item.where,
+                values,
+                values.get("external_id"),
+                item.idempotency_key,
+                dedupe_keys(values, by_email=dup.by_email, by_person=dup.by_domain_and_name),
+                org.loaded.rulebook.decide(values),
+            )
+        )
     if rows:
         now = db.clock.now()
         for result_index, result in _store(db, org, rows, channel, actor_id, now):
@@ -82,8 +94,9 @@ def ingest(db: Database, items: Sequence[IntakeItem], *, channel: str = "api",
     return [r for r in results if r is not None]
 
 
-def _store(db: Database, org: CurrentOrg, rows: list[_Row], channel: str, actor_id: int | None,
-           now: datetime) -> list[tuple[int, IntakeResult]]:
+def _store(
+    db: Database, org: CurrentOrg, rows: list[_Row], channel: str, actor_id: int | None, now: datetime
+) -> list[tuple[int, IntakeResult]]:
     try:
         with db.transaction() as conn:
             return _insert(conn, org, rows, channel, actor_id, now)
@@ -103,13 +116,14 @@ def _store(db: Database, org: CurrentOrg, rows: list[_Row], channel: str, actor_
     return settled
 
 
-def _insert(conn: Connection, org: CurrentOrg, rows: list[_Row], channel: str, actor_id: int | None,
-            now: datetime) -> list[tuple[int, IntakeResult]]:
+def _insert(
+    conn: Connection, org: CurrentOrg, rows: list[_Row], channel: str, actor_id: int | None, now: datetime
+) -> list[tuple[int, IntakeResult]]:
     out: list[tuple[int, IntakeResult]] = []
     # 1. Idempotency: an external id or key seen before returns the original lead.
     ext_ids = {r.external_id for r in rows if r.external_id}
     idems = {r.idem for r in rows if r.idem}
-    known: dict[tuple[str, str], Any] = {}
+    known: dict[str, Any] = {}
     if ext_ids or idems:
         cond = []
         if ext_ids:
@@ -117,31 +131,49 @@ def _insert(conn: Connection, org: CurrentOrg, rows: list[_Row], channel: str, a
         if idems:
             cond.append(leads.c.idempotency_key.in_(idems))
         for m in conn.execute(
-            sa.select(leads.c.id, leads.c.external_id, leads.c.idempotency_key, leads.c.status,
-                      leads.c.pool_id, leads.c.review_reason, leads.c.duplicate_of).where(sa.or_(*cond))
+            sa.select(
+                leads.c.id,
+                leads.c.external_id,
+                leads.c.idempotency_key,
+                leads.c.status,
+                leads.c.pool_id,
+                leads.c.review_reason,
+                leads.c.duplicate_of,
+            ).where(sa.or_(*cond))
         ).mappings():
             if m["external_id"]:
-                known[("ext", m["external_id"])] = m
+                known["ext:" + m["external_id"]] = m
             if m["idempotency_key"]:
-                known[("idem", m["idempotency_key"])] = m
+                known["idem:" + m["idempotency_key"]] = m
     fresh: list[_Row] = []
-    first_in_batch: dict[tuple[str, str], int] = {}
+    first_in_batch: dict[str, int] = {}
     repeats: list[tuple[_Row, int]] = []
     for r in rows:
-        handles = [h for h in (("ext", r.external_id), ("idem", r.idem)) if h[1]]
-        prior = next((known[h] for h in handles if h in known), None)  # type: ignore[index]
+        ids_of_request = _request_handles(r)
+        prior = next((known[h] for h in ids_of_request if h in known), None)
         if prior is not None:
-            out.append((r.index, IntakeResult(
-                r.where, "existing", prior["id"], prior["status"], org.pool_names.get(prior["pool_id"]),
-                prior["review_reason"], "already accepted; returning the original lead", prior["duplicate_of"],
-            )))
+            out.append(
+                (
+                    r.index,
+                    IntakeResult(
+                        r.where,
+                        "existing",
+                        prior["id"],
+                        prior["status"],
+                        org.pool_names.get(prior["pool_id"]),
+                        prior["review_reason"],
+                        "already accepted; returning the original lead",
+                        prior["duplicate_of"],
+                    ),
+                )
+            )
             continue
-        earlier = next((first_in_batch[h] for h in handles if h in first_in_batch), None)  # type: ignore[index]
+        earlier = next((first_in_batch[h] for h in ids_of_request if h in first_in_batch), None)
         if earlier is not None:
             repeats.append((r, earlier))
             continue
-        for h in handles:
-            first_in_batch[h] = r.index  # type: ignore[index]
+        for h in ids_of_request:
+            first_in_batch[h] = r.index
         fresh.append(r)
     # 2. Duplicates (§3) against live leads, and within the batch.
     emails = {r.keys.email for r in fresh if r.keys.email}
@@ -173,55 +205,113 @@ def _insert(conn: Connection, org: CurrentOrg, rows: list[_Row], channel: str, a
         primaries.append(_lead_row(org, r, channel, now, duplicate_of=None, live=True))
     ids: dict[int, int] = {}
     if primaries:
-        inserted = conn.execute(
-            sa.insert(leads).returning(leads.c.id, sort_by_parameter_order=True), primaries
-        ).scalars().all()
+        inserted = (
+            conn.execute(sa.insert(leads).returning(leads.c.id, sort_by_parameter_order=True), primaries)
+            .scalars()
+            .all()
+        )
         ids = {r.index: lead_id for r, lead_id in zip(primary_rows, inserted, strict=True)}
     key_owner = {**live, **{k: ids[i] for k, i in claimed_keys.items()}}
     dupe_rows = [_lead_row(org, r, channel, now, duplicate_of=key_owner[k], live=False) for r, k in dupes]
     if dupe_rows:
-        inserted = conn.execute(
-            sa.insert(leads).returning(leads.c.id, sort_by_parameter_order=True), dupe_rows
-        ).scalars().all()
+        inserted = (
+            conn.execute(sa.insert(leads).returning(leads.c.id, sort_by_parameter_order=True), dupe_rows)
+            .scalars()
+            .all()
+        )
         ids.update({r.index: lead_id for (r, _), lead_id in zip(dupes, inserted, strict=True)})
     # 3. One event per lead, naming the rule (or the review reason) and the values it saw.
     event_rows = []
-    for r, row in [*zip(primary_rows, primaries, strict=True), *zip([d[0] for d in dupes], dupe_rows, strict=True)]:
+    for r, row in [
+        *zip(primary_rows, primaries, strict=True),
+        *zip([d[0] for d in dupes], dupe_rows, strict=True),
+    ]:
         lead_id = ids[r.index]
         if row["status"] == Status.available:
-            event_rows.append({"lead_id": lead_id, "type": EventType.routed.value, "at": now, "actor_id": actor_id,
-                               "pool_id": row["pool_id"], "rep_id": None, "reason": f"rule '{r.decision.rule}'"
-                               if r.decision.rule else r.decision.message,
-                               "details": {**r.decision.as_details(), "channel": channel}})
+            event_rows.append(
+                {
+                    "lead_id": lead_id,
+                    "type": EventType.routed.value,
+                    "at": now,
+                    "actor_id": actor_id,
+                    "pool_id": row["pool_id"],
+                    "rep_id": None,
+                    "reason": f"rule '{r.decision.rule}'" if r.decision.rule else r.decision.message,
+                    "details": {**r.decision.as_details(), "channel": channel},
+                }
+            )
         else:
-            event_rows.append({"lead_id": lead_id, "type": EventType.review.value, "at": now, "actor_id": actor_id,
-                               "pool_id": None, "rep_id": None, "reason": row["review_reason"],
-                               "details": {"message": _review_message(r, row), "duplicate_of": row["duplicate_of"],
-                                           "channel": channel,
-                                           "checks": [c.__dict__ for c in r.decision.qualification]}})
-        out.append((r.index, IntakeResult(
-            r.where, "created", lead_id, row["status"], r.decision.pool if row["status"] == Status.available
-            else None, row["review_reason"], _review_message(r, row) if row["status"] == Status.review
-            else r.decision.message, row["duplicate_of"],
-        )))
+            event_rows.append(
+                {
+                    "lead_id": lead_id,
+                    "type": EventType.review.value,
+                    "at": now,
+                    "actor_id": actor_id,
+                    "pool_id": None,
+                    "rep_id": None,
+                    "reason": row["review_reason"],
+                    "details": {
+                        "message": _review_message(r, row),
+                        "duplicate_of": row["duplicate_of"],
+                        "channel": channel,
+                        "checks": [c.__dict__ for c in r.decision.qualification],
+                    },
+                }
+            )
+        out.append(
+            (
+                r.index,
+                IntakeResult(
+                    r.where,
+                    "created",
+                    lead_id,
+                    row["status"],
+                    r.decision.pool if row["status"] == Status.available else None,
+                    row["review_reason"],
+                    _review_message(r, row) if row["status"] == Status.review else r.decision.message,
+                    row["duplicate_of"],
+                ),
+            )
+        )
     if event_rows:
         conn.execute(sa.insert(events), event_rows)
     for r, earlier in repeats:
         lead_id = ids.get(earlier)
         first = next(res for i, res in out if i == earlier)
-        out.append((r.index, IntakeResult(r.where, "existing", lead_id, first.status, first.pool, first.reason,
-                                          "repeated in this batch; returning the first", first.duplicate_of)))
+        out.append(
+            (
+                r.index,
+                IntakeResult(
+                    r.where,
+                    "existing",
+                    lead_id,
+                    first.status,
+                    first.pool,
+                    first.reason,
+                    "repeated in this batch; returning the first",
+                    first.duplicate_of,
+                ),
+            )
+        )
     return out
+
+
+def _request_handles(r: _Row) -> list[str]:
+    """What makes a request the same as an earlier one: its external id or its idempotency key."""
+    return ([f"ext:{r.external_id}"] if r.external_id else []) + ([f"idem:{r.idem}"] if r.idem else [])
 
 
 def _review_message(r: _Row, row: Mapping[str, Any]) -> str:
     if row["duplicate_of"] is not None:
-        return f"duplicate of lead {row['duplicate_of']} (same {'email' if r.keys.email else 'domain and name'})"
+        return (
+            f"duplicate of lead {row['duplicate_of']} (same {'email' if r.keys.email else 'domain and name'})"
+        )
     return r.decision.message
 
 
-def _lead_row(org: CurrentOrg, r: _Row, channel: str, now: datetime, *, duplicate_of: int | None,
-              live: bool) -> dict[str, Any]:
+def _lead_row(
+    org: CurrentOrg, r: _Row, channel: str, now: datetime, *, duplicate_of: int | None, live: bool
+) -> dict[str, Any]:
     v = r.values
     routed = duplicate_of is None and r.decision.pool is not None
     pool = org.loaded.org.pool(r.decision.pool) if routed and r.decision.pool else None
@@ -253,14 +343,23 @@ def explain(db: Database, raw: Mapping[str, Any]) -> dict[str, Any]:
     org = current(db)
     values, problems = normalise(raw, field_types(org.loaded.org.fields))
     if problems:
-        return {"outcome": "rejected", "problems": [{"where": p.where, "message": p.message} for p in problems]}
+        return {
+            "outcome": "rejected",
+            "problems": [{"where": p.where, "message": p.message} for p in problems],
+        }
     decision = org.loaded.rulebook.decide(values, explain=True)
     dup = org.loaded.org.duplicates
     keys = dedupe_keys(values, by_email=dup.by_email, by_person=dup.by_domain_and_name)
     duplicate_of = None
     with db.engine.connect() as conn:
-        conds = [c for c in (leads.c.email_key == keys.email if keys.email else None,
-                             leads.c.person_key == keys.person if keys.person else None) if c is not None]
+        conds = [
+            c
+            for c in (
+                leads.c.email_key == keys.email if keys.email else None,
+                leads.c.person_key == keys.person if keys.person else None,
+            )
+            if c is not None
+        ]
         if conds:
             duplicate_of = conn.execute(sa.select(leads.c.id).where(sa.or_(*conds)).limit(1)).scalar()
     outcome = "review" if duplicate_of is not None or decision.pool is None else "pool"

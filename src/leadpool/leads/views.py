@@ -38,14 +38,26 @@ class OutcomeRequest(BaseModel):
 
 
 def _result(r: service.IntakeResult) -> dict[str, Any]:
-    return {"where": r.where, "outcome": r.outcome, "lead_id": r.lead_id, "status": r.status, "pool": r.pool,
-            "reason": r.reason, "message": r.message, "duplicate_of": r.duplicate_of,
-            "problems": [{"where": p.where, "message": p.message} for p in r.problems]}
+    return {
+        "where": r.where,
+        "outcome": r.outcome,
+        "lead_id": r.lead_id,
+        "status": r.status,
+        "pool": r.pool,
+        "reason": r.reason,
+        "message": r.message,
+        "duplicate_of": r.duplicate_of,
+        "problems": [{"where": p.where, "message": p.message} for p in r.problems],
+    }
 
 
 @router.post("/leads", status_code=201)
-def create_lead(db: DB, who: Intake, lead: LeadFields,
-                idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> JSONResponse:
+def create_lead(
+    db: DB,
+    who: Intake,
+    lead: LeadFields,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> JSONResponse:
     """Take in one lead. Retrying with the same Idempotency-Key or external_id returns the original."""
     (result,) = service.ingest(db, [service.IntakeItem(lead, "lead", idempotency_key)], actor_id=who.id)
     if result.outcome == "rejected":
@@ -54,11 +66,14 @@ def create_lead(db: DB, who: Intake, lead: LeadFields,
 
 
 @router.post("/leads/batch")
-def create_leads(db: DB, who: Intake, batch: Batch,
-                 idempotency_key: Annotated[str | None, Header(max_length=190)] = None) -> dict[str, Any]:
+def create_leads(
+    db: DB, who: Intake, batch: Batch, idempotency_key: Annotated[str | None, Header(max_length=190)] = None
+) -> dict[str, Any]:
     """Take in many leads; bad ones are reported one by one and never stop the good ones."""
-    items = [service.IntakeItem(raw, f"leads[{i}]", f"{idempotency_key}:{i}" if idempotency_key else None)
-             for i, raw in enumerate(batch.leads)]
+    items = [
+        service.IntakeItem(raw, f"leads[{i}]", f"{idempotency_key}:{i}" if idempotency_key else None)
+        for i, raw in enumerate(batch.leads)
+    ]
     results = service.ingest(db, items, actor_id=who.id)
     summary: dict[str, int] = {}
     for r in results:
@@ -73,8 +88,13 @@ def explain(db: DB, _who: Intake, lead: LeadFields) -> dict[str, Any]:
 
 
 @router.get("/leads")
-def list_leads(db: DB, me: Me, status: str | None = None, limit: int = Query(100, ge=1, le=1000),
-               offset: int = Query(0, ge=0)) -> list[dict[str, Any]]:
+def list_leads(
+    db: DB,
+    me: Me,
+    status: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> list[dict[str, Any]]:
     return work.list_leads(db, me, status=status, limit=limit, offset=offset)
 
 
@@ -97,8 +117,11 @@ def outcome(db: DB, me: Me, lead_id: int, body: OutcomeRequest) -> dict[str, Any
 
 
 @router.get("/review")
-def review(db: DB, me: Me, reason: str | None = None, limit: int = Query(100, ge=1, le=1000),
-           offset: int = Query(0, ge=0)) -> dict[str, Any]:
+def review(
+    db: DB,
+    me: Me,
+    reason: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
     return work.review_queue(db, me, reason=reason, limit=limit, offset=offset)
-
-

@@ -36,14 +36,29 @@ def log_contact(db: Database, actor: Person, lead_id: int, *, channel: str = "ca
             values["first_contact_at"] = now
         if values:
             conn.execute(sa.update(leads).where(leads.c.id == lead_id).values(**values))
-        conn.execute(sa.insert(events).values(
-            lead_id=lead_id, type=EventType.contacted.value, at=now, actor_id=actor.id, pool_id=lead.pool_id,
-            rep_id=lead.owner_id, reason=channel,
-            details={"channel": channel, "note": note, "first_touch": lead.first_contact_at is None}))
+        conn.execute(
+            sa.insert(events).values(
+                lead_id=lead_id,
+                type=EventType.contacted.value,
+                at=now,
+                actor_id=actor.id,
+                pool_id=lead.pool_id,
+                rep_id=lead.owner_id,
+                reason=channel,
+                details={"channel": channel, "note": note, "first_touch": lead.first_contact_at is None},
+            )
+        )
 
 
-def record_outcome(db: Database, actor: Person, lead_id: int, outcome: Outcome, *,
-                   amount: Decimal | None = None, note: str = "") -> None:
+def record_outcome(
+    db: Database,
+    actor: Person,
+    lead_id: int,
+    outcome: Outcome,
+    *,
+    amount: Decimal | None = None,
+    note: str = "",
+) -> None:
     from leadpool.claims.service import _held
 
     if amount is not None and amount < 0:
@@ -62,23 +77,42 @@ def record_outcome(db: Database, actor: Person, lead_id: int, outcome: Outcome, 
         if closed:
             values.update(closed_at=now, email_key=None, person_key=None)  # a closed lead frees its keys
         conn.execute(sa.update(leads).where(leads.c.id == lead_id).values(**values))
-        conn.execute(sa.insert(events).values(
-            lead_id=lead_id, type=EventType.outcome.value, at=now, actor_id=actor.id, pool_id=lead.pool_id,
-            rep_id=lead.owner_id, reason=outcome.value,
-            details={"outcome": outcome.value, "amount": str(amount) if amount is not None else None,
-                     "note": note}))
+        conn.execute(
+            sa.insert(events).values(
+                lead_id=lead_id,
+                type=EventType.outcome.value,
+                at=now,
+                actor_id=actor.id,
+                pool_id=lead.pool_id,
+                rep_id=lead.owner_id,
+                reason=outcome.value,
+                details={
+                    "outcome": outcome.value,
+                    "amount": str(amount) if amount is not None else None,
+                    "note": note,
+                },
+            )
+        )
 
 
 def _lead_dict(m: Any, pool_names: dict[int, str]) -> dict[str, Any]:
     return {
-        "id": m["id"], "external_id": m["external_id"], "status": m["status"],
+        "id": m["id"],
+        "external_id": m["external_id"],
+        "status": m["status"],
         "pool": pool_names.get(m["pool_id"]) if m["pool_id"] else None,
-        "owner_id": m["owner_id"], "score": m["score"], "source": m["source"], "priority": m["priority"],
-        "review_reason": m["review_reason"], "duplicate_of": m["duplicate_of"], "return_count": m["return_count"],
+        "owner_id": m["owner_id"],
+        "score": m["score"],
+        "source": m["source"],
+        "priority": m["priority"],
+        "review_reason": m["review_reason"],
+        "duplicate_of": m["duplicate_of"],
+        "return_count": m["return_count"],
         "created_at": as_utc(m["created_at"]),
         "claimed_at": as_utc(m["claimed_at"]) if m["claimed_at"] else None,
         "first_contact_at": as_utc(m["first_contact_at"]) if m["first_contact_at"] else None,
-        "outcome": m["outcome"], "amount": str(m["amount"]) if m["amount"] is not None else None,
+        "outcome": m["outcome"],
+        "amount": str(m["amount"]) if m["amount"] is not None else None,
         "fields": m["data"],
     }
 
@@ -90,15 +124,32 @@ def get_lead(db: Database, actor: Person, lead_id: int) -> dict[str, Any]:
         m = conn.execute(sa.select(leads).where(leads.c.id == lead_id)).mappings().first()
         visible = m is not None and (
             may_see(conn, actor, m["owner_id"])
-            or (m["owner_id"] is None and m["pool_id"] is not None and _can_view_pool(org, actor, m["pool_id"]))
+            or (
+                m["owner_id"] is None
+                and m["pool_id"] is not None
+                and _can_view_pool(org, actor, m["pool_id"])
+            )
         )
         if m is None or not visible:
             raise NotFound(f"no lead {lead_id} that you can see")
-        history = conn.execute(
-            sa.select(events.c.id, events.c.type, events.c.at, events.c.actor_id, events.c.pool_id,
-                      events.c.rep_id, events.c.reason, events.c.details)
-            .where(events.c.lead_id == lead_id).order_by(events.c.id)
-        ).mappings().all()
+        history = (
+            conn.execute(
+                sa.select(
+                    events.c.id,
+                    events.c.type,
+                    events.c.at,
+                    events.c.actor_id,
+                    events.c.pool_id,
+                    events.c.rep_id,
+                    events.c.reason,
+                    events.c.details,
+                )
+                .where(events.c.lead_id == lead_id)
+                .order_by(events.c.id)
+            )
+            .mappings()
+            .all()
+        )
     lead = _lead_dict(m, org.pool_names)
     lead["events"] = [
         {**dict(e), "at": as_utc(e["at"]), "pool": org.pool_names.get(e["pool_id"]) if e["pool_id"] else None}
@@ -112,8 +163,15 @@ def _can_view_pool(org: Any, actor: Person, pool_id: int) -> bool:
     return pool is not None and allowed(pool, actor, Permission.view)
 
 
-def list_leads(db: Database, actor: Person, *, status: str | None = None, owner_id: int | None = None,
-               limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+def list_leads(
+    db: Database,
+    actor: Person,
+    *,
+    status: str | None = None,
+    owner_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
     """Owned leads the actor may see: a rep their own, a manager their team's, ops and executives all."""
     org = current(db)
     query = sa.select(leads).where(leads.c.owner_id.is_not(None), owner_filter(actor, leads.c.owner_id))
@@ -126,17 +184,22 @@ def list_leads(db: Database, actor: Person, *, status: str | None = None, owner_
     return [_lead_dict(m, org.pool_names) for m in rows]
 
 
-def review_queue(db: Database, actor: Person, *, reason: str | None = None, limit: int = 100,
-                 offset: int = 0) -> dict[str, Any]:
+def review_queue(
+    db: Database, actor: Person, *, reason: str | None = None, limit: int = 100, offset: int = 0
+) -> dict[str, Any]:
     """§3 review queue (ops clean-up): counts by reason, and the leads waiting in it."""
     if actor.role not in (Role.ops, Role.admin, Role.manager, Role.executive):
         raise NotFound("the review queue is for ops")
     org = current(db)
     in_review = leads.c.status == Status.review.value
     with db.engine.connect() as conn:
-        counts = dict(conn.execute(
-            sa.select(leads.c.review_reason, sa.func.count()).where(in_review).group_by(leads.c.review_reason)
-        ).all())
+        counts: dict[str, int] = dict(
+            conn.execute(
+                sa.select(leads.c.review_reason, sa.func.count())
+                .where(in_review)
+                .group_by(leads.c.review_reason)
+            ).all()
+        )
         query = sa.select(leads).where(in_review)
         if reason:
             query = query.where(leads.c.review_reason == reason)

@@ -79,7 +79,9 @@ def parse(text: str, *, source: str = "org file") -> LoadedOrg:
     rulebook, rule_problems = compile_rulebook(org)
     problems += [located(_loc(p.where), p.message) for p in rule_problems]
     if problems or rulebook is None:
-        raise InvalidInput(problems, hint="fix the listed places in the org file and run `leadpool check` again")
+        raise InvalidInput(
+            problems, hint="fix the listed places in the org file and run `leadpool check` again"
+        )
     return LoadedOrg(org, rulebook)
 
 
@@ -116,17 +118,23 @@ def cross_check(org: Org) -> list[Problem]:
         if user.team and user.team not in teams:
             problems.append(Problem(f"users[{i}].team", f"unknown team '{user.team}'"))
         if user.tier and user.tier not in tiers:
-            problems.append(Problem(f"users[{i}].tier", f"unknown tier '{user.tier}' (known: {sorted(tiers)})"))
+            problems.append(
+                Problem(f"users[{i}].tier", f"unknown tier '{user.tier}' (known: {sorted(tiers)})")
+            )
     for i, pool in enumerate(org.pools):
         if pool.team and pool.team not in teams:
             problems.append(Problem(f"pools[{i}].team", f"unknown team '{pool.team}'"))
         for tier in pool.tier_limits:
             if tier not in tiers:
                 problems.append(Problem(f"pools[{i}].tier_limits.{tier}", f"unknown tier '{tier}'"))
-        ratios = [("limits", pool.limits)] + [(f"tier_limits.{t}", lim) for t, lim in pool.tier_limits.items()]
+        ratios = [("limits", pool.limits)] + [
+            (f"tier_limits.{t}", lim) for t, lim in pool.tier_limits.items()
+        ]
         for where, limits in ratios:
             if limits.ratio and limits.ratio.pool not in pools:
-                problems.append(Problem(f"pools[{i}].{where}.ratio.pool", f"unknown pool '{limits.ratio.pool}'"))
+                problems.append(
+                    Problem(f"pools[{i}].{where}.ratio.pool", f"unknown pool '{limits.ratio.pool}'")
+                )
             if limits.ratio and limits.ratio.pool == pool.name:
                 problems.append(Problem(f"pools[{i}].{where}.ratio.pool", "a pool cannot require itself"))
         for j, name in enumerate(pool.preview_fields):
@@ -144,7 +152,9 @@ def cross_check(org: Org) -> list[Problem]:
                     problems.append(Problem(f"pools[{i}].access.{perm}.tiers[{j}]", f"unknown tier '{tier}'"))
             for j, email in enumerate(audience.users or []):
                 if email.lower() not in emails:
-                    problems.append(Problem(f"pools[{i}].access.{perm}.users[{j}]", f"unknown user '{email}'"))
+                    problems.append(
+                        Problem(f"pools[{i}].access.{perm}.users[{j}]", f"unknown user '{email}'")
+                    )
     for tier, spec in org.tiers.items():
         if spec.limits.ratio or spec.limits.pool_daily is not None:
             problems.append(Problem(f"tiers.{tier}.limits", "ratio and pool_daily belong on a pool's limits"))

@@ -52,8 +52,12 @@ class Changes:
         return not (self.created or self.updated or self.deactivated)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "created": self.created, "updated": self.updated,
-                "deactivated": self.deactivated}
+        return {
+            "version": self.version,
+            "created": self.created,
+            "updated": self.updated,
+            "deactivated": self.deactivated,
+        }
 
 
 class NoOrg(LeadpoolError):
@@ -62,26 +66,37 @@ class NoOrg(LeadpoolError):
 
 
 def current(db: Database) -> CurrentOrg:
-    cached: tuple[float, CurrentOrg] | None = db._org_cache
+    cached: tuple[float, CurrentOrg] | None = db.org_cache
     if cached is not None and time.monotonic() - cached[0] < ORG_REFRESH_SECONDS:
         return cached[1]
     with db.engine.connect() as conn:
         latest = conn.execute(sa.select(sa.func.max(org_versions.c.id))).scalar()
         if latest is None:
-            raise NoOrg("no organisation has been applied yet",
-                        hint="run `leadpool apply ORG.yaml` (see examples/org.yaml)")
+            raise NoOrg(
+                "no organisation has been applied yet",
+                hint="run `leadpool apply ORG.yaml` (see examples/org.yaml)",
+            )
         if cached is not None and cached[1].version == latest:
-            db._org_cache = (time.monotonic(), cached[1])
+            db.org_cache = (time.monotonic(), cached[1])
             return cached[1]
-        source = conn.execute(sa.select(org_versions.c.source).where(org_versions.c.id == latest)).scalar_one()
+        source = conn.execute(
+            sa.select(org_versions.c.source).where(org_versions.c.id == latest)
+        ).scalar_one()
         ids = dict(conn.execute(sa.select(pools.c.name, pools.c.id).where(pools.c.active)).all())
     org = CurrentOrg(latest, parse(source), ids, {v: k for k, v in ids.items()})
-    db._org_cache = (time.monotonic(), org)
+    db.org_cache = (time.monotonic(), org)
     return org
 
 
-def _upsert(conn: Connection, table: sa.Table, key: str, rows: list[dict[str, Any]],
-            changes: Changes, label: str, now: Any) -> dict[str, int]:
+def _upsert(
+    conn: Connection,
+    table: sa.Table,
+    key: str,
+    rows: list[dict[str, Any]],
+    changes: Changes,
+    label: str,
+    now: Any,
+) -> dict[str, int]:
     existing = {r._mapping[key]: r._mapping for r in conn.execute(sa.select(table))}
     for row in rows:
         old = existing.get(row[key])
@@ -111,8 +126,9 @@ class _DryRun(Exception):
         self.changes = changes
 
 
-def _apply(db: Database, loaded: LoadedOrg, text: str, checksum: str, now: Any,
-           actor_id: int | None, dry_run: bool) -> Changes:
+def _apply(
+    db: Database, loaded: LoadedOrg, text: str, checksum: str, now: Any, actor_id: int | None, dry_run: bool
+) -> Changes:
     org = loaded.org
     with db.transaction() as conn:
         latest = conn.execute(
@@ -124,36 +140,55 @@ def _apply(db: Database, loaded: LoadedOrg, text: str, checksum: str, now: Any,
         team_ids = _upsert(conn, teams, "name", [{"name": t.name} for t in org.teams], changes, "teams", now)
         user_rows = [
             {
-                "email": u.email.lower(), "name": u.name, "role": u.role.value, "title": u.title,
-                "team_id": team_ids.get(u.team) if u.team else None, "tier": u.tier,
-                "territories": u.territories, "skills": u.skills, "timezone": u.timezone,
-                "weight": u.weight, "active": u.active,
+                "email": u.email.lower(),
+                "name": u.name,
+                "role": u.role.value,
+                "title": u.title,
+                "team_id": team_ids.get(u.team) if u.team else None,
+                "tier": u.tier,
+                "territories": u.territories,
+                "skills": u.skills,
+                "timezone": u.timezone,
+                "weight": u.weight,
+                "active": u.active,
             }
             for u in org.users
         ]
         _upsert(conn, users, "email", user_rows, changes, "users", now)
         pool_rows = [{"name": p.name, "kind": p.kind.value, "active": True} for p in org.pools]
         _upsert(conn, pools, "name", pool_rows, changes, "pools", now)
-        gone = conn.execute(
-            sa.update(pools).where(pools.c.active, pools.c.name.not_in([p.name for p in org.pools]))
-            .values(active=False).returning(pools.c.name)
-        ).scalars().all()
+        gone = (
+            conn.execute(
+                sa.update(pools)
+                .where(pools.c.active, pools.c.name.not_in([p.name for p in org.pools]))
+                .values(active=False)
+                .returning(pools.c.name)
+            )
+            .scalars()
+            .all()
+        )
         if gone:
             changes.deactivated["pools"] = list(gone)
         if changes.unchanged:
             changes.updated["rules and settings"] = [org.organisation]
         summary = changes.as_dict()
         version = conn.execute(
-            sa.insert(org_versions).values(applied_at=now, checksum=checksum, source=text, summary=summary)
+            sa.insert(org_versions)
+            .values(applied_at=now, checksum=checksum, source=text, summary=summary)
             .returning(org_versions.c.id)
         ).scalar_one()
         changes.version = version
-        conn.execute(sa.insert(events).values(
-            type=EventType.org_applied.value, at=now, actor_id=actor_id, reason=f"org version {version}",
-            details=changes.as_dict(),
-        ))
+        conn.execute(
+            sa.insert(events).values(
+                type=EventType.org_applied.value,
+                at=now,
+                actor_id=actor_id,
+                reason=f"org version {version}",
+                details=changes.as_dict(),
+            )
+        )
         if dry_run:
             changes.version = None
             raise _DryRun(changes)  # leaving the block by an exception rolls everything back
-    db._org_cache = None
+    db.org_cache = None
     return changes

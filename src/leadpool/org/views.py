@@ -18,8 +18,12 @@ YamlBody = Annotated[str, Body(media_type="application/yaml", description="the o
 @router.get("")
 def current_org(db: DB, _who: Admin) -> dict[str, Any]:
     org = service.current(db)
-    return {"version": org.version, "organisation": org.loaded.org.organisation,
-            "pools": list(org.pool_ids), "rules": [r.model_dump() for r in org.loaded.org.rules]}
+    return {
+        "version": org.version,
+        "organisation": org.loaded.org.organisation,
+        "pools": list(org.pool_ids),
+        "rules": [r.model_dump() for r in org.loaded.org.rules],
+    }
 
 
 @router.post("/check")

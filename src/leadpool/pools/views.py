@@ -16,6 +16,7 @@ def list_pools(db: DB, me: Me) -> list[dict[str, Any]]:
 
 
 @router.get("/{pool}/leads")
-def preview(db: DB, me: Me, pool: str, limit: int = Query(50, ge=1, le=500),
-            offset: int = Query(0, ge=0)) -> dict[str, Any]:
+def preview(
+    db: DB, me: Me, pool: str, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)
+) -> dict[str, Any]:
     return service.preview(db, me, pool, limit=limit, offset=offset)

@@ -39,8 +39,12 @@ class Qualifier:
         checks: list[Check] = []
         missing = [name for name in self.settings.required if values.get(name) in (None, "")]
         checks.append(
-            Check("required", "required fields", not missing,
-                  f"missing {', '.join(missing)}" if missing else "all present")
+            Check(
+                "required",
+                "required fields",
+                not missing,
+                f"missing {', '.join(missing)}" if missing else "all present",
+            )
         )
         if missing:
             return Verdict(False, "incomplete", f"missing required field(s): {', '.join(missing)}", checks)
@@ -59,12 +63,17 @@ class Qualifier:
             score = values.get("score")
             if score is None or score < threshold:
                 shown = "no score" if score is None else f"score {score:g}"
-                checks.append(Check("min_score", "minimum score", False, f"{shown} < {threshold:g}",
-                                    {"score": score}))
-                return Verdict(False, "below_threshold",
-                               f"below minimum score {threshold:g} ({shown})", checks)
-            checks.append(Check("min_score", "minimum score", True, f"score {score:g} >= {threshold:g}",
-                                {"score": score}))
+                checks.append(
+                    Check("min_score", "minimum score", False, f"{shown} < {threshold:g}", {"score": score})
+                )
+                return Verdict(
+                    False, "below_threshold", f"below minimum score {threshold:g} ({shown})", checks
+                )
+            checks.append(
+                Check(
+                    "min_score", "minimum score", True, f"score {score:g} >= {threshold:g}", {"score": score}
+                )
+            )
         return Verdict(True, None, "qualified", checks)
 
 

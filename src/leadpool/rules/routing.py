@@ -61,11 +61,18 @@ class RuleBook:
             if explain or seen.matched:
                 steps.append(RuleStep(name, pool, expression.source, seen.matched, seen.values, seen.error))
             if seen.matched:
-                return Decision(pool, name, None, f"rule '{name}' matched: {expression.source}",
-                                verdict.checks, steps)
+                return Decision(
+                    pool, name, None, f"rule '{name}' matched: {expression.source}", verdict.checks, steps
+                )
         if self.fallback != "review":
-            return Decision(self.fallback, None, None, f"no rule matched; fallback pool '{self.fallback}'",
-                            verdict.checks, steps)
+            return Decision(
+                self.fallback,
+                None,
+                None,
+                f"no rule matched; fallback pool '{self.fallback}'",
+                verdict.checks,
+                steps,
+            )
         return Decision(None, None, "unrouted", "no routing rule matched", verdict.checks, steps)
 
 
@@ -86,8 +93,9 @@ def compile_rulebook(org: Org) -> tuple[RuleBook | None, list[Problem]]:
     for i, name in enumerate(q.required):
         if name not in types:
             problems.append(Problem(f"qualification.required[{i}]", f"unknown field '{name}'"))
-    exclusions = [(c.name, compiled(f"qualification.exclusions[{i}].when", c.when))
-                  for i, c in enumerate(q.exclusions)]
+    exclusions = [
+        (c.name, compiled(f"qualification.exclusions[{i}].when", c.when)) for i, c in enumerate(q.exclusions)
+    ]
     bypass = [(c.name, compiled(f"qualification.bypass[{i}].when", c.when)) for i, c in enumerate(q.bypass)]
     rules: list[tuple[str, str, Expression | None]] = []
     seen_names: set[str] = set()

@@ -51,7 +51,8 @@ class Database:
         self.engine = engine or make_engine(url)
         self.clock: Clock = clock or SystemClock()
         self.dialect = self.engine.dialect.name
-        self._org_cache: tuple[int, Any] | None = None
+        # (monotonic time, CurrentOrg): the org service's per-process cache of the applied org.
+        self.org_cache: tuple[float, Any] | None = None
 
     @property
     def is_postgres(self) -> bool:

@@ -109,9 +109,7 @@ def upgrade() -> None:
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users")
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
     )
@@ -143,9 +141,7 @@ def upgrade() -> None:
         ),
         sa.Column("email_key", sa.String(length=320), nullable=True),
         sa.Column("person_key", sa.String(length=600), nullable=True),
-        sa.Column(
-            "duplicate_of", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
-        ),
+        sa.Column("duplicate_of", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("review_reason", sa.String(length=40), nullable=True),
         sa.Column("channel", sa.String(length=20), nullable=False),
         sa.Column("return_count", sa.Integer(), nullable=False),
@@ -160,9 +156,7 @@ def upgrade() -> None:
             "(status IN ('claimed','contacted','opportunity','won','lost')) = (owner_id IS NOT NULL) OR status IN ('disqualified','archived')",
             name=op.f("ck_leads_owner_matches_status"),
         ),
-        sa.ForeignKeyConstraint(
-            ["duplicate_of"], ["leads.id"], name=op.f("fk_leads_duplicate_of_leads")
-        ),
+        sa.ForeignKeyConstraint(["duplicate_of"], ["leads.id"], name=op.f("fk_leads_duplicate_of_leads")),
         sa.ForeignKeyConstraint(["owner_id"], ["users.id"], name=op.f("fk_leads_owner_id_users")),
         sa.ForeignKeyConstraint(["pool_id"], ["pools.id"], name=op.f("fk_leads_pool_id_pools")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_leads")),
