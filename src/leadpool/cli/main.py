@@ -10,6 +10,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -20,8 +21,8 @@ from leadpool.storage.db import Database
 app = typer.Typer(
     help="leadpool: lead intake, routing into pools, and race-safe claims.", no_args_is_help=True
 )
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)  # never break a path or a message across lines
 
 DbUrl = Annotated[str | None, typer.Option("--db", envvar="LEADPOOL_DATABASE_URL", help="database URL")]
 
@@ -39,8 +40,10 @@ def _fail(exc: LeadpoolError, *, as_json: bool = False) -> NoReturn:
     if as_json:
         print(json.dumps({"error": exc.to_dict()}, default=str))
     else:
-        err.print(f"[bold red]error[/] ({exc.code}): {exc.message}")
-        for problem in exc.details.get("problems", []):
+        problems = exc.details.get("problems", [])
+        headline = f"{len(problems)} problem(s)" if problems else exc.message
+        err.print(f"[bold red]error[/] ({exc.code}): {headline}", highlight=False)
+        for problem in problems:
             err.print(
                 f"  • {problem['where']}: {problem['message']}"
                 if problem["where"]
@@ -216,17 +219,18 @@ def route(
         raise typer.Exit(2)
     for check_ in result["qualification"]:
         mark = "[green]✓[/]" if check_["passed"] else "[red]✗[/]"
-        console.print(f"{mark} qualification {check_['step']} '{check_['name']}': {check_['detail']}")
+        console.print(f"{mark} qualification {check_['step']} '{escape(check_['name'])}': {escape(check_['detail'])}")
     if explain:
         for step in result["rules"]:
             mark = "[green]✓ matched[/]" if step["matched"] else "[dim]✗ no match[/]"
             seen = ", ".join(f"{k}={v!r}" for k, v in step["values"].items())
             note = f" ({step['note']})" if step["note"] else ""
             console.print(
-                f"{mark} rule '{step['rule']}' → {step['pool']}: {step['condition']}  [{seen}]{note}"
+                f"{mark} rule '{escape(step['rule'])}' → {escape(step['pool'])}: "
+                f"{escape(step['condition'])}  {escape(f'[{seen}]')}{escape(note)}"
             )
     where = f"pool [bold]{result['pool']}[/]" if result["outcome"] == "pool" else "[bold]review queue[/]"
-    console.print(f"→ {where}: {result['message']}")
+    console.print(f"→ {where}: {escape(result['message'])}")
 
 
 def _as(db: Database, email: str) -> Any:
