@@ -194,27 +194,31 @@ def bench_ingest(n: int, batch: int) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# Each client claims for its own REPS_PER_CLIENT reps in turn, so per-rep counts stay at the size a
+# real day has (tens of claims), instead of one rep holding thousands of open leads.
+REPS_PER_CLIENT = 20
+MAX_CLIENTS = 64
 CLAIM_ORG = {
     "organisation": "Bench",
     "limits": {"daily_claims": None, "max_open": None, "hourly_claims": None, "cooldown": None},
-    "users": [{"email": f"rep{i}@bench.example", "name": f"Rep {i}"} for i in range(64)],
+    "users": [{"email": f"rep{i}@bench.example", "name": f"Rep {i}"} for i in range(REPS_PER_CLIENT * MAX_CLIENTS)],
     "pools": [{"name": "Open"}],
     "qualification": {"min_score": None, "required": []},
     "rules": [{"name": "all", "when": "true", "pool": "Open"}],
 }
 
 
-def claimer(url: str, rep: int, seconds: float, gate: Any, out: Any) -> None:
+def claimer(url: str, client: int, seconds: float, gate: Any, out: Any) -> None:
     from leadpool.claims.service import claim
     from leadpool.identity.service import person_by_email
 
     db = Database(url)
-    person = person_by_email(db, f"rep{rep}@bench.example")
-    claim(db, person, "Open")  # warm the connection and the org cache before the clock starts
+    reps = [person_by_email(db, f"rep{client * REPS_PER_CLIENT + i}@bench.example") for i in range(REPS_PER_CLIENT)]
+    claim(db, reps[0], "Open")  # warm the connection and the org cache before the clock starts
     gate.wait()
     done, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds:
-        claim(db, person, "Open")
+        claim(db, reps[done % REPS_PER_CLIENT], "Open")
         done += 1
     out.put((done, time.perf_counter() - started))
     db.dispose()
@@ -300,7 +304,7 @@ def bench_claims(clients_list: list[int], seconds: float) -> None:
             check=True,
         )
         print(
-            f"\n== claims: claim-next on PostgreSQL, {seconds:.0f} s per run, pool of {total:,} leads, one rep per client"
+            f"\n== claims: claim-next on PostgreSQL, {seconds:.0f} s per run, pool of {total:,} leads, {REPS_PER_CLIENT} reps per client"
         )
         for clients in clients_list:
             ours = claims_rate(url, clients, seconds)

@@ -79,7 +79,9 @@ class Expression:
     def evaluate(self, values: Mapping[str, Any]) -> Evaluation:
         seen = {name: values.get(name) for name in self.symbols}
         try:
-            return Evaluation(bool(self._rule.matches(values)), seen)
+            # Hand over exactly the fields the condition names, missing ones as None: a missing key
+            # would make rule-engine compute spelling suggestions on every evaluation.
+            return Evaluation(bool(self._rule.matches(seen)), seen)
         except rule_engine.EngineError as exc:
             empty = [name for name, value in seen.items() if value is None]
             reason = f"{', '.join(empty)} empty" if empty else exc.message
