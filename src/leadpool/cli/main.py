@@ -219,7 +219,9 @@ def route(
         raise typer.Exit(2)
     for check_ in result["qualification"]:
         mark = "[green]✓[/]" if check_["passed"] else "[red]✗[/]"
-        console.print(f"{mark} qualification {check_['step']} '{escape(check_['name'])}': {escape(check_['detail'])}")
+        console.print(
+            f"{mark} qualification {check_['step']} '{escape(check_['name'])}': {escape(check_['detail'])}"
+        )
     if explain:
         for step in result["rules"]:
             mark = "[green]✓ matched[/]" if step["matched"] else "[dim]✗ no match[/]"
@@ -299,6 +301,65 @@ def lead(lead_id: int, as_user: Annotated[str, typer.Option("--as")], db_url: Db
     )
     for e in data["events"]:
         console.print(f"  {e['at']:%Y-%m-%d %H:%M:%S} {e['type']:<14} {e['reason'] or ''}")
+
+
+@app.command("users")
+def list_users(db_url: DbUrl = None) -> None:
+    """List users with their role, team and tier."""
+    import sqlalchemy as sa
+
+    from leadpool.storage.tables import teams, users
+
+    db = _db(db_url)
+    table = Table("id", "email", "name", "role", "title", "team", "tier", "time zone", "active")
+    with db.engine.connect() as conn:
+        for row in conn.execute(
+            sa.select(
+                users.c.id,
+                users.c.email,
+                users.c.name,
+                users.c.role,
+                users.c.title,
+                teams.c.name,
+                users.c.tier,
+                users.c.timezone,
+                users.c.active,
+            )
+            .select_from(users.outerjoin(teams))
+            .order_by(users.c.id)
+        ):
+            table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+
+
+@app.command()
+def review(
+    as_user: Annotated[str, typer.Option("--as", help="email of an ops user or manager")],
+    reason: Annotated[str | None, typer.Option(help="only this reason")] = None,
+    db_url: DbUrl = None,
+) -> None:
+    """The review queue (§3): counts by reason and the leads waiting in it."""
+    from leadpool.leads.work import review_queue
+
+    db = _db(db_url)
+    try:
+        queue = review_queue(db, _as(db, as_user), reason=reason)
+    except LeadpoolError as exc:
+        _fail(exc)
+    for name, n in sorted(queue["counts"].items()):
+        console.print(f"{name:<18} {n:>6}")
+    table = Table("id", "reason", "duplicate of", "email", "company", "score")
+    for lead_ in queue["leads"]:
+        f = lead_["fields"]
+        table.add_row(
+            str(lead_["id"]),
+            lead_["review_reason"] or "",
+            str(lead_["duplicate_of"] or ""),
+            f.get("email") or "",
+            f.get("company") or "",
+            str(f.get("score") or ""),
+        )
+    console.print(table)
 
 
 @app.command("create-admin")
