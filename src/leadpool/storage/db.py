@@ -15,6 +15,9 @@ from sqlalchemy.engine import Connection, Engine
 from leadpool.clock import Clock, SystemClock
 
 
+WRITE = "leadpool_write"
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if url.startswith("sqlite"):
         database = sa.engine.make_url(url).database
@@ -35,9 +38,11 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Connection) -> None:
-            # Take the write lock up front: a claim that read counts under a shared lock could be
-            # overtaken between its read and its write; BEGIN IMMEDIATE makes it wait instead.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers take the write lock up front: a claim that read counts under a shared lock
+            # could be overtaken between its read and its write; BEGIN IMMEDIATE makes it wait
+            # instead. Readers begin deferred and, under WAL, never wait for a writer.
+            write = conn.get_execution_options().get(WRITE, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
     return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
@@ -60,8 +65,11 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
-            yield conn
+        """A write transaction: every change leadpool makes goes through here."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()
