@@ -1,0 +1,228 @@
+"""Reading messy CRM exports (CSV or JSON lines) into lead fields, as a mapping file declares.
+
+This only reads and cleans: placeholders become empty, labels are translated, numbers lose their
+separators. Typed reading happens in `leads.model.normalise`, the same for every channel. A bad row
+never stops the good ones: each row carries its own problems, with its line in the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass, field
+from typing import Any, Literal, TextIO
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from leadpool.errors import InvalidInput, Problem
+from leadpool.org.schema import FieldType
+
+Format = Literal["csv", "jsonl"]
+PLACEHOLDERS = ["", "select", "n/a", "na", "-", "--", "none", "null", "nil", "unknown", "tbd", "?"]
+
+
+class Mapping(BaseModel):
+    """How one export's columns become lead fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    columns: dict[str, str | None] = {}  # source column -> lead field; null ignores the column
+    unmapped: Literal["error", "ignore"] = "ignore"  # columns neither mapped nor named like a field
+    placeholders: list[str] = PLACEHOLDERS  # compared case-insensitively after trimming
+    thousands: str = ","
+    decimal: str = "."
+    lowercase: list[str] = []
+    uppercase: list[str] = []
+    values: dict[str, dict[str, Any]] = {}  # per field, case-insensitive label -> value
+    constants: dict[str, Any] = {}  # set on every row, e.g. {source: tradeshow}
+    delimiter: str | None = None  # None: sniff , ; tab |
+    encoding: str = "utf-8-sig"
+
+
+def load_mapping(text: str) -> Mapping:
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "mapping file"
+        raise InvalidInput([Problem(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+    if not isinstance(data, dict):
+        raise InvalidInput([Problem("mapping file", "expected a mapping with 'columns:' …")])
+    try:
+        return Mapping.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"])
+            message = "unknown key" if error["type"] == "extra_forbidden" else str(error["msg"])
+            problems.append(Problem(where, message))
+        raise InvalidInput(problems, hint="fix the mapping file") from None
+
+
+def detect_format(path: str) -> Format:
+    lower = path.lower()
+    if lower.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    return "csv"
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int  # where the record starts in the file (the CSV header is line 1)
+    raw: dict[str, Any]
+    problems: list[Problem] = field(default_factory=list)
+
+
+class _Cleaner:
+    """Precomputed per mapping, so each cell costs a few dict lookups."""
+
+    def __init__(self, mapping: Mapping, types: MappingABC[str, FieldType]) -> None:
+        self.mapping = mapping
+        self.types = types
+        self.placeholders = {p.strip().lower() for p in mapping.placeholders}
+        self.lower = set(mapping.lowercase)
+        self.upper = set(mapping.uppercase)
+        self.values = {
+            f: {str(k).strip().lower(): v for k, v in t.items()} for f, t in mapping.values.items()
+        }
+        self.numeric = {f for f, t in types.items() if t in (FieldType.number, FieldType.integer)}
+
+    def target(self, column: str) -> str | Literal[False] | None:
+        """The lead field a column feeds; None to ignore it; False when it is unknown."""
+        if column in self.mapping.columns:
+            return self.mapping.columns[column]
+        if column in self.types:
+            return column
+        return None if self.mapping.unmapped == "ignore" else False
+
+    def cell(self, name: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.lower() in self.placeholders:
+            return None
+        table = self.values.get(name)
+        if table is not None:
+            key = text.lower()
+            if key in table:
+                return table[key]
+        if name in self.lower:
+            text = text.lower()
+        elif name in self.upper:
+            text = text.upper()
+        if name in self.numeric:
+            m = self.mapping
+            if m.thousands:
+                text = text.replace(m.thousands, "")
+            text = text.replace(" ", "").replace("\u00a0", "")
+            if m.decimal != ".":
+                text = text.replace(m.decimal, ".")
+        return text
+
+
+def check_mapping(mapping: Mapping, types: MappingABC[str, FieldType], header: list[str]) -> list[Problem]:
+    """Problems with the mapping itself, found before any row is read."""
+    problems = []
+    for column, target in mapping.columns.items():
+        if target is not None and target not in types:
+            problems.append(Problem(f"columns.{column}", f"maps to unknown lead field '{target}'"))
+    for name in mapping.constants:
+        if name not in types:
+            problems.append(Problem(f"constants.{name}", "unknown lead field"))
+    if mapping.unmapped == "error":
+        for column in header:
+            if column and column not in mapping.columns and column not in types:
+                problems.append(
+                    Problem(
+                        f"column '{column}'", "not mapped; map it, set it to null, or use unmapped: ignore"
+                    )
+                )
+    return problems
+
+
+def read_rows(
+    stream: TextIO, fmt: Format, mapping: Mapping, types: MappingABC[str, FieldType]
+) -> Iterator[Row]:
+    cleaner = _Cleaner(mapping, types)
+    if fmt == "jsonl":
+        yield from _jsonl(stream, cleaner)
+    else:
+        yield from _csv(stream, cleaner)
+
+
+def _apply(cleaner: _Cleaner, pairs: Iterator[tuple[str, Any]]) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    for column, value in pairs:
+        target = cleaner.target(column)
+        if not target:
+            continue
+        cleaned = cleaner.cell(target, value)
+        if cleaned is not None or target not in raw:
+            raw[target] = cleaned
+    for name, value in cleaner.mapping.constants.items():
+        raw[name] = value
+    return {k: v for k, v in raw.items() if v is not None}
+
+
+def _csv(stream: TextIO, cleaner: _Cleaner) -> Iterator[Row]:
+    delimiter = cleaner.mapping.delimiter
+    if delimiter is None:
+        sample = stream.read(64 * 1024)
+        stream.seek(0)
+        try:
+            delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
+    reader = csv.reader(stream, delimiter=delimiter)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        return
+    while header and not header[-1]:
+        header.pop()  # trailing empty columns of the export
+    problems = check_mapping(cleaner.mapping, cleaner.types, header)
+    if problems:
+        raise InvalidInput(problems, hint="fix the mapping file; no row was imported")
+    width = len(header)
+    start = reader.line_num + 1
+    for cells in reader:
+        line, start = start, reader.line_num + 1
+        if not any(c.strip() for c in cells):
+            continue  # blank line
+        extra = cells[width:]
+        if any(c.strip() for c in extra):
+            yield Row(
+                line, {}, [Problem(f"line {line}", f"{len(cells)} cells but the header has {width} columns")]
+            )
+            continue
+        yield Row(line, _apply(cleaner, zip(header, cells, strict=False)))
+
+
+def _jsonl(stream: TextIO, cleaner: _Cleaner) -> Iterator[Row]:
+    problems = check_mapping(cleaner.mapping, cleaner.types, [])
+    if problems:
+        raise InvalidInput(problems, hint="fix the mapping file; no row was imported")
+    for number, text in enumerate(stream, start=1):
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield Row(
+                number, {}, [Problem(f"line {number}", f"not valid JSON: {exc.msg} at column {exc.colno}")]
+            )
+            continue
+        if not isinstance(obj, dict):
+            yield Row(number, {}, [Problem(f"line {number}", "expected a JSON object for each line")])
+            continue
+        if cleaner.mapping.unmapped == "error":
+            unknown = [k for k in obj if k not in cleaner.mapping.columns and k not in cleaner.types]
+            if unknown:
+                yield Row(number, {}, [Problem(f"line {number}", f"unmapped keys: {', '.join(unknown)}")])
+                continue
+        yield Row(number, _apply(cleaner, iter(obj.items())))
