@@ -314,6 +314,8 @@ def _hint(refusal: Refusal) -> str:
         return "log contact, record outcomes or release leads to get under the limit"
     if refusal.limit == "batch_max":
         return f"ask for at most {refusal.value}"
+    if refusal.limit == "ratio":
+        return f"claim {refusal.scope['missing']} more from {refusal.scope['requires']} first"
     return "see the message for what to claim first"
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from leadpool.errors import ClaimRefused, LeadpoolError
@@ -138,13 +138,14 @@ def import_leads(
             Progress(
                 TextColumn("[bold]importing[/] {task.description}"),
                 BarColumn(),
-                MofNCompleteColumn(),
+                TaskProgressColumn(),
+            TextColumn("{task.fields[rows]:,} rows"),
                 TimeRemainingColumn(),
                 console=err,
                 transient=False,
             ) as progress,
         ):
-            task = progress.add_task(file.name, total=total_bytes)
+            task = progress.add_task(file.name, total=total_bytes, rows=0)
             batch: list[IntakeItem] = []
 
             def flush() -> None:
@@ -156,7 +157,7 @@ def import_leads(
                     elif r.status == "review" and r.outcome == "created":
                         reasons[f"review: {r.reason}"] += 1
                 batch.clear()
-                progress.update(task, completed=min(stream.tell(), total_bytes))
+                progress.update(task, completed=min(stream.tell(), total_bytes), rows=read)
 
             for row in read_rows(stream, detect_format(str(file)), spec, types):
                 read += 1
