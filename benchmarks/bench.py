@@ -201,7 +201,9 @@ MAX_CLIENTS = 64
 CLAIM_ORG = {
     "organisation": "Bench",
     "limits": {"daily_claims": None, "max_open": None, "hourly_claims": None, "cooldown": None},
-    "users": [{"email": f"rep{i}@bench.example", "name": f"Rep {i}"} for i in range(REPS_PER_CLIENT * MAX_CLIENTS)],
+    "users": [
+        {"email": f"rep{i}@bench.example", "name": f"Rep {i}"} for i in range(REPS_PER_CLIENT * MAX_CLIENTS)
+    ],
     "pools": [{"name": "Open"}],
     "qualification": {"min_score": None, "required": []},
     "rules": [{"name": "all", "when": "true", "pool": "Open"}],
@@ -213,7 +215,10 @@ def claimer(url: str, client: int, seconds: float, gate: Any, out: Any) -> None:
     from leadpool.identity.service import person_by_email
 
     db = Database(url)
-    reps = [person_by_email(db, f"rep{client * REPS_PER_CLIENT + i}@bench.example") for i in range(REPS_PER_CLIENT)]
+    reps = [
+        person_by_email(db, f"rep{client * REPS_PER_CLIENT + i}@bench.example")
+        for i in range(REPS_PER_CLIENT)
+    ]
     claim(db, reps[0], "Open")  # warm the connection and the org cache before the clock starts
     gate.wait()
     done, started = 0, time.perf_counter()

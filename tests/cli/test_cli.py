@@ -85,7 +85,7 @@ def test_import_keeps_good_rows_and_reports_bad_ones_by_line(
     csv = tmp_path / "export.csv"
     csv.write_text(
         "Email,Company,Score,Competitor,\n"
-        "ann@alpha.example,Alpha,\"1,200\",No,\n"
+        'ann@alpha.example,Alpha,"1,200",No,\n'
         "bob@beta.example,Beta,high,No,\n"
         "cid@gamma.example,Gamma,55,Yes,\n"
         "N/A,Delta,30,No,\n"
@@ -94,12 +94,17 @@ def test_import_keeps_good_rows_and_reports_bad_ones_by_line(
     )
     mapping = tmp_path / "mapping.yaml"
     mapping.write_text(
-        "columns: {Email: email, Company: company, Score: score, Competitor: is_competitor}\n", encoding="utf-8"
+        "columns: {Email: email, Company: company, Score: score, Competitor: is_competitor}\n",
+        encoding="utf-8",
     )
     code, out = run("import", str(csv), "--mapping", str(mapping), "--db", sqlite_db)
     assert code == 0, out
     assert "line 3" in out and "score" in out and "expected a number" in out
-    lines = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in out.splitlines() if line.count("│") >= 3}
+    lines = {
+        line.split("│")[1].strip(): line.split("│")[2].strip()
+        for line in out.splitlines()
+        if line.count("│") >= 3
+    }
     assert lines["read"] == "5"
     assert lines["imported (new leads)"] == "4"
     assert lines["rejected"] == "1"

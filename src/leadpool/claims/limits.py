@@ -102,9 +102,7 @@ def check(
     if limits.cooldown is not None and limits.cooldown.minutes > 0:
         pause = timedelta(minutes=limits.cooldown.minutes)
         streak = standing.recent_actions[: limits.cooldown.after]
-        consecutive = len(streak) >= limits.cooldown.after and all(
-            a - b < pause for a, b in pairwise(streak)
-        )
+        consecutive = len(streak) >= limits.cooldown.after and all(a - b < pause for a, b in pairwise(streak))
         if consecutive and now - streak[0] < pause:
             return Refusal(
                 "cooldown",

@@ -139,7 +139,7 @@ def import_leads(
                 TextColumn("[bold]importing[/] {task.description}"),
                 BarColumn(),
                 TaskProgressColumn(),
-            TextColumn("{task.fields[rows]:,} rows"),
+                TextColumn("{task.fields[rows]:,} rows"),
                 TimeRemainingColumn(),
                 console=err,
                 transient=False,

@@ -6,6 +6,8 @@ check-time error instead of a routing-time surprise.
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -64,7 +66,14 @@ class Expression:
             default_value=None,
         )
         try:
-            self._rule = rule_engine.Rule(source, context=context)
+            with warnings.catch_warnings():
+                # rule-engine only warns about a bad escape such as '\.' and then reads it oddly.
+                warnings.simplefilter("error", DeprecationWarning)
+                self._rule = rule_engine.Rule(source, context=context)
+        except DeprecationWarning as exc:
+            bad = re.search(r"invalid escape sequence '[^']*'", str(exc))
+            what = bad.group(0) if bad else str(exc)
+            raise ExpressionError(f"{what} in '{source}'; in a regex write [.] for a literal dot") from None
         except rule_engine.SymbolResolutionError as exc:
             hint = f" (did you mean '{exc.suggestion}'?)" if exc.suggestion else ""
             raise ExpressionError(f"unknown field '{exc.symbol_name}'{hint}") from None

@@ -14,7 +14,6 @@ from sqlalchemy.engine import Connection, Engine
 
 from leadpool.clock import Clock, SystemClock
 
-
 WRITE = "leadpool_write"
 
 

@@ -1,0 +1,98 @@
+"""Reading messy CRM exports: placeholders, separators, labels, and the line of every bad row."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from leadpool.errors import InvalidInput
+from leadpool.leads.mapping import Mapping, load_mapping, read_rows
+from leadpool.leads.model import field_types, normalise
+from leadpool.org.schema import FieldType
+
+TYPES = field_types({"target_account": FieldType.boolean})
+
+
+def rows(text: str, mapping: Mapping, fmt: str = "csv") -> list:  # type: ignore[type-arg]
+    return list(read_rows(io.StringIO(text), fmt, mapping, TYPES))  # type: ignore[arg-type]
+
+
+MAPPING = load_mapping(
+    """
+columns: {E-Mail: email, Firm: company, Employees: company_size, Score: score, Target: target_account,
+          Source: source, Country: country, Notes: null}
+uppercase: [country]
+values: {source: {Web Form: web, "Demo Request": demo_request}}
+constants: {campaign: fall-import}
+"""
+)
+
+
+def test_messy_export_reads_into_clean_fields() -> None:
+    text = (
+        "E-Mail,Firm,Employees,Score,Target,Source,Country,Notes,,\n"
+        'a@x.example,  Alpha ,"1,200",85,Yes,demo request,de,call back,,\n'
+        "b@y.example,Select,N/A,,No,Web Form,uk,,,\n"
+    )
+    first, second = rows(text, MAPPING)
+    assert first.raw == {
+        "email": "a@x.example",
+        "company": "Alpha",
+        "company_size": "1200",
+        "score": "85",
+        "target_account": "Yes",
+        "source": "demo_request",
+        "country": "DE",
+        "campaign": "fall-import",
+    }
+    assert second.raw == {
+        "email": "b@y.example",
+        "target_account": "No",
+        "source": "web",
+        "country": "UK",
+        "campaign": "fall-import",
+    }
+    values, problems = normalise(first.raw, TYPES)
+    assert problems == [] and values["company_size"] == 1200 and values["target_account"] is True
+
+
+def test_european_number_format() -> None:
+    mapping = Mapping(columns={"Score": "score"}, thousands=".", decimal=",", delimiter=";")
+    (row,) = rows("Score\n1.234,5\n", mapping)
+    assert normalise(row.raw, TYPES)[0]["score"] == 1234.5
+
+
+def test_lines_are_where_records_start_even_after_multiline_cells() -> None:
+    text = 'email,company,score\na@x.example,"Alpha\nHoldings",50\n\nb@y.example,Beta,50,extra\nc@z.example,Gamma,x\n'
+    got = rows(text, Mapping())
+    assert [r.line for r in got] == [2, 5, 6]
+    assert got[0].raw["company"] == "Alpha\nHoldings"
+    assert got[1].problems and "4 cells but the header has 3 columns" in got[1].problems[0].message
+    assert normalise(got[2].raw, TYPES)[1][0].where == "score"
+
+
+def test_a_mapping_to_an_unknown_field_stops_before_any_row() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        rows("Mail\na@x.example\n", Mapping(columns={"Mail": "e_mail"}))
+    assert caught.value.problems[0].where == "columns.Mail"
+    with pytest.raises(InvalidInput) as caught:
+        rows("email,Shoe Size\na@x.example,44\n", Mapping(unmapped="error"))
+    assert caught.value.problems[0].where == "column 'Shoe Size'"
+
+
+def test_jsonl_bad_lines_are_reported_and_the_next_lines_read() -> None:
+    text = '{"email": "a@x.example", "score": 70}\n{"email": oops}\n[1, 2]\n\n{"email": "c@z.example"}\n'
+    got = rows(text, Mapping(), "jsonl")
+    assert [r.line for r in got] == [1, 2, 3, 5]
+    assert "not valid JSON" in got[1].problems[0].message and got[1].problems[0].where == "line 2"
+    assert "JSON object" in got[2].problems[0].message
+    assert got[3].raw == {"email": "c@z.example"}
+
+
+def test_mapping_file_errors_name_the_key() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        load_mapping("colums: {A: email}\n")
+    assert caught.value.problems[0].where == "colums"
+    with pytest.raises(InvalidInput):
+        load_mapping("columns: [\n")
