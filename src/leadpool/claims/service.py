@@ -25,6 +25,7 @@ from leadpool.errors import ClaimRefused, Conflict, Forbidden, InvalidInput, Not
 from leadpool.events.model import EventType
 from leadpool.identity.access import Person, allowed
 from leadpool.identity.model import Permission
+from leadpool.leads.access import held_lead
 from leadpool.leads.model import OPEN_STATUSES, Status
 from leadpool.org.schema import Limits, Pool
 from leadpool.org.service import CurrentOrg, current
@@ -50,13 +51,21 @@ def claim(
         raise InvalidInput([Problem("n", "must be at least 1")])
     org = current(db)
     pool = org.pool(pool_name)
-    if not allowed(pool, rep, Permission.claim):
-        raise Forbidden(
-            f"you may not claim from {pool.name}",
-            hint="pool access is set under pools[].access.claim in the org file (§2)",
-        )
     pool_id = org.pool_ids[pool.name]
     now = db.clock.now()
+    if not allowed(pool, rep, Permission.claim):
+        who = (
+            f"{rep.role.value}"
+            + (f", tier {rep.tier}" if rep.tier else "")
+            + (f", team {rep.team}" if rep.team else "")
+        )
+        refusal = Refusal("access", "claim", who, f"you ({who}) may not claim from {pool.name}")
+        _refused(db, rep.id, pool_id, refusal, now, lead_id=lead_id, n=n)
+        raise Forbidden(
+            refusal.message,
+            hint="pool access is set under pools[].access.claim in the org file (§2)",
+            details=refusal.to_dict(),
+        )
     with db.transaction() as conn:
         row, limits, standing = _lock_and_count(conn, db, org, rep, pool, pool_id, now, n)
         refusal = limit_rules.check(limits, standing, n=n, now=now, zone=row.timezone, pool=pool.name)
@@ -338,7 +347,7 @@ def release(db: Database, actor: Person, lead_id: int, reason: str) -> None:
         raise InvalidInput([Problem("reason", "say why the lead goes back (it is shown to ops)")])
     now = db.clock.now()
     with db.transaction() as conn:
-        lead = _held(conn, actor, lead_id)
+        lead = held_lead(conn, actor, lead_id)
         if lead.status not in (Status.claimed.value, Status.contacted.value):
             raise Conflict(
                 f"lead {lead_id} is {lead.status}; only claimed or contacted leads go back to a pool"
@@ -370,24 +379,3 @@ def release(db: Database, actor: Person, lead_id: int, reason: str) -> None:
                 details={"abandonment": True, "return_count": lead.return_count + 1},
             )
         )
-
-
-def _held(conn: Connection, actor: Person, lead_id: int) -> Any:
-    """The lead, locked, if the actor may work on it: its holder, their manager, ops or admin."""
-    from leadpool.leads.access import may_work
-
-    row = conn.execute(
-        sa.select(
-            leads.c.id,
-            leads.c.status,
-            leads.c.owner_id,
-            leads.c.pool_id,
-            leads.c.return_count,
-            leads.c.first_contact_at,
-        )
-        .where(leads.c.id == lead_id)
-        .with_for_update()
-    ).first()
-    if row is None or not may_work(conn, actor, row.owner_id):
-        raise NotFound(f"no lead {lead_id} among your leads")
-    return row

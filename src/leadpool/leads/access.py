@@ -9,7 +9,8 @@ from sqlalchemy.engine import Connection
 
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
-from leadpool.storage.tables import teams, users
+from leadpool.errors import NotFound
+from leadpool.storage.tables import leads, teams, users
 
 
 def _team_of(conn: Connection, user_id: int) -> str | None:
@@ -43,3 +44,22 @@ def owner_filter(actor: Person, owner_column: Any) -> Any:
         team_members = sa.select(users.c.id).select_from(users.join(teams)).where(teams.c.name == actor.team)
         return sa.or_(owner_column == actor.id, owner_column.in_(team_members))
     return owner_column == actor.id
+
+
+def held_lead(conn: Connection, actor: Person, lead_id: int) -> Any:
+    """The lead, locked, if the actor may work on it: its holder, their manager, ops or admin."""
+    row = conn.execute(
+        sa.select(
+            leads.c.id,
+            leads.c.status,
+            leads.c.owner_id,
+            leads.c.pool_id,
+            leads.c.return_count,
+            leads.c.first_contact_at,
+        )
+        .where(leads.c.id == lead_id)
+        .with_for_update()
+    ).first()
+    if row is None or not may_work(conn, actor, row.owner_id):
+        raise NotFound(f"no lead {lead_id} among your leads")
+    return row

@@ -12,7 +12,7 @@ from leadpool.errors import Conflict, InvalidInput, NotFound, Problem
 from leadpool.events.model import EventType
 from leadpool.identity.access import Person, allowed
 from leadpool.identity.model import Permission, Role
-from leadpool.leads.access import may_see, owner_filter
+from leadpool.leads.access import held_lead, may_see, owner_filter
 from leadpool.leads.model import Outcome, Status
 from leadpool.org.service import current
 from leadpool.storage.db import Database
@@ -22,11 +22,9 @@ _WORKABLE = (Status.claimed.value, Status.contacted.value, Status.opportunity.va
 
 
 def log_contact(db: Database, actor: Person, lead_id: int, *, channel: str = "call", note: str = "") -> None:
-    from leadpool.claims.service import _held
-
     now = db.clock.now()
     with db.transaction() as conn:
-        lead = _held(conn, actor, lead_id)
+        lead = held_lead(conn, actor, lead_id)
         if lead.status not in _WORKABLE:
             raise Conflict(f"lead {lead_id} is {lead.status}; contact is logged on leads you hold")
         values: dict[str, Any] = {}
@@ -59,15 +57,13 @@ def record_outcome(
     amount: Decimal | None = None,
     note: str = "",
 ) -> None:
-    from leadpool.claims.service import _held
-
     if amount is not None and amount < 0:
         raise InvalidInput([Problem("amount", "must be >= 0")])
     if outcome is Outcome.opportunity and amount is None:
         raise InvalidInput([Problem("amount", "an opportunity needs its expected amount")])
     now = db.clock.now()
     with db.transaction() as conn:
-        lead = _held(conn, actor, lead_id)
+        lead = held_lead(conn, actor, lead_id)
         if lead.status not in _WORKABLE:
             raise Conflict(f"lead {lead_id} is {lead.status}; outcomes are recorded on leads you hold")
         closed = outcome is not Outcome.opportunity
