@@ -73,8 +73,11 @@ def test_a_claimed_lead_is_the_reps_and_gone_from_the_pool(db: Database, people:
 
 def test_access_follows_pool_permissions(db: Database, people: Any) -> None:
     add(db, 1, score=90, source="demo_request")
-    with pytest.raises(Forbidden, match="may not claim from Hot"):
+    with pytest.raises(Forbidden, match=r"you \(rep, tier low, team DACH\) may not claim from Hot"):
         claim(db, people["rob"], "Hot")  # low tier
+    with db.engine.connect() as conn:
+        reasons = conn.execute(sa.select(events.c.reason).where(events.c.type == "claim.refused")).scalars().all()
+    assert reasons == ["refused by access"]
     with pytest.raises(Forbidden):
         claim(db, people["eve"], "Cold")  # executives read only
     with pytest.raises(NotFound, match="no pool named 'Lukewarm'"):
@@ -170,7 +173,7 @@ def test_every_refusal_is_an_event_with_its_reason(db: Database, people: Any) ->
     refusal(lambda: claim(db, people["rob"], "Cold"))
     with db.engine.connect() as conn:
         row = conn.execute(sa.select(events).where(events.c.type == "claim.refused")).mappings().one()
-    assert row["reason"] == "limit daily_claims"
+    assert row["reason"] == "refused by daily_claims"
     assert row["details"]["value"] == 0 and row["details"]["retry_after"]
 
 

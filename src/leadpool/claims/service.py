@@ -310,7 +310,7 @@ def _refused(
                 actor_id=rep_id,
                 pool_id=pool_id,
                 rep_id=rep_id,
-                reason=f"limit {refusal.limit}",
+                reason=f"refused by {refusal.limit}",
                 details={**refusal.to_dict(), "requested": n},
             )
         )
