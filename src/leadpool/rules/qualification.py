@@ -53,28 +53,26 @@ class Qualifier:
             checks.append(_check("exclusion", name, not seen.matched, expression, seen))
             if seen.matched:
                 return Verdict(False, "excluded", f"excluded by '{name}' ({expression.source})", checks)
+        threshold = self.settings.min_score
+        score = values.get("score")
+        if threshold is None or (score is not None and score >= threshold):
+            if threshold is not None:
+                detail = f"score {score:g} >= {threshold:g}"
+                checks.append(Check("min_score", "minimum score", True, detail, {"score": score}))
+            return Verdict(True, None, "qualified", checks)
+        # Below the threshold: a bypass (target account, customer referral…) still lets it in.
+        shown = "no score" if score is None else f"score {score:g}"
+        checks.append(
+            Check("min_score", "minimum score", False, f"{shown} < {threshold:g}", {"score": score})
+        )
         for name, expression in self.bypass:
             seen = expression.evaluate(values)
             checks.append(_check("bypass", name, seen.matched, expression, seen))
             if seen.matched:
-                return Verdict(True, None, f"entered by '{name}' ({expression.source})", checks)
-        threshold = self.settings.min_score
-        if threshold is not None:
-            score = values.get("score")
-            if score is None or score < threshold:
-                shown = "no score" if score is None else f"score {score:g}"
-                checks.append(
-                    Check("min_score", "minimum score", False, f"{shown} < {threshold:g}", {"score": score})
-                )
                 return Verdict(
-                    False, "below_threshold", f"below minimum score {threshold:g} ({shown})", checks
+                    True, None, f"entered by '{name}' ({expression.source}) below the minimum score", checks
                 )
-            checks.append(
-                Check(
-                    "min_score", "minimum score", True, f"score {score:g} >= {threshold:g}", {"score": score}
-                )
-            )
-        return Verdict(True, None, "qualified", checks)
+        return Verdict(False, "below_threshold", f"below minimum score {threshold:g} ({shown})", checks)
 
 
 def _check(step: str, name: str, passed: bool, expression: Expression, seen: Evaluation) -> Check:
