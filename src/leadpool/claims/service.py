@@ -59,12 +59,12 @@ def claim(
             + (f", tier {rep.tier}" if rep.tier else "")
             + (f", team {rep.team}" if rep.team else "")
         )
-        refusal = Refusal("access", "claim", who, f"you ({who}) may not claim from {pool.name}")
-        _refused(db, rep.id, pool_id, refusal, now, lead_id=lead_id, n=n)
+        denied = Refusal("access", "claim", who, f"you ({who}) may not claim from {pool.name}")
+        _refused(db, rep.id, pool_id, denied, now, lead_id=lead_id, n=n)
         raise Forbidden(
-            refusal.message,
+            denied.message,
             hint="pool access is set under pools[].access.claim in the org file (§2)",
-            details=refusal.to_dict(),
+            details=denied.to_dict(),
         )
     with db.transaction() as conn:
         row, limits, standing = _lock_and_count(conn, db, org, rep, pool, pool_id, now, n)
