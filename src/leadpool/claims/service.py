@@ -23,6 +23,7 @@ from leadpool.claims import limits as limit_rules
 from leadpool.clock import as_utc
 from leadpool.errors import ClaimRefused, Conflict, Forbidden, InvalidInput, NotFound, Problem, Refusal
 from leadpool.events.model import EventType
+from leadpool.events.service import append, on_lead
 from leadpool.identity.access import Person, allowed
 from leadpool.identity.model import Permission
 from leadpool.leads.access import held_lead
@@ -302,17 +303,16 @@ def _refused(
     db: Database, rep_id: int, pool_id: int, refusal: Refusal, now: datetime, *, lead_id: int | None, n: int
 ) -> None:
     with db.transaction() as conn:
-        conn.execute(
-            sa.insert(events).values(
-                lead_id=lead_id,
-                type=EventType.claim_refused.value,
-                at=now,
-                actor_id=rep_id,
-                pool_id=pool_id,
-                rep_id=rep_id,
-                reason=f"refused by {refusal.limit}",
-                details={**refusal.to_dict(), "requested": n},
-            )
+        append(
+            conn,
+            EventType.claim_refused,
+            now,
+            reason=f"refused by {refusal.limit}",
+            details={**refusal.to_dict(), "requested": n},
+            lead_id=lead_id,
+            actor_id=rep_id,
+            pool_id=pool_id,
+            rep_id=rep_id,
         )
 
 
@@ -367,15 +367,12 @@ def release(db: Database, actor: Person, lead_id: int, reason: str) -> None:
             .where(claims.c.lead_id == lead_id, claims.c.released_at.is_(None))
             .values(released_at=now, release_reason=reason)
         )
-        conn.execute(
-            sa.insert(events).values(
-                lead_id=lead_id,
-                type=EventType.released.value,
-                at=now,
-                actor_id=actor.id,
-                pool_id=lead.pool_id,
-                rep_id=lead.owner_id,
-                reason=reason,
-                details={"abandonment": True, "return_count": lead.return_count + 1},
-            )
+        on_lead(
+            conn,
+            EventType.released,
+            now,
+            lead,
+            actor_id=actor.id,
+            reason=reason,
+            details={"abandonment": True, "return_count": lead.return_count + 1},
         )

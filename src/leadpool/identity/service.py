@@ -11,10 +11,11 @@ import sqlalchemy as sa
 
 from leadpool.errors import Conflict, InvalidInput, NotFound, Problem, Unauthenticated
 from leadpool.events.model import EventType
+from leadpool.events.service import append
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.storage.db import Database
-from leadpool.storage.tables import api_tokens, events, teams, users
+from leadpool.storage.tables import api_tokens, teams, users
 
 TOKEN_PREFIX = "lp_"
 
@@ -72,14 +73,13 @@ def create_user(db: Database, email: str, name: str, role: Role, *, actor_id: in
             )
             .returning(users.c.id)
         ).scalar_one()
-        conn.execute(
-            sa.insert(events).values(
-                type=EventType.user_created.value,
-                at=now,
-                actor_id=actor_id,
-                reason=f"{role.value} {email}",
-                details={"user_id": user_id},
-            )
+        append(
+            conn,
+            EventType.user_created,
+            now,
+            actor_id=actor_id,
+            reason=f"{role.value} {email}",
+            details={"user_id": user_id},
         )
     return person(db, user_id)
 
@@ -116,14 +116,13 @@ def issue_token(db: Database, user_id: int, name: str = "cli", *, actor_id: int 
                 user_id=user_id, name=name, prefix=token[:10], token_hash=_digest(token), created_at=now
             )
         )
-        conn.execute(
-            sa.insert(events).values(
-                type=EventType.token_issued.value,
-                at=now,
-                actor_id=actor_id,
-                reason=name,
-                details={"user_id": user_id, "prefix": token[:10]},
-            )
+        append(
+            conn,
+            EventType.token_issued,
+            now,
+            actor_id=actor_id,
+            reason=name,
+            details={"user_id": user_id, "prefix": token[:10]},
         )
     return token
 

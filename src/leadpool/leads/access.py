@@ -7,9 +7,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from leadpool.errors import NotFound
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
-from leadpool.errors import NotFound
 from leadpool.storage.tables import leads, teams, users
 
 

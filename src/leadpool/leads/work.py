@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from leadpool.clock import as_utc
 from leadpool.errors import Conflict, InvalidInput, NotFound, Problem
 from leadpool.events.model import EventType
+from leadpool.events.service import on_lead
 from leadpool.identity.access import Person, allowed
 from leadpool.identity.model import Permission, Role
 from leadpool.leads.access import held_lead, may_see, owner_filter
@@ -34,17 +35,14 @@ def log_contact(db: Database, actor: Person, lead_id: int, *, channel: str = "ca
             values["first_contact_at"] = now
         if values:
             conn.execute(sa.update(leads).where(leads.c.id == lead_id).values(**values))
-        conn.execute(
-            sa.insert(events).values(
-                lead_id=lead_id,
-                type=EventType.contacted.value,
-                at=now,
-                actor_id=actor.id,
-                pool_id=lead.pool_id,
-                rep_id=lead.owner_id,
-                reason=channel,
-                details={"channel": channel, "note": note, "first_touch": lead.first_contact_at is None},
-            )
+        on_lead(
+            conn,
+            EventType.contacted,
+            now,
+            lead,
+            actor_id=actor.id,
+            reason=channel,
+            details={"channel": channel, "note": note, "first_touch": lead.first_contact_at is None},
         )
 
 
@@ -73,21 +71,18 @@ def record_outcome(
         if closed:
             values.update(closed_at=now, email_key=None, person_key=None)  # a closed lead frees its keys
         conn.execute(sa.update(leads).where(leads.c.id == lead_id).values(**values))
-        conn.execute(
-            sa.insert(events).values(
-                lead_id=lead_id,
-                type=EventType.outcome.value,
-                at=now,
-                actor_id=actor.id,
-                pool_id=lead.pool_id,
-                rep_id=lead.owner_id,
-                reason=outcome.value,
-                details={
-                    "outcome": outcome.value,
-                    "amount": str(amount) if amount is not None else None,
-                    "note": note,
-                },
-            )
+        on_lead(
+            conn,
+            EventType.outcome,
+            now,
+            lead,
+            actor_id=actor.id,
+            reason=outcome.value,
+            details={
+                "outcome": outcome.value,
+                "amount": str(amount) if amount is not None else None,
+                "note": note,
+            },
         )
 
 

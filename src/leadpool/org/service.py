@@ -12,10 +12,11 @@ from sqlalchemy.engine import Connection
 
 from leadpool.errors import LeadpoolError, NotFound
 from leadpool.events.model import EventType
+from leadpool.events.service import append
 from leadpool.org.loader import LoadedOrg, parse
 from leadpool.org.schema import Pool
 from leadpool.storage.db import Database
-from leadpool.storage.tables import events, org_versions, pools, teams, users
+from leadpool.storage.tables import org_versions, pools, teams, users
 
 # How long a process trusts its cached org before checking for a newer version applied elsewhere.
 ORG_REFRESH_SECONDS = 2.0
@@ -178,14 +179,13 @@ def _apply(
             .returning(org_versions.c.id)
         ).scalar_one()
         changes.version = version
-        conn.execute(
-            sa.insert(events).values(
-                type=EventType.org_applied.value,
-                at=now,
-                actor_id=actor_id,
-                reason=f"org version {version}",
-                details=changes.as_dict(),
-            )
+        append(
+            conn,
+            EventType.org_applied,
+            now,
+            actor_id=actor_id,
+            reason=f"org version {version}",
+            details=changes.as_dict(),
         )
         if dry_run:
             changes.version = None

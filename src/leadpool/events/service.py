@@ -1,0 +1,62 @@
+"""Appending to the event log: the one way any change records itself."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from leadpool.events.model import EventType
+from leadpool.storage.tables import events
+
+
+def append(
+    conn: Connection,
+    type: EventType,
+    at: datetime,
+    *,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+    lead_id: int | None = None,
+    actor_id: int | None = None,
+    pool_id: int | None = None,
+    rep_id: int | None = None,
+) -> None:
+    conn.execute(
+        sa.insert(events).values(
+            type=type.value,
+            at=at,
+            reason=reason,
+            details=details or {},
+            lead_id=lead_id,
+            actor_id=actor_id,
+            pool_id=pool_id,
+            rep_id=rep_id,
+        )
+    )
+
+
+def on_lead(
+    conn: Connection,
+    type: EventType,
+    at: datetime,
+    lead: Any,
+    *,
+    actor_id: int,
+    reason: str,
+    details: dict[str, Any],
+) -> None:
+    """An event about a lead someone holds: its pool and holder are taken from the lead's row."""
+    append(
+        conn,
+        type,
+        at,
+        reason=reason,
+        details=details,
+        lead_id=lead.id,
+        actor_id=actor_id,
+        pool_id=lead.pool_id,
+        rep_id=lead.owner_id,
+    )
