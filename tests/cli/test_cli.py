@@ -48,15 +48,12 @@ def test_check_lists_every_problem_with_its_path_and_line(tmp_path: Path) -> Non
     code, out = run("check", str(bad))
     assert code == 2
     assert "pools[0].limits.daily_claims (line 4): Input should be greater than or equal to 0" in out
-    bad.write_text(
-        "organisation: X\npools:\n  - name: Hot\nrules:\n"
-        "  - {name: r1, when: 'scroe >= 80', pool: Hot}\n  - {name: r2, when: 'score >= 1', pool: Lukewarm}\n",
-        encoding="utf-8",
-    )
+    assert "rules[0].when (line 6): unknown field 'scroe' (did you mean 'score'?)" in out
+    bad.write_text(bad.read_text().replace("-1", "1"), encoding="utf-8")
     code, out = run("check", str(bad))
     assert code == 2
-    assert "rules[0].when (line 5): unknown field 'scroe' (did you mean 'score'?)" in out
-    assert "rules[1].pool (line 6): unknown pool 'Lukewarm'" in out
+    assert "rules[0].when (line 6): unknown field 'scroe' (did you mean 'score'?)" in out
+    assert "rules[1].pool (line 7): unknown pool 'Lukewarm'" in out
 
 
 def test_check_reports_malformed_yaml_with_line_and_column(tmp_path: Path) -> None:

@@ -76,7 +76,9 @@ def test_access_follows_pool_permissions(db: Database, people: Any) -> None:
     with pytest.raises(Forbidden, match=r"you \(rep, tier low, team DACH\) may not claim from Hot"):
         claim(db, people["rob"], "Hot")  # low tier
     with db.engine.connect() as conn:
-        reasons = conn.execute(sa.select(events.c.reason).where(events.c.type == "claim.refused")).scalars().all()
+        reasons = (
+            conn.execute(sa.select(events.c.reason).where(events.c.type == "claim.refused")).scalars().all()
+        )
     assert reasons == ["refused by access"]
     with pytest.raises(Forbidden):
         claim(db, people["eve"], "Cold")  # executives read only

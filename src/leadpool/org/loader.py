@@ -10,7 +10,8 @@ from pydantic import ValidationError
 
 from leadpool.errors import InvalidInput, Problem
 from leadpool.leads.model import field_types
-from leadpool.org.schema import Org
+from leadpool.org.schema import FieldType, Org
+from leadpool.rules.engine import compile_condition
 from leadpool.rules.routing import RuleBook, compile_rulebook
 
 
@@ -74,7 +75,10 @@ def parse(text: str, *, source: str = "org file") -> LoadedOrg:
     try:
         org = Org.model_validate(data)
     except ValidationError as exc:
-        raise InvalidInput([located(tuple(e["loc"]), _message(e)) for e in exc.errors()]) from None
+        problems = [located(tuple(e["loc"]), _message(e)) for e in exc.errors()]
+        # Report the rule conditions' problems in the same run, so one fix-and-check round is enough.
+        problems += [located(_loc(p.where), p.message) for p in _conditions_alone(data)]
+        raise InvalidInput(problems) from None
     problems = [located(_loc(p.where), p.message) for p in cross_check(org)]
     rulebook, rule_problems = compile_rulebook(org)
     problems += [located(_loc(p.where), p.message) for p in rule_problems]
@@ -83,6 +87,27 @@ def parse(text: str, *, source: str = "org file") -> LoadedOrg:
             problems, hint="fix the listed places in the org file and run `leadpool check` again"
         )
     return LoadedOrg(org, rulebook)
+
+
+def _conditions_alone(data: dict[str, Any]) -> list[Problem]:
+    """Check each rule and qualification condition of a file whose structure is still broken."""
+    try:
+        custom = {str(k): FieldType(v) for k, v in (data.get("fields") or {}).items()}
+    except (ValueError, AttributeError, TypeError):
+        return []
+    types = field_types(custom)
+    found: list[Problem] = []
+    sections = [("rules", data.get("rules"))]
+    qualification = data.get("qualification")
+    if isinstance(qualification, dict):
+        sections += [(f"qualification.{k}", qualification.get(k)) for k in ("exclusions", "bypass")]
+    for where, entries in sections:
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+            if isinstance(entry, dict) and isinstance(entry.get("when"), str):
+                result = compile_condition(f"{where}[{i}].when", entry["when"], types)
+                if isinstance(result, Problem):
+                    found.append(result)
+    return found
 
 
 def _loc(path: str) -> tuple[Any, ...]:
