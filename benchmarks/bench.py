@@ -284,9 +284,13 @@ def bench_claims(clients_list: list[int], seconds: float) -> None:
         total = 400_000
         with db.transaction() as conn:
             conn.exec_driver_sql(
-                "INSERT INTO leads (status, pool_id, priority, score, data, channel, return_count, created_at, "
-                "entered_pool_at) SELECT 'available', %(pool)s, (g %% 97)::float, (g %% 97)::float, '{}'::jsonb, "
-                "'bench', 0, now(), now() - (g || ' seconds')::interval FROM generate_series(1, %(n)s) g",
+                # Shaped like routed leads: live duplicate keys and a stored field document.
+                "INSERT INTO leads (status, pool_id, priority, score, email, company, email_key, person_key, data, "
+                "channel, return_count, created_at, entered_pool_at) SELECT 'available', %(pool)s, (g %% 97)::float, "
+                "(g %% 97)::float, 'c' || g || '@co' || g || '.example', 'Co ' || g, 'c' || g || '@co' || g || '.example', "
+                "'co' || g || '.example|first last' || g, jsonb_build_object('email', 'c' || g || '@co' || g || '.example', "
+                "'company', 'Co ' || g, 'score', g %% 97, 'country', 'DE'), 'bench', 0, now(), "
+                "now() - (g || ' seconds')::interval FROM generate_series(1, %(n)s) g",
                 {"pool": pool_id, "n": total},
             )
             conn.exec_driver_sql("ANALYZE leads")

@@ -111,7 +111,9 @@ _COUNT = (
 # On PostgreSQL the lock is its own statement: READ COMMITTED gives each statement a fresh snapshot,
 # so counts read after the lock is granted include the claims of whoever held it before. Counting in
 # the locking statement itself would use the snapshot from before the wait and let a limit slip.
-_LOCK_PG = sa.select(users.c.id).where(users.c.id == sa.bindparam("rep")).with_for_update()
+# A transaction-scoped advisory lock on the rep serialises their claims without writing to any row.
+REP_LOCK_SPACE = 0x6C70  # 'lp': keeps leadpool's advisory locks apart from anyone else's
+_LOCK_PG = sa.select(sa.func.pg_advisory_xact_lock(REP_LOCK_SPACE, sa.cast(sa.bindparam("rep"), sa.Integer)))
 _HOUR = (
     sa.select(claims.c.claimed_at)
     .where(_mine, claims.c.claimed_at > sa.bindparam("hour_ago"))
@@ -146,7 +148,7 @@ def _lock_and_count(
     if db.is_postgres:
         conn.execute(_LOCK_PG, {"rep": rep.id})
     while True:
-        limits = limit_rules.effective_limits(org.loaded.org, pool, tier)
+        limits = org.limits(pool, tier)
         day = limit_rules.day_start(now, zone).astimezone(UTC)
         ratio_pool = org.pool_ids.get(limits.ratio.pool, -1) if limits.ratio else -1
         params = {

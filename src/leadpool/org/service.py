@@ -10,11 +10,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from leadpool.claims.limits import effective_limits
 from leadpool.errors import LeadpoolError, NotFound
 from leadpool.events.model import EventType
 from leadpool.events.service import append
 from leadpool.org.loader import LoadedOrg, parse
-from leadpool.org.schema import Pool
+from leadpool.org.schema import Limits, Pool
 from leadpool.storage.db import Database
 from leadpool.storage.tables import org_versions, pools, teams, users
 
@@ -28,6 +29,14 @@ class CurrentOrg:
     loaded: LoadedOrg
     pool_ids: dict[str, int]
     pool_names: dict[int, str]
+    _limits: dict[tuple[str, str | None], Limits] = field(default_factory=dict)
+
+    def limits(self, pool: Pool, tier: str | None) -> Limits:
+        """Effective limits for a pool and tier, merged once per org version."""
+        key = (pool.name, tier)
+        if key not in self._limits:
+            self._limits[key] = effective_limits(self.loaded.org, pool, tier)
+        return self._limits[key]
 
     def pool(self, name: str) -> Pool:
         pool = self.loaded.org.pool(name)

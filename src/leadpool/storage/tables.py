@@ -80,8 +80,8 @@ leads = sa.Table(
     "leads",
     metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
-    sa.Column("external_id", sa.String(200), unique=True),
-    sa.Column("idempotency_key", sa.String(200), unique=True),
+    sa.Column("external_id", sa.String(200)),
+    sa.Column("idempotency_key", sa.String(200)),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("pool_id", Id, sa.ForeignKey("pools.id")),
     sa.Column("owner_id", Id, sa.ForeignKey("users.id")),
@@ -92,8 +92,8 @@ leads = sa.Table(
     sa.Column("company", sa.String(300)),
     sa.Column("data", Json, nullable=False),
     # Duplicate keys (§3), set only while the lead is live: unique, so no second live lead can exist.
-    sa.Column("email_key", sa.String(320), unique=True),
-    sa.Column("person_key", sa.String(600), unique=True),
+    sa.Column("email_key", sa.String(320)),
+    sa.Column("person_key", sa.String(600)),
     sa.Column("duplicate_of", Id, sa.ForeignKey("leads.id")),
     sa.Column("review_reason", sa.String(40)),
     sa.Column("channel", sa.String(20), nullable=False),
@@ -122,7 +122,22 @@ sa.Index(
     postgresql_where=leads.c.status == "available",
 )
 sa.Index("ix_leads_owner_status", leads.c.owner_id, leads.c.status)
-sa.Index("ix_leads_status_reason", leads.c.status, leads.c.review_reason)
+# Unique where set: most of these are empty on most leads, and a claim (which rewrites the row)
+# then adds no entry to them.
+for _column in (leads.c.external_id, leads.c.idempotency_key, leads.c.email_key, leads.c.person_key):
+    sa.Index(
+        f"uq_leads_{_column.name}",
+        _column,
+        unique=True,
+        sqlite_where=_column.is_not(None),
+        postgresql_where=_column.is_not(None),
+    )
+sa.Index(
+    "ix_leads_review",
+    leads.c.review_reason,
+    sqlite_where=leads.c.status == "review",
+    postgresql_where=leads.c.status == "review",
+)
 
 claims = sa.Table(
     "claims",

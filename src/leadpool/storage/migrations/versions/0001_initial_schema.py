@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 03:55:51.844418
+Create Date: 2026-11-23 04:48:42.675494
 """
 
 from __future__ import annotations
@@ -21,10 +21,7 @@ def upgrade() -> None:
     op.create_table(
         "org_versions",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("checksum", sa.String(length=64), nullable=False),
@@ -39,10 +36,7 @@ def upgrade() -> None:
     op.create_table(
         "pools",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("kind", sa.String(length=30), nullable=False),
@@ -54,10 +48,7 @@ def upgrade() -> None:
     op.create_table(
         "teams",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_teams")),
@@ -66,10 +57,7 @@ def upgrade() -> None:
     op.create_table(
         "users",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -98,10 +86,7 @@ def upgrade() -> None:
     op.create_table(
         "api_tokens",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -119,10 +104,7 @@ def upgrade() -> None:
     op.create_table(
         "leads",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("external_id", sa.String(length=200), nullable=True),
         sa.Column("idempotency_key", sa.String(length=200), nullable=True),
@@ -160,10 +142,6 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["owner_id"], ["users.id"], name=op.f("fk_leads_owner_id_users")),
         sa.ForeignKeyConstraint(["pool_id"], ["pools.id"], name=op.f("fk_leads_pool_id_pools")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_leads")),
-        sa.UniqueConstraint("email_key", name=op.f("uq_leads_email_key")),
-        sa.UniqueConstraint("external_id", name=op.f("uq_leads_external_id")),
-        sa.UniqueConstraint("idempotency_key", name=op.f("uq_leads_idempotency_key")),
-        sa.UniqueConstraint("person_key", name=op.f("uq_leads_person_key")),
     )
     with op.batch_alter_table("leads", schema=None) as batch_op:
         batch_op.create_index(
@@ -174,15 +152,46 @@ def upgrade() -> None:
             postgresql_where=sa.text("status = 'available'"),
         )
         batch_op.create_index("ix_leads_owner_status", ["owner_id", "status"], unique=False)
-        batch_op.create_index("ix_leads_status_reason", ["status", "review_reason"], unique=False)
+        batch_op.create_index(
+            "ix_leads_review",
+            ["review_reason"],
+            unique=False,
+            sqlite_where=sa.text("status = 'review'"),
+            postgresql_where=sa.text("status = 'review'"),
+        )
+        batch_op.create_index(
+            "uq_leads_email_key",
+            ["email_key"],
+            unique=True,
+            sqlite_where=sa.text("email_key IS NOT NULL"),
+            postgresql_where=sa.text("email_key IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "uq_leads_external_id",
+            ["external_id"],
+            unique=True,
+            sqlite_where=sa.text("external_id IS NOT NULL"),
+            postgresql_where=sa.text("external_id IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "uq_leads_idempotency_key",
+            ["idempotency_key"],
+            unique=True,
+            sqlite_where=sa.text("idempotency_key IS NOT NULL"),
+            postgresql_where=sa.text("idempotency_key IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "uq_leads_person_key",
+            ["person_key"],
+            unique=True,
+            sqlite_where=sa.text("person_key IS NOT NULL"),
+            postgresql_where=sa.text("person_key IS NOT NULL"),
+        )
 
     op.create_table(
         "claims",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("lead_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("rep_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -210,10 +219,7 @@ def upgrade() -> None:
     op.create_table(
         "events",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("lead_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("type", sa.String(length=40), nullable=False),
@@ -254,7 +260,31 @@ def downgrade() -> None:
 
     op.drop_table("claims")
     with op.batch_alter_table("leads", schema=None) as batch_op:
-        batch_op.drop_index("ix_leads_status_reason")
+        batch_op.drop_index(
+            "uq_leads_person_key",
+            sqlite_where=sa.text("person_key IS NOT NULL"),
+            postgresql_where=sa.text("person_key IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "uq_leads_idempotency_key",
+            sqlite_where=sa.text("idempotency_key IS NOT NULL"),
+            postgresql_where=sa.text("idempotency_key IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "uq_leads_external_id",
+            sqlite_where=sa.text("external_id IS NOT NULL"),
+            postgresql_where=sa.text("external_id IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "uq_leads_email_key",
+            sqlite_where=sa.text("email_key IS NOT NULL"),
+            postgresql_where=sa.text("email_key IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "ix_leads_review",
+            sqlite_where=sa.text("status = 'review'"),
+            postgresql_where=sa.text("status = 'review'"),
+        )
         batch_op.drop_index("ix_leads_owner_status")
         batch_op.drop_index(
             "ix_leads_claimable",
