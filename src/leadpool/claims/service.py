@@ -17,19 +17,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from leadpool.claims import limits as limit_rules
 from leadpool.clock import as_utc
 from leadpool.errors import ClaimRefused, Conflict, Forbidden, InvalidInput, NotFound, Problem, Refusal
 from leadpool.events.model import EventType
-from leadpool.events.service import append, on_lead
+from leadpool.events.service import on_lead
 from leadpool.identity.access import Person, allowed
 from leadpool.identity.model import Permission
 from leadpool.leads.access import held_lead
 from leadpool.leads.model import OPEN_STATUSES, Status
 from leadpool.org.schema import Limits, Pool
 from leadpool.org.service import CurrentOrg, current
+from leadpool.storage.batch import Batch, Call, write_batch
 from leadpool.storage.db import Database
 from leadpool.storage.tables import claims, events, leads, users
 
@@ -67,16 +67,19 @@ def claim(
             hint="pool access is set under pools[].access.claim in the org file (§2)",
             details=denied.to_dict(),
         )
-    with db.transaction() as conn:
-        row, limits, standing = _lock_and_count(conn, db, org, rep, pool, pool_id, now, n)
+    with write_batch(db) as batch:
+        row, limits, standing = _lock_and_count(batch, db, org, rep, pool, pool_id, now, n)
         refusal = limit_rules.check(limits, standing, n=n, now=now, zone=row.timezone, pool=pool.name)
-        if refusal is None:
-            taken = _take(conn, db, pool_id, rep.id, now, lead_id=lead_id, n=n, pool=pool.name)
-            if taken:
-                return [Claimed(lead, pool.name, priority, now) for lead, priority in taken]
+        if refusal is not None:
+            # The transaction holds only the rep's lock; the refusal event is all it writes.
+            batch.run_and_commit([_refusal_event(rep.id, pool_id, refusal, now, lead_id=lead_id, n=n)])
+            taken = []
+        else:
+            taken = _take(batch, db, pool_id, rep.id, now, lead_id=lead_id, n=n, pool=pool.name)
     if refusal is not None:
-        _refused(db, rep.id, pool_id, refusal, now, lead_id=lead_id, n=n)
         raise ClaimRefused(refusal, hint=_hint(refusal))
+    if taken:
+        return [Claimed(lead, pool.name, priority, now) for lead, priority in taken]
     if lead_id is not None:
         raise _unavailable(db, lead_id, pool.name)
     raise NotFound(
@@ -100,7 +103,8 @@ _counts = (
 _open = (
     sa.select(sa.func.count())
     .select_from(leads)
-    .where(leads.c.owner_id == sa.bindparam("rep"), leads.c.status.in_(_OPEN))
+    # Spelled as ORs rather than IN: an IN list would need its values at compile time.
+    .where(leads.c.owner_id == sa.bindparam("rep"), sa.or_(*(leads.c.status == s for s in _OPEN)))
     .scalar_subquery()
 )
 _COUNT = (
@@ -130,7 +134,7 @@ _ACTIONS = (
 
 
 def _lock_and_count(
-    conn: Connection,
+    batch: Batch,
     db: Database,
     org: CurrentOrg,
     rep: Person,
@@ -139,14 +143,13 @@ def _lock_and_count(
     now: datetime,
     n: int,
 ) -> tuple[Any, Limits, limit_rules.Standing]:
-    """Lock the rep's row and read every count the limits need.
+    """Lock the rep and read every count the limits need, in one round trip.
 
     The day boundary follows the rep's time zone and the limits their tier. Both came with the
-    token; if the locked row says otherwise (changed a moment ago), the counts are read again."""
+    token; if the rep's row says otherwise (changed a moment ago), the counts are read again."""
     zone, tier = rep.timezone, rep.tier
     hour_ago = now - timedelta(hours=1)
-    if db.is_postgres:
-        conn.execute(_LOCK_PG, {"rep": rep.id})
+    calls: list[Call] = [(_LOCK_PG, {"rep": rep.id})] if db.is_postgres else []
     while True:
         limits = org.limits(pool, tier)
         day = limit_rules.day_start(now, zone).astimezone(UTC)
@@ -159,26 +162,24 @@ def _lock_and_count(
             "pool": pool_id,
             "ratio_pool": ratio_pool,
         }
-        row = conn.execute(_COUNT, params).one_or_none()
-        if row is None or not row.active:
+        first = len(calls)
+        calls.append((_COUNT, params))
+        if limits.hourly_claims is not None:
+            calls.append((_HOUR, {"rep": rep.id, "hour_ago": hour_ago}))
+        if limits.cooldown is not None and limits.cooldown.minutes > 0:
+            window = now - timedelta(minutes=limits.cooldown.after * limits.cooldown.minutes)
+            calls.append((_ACTIONS, {"rep": rep.id, "window": window, "after": limits.cooldown.after}))
+        results = batch.run(calls)[first:]
+        rows = results[0]
+        if not rows or not rows[0].active:
             raise Forbidden("this user is inactive and cannot claim")
+        row = rows[0]
         if (row.timezone, row.tier) == (zone, tier):
             break
-        zone, tier = row.timezone, row.tier
-    hour_claims = [now] * row.in_hour  # only the count matters while the hourly limit is not reached
-    if limits.hourly_claims is not None and row.in_hour + n > limits.hourly_claims:
-        hour_claims = [
-            as_utc(at) for at in conn.execute(_HOUR, {"rep": rep.id, "hour_ago": hour_ago}).scalars()
-        ]
-    recent: list[datetime] = []
-    if limits.cooldown is not None and limits.cooldown.minutes > 0:
-        window = now - timedelta(minutes=limits.cooldown.after * limits.cooldown.minutes)
-        recent = [
-            as_utc(at)
-            for at in conn.execute(
-                _ACTIONS, {"rep": rep.id, "window": window, "after": limits.cooldown.after}
-            ).scalars()
-        ]
+        zone, tier, calls = row.timezone, row.tier, []  # the lock is held; count again
+    extra = iter(results[1:])
+    hour_claims = [as_utc(r[0]) for r in next(extra)] if limits.hourly_claims is not None else []
+    recent = [as_utc(r[0]) for r in next(extra, [])]
     standing = limit_rules.Standing(
         open_leads=row.open,
         claims_today=row.today,
@@ -239,8 +240,65 @@ _SQLITE_TAKE_BY_ID = (
 )
 
 
+_CLAIM_ROW = sa.insert(claims).values(
+    lead_id=sa.bindparam("c_lead"),
+    rep_id=sa.bindparam("rep"),
+    pool_id=sa.bindparam("pool"),
+    kind="claim",
+    action=sa.bindparam("action"),
+    claimed_at=sa.bindparam("now"),
+)
+_EVENT = sa.insert(events).values(
+    lead_id=sa.bindparam("e_lead"),
+    type=sa.bindparam("e_type"),
+    at=sa.bindparam("e_at"),
+    actor_id=sa.bindparam("e_rep"),
+    pool_id=sa.bindparam("e_pool"),
+    rep_id=sa.bindparam("e_rep"),
+    reason=sa.bindparam("e_reason"),
+    details=sa.bindparam("e_details", type_=events.c.details.type),
+)
+
+
+def _event_call(
+    type: EventType,
+    rep_id: int,
+    pool_id: int,
+    now: datetime,
+    reason: str,
+    details: dict[str, Any],
+    lead_id: int | None,
+) -> Call:
+    return (
+        _EVENT,
+        {
+            "e_lead": lead_id,
+            "e_type": type.value,
+            "e_at": now,
+            "e_rep": rep_id,
+            "e_pool": pool_id,
+            "e_reason": reason,
+            "e_details": details,
+        },
+    )
+
+
+def _refusal_event(
+    rep_id: int, pool_id: int, refusal: Refusal, now: datetime, *, lead_id: int | None, n: int
+) -> Call:
+    return _event_call(
+        EventType.claim_refused,
+        rep_id,
+        pool_id,
+        now,
+        f"refused by {refusal.limit}",
+        {**refusal.to_dict(), "requested": n},
+        lead_id,
+    )
+
+
 def _take(
-    conn: Connection,
+    batch: Batch,
     db: Database,
     pool_id: int,
     rep_id: int,
@@ -251,7 +309,8 @@ def _take(
     pool: str,
 ) -> list[tuple[int, float]]:
     how = "by id" if lead_id is not None else ("next" if n == 1 else f"batch of {n}")
-    params = {
+    reason = f"claimed {how} from {pool}"
+    params: dict[str, Any] = {
         "pool": pool_id,
         "rep": rep_id,
         "now": now,
@@ -259,63 +318,39 @@ def _take(
         "lead": lead_id,
         "action": uuid.uuid4().hex,
         "how": how,
-        "reason": f"claimed {how} from {pool}",
+        "reason": reason,
     }
     if db.is_postgres:
         statement = _PG_TAKE_BY_ID if lead_id is not None else _PG_TAKE_NEXT
-        return [(lead, priority) for lead, priority in conn.execute(statement, params).all()]
+        (rows,) = batch.run_and_commit([(statement, params)])
+        return [(lead, priority) for lead, priority in rows]
     # SQLite holds the database lock (BEGIN IMMEDIATE), so the same steps run one statement at a time.
     update = _SQLITE_TAKE_BY_ID if lead_id is not None else _SQLITE_TAKE_NEXT
-    taken = [(lead, priority) for lead, priority in conn.execute(update, params).all()]
-    if taken:
-        conn.execute(
-            sa.insert(claims),
-            [
-                {
-                    "lead_id": lead,
-                    "rep_id": rep_id,
-                    "pool_id": pool_id,
-                    "kind": "claim",
-                    "action": params["action"],
-                    "claimed_at": now,
-                }
-                for lead, _ in taken
-            ],
-        )
-        conn.execute(
-            sa.insert(events),
-            [
-                {
-                    "lead_id": lead,
-                    "type": EventType.claimed.value,
-                    "at": now,
-                    "actor_id": rep_id,
-                    "pool_id": pool_id,
-                    "rep_id": rep_id,
-                    "reason": params["reason"],
-                    "details": {"how": how, "priority": priority},
-                }
-                for lead, priority in taken
-            ],
-        )
+    (rows,) = batch.run([(update, params)])
+    taken = [(lead, priority) for lead, priority in rows]
+    batch.run_and_commit(
+        [(_CLAIM_ROW, {**params, "c_lead": lead}) for lead, _ in taken]
+        + [
+            _event_call(
+                EventType.claimed,
+                rep_id,
+                pool_id,
+                now,
+                params["reason"],
+                {"how": how, "priority": priority},
+                lead,
+            )
+            for lead, priority in taken
+        ]
+    )
     return taken
 
 
 def _refused(
     db: Database, rep_id: int, pool_id: int, refusal: Refusal, now: datetime, *, lead_id: int | None, n: int
 ) -> None:
-    with db.transaction() as conn:
-        append(
-            conn,
-            EventType.claim_refused,
-            now,
-            reason=f"refused by {refusal.limit}",
-            details={**refusal.to_dict(), "requested": n},
-            lead_id=lead_id,
-            actor_id=rep_id,
-            pool_id=pool_id,
-            rep_id=rep_id,
-        )
+    with write_batch(db) as batch:
+        batch.run_and_commit([_refusal_event(rep_id, pool_id, refusal, now, lead_id=lead_id, n=n)])
 
 
 def _hint(refusal: Refusal) -> str:

@@ -44,7 +44,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 class Database:
