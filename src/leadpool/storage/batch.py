@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from psycopg.rows import namedtuple_row
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from leadpool.storage.db import Database
 
@@ -51,7 +52,7 @@ def _postgres_sql(statement: ClauseElement, dialect: Any) -> tuple[str, dict[str
     """SQL text and constant parameters of a statement, compiled once for psycopg."""
     key = id(statement)
     if key not in _compiled:
-        compiled = statement.compile(dialect=dialect)
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
         constants = {
             compiled.bind_names[bind]: bind.effective_value
             for bind in compiled.binds.values()
