@@ -1,12 +1,15 @@
 """Where claims happen: one short transaction per claim, on SQLite and PostgreSQL.
 
-1. Lock the rep's row (PostgreSQL: FOR UPDATE; SQLite: the whole database, BEGIN IMMEDIATE), so two
-   claims by the same rep are counted one after the other and cannot both slip under a limit.
-2. Read where the rep stands and ask the pure limit check.
+1. Lock the rep (PostgreSQL: a transaction-scoped advisory lock; SQLite: the database itself, by
+   BEGIN IMMEDIATE), so two claims by the same rep are counted one after the other and cannot
+   both slip under a limit.
+2. Read where the rep stands (one aggregate statement) and ask the pure limit check.
 3. Take leads: claim-next and batches pick with FOR UPDATE SKIP LOCKED, so concurrent claimers never
-   wait on each other's rows; claim-by-id is a conditional UPDATE that only succeeds while the lead
-   is still available. A partial unique index (one open claim per lead) backs the invariant.
-4. Write the claim rows and one event per lead; a refusal is an event too, committed on its own.
+   wait on each other's rows; claim-by-id only succeeds while the lead is still available. A
+   partial unique index (one open claim per lead) backs the invariant in the database.
+4. Write the claim rows and one event per lead. A refusal writes only its event.
+
+On PostgreSQL steps 1-2 and 3-4 each travel as one pipelined round trip (storage.batch).
 """
 
 from __future__ import annotations

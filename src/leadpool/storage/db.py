@@ -64,7 +64,7 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A write transaction: every change leadpool makes goes through here."""
+        """A write transaction. Hot paths that pipeline their statements use storage.batch instead."""
         with self.engine.connect() as conn:
             conn.execution_options(**{WRITE: True})
             with conn.begin():
