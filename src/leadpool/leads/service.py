@@ -119,40 +119,79 @@ def _store(
 def _insert(
     conn: Connection, org: CurrentOrg, rows: list[_Row], channel: str, actor_id: int | None, now: datetime
 ) -> list[tuple[int, IntakeResult]]:
-    out: list[tuple[int, IntakeResult]] = []
-    # 1. Idempotency: an external id or key seen before returns the original lead.
+    """Store one batch: answer repeats with their original, mark duplicates, insert, log events."""
+    out, fresh, repeats = _already_accepted(conn, org, rows)
+    primary_rows, dupes, live, first_holder = _split_duplicates(conn, fresh)
+    primaries = [_lead_row(org, r, channel, now, duplicate_of=None, live=True) for r in primary_rows]
+    ids = dict(zip((r.index for r in primary_rows), _insert_leads(conn, primaries), strict=True))
+    key_owner = {**live, **{key: ids[index] for key, index in first_holder.items()}}
+    dupe_rows = [_lead_row(org, r, channel, now, duplicate_of=key_owner[k], live=False) for r, k in dupes]
+    ids.update(zip((r.index for r, _ in dupes), _insert_leads(conn, dupe_rows), strict=True))
+    created: dict[int, IntakeResult] = {}
+    event_rows = []
+    for r, row in [
+        *zip(primary_rows, primaries, strict=True),
+        *zip([r for r, _ in dupes], dupe_rows, strict=True),
+    ]:
+        event, created[r.index] = _outcome(r, row, ids[r.index], channel, now, actor_id)
+        event_rows.append(event)
+    if event_rows:
+        conn.execute(sa.insert(events), event_rows)
+    out += list(created.items())
+    for r, earlier in repeats:
+        first = created[earlier]
+        out.append(
+            (
+                r.index,
+                IntakeResult(
+                    r.where,
+                    "existing",
+                    first.lead_id,
+                    first.status,
+                    first.pool,
+                    first.reason,
+                    "repeated in this batch; returning the first",
+                    first.duplicate_of,
+                ),
+            )
+        )
+    return out
+
+
+def _already_accepted(
+    conn: Connection, org: CurrentOrg, rows: list[_Row]
+) -> tuple[list[tuple[int, IntakeResult]], list[_Row], list[tuple[_Row, int]]]:
+    """Idempotency: a request whose external id or key was accepted before gets the original back.
+
+    Returns those answers, the rows still to store, and rows repeating an earlier row of the batch."""
     ext_ids = {r.external_id for r in rows if r.external_id}
     idems = {r.idem for r in rows if r.idem}
     known: dict[str, Any] = {}
     if ext_ids or idems:
-        cond = []
-        if ext_ids:
-            cond.append(leads.c.external_id.in_(ext_ids))
-        if idems:
-            cond.append(leads.c.idempotency_key.in_(idems))
-        for m in conn.execute(
-            sa.select(
-                leads.c.id,
-                leads.c.external_id,
-                leads.c.idempotency_key,
-                leads.c.status,
-                leads.c.pool_id,
-                leads.c.review_reason,
-                leads.c.duplicate_of,
-            ).where(sa.or_(*cond))
-        ).mappings():
+        match = sa.or_(leads.c.external_id.in_(ext_ids), leads.c.idempotency_key.in_(idems))
+        columns = (
+            leads.c.id,
+            leads.c.external_id,
+            leads.c.idempotency_key,
+            leads.c.status,
+            leads.c.pool_id,
+            leads.c.review_reason,
+            leads.c.duplicate_of,
+        )
+        for m in conn.execute(sa.select(*columns).where(match)).mappings():
             if m["external_id"]:
                 known["ext:" + m["external_id"]] = m
             if m["idempotency_key"]:
                 known["idem:" + m["idempotency_key"]] = m
+    answered: list[tuple[int, IntakeResult]] = []
     fresh: list[_Row] = []
     first_in_batch: dict[str, int] = {}
     repeats: list[tuple[_Row, int]] = []
     for r in rows:
-        ids_of_request = _request_handles(r)
-        prior = next((known[h] for h in ids_of_request if h in known), None)
+        handles = _request_handles(r)
+        prior = next((known[h] for h in handles if h in known), None)
         if prior is not None:
-            out.append(
+            answered.append(
                 (
                     r.index,
                     IntakeResult(
@@ -168,124 +207,82 @@ def _insert(
                 )
             )
             continue
-        earlier = next((first_in_batch[h] for h in ids_of_request if h in first_in_batch), None)
+        earlier = next((first_in_batch[h] for h in handles if h in first_in_batch), None)
         if earlier is not None:
             repeats.append((r, earlier))
             continue
-        for h in ids_of_request:
+        for h in handles:
             first_in_batch[h] = r.index
         fresh.append(r)
-    # 2. Duplicates (§3) against live leads, and within the batch.
-    emails = {r.keys.email for r in fresh if r.keys.email}
-    persons = {r.keys.person for r in fresh if r.keys.person}
+    return answered, fresh, repeats
+
+
+def _split_duplicates(
+    conn: Connection, rows: list[_Row]
+) -> tuple[list[_Row], list[tuple[_Row, str]], dict[str, int], dict[str, int]]:
+    """§3 duplicates, against live leads and within the batch.
+
+    Returns the rows that become live leads, the duplicates with the key they share, the live leads'
+    ids by key, and for each key first taken in this batch the index of the row that took it."""
+    emails = {r.keys.email for r in rows if r.keys.email}
+    persons = {r.keys.person for r in rows if r.keys.person}
     live: dict[str, int] = {}
     if emails or persons:
+        match = sa.or_(leads.c.email_key.in_(emails), leads.c.person_key.in_(persons))
         for lead_id, email_key, person_key in conn.execute(
-            sa.select(leads.c.id, leads.c.email_key, leads.c.person_key).where(
-                sa.or_(leads.c.email_key.in_(emails), leads.c.person_key.in_(persons))
-            )
+            sa.select(leads.c.id, leads.c.email_key, leads.c.person_key).where(match)
         ):
             if email_key:
                 live["e:" + email_key] = lead_id
             if person_key:
                 live["p:" + person_key] = lead_id
-    primaries: list[dict[str, Any]] = []
-    primary_rows: list[_Row] = []
-    dupes: list[tuple[_Row, str]] = []  # (row, key of the lead it duplicates)
-    claimed_keys: dict[str, int] = {}
-    for r in fresh:
-        handles = [k for k in ("e:" + (r.keys.email or ""), "p:" + (r.keys.person or "")) if len(k) > 2]
-        hit = next((k for k in handles if k in live or k in claimed_keys), None)
+    primaries: list[_Row] = []
+    dupes: list[tuple[_Row, str]] = []
+    first_holder: dict[str, int] = {}
+    for r in rows:
+        keys = [k for k in ("e:" + (r.keys.email or ""), "p:" + (r.keys.person or "")) if len(k) > 2]
+        hit = next((k for k in keys if k in live or k in first_holder), None)
         if hit is not None:
             dupes.append((r, hit))
             continue
-        for k in handles:
-            claimed_keys[k] = r.index
-        primary_rows.append(r)
-        primaries.append(_lead_row(org, r, channel, now, duplicate_of=None, live=True))
-    ids: dict[int, int] = {}
-    if primaries:
-        inserted = _insert_leads(conn, primaries)
-        ids = {r.index: lead_id for r, lead_id in zip(primary_rows, inserted, strict=True)}
-    key_owner = {**live, **{k: ids[i] for k, i in claimed_keys.items()}}
-    dupe_rows = [_lead_row(org, r, channel, now, duplicate_of=key_owner[k], live=False) for r, k in dupes]
-    if dupe_rows:
-        inserted = _insert_leads(conn, dupe_rows)
-        ids.update({r.index: lead_id for (r, _), lead_id in zip(dupes, inserted, strict=True)})
-    # 3. One event per lead, naming the rule (or the review reason) and the values it saw.
-    event_rows = []
-    for r, row in [
-        *zip(primary_rows, primaries, strict=True),
-        *zip([d[0] for d in dupes], dupe_rows, strict=True),
-    ]:
-        lead_id = ids[r.index]
-        if row["status"] == Status.available:
-            event_rows.append(
-                {
-                    "lead_id": lead_id,
-                    "type": EventType.routed.value,
-                    "at": now,
-                    "actor_id": actor_id,
-                    "pool_id": row["pool_id"],
-                    "rep_id": None,
-                    "reason": f"rule '{r.decision.rule}'" if r.decision.rule else r.decision.message,
-                    "details": {**r.decision.as_details(), "channel": channel},
-                }
-            )
-        else:
-            event_rows.append(
-                {
-                    "lead_id": lead_id,
-                    "type": EventType.review.value,
-                    "at": now,
-                    "actor_id": actor_id,
-                    "pool_id": None,
-                    "rep_id": None,
-                    "reason": row["review_reason"],
-                    "details": {
-                        "message": _review_message(r, row),
-                        "duplicate_of": row["duplicate_of"],
-                        "channel": channel,
-                        "checks": [c.__dict__ for c in r.decision.qualification],
-                    },
-                }
-            )
-        out.append(
-            (
-                r.index,
-                IntakeResult(
-                    r.where,
-                    "created",
-                    lead_id,
-                    row["status"],
-                    r.decision.pool if row["status"] == Status.available else None,
-                    row["review_reason"],
-                    _review_message(r, row) if row["status"] == Status.review else r.decision.message,
-                    row["duplicate_of"],
-                ),
-            )
+        for k in keys:
+            first_holder[k] = r.index
+        primaries.append(r)
+    return primaries, dupes, live, first_holder
+
+
+def _outcome(
+    r: _Row, row: dict[str, Any], lead_id: int, channel: str, now: datetime, actor_id: int | None
+) -> tuple[dict[str, Any], IntakeResult]:
+    """The event a stored lead leaves, naming the rule (or the review reason) and the values seen."""
+    base = {"lead_id": lead_id, "at": now, "actor_id": actor_id, "rep_id": None}
+    if row["status"] == Status.available:
+        event = {
+            **base,
+            "type": EventType.routed.value,
+            "pool_id": row["pool_id"],
+            "reason": f"rule '{r.decision.rule}'" if r.decision.rule else r.decision.message,
+            "details": {**r.decision.as_details(), "channel": channel},
+        }
+        return event, IntakeResult(
+            r.where, "created", lead_id, row["status"], r.decision.pool, None, r.decision.message
         )
-    if event_rows:
-        conn.execute(sa.insert(events), event_rows)
-    for r, earlier in repeats:
-        lead_id = ids.get(earlier)
-        first = next(res for i, res in out if i == earlier)
-        out.append(
-            (
-                r.index,
-                IntakeResult(
-                    r.where,
-                    "existing",
-                    lead_id,
-                    first.status,
-                    first.pool,
-                    first.reason,
-                    "repeated in this batch; returning the first",
-                    first.duplicate_of,
-                ),
-            )
-        )
-    return out
+    message = _review_message(r, row)
+    event = {
+        **base,
+        "type": EventType.review.value,
+        "pool_id": None,
+        "reason": row["review_reason"],
+        "details": {
+            "message": message,
+            "duplicate_of": row["duplicate_of"],
+            "channel": channel,
+            "checks": [c.__dict__ for c in r.decision.qualification],
+        },
+    }
+    return event, IntakeResult(
+        r.where, "created", lead_id, row["status"], None, row["review_reason"], message, row["duplicate_of"]
+    )
 
 
 def _insert_leads(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
@@ -294,6 +291,8 @@ def _insert_leads(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     On PostgreSQL the ids are drawn from the sequence first, so the rows go in as a plain pipelined
     executemany; a multi-row INSERT … RETURNING of a thousand rows costs more to build and parse in
     the client than the server spends storing it."""
+    if not rows:
+        return []
     if conn.dialect.name == "postgresql":
         ids = list(
             conn.execute(
