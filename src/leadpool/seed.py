@@ -9,9 +9,8 @@ from rich.console import Console
 
 from leadpool.identity.model import Role
 from leadpool.identity.service import issue_token, person_by_email
-from leadpool.leads.mapping import detect_format, load_mapping, read_rows
-from leadpool.leads.model import field_types
-from leadpool.leads.service import IntakeItem, ingest
+from leadpool.leads.importer import import_file
+from leadpool.leads.mapping import load_mapping
 from leadpool.org import service as orgs
 from leadpool.storage.db import Database
 from leadpool.storage.tables import org_versions, users
@@ -33,20 +32,11 @@ def seed_example(db: Database, examples: Path, *, console: Console | None = None
         return _read_tokens(path)
     orgs.apply(db, (examples / "org.yaml").read_text(encoding="utf-8"))
     mapping = load_mapping((examples / "leads.mapping.yaml").read_text(encoding="utf-8"))
-    types = field_types(orgs.current(db).loaded.org.fields)
-    leads_file = examples / "leads.csv"
-    with leads_file.open(encoding=mapping.encoding, newline="") as stream:
-        rows = [
-            IntakeItem(r.raw, f"line {r.line}")
-            for r in read_rows(stream, detect_format(str(leads_file)), mapping, types)
-            if not r.problems
-        ]
-    results = ingest(db, rows, channel="import")
+    report = import_file(db, examples / "leads.csv", mapping)
     if console:
-        routed = sum(1 for r in results if r.status == "available")
         console.print(
-            f"seeded the example organisation: {routed} leads in pools, "
-            f"{sum(1 for r in results if r.status == 'review')} in the review queue"
+            f"seeded the example organisation: {report.in_pools} leads in pools, "
+            f"{report.in_review} in the review queue, {report.outcomes['rejected']} rejected"
         )
     tokens: dict[str, str] = {}
     with db.engine.connect() as conn:

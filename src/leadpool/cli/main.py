@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -119,64 +117,38 @@ def import_leads(
     channel: str = "import",
 ) -> None:
     """Import leads from CSV or JSON lines; bad rows are reported by line and the good ones kept."""
-    from leadpool.leads.mapping import Mapping, detect_format, load_mapping, read_rows
-    from leadpool.leads.model import field_types
-    from leadpool.leads.service import IntakeItem, ingest
+    from leadpool.leads.importer import import_file
+    from leadpool.leads.mapping import Mapping, load_mapping
     from leadpool.org.service import current
 
     db = _db(db_url)
     try:
         spec = load_mapping(mapping.read_text(encoding="utf-8")) if mapping else Mapping()
-        types = field_types(current(db).loaded.org.fields)
+        current(db)  # no org applied yet: say so before drawing a progress bar
         total_bytes = file.stat().st_size
-        counts: Counter[str] = Counter()
-        reasons: Counter[str] = Counter()
-        rejected: list[str] = []
-        read = 0
-        with (
-            file.open(encoding=spec.encoding, newline="") as stream,
-            Progress(
-                TextColumn("[bold]importing[/] {task.description}"),
-                BarColumn(),
-                TaskProgressColumn(),
-                TextColumn("{task.fields[rows]:,} rows"),
-                TimeRemainingColumn(),
-                console=err,
-                transient=False,
-            ) as progress,
-        ):
+        with Progress(
+            TextColumn("[bold]importing[/] {task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rows]:,} rows"),
+            TimeRemainingColumn(),
+            console=err,
+        ) as progress:
             task = progress.add_task(file.name, total=total_bytes, rows=0)
-            batch: list[IntakeItem] = []
-
-            def flush() -> None:
-                for r in ingest(db, batch, channel=channel):
-                    counts[r.outcome] += 1
-                    if r.outcome == "rejected":
-                        reasons["invalid data"] += 1
-                        rejected.append(f"{r.where}: {r.message}")
-                    elif r.status == "review" and r.outcome == "created":
-                        reasons[f"review: {r.reason}"] += 1
-                batch.clear()
-                progress.update(task, completed=min(stream.tell(), total_bytes), rows=read)
-
-            for row in read_rows(stream, detect_format(str(file)), spec, types):
-                read += 1
-                if row.problems:
-                    counts["rejected"] += 1
-                    reasons["unreadable row"] += 1
-                    rejected.extend(
-                        f"line {row.line}: {p.message}" if not p.where.startswith("line") else str(p)
-                        for p in row.problems
-                    )
-                    continue
-                batch.append(IntakeItem(row.raw, f"line {row.line}"))
-                if len(batch) >= batch_size:
-                    flush()
-            if batch:
-                flush()
-            progress.update(task, completed=total_bytes)
+            report = import_file(
+                db,
+                file,
+                spec,
+                channel=channel,
+                batch_size=batch_size,
+                progress=lambda done, rows: progress.update(
+                    task, completed=min(done, total_bytes), rows=rows
+                ),
+            )
+            progress.update(task, completed=total_bytes, rows=report.read)
     except LeadpoolError as exc:
         _fail(exc)
+    rejected, counts, reasons, read = report.rejected, report.outcomes, report.reasons, report.read
     for line in rejected[:50]:
         err.print(f"[red]rejected[/] {line}")
     if len(rejected) > 50:
@@ -414,10 +386,3 @@ def serve(
         f"leadpool on [bold]http://{host}:{port}/api/v1/docs[/] (database {db.engine.url.render_as_string()})"
     )
     uvicorn.run(create_app(db), host=host, port=port, log_level="info")
-
-
-def main() -> None:  # pragma: no cover
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.exit(130)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from leadpool.errors import Problem
 from leadpool.events.model import EventType
-from leadpool.leads.model import LIVE_STATUSES, DedupeKeys, Status, dedupe_keys, field_types, normalise
+from leadpool.leads.model import DedupeKeys, Status, dedupe_keys, field_types, normalise
 from leadpool.org.service import CurrentOrg, current
 from leadpool.pools.priority import priority
 from leadpool.rules.routing import Decision
@@ -387,6 +387,3 @@ def explain(db: Database, raw: Mapping[str, Any]) -> dict[str, Any]:
         "qualification": [c.__dict__ for c in decision.qualification],
         "rules": [s.__dict__ for s in decision.steps],
     }
-
-
-LIVE = [s.value for s in LIVE_STATUSES]

@@ -17,7 +17,7 @@ from leadpool.leads.access import held_lead, may_see, owner_filter
 from leadpool.leads.model import Outcome, Status
 from leadpool.org.service import current
 from leadpool.storage.db import Database
-from leadpool.storage.tables import events, leads, users
+from leadpool.storage.tables import events, leads
 
 _WORKABLE = (Status.claimed.value, Status.contacted.value, Status.opportunity.value)
 
@@ -196,8 +196,3 @@ def review_queue(
             query = query.where(leads.c.review_reason == reason)
         rows = conn.execute(query.order_by(leads.c.id).limit(limit).offset(offset)).mappings().all()
     return {"counts": counts, "leads": [_lead_dict(m, org.pool_names) for m in rows]}
-
-
-def user_names(db: Database) -> dict[int, str]:
-    with db.engine.connect() as conn:
-        return dict(conn.execute(sa.select(users.c.id, users.c.email)).all())
