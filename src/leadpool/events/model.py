@@ -9,10 +9,16 @@ class EventType(StrEnum):
     routed = "lead.routed"  # entered a pool; details name the rule and the values it saw
     review = "lead.review"  # sent to the review queue; reason says why (duplicate, below threshold…)
     claimed = "lead.claimed"
+    assigned = "lead.assigned"  # pushed to a rep; details name the strategy, who was skipped and why
+    offered = "lead.offered"  # hot lane: offered to several reps at once
+    offer_expired = "lead.offer_expired"
+    declined = "lead.declined"  # an assigned rep turned it down, with a reason
     claim_refused = "claim.refused"  # no lead changed; details carry the limit, value and retry_after
     contacted = "lead.contacted"
     released = "lead.released"
     outcome = "lead.outcome"
     org_applied = "org.applied"
     user_created = "user.created"
+    availability = "user.availability"  # online/offline toggled, PTO added
+    accounts_imported = "accounts.imported"
     token_issued = "token.issued"

@@ -17,6 +17,7 @@ from leadpool.org.schema import FieldType
 class Status(StrEnum):
     review = "review"  # ops clean-up queue, not a pool (§3)
     available = "available"  # in a pool, claimable
+    offered = "offered"  # hot lane: offered to several reps, waiting for the first to accept (§5)
     claimed = "claimed"  # held by one rep, not yet contacted
     contacted = "contacted"  # first touch logged
     opportunity = "opportunity"

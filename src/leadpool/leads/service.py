@@ -21,6 +21,7 @@ from leadpool.events.model import EventType
 from leadpool.leads.model import DedupeKeys, Status, dedupe_keys, field_types, normalise
 from leadpool.org.service import CurrentOrg, current
 from leadpool.pools.priority import priority
+from leadpool.push.service import Routed, push_routed
 from leadpool.rules.routing import Decision
 from leadpool.storage.db import Database
 from leadpool.storage.tables import events, leads
@@ -43,6 +44,7 @@ class IntakeResult:
     reason: str | None = None  # review reason, or why it was rejected
     message: str | None = None
     duplicate_of: int | None = None
+    assigned_to: str | None = None  # push: the rep it went to (or 'offered to …')
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -127,13 +129,22 @@ def _insert(
     key_owner = {**live, **{key: ids[index] for key, index in first_holder.items()}}
     dupe_rows = [_lead_row(org, r, channel, now, duplicate_of=key_owner[k], live=False) for r, k in dupes]
     ids.update(zip((r.index for r, _ in dupes), _insert_leads(conn, dupe_rows), strict=True))
+    # Push (§5) hands routed leads to reps in the same transaction: nobody sees them unassigned.
+    routed = [
+        Routed(ids[r.index], r.values, r.decision)
+        for r, row in zip(primary_rows, primaries, strict=True)
+        if row["status"] == Status.available.value
+    ]
+    pushed = push_routed(conn, org, routed, now) if routed and org.loaded.rulebook.assigns else {}
     created: dict[int, IntakeResult] = {}
     event_rows = []
     for r, row in [
         *zip(primary_rows, primaries, strict=True),
         *zip([r for r, _ in dupes], dupe_rows, strict=True),
     ]:
-        event, created[r.index] = _outcome(r, row, ids[r.index], channel, now, actor_id)
+        event, created[r.index] = _outcome(
+            r, row, ids[r.index], channel, now, actor_id, pushed.get(ids[r.index])
+        )
         event_rows.append(event)
     if event_rows:
         conn.execute(sa.insert(events), event_rows)
@@ -252,20 +263,37 @@ def _split_duplicates(
 
 
 def _outcome(
-    r: _Row, row: dict[str, Any], lead_id: int, channel: str, now: datetime, actor_id: int | None
+    r: _Row,
+    row: dict[str, Any],
+    lead_id: int,
+    channel: str,
+    now: datetime,
+    actor_id: int | None,
+    push: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], IntakeResult]:
-    """The event a stored lead leaves, naming the rule (or the review reason) and the values seen."""
+    """The event a stored lead leaves, naming the rule (or the review reason) and the values seen.
+
+    A pushed lead's routing event also carries who push considered, skipped (and why) and chose."""
     base = {"lead_id": lead_id, "at": now, "actor_id": actor_id, "rep_id": None}
     if row["status"] == Status.available:
+        details = {**r.decision.as_details(), "channel": channel}
+        if push is not None:
+            details["push"] = push
         event = {
             **base,
             "type": EventType.routed.value,
             "pool_id": row["pool_id"],
             "reason": f"rule '{r.decision.rule}'" if r.decision.rule else r.decision.message,
-            "details": {**r.decision.as_details(), "channel": channel},
+            "details": details,
         }
+        status, to = row["status"], None
+        if push and push.get("rep"):
+            status, to = Status.claimed.value, push["rep"]
+        elif push and push.get("offered_to"):
+            status, to = Status.offered.value, "offered to " + ", ".join(push["offered_to"])
+        message = r.decision.message + (f"; {push.get('message') or push.get('note')}" if push else "")
         return event, IntakeResult(
-            r.where, "created", lead_id, row["status"], r.decision.pool, None, r.decision.message
+            r.where, "created", lead_id, status, r.decision.pool, None, message, assigned_to=to
         )
     message = _review_message(r, row)
     event = {

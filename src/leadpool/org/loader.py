@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import ValidationError
 
 from leadpool.errors import InvalidInput, Problem
+from leadpool.identity.model import Role
 from leadpool.leads.model import field_types
-from leadpool.org.schema import FieldType, Org
+from leadpool.org.schema import FieldType, Org, Strategy
 from leadpool.rules.engine import compile_condition
 from leadpool.rules.routing import RuleBook, compile_rulebook
 
@@ -183,4 +185,81 @@ def cross_check(org: Org) -> list[Problem]:
     for tier, spec in org.tiers.items():
         if spec.limits.ratio or spec.limits.pool_daily is not None:
             problems.append(Problem(f"tiers.{tier}.limits", "ratio and pool_daily belong on a pool's limits"))
+    problems += _push_check(org, teams, tiers, emails)
     return problems
+
+
+def _push_check(org: Org, teams: set[str], tiers: set[str], emails: list[str]) -> list[Problem]:
+    """Push settings (§4, §5): every person, team and zone they name must exist."""
+    problems: list[Problem] = []
+    managers = {u.team for u in org.users if u.role is Role.manager and u.team}
+    for team in org.push.team_caps:
+        if team not in teams:
+            problems.append(Problem(f"push.team_caps.{team}", f"unknown team '{team}'"))
+    zones = [("push.caps.timezone", org.push.caps.timezone)]
+    zones += [(f"push.team_caps.{t}.timezone", c.timezone) for t, c in org.push.team_caps.items()]
+    zones += [
+        (f"users[{i}].push_caps.timezone", u.push_caps.timezone if u.push_caps else None)
+        for i, u in enumerate(org.users)
+    ]
+    for where, zone in zones:
+        if zone is not None and not _known_zone(zone):
+            problems.append(
+                Problem(where, f"unknown time zone '{zone}' (use an IANA name like 'Europe/Berlin')")
+            )
+    pools = {p.name: p for p in org.pools}
+    places = [(f"rules[{i}].assign", r.assign, pools.get(r.pool)) for i, r in enumerate(org.rules)]
+    places += [(f"pools[{i}].assign", p.assign, p) for i, p in enumerate(org.pools)]
+    for where, assign, pool in places:
+        if assign is None:
+            continue
+        if Strategy.territory in assign.strategy and not assign.territories:
+            problems.append(Problem(f"{where}.territories", "strategy 'territory' needs territory entries"))
+        if assign.territories and Strategy.territory not in assign.strategy:
+            problems.append(Problem(f"{where}.territories", "add 'territory' to strategy, or remove these"))
+        for j, entry in enumerate(assign.territories):
+            if not entry.keys():
+                problems.append(
+                    Problem(f"{where}.territories[{j}]", "name a country, region, state or metro")
+                )
+            target = entry.to
+            if target.startswith("team "):
+                if target.removeprefix("team ") not in teams:
+                    problems.append(Problem(f"{where}.territories[{j}].to", f"unknown team '{target[5:]}'"))
+            elif target.lower() not in emails:
+                problems.append(
+                    Problem(f"{where}.territories[{j}].to", f"unknown user '{target}' (or write 'team NAME')")
+                )
+        for j, team in enumerate(assign.reps.teams or [] if assign.reps else []):
+            if team not in teams:
+                problems.append(Problem(f"{where}.reps.teams[{j}]", f"unknown team '{team}'"))
+        for j, tier in enumerate(assign.reps.tiers or [] if assign.reps else []):
+            if tier not in tiers:
+                problems.append(Problem(f"{where}.reps.tiers[{j}]", f"unknown tier '{tier}'"))
+        for j, email in enumerate(assign.reps.users or [] if assign.reps else []):
+            if email.lower() not in emails:
+                problems.append(Problem(f"{where}.reps.users[{j}]", f"unknown user '{email}'"))
+        if assign.fallback == "manager":
+            if pool is not None and (pool.team is None or pool.team not in managers):
+                problems.append(
+                    Problem(
+                        f"{where}.fallback",
+                        f"'manager' means the manager of the pool's team, and {pool.name} has "
+                        + ("no team" if pool.team is None else f"no manager in team {pool.team}"),
+                    )
+                )
+        elif assign.fallback != "pool" and assign.fallback.lower() not in emails:
+            problems.append(
+                Problem(f"{where}.fallback", f"unknown user '{assign.fallback}' (or use 'pool' or 'manager')")
+            )
+        if assign.offer is not None and assign.after_hours is not None:
+            problems.append(Problem(f"{where}.offer", "a time-released pool assigns directly; drop 'offer'"))
+    return problems
+
+
+def _known_zone(zone: str) -> bool:
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

@@ -5,6 +5,7 @@ Every number of domain.md lives here as a default the admin can override, never 
 
 from __future__ import annotations
 
+from datetime import time
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -66,6 +67,59 @@ DEFAULT_LIMITS = Limits(
 )
 
 
+class Weekday(StrEnum):
+    mon = "mon"
+    tue = "tue"
+    wed = "wed"
+    thu = "thu"
+    fri = "fri"
+    sat = "sat"
+    sun = "sun"
+
+
+class WorkingHours(Strict):
+    """When a rep takes pushed leads, on the wall clock of the rep's own time zone (§2: 08-18)."""
+
+    days: list[Weekday] = [Weekday.mon, Weekday.tue, Weekday.wed, Weekday.thu, Weekday.fri]
+    start: time = time(8, 0)
+    end: time = time(18, 0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WorkingHours:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end:%H:%M} must be after start {self.start:%H:%M}")
+        return self
+
+
+class Caps(Strict):
+    """Push caps per period (§5 'at capacity'). Periods reset at the rep's local boundaries unless
+    `timezone` names one zone for everybody. Assigned leads count here, never toward claim limits."""
+
+    hour: NonNeg | None = None
+    day: NonNeg | None = None
+    week: NonNeg | None = None
+    month: NonNeg | None = None
+    timezone: str | None = None
+
+    def merged(self, over: Caps | None) -> Caps:
+        if over is None:
+            return self
+        data = self.model_dump()
+        data.update({k: v for k, v in over.model_dump().items() if v is not None})
+        return Caps.model_validate(data)
+
+
+class PushSettings(Strict):
+    """Org-wide push defaults (§4 availability and capacity, §5 push)."""
+
+    working_hours: WorkingHours | None = WorkingHours()
+    max_open: NonNeg | None = 50  # §4: skip reps with 50+ open leads
+    caps: Caps = Caps()
+    team_caps: dict[str, Caps] = {}
+    # A rep back from PTO or offline is not owed the leads they missed, unless this asks for it.
+    catch_up: bool = False
+
+
 class Tier(Strict):
     limits: Limits = Limits()
 
@@ -87,6 +141,8 @@ class User(Strict):
     timezone: str = "UTC"
     weight: Annotated[float, Field(gt=0)] = 1.0
     active: bool = True
+    working_hours: WorkingHours | None = None  # None: the org's push.working_hours
+    push_caps: Caps | None = None  # overrides push.caps key by key
 
     @field_validator("timezone")
     @classmethod
@@ -115,6 +171,66 @@ class Access(Strict):
     claim: Audience = Audience(roles=[Role.rep, Role.manager])
     view: Audience | None = None
     manage: Audience | None = None
+
+
+class Strategy(StrEnum):
+    round_robin = "round_robin"
+    weighted = "weighted"
+    least_loaded = "least_loaded"
+    territory = "territory"
+    account_owner = "account_owner"
+
+
+class Territory(Strict):
+    """One territory entry: a lead matching every listed key goes to `to` (a user email, or
+    'team NAME' to rotate within that team). The first matching entry wins, so list metros and
+    states before countries."""
+
+    country: list[str] | None = None
+    region: list[str] | None = None
+    state: list[str] | None = None
+    metro: list[str] | None = None
+    to: str = Field(min_length=1)
+
+    def keys(self) -> dict[str, list[str]]:
+        return {
+            k: v
+            for k, v in (
+                ("country", self.country),
+                ("region", self.region),
+                ("state", self.state),
+                ("city", self.metro),
+            )
+            if v is not None
+        }
+
+
+class Offer(Strict):
+    """Hot lane (§5): offer to several reps at once; the first to accept gets the lead."""
+
+    to: Annotated[int, Field(ge=1)] = 3
+    minutes: Annotated[float, Field(gt=0)] = 5
+    rounds: Annotated[int, Field(ge=1)] = 2
+
+
+class Assign(Strict):
+    """Push (§5): who gets a lead routed here, tried strategy by strategy, else the fallback.
+
+    The rule's pool stays the lead's home: it is the queue fallback and where pushed leads go back."""
+
+    strategy: list[Strategy] = Field(min_length=1)
+    reps: Audience | None = None  # candidates; default: everyone who may claim from the pool
+    territories: list[Territory] = []
+    when: str | None = None  # hybrid: push only leads matching this; the rest stay in the pool
+    share: Annotated[float, Field(ge=0, le=100)] = 100  # hybrid: percent of leads pushed
+    offer: Offer | None = None
+    fallback: str = "pool"  # 'pool', 'manager' (of the pool's team) or a user's email
+    after_hours: Annotated[float, Field(gt=0)] | None = None  # time-released: push once unclaimed this long
+
+    @field_validator("strategy", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
 
 class Ordering(StrEnum):
@@ -159,6 +275,7 @@ class Pool(Strict):
     limits: Limits = Limits()
     tier_limits: dict[str, Limits] = {}
     preview_fields: list[str] = Field(default_factory=lambda: list(PREVIEW_FIELDS))
+    assign: Assign | None = None  # push for every lead routed here, unless its rule says otherwise
 
 
 class Condition(Strict):
@@ -179,6 +296,7 @@ class Rule(Strict):
     name: str = Field(min_length=1)
     when: str = Field(min_length=1)
     pool: str
+    assign: Assign | None = None
 
 
 class Duplicates(Strict):
@@ -198,6 +316,7 @@ class Org(Strict):
     qualification: Qualification = Qualification()
     rules: list[Rule] = []
     duplicates: Duplicates = Duplicates()
+    push: PushSettings = PushSettings()
     fallback: Literal["review"] | str = "review"
 
     @model_validator(mode="before")

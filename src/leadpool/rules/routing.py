@@ -8,7 +8,7 @@ from typing import Any
 
 from leadpool.errors import Problem
 from leadpool.leads.model import field_types
-from leadpool.org.schema import Org
+from leadpool.org.schema import Assign, Org
 from leadpool.rules.engine import Expression, compile_condition
 from leadpool.rules.qualification import Check, Qualifier
 
@@ -50,6 +50,15 @@ class RuleBook:
     qualifier: Qualifier
     rules: list[tuple[str, str, Expression]]
     fallback: str
+    # Push settings by rule name, then by pool ('pool NAME'); a rule's own block wins over its pool's.
+    assigns: dict[str, tuple[Assign, Expression | None]] = field(default_factory=dict)
+
+    def assignment(self, decision: Decision) -> tuple[str, Assign, Expression | None] | None:
+        """The push settings that apply to a routed lead, and the segment name they rotate under."""
+        for key in (decision.rule, f"pool {decision.pool}"):
+            if key is not None and key in self.assigns:
+                return (key, *self.assigns[key])
+        return None
 
     def decide(self, values: Mapping[str, Any], *, explain: bool = False) -> Decision:
         verdict = self.qualifier.judge(values)
@@ -106,6 +115,13 @@ def compile_rulebook(org: Org) -> tuple[RuleBook | None, list[Problem]]:
         if rule.pool not in pools:
             problems.append(Problem(f"rules[{i}].pool", f"unknown pool '{rule.pool}'"))
         rules.append((rule.name, rule.pool, compiled(f"rules[{i}].when", rule.when)))
+    assigns: dict[str, tuple[Assign, Expression | None]] = {}
+    places = [(f"rules[{i}]", r.name, r.assign) for i, r in enumerate(org.rules)]
+    places += [(f"pools[{i}]", f"pool {p.name}", p.assign) for i, p in enumerate(org.pools)]
+    for where, key, assign in places:
+        if assign is not None:
+            when = compiled(f"{where}.assign.when", assign.when) if assign.when else None
+            assigns[key] = (assign, when)
     if org.fallback != "review" and org.fallback not in pools:
         problems.append(Problem("fallback", f"unknown pool '{org.fallback}' (or use 'review')"))
     if problems:
@@ -115,6 +131,7 @@ def compile_rulebook(org: Org) -> tuple[RuleBook | None, list[Problem]]:
             Qualifier(q, [(n, e) for n, e in exclusions if e], [(n, e) for n, e in bypass if e]),
             [(n, p, e) for n, p, e in rules if e],
             org.fallback,
+            assigns,
         ),
         [],
     )

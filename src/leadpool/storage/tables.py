@@ -52,6 +52,9 @@ users = sa.Table(
     sa.Column("weight", sa.Float, nullable=False, default=1.0),
     sa.Column("active", sa.Boolean, nullable=False, default=True),
     sa.Column("created_at", When, nullable=False),
+    # Push availability (§4): the rep's own online/offline toggle, kept apart from the org file.
+    sa.Column("online", sa.Boolean, nullable=False, default=True, server_default=sa.true()),
+    sa.Column("offline_reason", sa.String(300)),
 )
 
 api_tokens = sa.Table(
@@ -146,7 +149,7 @@ claims = sa.Table(
     sa.Column("lead_id", Id, sa.ForeignKey("leads.id"), nullable=False),
     sa.Column("rep_id", Id, sa.ForeignKey("users.id"), nullable=False),
     sa.Column("pool_id", Id, sa.ForeignKey("pools.id"), nullable=False),
-    sa.Column("kind", sa.String(10), nullable=False, default="claim"),  # claim | assign (push, later)
+    sa.Column("kind", sa.String(10), nullable=False, default="claim"),  # claim | assign (push)
     sa.Column("action", sa.String(32), nullable=False),  # one per claim request: a batch is one action
     sa.Column("claimed_at", When, nullable=False),
     sa.Column("released_at", When),
@@ -177,3 +180,82 @@ events = sa.Table(
 )
 sa.Index("ix_events_lead", events.c.lead_id, events.c.id)
 sa.Index("ix_events_type_at", events.c.type, events.c.at)
+
+# PTO and out-of-office periods (§4): a rep is skipped by push while one covers the moment.
+absences = sa.Table(
+    "absences",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("user_id", Id, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("starts_at", When, nullable=False),
+    sa.Column("ends_at", When, nullable=False),
+    sa.Column("reason", sa.String(300), nullable=False),
+    sa.Column("created_at", When, nullable=False),
+    sa.Column("created_by", Id, sa.ForeignKey("users.id")),
+)
+sa.Index("ix_absences_user_ends", absences.c.user_id, absences.c.ends_at)
+
+# Known accounts and their owners (§4 account ownership): a lead from one goes to its owner.
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("external_id", sa.String(200)),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("name_key", sa.String(300), nullable=False),
+    sa.Column("domain", sa.String(300)),
+    sa.Column("website", sa.String(300)),
+    sa.Column("owner_id", Id, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("updated_at", When, nullable=False),
+)
+for _column in (accounts.c.external_id, accounts.c.domain):
+    sa.Index(
+        f"uq_accounts_{_column.name}",
+        _column,
+        unique=True,
+        sqlite_where=_column.is_not(None),
+        postgresql_where=_column.is_not(None),
+    )
+sa.Index("ix_accounts_name_key", accounts.c.name_key)
+sa.Index("ix_accounts_website", accounts.c.website)
+
+# The rotation state of each push segment: whose turn it is, persisted so every worker agrees.
+push_cursors = sa.Table(
+    "push_cursors",
+    metadata,
+    sa.Column("key", sa.String(300), primary_key=True),
+    sa.Column("state", Json, nullable=False),
+    sa.Column("updated_at", When, nullable=False),
+)
+
+# Hot-lane offers (§5): one lead offered to several reps at once; the first to accept gets it.
+offers = sa.Table(
+    "offers",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("lead_id", Id, sa.ForeignKey("leads.id"), nullable=False),
+    sa.Column("rep_id", Id, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("round", sa.Integer, nullable=False),
+    sa.Column("offered_at", When, nullable=False),
+    sa.Column("expires_at", When, nullable=False),
+    sa.Column("answer", sa.String(20)),  # accepted | declined | taken | expired
+    sa.Column("answered_at", When),
+    sa.UniqueConstraint("lead_id", "rep_id"),
+)
+sa.Index(
+    "ix_offers_pending",
+    offers.c.expires_at,
+    sqlite_where=offers.c.answer.is_(None),
+    postgresql_where=offers.c.answer.is_(None),
+)
+sa.Index("ix_offers_rep", offers.c.rep_id, offers.c.answer)
+
+# A rep who declined a lead is never offered or given it again (§5 decline).
+declines = sa.Table(
+    "declines",
+    metadata,
+    sa.Column("lead_id", Id, sa.ForeignKey("leads.id"), primary_key=True),
+    sa.Column("rep_id", Id, sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("at", When, nullable=False),
+    sa.Column("reason", sa.String(300), nullable=False),
+)

@@ -1,0 +1,799 @@
+"""Where push happens: assigning routed leads to reps, hot-lane offers, declines and the timed sweep.
+
+Every push runs inside one transaction that first takes the push lock (PostgreSQL: a transaction-
+scoped advisory lock; SQLite: the database write lock, by BEGIN IMMEDIATE). With the lock held it
+reads the rotation state, every candidate's load and period counts, decides in the pure engine,
+and writes the assignments, claim rows (kind 'assign', so they count toward push caps and never
+toward claim limits) and events. Concurrent intakes therefore take turns one after the other: no
+turn is given twice or skipped, and a cap cannot be passed by two intakes at once.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+
+from leadpool.accounts import service as accounts
+from leadpool.clock import as_utc
+from leadpool.errors import Conflict, InvalidInput, NotFound, Problem
+from leadpool.events.model import EventType
+from leadpool.identity.access import Person, allowed, matches
+from leadpool.identity.model import Permission, Role
+from leadpool.leads.model import OPEN_STATUSES, Status
+from leadpool.org.schema import Assign, Org, Pool, Strategy
+from leadpool.org.service import CurrentOrg, current
+from leadpool.push.availability import PERIODS, Absence, Rep, TeamLoad, cap_zone, period_start
+from leadpool.push.engine import Plan, Situation, plan, pushes
+from leadpool.rules.routing import Decision
+from leadpool.storage.db import Database
+from leadpool.storage.tables import absences, claims, declines, events, leads, offers, push_cursors, users
+
+PUSH_LOCK_SPACE = 0x6C71  # 'lq': beside the claim path's per-rep locks (0x6C70)
+
+
+@dataclass(frozen=True)
+class Routed:
+    """A lead intake just put in a pool, handed to push in the same transaction."""
+
+    lead_id: int
+    values: Mapping[str, Any]
+    decision: Decision
+
+
+@dataclass
+class _State:
+    situation: Situation
+    people: dict[str, Person]
+    dirty: set[str]
+
+
+def push_routed(
+    conn: Connection, org: CurrentOrg, routed: Sequence[Routed], now: datetime
+) -> dict[int, dict[str, Any]]:
+    """Push the routed leads whose rule or pool asks for it. Returns, per lead, what push did and
+    why, for its routing event; leads push passes over stay in their pool as they are."""
+    notes: dict[int, dict[str, Any]] = {}
+    todo: list[tuple[Routed, str, Assign]] = []
+    for r in routed:
+        found = org.loaded.rulebook.assignment(r.decision)
+        if found is None:
+            continue
+        key, assign, when = found
+        if assign.after_hours is not None:
+            notes[r.lead_id] = {
+                "pushed": False,
+                "note": f"time-released: assigned if unclaimed after {assign.after_hours:g} h",
+            }
+        elif when is not None and not when.evaluate(r.values).matched:
+            notes[r.lead_id] = {"pushed": False, "note": f"push only when {assign.when}; stays in the pool"}
+        else:
+            todo.append((r, key, assign))
+    if not todo:
+        return notes
+    state = _load(conn, org, now, lock=True)
+    owners = _owners(conn, [(r.values, a) for r, _, a in todo])
+    writes = _Writes(now)
+    for (r, key, assign), owner in zip(todo, owners, strict=True):
+        if assign.share < 100:
+            counter = state.situation.cursors.setdefault(f"split {key}", {})
+            seen = int(counter.get("n", 0))
+            counter["n"] = seen + 1
+            state.dirty.add(f"split {key}")
+            if not pushes(assign.share, seen):
+                notes[r.lead_id] = {
+                    "pushed": False,
+                    "note": f"hybrid split: lead {seen + 1} of '{key}' stays in the pool "
+                    f"({assign.share:g}% are pushed)",
+                }
+                continue
+        pool = org.loaded.org.pool(r.decision.pool or "")
+        assert pool is not None  # a routed lead is in a pool of the current org
+        result = _plan(org, state, key, assign, pool, r.values, owner)
+        writes.add(r.lead_id, org.pool_ids[pool.name], key, assign, result, state, how="at intake")
+        notes[r.lead_id] = {"pushed": result.rep is not None or bool(result.offer_to), **result.as_details()}
+    writes.flush(conn, state)
+    return notes
+
+
+def _plan(
+    org: CurrentOrg,
+    state: _State,
+    key: str,
+    assign: Assign,
+    pool: Pool,
+    values: Mapping[str, Any],
+    owner: tuple[int, str] | None,
+    excluded: frozenset[int] = frozenset(),
+) -> Plan:
+    situation = state.situation
+    by_id = {r.id: r for r in situation.reps.values()}
+    members = _members(org.loaded.org, state, assign, pool)
+    owner_rep = by_id.get(owner[0]) if owner else None
+    if owner is None:
+        note = "no known account"
+    elif owner_rep is None:
+        note = f"{owner[1]}, whose owner is not an active rep"
+    else:
+        note = owner[1]
+    result = plan(
+        key,
+        assign,
+        values,
+        members,
+        situation,
+        owner=owner_rep,
+        owner_note=note,
+        excluded=excluded,
+        fallback=_fallback(org.loaded.org, situation, assign, pool),
+    )
+    if owner is not None and result.strategy == Strategy.account_owner.value:
+        result.notes.append(f"matched {owner[1]}")
+    for segment in {result.segment} - {None}:
+        state.dirty.add(str(segment))
+    return result
+
+
+def _members(org: Org, state: _State, assign: Assign, pool: Pool) -> list[Rep]:
+    """The rule's candidates: its `reps` audience, else every rep who may claim from the pool."""
+    out = []
+    for user in org.users:
+        rep = state.situation.reps.get(user.email.lower())
+        person = state.people.get(user.email.lower())
+        if rep is None or person is None or person.role in (Role.ops, Role.executive, Role.admin):
+            continue
+        if assign.reps is not None:
+            if matches(assign.reps, person):
+                out.append(rep)
+        elif person.role is Role.rep and allowed(pool, person, Permission.claim):
+            out.append(rep)
+    return out
+
+
+def _fallback(org: Org, situation: Situation, assign: Assign, pool: Pool) -> Rep | None:
+    if assign.fallback == "pool":
+        return None
+    if assign.fallback == "manager":
+        manager = next(
+            (u for u in org.users if u.role is Role.manager and u.team == pool.team and u.active), None
+        )
+        return situation.reps.get(manager.email.lower()) if manager else None
+    return situation.reps.get(assign.fallback.lower())
+
+
+def _owners(
+    conn: Connection, items: Sequence[tuple[Mapping[str, Any], Assign]]
+) -> list[tuple[int, str] | None]:
+    """Account owners, looked up only for leads whose chain asks for them."""
+    wanted = [i for i, (_, a) in enumerate(items) if Strategy.account_owner in a.strategy]
+    out: list[tuple[int, str] | None] = [None] * len(items)
+    if wanted:
+        found = accounts.match(conn, [items[i][0] for i in wanted])
+        for i, m in zip(wanted, found, strict=True):
+            if m is not None:
+                out[i] = (m.owner_id, f"account {m.name} by {m.how}")
+    return out
+
+
+# ---- loading the situation -------------------------------------------------------------------
+
+
+def _lock(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(PUSH_LOCK_SPACE, 0)))
+
+
+_OPEN = [s.value for s in OPEN_STATUSES]
+
+
+def _load(conn: Connection, org: CurrentOrg, now: datetime, *, lock: bool) -> _State:
+    """Every candidate's availability, load and period counts, and the rotation state, read after
+    the push lock is held so they include every push committed before."""
+    if lock:
+        _lock(conn)
+    o = org.loaded.org
+    rows = {
+        r.email: r
+        for r in conn.execute(
+            sa.select(users.c.id, users.c.email, users.c.active, users.c.online, users.c.offline_reason)
+        )
+    }
+    open_counts: dict[int, int] = dict(
+        conn.execute(
+            sa.select(leads.c.owner_id, sa.func.count())
+            .where(leads.c.owner_id.is_not(None), leads.c.status.in_(_OPEN))
+            .group_by(leads.c.owner_id)
+        ).all()
+    )
+    away: dict[int, Absence] = {}
+    for a in conn.execute(
+        sa.select(absences.c.user_id, absences.c.starts_at, absences.c.ends_at, absences.c.reason)
+        .where(absences.c.starts_at <= now, absences.c.ends_at > now)
+        .order_by(absences.c.ends_at)
+    ):
+        away[a.user_id] = Absence(as_utc(a.starts_at), as_utc(a.ends_at), a.reason)
+    reps: dict[str, Rep] = {}
+    people: dict[str, Person] = {}
+    for user in o.users:
+        email = user.email.lower()
+        row = rows.get(email)
+        if row is None or user.role not in (Role.rep, Role.manager):
+            continue
+        reps[email] = Rep(
+            id=row.id,
+            email=email,
+            name=user.name,
+            team=user.team,
+            timezone=user.timezone,
+            weight=user.weight,
+            territories=tuple(user.territories),
+            active=bool(row.active and user.active),
+            online=bool(row.online),
+            offline_reason=row.offline_reason,
+            absence=away.get(row.id),
+            hours=user.working_hours or o.push.working_hours,
+            open_leads=int(open_counts.get(row.id, 0)),
+            caps=o.push.caps.merged(user.push_caps),
+        )
+        people[email] = Person(
+            row.id, email, user.role, user.team, user.tier, user.title, tuple(user.territories), user.timezone
+        )
+    teams = {name: TeamLoad(caps) for name, caps in o.push.team_caps.items()}
+    _count_assigned(conn, list(reps.values()), teams, o, now)
+    cursors = {
+        key: dict(value)
+        for key, value in conn.execute(sa.select(push_cursors.c.key, push_cursors.c.state)).all()
+    }
+    situation = Situation(now, reps, teams, o.push.max_open, o.push.catch_up, cursors)
+    return _State(situation, people, set())
+
+
+def _count_assigned(
+    conn: Connection, reps: list[Rep], teams: dict[str, TeamLoad], org: Org, now: datetime
+) -> None:
+    """Leads pushed to each rep (and team) in the current hour, day, week and month, each period
+    starting at the boundary of the rep's (or the cap's) own time zone."""
+    bounds: dict[str, dict[int, datetime]] = {}
+    for period in PERIODS:
+        per_rep = {
+            r.id: period_start(period, now, cap_zone(r.caps, r.timezone))
+            for r in reps
+            if getattr(r.caps, period) is not None
+        }
+        per_team = {
+            r.id: period_start(period, now, teams[r.team].caps.timezone or org.timezone)
+            for r in reps
+            if r.team in teams and getattr(teams[r.team].caps, period) is not None
+        }
+        if per_rep:
+            bounds[f"rep {period}"] = per_rep
+        if per_team:
+            bounds[f"team {period}"] = per_team
+    if not bounds:
+        return
+    earliest = min(b for per in bounds.values() for b in per.values())
+    columns = [
+        sa.func.sum(
+            sa.case(
+                (
+                    claims.c.claimed_at >= sa.case(per, value=claims.c.rep_id, else_=now + timedelta(days=1)),
+                    1,
+                ),
+                else_=0,
+            )
+        ).label(name.replace(" ", "_"))
+        for name, per in bounds.items()
+    ]
+    query = (
+        sa.select(claims.c.rep_id, *columns)
+        .where(claims.c.kind == "assign", claims.c.claimed_at >= earliest)
+        .group_by(claims.c.rep_id)
+    )
+    by_id = {r.id: r for r in reps}
+    for row in conn.execute(query).mappings():
+        rep = by_id.get(row["rep_id"])
+        if rep is None:
+            continue
+        for name in bounds:
+            scope, period = name.split(" ")
+            count = int(row[name.replace(" ", "_")] or 0)
+            if scope == "rep":
+                rep.assigned[period] = count
+            elif rep.team in teams:
+                team = teams[rep.team]
+                team.assigned[period] = team.assigned.get(period, 0) + count
+
+
+# ---- writing what was decided ------------------------------------------------------------------
+
+
+class _Writes:
+    """Assignments, offers and their events, gathered and written in a few statements at the end."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.assigned: list[dict[str, Any]] = []
+        self.offered: list[dict[str, Any]] = []
+        self.offer_rows: list[dict[str, Any]] = []
+        self.claim_rows: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        lead_id: int,
+        pool_id: int,
+        key: str,
+        assign: Assign,
+        result: Plan,
+        state: _State,
+        *,
+        how: str,
+        round: int = 1,
+    ) -> None:
+        details = {"rule": key, "how": how, **result.as_details()}
+        if result.offer_to:
+            assert assign.offer is not None
+            expires = self.now + timedelta(minutes=assign.offer.minutes)
+            self.offered.append({"b_id": lead_id})
+            self.offer_rows += [
+                {
+                    "lead_id": lead_id,
+                    "rep_id": r.id,
+                    "round": round,
+                    "offered_at": self.now,
+                    "expires_at": expires,
+                }
+                for r in result.offer_to
+            ]
+            self.events.append(
+                self._event(
+                    EventType.offered,
+                    lead_id,
+                    pool_id,
+                    None,
+                    result.message,
+                    {**details, "round": round, "expires_at": expires.isoformat()},
+                )
+            )
+            return
+        rep = result.rep
+        if rep is None:
+            return
+        self.assigned.append({"b_id": lead_id, "b_owner": rep.id})
+        self.claim_rows.append(
+            {
+                "lead_id": lead_id,
+                "rep_id": rep.id,
+                "pool_id": pool_id,
+                "kind": "assign",
+                "action": uuid.uuid4().hex,
+                "claimed_at": self.now,
+            }
+        )
+        self.events.append(self._event(EventType.assigned, lead_id, pool_id, rep.id, result.message, details))
+        _count(rep, state)
+
+    def _event(
+        self,
+        type: EventType,
+        lead_id: int,
+        pool_id: int,
+        rep_id: int | None,
+        reason: str,
+        details: dict[str, Any],
+    ) -> dict[str, Any]:
+        return {
+            "lead_id": lead_id,
+            "type": type.value,
+            "at": self.now,
+            "actor_id": None,
+            "pool_id": pool_id,
+            "rep_id": rep_id,
+            "reason": reason[:300],
+            "details": details,
+        }
+
+    def flush(self, conn: Connection, state: _State) -> None:
+        if self.assigned:
+            conn.execute(
+                sa.update(leads)
+                .where(leads.c.id == sa.bindparam("b_id"))
+                .values(status=Status.claimed.value, owner_id=sa.bindparam("b_owner"), claimed_at=self.now),
+                self.assigned,
+            )
+            conn.execute(sa.insert(claims), self.claim_rows)
+        if self.offered:
+            conn.execute(
+                sa.update(leads)
+                .where(leads.c.id == sa.bindparam("b_id"))
+                .values(status=Status.offered.value),
+                self.offered,
+            )
+            conn.execute(sa.insert(offers), self.offer_rows)
+        if self.events:
+            conn.execute(sa.insert(events), self.events)
+        _save_cursors(conn, state, self.now)
+
+
+def _count(rep: Rep, state: _State) -> None:
+    """What one more pushed lead does to the counts the next decision in the same batch sees."""
+    rep.open_leads += 1
+    for period in PERIODS:
+        rep.assigned[period] = rep.assigned.get(period, 0) + 1
+    team = state.situation.teams.get(rep.team) if rep.team else None
+    if team is not None:
+        for period in PERIODS:
+            team.assigned[period] = team.assigned.get(period, 0) + 1
+
+
+def _save_cursors(conn: Connection, state: _State, now: datetime) -> None:
+    rows = [
+        {"key": k, "state": state.situation.cursors.get(k, {}), "updated_at": now}
+        for k in sorted(state.dirty)
+    ]
+    if not rows:
+        return
+    insert = pg_insert(push_cursors) if conn.dialect.name == "postgresql" else sqlite_insert(push_cursors)
+    conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=[push_cursors.c.key],
+            set_={"state": insert.excluded.state, "updated_at": insert.excluded.updated_at},
+        ),
+        rows,
+    )
+
+
+# ---- after the push: accept, decline, expire, sweep ----------------------------------------------
+
+
+def _lead(conn: Connection, lead_id: int) -> Any:
+    row = conn.execute(
+        sa.select(
+            leads.c.id, leads.c.status, leads.c.owner_id, leads.c.pool_id, leads.c.data, leads.c.return_count
+        )
+        .where(leads.c.id == lead_id)
+        .with_for_update()
+    ).first()
+    if row is None:
+        raise NotFound(f"no lead {lead_id}")
+    return row
+
+
+def _assignment_of(org: CurrentOrg, lead: Any) -> tuple[str, Assign, Pool] | None:
+    """The push settings that apply to a lead where it is now: its rule's, else its pool's."""
+    pool = org.pool_by_id(lead.pool_id)
+    if pool is None:
+        return None
+    decision = org.loaded.rulebook.decide(lead.data)
+    if decision.pool != pool.name:
+        decision = Decision(pool.name, None, None, "", [])
+    found = org.loaded.rulebook.assignment(decision)
+    return (found[0], found[1], pool) if found else None
+
+
+def _excluded(conn: Connection, lead_id: int) -> frozenset[int]:
+    """Reps this lead must not go to again: who declined it, and who let an offer of it pass."""
+    declined = conn.execute(sa.select(declines.c.rep_id).where(declines.c.lead_id == lead_id)).scalars()
+    offered = conn.execute(sa.select(offers.c.rep_id).where(offers.c.lead_id == lead_id)).scalars()
+    return frozenset([*declined, *offered])
+
+
+def _repush(
+    conn: Connection, org: CurrentOrg, lead: Any, now: datetime, *, how: str, round: int = 1
+) -> Plan | None:
+    """Push one lead again (after a decline or an expired offer round), skipping whoever passed on it."""
+    found = _assignment_of(org, lead)
+    if found is None:
+        return None
+    key, assign, pool = found
+    state = _load(conn, org, now, lock=False)  # the caller holds the push lock
+    owners = _owners(conn, [(lead.data, assign)])
+    if assign.offer is not None and round > assign.offer.rounds:
+        # Every round passed: the fallback decides, directly.
+        fallback = _fallback(org.loaded.org, state.situation, assign, pool)
+        result = Plan(rep=fallback, strategy="fallback" if fallback else None)
+        result.notes.append(f"no one accepted in {assign.offer.rounds} offer round(s)")
+    else:
+        result = _plan(org, state, key, assign, pool, lead.data, owners[0], _excluded(conn, lead.id))
+    writes = _Writes(now)
+    writes.add(lead.id, lead.pool_id, key, assign, result, state, how=how, round=round)
+    writes.flush(conn, state)
+    return result
+
+
+def accept_offer(db: Database, rep: Person, lead_id: int) -> dict[str, Any]:
+    """Hot lane: the first rep to accept an offered lead gets it; everyone else is told it is taken."""
+    now = db.clock.now()
+    with db.transaction() as conn:
+        offer = conn.execute(
+            sa.select(offers.c.id, offers.c.answer, offers.c.expires_at).where(
+                offers.c.lead_id == lead_id, offers.c.rep_id == rep.id
+            )
+        ).first()
+        if offer is None:
+            raise NotFound(f"lead {lead_id} was not offered to you")
+        if offer.answer is not None:
+            raise Conflict(
+                f"your offer of lead {lead_id} is {offer.answer}", hint="look at your open offers for others"
+            )
+        if as_utc(offer.expires_at) <= now:
+            raise Conflict(f"your offer of lead {lead_id} expired at {as_utc(offer.expires_at).isoformat()}")
+        # The status check makes this the one place a winner is decided: a second acceptor's UPDATE
+        # waits for the first to commit, then finds the lead no longer offered and changes nothing.
+        taken = conn.execute(
+            sa.update(leads)
+            .where(leads.c.id == lead_id, leads.c.status == Status.offered.value)
+            .values(status=Status.claimed.value, owner_id=rep.id, claimed_at=now)
+            .returning(leads.c.pool_id)
+        ).first()
+        if taken is None:
+            raise Conflict(
+                f"lead {lead_id} was taken by another rep first",
+                hint="offers go to several reps; be quicker next time",
+            )
+        conn.execute(
+            sa.insert(claims).values(
+                lead_id=lead_id,
+                rep_id=rep.id,
+                pool_id=taken.pool_id,
+                kind="assign",
+                action=uuid.uuid4().hex,
+                claimed_at=now,
+            )
+        )
+        conn.execute(
+            sa.update(offers).where(offers.c.id == offer.id).values(answer="accepted", answered_at=now)
+        )
+        conn.execute(
+            sa.update(offers)
+            .where(offers.c.lead_id == lead_id, offers.c.answer.is_(None))
+            .values(answer="taken", answered_at=now)
+        )
+        conn.execute(
+            sa.insert(events).values(
+                lead_id=lead_id,
+                type=EventType.assigned.value,
+                at=now,
+                actor_id=rep.id,
+                pool_id=taken.pool_id,
+                rep_id=rep.id,
+                reason=f"offer accepted by {rep.email}",
+                details={"how": "offer accepted", "rep": rep.email},
+            )
+        )
+    return {"lead_id": lead_id, "status": Status.claimed.value, "owner": rep.email}
+
+
+def decline(db: Database, rep: Person, lead_id: int, reason: str) -> dict[str, Any]:
+    """An assigned rep turns a pushed lead down: it goes to the next candidate, never back to them."""
+    if not reason.strip():
+        raise InvalidInput(
+            [Problem("reason", "say why you decline (e.g. 'conflict of interest'); ops review declines")]
+        )
+    now = db.clock.now()
+    org = current(db)
+    with db.transaction() as conn:
+        _lock(conn)
+        lead = _lead(conn, lead_id)
+        if lead.status == Status.offered.value:
+            updated = conn.execute(
+                sa.update(offers)
+                .where(offers.c.lead_id == lead_id, offers.c.rep_id == rep.id, offers.c.answer.is_(None))
+                .values(answer="declined", answered_at=now)
+            ).rowcount
+            if not updated:
+                raise NotFound(f"lead {lead_id} has no open offer to you")
+        else:
+            held = conn.execute(
+                sa.select(claims.c.id, claims.c.kind).where(
+                    claims.c.lead_id == lead_id, claims.c.released_at.is_(None)
+                )
+            ).first()
+            if lead.owner_id != rep.id or held is None:
+                raise NotFound(f"lead {lead_id} is not among your leads")
+            if held.kind != "assign" or lead.status != Status.claimed.value:
+                raise Conflict(
+                    f"lead {lead_id} is {lead.status} and was "
+                    f"{'claimed' if held.kind == 'claim' else 'assigned'} by you",
+                    hint="only pushed leads not yet contacted can be declined; release claimed ones instead",
+                )
+            conn.execute(
+                sa.update(claims)
+                .where(claims.c.id == held.id)
+                .values(released_at=now, release_reason=f"declined: {reason.strip()}")
+            )
+            conn.execute(
+                sa.update(leads)
+                .where(leads.c.id == lead_id)
+                .values(status=Status.available.value, owner_id=None, claimed_at=None)
+            )
+        conn.execute(
+            sa.insert(declines).values(lead_id=lead_id, rep_id=rep.id, at=now, reason=reason.strip())
+        )
+        conn.execute(
+            sa.insert(events).values(
+                lead_id=lead_id,
+                type=EventType.declined.value,
+                at=now,
+                actor_id=rep.id,
+                pool_id=lead.pool_id,
+                rep_id=rep.id,
+                reason=f"declined by {rep.email}: {reason.strip()}"[:300],
+                details={"reason": reason.strip()},
+            )
+        )
+        result = None
+        if lead.status == Status.offered.value:
+            pending = conn.execute(
+                sa.select(sa.func.count()).where(
+                    offers.c.lead_id == lead_id, offers.c.answer.is_(None), offers.c.expires_at > now
+                )
+            ).scalar_one()
+            if not pending:
+                result = _next_round(conn, org, lead, now)
+        else:
+            result = _repush(conn, org, lead, now, how=f"after {rep.email} declined")
+            if result is None or (result.rep is None and not result.offer_to):
+                conn.execute(
+                    sa.update(leads)
+                    .where(leads.c.id == lead_id)
+                    .values(return_count=leads.c.return_count + 1)
+                )
+    return {
+        "lead_id": lead_id,
+        "declined": True,
+        "next": result.as_details() if result else {"message": "stays in the pool"},
+    }
+
+
+def _next_round(conn: Connection, org: CurrentOrg, lead: Any, now: datetime) -> Plan | None:
+    """No one accepted an offer round: offer to the next reps, or after the last round, fall back."""
+    last = (
+        conn.execute(sa.select(sa.func.max(offers.c.round)).where(offers.c.lead_id == lead.id)).scalar() or 0
+    )
+    conn.execute(sa.update(leads).where(leads.c.id == lead.id).values(status=Status.available.value))
+    conn.execute(
+        sa.update(offers)
+        .where(offers.c.lead_id == lead.id, offers.c.answer.is_(None))
+        .values(answer="expired", answered_at=now)
+    )
+    result = _repush(conn, org, lead, now, how=f"offer round {last} passed", round=last + 1)
+    if result is None or (result.rep is None and not result.offer_to):
+        conn.execute(
+            sa.insert(events).values(
+                lead_id=lead.id,
+                type=EventType.offer_expired.value,
+                at=now,
+                actor_id=None,
+                pool_id=lead.pool_id,
+                rep_id=None,
+                reason=f"no one accepted in {last} round(s); back in the pool",
+                details=result.as_details() if result else {},
+            )
+        )
+    return result
+
+
+def tick(db: Database, *, limit: int = 500) -> dict[str, int]:
+    """The time-driven part of push, run by the scheduler: expire offer rounds and auto-assign leads
+    left unclaimed in time-released pools. Safe to run at any moment and more than once."""
+    now = db.clock.now()
+    org = current(db)
+    done = {"offer_rounds_expired": 0, "time_released_assigned": 0}
+    with db.transaction() as conn:
+        _lock(conn)
+        due = (
+            conn.execute(
+                sa.select(offers.c.lead_id)
+                .join(leads, leads.c.id == offers.c.lead_id)
+                .where(offers.c.answer.is_(None), leads.c.status == Status.offered.value)
+                .group_by(offers.c.lead_id)
+                .having(sa.func.max(offers.c.expires_at) <= now)
+                .limit(limit)
+            )
+            .scalars()
+            .all()
+        )
+        for lead_id in due:
+            _next_round(conn, org, _lead(conn, lead_id), now)
+            done["offer_rounds_expired"] += 1
+    for pool in org.loaded.org.pools:
+        if pool.assign is None or pool.assign.after_hours is None or pool.name not in org.pool_ids:
+            continue
+        cutoff = now - timedelta(hours=pool.assign.after_hours)
+        with db.transaction() as conn:
+            _lock(conn)
+            waiting = conn.execute(
+                sa.select(leads.c.id, leads.c.data)
+                .where(
+                    leads.c.pool_id == org.pool_ids[pool.name],
+                    leads.c.status == Status.available.value,
+                    leads.c.entered_pool_at <= cutoff,
+                )
+                .order_by(leads.c.entered_pool_at, leads.c.id)
+                .limit(limit)
+            ).all()
+            if not waiting:
+                continue
+            state = _load(conn, org, now, lock=False)
+            key = f"pool {pool.name}"
+            assign = pool.assign.model_copy(update={"after_hours": None})
+            owners = _owners(conn, [(w.data, assign) for w in waiting])
+            writes = _Writes(now)
+            for w, owner in zip(waiting, owners, strict=True):
+                result = _plan(org, state, key, assign, pool, w.data, owner, _excluded(conn, w.id))
+                writes.add(
+                    w.id,
+                    org.pool_ids[pool.name],
+                    key,
+                    assign,
+                    result,
+                    state,
+                    how=f"unclaimed for {pool.assign.after_hours:g} h",
+                )
+                done["time_released_assigned"] += result.rep is not None
+            writes.flush(conn, state)
+    return done
+
+
+def explain(db: Database, values: Mapping[str, Any], decision: Decision) -> dict[str, Any] | None:
+    """What push would do with this lead now: who is considered, who is skipped and why, and who
+    would get it. Changes nothing: the rotation state is read, not advanced."""
+    org = current(db)
+    found = org.loaded.rulebook.assignment(decision) if decision.pool else None
+    if found is None:
+        return None
+    key, assign, when = found
+    pool = org.loaded.org.pool(decision.pool or "")
+    assert pool is not None
+    out: dict[str, Any] = {"rule": key, "strategy": [s.value for s in assign.strategy]}
+    if assign.after_hours is not None:
+        out["note"] = f"time-released: assigned if unclaimed after {assign.after_hours:g} h"
+    if when is not None:
+        seen = when.evaluate(values)
+        out["when"] = {"condition": assign.when, "matched": seen.matched, "values": seen.values}
+    with db.engine.connect() as conn:
+        state = _load(conn, org, db.clock.now(), lock=False)
+        if assign.share < 100:
+            seen_n = int(state.situation.cursors.get(f"split {key}", {}).get("n", 0))
+            out["split"] = (
+                f"{assign.share:g}% pushed; the next lead "
+                f"{'is' if pushes(assign.share, seen_n) else 'is not'} pushed"
+            )
+        owner = _owners(conn, [(values, assign)])[0]
+    state.situation.cursors = copy.deepcopy(state.situation.cursors)
+    out.update(_plan(org, state, key, assign, pool, values, owner).as_details())
+    return out
+
+
+def open_offers(db: Database, rep: Person) -> list[dict[str, Any]]:
+    now = db.clock.now()
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(
+                offers.c.lead_id,
+                offers.c.round,
+                offers.c.offered_at,
+                offers.c.expires_at,
+                leads.c.company,
+                leads.c.score,
+                leads.c.source,
+            )
+            .join(leads, leads.c.id == offers.c.lead_id)
+            .where(
+                offers.c.rep_id == rep.id,
+                offers.c.answer.is_(None),
+                offers.c.expires_at > now,
+                leads.c.status == Status.offered.value,
+            )
+            .order_by(offers.c.expires_at)
+        ).mappings()
+        return [dict(r) for r in rows]
