@@ -21,7 +21,7 @@ from leadpool.events.model import EventType
 from leadpool.leads.model import DedupeKeys, Status, dedupe_keys, field_types, normalise
 from leadpool.org.service import CurrentOrg, current
 from leadpool.pools.priority import priority
-from leadpool.push.service import Routed, push_routed
+from leadpool.push.service import Pushed, Routed, push_routed
 from leadpool.rules.routing import Decision
 from leadpool.storage.db import Database
 from leadpool.storage.tables import events, leads
@@ -135,7 +135,7 @@ def _insert(
         for r, row in zip(primary_rows, primaries, strict=True)
         if row["status"] == Status.available.value
     ]
-    pushed = push_routed(conn, org, routed, now) if routed and org.loaded.rulebook.assigns else {}
+    pushed = push_routed(conn, org, routed, now) if routed and org.loaded.rulebook.assigns else Pushed({})
     created: dict[int, IntakeResult] = {}
     event_rows = []
     for r, row in [
@@ -143,11 +143,12 @@ def _insert(
         *zip([r for r, _ in dupes], dupe_rows, strict=True),
     ]:
         event, created[r.index] = _outcome(
-            r, row, ids[r.index], channel, now, actor_id, pushed.get(ids[r.index])
+            r, row, ids[r.index], channel, now, actor_id, pushed.notes.get(ids[r.index])
         )
         event_rows.append(event)
     if event_rows:
         conn.execute(sa.insert(events), event_rows)
+    pushed.write(conn)
     out += list(created.items())
     for r, earlier in repeats:
         first = created[earlier]

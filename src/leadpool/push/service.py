@@ -56,11 +56,23 @@ class _State:
     dirty: set[str]
 
 
-def push_routed(
-    conn: Connection, org: CurrentOrg, routed: Sequence[Routed], now: datetime
-) -> dict[int, dict[str, Any]]:
-    """Push the routed leads whose rule or pool asks for it. Returns, per lead, what push did and
-    why, for its routing event; leads push passes over stay in their pool as they are."""
+@dataclass
+class Pushed:
+    """What push decided for a batch: a note per lead for its routing event, and the writes, which
+    go in after the routing events so a lead's history reads in order."""
+
+    notes: dict[int, dict[str, Any]]
+    writes: _Writes | None = None
+    state: _State | None = None
+
+    def write(self, conn: Connection) -> None:
+        if self.writes is not None and self.state is not None:
+            self.writes.flush(conn, self.state)
+
+
+def push_routed(conn: Connection, org: CurrentOrg, routed: Sequence[Routed], now: datetime) -> Pushed:
+    """Decide push for the routed leads whose rule or pool asks for it; leads push passes over stay
+    in their pool as they are."""
     notes: dict[int, dict[str, Any]] = {}
     todo: list[tuple[Routed, str, Assign]] = []
     for r in routed:
@@ -78,7 +90,7 @@ def push_routed(
         else:
             todo.append((r, key, assign))
     if not todo:
-        return notes
+        return Pushed(notes)
     state = _load(conn, org, now, lock=True)
     owners = _owners(conn, [(r.values, a) for r, _, a in todo])
     writes = _Writes(now)
@@ -100,8 +112,7 @@ def push_routed(
         result = _plan(org, state, key, assign, pool, r.values, owner)
         writes.add(r.lead_id, org.pool_ids[pool.name], key, assign, result, state, how="at intake")
         notes[r.lead_id] = {"pushed": result.rep is not None or bool(result.offer_to), **result.as_details()}
-    writes.flush(conn, state)
-    return notes
+    return Pushed(notes, writes, state)
 
 
 def _plan(
@@ -599,11 +610,15 @@ def decline(db: Database, rep: Person, lead_id: int, reason: str) -> dict[str, A
             ).first()
             if lead.owner_id != rep.id or held is None:
                 raise NotFound(f"lead {lead_id} is not among your leads")
-            if held.kind != "assign" or lead.status != Status.claimed.value:
+            if held.kind != "assign":
                 raise Conflict(
-                    f"lead {lead_id} is {lead.status} and was "
-                    f"{'claimed' if held.kind == 'claim' else 'assigned'} by you",
-                    hint="only pushed leads not yet contacted can be declined; release claimed ones instead",
+                    f"you claimed lead {lead_id} yourself; only leads pushed to you can be declined",
+                    hint="release it instead (POST /api/v1/leads/{id}/release) to hand it back to the pool",
+                )
+            if lead.status != Status.claimed.value:
+                raise Conflict(
+                    f"lead {lead_id} is already {lead.status}; leads are declined before first contact",
+                    hint="release it instead, with the reason",
                 )
             conn.execute(
                 sa.update(claims)
