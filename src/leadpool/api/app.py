@@ -8,12 +8,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from leadpool.accounts.views import router as accounts_router
+from leadpool.availability.views import router as availability_router
 from leadpool.claims.views import router as claims_router
 from leadpool.errors import ClaimRefused, LeadpoolError
 from leadpool.identity.views import router as identity_router
 from leadpool.leads.views import router as leads_router
 from leadpool.org.views import router as org_router
 from leadpool.pools.views import router as pools_router
+from leadpool.push.views import router as push_router
 from leadpool.storage.db import Database
 
 
@@ -66,6 +69,15 @@ def create_app(db: Database) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    for router in (org_router, identity_router, leads_router, pools_router, claims_router):
+    for router in (
+        org_router,
+        identity_router,
+        leads_router,
+        pools_router,
+        claims_router,
+        push_router,
+        availability_router,
+        accounts_router,
+    ):
         app.include_router(router, prefix="/api/v1")
     return app

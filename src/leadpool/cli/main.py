@@ -206,6 +206,26 @@ def route(
             )
     where = f"pool [bold]{result['pool']}[/]" if result["outcome"] == "pool" else "[bold]review queue[/]"
     console.print(f"→ {where}: {escape(result['message'])}")
+    if result.get("push"):
+        _print_push(result["push"])
+
+
+def _print_push(push: dict[str, Any]) -> None:
+    """Push part of `route`: who was considered, who was skipped and why, and who would get it."""
+    console.print(f"push ({escape(push['rule'])}): strategy {' → '.join(push['chain'])}")
+    if "when" in push:
+        w = push["when"]
+        mark = "[green]✓[/]" if w["matched"] else "[red]✗[/]"
+        console.print(f"  {mark} push only when {escape(w['condition'])}  {escape(str(w['values']))}")
+    for key in ("split", "note"):
+        if push.get(key):
+            console.print(f"  {escape(push[key])}")
+    console.print(f"  considered: {', '.join(push['considered']) or 'nobody'}")
+    for skip in push["skipped"]:
+        console.print(f"  [yellow]skipped[/] {escape(skip['rep'])}: {escape(skip['reason'])}")
+    for note in push["notes"]:
+        console.print(f"  [dim]{escape(note)}[/]")
+    console.print(f"→ {escape(push['message'])}")
 
 
 def _as(db: Database, email: str) -> Any:
@@ -386,3 +406,191 @@ def serve(
         f"leadpool on [bold]http://{host}:{port}/api/v1/docs[/] (database {db.engine.url.render_as_string()})"
     )
     uvicorn.run(create_app(db), host=host, port=port, log_level="info")
+
+
+# ---- push: availability, accounts, offers, declines, fairness -----------------------------------
+
+
+def _csv_rows(file: Path) -> list[tuple[str, dict[str, Any]]]:
+    """CSV rows with the line each starts on, for reports that name the line to fix."""
+    import csv
+
+    with file.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        rows = []
+        line = reader.line_num + 1
+        for row in reader:
+            rows.append((f"line {line}", {k: v for k, v in row.items() if k and v not in (None, "")}))
+            line = reader.line_num + 1
+    return rows
+
+
+@app.command("accounts")
+def import_accounts(
+    file: Annotated[Path, typer.Argument(help="CSV with name, owner (email), domain, website, external_id")],
+    db_url: DbUrl = None,
+) -> None:
+    """Import known accounts and their owners; a lead from one is pushed to its owner (§4)."""
+    from leadpool.accounts.service import import_accounts as run
+
+    report = run(_db(db_url), _csv_rows(file))
+    for problem in report.rejected:
+        err.print(f"[red]rejected[/] {problem.where}: {problem.message}")
+    console.print(f"{report.created} created, {report.updated} updated, {len(report.rejected)} rejected")
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+def pto(
+    email: str,
+    as_user: Annotated[str, typer.Option("--as", help="who records it: the rep, their manager, ops")],
+    starts: Annotated[str, typer.Option("--from", help="ISO time with offset, e.g. 2026-12-01T00:00+01:00")],
+    ends: Annotated[str, typer.Option("--until", help="ISO time with offset")],
+    reason: Annotated[str, typer.Option()] = "PTO",
+    db_url: DbUrl = None,
+) -> None:
+    """Record PTO or out-of-office: push skips the rep for the period."""
+    from datetime import datetime
+
+    from leadpool.availability.service import add_absence
+    from leadpool.errors import InvalidInput, Problem
+
+    db = _db(db_url)
+    try:
+        try:
+            start, end = datetime.fromisoformat(starts), datetime.fromisoformat(ends)
+        except ValueError as exc:
+            raise InvalidInput(
+                [Problem("--from/--until", f"{exc}; use ISO times like 2026-12-01T00:00+01:00")]
+            ) from None
+        add_absence(db, _as(db, as_user), email, start, end, reason)
+    except LeadpoolError as exc:
+        _fail(exc)
+    console.print(f"{email} is away ({reason}) from {start.isoformat()} until {end.isoformat()}")
+
+
+@app.command("pto-import")
+def pto_import(
+    file: Annotated[Path, typer.Argument(help="CSV with email, starts_at, ends_at, reason")],
+    as_user: Annotated[str, typer.Option("--as")],
+    db_url: DbUrl = None,
+) -> None:
+    """Import PTO periods from a file; bad rows are named by line, good ones kept."""
+    from leadpool.availability.service import import_absences
+
+    db = _db(db_url)
+    added, rejected = import_absences(db, _as(db, as_user), _csv_rows(file))
+    for problem in rejected:
+        err.print(f"[red]rejected[/] {problem.where}: {problem.message}")
+    console.print(f"{added} absences added, {len(rejected)} problems")
+    if rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+def availability(
+    email: str,
+    as_user: Annotated[str, typer.Option("--as")],
+    online: Annotated[bool, typer.Option("--online/--offline")] = True,
+    reason: Annotated[str | None, typer.Option(help="why you go offline")] = None,
+    db_url: DbUrl = None,
+) -> None:
+    """Go offline (with a reason) or back online for pushed leads."""
+    from leadpool.availability.service import set_online
+
+    db = _db(db_url)
+    try:
+        state = set_online(db, _as(db, as_user), email, online, reason)
+    except LeadpoolError as exc:
+        _fail(exc)
+    console.print(f"{state['email']} is {'online' if online else 'offline: ' + str(state['reason'])}")
+
+
+@app.command()
+def accept(lead_id: int, as_user: Annotated[str, typer.Option("--as")], db_url: DbUrl = None) -> None:
+    """Accept a hot-lane offer: the first rep to accept gets the lead."""
+    from leadpool.push.service import accept_offer
+
+    db = _db(db_url)
+    try:
+        accept_offer(db, _as(db, as_user), lead_id)
+    except LeadpoolError as exc:
+        _fail(exc)
+    console.print(f"lead {lead_id} is yours")
+
+
+@app.command()
+def decline(
+    lead_id: int,
+    as_user: Annotated[str, typer.Option("--as")],
+    reason: Annotated[str, typer.Option(help="why you turn it down")],
+    db_url: DbUrl = None,
+) -> None:
+    """Turn down a lead pushed or offered to you; it goes on to the next rep, never back to you."""
+    from leadpool.push.service import decline as run
+
+    db = _db(db_url)
+    try:
+        result = run(db, _as(db, as_user), lead_id, reason)
+    except LeadpoolError as exc:
+        _fail(exc)
+    console.print(f"declined lead {lead_id}; next: {escape(result['next']['message'])}")
+
+
+@app.command("push-tick")
+def push_tick(db_url: DbUrl = None) -> None:
+    """Expire hot-lane offer rounds and auto-assign leads unclaimed too long in time-released pools."""
+    from leadpool.push.service import tick
+
+    try:
+        done = tick(_db(db_url))
+    except LeadpoolError as exc:
+        _fail(exc)
+    console.print(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in done.items()))
+
+
+@app.command()
+def fairness(
+    starts: Annotated[str, typer.Option("--from", help="ISO date or time")],
+    ends: Annotated[str, typer.Option("--to", help="ISO date or time (exclusive)")],
+    period: Annotated[str, typer.Option(help="day, week or month")] = "day",
+    team: Annotated[str | None, typer.Option()] = None,
+    kind: Annotated[str, typer.Option(help="assign (pushed), claim, or all")] = "assign",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    db_url: DbUrl = None,
+) -> None:
+    """Leads per rep per period and the Gini coefficient: how evenly leads were spread."""
+    from datetime import datetime
+
+    from leadpool.errors import InvalidInput, Problem
+    from leadpool.push.reports import fairness as report
+
+    def instant(text: str, where: str) -> datetime:
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidInput([Problem(where, f"'{text}' is not an ISO date or time")]) from None
+        return value  # without an offset: the organisation's time zone
+
+    try:
+        result = report(
+            _db(db_url), instant(starts, "--from"), instant(ends, "--to"), period=period, team=team, kind=kind
+        )
+    except LeadpoolError as exc:
+        _fail(exc)
+    if as_json:
+        print(json.dumps(result, default=str))
+        return
+    buckets = sorted({b for r in result["reps"] for b in r["periods"]})
+    table = Table(title=f"leads per rep ({result['kind']}), {result['from']} to {result['to']}")
+    table.add_column("rep")
+    for bucket in buckets:
+        table.add_column(bucket, justify="right")
+    table.add_column("total", justify="right")
+    for r in result["reps"]:
+        table.add_row(r["rep"], *(str(r["periods"].get(b, 0)) for b in buckets), str(r["total"]))
+    console.print(table)
+    console.print(
+        f"Gini {result['gini']:.3f} (weight-adjusted {result['weighted_gini']:.3f}); 0 = perfectly even"
+    )

@@ -22,6 +22,7 @@ from leadpool.leads.model import DedupeKeys, Status, dedupe_keys, field_types, n
 from leadpool.org.service import CurrentOrg, current
 from leadpool.pools.priority import priority
 from leadpool.push.service import Pushed, Routed, push_routed
+from leadpool.push.service import explain as explain_push
 from leadpool.rules.routing import Decision
 from leadpool.storage.db import Database
 from leadpool.storage.tables import events, leads
@@ -405,7 +406,9 @@ def explain(db: Database, raw: Mapping[str, Any]) -> dict[str, Any]:
         if conds:
             duplicate_of = conn.execute(sa.select(leads.c.id).where(sa.or_(*conds)).limit(1)).scalar()
     outcome = "review" if duplicate_of is not None or decision.pool is None else "pool"
+    pushed = explain_push(db, values, decision) if outcome == "pool" else None
     return {
+        "push": pushed,
         "outcome": outcome,
         "pool": decision.pool if duplicate_of is None else None,
         "rule": decision.rule,

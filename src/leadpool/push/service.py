@@ -769,7 +769,7 @@ def explain(db: Database, values: Mapping[str, Any], decision: Decision) -> dict
     key, assign, when = found
     pool = org.loaded.org.pool(decision.pool or "")
     assert pool is not None
-    out: dict[str, Any] = {"rule": key, "strategy": [s.value for s in assign.strategy]}
+    out: dict[str, Any] = {"rule": key, "chain": [s.value for s in assign.strategy]}
     if assign.after_hours is not None:
         out["note"] = f"time-released: assigned if unclaimed after {assign.after_hours:g} h"
     if when is not None:
