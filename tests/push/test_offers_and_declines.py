@@ -24,10 +24,16 @@ def _status(db: Database, lead_id: int) -> tuple[str, int | None]:
 
 def _types(db: Database, lead_id: int) -> list[str]:
     with db.engine.connect() as conn:
-        return list(conn.execute(sa.select(events.c.type).where(events.c.lead_id == lead_id).order_by(events.c.id)).scalars())
+        return list(
+            conn.execute(
+                sa.select(events.c.type).where(events.c.lead_id == lead_id).order_by(events.c.id)
+            ).scalars()
+        )
 
 
-def test_an_offer_goes_to_several_reps_and_the_first_to_accept_gets_it(db: Database, reps: dict[str, Person]) -> None:
+def test_an_offer_goes_to_several_reps_and_the_first_to_accept_gets_it(
+    db: Database, reps: dict[str, Person]
+) -> None:
     (hot,) = push(db, "hot", score=95)
     assert hot.status == "offered" and hot.assigned_to == "offered to ana@push.example, ben@push.example"
     assert [o["lead_id"] for o in open_offers(db, reps["ben"])] == [hot.lead_id]
@@ -37,7 +43,9 @@ def test_an_offer_goes_to_several_reps_and_the_first_to_accept_gets_it(db: Datab
     assert _status(db, hot.lead_id or 0) == ("claimed", reps["ben"].id)
 
 
-def test_an_expired_round_goes_to_the_next_reps_then_the_fallback(db: Database, reps: dict[str, Person], clock: ManualClock) -> None:
+def test_an_expired_round_goes_to_the_next_reps_then_the_fallback(
+    db: Database, reps: dict[str, Person], clock: ManualClock
+) -> None:
     (hot,) = push(db, "hot", score=95)
     lead_id = hot.lead_id or 0
     clock.advance(minutes=4)
@@ -80,7 +88,9 @@ def test_a_claimed_lead_cannot_be_declined(db: Database, reps: dict[str, Person]
         decline(db, reps["ana"], r.lead_id or 0, "changed my mind")
 
 
-def test_a_declined_offer_moves_on_when_the_whole_round_declined(db: Database, reps: dict[str, Person]) -> None:
+def test_a_declined_offer_moves_on_when_the_whole_round_declined(
+    db: Database, reps: dict[str, Person]
+) -> None:
     (hot,) = push(db, "hot", score=95)
     lead_id = hot.lead_id or 0
     decline(db, reps["ana"], lead_id, "busy")
@@ -89,7 +99,9 @@ def test_a_declined_offer_moves_on_when_the_whole_round_declined(db: Database, r
     assert [o["round"] for o in open_offers(db, reps["cy"])] == [2]
 
 
-def test_a_time_released_pool_assigns_what_waited_too_long(db: Database, reps: dict[str, Person], clock: ManualClock) -> None:
+def test_a_time_released_pool_assigns_what_waited_too_long(
+    db: Database, reps: dict[str, Person], clock: ManualClock
+) -> None:
     (waiting,) = push(db, "timed")
     assert waiting.status == "available"
     clock.advance(hours=23)
@@ -100,7 +112,9 @@ def test_a_time_released_pool_assigns_what_waited_too_long(db: Database, reps: d
     assert tick(db)["time_released_assigned"] == 0
 
 
-def test_nobody_available_leaves_the_lead_in_its_pool(db: Database, reps: dict[str, Person], clock: ManualClock) -> None:
+def test_nobody_available_leaves_the_lead_in_its_pool(
+    db: Database, reps: dict[str, Person], clock: ManualClock
+) -> None:
     clock.advance(timedelta(days=5))  # Saturday: outside everyone's working days
     (r,) = push(db, "weighted")
     assert (r.status, r.assigned_to) == ("available", None)

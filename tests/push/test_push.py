@@ -25,20 +25,33 @@ def test_round_robin_takes_turns_and_says_who_was_skipped(db: Database, reps: di
     assert set(details["considered"]) == {"ana@push.example", "ben@push.example", "cy@push.example"}
 
 
-def test_every_skip_reason_is_on_the_routing_event(db: Database, reps: dict[str, Person], clock: ManualClock) -> None:
-    add_absence(db, reps["ops"], "ana@push.example", clock.now() - timedelta(days=1), clock.now() + timedelta(days=3), "PTO")
+def test_every_skip_reason_is_on_the_routing_event(
+    db: Database, reps: dict[str, Person], clock: ManualClock
+) -> None:
+    add_absence(
+        db,
+        reps["ops"],
+        "ana@push.example",
+        clock.now() - timedelta(days=1),
+        clock.now() + timedelta(days=3),
+        "PTO",
+    )
     set_online(db, reps["ben"], "ben@push.example", False, "all-day workshop")
     clock.set(clock.now().replace(hour=9))  # 10:00 Berlin, 04:00 in New York
     (result,) = push(db, "rr")
     skipped = {s["rep"]: s["reason"] for s in routed_event(db, result.lead_id or 0)["push"]["skipped"]}
     assert skipped["Ana"] == "PTO until 2026-01-08"
     assert skipped["Ben"] == "offline (all-day workshop)"
-    assert skipped["Cy"].startswith("outside working hours (08:00-18:00 America/New_York; next from Mon 2026-01-05 08:00")
+    assert skipped["Cy"].startswith(
+        "outside working hours (08:00-18:00 America/New_York; next from Mon 2026-01-05 08:00"
+    )
     # Nobody could take it: the rule's fallback is the team's manager, so it is never dropped.
     assert result.assigned_to == "mo@push.example"
 
 
-def test_caps_per_period_skip_a_rep_until_the_period_resets(db: Database, reps: dict[str, Person], clock: ManualClock) -> None:
+def test_caps_per_period_skip_a_rep_until_the_period_resets(
+    db: Database, reps: dict[str, Person], clock: ManualClock
+) -> None:
     owners = Counter(r.assigned_to for r in push(db, "rr", 9))
     assert owners["cy@push.example"] == 2  # Cy's day cap
     (late,) = push(db, "rr")
@@ -77,7 +90,10 @@ def test_account_owner_then_territory_then_least_loaded(db: Database, reps: dict
         db,
         [
             ("line 2", {"name": "Globex GmbH", "domain": "globex.de", "owner": "ben@push.example"}),
-            ("line 3", {"name": "Initech", "website": "https://www.initech.com/about", "owner": "cy@push.example"}),
+            (
+                "line 3",
+                {"name": "Initech", "website": "https://www.initech.com/about", "owner": "cy@push.example"},
+            ),
             ("line 4", {"name": "Nobody Inc", "owner": "ghost@push.example"}),
         ],
     )
@@ -96,9 +112,14 @@ def test_account_owner_then_territory_then_least_loaded(db: Database, reps: dict
     assert by_territory.assigned_to == "ben@push.example"
     assert to_team.assigned_to == "dee@push.example"
     assert least.assigned_to == "ana@push.example"  # the only one with no open leads
-    assert routed_event(db, by_name.lead_id or 0)["push"]["notes"] == ['matched account Globex GmbH by company name "globex"']
+    assert routed_event(db, by_name.lead_id or 0)["push"]["notes"] == [
+        'matched account Globex GmbH by company name "globex"'
+    ]
     notes = routed_event(db, least.lead_id or 0)["push"]["notes"]
-    assert notes == ["no known account", "no territory entry matches country=FR, region=None, state=None, city=None"]
+    assert notes == [
+        "no known account",
+        "no territory entry matches country=FR, region=None, state=None, city=None",
+    ]
 
 
 def test_hybrid_split_is_exact_and_auditable(db: Database) -> None:
@@ -113,7 +134,9 @@ def test_hybrid_split_is_exact_and_auditable(db: Database) -> None:
 def test_push_only_high_priority_and_pull_the_rest(db: Database) -> None:
     (low,) = push(db, "hot", score=60)
     assert (low.status, low.assigned_to) == ("available", None)
-    assert routed_event(db, low.lead_id or 0)["push"]["note"] == "push only when score >= 90; stays in the pool"
+    assert (
+        routed_event(db, low.lead_id or 0)["push"]["note"] == "push only when score >= 90; stays in the pool"
+    )
 
 
 @pytest.mark.parametrize("when", ["2026-03-27T15:00:00+00:00", "2026-03-30T15:00:00+00:00"])

@@ -42,28 +42,59 @@ def test_offer_accept_decline_and_fairness_over_http(client: TestClient, auth: A
     assert r.status_code == 409 and "taken" in r.json()["error"]["message"]
 
     rr = client.post("/api/v1/leads", json=lead("rr"), headers=auth["ops"]).json()
-    r = client.post(f"/api/v1/leads/{rr['lead_id']}/decline", json={"reason": "conflict of interest"}, headers=auth["ana"])
+    r = client.post(
+        f"/api/v1/leads/{rr['lead_id']}/decline", json={"reason": "conflict of interest"}, headers=auth["ana"]
+    )
     assert r.status_code == 200 and r.json()["next"]["rep"] == "ben@push.example"
     r = client.post(f"/api/v1/leads/{rr['lead_id']}/decline", json={"reason": "x"}, headers=auth["ana"])
     assert r.status_code == 404
 
-    r = client.get("/api/v1/reports/fairness", params={"from": "2026-01-05", "to": "2026-01-06T00:00:00Z", "team": "West"}, headers=auth["mo"])
+    r = client.get(
+        "/api/v1/reports/fairness",
+        params={"from": "2026-01-05", "to": "2026-01-06T00:00:00Z", "team": "West"},
+        headers=auth["mo"],
+    )
     body = r.json()
     totals = {x["rep"]: x["total"] for x in body["reps"]}
     assert totals == {"ana@push.example": 1, "ben@push.example": 1, "cy@push.example": 0}
     assert body["gini"] == pytest.approx(0.3333, abs=1e-4)
-    r = client.get("/api/v1/reports/fairness", params={"from": "2026-01-05", "to": "2026-01-06", "period": "year"}, headers=auth["mo"])
+    r = client.get(
+        "/api/v1/reports/fairness",
+        params={"from": "2026-01-05", "to": "2026-01-06", "period": "year"},
+        headers=auth["mo"],
+    )
     assert r.status_code == 422
-    assert client.get("/api/v1/reports/fairness", params={"from": "2026-01-05", "to": "2026-01-06"}, headers=auth["ana"]).status_code == 403
+    assert (
+        client.get(
+            "/api/v1/reports/fairness", params={"from": "2026-01-05", "to": "2026-01-06"}, headers=auth["ana"]
+        ).status_code
+        == 403
+    )
 
 
 def test_availability_and_accounts_over_http(client: TestClient, auth: Any) -> None:
     r = client.put("/api/v1/users/ben@push.example/online", json={"online": False}, headers=auth["ben"])
     assert r.status_code == 422 and r.json()["error"]["details"]["problems"][0]["where"] == "reason"
-    r = client.put("/api/v1/users/ben@push.example/online", json={"online": False, "reason": "dentist"}, headers=auth["ana"])
+    r = client.put(
+        "/api/v1/users/ben@push.example/online",
+        json={"online": False, "reason": "dentist"},
+        headers=auth["ana"],
+    )
     assert r.status_code == 403
-    assert client.put("/api/v1/users/ben@push.example/online", json={"online": False, "reason": "dentist"}, headers=auth["mo"]).status_code == 200
-    body = {"email": "ana@push.example", "starts_at": "2026-01-05T00:00:00+01:00", "ends_at": "2026-01-04T00:00:00+01:00", "reason": "PTO"}
+    assert (
+        client.put(
+            "/api/v1/users/ben@push.example/online",
+            json={"online": False, "reason": "dentist"},
+            headers=auth["mo"],
+        ).status_code
+        == 200
+    )
+    body = {
+        "email": "ana@push.example",
+        "starts_at": "2026-01-05T00:00:00+01:00",
+        "ends_at": "2026-01-04T00:00:00+01:00",
+        "reason": "PTO",
+    }
     r = client.post("/api/v1/absences", json=body, headers=auth["ana"])
     assert r.status_code == 422 and "must be after starts_at" in r.text
     body["ends_at"] = "2026-01-09T00:00:00+01:00"
@@ -72,25 +103,39 @@ def test_availability_and_accounts_over_http(client: TestClient, auth: Any) -> N
     assert r.json()["assigned_to"] == "cy@push.example"
     r = client.post(
         "/api/v1/accounts",
-        json={"accounts": [{"name": "Acme", "domain": "acme.com", "owner": "ana@push.example"}, {"name": "Bad", "domain": "nodot", "owner": "ana@push.example"}]},
+        json={
+            "accounts": [
+                {"name": "Acme", "domain": "acme.com", "owner": "ana@push.example"},
+                {"name": "Bad", "domain": "nodot", "owner": "ana@push.example"},
+            ]
+        },
         headers=auth["ops"],
     )
     assert r.json()["created"] == 1
-    assert r.json()["rejected"] == [{"where": "accounts[1]: domain", "message": "'nodot' is not a domain (like acme.com)"}]
+    assert r.json()["rejected"] == [
+        {"where": "accounts[1]: domain", "message": "'nodot' is not a domain (like acme.com)"}
+    ]
 
 
 def test_route_explains_who_would_get_the_lead_and_changes_nothing(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     org = tmp_path / "org.yaml"
     # The CLI runs on the system clock: working hours off, so the answer does not depend on the hour.
-    org.write_text(PUSH_ORG.replace('working_hours: {start: "08:00", end: "18:00"}', "working_hours: null"), encoding="utf-8")
+    org.write_text(
+        PUSH_ORG.replace('working_hours: {start: "08:00", end: "18:00"}', "working_hours: null"),
+        encoding="utf-8",
+    )
     assert runner.invoke(app, ["apply", str(org), "--db", url]).exit_code == 0
     accounts = tmp_path / "accounts.csv"
-    accounts.write_text("name,owner,domain\nGlobex,ben@push.example,globex.de\nNoOwner,,x.de\n", encoding="utf-8")
+    accounts.write_text(
+        "name,owner,domain\nGlobex,ben@push.example,globex.de\nNoOwner,,x.de\n", encoding="utf-8"
+    )
     result = runner.invoke(app, ["accounts", str(accounts), "--db", url])
     assert result.exit_code == 1
     assert "line 3: owner: an account needs an owner" in result.output
-    result = runner.invoke(app, ["route", '{"email": "a@globex.de", "source": "accounts", "score": 50}', "--db", url])
+    result = runner.invoke(
+        app, ["route", '{"email": "a@globex.de", "source": "accounts", "score": 50}', "--db", url]
+    )
     assert result.exit_code == 0, result.output
     assert "push (accounts): strategy account_owner → territory → least_loaded" in result.output
     assert "assigned to Ben by account_owner" in result.output
@@ -101,8 +146,12 @@ def test_route_explains_who_would_get_the_lead_and_changes_nothing(tmp_path: Pat
 
 
 def test_check_names_every_push_problem(tmp_path: Path) -> None:
-    bad = PUSH_ORG.replace("to: ben@push.example", "to: bob@push.example").replace("fallback: manager", "fallback: boss@x.example")
-    bad = bad.replace("team_caps: {West: {day: 100}}", "team_caps: {Wset: {day: 100, timezone: Mars/Olympus}}")
+    bad = PUSH_ORG.replace("to: ben@push.example", "to: bob@push.example").replace(
+        "fallback: manager", "fallback: boss@x.example"
+    )
+    bad = bad.replace(
+        "team_caps: {West: {day: 100}}", "team_caps: {Wset: {day: 100, timezone: Mars/Olympus}}"
+    )
     path = tmp_path / "org.yaml"
     path.write_text(bad, encoding="utf-8")
     result = runner.invoke(app, ["check", str(path)])
