@@ -16,7 +16,8 @@ from leadpool.leads.service import IntakeItem, IntakeResult, ingest
 from leadpool.org import service as orgs
 from leadpool.storage.db import Database
 from leadpool.storage.tables import events
-from tests.conftest import HERE
+
+from ..conftest import HERE
 
 PUSH_ORG = (HERE / "push_org.yaml").read_text(encoding="utf-8")
 MONDAY_AFTERNOON = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)  # 16:00 Berlin, 10:00 New York

@@ -13,7 +13,8 @@ from leadpool.identity.access import Person
 from leadpool.push.service import accept_offer, decline, open_offers, tick
 from leadpool.storage.db import Database
 from leadpool.storage.tables import events, leads
-from tests.push.conftest import push
+
+from .conftest import push
 
 
 def _status(db: Database, lead_id: int) -> tuple[str, int | None]:

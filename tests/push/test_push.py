@@ -11,7 +11,8 @@ from leadpool.availability.service import add_absence, set_online
 from leadpool.clock import ManualClock
 from leadpool.identity.access import Person
 from leadpool.storage.db import Database
-from tests.push.conftest import push, routed_event
+
+from .conftest import push, routed_event
 
 
 def test_round_robin_takes_turns_and_says_who_was_skipped(db: Database, reps: dict[str, Person]) -> None:

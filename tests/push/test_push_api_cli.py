@@ -15,7 +15,8 @@ from leadpool.cli.main import app
 from leadpool.identity.access import Person
 from leadpool.identity.service import issue_token
 from leadpool.storage.db import Database
-from tests.push.conftest import PUSH_ORG, lead
+
+from .conftest import PUSH_ORG, lead
 
 runner = CliRunner()
 
