@@ -114,7 +114,7 @@ def test_account_owner_then_territory_then_least_loaded(db: Database, reps: dict
     assert to_team.assigned_to == "dee@push.example"
     assert least.assigned_to == "ana@push.example"  # the only one with no open leads
     assert routed_event(db, by_name.lead_id or 0)["push"]["notes"] == [
-        'matched account Globex GmbH by company name "globex"'
+        'account Globex GmbH by company name "globex"'
     ]
     notes = routed_event(db, least.lead_id or 0)["push"]["notes"]
     assert notes == [

@@ -164,8 +164,8 @@ def plan(
         segment = f"{rule}/{strategy.value}"
         reps: list[Rep] = list(members)
         if strategy is Strategy.account_owner:
+            result.notes.append(owner_note or ("known account" if owner else "no known account"))
             if owner is None:
-                result.notes.append(owner_note or "no known account")
                 continue
             reps = [owner]
         elif strategy is Strategy.territory:

@@ -146,8 +146,6 @@ def _plan(
         excluded=excluded,
         fallback=_fallback(org.loaded.org, situation, assign, pool),
     )
-    if owner is not None and result.strategy == Strategy.account_owner.value:
-        result.notes.append(f"matched {owner[1]}")
     for segment in {result.segment} - {None}:
         state.dirty.add(str(segment))
     return result
