@@ -2,10 +2,12 @@
 
   ingest  leads/s through the full intake path (validate, dedupe, route, insert, events) in batches,
           next to a raw insert of the same rows (executemany on SQLite, COPY on PostgreSQL).
+  push    push-routed leads/s next to pool-routed leads/s on the same data and database, and the
+          routing decision time per lead (p50/p99) inside the push engine.
   claims  claim-next/s with N concurrent claimer processes on PostgreSQL, next to `pgbench -N`
           with the same client count against the same server.
 
-Usage: uv run python benchmarks/bench.py [--leads 100000] [--seconds 10] [--clients 8 32] [--only ingest|claims]
+Usage: uv run python benchmarks/bench.py [--leads 100000] [--seconds 10] [--clients 8 32] [--only ingest|push|claims]
 Speed targets live here, never in timed tests.
 """
 
@@ -22,6 +24,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +197,103 @@ def bench_ingest(n: int, batch: int) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def push_org(reps: int) -> str:
+    """The example org with every rule pushing round-robin (account owner first) to `reps` reps
+    who are always available, next to the same org with pools only."""
+    org = yaml.safe_load(bench_org())
+    org["push"] = {"working_hours": None, "max_open": None}
+    org["users"] = [u for u in org["users"] if u.get("role", "rep") != "rep"] + [
+        {
+            "email": f"rep{i}@bench.example",
+            "name": f"Rep {i}",
+            "team": org["teams"][i % len(org["teams"])]["name"],
+            "weight": 1 + i % 3,
+        }
+        for i in range(reps)
+    ]
+    for pool in org["pools"]:
+        pool.pop("assign", None)
+        pool["access"] = {"claim": {"roles": ["rep"]}}
+    for rule in org["rules"]:
+        rule["assign"] = {"strategy": ["account_owner", "weighted"]}
+    return yaml.safe_dump(org)
+
+
+def pool_org(reps: int) -> str:
+    org = yaml.safe_load(push_org(reps))
+    for rule in org["rules"]:
+        rule.pop("assign", None)
+    return yaml.safe_dump(org)
+
+
+def push_run(url: str, org_text: str, rows: list[dict[str, Any]], batch: int) -> tuple[float, Counter[str]]:
+    db = Database(url)
+    upgrade(db.engine)
+    orgs.apply(db, org_text)
+    from leadpool.leads.model import field_types
+
+    known = field_types(orgs.current(db).loaded.org.fields)
+    items = [IntakeItem({k: v for k, v in r.items() if k in known}) for r in rows]
+    counts: Counter[str] = Counter()
+    started = time.perf_counter()
+    for start in range(0, len(items), batch):
+        counts.update(
+            r.status or r.outcome for r in ingest(db, items[start : start + batch], channel="import")
+        )
+    elapsed = time.perf_counter() - started
+    db.dispose()
+    return elapsed, counts
+
+
+def bench_push(n: int, batch: int, reps: int = 40) -> None:
+    import leadpool.push.service as push_service
+
+    rows = synthetic_leads(n)
+    print(f"\n== push: {n:,} leads in batches of {batch}, {reps} reps, every rule account owner -> weighted")
+    timings: list[float] = []
+    engine_plan = push_service.plan
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter_ns()
+        try:
+            return engine_plan(*args, **kwargs)
+        finally:
+            timings.append((time.perf_counter_ns() - started) / 1000)
+
+    tmp = Path(tempfile.mkdtemp(prefix="lp-bench-"))
+    try:
+        for backend in ("sqlite", "postgresql"):
+            names = [f"lp_bench_pool_{uuid.uuid4().hex[:6]}", f"lp_bench_push_{uuid.uuid4().hex[:6]}"]
+            try:
+                if backend == "sqlite":
+                    urls = [f"sqlite:///{tmp / 'pool.db'}", f"sqlite:///{tmp / 'push.db'}"]
+                else:
+                    urls = [pg_create(name) for name in names]
+                pool_t, pool_counts = push_run(urls[0], pool_org(reps), rows, batch)
+                push_service.plan = timed  # type: ignore[assignment]
+                timings.clear()
+                try:
+                    push_t, push_counts = push_run(urls[1], push_org(reps), rows, batch)
+                finally:
+                    push_service.plan = engine_plan
+            finally:
+                if backend == "postgresql":
+                    for name in names:
+                        pg_drop(name)
+            pool_rate, push_rate = n / pool_t, n / push_t
+            ordered = sorted(timings)
+            p50, p99 = ordered[len(ordered) // 2], ordered[int(len(ordered) * 0.99)]
+            print(
+                f"{backend:<11} push-routed {push_rate:>7,.0f} leads/s ({push_t:5.1f} s) | pool-routed {pool_rate:>7,.0f} leads/s "
+                f"({pool_t:5.1f} s) | ratio {push_rate / pool_rate:.2f} | decision p50 {p50:,.0f} us, p99 {p99:,.0f} us"
+            )
+            print(
+                f"{'':<11} pushed: {dict(sorted(push_counts.items()))}; pool: {dict(sorted(pool_counts.items()))}"
+            )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # Each client claims for its own REPS_PER_CLIENT reps in turn, so per-rep counts stay at the size a
 # real day has (tens of claims), instead of one rep holding thousands of open leads.
 REPS_PER_CLIENT = 20
@@ -335,11 +435,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, nargs="+", default=[8, 32])
-    parser.add_argument("--only", choices=["ingest", "claims"])
+    parser.add_argument("--only", choices=["ingest", "push", "claims"])
     args = parser.parse_args()
     print(f"leadpool benchmark on {os.cpu_count()} cores")
     if args.only in (None, "ingest"):
         bench_ingest(args.leads, args.batch)
+    if args.only in (None, "push"):
+        bench_push(args.leads, args.batch)
     if args.only in (None, "claims"):
         bench_claims(args.clients, args.seconds)
 

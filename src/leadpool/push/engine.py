@@ -77,18 +77,27 @@ class Situation:
     cursors: dict[str, Credits]  # rotation state per segment, advanced in place
 
 
-def smooth_pick(segment: Credits, available: Sequence[Rep], absent: Sequence[Rep], catch_up: bool) -> Rep:
-    """Smooth weighted round-robin over the available reps; ties go to the earlier rep in the list."""
+def smooth_pick(
+    segment: Credits, available: Sequence[Rep], absent: Sequence[Rep], catch_up: bool, *, unit: bool = False
+) -> Rep:
+    """Smooth weighted round-robin over the available reps; ties go to the earlier rep in the list.
+
+    `unit` counts every weight as 1: plain round-robin, where everybody's turn comes equally often."""
     paid = 0.0
+    best, best_credit = available[0], -math.inf
     for rep in available:
-        segment[str(rep.id)] = segment.get(str(rep.id), 0.0) + rep.weight
-        paid += rep.weight
+        weight = 1.0 if unit else rep.weight
+        credit = round(segment.get(str(rep.id), 0.0) + weight, 9)
+        segment[str(rep.id)] = credit
+        paid += weight
+        if credit > best_credit:
+            best, best_credit = rep, credit
     if catch_up:
         for rep in absent:
-            segment[str(rep.id)] = segment.get(str(rep.id), 0.0) + rep.weight
-            paid += rep.weight
-    best = max(available, key=lambda r: (round(segment[str(r.id)], 9), -available.index(r)))
-    segment[str(best.id)] = round(segment[str(best.id)] - paid, 9)
+            weight = 1.0 if unit else rep.weight
+            segment[str(rep.id)] = segment.get(str(rep.id), 0.0) + weight
+            paid += weight
+    segment[str(best.id)] = round(best_credit - paid, 9)
     return best
 
 
@@ -96,7 +105,9 @@ def least_loaded_pick(segment: Credits, available: Sequence[Rep]) -> Rep:
     """Fewest open leads wins; among equals, whoever was given a lead longest ago (a rotation)."""
     counter = segment.get("_n", 0.0) + 1
     segment["_n"] = counter
-    best = min(available, key=lambda r: (r.open_leads, segment.get(str(r.id), 0.0), available.index(r)))
+    best = min(
+        enumerate(available), key=lambda ir: (ir[1].open_leads, segment.get(str(ir[1].id), 0.0), ir[0])
+    )[1]
     segment[str(best.id)] = counter
     return best
 
@@ -207,15 +218,6 @@ def plan(
 def _choose(strategy: Strategy, credits: Credits, ok: list[Rep], away: list[Rep], catch_up: bool) -> Rep:
     if strategy is Strategy.least_loaded:
         return least_loaded_pick(credits, ok)
-    if strategy is Strategy.weighted:
-        return smooth_pick(credits, ok, away, catch_up)
     # Round-robin, and the rotation inside a territory team or for one owner: everybody's turn
     # comes equally often, whatever their weight.
-    chosen = smooth_pick(credits, [_unit(r) for r in ok], [_unit(r) for r in away], catch_up)
-    return next(r for r in ok if r.id == chosen.id)
-
-
-def _unit(rep: Rep) -> Rep:
-    if rep.weight == 1.0:
-        return rep
-    return Rep(rep.id, rep.email, rep.name, rep.team, rep.timezone, 1.0)
+    return smooth_pick(credits, ok, away, catch_up, unit=strategy is not Strategy.weighted)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,6 +54,7 @@ class _State:
     situation: Situation
     people: dict[str, Person]
     dirty: set[str]
+    members: dict[str, list[Rep]] = field(default_factory=dict)  # candidates per rule, once per batch
 
 
 @dataclass
@@ -127,7 +128,9 @@ def _plan(
 ) -> Plan:
     situation = state.situation
     by_id = {r.id: r for r in situation.reps.values()}
-    members = _members(org.loaded.org, state, assign, pool)
+    if key not in state.members:
+        state.members[key] = _members(org.loaded.org, state, assign, pool)
+    members = state.members[key]
     owner_rep = by_id.get(owner[0]) if owner else None
     if owner is None:
         note = "no known account"
