@@ -119,13 +119,14 @@ def test_catch_up_lets_a_returning_rep_make_up_for_missed_turns() -> None:
     situation = _situation(reps)
     situation.catch_up = True
     rule = Assign(strategy=[Strategy.round_robin])
+    first = [plan("cu", rule, {}, reps, situation).rep for _ in range(2)]
     reps[1].online = False
     for _ in range(4):
         plan("cu", rule, {}, reps, situation)
     reps[1].online = True
     got = [plan("cu", rule, {}, reps, situation).rep for _ in range(6)]
-    # R0 had four while R1 was away; R1 gets the next four, then they alternate again.
-    assert [r.name for r in got if r] == ["R1", "R1", "R1", "R1", "R0", "R1"]
+    # R0 had four more while R1 was away; R1 gets the next four, then they alternate again.
+    assert [r.name for r in first + got if r] == ["R0", "R1", "R1", "R1", "R1", "R1", "R0", "R1"]
 
 
 def test_period_boundaries_follow_the_zone_across_dst() -> None:

@@ -31,7 +31,7 @@ class Status(StrEnum):
 OPEN_STATUSES = (Status.claimed, Status.contacted, Status.opportunity)
 CLOSED_STATUSES = (Status.won, Status.lost, Status.disqualified, Status.archived)
 # A live lead holds its duplicate keys; a closed one frees them so a returning contact can come back.
-LIVE_STATUSES = (Status.review, Status.available, *OPEN_STATUSES)
+LIVE_STATUSES = (Status.review, Status.available, Status.offered, *OPEN_STATUSES)
 
 
 class Outcome(StrEnum):

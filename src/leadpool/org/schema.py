@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import time
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -21,6 +21,17 @@ class Strict(BaseModel):
 
 
 NonNeg = Annotated[int, Field(ge=0)]
+
+
+class Layered(Strict):
+    """Settings set in layers (org, tier, pool; org, user): None means 'not set at this layer'."""
+
+    def merged(self, over: Self | None) -> Self:
+        if over is None:
+            return self
+        data = self.model_dump()
+        data.update({k: v for k, v in over.model_dump().items() if v is not None})
+        return self.model_validate(data)
 
 
 class FieldType(StrEnum):
@@ -42,7 +53,7 @@ class Ratio(Strict):
     count: Annotated[int, Field(ge=1)] = 2
 
 
-class Limits(Strict):
+class Limits(Layered):
     """Claim limits (§6). None means 'not set here', so layers can be merged; 0 means none allowed."""
 
     daily_claims: NonNeg | None = None
@@ -53,13 +64,6 @@ class Limits(Strict):
     # Pool-scoped limits: only meaningful on a pool (or a pool's tier override).
     pool_daily: NonNeg | None = None
     ratio: Ratio | None = None
-
-    def merged(self, over: Limits | None) -> Limits:
-        if over is None:
-            return self
-        data = self.model_dump()
-        data.update({k: v for k, v in over.model_dump().items() if v is not None})
-        return Limits.model_validate(data)
 
 
 DEFAULT_LIMITS = Limits(
@@ -91,7 +95,7 @@ class WorkingHours(Strict):
         return self
 
 
-class Caps(Strict):
+class Caps(Layered):
     """Push caps per period (§5 'at capacity'). Periods reset at the rep's local boundaries unless
     `timezone` names one zone for everybody. Assigned leads count here, never toward claim limits."""
 
@@ -100,13 +104,6 @@ class Caps(Strict):
     week: NonNeg | None = None
     month: NonNeg | None = None
     timezone: str | None = None
-
-    def merged(self, over: Caps | None) -> Caps:
-        if over is None:
-            return self
-        data = self.model_dump()
-        data.update({k: v for k, v in over.model_dump().items() if v is not None})
-        return Caps.model_validate(data)
 
 
 class PushSettings(Strict):

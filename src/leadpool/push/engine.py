@@ -4,11 +4,10 @@ The storage layer hands in the candidates (with their load and availability), th
 of each segment and the clock's instant; `plan` answers who gets the lead, who was skipped and
 why, and leaves the rotation state advanced. Nothing here reads a database or a clock.
 
-Round-robin and weighted share one algorithm, smooth weighted round-robin: each pick, every
-available rep gains their weight in credit, the richest rep gets the lead and pays back the
-total. Equal weights give a strict rotation; weights 3:1 give ABAA…, and no rep is ever more than
-one lead away from their share. A rep who is away gains no credit (unless `catch_up` asks for it),
-so they come back to their normal turn instead of a flood of missed leads.
+Round-robin and weighted share one algorithm, worst-case fair weighted fair queueing (WF2Q, see
+`fair_pick`): equal weights give a strict rotation, weights 3:1 give A B A A …, and no rep is ever
+a whole lead away from their share. A rep who is away comes back to their normal turn instead of
+a flood of the leads they missed, unless `catch_up` asks for it.
 """
 
 from __future__ import annotations
@@ -77,27 +76,38 @@ class Situation:
     cursors: dict[str, Credits]  # rotation state per segment, advanced in place
 
 
-def smooth_pick(
-    segment: Credits, available: Sequence[Rep], absent: Sequence[Rep], catch_up: bool, *, unit: bool = False
-) -> Rep:
-    """Smooth weighted round-robin over the available reps; ties go to the earlier rep in the list.
+def fair_pick(segment: Credits, available: Sequence[Rep], catch_up: bool, *, unit: bool = False) -> Rep:
+    """Worst-case fair weighted fair queueing (WF2Q) over the available reps.
 
-    `unit` counts every weight as 1: plain round-robin, where everybody's turn comes equally often."""
-    paid = 0.0
-    best, best_credit = available[0], -math.inf
-    for rep in available:
+    Each rep has a start and finish tag in a virtual time that advances by 1/W per lead (W: the
+    available reps' total weight). Among reps whose start tag has been reached, the earliest
+    finish wins (ties: the earlier rep in the list). Counted from any moment the set of reps is
+    stable, no rep is ever a whole lead away from its weighted share. A rep who missed turns
+    (away, offline, at a cap) restarts at the current virtual time unless `catch_up` is set, in
+    which case their old tags make them eligible first until they have caught up. `unit` counts
+    every weight as 1: plain round-robin."""
+    now = segment.get("_v", 0.0)
+    eps = 1e-9
+    tags: list[tuple[float, float, int, Rep]] = []
+    total = 0.0
+    for order, rep in enumerate(available):
         weight = 1.0 if unit else rep.weight
-        credit = round(segment.get(str(rep.id), 0.0) + weight, 9)
-        segment[str(rep.id)] = credit
-        paid += weight
-        if credit > best_credit:
-            best, best_credit = rep, credit
-    if catch_up:
-        for rep in absent:
-            weight = 1.0 if unit else rep.weight
-            segment[str(rep.id)] = segment.get(str(rep.id), 0.0) + weight
-            paid += weight
-    segment[str(best.id)] = round(best_credit - paid, 9)
+        total += weight
+        key = str(rep.id)
+        finish = segment.get(key)
+        start = now if finish is None else finish - 1 / weight
+        if finish is not None and not catch_up and abs(segment.get("v:" + key, now) - now) > eps:
+            start = max(start, now)  # back after missing turns: no flood of catch-up leads
+        tags.append((start, start + 1 / weight, order, rep))
+    eligible = [t for t in tags if t[0] <= now + eps] or [min(tags, key=lambda t: (t[0], t[2]))]
+    best = min(eligible, key=lambda t: (round(t[1], 9), t[2]))[3]
+    now += 1 / total
+    for _, end, _, rep in tags:
+        weight = 1.0 if unit else rep.weight
+        key = str(rep.id)
+        segment[key] = round(end + 1 / weight if rep is best else end, 12)
+        segment["v:" + key] = round(now, 12)
+    segment["_v"] = round(now, 12)
     return best
 
 
@@ -199,7 +209,7 @@ def plan(
         credits = situation.cursors.setdefault(segment, {})
         chosen: list[Rep] = []
         while ok and len(chosen) < wanted:
-            rep = _choose(strategy, credits, ok, away, situation.catch_up)
+            rep = _choose(strategy, credits, ok, situation.catch_up)
             chosen.append(rep)
             ok = [r for r in ok if r.id != rep.id]
             away = [*away, rep]
@@ -215,9 +225,9 @@ def plan(
     return result
 
 
-def _choose(strategy: Strategy, credits: Credits, ok: list[Rep], away: list[Rep], catch_up: bool) -> Rep:
+def _choose(strategy: Strategy, credits: Credits, ok: list[Rep], catch_up: bool) -> Rep:
     if strategy is Strategy.least_loaded:
         return least_loaded_pick(credits, ok)
     # Round-robin, and the rotation inside a territory team or for one owner: everybody's turn
     # comes equally often, whatever their weight.
-    return smooth_pick(credits, ok, away, catch_up, unit=strategy is not Strategy.weighted)
+    return fair_pick(credits, ok, catch_up, unit=strategy is not Strategy.weighted)

@@ -26,6 +26,7 @@ from leadpool.accounts import service as accounts
 from leadpool.clock import as_utc
 from leadpool.errors import Conflict, InvalidInput, NotFound, Problem
 from leadpool.events.model import EventType
+from leadpool.events.service import append
 from leadpool.identity.access import Person, allowed, matches
 from leadpool.identity.model import Permission, Role
 from leadpool.leads.model import OPEN_STATUSES, Status
@@ -569,17 +570,16 @@ def accept_offer(db: Database, rep: Person, lead_id: int) -> dict[str, Any]:
             .where(offers.c.lead_id == lead_id, offers.c.answer.is_(None))
             .values(answer="taken", answered_at=now)
         )
-        conn.execute(
-            sa.insert(events).values(
-                lead_id=lead_id,
-                type=EventType.assigned.value,
-                at=now,
-                actor_id=rep.id,
-                pool_id=taken.pool_id,
-                rep_id=rep.id,
-                reason=f"offer accepted by {rep.email}",
-                details={"how": "offer accepted", "rep": rep.email},
-            )
+        append(
+            conn,
+            EventType.assigned,
+            now,
+            lead_id=lead_id,
+            actor_id=rep.id,
+            pool_id=taken.pool_id,
+            rep_id=rep.id,
+            reason=f"offer accepted by {rep.email}",
+            details={"how": "offer accepted", "rep": rep.email},
         )
     return {"lead_id": lead_id, "status": Status.claimed.value, "owner": rep.email}
 
@@ -634,17 +634,16 @@ def decline(db: Database, rep: Person, lead_id: int, reason: str) -> dict[str, A
         conn.execute(
             sa.insert(declines).values(lead_id=lead_id, rep_id=rep.id, at=now, reason=reason.strip())
         )
-        conn.execute(
-            sa.insert(events).values(
-                lead_id=lead_id,
-                type=EventType.declined.value,
-                at=now,
-                actor_id=rep.id,
-                pool_id=lead.pool_id,
-                rep_id=rep.id,
-                reason=f"declined by {rep.email}: {reason.strip()}"[:300],
-                details={"reason": reason.strip()},
-            )
+        append(
+            conn,
+            EventType.declined,
+            now,
+            lead_id=lead_id,
+            actor_id=rep.id,
+            pool_id=lead.pool_id,
+            rep_id=rep.id,
+            reason=f"declined by {rep.email}: {reason.strip()}"[:300],
+            details={"reason": reason.strip()},
         )
         result = None
         if lead.status == Status.offered.value:
@@ -683,17 +682,14 @@ def _next_round(conn: Connection, org: CurrentOrg, lead: Any, now: datetime) -> 
     )
     result = _repush(conn, org, lead, now, how=f"offer round {last} passed", round=last + 1)
     if result is None or (result.rep is None and not result.offer_to):
-        conn.execute(
-            sa.insert(events).values(
-                lead_id=lead.id,
-                type=EventType.offer_expired.value,
-                at=now,
-                actor_id=None,
-                pool_id=lead.pool_id,
-                rep_id=None,
-                reason=f"no one accepted in {last} round(s); back in the pool",
-                details=result.as_details() if result else {},
-            )
+        append(
+            conn,
+            EventType.offer_expired,
+            now,
+            lead_id=lead.id,
+            pool_id=lead.pool_id,
+            reason=f"no one accepted in {last} round(s); back in the pool",
+            details=result.as_details() if result else {},
         )
     return result
 
