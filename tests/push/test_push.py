@@ -153,3 +153,30 @@ def test_working_hours_follow_the_reps_zone_across_dst(db: Database, clock: Manu
     owners = {r.assigned_to for r in push(db, "rr", 3)}
     summer = when.startswith("2026-03-30")
     assert ("ana@push.example" in owners) is not summer
+
+
+def test_capacity_team_caps_and_inactive_reps_are_skipped_with_their_reason(db: Database) -> None:
+    from leadpool.org import service as orgs
+
+    from .conftest import PUSH_ORG
+
+    org = PUSH_ORG.replace("max_open: 50", "max_open: 2").replace("{West: {day: 100}}", "{West: {day: 4}}")
+    org = org.replace(
+        "{email: ben@push.example, name: Ben,", "{email: ben@push.example, name: Ben, active: false,"
+    )
+    orgs.apply(db, org)
+    owners = [r.assigned_to for r in push(db, "rr", 4)]
+    assert owners == ["ana@push.example", "cy@push.example", "ana@push.example", "cy@push.example"]
+    (full,) = push(db, "rr")
+    reasons = {s["rep"]: s["reason"] for s in routed_event(db, full.lead_id or 0)["push"]["skipped"]}
+    assert reasons == {
+        "Ana": "at capacity: 2 open leads (max_open 2)",
+        "Ben": "inactive",
+        "Cy": "at capacity: 2 open leads (max_open 2)",
+    }
+    assert full.assigned_to == "mo@push.example"  # the fallback takes it: never dropped
+    orgs.apply(db, org.replace("max_open: 2", "max_open: 10"))
+    (team_full,) = push(db, "rr")
+    reasons = {s["rep"]: s["reason"] for s in routed_event(db, team_full.lead_id or 0)["push"]["skipped"]}
+    assert reasons["Ana"] == "team West day cap reached: 5/4 (resets Tue 2026-01-06 00:00 Europe/Berlin)"
+    assert reasons["Cy"].startswith("day cap reached: 2/2")

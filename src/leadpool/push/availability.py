@@ -48,6 +48,7 @@ class Rep:
 @dataclass
 class TeamLoad:
     caps: Caps
+    zone: str = "UTC"  # where the team's periods reset: the caps' own zone, else the org's
     assigned: dict[str, int] = field(default_factory=dict)
 
 
@@ -127,7 +128,7 @@ def unavailable(rep: Rep, now: datetime, *, max_open: int | None, team: TeamLoad
     if full is not None:
         return full
     if team is not None and rep.team is not None:
-        full = cap_reached(team.caps, team.assigned, now, team.caps.timezone or "UTC")
+        full = cap_reached(team.caps, team.assigned, now, team.zone)
         if full is not None:
             return f"team {rep.team} {full}"
     return None

@@ -259,8 +259,8 @@ def _load(conn: Connection, org: CurrentOrg, now: datetime, *, lock: bool) -> _S
         people[email] = Person(
             row.id, email, user.role, user.team, user.tier, user.title, tuple(user.territories), user.timezone
         )
-    teams = {name: TeamLoad(caps) for name, caps in o.push.team_caps.items()}
-    _count_assigned(conn, list(reps.values()), teams, o, now)
+    teams = {name: TeamLoad(caps, caps.timezone or o.timezone) for name, caps in o.push.team_caps.items()}
+    _count_assigned(conn, list(reps.values()), teams, now)
     cursors = {
         key: dict(value)
         for key, value in conn.execute(sa.select(push_cursors.c.key, push_cursors.c.state)).all()
@@ -269,9 +269,7 @@ def _load(conn: Connection, org: CurrentOrg, now: datetime, *, lock: bool) -> _S
     return _State(situation, people, set())
 
 
-def _count_assigned(
-    conn: Connection, reps: list[Rep], teams: dict[str, TeamLoad], org: Org, now: datetime
-) -> None:
+def _count_assigned(conn: Connection, reps: list[Rep], teams: dict[str, TeamLoad], now: datetime) -> None:
     """Leads pushed to each rep (and team) in the current hour, day, week and month, each period
     starting at the boundary of the rep's (or the cap's) own time zone."""
     bounds: dict[str, dict[int, datetime]] = {}
@@ -282,7 +280,7 @@ def _count_assigned(
             if getattr(r.caps, period) is not None
         }
         per_team = {
-            r.id: period_start(period, now, teams[r.team].caps.timezone or org.timezone)
+            r.id: period_start(period, now, teams[r.team].zone)
             for r in reps
             if r.team in teams and getattr(teams[r.team].caps, period) is not None
         }
