@@ -99,9 +99,15 @@ def test_availability_and_accounts_over_http(client: TestClient, auth: Any) -> N
     r = client.post("/api/v1/absences", json=body, headers=auth["ana"])
     assert r.status_code == 422 and "must be after starts_at" in r.text
     body["ends_at"] = "2026-01-09T00:00:00+01:00"
-    assert client.post("/api/v1/absences", json=body, headers=auth["ana"]).status_code == 201
+    r = client.post("/api/v1/absences", json=body, headers=auth["ana"])
+    assert r.status_code == 201
     r = client.post("/api/v1/leads", json=lead("rr"), headers=auth["ops"])
     assert r.json()["assigned_to"] == "cy@push.example"
+    absence = client.get("/api/v1/absences", headers=auth["ana"]).json()["absences"][0]
+    assert client.delete(f"/api/v1/absences/{absence['id']}", headers=auth["ben"]).status_code == 403
+    assert client.delete(f"/api/v1/absences/{absence['id']}", headers=auth["ana"]).status_code == 204
+    r = client.post("/api/v1/leads", json=lead("rr"), headers=auth["ops"])
+    assert r.json()["assigned_to"] == "ana@push.example"
     r = client.post(
         "/api/v1/accounts",
         json={

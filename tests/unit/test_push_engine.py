@@ -114,6 +114,33 @@ def test_least_loaded_fills_the_emptiest_and_rotates_among_equals() -> None:
     assert got == ["R1", "R2", "R1", "R2", "R1", "R2", "R0"]
 
 
+def test_least_loaded_does_not_flood_a_rep_back_from_pto() -> None:
+    reps = _reps([1, 1, 1])
+    situation = _situation(reps)
+    rule = Assign(strategy=[Strategy.least_loaded])
+
+    def run(n: int) -> list[str]:
+        got = []
+        for _ in range(n):
+            chosen = plan("ll", rule, {}, reps, situation).rep
+            assert chosen is not None
+            got.append(chosen.name)
+            _give(chosen)
+        return got
+
+    run(3)
+    reps[2].online = False
+    run(6)  # R0 and R1 now hold 4 leads each, R2 one
+    reps[2].online = True
+    # R2 takes its turn in the rotation instead of the next three leads.
+    assert run(6).count("R2") == 2
+    situation.catch_up = True
+    reps[2].online = False
+    run(4)
+    reps[2].online = True
+    assert run(3) == ["R2", "R2", "R2"]
+
+
 def test_catch_up_lets_a_returning_rep_make_up_for_missed_turns() -> None:
     reps = _reps([1, 1])
     situation = _situation(reps)

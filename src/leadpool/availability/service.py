@@ -103,6 +103,30 @@ def add_absence(
     }
 
 
+def cancel_absence(db: Database, actor: Person, absence_id: int) -> None:
+    """Take back a PTO period (plans change); who may set it may cancel it."""
+    now = db.clock.now()
+    with db.transaction() as conn:
+        row = conn.execute(
+            sa.select(absences.c.id, users.c.email, absences.c.reason)
+            .join(users, users.c.id == absences.c.user_id)
+            .where(absences.c.id == absence_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"no absence {absence_id}", hint="GET /api/v1/absences lists them")
+        user_id, _ = _target(conn, actor, row.email)
+        conn.execute(sa.delete(absences).where(absences.c.id == absence_id))
+        append(
+            conn,
+            EventType.availability,
+            now,
+            actor_id=actor.id,
+            rep_id=user_id,
+            reason=f"absence cancelled: {row.reason}",
+            details={"absence_id": absence_id},
+        )
+
+
 def _check_period(starts_at: datetime, ends_at: datetime, reason: str, where: str = "") -> list[Problem]:
     problems = []
     if starts_at.tzinfo is None or ends_at.tzinfo is None:

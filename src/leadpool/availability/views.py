@@ -43,3 +43,8 @@ def add_absence(db: DB, me: Me, body: AbsenceIn) -> dict[str, Any]:
 @router.get("/absences")
 def absences(db: DB, me: Me) -> dict[str, Any]:
     return {"absences": service.list_absences(db)}
+
+
+@router.delete("/absences/{absence_id}", status_code=204)
+def cancel_absence(db: DB, me: Me, absence_id: int) -> None:
+    service.cancel_absence(db, me, absence_id)

@@ -193,9 +193,16 @@ def _push_check(org: Org, teams: set[str], tiers: set[str], emails: list[str]) -
     """Push settings (§4, §5): every person, team and zone they name must exist."""
     problems: list[Problem] = []
     managers = {u.team for u in org.users if u.role is Role.manager and u.team}
-    for team in org.push.team_caps:
+    for team, caps in org.push.team_caps.items():
         if team not in teams:
             problems.append(Problem(f"push.team_caps.{team}", f"unknown team '{team}'"))
+        if caps.max_open is not None:
+            problems.append(
+                Problem(
+                    f"push.team_caps.{team}.max_open",
+                    "max_open is per rep: set it under push or a user's push_caps",
+                )
+            )
     zones = [("push.caps.timezone", org.push.caps.timezone)]
     zones += [(f"push.team_caps.{t}.timezone", c.timezone) for t, c in org.push.team_caps.items()]
     zones += [

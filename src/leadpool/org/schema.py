@@ -104,6 +104,7 @@ class Caps(Layered):
     week: NonNeg | None = None
     month: NonNeg | None = None
     timezone: str | None = None
+    max_open: NonNeg | None = None  # per rep: overrides push.max_open
 
 
 class PushSettings(Strict):

@@ -111,14 +111,32 @@ def fair_pick(segment: Credits, available: Sequence[Rep], catch_up: bool, *, uni
     return best
 
 
-def least_loaded_pick(segment: Credits, available: Sequence[Rep]) -> Rep:
-    """Fewest open leads wins; among equals, whoever was given a lead longest ago (a rotation)."""
-    counter = segment.get("_n", 0.0) + 1
-    segment["_n"] = counter
-    best = min(
-        enumerate(available), key=lambda ir: (ir[1].open_leads, segment.get(str(ir[1].id), 0.0), ir[0])
-    )[1]
-    segment[str(best.id)] = counter
+def least_loaded_pick(segment: Credits, available: Sequence[Rep], catch_up: bool) -> Rep:
+    """Fewest open leads wins; among equals, whoever was given a lead longest ago (a rotation).
+
+    A rep back after missing turns counts as loaded as the least loaded of the others until they
+    really are (unless `catch_up`): otherwise a rep back from two weeks of PTO with an empty desk
+    would take every lead until level with the team. They get their turn in the rotation instead."""
+    done = segment.get("_n", 0.0)
+    lows = sorted(r.open_leads for r in available)[:2]
+
+    def load(rep: Rep) -> int:
+        key = str(rep.id)
+        if catch_up:
+            segment.pop("f:" + key, None)
+            return rep.open_leads
+        others = lows[1] if len(lows) > 1 and rep.open_leads == lows[0] else lows[0]
+        if segment.get("v:" + key, done) != done:
+            segment["f:" + key] = 1  # missed turns: count as level with the team from now on
+        if "f:" + key in segment and rep.open_leads >= others:
+            del segment["f:" + key]  # level for real
+        return max(rep.open_leads, others) if "f:" + key in segment else rep.open_leads
+
+    best = min(enumerate(available), key=lambda ir: (load(ir[1]), segment.get(str(ir[1].id), 0.0), ir[0]))[1]
+    segment["_n"] = done + 1
+    segment[str(best.id)] = done + 1
+    for rep in available:
+        segment["v:" + str(rep.id)] = done + 1
     return best
 
 
@@ -169,7 +187,7 @@ def plan(
                     else unavailable(
                         rep,
                         situation.now,
-                        max_open=situation.max_open,
+                        max_open=rep.caps.max_open if rep.caps.max_open is not None else situation.max_open,
                         team=situation.teams.get(rep.team) if rep.team else None,
                     )
                 )
@@ -227,7 +245,7 @@ def plan(
 
 def _choose(strategy: Strategy, credits: Credits, ok: list[Rep], catch_up: bool) -> Rep:
     if strategy is Strategy.least_loaded:
-        return least_loaded_pick(credits, ok)
+        return least_loaded_pick(credits, ok, catch_up)
     # Round-robin, and the rotation inside a territory team or for one owner: everybody's turn
     # comes equally often, whatever their weight.
     return fair_pick(credits, ok, catch_up, unit=strategy is not Strategy.weighted)
