@@ -7,6 +7,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from rich.console import Console
 
+from leadpool.accounts.service import import_accounts
+from leadpool.csvfile import records
 from leadpool.identity.model import Role
 from leadpool.identity.service import issue_token, person_by_email
 from leadpool.leads.importer import import_file
@@ -24,13 +26,16 @@ def _tokens_path(db: Database) -> Path:
 
 
 def seed_example(db: Database, examples: Path, *, console: Console | None = None) -> dict[str, str]:
-    """Apply examples/org.yaml and import examples/leads.csv into an empty database; return demo tokens."""
+    """Apply examples/org.yaml, import examples/accounts.csv and examples/leads.csv into an empty
+    database; return demo tokens."""
     path = _tokens_path(db)
     with db.engine.connect() as conn:
         empty = conn.execute(sa.select(sa.func.count()).select_from(org_versions)).scalar_one() == 0
     if not empty:
         return _read_tokens(path)
     orgs.apply(db, (examples / "org.yaml").read_text(encoding="utf-8"))
+    if (examples / "accounts.csv").exists():  # before the leads, so account owners get theirs
+        import_accounts(db, records(examples / "accounts.csv"))
     mapping = load_mapping((examples / "leads.mapping.yaml").read_text(encoding="utf-8"))
     report = import_file(db, examples / "leads.csv", mapping)
     if console:

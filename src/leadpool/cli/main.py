@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from leadpool.csvfile import records
 from leadpool.errors import ClaimRefused, LeadpoolError
 from leadpool.settings import EXAMPLES, Settings
 from leadpool.storage.db import Database
@@ -411,20 +412,6 @@ def serve(
 # ---- push: availability, accounts, offers, declines, fairness -----------------------------------
 
 
-def _csv_rows(file: Path) -> list[tuple[str, dict[str, Any]]]:
-    """CSV rows with the line each starts on, for reports that name the line to fix."""
-    import csv
-
-    with file.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        rows = []
-        line = reader.line_num + 1
-        for row in reader:
-            rows.append((f"line {line}", {k: v for k, v in row.items() if k and v not in (None, "")}))
-            line = reader.line_num + 1
-    return rows
-
-
 @app.command("accounts")
 def import_accounts(
     file: Annotated[Path, typer.Argument(help="CSV with name, owner (email), domain, website, external_id")],
@@ -433,7 +420,7 @@ def import_accounts(
     """Import known accounts and their owners; a lead from one is pushed to its owner (§4)."""
     from leadpool.accounts.service import import_accounts as run
 
-    report = run(_db(db_url), _csv_rows(file))
+    report = run(_db(db_url), records(file))
     for problem in report.rejected:
         err.print(f"[red]rejected[/] {problem.where}: {problem.message}")
     console.print(f"{report.created} created, {report.updated} updated, {len(report.rejected)} rejected")
@@ -480,7 +467,7 @@ def pto_import(
     from leadpool.availability.service import import_absences
 
     db = _db(db_url)
-    added, rejected = import_absences(db, _as(db, as_user), _csv_rows(file))
+    added, rejected = import_absences(db, _as(db, as_user), records(file))
     for problem in rejected:
         err.print(f"[red]rejected[/] {problem.where}: {problem.message}")
     console.print(f"{added} absences added, {len(rejected)} problems")

@@ -34,6 +34,7 @@ class Rep:
     team: str | None
     timezone: str
     weight: float = 1.0
+    role: str = "rep"  # managers are loaded too, as fallbacks and where a rule names them
     territories: tuple[str, ...] = ()
     active: bool = True
     online: bool = True

@@ -176,9 +176,8 @@ def plan(
     result = Plan()
     judged: dict[int, str | None] = {}
 
-    def free(reps: Sequence[Rep]) -> tuple[list[Rep], list[Rep]]:
+    def free(reps: Sequence[Rep]) -> list[Rep]:
         ok: list[Rep] = []
-        away: list[Rep] = []
         for rep in reps:
             if rep.id not in judged:
                 reason = (
@@ -195,8 +194,9 @@ def plan(
                 result.considered.append(rep.email)
                 if reason is not None:
                     result.skipped.append(Skip(rep.name, reason))
-            (ok if judged[rep.id] is None else away).append(rep)
-        return ok, away
+            if judged[rep.id] is None:
+                ok.append(rep)
+        return ok
 
     wanted = assign.offer.to if assign.offer else 1
     for strategy in assign.strategy:
@@ -217,11 +217,11 @@ def plan(
             segment = f"{rule}/territory[{index}]"
             if entry.to.startswith("team "):
                 team = entry.to.removeprefix("team ")
-                reps = [r for r in situation.reps.values() if r.team == team]
+                reps = [r for r in situation.reps.values() if r.team == team and r.role == "rep"]
             else:
                 rep = situation.reps.get(entry.to.lower())
                 reps = [rep] if rep is not None else []
-        ok, away = free(reps)
+        ok = free(reps)
         if not ok:
             continue
         credits = situation.cursors.setdefault(segment, {})
@@ -230,7 +230,6 @@ def plan(
             rep = _choose(strategy, credits, ok, situation.catch_up)
             chosen.append(rep)
             ok = [r for r in ok if r.id != rep.id]
-            away = [*away, rep]
         result.strategy, result.segment = strategy.value, segment
         if assign.offer:
             result.offer_to = chosen

@@ -247,6 +247,7 @@ def _load(conn: Connection, org: CurrentOrg, now: datetime, *, lock: bool) -> _S
             team=user.team,
             timezone=user.timezone,
             weight=user.weight,
+            role=user.role.value,
             territories=tuple(user.territories),
             active=bool(row.active and user.active),
             online=bool(row.online),
