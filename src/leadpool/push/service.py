@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from leadpool.accounts import service as accounts
+from leadpool.claims.service import REP_LOCK_SPACE
 from leadpool.clock import as_utc
 from leadpool.errors import Conflict, InvalidInput, NotFound, Problem
 from leadpool.events.model import EventType
@@ -199,9 +200,19 @@ def _owners(
 # ---- loading the situation -------------------------------------------------------------------
 
 
+# Every rep's claim lock too (the claim path's, in id order), so a claim and a push never count the
+# same rep's open leads at once: push's max_open and the claim limits both stay exact.
+_LOCK_REPS = sa.text(
+    "SELECT count(pg_advisory_xact_lock(:space, CAST(id AS integer))) "
+    "FROM (SELECT id FROM users WHERE role IN ('rep', 'manager') ORDER BY id) AS reps"
+)
+
+
 def _lock(conn: Connection) -> None:
+    """One push at a time (PostgreSQL; SQLite's write lock already serialises writers)."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(PUSH_LOCK_SPACE, 0)))
+        conn.execute(_LOCK_REPS, {"space": REP_LOCK_SPACE})
 
 
 _OPEN = [s.value for s in OPEN_STATUSES]
