@@ -16,3 +16,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     import_batch_size: int = 1000
+    tick_seconds: int = 60  # how often time-driven jobs run (aging, SLAs, offers)
+    # Run the scheduler inside `leadpool serve` too: the single-machine default. With several API
+    # workers on PostgreSQL, run `leadpool scheduler` once instead (leadership makes extras idle).
+    scheduler_in_server: bool = True
+    webhook_url: str | None = None  # alerts are POSTed here as JSON, besides the log

@@ -406,7 +406,30 @@ def serve(
     err.print(
         f"leadpool on [bold]http://{host}:{port}/api/v1/docs[/] (database {db.engine.url.render_as_string()})"
     )
-    uvicorn.run(create_app(db), host=host, port=port, log_level="info")
+    stop = _start_scheduler(db, settings) if settings.scheduler_in_server else None
+    try:
+        uvicorn.run(create_app(db), host=host, port=port, log_level="info")
+    finally:
+        if stop is not None:
+            stop.set()
+
+
+def _start_scheduler(db: Database, settings: Settings) -> Any:
+    """The single-machine default: the scheduler ticks in a thread of the server process."""
+    import threading
+    from datetime import timedelta
+
+    from leadpool.notify.service import notifiers
+    from leadpool.scheduler.jobs import default_jobs
+    from leadpool.scheduler.service import Scheduler
+
+    runner = Scheduler(
+        db, default_jobs(timedelta(seconds=settings.tick_seconds)), notifiers(settings.webhook_url)
+    )
+    stop = threading.Event()
+    threading.Thread(target=runner.run_forever, args=(stop,), name="leadpool-scheduler", daemon=True).start()
+    err.print(f"scheduler running in this process, every {settings.tick_seconds} s")
+    return stop
 
 
 # ---- push: availability, accounts, offers, declines, fairness -----------------------------------
@@ -581,3 +604,36 @@ def fairness(
     console.print(
         f"Gini {result['gini']:.3f} (weight-adjusted {result['weighted_gini']:.3f}); 0 = perfectly even"
     )
+
+
+@app.command()
+def scheduler(
+    once: Annotated[bool, typer.Option("--once", help="run what is due now, then exit")] = False,
+    db_url: DbUrl = None,
+) -> None:
+    """Run the time-driven jobs (aging, SLAs, offer expiry, time-released pools) on every tick.
+
+    Several may run against one PostgreSQL database: one leads, the others stand by."""
+    import threading
+    from datetime import timedelta
+
+    from leadpool.notify.service import notifiers
+    from leadpool.scheduler.jobs import default_jobs
+    from leadpool.scheduler.service import Scheduler
+
+    settings = Settings()
+    runner = Scheduler(
+        _db(db_url), default_jobs(timedelta(seconds=settings.tick_seconds)), notifiers(settings.webhook_url)
+    )
+    if once:
+        for ran in runner.run_due():
+            console.print(f"{ran.job} @ {ran.tick.isoformat()}: {ran.counts}")
+        runner.step_down()
+        return
+    console.print(f"scheduler {runner.name}: ticking every {settings.tick_seconds} s (Ctrl-C to stop)")
+    stop = threading.Event()
+    try:
+        runner.run_forever(stop)
+    except KeyboardInterrupt:
+        stop.set()
+        runner.step_down()

@@ -262,6 +262,81 @@ PREVIEW_FIELDS = [
 ]
 
 
+class AgingAction(StrEnum):
+    boost = "boost"  # lift priority into the top `top_percent` of the pool
+    flag = "flag"  # flag for manager review
+    alert_manager = "alert_manager"
+    force_assign = "force_assign"  # push to the next available rep
+    nurture = "nurture"  # move to the nurture pool
+    recycle = "recycle"  # move to the recycling pool
+    archive = "archive"
+
+
+class Bracket(Strict):
+    """From `after_hours` unclaimed in the pool, do these once (§8 aging)."""
+
+    after_hours: Annotated[float, Field(gt=0)]
+    top_percent: Annotated[float, Field(gt=0, le=100)] | None = None
+    actions: list[AgingAction] = []
+    high_value: list[AgingAction] | None = None  # instead of `actions` for high-value leads
+
+    @model_validator(mode="after")
+    def _boost_needs_percent(self) -> Bracket:
+        wants = AgingAction.boost in self.actions or AgingAction.boost in (self.high_value or [])
+        if wants and self.top_percent is None:
+            raise ValueError("'boost' needs top_percent (e.g. 30 for the top 30% of the pool)")
+        return self
+
+
+class AgingPreset(StrEnum):
+    pool = "pool"
+    queue = "queue"
+    distribution = "distribution"
+    off = "off"
+
+
+_B, _A = Bracket, AgingAction
+AGING_PRESETS: dict[AgingPreset, list[Bracket]] = {
+    # §8 age-based priority, pool default.
+    AgingPreset.pool: [
+        _B(after_hours=24, top_percent=30, actions=[_A.boost]),
+        _B(
+            after_hours=48,
+            top_percent=10,
+            actions=[_A.boost, _A.flag, _A.alert_manager],
+            high_value=[_A.boost, _A.flag, _A.alert_manager, _A.force_assign],
+        ),
+        _B(after_hours=72, actions=[_A.nurture], high_value=[_A.force_assign]),
+        _B(after_hours=168, actions=[_A.archive]),
+    ],
+    AgingPreset.queue: [
+        _B(after_hours=24, top_percent=25, actions=[_A.boost]),
+        _B(after_hours=48, top_percent=10, actions=[_A.boost]),
+        _B(after_hours=72, actions=[_A.alert_manager]),
+    ],
+    AgingPreset.distribution: [
+        _B(after_hours=12, top_percent=50, actions=[_A.boost]),
+        _B(after_hours=24, top_percent=10, actions=[_A.boost]),
+        _B(after_hours=48, actions=[_A.alert_manager]),
+    ],
+    AgingPreset.off: [],
+}
+
+
+class Aging(Strict):
+    """Aging rules of a pool (§8): a named preset, or brackets of your own."""
+
+    preset: AgingPreset = AgingPreset.pool
+    brackets: list[Bracket] | None = None
+    high_value_score: float = 80  # a lead at or above this score is high value
+    nurture_pool: str | None = None  # without one, 'nurture' flags the lead for it instead
+    recycle_pool: str | None = None
+
+    def ladder(self) -> list[Bracket]:
+        chosen = self.brackets if self.brackets is not None else AGING_PRESETS[self.preset]
+        return sorted(chosen, key=lambda b: b.after_hours)
+
+
 class Pool(Strict):
     name: str = Field(min_length=1)
     kind: PoolKind = PoolKind.open
@@ -274,6 +349,7 @@ class Pool(Strict):
     tier_limits: dict[str, Limits] = {}
     preview_fields: list[str] = Field(default_factory=lambda: list(PREVIEW_FIELDS))
     assign: Assign | None = None  # push for every lead routed here, unless its rule says otherwise
+    aging: Aging | None = None  # None: the org's aging
 
 
 class Condition(Strict):
@@ -315,6 +391,7 @@ class Org(Strict):
     rules: list[Rule] = []
     duplicates: Duplicates = Duplicates()
     push: PushSettings = PushSettings()
+    aging: Aging = Aging()
     fallback: Literal["review"] | str = "review"
 
     @model_validator(mode="before")

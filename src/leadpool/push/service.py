@@ -704,10 +704,10 @@ def _next_round(conn: Connection, org: CurrentOrg, lead: Any, now: datetime) -> 
     return result
 
 
-def tick(db: Database, *, limit: int = 500) -> dict[str, int]:
+def tick(db: Database, now: datetime | None = None, *, limit: int = 500) -> dict[str, int]:
     """The time-driven part of push, run by the scheduler: expire offer rounds and auto-assign leads
     left unclaimed in time-released pools. Safe to run at any moment and more than once."""
-    now = db.clock.now()
+    now = now or db.clock.now()
     org = current(db)
     done = {"offer_rounds_expired": 0, "time_released_assigned": 0}
     with db.transaction() as conn:

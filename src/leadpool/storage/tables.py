@@ -108,6 +108,11 @@ leads = sa.Table(
     sa.Column("closed_at", When),
     sa.Column("outcome", sa.String(20)),
     sa.Column("amount", sa.Numeric(14, 2)),
+    # [clock]: how many aging brackets have fired since the lead entered its pool, a manager-review
+    # flag they may set, and when the first-response SLA for the lead's source falls due (§8).
+    sa.Column("aging_step", sa.SmallInteger, nullable=False, default=0, server_default="0"),
+    sa.Column("flag", sa.String(200)),
+    sa.Column("first_response_due_at", When),
     sa.CheckConstraint(
         "(status IN ('claimed','contacted','opportunity','won','lost')) = (owner_id IS NOT NULL)"
         " OR status IN ('disqualified','archived')",
@@ -125,6 +130,21 @@ sa.Index(
     postgresql_where=leads.c.status == "available",
 )
 sa.Index("ix_leads_owner_status", leads.c.owner_id, leads.c.status)
+# Aging reads, per pool and bracket, the available leads at each earlier step that are old enough.
+sa.Index(
+    "ix_leads_aging",
+    leads.c.pool_id,
+    leads.c.aging_step,
+    leads.c.entered_pool_at,
+    sqlite_where=leads.c.status == "available",
+    postgresql_where=leads.c.status == "available",
+)
+sa.Index(
+    "ix_leads_first_response",
+    leads.c.first_response_due_at,
+    sqlite_where=leads.c.first_response_due_at.is_not(None),
+    postgresql_where=leads.c.first_response_due_at.is_not(None),
+)
 # Unique where set: most of these are empty on most leads, and a claim (which rewrites the row)
 # then adds no entry to them.
 for _column in (leads.c.external_id, leads.c.idempotency_key, leads.c.email_key, leads.c.person_key):
@@ -154,6 +174,9 @@ claims = sa.Table(
     sa.Column("claimed_at", When, nullable=False),
     sa.Column("released_at", When),
     sa.Column("release_reason", sa.String(300)),
+    # Claim-to-contact SLA (§8): when the next breach step is due, and how many have fired.
+    sa.Column("sla_due_at", When),
+    sa.Column("sla_step", sa.SmallInteger, nullable=False, default=0, server_default="0"),
 )
 # The invariant of the product: at most one rep holds a lead, whatever the application does.
 sa.Index(
@@ -164,6 +187,12 @@ sa.Index(
     postgresql_where=claims.c.released_at.is_(None),
 )
 sa.Index("ix_claims_rep_time", claims.c.rep_id, claims.c.claimed_at)
+sa.Index(
+    "ix_claims_sla_due",
+    claims.c.sla_due_at,
+    sqlite_where=claims.c.released_at.is_(None),
+    postgresql_where=claims.c.released_at.is_(None),
+)
 
 events = sa.Table(
     "events",
@@ -259,3 +288,33 @@ declines = sa.Table(
     sa.Column("at", When, nullable=False),
     sa.Column("reason", sa.String(300), nullable=False),
 )
+
+# One row per job and tick (§ scheduler): the unique key is what makes a tick run exactly once,
+# whichever scheduler gets there first; finished_at stays empty if a run was cut short.
+job_runs = sa.Table(
+    "job_runs",
+    metadata,
+    sa.Column("job", sa.String(60), primary_key=True),
+    sa.Column("tick", When, primary_key=True),
+    sa.Column("started_at", When, nullable=False),
+    sa.Column("finished_at", When),
+    sa.Column("result", Json),
+    sa.Column("runner", sa.String(100), nullable=False),
+)
+
+# Repeat SLA offenders (§8): a reduced claim quota or suspended pool access for a while, visible to
+# the rep and lifted early by a manager.
+penalties = sa.Table(
+    "penalties",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("rep_id", Id, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # reduced_quota | suspended
+    sa.Column("factor", sa.Float),  # reduced_quota: daily claims are multiplied by this
+    sa.Column("starts_at", When, nullable=False),
+    sa.Column("ends_at", When, nullable=False),
+    sa.Column("reason", sa.String(300), nullable=False),
+    sa.Column("lifted_at", When),
+    sa.Column("lifted_by", Id, sa.ForeignKey("users.id")),
+)
+sa.Index("ix_penalties_rep", penalties.c.rep_id, penalties.c.ends_at)

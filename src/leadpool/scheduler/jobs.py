@@ -1,0 +1,17 @@
+"""The time-driven jobs, one per concept, each run by the scheduler with the tick's instant."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from leadpool.push import service as push
+from leadpool.scheduler.service import Job, JobResult
+from leadpool.storage.db import Database
+
+
+def _push(db: Database, at: datetime) -> JobResult:
+    return JobResult(push.tick(db, at))
+
+
+def default_jobs(every: timedelta = timedelta(minutes=1)) -> list[Job]:
+    return [Job("push", every, _push)]

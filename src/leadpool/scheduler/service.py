@@ -1,0 +1,183 @@
+"""The scheduler: runs every time-driven job once per tick, whichever process gets there first.
+
+- Leadership: on PostgreSQL a scheduler acts only while it holds a session advisory lock on its
+  own connection; the others wait as standbys and take over when it goes away.
+- Exactly once: a tick is claimed by inserting (job, tick) under a unique key before it runs, so
+  even two acting schedulers never run the same tick twice.
+- Catch-up: after a stop, the missed ticks run oldest first, each with its own instant, so ladder
+  steps fire in order and at the times they were due. Jobs look at state, not at how often they
+  ran, so a tick cut short by a crash is simply run again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+
+from leadpool.clock import as_utc
+from leadpool.notify.service import Alert, Notifier
+from leadpool.scheduler.ticks import due_ticks
+from leadpool.storage.db import Database
+from leadpool.storage.tables import job_runs
+
+log = logging.getLogger("leadpool.scheduler")
+LEADER_LOCK = (0x6C72, 0)  # 'lr'
+
+
+@dataclass
+class JobResult:
+    counts: dict[str, int] = field(default_factory=dict)
+    alerts: list[Alert] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every: timedelta
+    run: Callable[[Database, datetime], JobResult]
+
+
+@dataclass(frozen=True)
+class Ran:
+    job: str
+    tick: datetime
+    counts: dict[str, int]
+
+
+class Scheduler:
+    def __init__(
+        self,
+        db: Database,
+        jobs: Sequence[Job],
+        notifiers: Sequence[Notifier] = (),
+        *,
+        catch_up_limit: int = 1440,
+        stale_after: timedelta = timedelta(minutes=10),
+        name: str | None = None,
+    ) -> None:
+        self.stale_after = stale_after
+        self.db = db
+        self.jobs = list(jobs)
+        self.notifiers = list(notifiers)
+        self.catch_up_limit = catch_up_limit
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self._leader: Connection | None = None
+
+    # -- leadership -----------------------------------------------------------------------------
+
+    def lead(self) -> bool:
+        """Whether this scheduler may act now (PostgreSQL: holds the leader lock)."""
+        if not self.db.is_postgres:
+            return True
+        if self._leader is not None:
+            try:
+                self._leader.exec_driver_sql("SELECT 1")
+                return True
+            except sa.exc.DBAPIError:
+                self._leader = None  # the connection died, and the lock with it
+        conn = self.db.engine.connect()
+        got = conn.execute(sa.select(sa.func.pg_try_advisory_lock(*LEADER_LOCK))).scalar()
+        conn.commit()
+        if got:
+            self._leader = conn
+            log.info("scheduler %s is the leader", self.name)
+            return True
+        conn.close()
+        return False
+
+    def step_down(self) -> None:
+        if self._leader is not None:
+            try:
+                self._leader.execute(sa.select(sa.func.pg_advisory_unlock(*LEADER_LOCK)))
+                self._leader.commit()
+            finally:
+                self._leader.close()
+                self._leader = None
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def run_due(self, now: datetime | None = None) -> list[Ran]:
+        """Run every due tick of every job (none if another scheduler leads)."""
+        if not self.lead():
+            return []
+        now = now or self.db.clock.now()
+        done: list[Ran] = []
+        for job in self.jobs:
+            for tick in self._due(job, now):
+                if not self._claim(job, tick):
+                    continue  # another scheduler took this tick
+                result = job.run(self.db, tick)
+                self._finish(job, tick, result)
+                done.append(Ran(job.name, tick, result.counts))
+                for notifier in self.notifiers:
+                    try:
+                        notifier.send(result.alerts)
+                    except Exception:  # a notifier must never stop the clock
+                        log.exception("notifier %r failed", notifier)
+        return done
+
+    def run_forever(self, stop: threading.Event, *, poll_seconds: float = 1.0) -> None:
+        while not stop.is_set():
+            try:
+                self.run_due()
+            except Exception:
+                log.exception("scheduler tick failed; retrying")
+            stop.wait(poll_seconds)
+        self.step_down()
+
+    def _due(self, job: Job, now: datetime) -> list[datetime]:
+        with self.db.engine.connect() as conn:
+            # A tick started long ago and never finished was cut short (a crash, a kill).
+            stale = self.db.clock.now() - self.stale_after
+            unfinished = [
+                as_utc(t)
+                for t in conn.execute(
+                    sa.select(job_runs.c.tick)
+                    .where(
+                        job_runs.c.job == job.name,
+                        job_runs.c.finished_at.is_(None),
+                        job_runs.c.started_at < stale,
+                    )
+                    .order_by(job_runs.c.tick)
+                ).scalars()
+            ]
+            last = conn.execute(
+                sa.select(sa.func.max(job_runs.c.tick)).where(job_runs.c.job == job.name)
+            ).scalar()
+        for tick in unfinished:  # cut short last time: run again (jobs are idempotent by state)
+            with self.db.transaction() as conn:
+                conn.execute(sa.delete(job_runs).where(job_runs.c.job == job.name, job_runs.c.tick == tick))
+        fresh = due_ticks(as_utc(last) if last else None, now, job.every, limit=self.catch_up_limit)
+        return sorted(set(unfinished) | set(fresh))
+
+    def _claim(self, job: Job, tick: datetime) -> bool:
+        with self.db.transaction() as conn:
+            insert = pg_insert(job_runs) if conn.dialect.name == "postgresql" else sqlite_insert(job_runs)
+            row: dict[str, Any] = {
+                "job": job.name,
+                "tick": tick,
+                "started_at": self.db.clock.now(),
+                "runner": self.name,
+            }
+            return bool(conn.execute(insert.values(**row).on_conflict_do_nothing()).rowcount)
+
+    def _finish(self, job: Job, tick: datetime, result: JobResult) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                sa.update(job_runs)
+                .where(job_runs.c.job == job.name, job_runs.c.tick == tick)
+                .values(
+                    finished_at=self.db.clock.now(), result={**result.counts, "alerts": len(result.alerts)}
+                )
+            )
