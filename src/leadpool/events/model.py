@@ -13,6 +13,7 @@ class EventType(StrEnum):
     offered = "lead.offered"  # hot lane: offered to several reps at once
     offer_expired = "lead.offer_expired"
     declined = "lead.declined"  # an assigned rep turned it down, with a reason
+    aged = "lead.aged"  # an aging bracket fired (§8): boosted, flagged, moved, archived …
     claim_refused = "claim.refused"  # no lead changed; details carry the limit, value and retry_after
     contacted = "lead.contacted"
     released = "lead.released"

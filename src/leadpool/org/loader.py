@@ -186,6 +186,20 @@ def cross_check(org: Org) -> list[Problem]:
         if spec.limits.ratio or spec.limits.pool_daily is not None:
             problems.append(Problem(f"tiers.{tier}.limits", "ratio and pool_daily belong on a pool's limits"))
     problems += _push_check(org, teams, tiers, emails)
+    problems += _aging_check(org)
+    return problems
+
+
+def _aging_check(org: Org) -> list[Problem]:
+    """Aging (§8) moves leads to named pools: they must exist."""
+    problems: list[Problem] = []
+    pools = {p.name for p in org.pools}
+    places = [("aging", org.aging)] + [(f"pools[{i}].aging", p.aging) for i, p in enumerate(org.pools)]
+    for where, aging in places:
+        for key in ("nurture_pool", "recycle_pool"):
+            target = getattr(aging, key) if aging else None
+            if target is not None and target not in pools:
+                problems.append(Problem(f"{where}.{key}", f"unknown pool '{target}'"))
     return problems
 
 

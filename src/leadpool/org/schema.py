@@ -332,6 +332,11 @@ class Aging(Strict):
     nurture_pool: str | None = None  # without one, 'nurture' flags the lead for it instead
     recycle_pool: str | None = None
 
+    @field_validator("preset", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: Any) -> Any:
+        return "off" if value is False else value  # YAML reads a bare `off` as false
+
     def ladder(self) -> list[Bracket]:
         chosen = self.brackets if self.brackets is not None else AGING_PRESETS[self.preset]
         return sorted(chosen, key=lambda b: b.after_hours)

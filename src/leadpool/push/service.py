@@ -94,7 +94,7 @@ def push_routed(conn: Connection, org: CurrentOrg, routed: Sequence[Routed], now
             todo.append((r, key, assign))
     if not todo:
         return Pushed(notes)
-    state = _load(conn, org, now, lock=True)
+    state = _load(conn, org, now, take_lock=True)
     owners = _owners(conn, [(r.values, a) for r, _, a in todo])
     writes = _Writes(now)
     for (r, key, assign), owner in zip(todo, owners, strict=True):
@@ -208,7 +208,7 @@ _LOCK_REPS = sa.text(
 )
 
 
-def _lock(conn: Connection) -> None:
+def lock(conn: Connection) -> None:
     """One push at a time (PostgreSQL; SQLite's write lock already serialises writers)."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(PUSH_LOCK_SPACE, 0)))
@@ -218,11 +218,11 @@ def _lock(conn: Connection) -> None:
 _OPEN = [s.value for s in OPEN_STATUSES]
 
 
-def _load(conn: Connection, org: CurrentOrg, now: datetime, *, lock: bool) -> _State:
+def _load(conn: Connection, org: CurrentOrg, now: datetime, *, take_lock: bool) -> _State:
     """Every candidate's availability, load and period counts, and the rotation state, read after
     the push lock is held so they include every push committed before."""
-    if lock:
-        _lock(conn)
+    if take_lock:
+        lock(conn)
     o = org.loaded.org
     rows = {
         r.email: r
@@ -517,7 +517,7 @@ def _repush(
     if found is None:
         return None
     key, assign, pool = found
-    state = _load(conn, org, now, lock=False)  # the caller holds the push lock
+    state = _load(conn, org, now, take_lock=False)  # the caller holds the push lock
     owners = _owners(conn, [(lead.data, assign)])
     if assign.offer is not None and round > assign.offer.rounds:
         # Every round passed: the fallback decides, directly.
@@ -603,7 +603,7 @@ def decline(db: Database, rep: Person, lead_id: int, reason: str) -> dict[str, A
     now = db.clock.now()
     org = current(db)
     with db.transaction() as conn:
-        _lock(conn)
+        lock(conn)
         lead = _lead(conn, lead_id)
         if lead.status == Status.offered.value:
             updated = conn.execute(
@@ -711,7 +711,7 @@ def tick(db: Database, now: datetime | None = None, *, limit: int = 500) -> dict
     org = current(db)
     done = {"offer_rounds_expired": 0, "time_released_assigned": 0}
     with db.transaction() as conn:
-        _lock(conn)
+        lock(conn)
         due = (
             conn.execute(
                 sa.select(offers.c.lead_id)
@@ -732,7 +732,7 @@ def tick(db: Database, now: datetime | None = None, *, limit: int = 500) -> dict
             continue
         cutoff = now - timedelta(hours=pool.assign.after_hours)
         with db.transaction() as conn:
-            _lock(conn)
+            lock(conn)
             waiting = conn.execute(
                 sa.select(leads.c.id, leads.c.data)
                 .where(
@@ -745,25 +745,45 @@ def tick(db: Database, now: datetime | None = None, *, limit: int = 500) -> dict
             ).all()
             if not waiting:
                 continue
-            state = _load(conn, org, now, lock=False)
-            key = f"pool {pool.name}"
-            assign = pool.assign.model_copy(update={"after_hours": None})
-            owners = _owners(conn, [(w.data, assign) for w in waiting])
-            writes = _Writes(now)
-            for w, owner in zip(waiting, owners, strict=True):
-                result = _plan(org, state, key, assign, pool, w.data, owner, _excluded(conn, w.id))
-                writes.add(
-                    w.id,
-                    org.pool_ids[pool.name],
-                    key,
-                    assign,
-                    result,
-                    state,
-                    how=f"unclaimed for {pool.assign.after_hours:g} h",
-                )
-                done["time_released_assigned"] += result.rep is not None
-            writes.flush(conn, state)
+            assigned = force_assign(
+                conn,
+                org,
+                pool,
+                [(w.id, w.data) for w in waiting],
+                now,
+                how=f"unclaimed for {pool.assign.after_hours:g} h",
+            )
+            done["time_released_assigned"] += assigned
     return done
+
+
+def force_assign(
+    conn: Connection,
+    org: CurrentOrg,
+    pool: Pool,
+    waiting: Sequence[tuple[int, Mapping[str, Any]]],
+    now: datetime,
+    *,
+    how: str,
+) -> int:
+    """Push leads waiting in a pool now (time-released pools, aging): by the pool's own push
+    settings, else round-robin among the reps who may claim from it. The caller holds the push
+    lock. Returns how many found a rep; the rest stay in the pool with the reasons on an event."""
+    if not waiting:
+        return 0
+    state = _load(conn, org, now, take_lock=False)
+    key = f"pool {pool.name}"
+    base = pool.assign or Assign(strategy=[Strategy.round_robin])
+    assign = base.model_copy(update={"after_hours": None, "offer": None, "share": 100, "when": None})
+    owners = _owners(conn, [(data, assign) for _, data in waiting])
+    writes = _Writes(now)
+    assigned = 0
+    for (lead_id, data), owner in zip(waiting, owners, strict=True):
+        result = _plan(org, state, key, assign, pool, data, owner, _excluded(conn, lead_id))
+        writes.add(lead_id, org.pool_ids[pool.name], key, assign, result, state, how=how)
+        assigned += result.rep is not None
+    writes.flush(conn, state)
+    return assigned
 
 
 def explain(db: Database, values: Mapping[str, Any], decision: Decision) -> dict[str, Any] | None:
@@ -783,7 +803,7 @@ def explain(db: Database, values: Mapping[str, Any], decision: Decision) -> dict
         seen = when.evaluate(values)
         out["when"] = {"condition": assign.when, "matched": seen.matched, "values": seen.values}
     with db.engine.connect() as conn:
-        state = _load(conn, org, db.clock.now(), lock=False)
+        state = _load(conn, org, db.clock.now(), take_lock=False)
         if assign.share < 100:
             seen_n = int(state.situation.cursors.get(f"split {key}", {}).get("n", 0))
             out["split"] = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from leadpool.aging import service as aging
 from leadpool.push import service as push
 from leadpool.scheduler.service import Job, JobResult
 from leadpool.storage.db import Database
@@ -14,4 +15,4 @@ def _push(db: Database, at: datetime) -> JobResult:
 
 
 def default_jobs(every: timedelta = timedelta(minutes=1)) -> list[Job]:
-    return [Job("push", every, _push)]
+    return [Job("push", every, _push), Job("aging", every, aging.run)]

@@ -1,0 +1,152 @@
+"""Aging (§8) driven through simulated days: each bracket fires once, in order, on time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from leadpool.aging import service as aging
+from leadpool.clock import ManualClock
+from leadpool.leads.service import IntakeItem, ingest
+from leadpool.notify.service import Recorder
+from leadpool.org import service as orgs
+from leadpool.scheduler.service import Job, Scheduler
+from leadpool.storage.db import Database
+from leadpool.storage.tables import events, leads
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+ORG = """
+organisation: Aging Co
+push: {working_hours: null}
+teams: [{name: Sales}]
+users:
+  - {email: ops@a.example, name: Ops, role: ops}
+  - {email: mgr@a.example, name: Mgr, role: manager, team: Sales}
+  - {email: r1@a.example, name: R1, team: Sales}
+  - {email: r2@a.example, name: R2, team: Sales}
+pools:
+  - {name: Warm, team: Sales, aging: {nurture_pool: Nurture}}
+  - {name: Cold, team: Sales}
+  - {name: Queue, team: Sales, aging: {preset: queue}}
+  - {name: Nurture, aging: {preset: off}}
+qualification: {min_score: null, required: []}
+rules:
+  - {name: warm, when: "source == 'warm'", pool: Warm}
+  - {name: queue, when: "source == 'queue'", pool: Queue}
+  - {name: cold, when: "true", pool: Cold}
+"""
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0)
+
+
+@pytest.fixture
+def db(db_url: str, clock: ManualClock) -> Iterator[Database]:
+    database = Database(db_url, clock=clock)
+    orgs.apply(database, ORG)
+    yield database
+    database.dispose()
+
+
+def _lead(db: Database, source: str, score: float, n: int = 1) -> list[int]:
+    results = ingest(
+        db,
+        [
+            IntakeItem({"email": f"{source}{score}x{i}@l.example", "source": source, "score": score})
+            for i in range(n)
+        ],
+    )
+    return [r.lead_id or 0 for r in results]
+
+
+def _aged(db: Database, lead_id: int) -> list[tuple[datetime, str]]:
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(events.c.at, events.c.reason)
+            .where(events.c.lead_id == lead_id, events.c.type == "lead.aged")
+            .order_by(events.c.id)
+        ).all()
+    return [(r.at.replace(tzinfo=UTC) if r.at.tzinfo is None else r.at, r.reason) for r in rows]
+
+
+def _lead_row(db: Database, lead_id: int) -> sa.Row[tuple[str, float, str | None, int | None]]:
+    with db.engine.connect() as conn:
+        return conn.execute(
+            sa.select(leads.c.status, leads.c.priority, leads.c.flag, leads.c.pool_id).where(
+                leads.c.id == lead_id
+            )
+        ).one()
+
+
+def test_the_pool_ladder_fires_every_bracket_once_in_order(db: Database, clock: ManualClock) -> None:
+    (normal,) = _lead(db, "warm", 50)
+    (valuable,) = _lead(db, "warm", 90)
+    (cold,) = _lead(db, "cold", 10)
+    _lead(db, "cold", 60, n=9)  # the rest of the Cold pool, with higher priority
+    recorder = Recorder()
+    scheduler = Scheduler(db, [Job("aging", HOUR, aging.run)], [recorder])
+    for _ in range(8 * 24 + 1):
+        scheduler.run_due()
+        clock.advance(HOUR)
+    assert _aged(db, normal) == [
+        (T0 + 24 * HOUR, "unclaimed 24 h in Warm: priority into the top 30%"),
+        (
+            T0 + 48 * HOUR,
+            "unclaimed 48 h in Warm: priority into the top 10%, flagged for manager review, manager alerted",
+        ),
+        (T0 + 72 * HOUR, "unclaimed 72 h in Warm: moved to Nurture (nurture)"),
+    ]
+    assert _lead_row(db, normal).status == "available"  # in Nurture now, where aging is off
+    assert [when for when, _ in _aged(db, valuable)] == [T0 + 24 * HOUR, T0 + 48 * HOUR]
+    assert "force-assigned" in _aged(db, valuable)[1][1] and "(high value)" in _aged(db, valuable)[1][1]
+    assert _lead_row(db, valuable).status == "claimed"
+    cold_steps = _aged(db, cold)
+    assert [when for when, _ in cold_steps] == [T0 + h * HOUR for h in (24, 48, 72, 168)]
+    assert cold_steps[2][1] == "unclaimed 72 h in Cold: flagged for nurture (no nurture_pool set)"
+    assert cold_steps[3][1] == "unclaimed 168 h in Cold: archived"
+    assert _lead_row(db, cold).status == "archived"
+    alerts = [a for a in recorder.sent if a.kind == "aging.unclaimed"]
+    assert {a.to for a in alerts} == {("mgr@a.example",)}
+    assert [a.at for a in alerts] == [T0 + 48 * HOUR, T0 + 48 * HOUR]
+
+
+def test_boost_lifts_an_old_lead_into_the_top_of_its_pool(db: Database, clock: ManualClock) -> None:
+    (old,) = _lead(db, "cold", 5)
+    clock.advance(hours=12)
+    _lead(db, "cold", 50, n=9)
+    clock.advance(hours=12)
+    aging.run(db, clock.now())
+    with db.engine.connect() as conn:
+        ranked = list(
+            conn.execute(
+                sa.select(leads.c.id)
+                .where(leads.c.status == "available")
+                .order_by(leads.c.priority.desc(), leads.c.entered_pool_at, leads.c.id)
+            ).scalars()
+        )
+    assert ranked.index(old) < 3  # in the top 30% of ten leads
+    aging.run(db, clock.now())  # the same instant again: nothing fires twice
+    assert len(_aged(db, old)) == 1
+
+
+def test_a_scheduler_stopped_for_days_fires_the_missed_brackets_at_their_times(
+    db: Database, clock: ManualClock
+) -> None:
+    (lead,) = _lead(db, "queue", 50)
+    recorder = Recorder()
+    scheduler = Scheduler(db, [Job("aging", HOUR, aging.run)], [recorder])
+    scheduler.run_due()
+    clock.advance(days=4)
+    scheduler.run_due()
+    assert _aged(db, lead) == [
+        (T0 + 24 * HOUR, "unclaimed 24 h in Queue: priority into the top 25%"),
+        (T0 + 48 * HOUR, "unclaimed 48 h in Queue: priority into the top 10%"),
+        (T0 + 72 * HOUR, "unclaimed 72 h in Queue: manager alerted"),
+    ]
+    assert [a.at for a in recorder.sent] == [T0 + 72 * HOUR]
