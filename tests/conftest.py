@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from leadpool.clock import ManualClock
 from leadpool.identity.access import Person
 from leadpool.identity.service import person_by_email
 from leadpool.org import service as orgs
+from leadpool.scheduler.service import Scheduler
 from leadpool.storage.db import Database, make_engine
 from leadpool.storage.migrate import upgrade
 
@@ -95,6 +97,21 @@ def db(db_url: str, clock: ManualClock) -> Iterator[Database]:
     orgs.apply(database, SMALL_ORG)
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def make_scheduler(db: Database) -> Iterator[Callable[..., Scheduler]]:
+    """Schedulers on the test's database that step down (closing their leader connection) before
+    the database goes away."""
+    made: list[Scheduler] = []
+
+    def make(*args: Any, **kwargs: Any) -> Scheduler:
+        made.append(Scheduler(db, *args, **kwargs))
+        return made[-1]
+
+    yield make
+    for scheduler in made:
+        scheduler.step_down()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +14,7 @@ from leadpool.clock import ManualClock
 from leadpool.leads.service import IntakeItem, ingest
 from leadpool.notify.service import Recorder
 from leadpool.org import service as orgs
-from leadpool.scheduler.service import Job, Scheduler
+from leadpool.scheduler.service import Job
 from leadpool.storage.db import Database
 from leadpool.storage.tables import events, leads
 
@@ -84,13 +85,15 @@ def _lead_row(db: Database, lead_id: int) -> sa.Row[tuple[str, float, str | None
         ).one()
 
 
-def test_the_pool_ladder_fires_every_bracket_once_in_order(db: Database, clock: ManualClock) -> None:
+def test_the_pool_ladder_fires_every_bracket_once_in_order(
+    db: Database, make_scheduler: Any, clock: ManualClock
+) -> None:
     (normal,) = _lead(db, "warm", 50)
     (valuable,) = _lead(db, "warm", 90)
     (cold,) = _lead(db, "cold", 10)
     _lead(db, "cold", 60, n=9)  # the rest of the Cold pool, with higher priority
     recorder = Recorder()
-    scheduler = Scheduler(db, [Job("aging", HOUR, aging.run)], [recorder])
+    scheduler = make_scheduler([Job("aging", HOUR, aging.run)], [recorder])
     for _ in range(8 * 24 + 1):
         scheduler.run_due()
         clock.advance(HOUR)
@@ -136,11 +139,11 @@ def test_boost_lifts_an_old_lead_into_the_top_of_its_pool(db: Database, clock: M
 
 
 def test_a_scheduler_stopped_for_days_fires_the_missed_brackets_at_their_times(
-    db: Database, clock: ManualClock
+    db: Database, make_scheduler: Any, clock: ManualClock
 ) -> None:
     (lead,) = _lead(db, "queue", 50)
     recorder = Recorder()
-    scheduler = Scheduler(db, [Job("aging", HOUR, aging.run)], [recorder])
+    scheduler = make_scheduler([Job("aging", HOUR, aging.run)], [recorder])
     scheduler.run_due()
     clock.advance(days=4)
     scheduler.run_due()

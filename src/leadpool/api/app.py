@@ -17,6 +17,7 @@ from leadpool.leads.views import router as leads_router
 from leadpool.org.views import router as org_router
 from leadpool.pools.views import router as pools_router
 from leadpool.push.views import router as push_router
+from leadpool.sla.views import router as sla_router
 from leadpool.storage.db import Database
 
 
@@ -78,6 +79,7 @@ def create_app(db: Database) -> FastAPI:
         push_router,
         availability_router,
         accounts_router,
+        sla_router,
     ):
         app.include_router(router, prefix="/api/v1")
     return app

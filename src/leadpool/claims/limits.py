@@ -6,6 +6,7 @@ asks `check`; nothing here reads a clock or a database.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from itertools import pairwise
@@ -25,6 +26,15 @@ class Standing:
     ratio_claims_today: int  # claims today from the pool this pool's ratio requires
     hour_claims: list[datetime] = field(default_factory=list)  # claim times in the last hour, oldest first
     recent_actions: list[datetime] = field(default_factory=list)  # latest claim actions, newest first
+    penalty: Penalty | None = None  # an active repeat-offender penalty (§8)
+
+
+@dataclass(frozen=True)
+class Penalty:
+    kind: str  # reduced_quota | suspended
+    factor: float | None
+    ends_at: datetime
+    reason: str
 
 
 def effective_limits(org: Org, pool: Pool, tier: str | None) -> Limits:
@@ -53,6 +63,26 @@ def check(
     limits: Limits, standing: Standing, *, n: int, now: datetime, zone: str, pool: str
 ) -> Refusal | None:
     """The first limit that refuses n more claims, with when it will pass; None when all allow it."""
+    penalty = standing.penalty
+    if penalty is not None and penalty.kind == "suspended":
+        return Refusal(
+            "suspended",
+            penalty.reason,
+            "suspended",
+            f"your pool access is suspended until {penalty.ends_at.isoformat()}: {penalty.reason}; "
+            "your manager can lift it",
+            penalty.ends_at,
+        )
+    if penalty is not None and penalty.factor is not None and limits.daily_claims is not None:
+        reduced = math.floor(limits.daily_claims * penalty.factor)
+        if standing.claims_today + n > reduced:
+            return Refusal(
+                "reduced_quota",
+                reduced,
+                standing.claims_today,
+                f"your daily quota is cut to {reduced} until {penalty.ends_at.isoformat()}: {penalty.reason}",
+                min(penalty.ends_at, next_day_start(now, zone)),
+            )
     if limits.batch_max is not None and n > limits.batch_max:
         return Refusal(
             "batch_max",

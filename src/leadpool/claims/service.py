@@ -34,7 +34,7 @@ from leadpool.org.schema import Limits, Pool
 from leadpool.org.service import CurrentOrg, current
 from leadpool.storage.batch import Batch, Call, write_batch
 from leadpool.storage.db import Database
-from leadpool.storage.tables import claims, events, leads, users
+from leadpool.storage.tables import claims, events, leads, penalties, users
 
 _OPEN = [s.value for s in OPEN_STATUSES]
 
@@ -110,10 +110,33 @@ _open = (
     .where(leads.c.owner_id == sa.bindparam("rep"), sa.or_(*(leads.c.status == s for s in _OPEN)))
     .scalar_subquery()
 )
+# The active repeat-offender penalty, if any (§8), read with the counts in the same statement.
+_penalty = (
+    sa.select(penalties.c.id)
+    .where(
+        penalties.c.rep_id == sa.bindparam("rep"),
+        penalties.c.lifted_at.is_(None),
+        penalties.c.starts_at <= sa.bindparam("now"),
+        penalties.c.ends_at > sa.bindparam("now"),
+    )
+    .order_by(penalties.c.ends_at.desc())
+    .limit(1)
+    .scalar_subquery()
+)
 _COUNT = (
-    sa.select(users.c.tier, users.c.timezone, users.c.active, _open.label("open"), _counts)
+    sa.select(
+        users.c.tier,
+        users.c.timezone,
+        users.c.active,
+        _open.label("open"),
+        _penalty.label("penalty"),
+        _counts,
+    )
     .select_from(users.join(_counts, sa.true()))
     .where(users.c.id == sa.bindparam("rep"))
+)
+_PENALTY = sa.select(penalties.c.kind, penalties.c.factor, penalties.c.ends_at, penalties.c.reason).where(
+    penalties.c.id == sa.bindparam("penalty")
 )
 # On PostgreSQL the lock is its own statement: READ COMMITTED gives each statement a fresh snapshot,
 # so counts read after the lock is granted include the claims of whoever held it before. Counting in
@@ -164,6 +187,7 @@ def _lock_and_count(
             "since": min(day, hour_ago),
             "pool": pool_id,
             "ratio_pool": ratio_pool,
+            "now": now,
         }
         first = len(calls)
         calls.append((_COUNT, params))
@@ -183,6 +207,11 @@ def _lock_and_count(
     extra = iter(results[1:])
     hour_claims = [as_utc(r[0]) for r in next(extra)] if limits.hourly_claims is not None else []
     recent = [as_utc(r[0]) for r in next(extra, [])]
+    penalty = None
+    if row.penalty is not None:  # rare: one more statement only for a penalised rep
+        (found,) = batch.run([(_PENALTY, {"penalty": row.penalty})])
+        kind, factor, ends_at, reason = found[0]
+        penalty = limit_rules.Penalty(kind, factor, as_utc(ends_at), reason)
     standing = limit_rules.Standing(
         open_leads=row.open,
         claims_today=row.today,
@@ -190,6 +219,7 @@ def _lock_and_count(
         ratio_claims_today=row.ratio_today,
         hour_claims=hour_claims,
         recent_actions=recent,
+        penalty=penalty,
     )
     return row, limits, standing
 

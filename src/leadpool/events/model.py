@@ -13,6 +13,10 @@ class EventType(StrEnum):
     offered = "lead.offered"  # hot lane: offered to several reps at once
     offer_expired = "lead.offer_expired"
     declined = "lead.declined"  # an assigned rep turned it down, with a reason
+    sla_breached = "sla.breached"  # a claim-to-contact ladder step fired (§8)
+    first_response_missed = "sla.first_response_missed"
+    penalised = "rep.penalised"  # repeat SLA offender: reduced quota or suspended access
+    penalty_lifted = "rep.penalty_lifted"
     aged = "lead.aged"  # an aging bracket fired (§8): boosted, flagged, moved, archived …
     claim_refused = "claim.refused"  # no lead changed; details carry the limit, value and retry_after
     contacted = "lead.contacted"

@@ -33,6 +33,7 @@ def log_contact(db: Database, actor: Person, lead_id: int, *, channel: str = "ca
             values["status"] = Status.contacted.value
         if lead.first_contact_at is None:
             values["first_contact_at"] = now
+            values["first_response_due_at"] = None  # met: the first-response SLA stops watching it
         if values:
             conn.execute(sa.update(leads).where(leads.c.id == lead_id).values(**values))
         on_lead(

@@ -342,6 +342,54 @@ class Aging(Strict):
         return sorted(chosen, key=lambda b: b.after_hours)
 
 
+class SlaStep(StrEnum):
+    alert_rep = "alert_rep"
+    alert_manager = "alert_manager"
+    reassign = "reassign"  # to another rep, by the pool's push settings (never back to this one)
+    return_to_pool = "return_to_pool"
+
+
+class Offenders(Strict):
+    """Repeat offenders (§8): this many breaches within `within_days` earns a penalty for `days`."""
+
+    breaches: Annotated[int, Field(ge=1)] = 3
+    within_days: Annotated[float, Field(gt=0)] = 30
+    penalty: Literal["reduced_quota", "suspended"] = "reduced_quota"
+    factor: Annotated[float, Field(ge=0, le=1)] = 0.5  # reduced_quota: daily claims x this
+    days: Annotated[float, Field(gt=0)] = 7
+
+
+class ContactSla(Strict):
+    """Claim-to-contact SLA (§8): each step of the ladder fires one SLA period after the last."""
+
+    hours: Annotated[float, Field(gt=0)] = 2
+    ladder: list[SlaStep] = Field(
+        default_factory=lambda: [SlaStep.alert_rep, SlaStep.alert_manager, SlaStep.return_to_pool],
+        min_length=1,
+    )
+    working_time: bool = False  # count only the rep's working hours (push.working_hours)
+    offenders: Offenders | None = Offenders()
+
+
+FIRST_RESPONSE_MINUTES: dict[str, float] = {
+    "demo_request": 5,
+    "contact_sales": 5,
+    "referral": 15,
+    "cold_reply": 30,
+    "content": 120,
+    "event": 1440,
+    "recycled": 2880,
+}
+
+
+class Slas(Strict):
+    contact: ContactSla = ContactSla()
+    # First-response SLA by lead source (§8), in minutes from intake to first contact.
+    first_response_minutes: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: dict(FIRST_RESPONSE_MINUTES)
+    )
+
+
 class Pool(Strict):
     name: str = Field(min_length=1)
     kind: PoolKind = PoolKind.open
@@ -355,6 +403,7 @@ class Pool(Strict):
     preview_fields: list[str] = Field(default_factory=lambda: list(PREVIEW_FIELDS))
     assign: Assign | None = None  # push for every lead routed here, unless its rule says otherwise
     aging: Aging | None = None  # None: the org's aging
+    contact_sla: ContactSla | None = None  # None: the org's (e.g. 30 minutes for a hot lane)
 
 
 class Condition(Strict):
@@ -397,6 +446,7 @@ class Org(Strict):
     duplicates: Duplicates = Duplicates()
     push: PushSettings = PushSettings()
     aging: Aging = Aging()
+    slas: Slas = Slas()
     fallback: Literal["review"] | str = "review"
 
     @model_validator(mode="before")

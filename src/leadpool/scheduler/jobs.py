@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from leadpool.aging import service as aging
 from leadpool.push import service as push
 from leadpool.scheduler.service import Job, JobResult
+from leadpool.sla import service as sla
 from leadpool.storage.db import Database
 
 
@@ -15,4 +16,4 @@ def _push(db: Database, at: datetime) -> JobResult:
 
 
 def default_jobs(every: timedelta = timedelta(minutes=1)) -> list[Job]:
-    return [Job("push", every, _push), Job("aging", every, aging.run)]
+    return [Job("push", every, _push), Job("aging", every, aging.run), Job("sla", every, sla.run)]

@@ -174,8 +174,7 @@ claims = sa.Table(
     sa.Column("claimed_at", When, nullable=False),
     sa.Column("released_at", When),
     sa.Column("release_reason", sa.String(300)),
-    # Claim-to-contact SLA (§8): when the next breach step is due, and how many have fired.
-    sa.Column("sla_due_at", When),
+    # Claim-to-contact SLA (§8): how many steps of the breach ladder have fired for this claim.
     sa.Column("sla_step", sa.SmallInteger, nullable=False, default=0, server_default="0"),
 )
 # The invariant of the product: at most one rep holds a lead, whatever the application does.
@@ -187,9 +186,11 @@ sa.Index(
     postgresql_where=claims.c.released_at.is_(None),
 )
 sa.Index("ix_claims_rep_time", claims.c.rep_id, claims.c.claimed_at)
+# The SLA job reads, per ladder step, the open claims old enough for it.
 sa.Index(
-    "ix_claims_sla_due",
-    claims.c.sla_due_at,
+    "ix_claims_sla",
+    claims.c.sla_step,
+    claims.c.claimed_at,
     sqlite_where=claims.c.released_at.is_(None),
     postgresql_where=claims.c.released_at.is_(None),
 )

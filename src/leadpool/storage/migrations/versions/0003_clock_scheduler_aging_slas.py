@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-25 02:31:58.927088
+Create Date: 2026-11-25 02:36:41.542018
 """
 
 from __future__ import annotations
@@ -54,11 +54,10 @@ def upgrade() -> None:
         batch_op.create_index("ix_penalties_rep", ["rep_id", "ends_at"], unique=False)
 
     with op.batch_alter_table("claims", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("sla_due_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("sla_step", sa.SmallInteger(), server_default="0", nullable=False))
         batch_op.create_index(
-            "ix_claims_sla_due",
-            ["sla_due_at"],
+            "ix_claims_sla",
+            ["sla_step", "claimed_at"],
             unique=False,
             sqlite_where=sa.text("released_at IS NULL"),
             postgresql_where=sa.text("released_at IS NULL"),
@@ -105,12 +104,11 @@ def downgrade() -> None:
 
     with op.batch_alter_table("claims", schema=None) as batch_op:
         batch_op.drop_index(
-            "ix_claims_sla_due",
+            "ix_claims_sla",
             sqlite_where=sa.text("released_at IS NULL"),
             postgresql_where=sa.text("released_at IS NULL"),
         )
         batch_op.drop_column("sla_step")
-        batch_op.drop_column("sla_due_at")
 
     with op.batch_alter_table("penalties", schema=None) as batch_op:
         batch_op.drop_index("ix_penalties_rep")

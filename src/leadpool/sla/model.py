@@ -1,0 +1,43 @@
+"""SLA deadlines (§8), counted in calendar time or in a rep's working time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from leadpool.org.schema import Weekday, WorkingHours
+
+_DAYS = list(Weekday)
+
+
+def deadline(start: datetime, hours: float, working: WorkingHours | None, zone: str) -> datetime:
+    """When `hours` of SLA time have passed since `start`.
+
+    With working hours, only time inside them counts, on the rep's own wall clock: a lead claimed
+    Friday at 17:00 with a 2-hour SLA and 08-18 hours is due Monday at 09:00, not Friday at 19:00."""
+    if working is None:
+        return start + timedelta(hours=hours)
+    tz = ZoneInfo(zone)
+    left = timedelta(hours=hours)
+    cursor = start.astimezone(tz)
+    for _ in range(3700):  # ten years of days: only an empty `days` list could run this out
+        day = cursor.date()
+        if _DAYS[day.weekday()] in working.days:
+            opens = datetime.combine(day, working.start, tzinfo=tz)
+            closes = datetime.combine(day, working.end, tzinfo=tz)
+            begin = max(cursor, opens)
+            if begin < closes:
+                span = closes.astimezone(UTC) - begin.astimezone(UTC)
+                if left <= span:
+                    return begin.astimezone(UTC) + left
+                left -= span
+        cursor = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+    raise ValueError("working hours with no working days never reach a deadline")
+
+
+def first_response_due(
+    minutes_by_source: dict[str, float], source: str | None, arrived: datetime
+) -> datetime | None:
+    """When a lead from this source must have had its first contact (§8), if its source has an SLA."""
+    minutes = minutes_by_source.get(source or "")
+    return arrived + timedelta(minutes=minutes) if minutes else None

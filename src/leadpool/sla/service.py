@@ -1,0 +1,296 @@
+"""SLAs (§8) at work: the claim-to-contact breach ladder, first-response SLAs, repeat offenders.
+
+Each claim records how many ladder steps have fired (`claims.sla_step`), so every step fires
+once, in order, whenever the scheduler gets to it — also when it catches up after a stop."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from leadpool.clock import as_utc
+from leadpool.errors import Forbidden, NotFound
+from leadpool.events.model import EventType
+from leadpool.events.service import append
+from leadpool.identity.access import Person
+from leadpool.identity.model import Role
+from leadpool.leads.model import Status
+from leadpool.notify.service import Alert
+from leadpool.org.schema import ContactSla, Org, SlaStep
+from leadpool.org.service import CurrentOrg, current
+from leadpool.push import service as push
+from leadpool.scheduler.service import JobResult
+from leadpool.sla.model import deadline
+from leadpool.storage.db import Database
+from leadpool.storage.tables import claims, declines, leads, penalties, users
+
+_OPEN_CLAIMED = (Status.claimed.value,)  # a contacted lead has met its claim-to-contact SLA
+
+
+def run(db: Database, at: datetime) -> JobResult:
+    org = current(db)
+    result = JobResult()
+    with db.transaction() as conn:
+        push.lock(conn)  # reassigning pushes; one lock order for every job
+        breached = _contact_ladder(conn, org, at, result)
+        _offenders(conn, org.loaded.org, breached, at, result)
+        _first_response(conn, org, at, result)
+    return result
+
+
+def _contact_ladder(conn: Connection, org: CurrentOrg, at: datetime, result: JobResult) -> set[int]:
+    """Fire every due step of every open claim's ladder; returns the reps with a new first breach."""
+    o = org.loaded.org
+    people = {u.email.lower(): u for u in o.users}
+    emails = dict(conn.execute(sa.select(users.c.id, users.c.email)).all())
+    first_breaches: set[int] = set()
+    for pool in o.pools:
+        if pool.name not in org.pool_ids:
+            continue
+        sla = pool.contact_sla or o.slas.contact
+        for step, action in enumerate(sla.ladder):
+            calendar_due = at - timedelta(hours=sla.hours * (step + 1))  # working time is never sooner
+            rows = conn.execute(
+                sa.select(claims.c.id, claims.c.lead_id, claims.c.rep_id, claims.c.claimed_at, leads.c.data)
+                .join(leads, leads.c.id == claims.c.lead_id)
+                .where(
+                    claims.c.released_at.is_(None),
+                    claims.c.sla_step == step,
+                    claims.c.claimed_at <= calendar_due,
+                    claims.c.pool_id == org.pool_ids[pool.name],
+                    leads.c.status.in_(_OPEN_CLAIMED),
+                )
+                .order_by(claims.c.claimed_at)
+            ).all()
+            for row in rows:
+                rep = people.get(str(emails.get(row.rep_id, "")).lower())
+                zone = rep.timezone if rep else o.timezone
+                hours = (rep.working_hours if rep else None) or o.push.working_hours
+                due = deadline(
+                    as_utc(row.claimed_at), sla.hours * (step + 1), hours if sla.working_time else None, zone
+                )
+                if due > at:
+                    continue
+                _fire(conn, org, pool.name, sla, step, action, row, emails, at, result)
+                if step == 0:
+                    first_breaches.add(row.rep_id)
+    return first_breaches
+
+
+def _fire(
+    conn: Connection,
+    org: CurrentOrg,
+    pool_name: str,
+    sla: ContactSla,
+    step: int,
+    action: SlaStep,
+    row: Any,
+    emails: dict[int, str],
+    at: datetime,
+    result: JobResult,
+) -> None:
+    rep_email = emails.get(row.rep_id, "?")
+    waited = sla.hours * (step + 1)
+    what = f"not contacted {waited:g} h after the claim (SLA {sla.hours:g} h, breach {step + 1})"
+    conn.execute(sa.update(claims).where(claims.c.id == row.id).values(sla_step=step + 1))
+    pool_id = org.pool_ids[pool_name]
+    append(
+        conn,
+        EventType.sla_breached,
+        at,
+        lead_id=row.lead_id,
+        pool_id=pool_id,
+        rep_id=row.rep_id,
+        reason=f"{what}: {action.value.replace('_', ' ')}",
+        details={"step": step + 1, "action": action.value, "sla_hours": sla.hours, "rep": rep_email},
+    )
+    result.counts[f"breach {step + 1}"] = result.counts.get(f"breach {step + 1}", 0) + 1
+    if action is SlaStep.alert_rep:
+        result.alerts.append(Alert("sla.breach", f"lead {row.lead_id} {what}", at, (rep_email,), row.lead_id))
+    elif action is SlaStep.alert_manager:
+        to = _managers_of(org.loaded.org, rep_email)
+        result.alerts.append(
+            Alert("sla.breach", f"{rep_email}: lead {row.lead_id} {what}", at, to, row.lead_id)
+        )
+    else:
+        # Reassign or return: the claim ends, and the lead never goes back to this rep by push.
+        reason = f"SLA: {what}"
+        conn.execute(
+            sa.update(claims).where(claims.c.id == row.id).values(released_at=at, release_reason=reason[:300])
+        )
+        conn.execute(
+            sa.update(leads)
+            .where(leads.c.id == row.lead_id)
+            .values(
+                status=Status.available.value,
+                owner_id=None,
+                claimed_at=None,
+                return_count=leads.c.return_count + 1,
+            )
+        )
+        conn.execute(
+            sa.insert(declines).values(lead_id=row.lead_id, rep_id=row.rep_id, at=at, reason=reason[:300])
+        )
+        append(
+            conn,
+            EventType.released,
+            at,
+            lead_id=row.lead_id,
+            pool_id=pool_id,
+            rep_id=row.rep_id,
+            reason=reason[:300],
+            details={"abandonment": True, "sla_breach": step + 1},
+        )
+        if action is SlaStep.reassign:
+            pool = org.pool(pool_name)
+            push.force_assign(conn, org, pool, [(row.lead_id, row.data)], at, how=reason)
+
+
+def _managers_of(org: Org, email: str) -> tuple[str, ...]:
+    user = next((u for u in org.users if u.email.lower() == email.lower()), None)
+    team = user.team if user else None
+    found = [u.email for u in org.users if u.role is Role.manager and team and u.team == team and u.active]
+    return tuple(found or [u.email for u in org.users if u.role is Role.ops and u.active])
+
+
+def _offenders(conn: Connection, org: Org, reps: set[int], at: datetime, result: JobResult) -> None:
+    """Repeat offenders (§8): enough first breaches in the window earn a penalty, once at a time."""
+    rules = org.slas.contact.offenders
+    if rules is None or not reps:
+        return
+    emails = dict(conn.execute(sa.select(users.c.id, users.c.email).where(users.c.id.in_(reps))).all())
+    since = at - timedelta(days=rules.within_days)
+    for rep_id in sorted(reps):
+        breaches = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(claims)
+            .where(claims.c.rep_id == rep_id, claims.c.sla_step >= 1, claims.c.claimed_at > since)
+        ).scalar_one()
+        active = conn.execute(
+            sa.select(penalties.c.id).where(
+                penalties.c.rep_id == rep_id, penalties.c.lifted_at.is_(None), penalties.c.ends_at > at
+            )
+        ).first()
+        if breaches < rules.breaches or active is not None:
+            continue
+        ends = at + timedelta(days=rules.days)
+        reason = f"{breaches} claim-to-contact SLA breaches in {rules.within_days:g} days"
+        conn.execute(
+            sa.insert(penalties).values(
+                rep_id=rep_id,
+                kind=rules.penalty,
+                factor=rules.factor if rules.penalty == "reduced_quota" else None,
+                starts_at=at,
+                ends_at=ends,
+                reason=reason,
+            )
+        )
+        what = (
+            f"daily claims cut to {math.floor(rules.factor * 100)}%"
+            if rules.penalty == "reduced_quota"
+            else "pool access suspended"
+        )
+        append(
+            conn,
+            EventType.penalised,
+            at,
+            rep_id=rep_id,
+            reason=f"{what} until {ends.isoformat()}: {reason}",
+            details={"kind": rules.penalty, "ends_at": ends.isoformat()},
+        )
+        email = emails.get(rep_id, "?")
+        result.alerts.append(
+            Alert(
+                "sla.penalty",
+                f"{email}: {what} for {rules.days:g} days ({reason})",
+                at,
+                (email, *_managers_of(org, email)),
+            )
+        )
+        result.counts["penalties"] = result.counts.get("penalties", 0) + 1
+
+
+def _first_response(conn: Connection, org: CurrentOrg, at: datetime, result: JobResult) -> None:
+    """Leads nobody has contacted within their source's first-response SLA: say so, once."""
+    rows = conn.execute(
+        sa.select(leads.c.id, leads.c.pool_id, leads.c.owner_id, leads.c.source, leads.c.created_at)
+        .where(leads.c.first_response_due_at <= at, leads.c.first_contact_at.is_(None))
+        .order_by(leads.c.first_response_due_at)
+    ).all()
+    if not rows:
+        return
+    o = org.loaded.org
+    emails = dict(conn.execute(sa.select(users.c.id, users.c.email)).all())
+    for row in rows:
+        minutes = o.slas.first_response_minutes.get(row.source or "", 0)
+        holder = emails.get(row.owner_id) if row.owner_id else None
+        pool = org.pool_by_id(row.pool_id) if row.pool_id else None
+        what = f"lead {row.id} ({row.source}) not contacted within {minutes:g} min of arriving"
+        append(
+            conn,
+            EventType.first_response_missed,
+            at,
+            lead_id=row.id,
+            pool_id=row.pool_id,
+            rep_id=row.owner_id,
+            reason=what,
+            details={"minutes": minutes, "holder": holder},
+        )
+        to = (holder, *_managers_of(o, holder)) if holder else _team_managers(o, pool.team if pool else None)
+        result.alerts.append(Alert("sla.first_response", what, at, tuple(to), row.id))
+    conn.execute(
+        sa.update(leads).where(leads.c.id.in_([r.id for r in rows])).values(first_response_due_at=None)
+    )
+    result.counts["first_response_missed"] = len(rows)
+
+
+def _team_managers(org: Org, team: str | None) -> tuple[str, ...]:
+    found = [u.email for u in org.users if u.role is Role.manager and team and u.team == team and u.active]
+    return tuple(found or [u.email for u in org.users if u.role is Role.ops and u.active])
+
+
+# ---- penalties: visible to the rep, lifted by a manager ---------------------------------------
+
+
+def my_penalties(db: Database, rep: Person) -> list[dict[str, Any]]:
+    now = db.clock.now()
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(penalties)
+            .where(penalties.c.rep_id == rep.id, penalties.c.ends_at > now)
+            .order_by(penalties.c.id)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+
+def lift(db: Database, actor: Person, penalty_id: int, reason: str) -> None:
+    """A manager (of the rep's team) or ops lifts a penalty early; the rep sees it gone at once."""
+    now = db.clock.now()
+    with db.transaction() as conn:
+        row = conn.execute(
+            sa.select(penalties.c.id, penalties.c.rep_id, penalties.c.lifted_at).where(
+                penalties.c.id == penalty_id
+            )
+        ).first()
+        if row is None:
+            raise NotFound(f"no penalty {penalty_id}")
+        from leadpool.leads.access import may_work
+
+        if actor.role not in (Role.manager, Role.ops, Role.admin) or not may_work(conn, actor, row.rep_id):
+            raise Forbidden("only the rep's manager or ops may lift a penalty")
+        conn.execute(
+            sa.update(penalties).where(penalties.c.id == penalty_id).values(lifted_at=now, lifted_by=actor.id)
+        )
+        append(
+            conn,
+            EventType.penalty_lifted,
+            now,
+            actor_id=actor.id,
+            rep_id=row.rep_id,
+            reason=f"penalty lifted: {reason}"[:300],
+            details={"penalty_id": penalty_id},
+        )
