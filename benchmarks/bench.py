@@ -4,10 +4,12 @@
           next to a raw insert of the same rows (executemany on SQLite, COPY on PostgreSQL).
   push    push-routed leads/s next to pool-routed leads/s on the same data and database, and the
           routing decision time per lead (p50/p99) inside the push engine.
+  tick    one full scheduler tick (push, aging, SLAs) over 100,000 and 1,000,000 open leads, next to
+          a bare UPDATE sweep over the same table, on SQLite and PostgreSQL.
   claims  claim-next/s with N concurrent claimer processes on PostgreSQL, next to `pgbench -N`
           with the same client count against the same server.
 
-Usage: uv run python benchmarks/bench.py [--leads 100000] [--seconds 10] [--clients 8 32] [--only ingest|push|claims]
+Usage: uv run python benchmarks/bench.py [--leads 100000] [--seconds 10] [--clients 8 32] [--only ingest|push|tick|claims]
 Speed targets live here, never in timed tests.
 """
 
@@ -294,6 +296,154 @@ def bench_push(n: int, batch: int, reps: int = 40) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _open_leads(
+    n: int, now: Any, pools: list[int], reps: list[int], seed: int = 11
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """A steady state: leads up to 10 days old waiting in pools (aging steps already taken, as if
+    the scheduler had been running), and 25 claimed leads per rep (ladder steps taken likewise)."""
+    from datetime import timedelta
+
+    rng = random.Random(seed)
+    lead_rows, claim_rows = [], []
+    for i in range(1, n + 1):
+        age = timedelta(minutes=rng.randint(0, 10 * 24 * 60))
+        entered = now - age
+        hours = age.total_seconds() / 3600
+        pool = pools[i % len(pools)]
+        if i > 25 * len(reps):
+            step = sum(hours >= h for h in (24, 48, 72))  # 168 h archives: keep them younger
+            if hours >= 168:
+                entered = now - timedelta(hours=rng.uniform(0, 23))
+                step = 0
+            lead_rows.append(
+                (
+                    i,
+                    "available",
+                    pool,
+                    None,
+                    rng.randint(0, 99),
+                    "{}",
+                    "bench",
+                    0,
+                    entered,
+                    entered,
+                    None,
+                    step,
+                )
+            )
+        else:
+            rep = reps[i % len(reps)]
+            claimed = now - timedelta(minutes=rng.randint(0, 300))
+            step = min(3, int((now - claimed).total_seconds() // 7200))
+            lead_rows.append(
+                (i, "claimed", pool, rep, rng.randint(0, 99), "{}", "bench", 0, entered, entered, claimed, 0)
+            )
+            claim_rows.append((i, rep, pool, "claim", f"a{i}", claimed, step))
+    return lead_rows, claim_rows
+
+
+LEAD_COLS = "id, status, pool_id, owner_id, priority, data, channel, return_count, created_at, entered_pool_at, claimed_at, aging_step"
+CLAIM_COLS = "lead_id, rep_id, pool_id, kind, action, claimed_at, sla_step"
+
+
+def tick_run(url: str, n: int) -> tuple[float, float, dict[str, Any]]:
+    from leadpool.clock import ManualClock
+    from leadpool.scheduler.jobs import default_jobs
+
+    now = datetime_now()
+    db = Database(url, clock=ManualClock(now))
+    upgrade(db.engine)
+    orgs.apply(db, bench_org())
+    with db.engine.connect() as conn:
+        pools = list(conn.execute(sa.text("SELECT id FROM pools ORDER BY id")).scalars())
+        reps = list(conn.execute(sa.text("SELECT id FROM users WHERE role = 'rep' ORDER BY id")).scalars())
+    lead_rows, claim_rows = _open_leads(n, now, pools, reps)
+    if db.is_postgres:
+        import psycopg
+
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as raw:
+            with raw.cursor() as cur:
+                with cur.copy(f"COPY leads ({LEAD_COLS}) FROM STDIN") as copy:
+                    for row in lead_rows:
+                        copy.write_row(row)
+                with cur.copy(f"COPY claims ({CLAIM_COLS}) FROM STDIN") as copy:
+                    for row in claim_rows:
+                        copy.write_row(row)
+                cur.execute("SELECT setval(pg_get_serial_sequence('leads', 'id'), %s)", (n,))
+            raw.commit()
+            raw.autocommit = True
+            raw.execute("VACUUM ANALYZE leads")
+            raw.execute("VACUUM ANALYZE claims")
+    else:
+        import sqlite3
+
+        path = sa.engine.make_url(url).database
+        raw = sqlite3.connect(path)
+        raw.executemany(
+            f"INSERT INTO leads ({LEAD_COLS}) VALUES ({','.join('?' * 12)})",
+            [
+                (
+                    *r[:8],
+                    r[8].isoformat(sep=" "),
+                    r[9].isoformat(sep=" "),
+                    r[10].isoformat(sep=" ") if r[10] else None,
+                    r[11],
+                )
+                for r in lead_rows
+            ],
+        )
+        raw.executemany(
+            f"INSERT INTO claims ({CLAIM_COLS}) VALUES (?,?,?,?,?,?,?)",
+            [(*r[:5], r[5].isoformat(sep=" "), r[6]) for r in claim_rows],
+        )
+        raw.commit()
+        raw.execute("ANALYZE")
+        raw.close()
+    counts: dict[str, Any] = {}
+    orgs.current(db)  # a running scheduler has the org cached; parse it before the clock starts
+    started = time.perf_counter()
+    for job in default_jobs():
+        result = job.run(db, now)
+        counts[job.name] = result.counts
+    tick_t = time.perf_counter() - started
+    started = time.perf_counter()
+    with db.transaction() as conn:
+        conn.execute(sa.text("UPDATE leads SET aging_step = aging_step"))
+    sweep_t = time.perf_counter() - started
+    db.dispose()
+    return tick_t, sweep_t, counts
+
+
+def datetime_now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime(2026, 3, 4, 11, 0, tzinfo=UTC)  # a Wednesday morning: everyone works
+
+
+def bench_tick(sizes: list[int]) -> None:
+    print(
+        "\n== scheduler tick: push, aging and SLA jobs once over N open leads (steady state), next to a bare UPDATE sweep"
+    )
+    tmp = Path(tempfile.mkdtemp(prefix="lp-bench-"))
+    try:
+        for n in sizes:
+            for backend in ("sqlite", "postgresql"):
+                name = f"lp_bench_tick_{uuid.uuid4().hex[:6]}"
+                url = f"sqlite:///{tmp / f'tick{n}.db'}" if backend == "sqlite" else pg_create(name)
+                try:
+                    tick_t, sweep_t, counts = tick_run(url, n)
+                finally:
+                    if backend == "postgresql":
+                        pg_drop(name)
+                print(
+                    f"{backend:<11} {n:>9,} open leads: tick {tick_t:6.2f} s | bare UPDATE sweep {sweep_t:6.2f} s | "
+                    f"ratio {tick_t / sweep_t:.2f} (target <= 3)"
+                )
+                print(f"{'':<11} did: {counts}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # Each client claims for its own REPS_PER_CLIENT reps in turn, so per-rep counts stay at the size a
 # real day has (tens of claims), instead of one rep holding thousands of open leads.
 REPS_PER_CLIENT = 20
@@ -435,13 +585,16 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, nargs="+", default=[8, 32])
-    parser.add_argument("--only", choices=["ingest", "push", "claims"])
+    parser.add_argument("--only", choices=["ingest", "push", "tick", "claims"])
+    parser.add_argument("--tick-sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     args = parser.parse_args()
     print(f"leadpool benchmark on {os.cpu_count()} cores")
     if args.only in (None, "ingest"):
         bench_ingest(args.leads, args.batch)
     if args.only in (None, "push"):
         bench_push(args.leads, args.batch)
+    if args.only in (None, "tick"):
+        bench_tick(args.tick_sizes)
     if args.only in (None, "claims"):
         bench_claims(args.clients, args.seconds)
 

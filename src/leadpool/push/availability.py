@@ -9,11 +9,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from leadpool.org.schema import Caps, Weekday, WorkingHours
 
 PERIODS = ("hour", "day", "week", "month")
+
+
+@cache
+def zone_info(name: str) -> ZoneInfo:
+    """ZoneInfo keeps only a few zones strongly cached; an org has more, and this runs per rep."""
+    return ZoneInfo(name)
+
+
 _DAYS = list(Weekday)
 
 
@@ -55,7 +64,7 @@ class TeamLoad:
 
 def period_start(period: str, now: datetime, zone: str) -> datetime:
     """Start of the hour, day, ISO week (Monday) or month containing `now`, in `zone`, as UTC."""
-    local = now.astimezone(ZoneInfo(zone))
+    local = now.astimezone(zone_info(zone))
     if period == "hour":
         start = local.replace(minute=0, second=0, microsecond=0)
     elif period == "day":
@@ -67,11 +76,11 @@ def period_start(period: str, now: datetime, zone: str) -> datetime:
     else:
         raise ValueError(f"unknown period {period!r}")
     # Rebuild from wall time so a DST change inside the period lands on the right offset.
-    return start.replace(tzinfo=None).replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    return start.replace(tzinfo=None).replace(tzinfo=zone_info(zone)).astimezone(UTC)
 
 
 def period_end(period: str, now: datetime, zone: str) -> datetime:
-    start = period_start(period, now, zone).astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    start = period_start(period, now, zone).astimezone(zone_info(zone)).replace(tzinfo=None)
     if period == "hour":
         return period_start(period, now + timedelta(hours=1), zone)
     if period == "day":
@@ -80,7 +89,7 @@ def period_end(period: str, now: datetime, zone: str) -> datetime:
         nxt = start + timedelta(days=7)
     else:
         nxt = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return nxt.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    return nxt.replace(tzinfo=zone_info(zone)).astimezone(UTC)
 
 
 def cap_zone(caps: Caps, rep_zone: str) -> str:
@@ -89,7 +98,7 @@ def cap_zone(caps: Caps, rep_zone: str) -> str:
 
 def next_opening(hours: WorkingHours, now: datetime, zone: str) -> datetime | None:
     """When the rep's working hours next begin (None if they are working now)."""
-    tz = ZoneInfo(zone)
+    tz = zone_info(zone)
     local = now.astimezone(tz)
     if _DAYS[local.weekday()] in hours.days and hours.start <= local.time() < hours.end:
         return None
@@ -102,7 +111,7 @@ def next_opening(hours: WorkingHours, now: datetime, zone: str) -> datetime | No
 
 
 def _when(instant: datetime, zone: str) -> str:
-    local = instant.astimezone(ZoneInfo(zone))
+    local = instant.astimezone(zone_info(zone))
     return f"{local:%a %Y-%m-%d %H:%M} {zone}"
 
 
@@ -111,7 +120,7 @@ def unavailable(rep: Rep, now: datetime, *, max_open: int | None, team: TeamLoad
     if not rep.active:
         return "inactive"
     if rep.absence is not None:
-        until = rep.absence.ends_at.astimezone(ZoneInfo(rep.timezone)).date().isoformat()
+        until = rep.absence.ends_at.astimezone(zone_info(rep.timezone)).date().isoformat()
         return f"{rep.absence.reason or 'away'} until {until}"
     if not rep.online:
         return f"offline ({rep.offline_reason})" if rep.offline_reason else "offline"

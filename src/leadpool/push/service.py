@@ -509,6 +509,16 @@ def _excluded(conn: Connection, lead_id: int) -> frozenset[int]:
     return frozenset([*declined, *offered])
 
 
+def _excluded_many(conn: Connection, lead_ids: Sequence[int]) -> dict[int, frozenset[int]]:
+    found: dict[int, set[int]] = {}
+    for table in (declines, offers):
+        for lead_id, rep_id in conn.execute(
+            sa.select(table.c.lead_id, table.c.rep_id).where(table.c.lead_id.in_(lead_ids))
+        ):
+            found.setdefault(lead_id, set()).add(rep_id)
+    return {k: frozenset(v) for k, v in found.items()}
+
+
 def _repush(
     conn: Connection, org: CurrentOrg, lead: Any, now: datetime, *, how: str, round: int = 1
 ) -> Plan | None:
@@ -776,12 +786,18 @@ def force_assign(
     base = pool.assign or Assign(strategy=[Strategy.round_robin])
     assign = base.model_copy(update={"after_hours": None, "offer": None, "share": 100, "when": None})
     owners = _owners(conn, [(data, assign) for _, data in waiting])
+    excluded = _excluded_many(conn, [lead_id for lead_id, _ in waiting])
+    # With no account or territory in the chain every lead sees the same reps: once one finds
+    # nobody available, the rest would too.
+    generic = not {Strategy.account_owner, Strategy.territory} & set(assign.strategy)
     writes = _Writes(now)
     assigned = 0
     for (lead_id, data), owner in zip(waiting, owners, strict=True):
-        result = _plan(org, state, key, assign, pool, data, owner, _excluded(conn, lead_id))
+        result = _plan(org, state, key, assign, pool, data, owner, excluded.get(lead_id, frozenset()))
         writes.add(lead_id, org.pool_ids[pool.name], key, assign, result, state, how=how)
         assigned += result.rep is not None
+        if result.rep is None and generic and not excluded.get(lead_id):
+            break
     writes.flush(conn, state)
     return assigned
 
