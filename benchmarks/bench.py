@@ -297,7 +297,7 @@ def bench_push(n: int, batch: int, reps: int = 40) -> None:
 
 
 def _open_leads(
-    n: int, now: Any, pools: list[int], reps: list[int], seed: int = 11
+    n: int, now: Any, pools: list[int], reps: list[int], backlog: bool, seed: int = 11
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """A steady state: leads up to 10 days old waiting in pools (aging steps already taken, as if
     the scheduler had been running), and 25 claimed leads per rep (ladder steps taken likewise)."""
@@ -311,7 +311,10 @@ def _open_leads(
         hours = age.total_seconds() / 3600
         pool = pools[i % len(pools)]
         if i > 25 * len(reps):
-            step = sum(hours >= h for h in (24, 48, 72))  # 168 h archives: keep them younger
+            # backlog: aging was just switched on, so every bracket a lead is past is still due
+            step = (
+                0 if backlog else sum(hours >= h for h in (24, 48, 72))
+            )  # 168 h archives: keep them younger
             if hours >= 168:
                 entered = now - timedelta(hours=rng.uniform(0, 23))
                 step = 0
@@ -346,7 +349,7 @@ LEAD_COLS = "id, status, pool_id, owner_id, priority, data, channel, return_coun
 CLAIM_COLS = "lead_id, rep_id, pool_id, kind, action, claimed_at, sla_step"
 
 
-def tick_run(url: str, n: int) -> tuple[float, float, dict[str, Any]]:
+def tick_run(url: str, n: int, backlog: bool = False) -> tuple[float, float, dict[str, Any]]:
     from leadpool.clock import ManualClock
     from leadpool.scheduler.jobs import default_jobs
 
@@ -357,7 +360,7 @@ def tick_run(url: str, n: int) -> tuple[float, float, dict[str, Any]]:
     with db.engine.connect() as conn:
         pools = list(conn.execute(sa.text("SELECT id FROM pools ORDER BY id")).scalars())
         reps = list(conn.execute(sa.text("SELECT id FROM users WHERE role = 'rep' ORDER BY id")).scalars())
-    lead_rows, claim_rows = _open_leads(n, now, pools, reps)
+    lead_rows, claim_rows = _open_leads(n, now, pools, reps, backlog)
     if db.is_postgres:
         import psycopg
 
@@ -427,16 +430,22 @@ def bench_tick(sizes: list[int]) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="lp-bench-"))
     try:
         for n in sizes:
-            for backend in ("sqlite", "postgresql"):
+            for backend, backlog in (
+                ("sqlite", False),
+                ("postgresql", False),
+                ("sqlite", True),
+                ("postgresql", True),
+            ):
                 name = f"lp_bench_tick_{uuid.uuid4().hex[:6]}"
-                url = f"sqlite:///{tmp / f'tick{n}.db'}" if backend == "sqlite" else pg_create(name)
+                url = f"sqlite:///{tmp / f'tick{n}{backlog}.db'}" if backend == "sqlite" else pg_create(name)
                 try:
-                    tick_t, sweep_t, counts = tick_run(url, n)
+                    tick_t, sweep_t, counts = tick_run(url, n, backlog)
                 finally:
                     if backend == "postgresql":
                         pg_drop(name)
+                kind = "backlog" if backlog else "steady "
                 print(
-                    f"{backend:<11} {n:>9,} open leads: tick {tick_t:6.2f} s | bare UPDATE sweep {sweep_t:6.2f} s | "
+                    f"{backend:<11} {n:>9,} open leads, {kind} tick {tick_t:6.2f} s | bare UPDATE sweep {sweep_t:6.2f} s | "
                     f"ratio {tick_t / sweep_t:.2f} (target <= 3)"
                 )
                 print(f"{'':<11} did: {counts}")

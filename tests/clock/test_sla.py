@@ -182,10 +182,14 @@ def test_repeat_offenders_are_suspended_visibly_until_a_manager_lifts_it(
     from leadpool.identity.service import issue_token
 
     with TestClient(create_app(db)) as client:
-        seen = client.get("/api/v1/me/penalties", headers={"Authorization": f"Bearer {issue_token(db, reps['ana'].id)}"})
+        seen = client.get(
+            "/api/v1/me/penalties", headers={"Authorization": f"Bearer {issue_token(db, reps['ana'].id)}"}
+        )
         assert [p["kind"] for p in seen.json()["penalties"]] == ["suspended"]
         manager = {"Authorization": f"Bearer {issue_token(db, reps['mgr'].id)}"}
-        r = client.post(f"/api/v1/penalties/{mine['id']}/lift", json={"reason": "talked it through"}, headers=manager)
+        r = client.post(
+            f"/api/v1/penalties/{mine['id']}/lift", json={"reason": "talked it through"}, headers=manager
+        )
         assert r.status_code == 204
     assert sla.my_penalties(db, reps["ana"])[0]["lifted_at"] is not None
     assert len(claim(db, reps["ana"], "Inbound")) == 1

@@ -19,6 +19,7 @@ from leadpool.pools.views import router as pools_router
 from leadpool.push.views import router as push_router
 from leadpool.sla.views import router as sla_router
 from leadpool.storage.db import Database
+from leadpool.transfers.views import router as transfers_router
 
 
 def _where(loc: tuple[Any, ...]) -> str:
@@ -80,6 +81,7 @@ def create_app(db: Database) -> FastAPI:
         availability_router,
         accounts_router,
         sla_router,
+        transfers_router,
     ):
         app.include_router(router, prefix="/api/v1")
     return app

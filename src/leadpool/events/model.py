@@ -17,6 +17,10 @@ class EventType(StrEnum):
     first_response_missed = "sla.first_response_missed"
     penalised = "rep.penalised"  # repeat SLA offender: reduced quota or suspended access
     penalty_lifted = "rep.penalty_lifted"
+    transfer_requested = "transfer.requested"
+    transfer_rejected = "transfer.rejected"
+    transferred = "lead.transferred"  # moved to another pool, unclaimed (§9)
+    score_changed = "lead.score_changed"
     aged = "lead.aged"  # an aging bracket fired (§8): boosted, flagged, moved, archived …
     claim_refused = "claim.refused"  # no lead changed; details carry the limit, value and retry_after
     contacted = "lead.contacted"

@@ -390,6 +390,16 @@ class Slas(Strict):
     )
 
 
+class Transfers(Strict):
+    """Transfers between pools (§9)."""
+
+    # When a lead's score changes so that the rules now send it to another pool, move it there
+    # (only while nobody holds it), as an approved, automatic transfer.
+    auto_retier: bool = True
+    alert_percent: Annotated[float, Field(ge=0, le=100)] = 5  # transfer rate that means the rules need fixing
+    window_days: Annotated[float, Field(gt=0)] = 30
+
+
 class Pool(Strict):
     name: str = Field(min_length=1)
     kind: PoolKind = PoolKind.open
@@ -447,6 +457,7 @@ class Org(Strict):
     push: PushSettings = PushSettings()
     aging: Aging = Aging()
     slas: Slas = Slas()
+    transfers: Transfers = Transfers()
     fallback: Literal["review"] | str = "review"
 
     @model_validator(mode="before")

@@ -9,6 +9,7 @@ from leadpool.push import service as push
 from leadpool.scheduler.service import Job, JobResult
 from leadpool.sla import service as sla
 from leadpool.storage.db import Database
+from leadpool.transfers import service as transfers
 
 
 def _push(db: Database, at: datetime) -> JobResult:
@@ -16,4 +17,9 @@ def _push(db: Database, at: datetime) -> JobResult:
 
 
 def default_jobs(every: timedelta = timedelta(minutes=1)) -> list[Job]:
-    return [Job("push", every, _push), Job("aging", every, aging.run), Job("sla", every, sla.run)]
+    return [
+        Job("push", every, _push),
+        Job("aging", every, aging.run),
+        Job("sla", every, sla.run),
+        Job("transfer-rates", timedelta(days=1), transfers.rate_job),
+    ]

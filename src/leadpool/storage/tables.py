@@ -319,3 +319,29 @@ penalties = sa.Table(
     sa.Column("lifted_by", Id, sa.ForeignKey("users.id")),
 )
 sa.Index("ix_penalties_rep", penalties.c.rep_id, penalties.c.ends_at)
+
+# Transfers between pools (§9): requested with a reason, approved or rejected by ops, or automatic
+# when a score change sends a lead to another tier.
+transfers = sa.Table(
+    "transfers",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("lead_id", Id, sa.ForeignKey("leads.id"), nullable=False),
+    sa.Column("from_pool_id", Id, sa.ForeignKey("pools.id"), nullable=False),
+    sa.Column("to_pool_id", Id, sa.ForeignKey("pools.id"), nullable=False),
+    sa.Column("reason", sa.String(300), nullable=False),
+    sa.Column("requested_by", Id, sa.ForeignKey("users.id")),  # None: automatic
+    sa.Column("requested_at", When, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # pending | approved | rejected
+    sa.Column("decided_by", Id, sa.ForeignKey("users.id")),
+    sa.Column("decided_at", When),
+    sa.Column("note", sa.String(300)),
+)
+sa.Index(
+    "uq_transfers_one_pending",
+    transfers.c.lead_id,
+    unique=True,
+    sqlite_where=transfers.c.status == "pending",
+    postgresql_where=transfers.c.status == "pending",
+)
+sa.Index("ix_transfers_from_time", transfers.c.from_pool_id, transfers.c.decided_at)

@@ -1,8 +1,8 @@
-"""clock: scheduler, aging, slas
+"""clock: scheduler, aging, slas, transfers
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-25 02:36:41.542018
+Create Date: 2026-11-25 02:46:59.625031
 """
 
 from __future__ import annotations
@@ -52,6 +52,38 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("penalties", schema=None) as batch_op:
         batch_op.create_index("ix_penalties_rep", ["rep_id", "ends_at"], unique=False)
+
+    op.create_table(
+        "transfers",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("lead_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("from_pool_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("to_pool_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("reason", sa.String(length=300), nullable=False),
+        sa.Column("requested_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("decided_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("note", sa.String(length=300), nullable=True),
+        sa.ForeignKeyConstraint(["decided_by"], ["users.id"], name=op.f("fk_transfers_decided_by_users")),
+        sa.ForeignKeyConstraint(["from_pool_id"], ["pools.id"], name=op.f("fk_transfers_from_pool_id_pools")),
+        sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], name=op.f("fk_transfers_lead_id_leads")),
+        sa.ForeignKeyConstraint(["requested_by"], ["users.id"], name=op.f("fk_transfers_requested_by_users")),
+        sa.ForeignKeyConstraint(["to_pool_id"], ["pools.id"], name=op.f("fk_transfers_to_pool_id_pools")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_transfers")),
+    )
+    with op.batch_alter_table("transfers", schema=None) as batch_op:
+        batch_op.create_index("ix_transfers_from_time", ["from_pool_id", "decided_at"], unique=False)
+        batch_op.create_index(
+            "uq_transfers_one_pending",
+            ["lead_id"],
+            unique=True,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        )
 
     with op.batch_alter_table("claims", schema=None) as batch_op:
         batch_op.add_column(sa.Column("sla_step", sa.SmallInteger(), server_default="0", nullable=False))
@@ -110,6 +142,15 @@ def downgrade() -> None:
         )
         batch_op.drop_column("sla_step")
 
+    with op.batch_alter_table("transfers", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_transfers_one_pending",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        )
+        batch_op.drop_index("ix_transfers_from_time")
+
+    op.drop_table("transfers")
     with op.batch_alter_table("penalties", schema=None) as batch_op:
         batch_op.drop_index("ix_penalties_rep")
 

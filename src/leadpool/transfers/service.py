@@ -1,0 +1,320 @@
+"""Transfers (§9): a rep or manager asks to move a lead to another pool with a reason; ops (or the
+target pool's manager) approves or rejects; an approved lead moves unclaimed. A score change that
+sends a lead to another pool moves it automatically. A pool losing more than 5% of its leads to
+transfers means its routing rules need fixing: the scheduler says so."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from leadpool.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from leadpool.events.model import EventType
+from leadpool.events.service import append
+from leadpool.identity.access import Person, allowed
+from leadpool.identity.model import Permission, Role
+from leadpool.leads.access import may_work
+from leadpool.leads.model import LIVE_STATUSES, Status, field_types, normalise
+from leadpool.notify.service import Alert
+from leadpool.org.schema import Pool
+from leadpool.org.service import CurrentOrg, current
+from leadpool.pools.priority import priority
+from leadpool.scheduler.service import JobResult
+from leadpool.storage.db import Database
+from leadpool.storage.tables import claims, events, leads, transfers
+
+_MOVABLE = [s.value for s in LIVE_STATUSES if s not in (Status.review, Status.offered)]
+
+
+def _lead(conn: Connection, lead_id: int) -> Any:
+    row = conn.execute(
+        sa.select(leads.c.id, leads.c.status, leads.c.pool_id, leads.c.owner_id, leads.c.data, leads.c.score)
+        .where(leads.c.id == lead_id)
+        .with_for_update()
+    ).first()
+    if row is None:
+        raise NotFound(f"no lead {lead_id}")
+    return row
+
+
+def request(db: Database, actor: Person, lead_id: int, to_pool: str, reason: str) -> dict[str, Any]:
+    if not reason.strip():
+        raise InvalidInput([Problem("reason", "say why the lead belongs elsewhere (ops decide on it)")])
+    org = current(db)
+    target = org.pool(to_pool)
+    now = db.clock.now()
+    with db.transaction() as conn:
+        lead = _lead(conn, lead_id)
+        if not (may_work(conn, actor, lead.owner_id) or actor.role is Role.manager):
+            raise NotFound(f"no lead {lead_id} among your leads")
+        if lead.status not in _MOVABLE or lead.pool_id is None:
+            raise Conflict(f"lead {lead_id} is {lead.status}; only leads in a pool or held by a rep can move")
+        if org.pool_ids[target.name] == lead.pool_id:
+            raise Conflict(f"lead {lead_id} is in {target.name} already")
+        pending = conn.execute(
+            sa.select(transfers.c.id).where(transfers.c.lead_id == lead_id, transfers.c.status == "pending")
+        ).scalar()
+        if pending is not None:
+            raise Conflict(f"lead {lead_id} has a transfer waiting for a decision (#{pending})")
+        transfer_id = conn.execute(
+            sa.insert(transfers)
+            .values(
+                lead_id=lead_id,
+                from_pool_id=lead.pool_id,
+                to_pool_id=org.pool_ids[target.name],
+                reason=reason.strip(),
+                requested_by=actor.id,
+                requested_at=now,
+                status="pending",
+            )
+            .returning(transfers.c.id)
+        ).scalar_one()
+        append(
+            conn,
+            EventType.transfer_requested,
+            now,
+            lead_id=lead_id,
+            actor_id=actor.id,
+            pool_id=lead.pool_id,
+            reason=f"transfer to {target.name} requested: {reason.strip()}"[:300],
+            details={"transfer_id": transfer_id, "to": target.name},
+        )
+    return {"id": transfer_id, "lead_id": lead_id, "to": target.name, "status": "pending"}
+
+
+def decide(db: Database, actor: Person, transfer_id: int, approve: bool, note: str = "") -> dict[str, Any]:
+    """Ops (or whoever manages the target pool) approve or reject; approval moves the lead."""
+    org = current(db)
+    now = db.clock.now()
+    with db.transaction() as conn:
+        row = conn.execute(
+            sa.select(transfers).where(transfers.c.id == transfer_id).with_for_update()
+        ).first()
+        if row is None:
+            raise NotFound(f"no transfer {transfer_id}")
+        target = org.pool_by_id(row.to_pool_id)
+        if target is None:
+            raise Conflict(f"pool of transfer {transfer_id} no longer exists")
+        if not allowed(target, actor, Permission.manage):
+            raise Forbidden(
+                f"deciding transfers into {target.name} needs manage permission on it (ops, or its manager)"
+            )
+        if row.status != "pending":
+            raise Conflict(f"transfer {transfer_id} was {row.status} already")
+        conn.execute(
+            sa.update(transfers)
+            .where(transfers.c.id == transfer_id)
+            .values(
+                status="approved" if approve else "rejected",
+                decided_by=actor.id,
+                decided_at=now,
+                note=note[:300],
+            )
+        )
+        lead = _lead(conn, row.lead_id)
+        if not approve:
+            append(
+                conn,
+                EventType.transfer_rejected,
+                now,
+                lead_id=row.lead_id,
+                actor_id=actor.id,
+                pool_id=lead.pool_id,
+                reason=f"transfer to {target.name} rejected: {note or 'no reason given'}"[:300],
+                details={"transfer_id": transfer_id},
+            )
+            return {"id": transfer_id, "status": "rejected"}
+        if lead.status not in _MOVABLE:
+            raise Conflict(f"lead {row.lead_id} is {lead.status} now and can't move")
+        _move(
+            conn,
+            org,
+            lead,
+            target,
+            now,
+            f"transfer approved by {actor.email}: {row.reason}",
+            actor.id,
+            transfer_id,
+        )
+    return {"id": transfer_id, "status": "approved", "pool": target.name}
+
+
+def _move(
+    conn: Connection,
+    org: CurrentOrg,
+    lead: Any,
+    target: Pool,
+    now: datetime,
+    reason: str,
+    actor_id: int | None,
+    transfer_id: int,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """The lead arrives in the target pool unclaimed, as if new there: fresh age and priority."""
+    if lead.owner_id is not None:
+        conn.execute(
+            sa.update(claims)
+            .where(claims.c.lead_id == lead.id, claims.c.released_at.is_(None))
+            .values(released_at=now, release_reason=f"transferred to {target.name}"[:300])
+        )
+    conn.execute(
+        sa.update(leads)
+        .where(leads.c.id == lead.id)
+        .values(
+            pool_id=org.pool_ids[target.name],
+            status=Status.available.value,
+            owner_id=None,
+            claimed_at=None,
+            entered_pool_at=now,
+            aging_step=0,
+            flag=None,
+            priority=priority(target, data if data is not None else lead.data),
+        )
+    )
+    append(
+        conn,
+        EventType.transferred,
+        now,
+        lead_id=lead.id,
+        actor_id=actor_id,
+        pool_id=org.pool_ids[target.name],
+        rep_id=lead.owner_id,
+        reason=reason[:300],
+        details={"transfer_id": transfer_id, "from": org.pool_names.get(lead.pool_id), "to": target.name},
+    )
+
+
+def change_score(db: Database, actor: Person, lead_id: int, score: float, reason: str) -> dict[str, Any]:
+    """A new score (enrichment, activity). If the rules now send the lead elsewhere and nobody holds
+    it, it moves there at once (§9 automatic re-tiering)."""
+    org = current(db)
+    values, problems = normalise({"score": score}, field_types(org.loaded.org.fields))
+    if problems:
+        raise InvalidInput(problems)
+    now = db.clock.now()
+    with db.transaction() as conn:
+        lead = _lead(conn, lead_id)
+        if not may_work(conn, actor, lead.owner_id) and actor.role is not Role.manager:
+            raise NotFound(f"no lead {lead_id} among your leads")
+        data = {**lead.data, "score": values["score"]}
+        conn.execute(sa.update(leads).where(leads.c.id == lead_id).values(score=values["score"], data=data))
+        append(
+            conn,
+            EventType.score_changed,
+            now,
+            lead_id=lead_id,
+            actor_id=actor.id,
+            pool_id=lead.pool_id,
+            reason=f"score {lead.score} → {values['score']}: {reason}"[:300],
+            details={"from": lead.score, "to": values["score"]},
+        )
+        moved = None
+        if org.loaded.org.transfers.auto_retier and lead.status == Status.available.value:
+            decision = org.loaded.rulebook.decide(data)
+            if decision.pool and org.pool_ids.get(decision.pool) not in (None, lead.pool_id):
+                target = org.pool(decision.pool)
+                why = f"score {lead.score} → {values['score']}: {decision.message}"
+                transfer_id = conn.execute(
+                    sa.insert(transfers)
+                    .values(
+                        lead_id=lead_id,
+                        from_pool_id=lead.pool_id,
+                        to_pool_id=org.pool_ids[target.name],
+                        reason=why[:300],
+                        requested_by=None,
+                        requested_at=now,
+                        status="approved",
+                        decided_at=now,
+                        note="automatic re-tiering",
+                    )
+                    .returning(transfers.c.id)
+                ).scalar_one()
+                _move(
+                    conn,
+                    org,
+                    lead,
+                    target,
+                    now,
+                    f"re-tiered: {why}",
+                    actor.id,
+                    transfer_id,
+                    data,
+                )
+                moved = target.name
+    return {"lead_id": lead_id, "score": values["score"], "moved_to": moved}
+
+
+def pending(db: Database) -> list[dict[str, Any]]:
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(transfers).where(transfers.c.status == "pending").order_by(transfers.c.requested_at)
+        )
+        return [dict(r._mapping) for r in rows]
+
+
+def rates(db: Database, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Per pool: leads that entered it, leads transferred out, and the rate (§9: above 5% the
+    routing rules need fixing)."""
+    org = current(db)
+    with db.engine.connect() as conn:
+        entered: dict[int, int] = dict(
+            conn.execute(
+                sa.select(events.c.pool_id, sa.func.count())
+                .where(
+                    events.c.type.in_([EventType.routed.value, EventType.transferred.value]),
+                    events.c.at >= start,
+                    events.c.at < end,
+                )
+                .group_by(events.c.pool_id)
+            ).all()
+        )
+        out: dict[int, int] = dict(
+            conn.execute(
+                sa.select(transfers.c.from_pool_id, sa.func.count())
+                .where(
+                    transfers.c.status == "approved",
+                    transfers.c.decided_at >= start,
+                    transfers.c.decided_at < end,
+                )
+                .group_by(transfers.c.from_pool_id)
+            ).all()
+        )
+    limit = org.loaded.org.transfers.alert_percent
+    found = []
+    for name, pool_id in sorted(org.pool_ids.items()):
+        n_in, n_out = entered.get(pool_id, 0), out.get(pool_id, 0)
+        rate = round(100 * n_out / n_in, 2) if n_in else 0.0
+        found.append(
+            {
+                "pool": name,
+                "entered": n_in,
+                "transferred_out": n_out,
+                "rate_percent": rate,
+                "alert": rate > limit,
+            }
+        )
+    return found
+
+
+def rate_job(db: Database, at: datetime) -> JobResult:
+    """Daily: alert ops about pools whose transfer rate over the window is above the limit."""
+    settings = current(db).loaded.org.transfers
+    result = JobResult()
+    high = [r for r in rates(db, at - timedelta(days=settings.window_days), at) if r["alert"]]
+    ops = tuple(u.email for u in current(db).loaded.org.users if u.role is Role.ops and u.active)
+    for r in high:
+        result.alerts.append(
+            Alert(
+                "transfers.rate",
+                f"{r['pool']}: {r['rate_percent']:g}% of its leads were transferred out in "
+                f"{settings.window_days:g} days (limit {settings.alert_percent:g}%): check its routing rules",
+                at,
+                ops,
+                details=r,
+            )
+        )
+    result.counts["pools_above_limit"] = len(high)
+    return result

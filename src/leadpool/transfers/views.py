@@ -1,0 +1,69 @@
+"""Transfers over HTTP (§9): request, review queue, decide; score changes; transfer rates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadpool.api.deps import DB, Me, require
+from leadpool.identity.access import Person
+from leadpool.identity.model import Role
+from leadpool.transfers import service
+
+router = APIRouter(tags=["transfers"])
+Readers = Annotated[Person, Depends(require(Role.admin, Role.ops, Role.manager, Role.executive))]
+
+
+class TransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to_pool: str
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    approve: bool
+    note: str = Field("", max_length=300)
+
+
+class ScoreIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    score: float
+    reason: str = Field(min_length=1, max_length=300)
+
+
+@router.post("/leads/{lead_id}/transfers", status_code=201)
+def request(db: DB, me: Me, lead_id: int, body: TransferIn) -> dict[str, Any]:
+    """Ask to move a lead to another pool, with a reason; ops decide."""
+    return service.request(db, me, lead_id, body.to_pool, body.reason)
+
+
+@router.get("/transfers")
+def pending(db: DB, me: Readers) -> dict[str, Any]:
+    """Transfers waiting for a decision."""
+    return {"transfers": service.pending(db)}
+
+
+@router.post("/transfers/{transfer_id}/decision")
+def decide(db: DB, me: Me, transfer_id: int, body: Decision) -> dict[str, Any]:
+    return service.decide(db, me, transfer_id, body.approve, body.note)
+
+
+@router.put("/leads/{lead_id}/score")
+def change_score(db: DB, me: Me, lead_id: int, body: ScoreIn) -> dict[str, Any]:
+    """A new score; a lead nobody holds moves at once if the rules now send it elsewhere."""
+    return service.change_score(db, me, lead_id, body.score, body.reason)
+
+
+@router.get("/reports/transfers")
+def rates(
+    db: DB,
+    me: Readers,
+    start: Annotated[datetime, Query(alias="from")],
+    end: Annotated[datetime, Query(alias="to")],
+) -> dict[str, Any]:
+    """Per pool: leads in, leads transferred out, and the rate (alert above the org's limit)."""
+    return {"pools": service.rates(db, start, end)}
