@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from leadpool.claims import limits as limit_rules
+from leadpool.claims import windows
 from leadpool.clock import as_utc
 from leadpool.errors import ClaimRefused, Conflict, Forbidden, InvalidInput, NotFound, Problem, Refusal
 from leadpool.events.model import EventType
@@ -70,6 +71,14 @@ def claim(
             hint="pool access is set under pools[].access.claim in the org file (§2)",
             details=denied.to_dict(),
         )
+    released = now
+    hours = pool.claim_hours or org.loaded.org.claim_hours
+    if pool.release is not None or hours is not None:
+        window = windows.check(pool, hours, rep, now, org.loaded.org.timezone, org.claimers(pool))
+        if window.refusal is not None:
+            _refused(db, rep.id, pool_id, window.refusal, now, lead_id=lead_id, n=n)
+            raise ClaimRefused(window.refusal, hint=_hint(window.refusal))
+        released = window.released_before or now
     with write_batch(db) as batch:
         row, limits, standing = _lock_and_count(batch, db, org, rep, pool, pool_id, now, n)
         refusal = limit_rules.check(limits, standing, n=n, now=now, zone=row.timezone, pool=pool.name)
@@ -78,7 +87,9 @@ def claim(
             batch.run_and_commit([_refusal_event(rep.id, pool_id, refusal, now, lead_id=lead_id, n=n)])
             taken = []
         else:
-            taken = _take(batch, db, pool_id, rep.id, now, lead_id=lead_id, n=n, pool=pool.name)
+            taken = _take(
+                batch, db, pool_id, rep.id, now, lead_id=lead_id, n=n, pool=pool.name, released=released
+            )
     if refusal is not None:
         raise ClaimRefused(refusal, hint=_hint(refusal))
     if taken:
@@ -230,7 +241,7 @@ def _lock_and_count(
 _PG_TAKE = """
 WITH picked AS MATERIALIZED (
     SELECT id FROM leads
-    WHERE pool_id = :pool AND status = 'available' {by_id}
+    WHERE pool_id = :pool AND status = 'available' AND entered_pool_at <= :released {by_id}
     ORDER BY priority DESC, entered_pool_at, id
     LIMIT :n FOR UPDATE {skip}
 ), taken AS (
@@ -250,7 +261,12 @@ RETURNING lead_id, CAST(details ->> 'priority' AS double precision)
 _PG_TAKE_NEXT = sa.text(_PG_TAKE.format(by_id="", skip="SKIP LOCKED"))
 _PG_TAKE_BY_ID = sa.text(_PG_TAKE.format(by_id="AND id = :lead", skip=""))
 
-_claimable = sa.and_(leads.c.pool_id == sa.bindparam("pool"), leads.c.status == Status.available.value)
+# A lead that arrived after the rep's release window opened waits for the next drop (§7).
+_claimable = sa.and_(
+    leads.c.pool_id == sa.bindparam("pool"),
+    leads.c.status == Status.available.value,
+    leads.c.entered_pool_at <= sa.bindparam("released"),
+)
 _picked = (
     sa.select(leads.c.id)
     .where(_claimable)
@@ -340,6 +356,7 @@ def _take(
     lead_id: int | None,
     n: int,
     pool: str,
+    released: datetime,
 ) -> list[tuple[int, float]]:
     how = "by id" if lead_id is not None else ("next" if n == 1 else f"batch of {n}")
     reason = f"claimed {how} from {pool}"
@@ -352,6 +369,7 @@ def _take(
         "action": uuid.uuid4().hex,
         "how": how,
         "reason": reason,
+        "released": released,
     }
     if db.is_postgres:
         statement = _PG_TAKE_BY_ID if lead_id is not None else _PG_TAKE_NEXT
@@ -393,6 +411,8 @@ def _hint(refusal: Refusal) -> str:
         return "log contact, record outcomes or release leads to get under the limit"
     if refusal.limit == "batch_max":
         return f"ask for at most {refusal.value}"
+    if refusal.limit in ("claim_hours", "release_window", "rotation") and refusal.retry_after is None:
+        return "see the message for when claiming opens"
     if refusal.limit == "ratio":
         return f"claim {refusal.scope['missing']} more from {refusal.scope['requires']} first"
     return "see the message for what to claim first"

@@ -186,13 +186,24 @@ def cross_check(org: Org) -> list[Problem]:
         if spec.limits.ratio or spec.limits.pool_daily is not None:
             problems.append(Problem(f"tiers.{tier}.limits", "ratio and pool_daily belong on a pool's limits"))
     problems += _push_check(org, teams, tiers, emails)
-    problems += _aging_check(org)
+    problems += _clock_check(org, tiers, emails)
     return problems
 
 
-def _aging_check(org: Org) -> list[Problem]:
-    """Aging (§8) moves leads to named pools: they must exist."""
+def _clock_check(org: Org, tiers: set[str], emails: list[str]) -> list[Problem]:
+    """Aging (§8) moves leads to named pools; windows (§2, §7) name tiers and on-call reps."""
     problems: list[Problem] = []
+    for i, pool in enumerate(org.pools):
+        for tier in pool.release.tier_offsets if pool.release else {}:
+            if tier not in tiers:
+                problems.append(Problem(f"pools[{i}].release.tier_offsets.{tier}", f"unknown tier '{tier}'"))
+    hours = [("claim_hours", org.claim_hours)] + [
+        (f"pools[{i}].claim_hours", p.claim_hours) for i, p in enumerate(org.pools)
+    ]
+    for where, spec in hours:
+        for j, email in enumerate(spec.on_call if spec else []):
+            if email.lower() not in emails:
+                problems.append(Problem(f"{where}.on_call[{j}]", f"unknown user '{email}'"))
     pools = {p.name for p in org.pools}
     places = [("aging", org.aging)] + [(f"pools[{i}].aging", p.aging) for i, p in enumerate(org.pools)]
     for where, aging in places:

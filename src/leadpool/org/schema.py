@@ -400,6 +400,32 @@ class Transfers(Strict):
     window_days: Annotated[float, Field(gt=0)] = 30
 
 
+class Release(Strict):
+    """Release windows (§7): leads wait for scheduled drops and are claimed in a window after each.
+
+    Drops happen every `every_hours` from `first` to `last`, or once a day at `first`
+    (`every_hours: 24`), on the org's wall clock; `realtime: true` releases at once (a flash pool)
+    and keeps only the rotation. A lead that arrived after a drop waits for the next one."""
+
+    every_hours: Annotated[float, Field(gt=0, le=24)] = 2
+    first: time = time(8, 0)
+    last: time = time(16, 0)
+    realtime: bool = False
+    claim_window_minutes: Annotated[float, Field(gt=0)] = 15
+    # Priority access: minutes relative to the drop, by tier (top performers 15 early, below quota 30 late).
+    tier_offsets: dict[str, float] = {}
+    # Rotation: from the first drop, each claimer in turn gets an exclusive slot this long, daily.
+    rotation_minutes: Annotated[float, Field(gt=0)] | None = None
+
+
+class ClaimHours(Strict):
+    """Access windows (§2): when reps may claim, on their own wall clock."""
+
+    business: WorkingHours = WorkingHours()
+    on_call: list[str] = []  # after hours only the on-call rep claims; the list rotates weekly
+    weekends: Literal["on_call", "closed"] = "on_call"
+
+
 class Pool(Strict):
     name: str = Field(min_length=1)
     kind: PoolKind = PoolKind.open
@@ -414,6 +440,8 @@ class Pool(Strict):
     assign: Assign | None = None  # push for every lead routed here, unless its rule says otherwise
     aging: Aging | None = None  # None: the org's aging
     contact_sla: ContactSla | None = None  # None: the org's (e.g. 30 minutes for a hot lane)
+    release: Release | None = None  # None: leads are claimable as they arrive
+    claim_hours: ClaimHours | None = None  # None: the org's claim_hours, if any
 
 
 class Condition(Strict):
@@ -458,6 +486,7 @@ class Org(Strict):
     aging: Aging = Aging()
     slas: Slas = Slas()
     transfers: Transfers = Transfers()
+    claim_hours: ClaimHours | None = None  # None: reps may claim at any hour
     fallback: Literal["review"] | str = "review"
 
     @model_validator(mode="before")

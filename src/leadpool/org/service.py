@@ -14,6 +14,8 @@ from leadpool.claims.limits import effective_limits
 from leadpool.errors import LeadpoolError, NotFound
 from leadpool.events.model import EventType
 from leadpool.events.service import append
+from leadpool.identity.access import Person, allowed
+from leadpool.identity.model import Permission, Role
 from leadpool.org.loader import LoadedOrg, parse
 from leadpool.org.schema import Limits, Pool
 from leadpool.storage.db import Database
@@ -30,6 +32,7 @@ class CurrentOrg:
     pool_ids: dict[str, int]
     pool_names: dict[int, str]
     _limits: dict[tuple[str, str | None], Limits] = field(default_factory=dict)
+    _claimers: dict[str, list[str]] = field(default_factory=dict)
 
     def limits(self, pool: Pool, tier: str | None) -> Limits:
         """Effective limits for a pool and tier, merged once per org version."""
@@ -37,6 +40,22 @@ class CurrentOrg:
         if key not in self._limits:
             self._limits[key] = effective_limits(self.loaded.org, pool, tier)
         return self._limits[key]
+
+    def claimers(self, pool: Pool) -> list[str]:
+        """The reps who may claim from a pool, in org-file order: the order of rotation slots (§7)."""
+        if pool.name not in self._claimers:
+            self._claimers[pool.name] = [
+                u.email.lower()
+                for u in self.loaded.org.users
+                if u.active
+                and u.role is Role.rep
+                and allowed(
+                    pool,
+                    Person(0, u.email, u.role, u.team, u.tier, u.title, tuple(u.territories), u.timezone),
+                    Permission.claim,
+                )
+            ]
+        return self._claimers[pool.name]
 
     def pool(self, name: str) -> Pool:
         pool = self.loaded.org.pool(name)
