@@ -92,9 +92,15 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def db(db_url: str, clock: ManualClock) -> Iterator[Database]:
+def org_text() -> str:
+    """The org the `db` fixture applies; a test module overrides it with its own."""
+    return SMALL_ORG
+
+
+@pytest.fixture
+def db(db_url: str, clock: ManualClock, org_text: str) -> Iterator[Database]:
     database = Database(db_url, clock=clock)
-    orgs.apply(database, SMALL_ORG)
+    orgs.apply(database, org_text)
     yield database
     database.dispose()
 

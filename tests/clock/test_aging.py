@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +12,6 @@ from leadpool.aging import service as aging
 from leadpool.clock import ManualClock
 from leadpool.leads.service import IntakeItem, ingest
 from leadpool.notify.service import Recorder
-from leadpool.org import service as orgs
 from leadpool.scheduler.service import Job
 from leadpool.storage.db import Database
 from leadpool.storage.tables import events, leads
@@ -48,11 +46,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def db(db_url: str, clock: ManualClock) -> Iterator[Database]:
-    database = Database(db_url, clock=clock)
-    orgs.apply(database, ORG)
-    yield database
-    database.dispose()
+def org_text() -> str:
+    return ORG
 
 
 def _lead(db: Database, source: str, score: float, n: int = 1) -> list[int]:

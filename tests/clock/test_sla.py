@@ -3,7 +3,6 @@ reassignment, repeat offenders and their penalties, first-response SLAs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +17,6 @@ from leadpool.identity.service import person_by_email
 from leadpool.leads.service import IntakeItem, ingest
 from leadpool.leads.work import log_contact
 from leadpool.notify.service import Recorder
-from leadpool.org import service as orgs
 from leadpool.org.schema import WorkingHours
 from leadpool.scheduler.service import Job, Scheduler
 from leadpool.sla import service as sla
@@ -56,11 +54,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def db(db_url: str, clock: ManualClock) -> Iterator[Database]:
-    database = Database(db_url, clock=clock)
-    orgs.apply(database, ORG)
-    yield database
-    database.dispose()
+def org_text() -> str:
+    return ORG
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +12,6 @@ from leadpool.clock import ManualClock
 from leadpool.identity.access import Person
 from leadpool.identity.service import person_by_email
 from leadpool.leads.service import IntakeItem, IntakeResult, ingest
-from leadpool.org import service as orgs
 from leadpool.storage.db import Database
 from leadpool.storage.tables import events
 
@@ -29,11 +27,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def db(db_url: str, clock: ManualClock) -> Iterator[Database]:
-    database = Database(db_url, clock=clock)
-    orgs.apply(database, PUSH_ORG)
-    yield database
-    database.dispose()
+def org_text() -> str:
+    return PUSH_ORG
 
 
 @pytest.fixture

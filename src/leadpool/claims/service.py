@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from leadpool.claims import limits as limit_rules
 from leadpool.claims import windows
@@ -442,27 +443,41 @@ def release(db: Database, actor: Person, lead_id: int, reason: str) -> None:
             raise Conflict(
                 f"lead {lead_id} is {lead.status}; only claimed or contacted leads go back to a pool"
             )
-        conn.execute(
-            sa.update(leads)
-            .where(leads.c.id == lead_id)
-            .values(
-                status=Status.available.value,
-                owner_id=None,
-                claimed_at=None,
-                return_count=leads.c.return_count + 1,
-            )
+        hand_back(conn, lead, now, reason, actor_id=actor.id)
+
+
+def hand_back(
+    conn: Connection,
+    lead: Any,
+    now: datetime,
+    reason: str,
+    *,
+    actor_id: int | None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """The lead's open claim ends and the lead is available in its pool again, as abandonment:
+    by its holder's release, or by an SLA that ran out (§8)."""
+    conn.execute(
+        sa.update(leads)
+        .where(leads.c.id == lead.id)
+        .values(
+            status=Status.available.value,
+            owner_id=None,
+            claimed_at=None,
+            return_count=leads.c.return_count + 1,
         )
-        conn.execute(
-            sa.update(claims)
-            .where(claims.c.lead_id == lead_id, claims.c.released_at.is_(None))
-            .values(released_at=now, release_reason=reason)
-        )
-        on_lead(
-            conn,
-            EventType.released,
-            now,
-            lead,
-            actor_id=actor.id,
-            reason=reason,
-            details={"abandonment": True, "return_count": lead.return_count + 1},
-        )
+    )
+    conn.execute(
+        sa.update(claims)
+        .where(claims.c.lead_id == lead.id, claims.c.released_at.is_(None))
+        .values(released_at=now, release_reason=reason[:300])
+    )
+    on_lead(
+        conn,
+        EventType.released,
+        now,
+        lead,
+        actor_id=actor_id,
+        reason=reason[:300],
+        details={"abandonment": True, "return_count": lead.return_count + 1, **(details or {})},
+    )

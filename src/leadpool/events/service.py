@@ -44,7 +44,7 @@ def on_lead(
     at: datetime,
     lead: Any,
     *,
-    actor_id: int,
+    actor_id: int | None,
     reason: str,
     details: dict[str, Any],
 ) -> None:

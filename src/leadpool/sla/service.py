@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from leadpool.claims.service import hand_back
 from leadpool.clock import as_utc
 from leadpool.errors import Forbidden, NotFound
 from leadpool.events.model import EventType
@@ -119,31 +120,14 @@ def _fire(
     else:
         # Reassign or return: the claim ends, and the lead never goes back to this rep by push.
         reason = f"SLA: {what}"
-        conn.execute(
-            sa.update(claims).where(claims.c.id == row.id).values(released_at=at, release_reason=reason[:300])
-        )
-        conn.execute(
-            sa.update(leads)
+        lead = conn.execute(
+            sa.select(leads.c.id, leads.c.pool_id, leads.c.owner_id, leads.c.return_count)
             .where(leads.c.id == row.lead_id)
-            .values(
-                status=Status.available.value,
-                owner_id=None,
-                claimed_at=None,
-                return_count=leads.c.return_count + 1,
-            )
-        )
+            .with_for_update()
+        ).one()
+        hand_back(conn, lead, at, reason, actor_id=None, details={"sla_breach": step + 1})
         conn.execute(
             sa.insert(declines).values(lead_id=row.lead_id, rep_id=row.rep_id, at=at, reason=reason[:300])
-        )
-        append(
-            conn,
-            EventType.released,
-            at,
-            lead_id=row.lead_id,
-            pool_id=pool_id,
-            rep_id=row.rep_id,
-            reason=reason[:300],
-            details={"abandonment": True, "sla_breach": step + 1},
         )
         if action is SlaStep.reassign:
             pool = org.pool(pool_name)
