@@ -1,9 +1,12 @@
 """Where claims happen: one short transaction per claim, on SQLite and PostgreSQL.
 
+0. Before any lock, the windows (claims.windows, pure): access hours, rotation slots, release
+   windows. A pool with releases only hands out leads that arrived before the rep's drop.
 1. Lock the rep (PostgreSQL: a transaction-scoped advisory lock; SQLite: the database itself, by
    BEGIN IMMEDIATE), so two claims by the same rep are counted one after the other and cannot
    both slip under a limit.
-2. Read where the rep stands (one aggregate statement) and ask the pure limit check.
+2. Read where the rep stands (one aggregate statement, with any repeat-offender penalty) and ask
+   the pure limit check.
 3. Take leads: claim-next and batches pick with FOR UPDATE SKIP LOCKED, so concurrent claimers never
    wait on each other's rows; claim-by-id only succeeds while the lead is still available. A
    partial unique index (one open claim per lead) backs the invariant in the database.
