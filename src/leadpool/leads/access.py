@@ -63,3 +63,24 @@ def held_lead(conn: Connection, actor: Person, lead_id: int) -> Any:
     if row is None or not may_work(conn, actor, row.owner_id):
         raise NotFound(f"no lead {lead_id} among your leads")
     return row
+
+
+def locked_lead(conn: Connection, lead_id: int) -> Any:
+    """The lead's row, locked for the rest of the transaction, for services that move it (push,
+    transfers, SLAs); who may act on it is theirs to decide."""
+    row = conn.execute(
+        sa.select(
+            leads.c.id,
+            leads.c.status,
+            leads.c.owner_id,
+            leads.c.pool_id,
+            leads.c.data,
+            leads.c.score,
+            leads.c.return_count,
+        )
+        .where(leads.c.id == lead_id)
+        .with_for_update()
+    ).first()
+    if row is None:
+        raise NotFound(f"no lead {lead_id}")
+    return row

@@ -30,6 +30,7 @@ from leadpool.events.model import EventType
 from leadpool.events.service import append
 from leadpool.identity.access import Person, allowed, matches
 from leadpool.identity.model import Permission, Role
+from leadpool.leads.access import locked_lead
 from leadpool.leads.model import OPEN_STATUSES, Status
 from leadpool.org.schema import Assign, Org, Pool, Strategy
 from leadpool.org.service import CurrentOrg, current
@@ -477,19 +478,6 @@ def _save_cursors(conn: Connection, state: _State, now: datetime) -> None:
 # ---- after the push: accept, decline, expire, sweep ----------------------------------------------
 
 
-def _lead(conn: Connection, lead_id: int) -> Any:
-    row = conn.execute(
-        sa.select(
-            leads.c.id, leads.c.status, leads.c.owner_id, leads.c.pool_id, leads.c.data, leads.c.return_count
-        )
-        .where(leads.c.id == lead_id)
-        .with_for_update()
-    ).first()
-    if row is None:
-        raise NotFound(f"no lead {lead_id}")
-    return row
-
-
 def _assignment_of(org: CurrentOrg, lead: Any) -> tuple[str, Assign, Pool] | None:
     """The push settings that apply to a lead where it is now: its rule's, else its pool's."""
     pool = org.pool_by_id(lead.pool_id)
@@ -614,7 +602,7 @@ def decline(db: Database, rep: Person, lead_id: int, reason: str) -> dict[str, A
     org = current(db)
     with db.transaction() as conn:
         lock(conn)
-        lead = _lead(conn, lead_id)
+        lead = locked_lead(conn, lead_id)
         if lead.status == Status.offered.value:
             updated = conn.execute(
                 sa.update(offers)
@@ -735,7 +723,7 @@ def tick(db: Database, now: datetime | None = None, *, limit: int = 500) -> dict
             .all()
         )
         for lead_id in due:
-            _next_round(conn, org, _lead(conn, lead_id), now)
+            _next_round(conn, org, locked_lead(conn, lead_id), now)
             done["offer_rounds_expired"] += 1
     for pool in org.loaded.org.pools:
         if pool.assign is None or pool.assign.after_hours is None or pool.name not in org.pool_ids:

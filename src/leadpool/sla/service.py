@@ -19,6 +19,7 @@ from leadpool.events.model import EventType
 from leadpool.events.service import append
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
+from leadpool.leads.access import locked_lead
 from leadpool.leads.model import Status
 from leadpool.notify.service import Alert
 from leadpool.org.schema import ContactSla, Org, SlaStep
@@ -120,11 +121,7 @@ def _fire(
     else:
         # Reassign or return: the claim ends, and the lead never goes back to this rep by push.
         reason = f"SLA: {what}"
-        lead = conn.execute(
-            sa.select(leads.c.id, leads.c.pool_id, leads.c.owner_id, leads.c.return_count)
-            .where(leads.c.id == row.lead_id)
-            .with_for_update()
-        ).one()
+        lead = locked_lead(conn, row.lead_id)
         hand_back(conn, lead, at, reason, actor_id=None, details={"sla_breach": step + 1})
         conn.execute(
             sa.insert(declines).values(lead_id=row.lead_id, rep_id=row.rep_id, at=at, reason=reason[:300])

@@ -16,7 +16,7 @@ from leadpool.events.model import EventType
 from leadpool.events.service import append
 from leadpool.identity.access import Person, allowed
 from leadpool.identity.model import Permission, Role
-from leadpool.leads.access import may_work
+from leadpool.leads.access import locked_lead, may_work
 from leadpool.leads.model import LIVE_STATUSES, Status, field_types, normalise
 from leadpool.notify.service import Alert
 from leadpool.org.schema import Pool
@@ -29,17 +29,6 @@ from leadpool.storage.tables import claims, events, leads, transfers
 _MOVABLE = [s.value for s in LIVE_STATUSES if s not in (Status.review, Status.offered)]
 
 
-def _lead(conn: Connection, lead_id: int) -> Any:
-    row = conn.execute(
-        sa.select(leads.c.id, leads.c.status, leads.c.pool_id, leads.c.owner_id, leads.c.data, leads.c.score)
-        .where(leads.c.id == lead_id)
-        .with_for_update()
-    ).first()
-    if row is None:
-        raise NotFound(f"no lead {lead_id}")
-    return row
-
-
 def request(db: Database, actor: Person, lead_id: int, to_pool: str, reason: str) -> dict[str, Any]:
     if not reason.strip():
         raise InvalidInput([Problem("reason", "say why the lead belongs elsewhere (ops decide on it)")])
@@ -47,7 +36,7 @@ def request(db: Database, actor: Person, lead_id: int, to_pool: str, reason: str
     target = org.pool(to_pool)
     now = db.clock.now()
     with db.transaction() as conn:
-        lead = _lead(conn, lead_id)
+        lead = locked_lead(conn, lead_id)
         if not (may_work(conn, actor, lead.owner_id) or actor.role is Role.manager):
             raise NotFound(f"no lead {lead_id} among your leads")
         if lead.status not in _MOVABLE or lead.pool_id is None:
@@ -114,7 +103,7 @@ def decide(db: Database, actor: Person, transfer_id: int, approve: bool, note: s
                 note=note[:300],
             )
         )
-        lead = _lead(conn, row.lead_id)
+        lead = locked_lead(conn, row.lead_id)
         if not approve:
             append(
                 conn,
@@ -196,7 +185,7 @@ def change_score(db: Database, actor: Person, lead_id: int, score: float, reason
         raise InvalidInput(problems)
     now = db.clock.now()
     with db.transaction() as conn:
-        lead = _lead(conn, lead_id)
+        lead = locked_lead(conn, lead_id)
         if not may_work(conn, actor, lead.owner_id) and actor.role is not Role.manager:
             raise NotFound(f"no lead {lead_id} among your leads")
         data = {**lead.data, "score": values["score"]}
