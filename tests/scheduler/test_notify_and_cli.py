@@ -74,4 +74,10 @@ def test_scheduler_once_runs_every_job(tmp_path: Path) -> None:
         "aging",
         "sla",
         "transfer-rates",
+        "overflow",
+        "rebalance",
+        "sizing",
+        "hygiene-daily",
+        "hygiene-weekly",
+        "hygiene-monthly",
     ]

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from leadpool.leads.model import Outcome
 from leadpool.leads.service import IntakeItem, explain, ingest
-from leadpool.leads.work import get_lead, record_outcome, review_queue
+from leadpool.leads.work import get_lead, record_outcome
+from leadpool.review.service import queue as review_queue
 from leadpool.storage.db import Database
 from leadpool.storage.tables import leads
 

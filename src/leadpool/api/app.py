@@ -12,11 +12,13 @@ from leadpool.accounts.views import router as accounts_router
 from leadpool.availability.views import router as availability_router
 from leadpool.claims.views import router as claims_router
 from leadpool.errors import ClaimRefused, LeadpoolError
+from leadpool.health.views import router as health_router
 from leadpool.identity.views import router as identity_router
 from leadpool.leads.views import router as leads_router
 from leadpool.org.views import router as org_router
 from leadpool.pools.views import router as pools_router
 from leadpool.push.views import router as push_router
+from leadpool.review.views import router as review_router
 from leadpool.sla.views import router as sla_router
 from leadpool.storage.db import Database
 from leadpool.transfers.views import router as transfers_router
@@ -82,6 +84,8 @@ def create_app(db: Database) -> FastAPI:
         accounts_router,
         sla_router,
         transfers_router,
+        review_router,
+        health_router,
     ):
         app.include_router(router, prefix="/api/v1")
     return app

@@ -31,6 +31,7 @@ from leadpool.clock import as_utc
 from leadpool.errors import ClaimRefused, Conflict, Forbidden, InvalidInput, NotFound, Problem, Refusal
 from leadpool.events.model import EventType
 from leadpool.events.service import on_lead
+from leadpool.health import gates as health
 from leadpool.identity.access import Person, allowed
 from leadpool.identity.model import Permission
 from leadpool.leads.access import held_lead
@@ -62,7 +63,7 @@ def claim(
     pool = org.pool(pool_name)
     pool_id = org.pool_ids[pool.name]
     now = db.clock.now()
-    if not allowed(pool, rep, Permission.claim):
+    if not allowed(pool, rep, Permission.claim) and not health.may_claim_widened(db, pool, rep):
         who = (
             f"{rep.role.value}"
             + (f", tier {rep.tier}" if rep.tier else "")

@@ -24,6 +24,7 @@ console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)  # never break a path or a message across lines
 
 DbUrl = Annotated[str | None, typer.Option("--db", envvar="LEADPOOL_DATABASE_URL", help="database URL")]
+JsonOut = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
 def _db(url: str | None, *, migrate: bool = True) -> Database:
@@ -332,8 +333,8 @@ def review(
     reason: Annotated[str | None, typer.Option(help="only this reason")] = None,
     db_url: DbUrl = None,
 ) -> None:
-    """The review queue (§3): counts by reason and the leads waiting in it."""
-    from leadpool.leads.work import review_queue
+    """The review queue (§3, §10): counts by reason and by time waiting, and the leads, oldest first."""
+    from leadpool.review.service import queue as review_queue
 
     db = _db(db_url)
     try:
@@ -342,17 +343,144 @@ def review(
         _fail(exc)
     for name, n in sorted(queue["counts"].items()):
         console.print(f"{name:<18} {n:>6}")
-    table = Table("id", "reason", "duplicate of", "email", "company", "score")
+    console.print("waiting: " + ", ".join(f"{k} {v}" for k, v in queue["by_age"].items()))
+    table = Table("id", "reason", "waiting h", "from pool", "duplicate of", "email", "company", "score")
     for lead_ in queue["leads"]:
         f = lead_["fields"]
         table.add_row(
             str(lead_["id"]),
             lead_["review_reason"] or "",
+            str(lead_["waiting_hours"]),
+            lead_["pool"] or "",
             str(lead_["duplicate_of"] or ""),
             f.get("email") or "",
             f.get("company") or "",
             str(f.get("score") or ""),
         )
+    console.print(table)
+
+
+@app.command("review-decide")
+def review_decide(
+    verdict: Annotated[str, typer.Argument(help="archive | nurture | recycle | return")],
+    lead_ids: Annotated[list[int], typer.Argument(help="one lead id or many")],
+    as_user: Annotated[str, typer.Option("--as", help="email of an ops user")],
+    reason: Annotated[str, typer.Option(help="why; recorded with the decision")],
+    pool: Annotated[str | None, typer.Option(help="target pool instead of the default")] = None,
+    fix: Annotated[list[str] | None, typer.Option(help="return: FIELD=VALUE corrections")] = None,
+    as_json: JsonOut = False,
+    db_url: DbUrl = None,
+) -> None:
+    """Decide review items (§10): archive, nurture, recycle, or fix the data and return to a pool."""
+    from leadpool.errors import InvalidInput, Problem
+    from leadpool.review.model import Verdict
+    from leadpool.review.service import decide
+
+    db = _db(db_url)
+    try:
+        try:
+            chosen = Verdict(verdict)
+        except ValueError:
+            raise InvalidInput(
+                [Problem("verdict", f"'{verdict}' is not one of archive, nurture, recycle, return")]
+            ) from None
+        fixes = {}
+        for i, item in enumerate(fix or []):
+            key, eq, value = item.partition("=")
+            if not eq or not key:
+                raise InvalidInput([Problem(f"--fix[{i}]", f"'{item}' is not FIELD=VALUE")])
+            fixes[key.strip()] = value
+        result = decide(db, _as(db, as_user), lead_ids, chosen, reason=reason, pool=pool, fixes=fixes or None)
+    except LeadpoolError as exc:
+        _fail(exc, as_json=as_json)
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    console.print(f"{result['verdict']}: {len(result['done'])} lead(s) decided")
+    for r in result["refused"]:
+        console.print(f"[yellow]lead {r['lead_id']}[/]: {r['why']}")
+
+
+@app.command()
+def health(db_url: DbUrl = None, as_json: JsonOut = False) -> None:
+    """Pool health (§11, §12): depth against the recommended size, overflow, automatic changes."""
+    from leadpool.health.service import report
+
+    db = _db(db_url)
+    try:
+        pools = report(db)
+    except LeadpoolError as exc:
+        _fail(exc, as_json=as_json)
+    if as_json:
+        typer.echo(json.dumps(pools, default=str))
+        return
+    table = Table("pool", "depth", "avg age h", "recommended", "sizing", "state", "season")
+    for p in pools:
+        st = p["state"]
+        words = [
+            w
+            for w in (
+                f"overflow since {st['overflow_since'][:16]}" if st["overflow_since"] else "",
+                st["paused"] or "",
+                st["capped"] or "",
+                f"threshold {st['min_score']:g}" if st["min_score"] is not None else "",
+                f"paused sources {', '.join(st['held_sources'])}" if st["held_sources"] else "",
+                st["capacity"] or "",
+                f"pinned until {p['pinned_until'][:16]}" if p["pinned_until"] else "",
+            )
+            if w
+        ]
+        table.add_row(
+            p["pool"],
+            str(p["depth"]),
+            f"{p['average_age_hours']:.1f}",
+            f"{p['recommended'][0]}-{p['recommended'][1]}",
+            p["sizing"],
+            "; ".join(words) or "-",
+            p["season"] or "",
+        )
+    console.print(table)
+
+
+@app.command("health-reset")
+def health_reset(
+    pool: str,
+    as_user: Annotated[str, typer.Option("--as", help="email of an ops user or admin")],
+    reason: Annotated[str, typer.Option(help="why; recorded")],
+    pin_days: Annotated[float, typer.Option(help="automation leaves the pool alone this long")] = 7,
+    db_url: DbUrl = None,
+) -> None:
+    """Undo every automatic change to a pool (pause, cap, overflow, threshold, paused sources)."""
+    from leadpool.health.service import reset
+
+    db = _db(db_url)
+    try:
+        done = reset(db, _as(db, as_user), pool, pin_days=pin_days, reason=reason)
+    except LeadpoolError as exc:
+        _fail(exc)
+    console.print(f"{done['pool']}: automatic changes undone; automation paused until {done['pinned_until']}")
+
+
+@app.command("job-runs")
+def job_runs(
+    job: Annotated[str | None, typer.Option(help="only this job, e.g. hygiene-weekly")] = None,
+    limit: int = 20,
+    db_url: DbUrl = None,
+) -> None:
+    """What the scheduler's recent runs did: counts per action (the reports of hygiene jobs)."""
+    import sqlalchemy as sa
+
+    from leadpool.storage.tables import job_runs as runs
+
+    db = _db(db_url)
+    query = sa.select(runs).order_by(runs.c.tick.desc()).limit(limit)
+    if job:
+        query = query.where(runs.c.job == job)
+    table = Table("job", "tick", "finished", "result")
+    with db.engine.connect() as conn:
+        for r in conn.execute(query):
+            result = {k: v for k, v in (r.result or {}).items() if k not in ("leads", "report")}
+            table.add_row(r.job, str(r.tick)[:16], str(r.finished_at or "")[:19], json.dumps(result))
     console.print(table)
 
 

@@ -22,6 +22,28 @@ class EventType(StrEnum):
     transferred = "lead.transferred"  # moved to another pool, unclaimed (§9)
     score_changed = "lead.score_changed"
     aged = "lead.aged"  # an aging bracket fired (§8): boosted, flagged, moved, archived …
+    # Hygiene (§10): stale leads sent to review, ops decisions, merges, flags and archiving by jobs.
+    stale = "lead.stale"
+    reviewed = "lead.reviewed"  # an ops decision on a review item: archive, nurture, recycle, return
+    merged = "lead.merged"
+    flagged = "lead.flagged"
+    archived = "lead.archived"
+    purged = "lead.purged"
+    # Pool health (§11): leads moved by rebalancing or overflow, and every automatic pool change.
+    rebalanced = "lead.rebalanced"
+    overflow_entered = "pool.overflow_entered"
+    overflow_left = "pool.overflow_left"
+    capped = "pool.capped"
+    uncapped = "pool.uncapped"
+    paused = "pool.paused"
+    resumed = "pool.resumed"
+    tightened = "pool.tightened"
+    loosened = "pool.loosened"
+    sources_paused = "pool.sources_paused"
+    sources_resumed = "pool.sources_resumed"
+    capacity = "pool.capacity"  # claim-to-contact too slow: a capacity problem (§11)
+    capacity_ok = "pool.capacity_ok"
+    state_reset = "pool.state_reset"  # an admin undid automatic changes
     claim_refused = "claim.refused"  # no lead changed; details carry the limit, value and retry_after
     contacted = "lead.contacted"
     released = "lead.released"

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from leadpool.errors import Problem
 from leadpool.events.model import EventType
+from leadpool.health import gates as health
 from leadpool.leads.model import DedupeKeys, Status, dedupe_keys, field_types, normalise
 from leadpool.org.service import CurrentOrg, current
 from leadpool.pools.priority import priority
@@ -69,6 +70,7 @@ def ingest(
     dup = org.loaded.org.duplicates
     results: list[IntakeResult | None] = [None] * len(items)
     rows: list[_Row] = []
+    gated = health.gates(db).intake
     for i, item in enumerate(items):
         values, problems = normalise(item.raw, types)
         if problems:
@@ -88,7 +90,7 @@ def ingest(
                 values.get("external_id"),
                 item.idempotency_key,
                 dedupe_keys(values, by_email=dup.by_email, by_person=dup.by_domain_and_name),
-                org.loaded.rulebook.decide(values),
+                org.loaded.rulebook.decide(values, gates=gated),
             )
         )
     if rows:
@@ -396,7 +398,7 @@ def explain(db: Database, raw: Mapping[str, Any]) -> dict[str, Any]:
             "outcome": "rejected",
             "problems": [{"where": p.where, "message": p.message} for p in problems],
         }
-    decision = org.loaded.rulebook.decide(values, explain=True)
+    decision = org.loaded.rulebook.decide(values, explain=True, gates=health.gates(db).intake)
     dup = org.loaded.org.duplicates
     keys = dedupe_keys(values, by_email=dup.by_email, by_person=dup.by_domain_and_name)
     duplicate_of = None

@@ -115,14 +115,3 @@ def contact(db: DB, me: Me, lead_id: int, body: ContactRequest | None = None) ->
 def outcome(db: DB, me: Me, lead_id: int, body: OutcomeRequest) -> dict[str, Any]:
     work.record_outcome(db, me, lead_id, body.outcome, amount=body.amount, note=body.note)
     return {"lead_id": lead_id, "status": body.outcome.value}
-
-
-@router.get("/review")
-def review(
-    db: DB,
-    me: Me,
-    reason: str | None = None,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
-) -> dict[str, Any]:
-    return work.review_queue(db, me, reason=reason, limit=limit, offset=offset)

@@ -12,7 +12,7 @@ from leadpool.errors import Conflict, InvalidInput, NotFound, Problem
 from leadpool.events.model import EventType
 from leadpool.events.service import on_lead
 from leadpool.identity.access import Person, allowed
-from leadpool.identity.model import Permission, Role
+from leadpool.identity.model import Permission
 from leadpool.leads.access import held_lead, may_see, owner_filter
 from leadpool.leads.model import Outcome, Status
 from leadpool.org.service import current
@@ -87,7 +87,7 @@ def record_outcome(
         )
 
 
-def _lead_dict(m: Any, pool_names: dict[int, str]) -> dict[str, Any]:
+def lead_dict(m: Any, pool_names: dict[int, str]) -> dict[str, Any]:
     return {
         "id": m["id"],
         "external_id": m["external_id"],
@@ -100,6 +100,7 @@ def _lead_dict(m: Any, pool_names: dict[int, str]) -> dict[str, Any]:
         "review_reason": m["review_reason"],
         "duplicate_of": m["duplicate_of"],
         "return_count": m["return_count"],
+        "flag": m["flag"],
         "created_at": as_utc(m["created_at"]),
         "claimed_at": as_utc(m["claimed_at"]) if m["claimed_at"] else None,
         "first_contact_at": as_utc(m["first_contact_at"]) if m["first_contact_at"] else None,
@@ -142,7 +143,7 @@ def get_lead(db: Database, actor: Person, lead_id: int) -> dict[str, Any]:
             .mappings()
             .all()
         )
-    lead = _lead_dict(m, org.pool_names)
+    lead = lead_dict(m, org.pool_names)
     lead["events"] = [
         {**dict(e), "at": as_utc(e["at"]), "pool": org.pool_names.get(e["pool_id"]) if e["pool_id"] else None}
         for e in history
@@ -173,27 +174,4 @@ def list_leads(
         query = query.where(leads.c.owner_id == owner_id)
     with db.engine.connect() as conn:
         rows = conn.execute(query.order_by(leads.c.id.desc()).limit(limit).offset(offset)).mappings().all()
-    return [_lead_dict(m, org.pool_names) for m in rows]
-
-
-def review_queue(
-    db: Database, actor: Person, *, reason: str | None = None, limit: int = 100, offset: int = 0
-) -> dict[str, Any]:
-    """§3 review queue (ops clean-up): counts by reason, and the leads waiting in it."""
-    if actor.role not in (Role.ops, Role.admin, Role.manager, Role.executive):
-        raise NotFound("the review queue is for ops")
-    org = current(db)
-    in_review = leads.c.status == Status.review.value
-    with db.engine.connect() as conn:
-        counts: dict[str, int] = dict(
-            conn.execute(
-                sa.select(leads.c.review_reason, sa.func.count())
-                .where(in_review)
-                .group_by(leads.c.review_reason)
-            ).all()
-        )
-        query = sa.select(leads).where(in_review)
-        if reason:
-            query = query.where(leads.c.review_reason == reason)
-        rows = conn.execute(query.order_by(leads.c.id).limit(limit).offset(offset)).mappings().all()
-    return {"counts": counts, "leads": [_lead_dict(m, org.pool_names) for m in rows]}
+    return [lead_dict(m, org.pool_names) for m in rows]

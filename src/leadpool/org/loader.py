@@ -187,6 +187,40 @@ def cross_check(org: Org) -> list[Problem]:
             problems.append(Problem(f"tiers.{tier}.limits", "ratio and pool_daily belong on a pool's limits"))
     problems += _push_check(org, teams, tiers, emails)
     problems += _clock_check(org, tiers, emails)
+    problems += _health_check(org, teams, tiers)
+    return problems
+
+
+def _health_check(org: Org, teams: set[str], tiers: set[str]) -> list[Problem]:
+    """Rebalancing, overflow and seasons (§11) name pools and teams that must exist."""
+    problems: list[Problem] = []
+    pools = {p.name for p in org.pools}
+    places = [(f"pools[{i}].health", p.name, p.health) for i, p in enumerate(org.pools)]
+    for i, season in enumerate(org.seasons):
+        for name, health in season.pools.items():
+            if name not in pools:
+                problems.append(Problem(f"seasons[{i}].pools.{name}", f"unknown pool '{name}'"))
+            places.append((f"seasons[{i}].pools.{name}", name, health))
+    for where, name, health in places:
+        r = health.rebalance
+        targets: list[tuple[str, str | None]] = [(f"rebalance.to[{j}]", t) for j, t in enumerate(r.to)]
+        targets += [("rebalance.escalate_to", r.escalate_to), ("rebalance.nurture_to", r.nurture_to)]
+        for key, target in targets:
+            if target is not None and target not in pools:
+                problems.append(Problem(f"{where}.{key}", f"unknown pool '{target}'"))
+            elif target == name:
+                problems.append(Problem(f"{where}.{key}", "a pool cannot rebalance into itself"))
+        if r.nurture_after_days is not None and r.nurture_to is None:
+            problems.append(Problem(f"{where}.rebalance.nurture_to", "nurture_after_days needs nurture_to"))
+        o = health.overflow
+        if o is not None and o.partner_team is not None and o.partner_team not in teams:
+            problems.append(Problem(f"{where}.overflow.partner_team", f"unknown team '{o.partner_team}'"))
+        for j, tier in enumerate(o.widen_to.tiers or [] if o and o.widen_to else []):
+            if tier not in tiers:
+                problems.append(Problem(f"{where}.overflow.widen_to.tiers[{j}]", f"unknown tier '{tier}'"))
+        for j, team in enumerate(o.widen_to.teams or [] if o and o.widen_to else []):
+            if team not in teams:
+                problems.append(Problem(f"{where}.overflow.widen_to.teams[{j}]", f"unknown team '{team}'"))
     return problems
 
 

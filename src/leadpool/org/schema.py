@@ -5,7 +5,7 @@ Every number of domain.md lives here as a default the admin can override, never 
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
@@ -426,6 +426,153 @@ class ClaimHours(Strict):
     weekends: Literal["on_call", "closed"] = "on_call"
 
 
+class Condition(Strict):
+    name: str = Field(min_length=1)
+    when: str = Field(min_length=1)
+
+
+class Overflow(Strict):
+    """§11: a pool holding more than it can work. Enters at `enter_at`, leaves under `leave_under`
+    (the gap is the hysteresis that keeps a pool near its threshold from flapping)."""
+
+    enter_at: Annotated[int, Field(gt=0)] = 300
+    leave_under: Annotated[int, Field(gt=0)] = 200
+    # 1 auto_assign: push the overflow round-robin; 2 widen: let `widen_to` claim too;
+    # 3 partner: push the overflow to `partner_team`, first contact due within `handoff_hours`;
+    # 4 pause_low_priority: new leads scoring under `low_priority_below` wait in review instead.
+    action: Literal["auto_assign", "widen", "partner", "pause_low_priority"] = "auto_assign"
+    widen_to: Audience | None = None
+    partner_team: str | None = None
+    handoff_hours: Annotated[float, Field(gt=0)] = 4
+    low_priority_below: float = 40
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Overflow:
+        if self.leave_under > self.enter_at:
+            raise ValueError("leave_under must not be above enter_at (e.g. enter at 300, leave under 200)")
+        if self.action == "widen" and self.widen_to is None:
+            raise ValueError("'widen' needs widen_to (who may also claim, e.g. {tiers: [cold]})")
+        if self.action == "partner" and self.partner_team is None:
+            raise ValueError("'partner' needs partner_team")
+        return self
+
+
+class QueueCaps(Strict):
+    """§11 queue caps: past these, the pool stops taking new leads (they route on, or to review)
+    until it is back under; ops are alerted."""
+
+    max_depth: Annotated[int, Field(gt=0)] | None = 100
+    max_average_age_hours: Annotated[float, Field(gt=0)] | None = 24
+
+
+class Rebalance(Strict):
+    """§11 rebalancing, checked hourly; every move records its trigger."""
+
+    # Volume: over `over` while a pool in `to` is under `under` → this pool's lowest-priority
+    # leads move there, until one side is back within bounds.
+    over: Annotated[int, Field(gt=0)] = 300
+    under: Annotated[int, Field(ge=0)] = 50
+    to: list[str] = []
+    # Age: average age over this → the oldest `oldest_percent` go to `escalate_to`.
+    average_age_hours: Annotated[float, Field(gt=0)] = 36
+    oldest_percent: Annotated[float, Field(gt=0, le=100)] = 20
+    escalate_to: str | None = None
+    # Unclaimed this long → `nurture_to` (e.g. Cold leads after 7 days).
+    nurture_after_days: Annotated[float, Field(gt=0)] | None = None
+    nurture_to: str | None = None
+    # Performance over the last `window_days` (claims younger than `settle_days` have not had
+    # time to convert and are left out; fewer than `min_claims` is too few to judge).
+    conversion_under_percent: Annotated[float, Field(ge=0, le=100)] = 15
+    on_low_conversion: Literal["pause", "alert", "off"] = "pause"
+    contact_hours_over: Annotated[float, Field(gt=0)] = 4
+    window_days: Annotated[float, Field(gt=0)] = 30
+    settle_days: Annotated[float, Field(ge=0)] = 7
+    min_claims: Annotated[int, Field(ge=1)] = 20
+
+
+class Sizing(Strict):
+    """§11 dynamic sizing, checked daily, and the §12 sizing advice."""
+
+    # The pool's own qualification threshold moves by `step` within these bounds; without
+    # bounds the threshold never moves on its own.
+    min_score_bounds: tuple[float, float] | None = None
+    step: Annotated[float, Field(gt=0)] = 5
+    depletion_under: Annotated[float, Field(ge=0)] = 0.8
+    tighten_after_days: Annotated[int, Field(ge=1)] = 3
+    depth_under: Annotated[int, Field(ge=0)] = 50
+    loosen_after_days: Annotated[int, Field(ge=1)] = 2
+    # Average age over this pauses the `low_priority_sources` until it is back under.
+    pause_sources_over_age_hours: Annotated[float, Field(gt=0)] = 24
+    low_priority_sources: list[str] = []
+    # Daily claim capacity; None: every rep who may claim x their daily claim limit (§12).
+    capacity_per_day: Annotated[int, Field(gt=0)] | None = None
+    days_of_capacity: tuple[float, float] = (2, 3)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Sizing:
+        if self.min_score_bounds and self.min_score_bounds[0] > self.min_score_bounds[1]:
+            raise ValueError("min_score_bounds is [lowest, highest]")
+        if self.days_of_capacity[0] > self.days_of_capacity[1]:
+            raise ValueError("days_of_capacity is [fewest, most] (e.g. [2, 3])")
+        return self
+
+
+class Health(Strict):
+    """How a pool keeps itself healthy (§11). Overflow and queue caps are off unless set."""
+
+    overflow: Overflow | None = None
+    queue_caps: QueueCaps | None = None
+    rebalance: Rebalance = Rebalance()
+    sizing: Sizing = Sizing()
+
+
+class Season(Strict):
+    """Seasonal overrides (§11): between `start` and `end` (inclusive, org time zone) each named
+    pool uses the health blocks given here instead of its own (e.g. Q4: smaller pools, more
+    auto-assign)."""
+
+    name: str = Field(min_length=1)
+    start: date
+    end: date
+    pools: dict[str, Health] = {}
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Season:
+        if self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+
+class Stale(Strict):
+    """§10: which pooled, unclaimed leads the weekly scan sends to the review queue."""
+
+    unclaimed_days: Annotated[float, Field(gt=0)] | None = 7
+    returned_times: Annotated[int, Field(ge=1)] | None = 3
+    inactive_days: Annotated[float, Field(gt=0)] | None = 30  # with a score under low_score
+    low_score: float | None = None  # None: qualification.min_score
+    unreachable: bool = True  # neither a valid email nor a valid phone number
+
+
+class Hygiene(Strict):
+    """§10 hygiene jobs: daily, weekly and monthly, each leaving a report."""
+
+    stale: Stale = Stale()
+    junk: list[Condition] = []  # daily: live, unclaimed leads matching one are archived
+    archive_reasons: list[str] = ["junk"]  # daily: review leads waiting for these reasons are archived
+    invalid_contact: Literal["flag", "archive"] = "flag"  # daily flag; weekly archive if 'archive'
+    default_region: str = "US"  # phone numbers without +country are read for the lead's country, else this
+    max_age_days: Annotated[float, Field(gt=0)] | None = 90  # weekly: unclaimed past this → archived
+    near_empty: Annotated[int, Field(ge=0)] = 10  # weekly: pools this shallow are proposed for consolidation
+    test_records: list[Condition] = Field(
+        default_factory=lambda: [
+            Condition(
+                name="example domains",
+                when="company_domain in ['example.com', 'example.org', 'example.net', 'test.com']",
+            )
+        ]
+    )  # monthly: matching unclaimed leads are purged (archived, keys freed, history kept)
+
+
 class Pool(Strict):
     name: str = Field(min_length=1)
     kind: PoolKind = PoolKind.open
@@ -442,11 +589,7 @@ class Pool(Strict):
     contact_sla: ContactSla | None = None  # None: the org's (e.g. 30 minutes for a hot lane)
     release: Release | None = None  # None: leads are claimable as they arrive
     claim_hours: ClaimHours | None = None  # None: the org's claim_hours, if any
-
-
-class Condition(Strict):
-    name: str = Field(min_length=1)
-    when: str = Field(min_length=1)
+    health: Health = Health()
 
 
 class Qualification(Strict):
@@ -487,6 +630,8 @@ class Org(Strict):
     slas: Slas = Slas()
     transfers: Transfers = Transfers()
     claim_hours: ClaimHours | None = None  # None: reps may claim at any hour
+    hygiene: Hygiene = Hygiene()
+    seasons: list[Season] = []
     fallback: Literal["review"] | str = "review"
 
     @model_validator(mode="before")
@@ -501,3 +646,12 @@ class Org(Strict):
 
     def pool(self, name: str) -> Pool | None:
         return next((p for p in self.pools if p.name == name), None)
+
+    def health(self, pool: Pool, day: date) -> tuple[Health, str | None]:
+        """A pool's health settings on a day: its own, with the blocks a season gives instead."""
+        for season in self.seasons:
+            override = season.pools.get(pool.name)
+            if override is not None and season.start <= day <= season.end:
+                given = {k: getattr(override, k) for k in override.model_fields_set}
+                return pool.health.model_copy(update=given), season.name
+        return pool.health, None

@@ -763,26 +763,29 @@ def force_assign(
     now: datetime,
     *,
     how: str,
+    assign: Assign | None = None,
+    key: str | None = None,
 ) -> int:
-    """Push leads waiting in a pool now (time-released pools, aging): by the pool's own push
-    settings, else round-robin among the reps who may claim from it. The caller holds the push
-    lock. Returns how many found a rep; the rest stay in the pool with the reasons on an event."""
+    """Push leads waiting in a pool now (time-released pools, aging, overflow): by `assign`, else
+    the pool's own push settings, else round-robin among the reps who may claim from it. The caller
+    holds the push lock. Returns how many found a rep; the rest stay in the pool with the reasons
+    on an event."""
     if not waiting:
         return 0
     state = _load(conn, org, now, take_lock=False)
-    key = f"pool {pool.name}"
-    base = pool.assign or Assign(strategy=[Strategy.round_robin])
-    assign = base.model_copy(update={"after_hours": None, "offer": None, "share": 100, "when": None})
-    owners = _owners(conn, [(data, assign) for _, data in waiting])
+    key = key or f"pool {pool.name}"
+    base = assign or pool.assign or Assign(strategy=[Strategy.round_robin])
+    chosen = base.model_copy(update={"after_hours": None, "offer": None, "share": 100, "when": None})
+    owners = _owners(conn, [(data, chosen) for _, data in waiting])
     excluded = _excluded_many(conn, [lead_id for lead_id, _ in waiting])
     # With no account or territory in the chain every lead sees the same reps: once one finds
     # nobody available, the rest would too.
-    generic = not {Strategy.account_owner, Strategy.territory} & set(assign.strategy)
+    generic = not {Strategy.account_owner, Strategy.territory} & set(chosen.strategy)
     writes = _Writes(now)
     assigned = 0
     for (lead_id, data), owner in zip(waiting, owners, strict=True):
-        result = _plan(org, state, key, assign, pool, data, owner, excluded.get(lead_id, frozenset()))
-        writes.add(lead_id, org.pool_ids[pool.name], key, assign, result, state, how=how)
+        result = _plan(org, state, key, chosen, pool, data, owner, excluded.get(lead_id, frozenset()))
+        writes.add(lead_id, org.pool_ids[pool.name], key, chosen, result, state, how=how)
         assigned += result.rep is not None
         if result.rep is None and generic and not excluded.get(lead_id):
             break

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leadpool.errors import Problem
+from leadpool.health.model import Gate
 from leadpool.leads.model import field_types
 from leadpool.org.schema import Assign, Org
 from leadpool.rules.engine import Expression, compile_condition
@@ -52,6 +53,9 @@ class RuleBook:
     fallback: str
     # Push settings by rule name, then by pool ('pool NAME'); a rule's own block wins over its pool's.
     assigns: dict[str, tuple[Assign, Expression | None]] = field(default_factory=dict)
+    # Hygiene (§10): conditions that mark a lead as junk, or as a test / internal record.
+    junk: list[tuple[str, Expression]] = field(default_factory=list)
+    test_records: list[tuple[str, Expression]] = field(default_factory=list)
 
     def assignment(self, decision: Decision) -> tuple[str, Assign, Expression | None] | None:
         """The push settings that apply to a routed lead, and the segment name they rotate under."""
@@ -60,20 +64,33 @@ class RuleBook:
                 return (key, *self.assigns[key])
         return None
 
-    def decide(self, values: Mapping[str, Any], *, explain: bool = False) -> Decision:
+    def decide(
+        self, values: Mapping[str, Any], *, explain: bool = False, gates: Mapping[str, Gate] | None = None
+    ) -> Decision:
+        """First matching rule wins, unless its pool is not taking leads now (paused, capped, or
+        over its dynamic threshold, §11): then the lead routes on, and says so."""
         verdict = self.qualifier.judge(values)
         if not verdict.qualified:
             return Decision(None, None, verdict.reason, verdict.message, verdict.checks)
         steps: list[RuleStep] = []
+        held: list[str] = []
         for name, pool, expression in self.rules:
             seen = expression.evaluate(values)
+            gate = gates.get(pool) if gates and seen.matched else None
+            refused = gate.refuses(values) if gate else None
             if explain or seen.matched:
-                steps.append(RuleStep(name, pool, expression.source, seen.matched, seen.values, seen.error))
+                note = f"{pool} is not taking this lead: {refused}" if refused else seen.error
+                steps.append(RuleStep(name, pool, expression.source, seen.matched, seen.values, note))
+            if refused:
+                held.append(f"rule '{name}' matched but {pool} is not taking this lead: {refused}")
+                continue
             if seen.matched:
-                return Decision(
-                    pool, name, None, f"rule '{name}' matched: {expression.source}", verdict.checks, steps
-                )
-        if self.fallback != "review":
+                message = f"rule '{name}' matched: {expression.source}"
+                if held:
+                    message += " (" + "; ".join(held) + ")"
+                return Decision(pool, name, None, message, verdict.checks, steps)
+        fallback_gate = gates.get(self.fallback) if gates else None
+        if self.fallback != "review" and (fallback_gate is None or not fallback_gate.refuses(values)):
             return Decision(
                 self.fallback,
                 None,
@@ -82,6 +99,8 @@ class RuleBook:
                 verdict.checks,
                 steps,
             )
+        if held:
+            return Decision(None, None, "held", "; ".join(held), verdict.checks, steps)
         return Decision(None, None, "unrouted", "no routing rule matched", verdict.checks, steps)
 
 
@@ -122,6 +141,11 @@ def compile_rulebook(org: Org) -> tuple[RuleBook | None, list[Problem]]:
         if assign is not None:
             when = compiled(f"{where}.assign.when", assign.when) if assign.when else None
             assigns[key] = (assign, when)
+    junk = [(c.name, compiled(f"hygiene.junk[{i}].when", c.when)) for i, c in enumerate(org.hygiene.junk)]
+    tests = [
+        (c.name, compiled(f"hygiene.test_records[{i}].when", c.when))
+        for i, c in enumerate(org.hygiene.test_records)
+    ]
     if org.fallback != "review" and org.fallback not in pools:
         problems.append(Problem("fallback", f"unknown pool '{org.fallback}' (or use 'review')"))
     if problems:
@@ -132,6 +156,8 @@ def compile_rulebook(org: Org) -> tuple[RuleBook | None, list[Problem]]:
             [(n, p, e) for n, p, e in rules if e],
             org.fallback,
             assigns,
+            [(n, e) for n, e in junk if e],
+            [(n, e) for n, e in tests if e],
         ),
         [],
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from leadpool.aging import service as aging
+from leadpool.health import service as health
+from leadpool.hygiene import service as hygiene
 from leadpool.push import service as push
 from leadpool.scheduler.service import Job, JobResult
 from leadpool.sla import service as sla
@@ -22,4 +24,10 @@ def default_jobs(every: timedelta = timedelta(minutes=1)) -> list[Job]:
         Job("aging", every, aging.run),
         Job("sla", every, sla.run),
         Job("transfer-rates", timedelta(days=1), transfers.rate_job),
+        Job("overflow", every, health.overflow_job),
+        Job("rebalance", timedelta(hours=1), health.rebalance_job),
+        Job("sizing", timedelta(days=1), health.sizing_job),
+        Job("hygiene-daily", timedelta(days=1), hygiene.daily),
+        Job("hygiene-weekly", timedelta(days=7), hygiene.weekly),
+        Job("hygiene-monthly", timedelta(days=30), hygiene.monthly),
     ]

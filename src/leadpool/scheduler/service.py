@@ -39,6 +39,17 @@ LEADER_LOCK = (0x6C72, 0)  # 'lr'
 class JobResult:
     counts: dict[str, int] = field(default_factory=dict)
     alerts: list[Alert] = field(default_factory=list)
+    # The run's report (hygiene, §10): the leads each action touched, and any findings.
+    touched: dict[str, list[int]] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, action: str, ids: list[int]) -> None:
+        if ids:
+            self.counts[action] = self.counts.get(action, 0) + len(ids)
+            self.touched.setdefault(action, []).extend(ids)
+
+
+TOUCHED_KEPT = 1000  # lead ids a run's report lists per action; every lead also has its event
 
 
 @dataclass(frozen=True)
@@ -177,7 +188,14 @@ class Scheduler:
             conn.execute(
                 sa.update(job_runs)
                 .where(job_runs.c.job == job.name, job_runs.c.tick == tick)
-                .values(
-                    finished_at=self.db.clock.now(), result={**result.counts, "alerts": len(result.alerts)}
-                )
+                .values(finished_at=self.db.clock.now(), result=_report(result))
             )
+
+
+def _report(result: JobResult) -> dict[str, Any]:
+    out: dict[str, Any] = {**result.counts, "alerts": len(result.alerts)}
+    if result.touched:
+        out["leads"] = {k: v[:TOUCHED_KEPT] for k, v in result.touched.items()}
+    if result.report:
+        out["report"] = result.report
+    return out

@@ -57,6 +57,8 @@ class Database:
         self.dialect = self.engine.dialect.name
         # (monotonic time, CurrentOrg): the org service's per-process cache of the applied org.
         self.org_cache: tuple[float, Any] | None = None
+        # (monotonic time, Gates): pool-health gates on intake and widened access, cached alike.
+        self.gate_cache: tuple[float, Any] | None = None
 
     @property
     def is_postgres(self) -> bool:

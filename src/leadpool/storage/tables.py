@@ -345,3 +345,15 @@ sa.Index(
     postgresql_where=transfers.c.status == "pending",
 )
 sa.Index("ix_transfers_from_time", transfers.c.from_pool_id, transfers.c.decided_at)
+
+# What pool-health automation (§11) has changed about a pool: paused, capped, in overflow, its
+# dynamic threshold, paused sources, and the day counters behind dynamic sizing. `pinned_until`:
+# an admin's undo holds until then, and automation leaves the pool alone.
+pool_states = sa.Table(
+    "pool_states",
+    metadata,
+    sa.Column("pool_id", Id, sa.ForeignKey("pools.id"), primary_key=True),
+    sa.Column("state", Json, nullable=False),
+    sa.Column("pinned_until", When),
+    sa.Column("updated_at", When, nullable=False),
+)

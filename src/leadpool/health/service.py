@@ -1,0 +1,580 @@
+"""Pool health jobs (§11): overflow and queue caps every tick, rebalancing hourly, dynamic sizing
+daily, and the sizing advice of §12. Each automatic change is a `pool.*` event with the figures
+that caused it, an alert for the people concerned, and a state an admin can see and reset."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from leadpool.errors import Forbidden
+from leadpool.events.model import EventType
+from leadpool.events.service import append
+from leadpool.health import gates
+from leadpool.health.model import (
+    Advice,
+    Change,
+    Day,
+    Depth,
+    PoolState,
+    advice,
+    caps_step,
+    overflow_step,
+)
+from leadpool.health.model import sizing_step as _sizing_step
+from leadpool.identity.access import Person
+from leadpool.identity.model import Role
+from leadpool.leads.model import Status
+from leadpool.notify.service import Alert
+from leadpool.org.schema import Assign, Audience, Health, Pool, Strategy
+from leadpool.org.service import CurrentOrg, current
+from leadpool.pools import moves
+from leadpool.push import service as push
+from leadpool.scheduler.service import JobResult
+from leadpool.storage.db import Database
+from leadpool.storage.tables import claims, events, leads
+
+_AVAILABLE = leads.c.status == Status.available.value
+
+
+def _epoch(column: Any, dialect: str) -> Any:
+    if dialect == "postgresql":
+        return sa.func.extract("epoch", column)
+    return (sa.func.julianday(column) - 2440587.5) * 86400.0
+
+
+def depths(conn: Connection, at: datetime, pool_id: int | None = None) -> dict[int, Depth]:
+    """Available leads per pool and their average time in pool, in one grouped read."""
+    entered = _epoch(leads.c.entered_pool_at, conn.dialect.name)
+    query = sa.select(leads.c.pool_id, sa.func.count(), sa.func.avg(entered)).where(_AVAILABLE)
+    if pool_id is not None:
+        query = query.where(leads.c.pool_id == pool_id)
+    rows = conn.execute(query.group_by(leads.c.pool_id)).all()
+    now = at.timestamp()
+    return {
+        r[0]: Depth(int(r[1]), max(0.0, (now - float(r[2])) / 3600) if r[2] is not None else 0.0)
+        for r in rows
+    }
+
+
+# -- recording changes ----------------------------------------------------------------------------
+
+
+_WHO: dict[str, tuple[Role, ...]] = {
+    "overflow_entered": (Role.manager, Role.ops),
+    "overflow_left": (Role.manager, Role.ops),
+    "capped": (Role.ops,),
+    "uncapped": (Role.ops,),
+    "paused": (Role.ops, Role.manager),
+    "resumed": (Role.ops, Role.manager),
+    "capacity": (Role.manager,),
+    "capacity_ok": (Role.manager,),
+}
+
+
+def recipients(org: CurrentOrg, pool: Pool, roles: tuple[Role, ...]) -> tuple[str, ...]:
+    """Managers hear about their team's pools; ops about every pool."""
+    out = []
+    for u in org.loaded.org.users:
+        if not u.active or u.role not in roles:
+            continue
+        if u.role is Role.manager and pool.team is not None and u.team != pool.team:
+            continue
+        out.append(u.email)
+    return tuple(out)
+
+
+def _record(
+    conn: Connection,
+    org: CurrentOrg,
+    pool: Pool,
+    change: Change,
+    at: datetime,
+    result: JobResult,
+    *,
+    actor_id: int | None = None,
+) -> None:
+    pool_id = org.pool_ids[pool.name]
+    event = EventType(f"pool.{change.kind}")
+    append(
+        conn,
+        event,
+        at,
+        pool_id=pool_id,
+        actor_id=actor_id,
+        reason=change.reason[:300],
+        details={"pool": pool.name, **change.figures},
+    )
+    result.counts[change.kind] = result.counts.get(change.kind, 0) + 1
+    roles = _WHO.get(change.kind, (Role.ops,))
+    result.alerts.append(
+        Alert(
+            event.value,
+            f"{pool.name}: {change.reason}",
+            at,
+            recipients(org, pool, roles),
+            details={"pool": pool.name, **change.figures},
+        )
+    )
+
+
+# -- overflow and queue caps: every tick ----------------------------------------------------------
+
+
+def overflow_job(db: Database, at: datetime) -> JobResult:
+    org = current(db)
+    result = JobResult()
+    day = gates.day_of(org, at)
+    with db.engine.connect() as conn:
+        states = gates.states(conn)
+    for pool in org.loaded.org.pools:
+        pool_id = org.pool_ids.get(pool.name)
+        if pool_id is None:
+            continue
+        health, _ = org.loaded.org.health(pool, day)
+        state = states.get(pool_id, PoolState())
+        watched = health.overflow or health.queue_caps or state.overflow_since or state.capped
+        if not watched or state.pinned(at):
+            continue
+        with db.transaction() as conn:
+            push.lock(conn)  # overflow may push; one lock order with every other pusher
+            now_depth = depths(conn, at, pool_id).get(pool_id, Depth(0, 0.0))
+            new, change = overflow_step(state, health.overflow, now_depth, at)
+            new, cap = caps_step(new, health.queue_caps, now_depth)
+            for c in (change, cap):
+                if c is not None:
+                    _record(conn, org, pool, c, at, result)
+            if new.overflow_since is not None and health.overflow is not None:
+                _drain(conn, org, pool, health, now_depth, at, result)
+            if new != state:
+                gates.save(conn, pool_id, new, at)
+                db.gate_cache = None
+    return result
+
+
+def _drain(
+    conn: Connection,
+    org: CurrentOrg,
+    pool: Pool,
+    health: Health,
+    depth: Depth,
+    at: datetime,
+    result: JobResult,
+) -> None:
+    """Overflow options 1 and 3: push the leads over `leave_under` (top of the claim order first)."""
+    o = health.overflow
+    assert o is not None
+    if o.action not in ("auto_assign", "partner"):
+        return
+    excess = depth.available - o.leave_under + 1
+    if excess <= 0:
+        return
+    pool_id = org.pool_ids[pool.name]
+    rows = conn.execute(
+        sa.select(leads.c.id, leads.c.data)
+        .where(leads.c.pool_id == pool_id, _AVAILABLE)
+        .order_by(leads.c.priority.desc(), leads.c.entered_pool_at, leads.c.id)
+        .limit(excess)
+    ).all()
+    waiting = [(r.id, r.data) for r in rows]
+    if o.action == "partner":
+        assign = Assign(strategy=[Strategy.round_robin], reps=Audience(teams=[o.partner_team or ""]))
+        how = f"overflow of {pool.name}: handed to partner team {o.partner_team}"
+        assigned = push.force_assign(
+            conn, org, pool, waiting, at, how=how, assign=assign, key=f"partner {pool.name}"
+        )
+        # The hand-off SLA: first contact due within handoff_hours, watched by the first-response job.
+        conn.execute(
+            sa.update(leads)
+            .where(
+                leads.c.id.in_([i for i, _ in waiting]),
+                leads.c.status == Status.claimed.value,
+                leads.c.first_contact_at.is_(None),
+            )
+            .values(first_response_due_at=at + timedelta(hours=o.handoff_hours))
+        )
+    else:
+        how = f"overflow of {pool.name}: round-robin until under {o.leave_under}"
+        assigned = push.force_assign(conn, org, pool, waiting, at, how=how)
+    result.counts["overflow_assigned"] = result.counts.get("overflow_assigned", 0) + assigned
+
+
+# -- rebalancing: hourly --------------------------------------------------------------------------
+
+
+def rebalance_job(db: Database, at: datetime) -> JobResult:
+    org = current(db)
+    result = JobResult()
+    day = gates.day_of(org, at)
+    with db.transaction() as conn:
+        states = gates.states(conn)
+        depth = depths(conn, at)
+        for pool in org.loaded.org.pools:
+            pool_id = org.pool_ids.get(pool.name)
+            if pool_id is None:
+                continue
+            state = states.get(pool_id, PoolState())
+            if state.pinned(at):
+                continue
+            health, _ = org.loaded.org.health(pool, day)
+            _volume(conn, org, pool, health, depth, at, result)
+            _age(conn, org, pool, health, depth.get(pool_id, Depth(0, 0.0)), at, result)
+            new = _performance(conn, org, pool, health, state, at, result)
+            if new != state:
+                gates.save(conn, pool_id, new, at)
+                db.gate_cache = None
+    return result
+
+
+def _volume(
+    conn: Connection,
+    org: CurrentOrg,
+    pool: Pool,
+    health: Health,
+    depth: dict[int, Depth],
+    at: datetime,
+    result: JobResult,
+) -> None:
+    r = health.rebalance
+    pool_id = org.pool_ids[pool.name]
+    for name in r.to:
+        here = depth.get(pool_id, Depth(0, 0.0)).available
+        target_id = org.pool_ids.get(name)
+        target = org.loaded.org.pool(name)
+        if target_id is None or target is None:
+            continue
+        there = depth.get(target_id, Depth(0, 0.0)).available
+        if here <= r.over or there >= r.under:
+            continue
+        count = min(here - r.over, r.under - there)
+        ids = (
+            conn.execute(
+                sa.select(leads.c.id)
+                .where(leads.c.pool_id == pool_id, _AVAILABLE)
+                .order_by(leads.c.priority, leads.c.entered_pool_at.desc(), leads.c.id.desc())
+                .limit(count)
+            )
+            .scalars()
+            .all()
+        )
+        reason = (
+            f"volume: {pool.name} held {here} (over {r.over}) while {name} held {there} (under {r.under})"
+        )
+        moved = moves.move(
+            conn,
+            org,
+            ids,
+            target,
+            at,
+            event=EventType.rebalanced,
+            reason=reason,
+            details={"trigger": "volume", "from": pool.name, "depth": here, "target_depth": there},
+        )
+        depth[pool_id] = Depth(here - len(moved), depth[pool_id].average_age_hours)
+        depth[target_id] = Depth(there + len(moved), depth.get(target_id, Depth(0, 0.0)).average_age_hours)
+        result.counts["moved_volume"] = result.counts.get("moved_volume", 0) + len(moved)
+
+
+def _age(
+    conn: Connection,
+    org: CurrentOrg,
+    pool: Pool,
+    health: Health,
+    depth: Depth,
+    at: datetime,
+    result: JobResult,
+) -> None:
+    r = health.rebalance
+    pool_id = org.pool_ids[pool.name]
+    target = org.loaded.org.pool(r.escalate_to) if r.escalate_to else None
+    if target is not None and depth.available and depth.average_age_hours > r.average_age_hours:
+        count = math.ceil(depth.available * r.oldest_percent / 100)
+        ids = (
+            conn.execute(
+                sa.select(leads.c.id)
+                .where(leads.c.pool_id == pool_id, _AVAILABLE)
+                .order_by(leads.c.entered_pool_at, leads.c.id)
+                .limit(count)
+            )
+            .scalars()
+            .all()
+        )
+        reason = (
+            f"age: average {depth.average_age_hours:.1f} h in {pool.name} over {r.average_age_hours:g} h;"
+            f" oldest {r.oldest_percent:g}% escalated"
+        )
+        moved = moves.move(
+            conn,
+            org,
+            ids,
+            target,
+            at,
+            event=EventType.rebalanced,
+            reason=reason,
+            details={
+                "trigger": "age",
+                "from": pool.name,
+                "average_age_hours": round(depth.average_age_hours, 2),
+            },
+        )
+        result.counts["escalated_age"] = result.counts.get("escalated_age", 0) + len(moved)
+    nurture = org.loaded.org.pool(r.nurture_to) if r.nurture_to else None
+    if nurture is not None and r.nurture_after_days is not None:
+        cutoff = at - timedelta(days=r.nurture_after_days)
+        ids = (
+            conn.execute(
+                sa.select(leads.c.id).where(
+                    leads.c.pool_id == pool_id, _AVAILABLE, leads.c.entered_pool_at <= cutoff
+                )
+            )
+            .scalars()
+            .all()
+        )
+        reason = f"age: unclaimed {r.nurture_after_days:g} days in {pool.name}; to {nurture.name}"
+        moved = moves.move(
+            conn,
+            org,
+            ids,
+            nurture,
+            at,
+            event=EventType.rebalanced,
+            reason=reason,
+            details={"trigger": "nurture", "from": pool.name, "after_days": r.nurture_after_days},
+        )
+        result.counts["nurtured"] = result.counts.get("nurtured", 0) + len(moved)
+
+
+def performance(conn: Connection, pool_id: int, at: datetime, health: Health) -> dict[str, Any]:
+    """Conversion of the pool's settled claims and its average claim-to-contact time (§11, §12)."""
+    r = health.rebalance
+    start, settled = at - timedelta(days=r.window_days), at - timedelta(days=r.settle_days)
+    converted = sa.exists().where(
+        events.c.lead_id == claims.c.lead_id,
+        events.c.type == EventType.outcome.value,
+        events.c.reason.in_(["opportunity", "won"]),
+    )
+    claimed, won = conn.execute(
+        sa.select(
+            sa.func.count(sa.distinct(claims.c.lead_id)),
+            sa.func.count(sa.distinct(claims.c.lead_id)).filter(converted),
+        ).where(claims.c.pool_id == pool_id, claims.c.claimed_at >= start, claims.c.claimed_at < settled)
+    ).one()
+    delay = _epoch(leads.c.first_contact_at, conn.dialect.name) - _epoch(
+        claims.c.claimed_at, conn.dialect.name
+    )
+    contact = conn.execute(
+        sa.select(sa.func.avg(delay), sa.func.count())
+        .select_from(claims.join(leads, leads.c.id == claims.c.lead_id))
+        .where(
+            claims.c.pool_id == pool_id,
+            claims.c.claimed_at >= start,
+            leads.c.first_contact_at >= claims.c.claimed_at,
+        )
+    ).one()
+    return {
+        "claimed": int(claimed),
+        "converted": int(won),
+        "conversion_percent": round(100 * won / claimed, 1) if claimed else None,
+        "contact_hours": round(float(contact[0]) / 3600, 2) if contact[0] is not None else None,
+        "contacted": int(contact[1]),
+    }
+
+
+def _performance(
+    conn: Connection,
+    org: CurrentOrg,
+    pool: Pool,
+    health: Health,
+    state: PoolState,
+    at: datetime,
+    result: JobResult,
+) -> PoolState:
+    """Conversion under the mark pauses entries for an audit; slow contact flags capacity. Each is
+    raised once when it starts and once when it ends."""
+    r = health.rebalance
+    seen = performance(conn, org.pool_ids[pool.name], at, health)
+    new = state
+    rate = seen["conversion_percent"]
+    if r.on_low_conversion != "off" and rate is not None and seen["claimed"] >= r.min_claims:
+        low = rate < r.conversion_under_percent
+        if low and not state.paused:
+            why = (
+                f"conversion {rate:g}% of {seen['claimed']} claims under {r.conversion_under_percent:g}%:"
+                + (
+                    " new entries paused for an audit"
+                    if r.on_low_conversion == "pause"
+                    else " audit the pool"
+                )
+            )
+            if r.on_low_conversion == "pause":
+                new = replace(new, paused=why)
+            _record(
+                conn,
+                org,
+                pool,
+                Change("paused" if r.on_low_conversion == "pause" else "capacity", why, seen),
+                at,
+                result,
+            )
+        elif not low and state.paused:
+            new = replace(new, paused=None)
+            _record(conn, org, pool, Change("resumed", f"conversion back at {rate:g}%", seen), at, result)
+    hours = seen["contact_hours"]
+    slow = hours is not None and hours > r.contact_hours_over
+    flagged = state.capacity is not None
+    if slow and not flagged:
+        why = f"claim-to-contact averages {hours:g} h, over {r.contact_hours_over:g} h: a capacity problem"
+        new = replace(new, capacity=why)
+        _record(conn, org, pool, Change("capacity", why, seen), at, result)
+    elif flagged and not slow:
+        new = replace(new, capacity=None)
+        _record(
+            conn, org, pool, Change("capacity_ok", "claim-to-contact back within bounds", seen), at, result
+        )
+    return new
+
+
+# -- dynamic sizing: daily ------------------------------------------------------------------------
+
+
+def sizing_job(db: Database, at: datetime) -> JobResult:
+    """Once a day, for the day that just ended: depletion and depth streaks move the pool's
+    threshold within bounds; a high average age pauses low-priority sources."""
+    org = current(db)
+    result = JobResult()
+    end = at
+    start = at - timedelta(days=1)
+    day = gates.day_of(org, start)
+    base = org.loaded.org.qualification.min_score
+    with db.transaction() as conn:
+        states = gates.states(conn)
+        depth = depths(conn, at)
+        added: dict[int, int] = dict(
+            conn.execute(
+                sa.select(events.c.pool_id, sa.func.count())
+                .where(
+                    events.c.type.in_(
+                        [EventType.routed.value, EventType.transferred.value, EventType.rebalanced.value]
+                    ),
+                    events.c.at >= start,
+                    events.c.at < end,
+                )
+                .group_by(events.c.pool_id)
+            ).all()
+        )
+        taken: dict[int, int] = dict(
+            conn.execute(
+                sa.select(claims.c.pool_id, sa.func.count())
+                .where(claims.c.claimed_at >= start, claims.c.claimed_at < end)
+                .group_by(claims.c.pool_id)
+            ).all()
+        )
+        for pool in org.loaded.org.pools:
+            pool_id = org.pool_ids.get(pool.name)
+            if pool_id is None:
+                continue
+            state = states.get(pool_id, PoolState())
+            if state.pinned(at):
+                continue
+            health, _ = org.loaded.org.health(pool, day)
+            d = depth.get(pool_id, Depth(0, 0.0))
+            finished = Day(
+                day, int(added.get(pool_id, 0)), int(taken.get(pool_id, 0)), d.available, d.average_age_hours
+            )
+            new, changes = _sizing_step(state, health.sizing, finished, base)
+            for change in changes:
+                _record(conn, org, pool, change, at, result)
+            if new != state:
+                gates.save(conn, pool_id, new, at)
+                db.gate_cache = None
+    return result
+
+
+# -- reading and undoing --------------------------------------------------------------------------
+
+
+def capacity_per_day(org: CurrentOrg, pool: Pool, health: Health) -> int:
+    """Daily claim capacity (§12): configured, else every rep who may claim x their daily limit."""
+    if health.sizing.capacity_per_day is not None:
+        return health.sizing.capacity_per_day
+    tiers = {u.email.lower(): u.tier for u in org.loaded.org.users}
+    return sum(org.limits(pool, tiers.get(email)).daily_claims or 0 for email in org.claimers(pool))
+
+
+def report(db: Database) -> list[dict[str, Any]]:
+    """Per pool: depth against its thresholds and recommended size, age, state, and what changed it."""
+    org = current(db)
+    at = db.clock.now()
+    day = gates.day_of(org, at)
+    with db.engine.connect() as conn:
+        states = gates.states(conn)
+        depth = depths(conn, at)
+        out = []
+        for pool in org.loaded.org.pools:
+            pool_id = org.pool_ids.get(pool.name)
+            if pool_id is None:
+                continue
+            health, season = org.loaded.org.health(pool, day)
+            d = depth.get(pool_id, Depth(0, 0.0))
+            size: Advice = advice(
+                capacity_per_day(org, pool, health), d.available, health.sizing.days_of_capacity
+            )
+            state = states.get(pool_id, PoolState())
+            out.append(
+                {
+                    "pool": pool.name,
+                    "depth": d.available,
+                    "average_age_hours": round(d.average_age_hours, 2),
+                    "capacity_per_day": size.capacity_per_day,
+                    "recommended": [size.low, size.high],
+                    "sizing": size.verdict,
+                    "season": season,
+                    "overflow": (
+                        {
+                            "enter_at": health.overflow.enter_at,
+                            "leave_under": health.overflow.leave_under,
+                            "action": health.overflow.action,
+                        }
+                        if health.overflow
+                        else None
+                    ),
+                    "state": state.as_json(),
+                    "capacity_flag": state.capacity,
+                    "pinned_until": state.pinned_until.isoformat() if state.pinned_until else None,
+                    "performance": performance(conn, pool_id, at, health),
+                }
+            )
+    return out
+
+
+def reset(db: Database, actor: Person, pool_name: str, *, pin_days: float = 7, reason: str) -> dict[str, Any]:
+    """An admin undoes every automatic change to a pool; automation leaves it alone for `pin_days`."""
+    if actor.role not in (Role.admin, Role.ops):
+        raise Forbidden("only ops and admins reset a pool's automatic changes")
+    org = current(db)
+    pool = org.pool(pool_name)
+    pool_id = org.pool_ids[pool.name]
+    at = db.clock.now()
+    with db.transaction() as conn:
+        before = gates.states(conn).get(pool_id, PoolState())
+        after = PoolState(
+            last_day=before.last_day,
+            pinned_until=at + timedelta(days=pin_days) if pin_days > 0 else None,
+        )
+        gates.save(conn, pool_id, after, at)
+        append(
+            conn,
+            EventType.state_reset,
+            at,
+            pool_id=pool_id,
+            actor_id=actor.id,
+            reason=(reason or "reset by an admin")[:300],
+            details={"pool": pool.name, "before": before.as_json(), "pinned_days": pin_days},
+        )
+    db.gate_cache = None
+    return {"pool": pool.name, "before": before.as_json(), "pinned_until": after.pinned_until}

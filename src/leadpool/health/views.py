@@ -1,0 +1,34 @@
+"""Pool health over HTTP: depth against thresholds and recommended size, automatic changes, undo."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadpool.api.deps import DB, Me, require
+from leadpool.health import service
+from leadpool.identity.access import Person
+from leadpool.identity.model import Role
+
+router = APIRouter(tags=["health"])
+Readers = Annotated[Person, Depends(require(Role.admin, Role.ops, Role.manager, Role.executive))]
+
+
+class ResetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=250)
+    pin_days: float = Field(7, ge=0, le=365)
+
+
+@router.get("/health/pools")
+def pools(db: DB, me: Readers) -> list[dict[str, Any]]:
+    """Per pool: depth, average age, recommended size (§12), overflow, and what automation changed."""
+    return service.report(db)
+
+
+@router.post("/pools/{name}/health/reset")
+def reset(db: DB, me: Me, name: str, body: ResetIn) -> dict[str, Any]:
+    """Undo every automatic change to a pool; automation leaves it alone for `pin_days`."""
+    return service.reset(db, me, name, pin_days=body.pin_days, reason=body.reason)

@@ -1,0 +1,43 @@
+"""The review queue over HTTP: what waits, by reason and age, and ops decisions, one or in bulk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadpool.api.deps import DB, Me
+from leadpool.review import service
+from leadpool.review.model import Verdict
+
+router = APIRouter(tags=["review"])
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lead_ids: list[int] = Field(min_length=1, max_length=10_000)
+    verdict: Verdict
+    reason: str = Field(min_length=1, max_length=250)
+    pool: str | None = None  # nurture / recycle / return: this pool instead of the default
+    fixes: dict[str, Any] | None = None  # return: corrected field values
+
+
+@router.get("/review")
+def review(
+    db: DB,
+    me: Me,
+    reason: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
+    """The leads waiting for ops, oldest first, with counts by reason and by time waiting."""
+    return service.queue(db, me, reason=reason, limit=limit, offset=offset)
+
+
+@router.post("/review/decisions")
+def decide(db: DB, me: Me, body: DecisionIn) -> dict[str, Any]:
+    """Archive, nurture, recycle, or fix and return: leads that cannot take it are listed with why."""
+    return service.decide(
+        db, me, body.lead_ids, body.verdict, reason=body.reason, pool=body.pool, fixes=body.fixes
+    )
