@@ -41,7 +41,7 @@ def _unowned(conn: Connection) -> Iterator[Any]:
     query = sa.select(
         leads.c.id, leads.c.status, leads.c.review_reason, leads.c.data, leads.c.flag, leads.c.pool_id
     ).where(_UNOWNED_LIVE)
-    yield from conn.execution_options(yield_per=_CHUNK).execute(query.order_by(leads.c.id))
+    yield from conn.execute(query.order_by(leads.c.id).execution_options(yield_per=_CHUNK))
 
 
 def _archive(
