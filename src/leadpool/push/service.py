@@ -507,6 +507,14 @@ def _excluded_many(conn: Connection, lead_ids: Sequence[int]) -> dict[int, froze
     return {k: frozenset(v) for k, v in found.items()}
 
 
+def remember_decline(conn: Connection, lead_id: int, rep_id: int, at: datetime, reason: str) -> None:
+    """This rep is never pushed this lead again. A rep may still pull a lead they declined or were
+    relieved of, and lose it a second time: the first record stands."""
+    insert = pg_insert(declines) if conn.dialect.name == "postgresql" else sqlite_insert(declines)
+    row = {"lead_id": lead_id, "rep_id": rep_id, "at": at, "reason": reason[:300]}
+    conn.execute(insert.values(**row).on_conflict_do_nothing())
+
+
 def _repush(
     conn: Connection, org: CurrentOrg, lead: Any, now: datetime, *, how: str, round: int = 1
 ) -> Plan | None:
@@ -639,9 +647,7 @@ def decline(db: Database, rep: Person, lead_id: int, reason: str) -> dict[str, A
                 .where(leads.c.id == lead_id)
                 .values(status=Status.available.value, owner_id=None, claimed_at=None)
             )
-        conn.execute(
-            sa.insert(declines).values(lead_id=lead_id, rep_id=rep.id, at=now, reason=reason.strip())
-        )
+        remember_decline(conn, lead_id, rep.id, now, reason.strip())
         append(
             conn,
             EventType.declined,

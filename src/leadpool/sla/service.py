@@ -28,7 +28,7 @@ from leadpool.push import service as push
 from leadpool.scheduler.service import JobResult
 from leadpool.sla.model import deadline
 from leadpool.storage.db import Database
-from leadpool.storage.tables import claims, declines, leads, penalties, users
+from leadpool.storage.tables import claims, leads, penalties, users
 
 _OPEN_CLAIMED = (Status.claimed.value,)  # a contacted lead has met its claim-to-contact SLA
 
@@ -123,9 +123,7 @@ def _fire(
         reason = f"SLA: {what}"
         lead = locked_lead(conn, row.lead_id)
         hand_back(conn, lead, at, reason, actor_id=None, details={"sla_breach": step + 1})
-        conn.execute(
-            sa.insert(declines).values(lead_id=row.lead_id, rep_id=row.rep_id, at=at, reason=reason[:300])
-        )
+        push.remember_decline(conn, row.lead_id, row.rep_id, at, reason)
         if action is SlaStep.reassign:
             pool = org.pool(pool_name)
             push.force_assign(conn, org, pool, [(row.lead_id, row.data)], at, how=reason)
