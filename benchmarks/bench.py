@@ -6,10 +6,12 @@
           routing decision time per lead (p50/p99) inside the push engine.
   tick    one full scheduler tick (push, aging, SLAs) over 100,000 and 1,000,000 open leads, next to
           a bare UPDATE sweep over the same table, on SQLite and PostgreSQL.
+  hygiene the hourly, daily, weekly and monthly jobs (rebalancing, sizing, hygiene §10/§11) once
+          each over N open leads, in seconds per job and leads scanned per second.
   claims  claim-next/s with N concurrent claimer processes on PostgreSQL, next to `pgbench -N`
           with the same client count against the same server.
 
-Usage: uv run python benchmarks/bench.py [--leads 100000] [--seconds 10] [--clients 8 32] [--only ingest|push|tick|claims]
+Usage: uv run python benchmarks/bench.py [--leads 100000] [--seconds 10] [--clients 8 32] [--only ingest|push|tick|hygiene|claims]
 Speed targets live here, never in timed tests.
 """
 
@@ -349,7 +351,12 @@ LEAD_COLS = "id, status, pool_id, owner_id, priority, data, channel, return_coun
 CLAIM_COLS = "lead_id, rep_id, pool_id, kind, action, claimed_at, sla_step"
 
 
-def tick_run(url: str, n: int, backlog: bool = False) -> tuple[float, float, dict[str, Any]]:
+def tick_run(
+    url: str, n: int, backlog: bool = False, *, slow_jobs: bool = False
+) -> tuple[float, float, dict[str, Any]]:
+    """The per-minute jobs (a tick) or, with slow_jobs, each hourly-or-slower job timed apart."""
+    from datetime import timedelta
+
     from leadpool.clock import ManualClock
     from leadpool.scheduler.jobs import default_jobs
 
@@ -404,10 +411,14 @@ def tick_run(url: str, n: int, backlog: bool = False) -> tuple[float, float, dic
         raw.close()
     counts: dict[str, Any] = {}
     orgs.current(db)  # a running scheduler has the org cached; parse it before the clock starts
+    minute = timedelta(minutes=1)
     started = time.perf_counter()
-    for job in default_jobs():
+    for job in default_jobs(minute):
+        if (job.every > minute) != slow_jobs:
+            continue
+        began = time.perf_counter()
         result = job.run(db, now)
-        counts[job.name] = result.counts
+        counts[job.name] = {**result.counts, "seconds": round(time.perf_counter() - began, 2)}
     tick_t = time.perf_counter() - started
     started = time.perf_counter()
     with db.transaction() as conn:
@@ -449,6 +460,29 @@ def bench_tick(sizes: list[int]) -> None:
                     f"ratio {tick_t / sweep_t:.2f} (target <= 3)"
                 )
                 print(f"{'':<11} did: {counts}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bench_hygiene(sizes: list[int]) -> None:
+    print("\n== hourly and slower jobs (rebalance, sizing, hygiene daily/weekly/monthly) over N open leads")
+    tmp = Path(tempfile.mkdtemp(prefix="lp-bench-"))
+    try:
+        for n in sizes:
+            for backend in ("sqlite", "postgresql"):
+                name = f"lp_bench_hyg_{uuid.uuid4().hex[:6]}"
+                url = f"sqlite:///{tmp / f'hyg{n}.db'}" if backend == "sqlite" else pg_create(name)
+                try:
+                    total, sweep_t, counts = tick_run(url, n, slow_jobs=True)
+                finally:
+                    if backend == "postgresql":
+                        pg_drop(name)
+                print(
+                    f"{backend:<11} {n:>9,} open leads: all slow jobs {total:6.2f} s ({n / total:,.0f} leads/s)"
+                    f" | bare UPDATE sweep {sweep_t:6.2f} s | ratio {total / sweep_t:.2f}"
+                )
+                for job, did in counts.items():
+                    print(f"{'':<11} {job:<16} {did}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -594,7 +628,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, nargs="+", default=[8, 32])
-    parser.add_argument("--only", choices=["ingest", "push", "tick", "claims"])
+    parser.add_argument("--only", choices=["ingest", "push", "tick", "hygiene", "claims"])
     parser.add_argument("--tick-sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     args = parser.parse_args()
     print(f"leadpool benchmark on {os.cpu_count()} cores")
@@ -604,6 +638,8 @@ def main() -> None:
         bench_push(args.leads, args.batch)
     if args.only in (None, "tick"):
         bench_tick(args.tick_sizes)
+    if args.only in (None, "hygiene"):
+        bench_hygiene(args.tick_sizes)
     if args.only in (None, "claims"):
         bench_claims(args.clients, args.seconds)
 

@@ -499,11 +499,17 @@ def sizing_job(db: Database, at: datetime) -> JobResult:
 
 
 def capacity_per_day(org: CurrentOrg, pool: Pool, health: Health) -> int:
-    """Daily claim capacity (§12): configured, else every rep who may claim x their daily limit."""
+    """Daily claim capacity (§12): configured, else the sum over reps who may claim of their daily
+    limit in this pool (the smaller of their daily claims and the pool's per-rep daily cap)."""
     if health.sizing.capacity_per_day is not None:
         return health.sizing.capacity_per_day
     tiers = {u.email.lower(): u.tier for u in org.loaded.org.users}
-    return sum(org.limits(pool, tiers.get(email)).daily_claims or 0 for email in org.claimers(pool))
+    total = 0
+    for email in org.claimers(pool):
+        limits = org.limits(pool, tiers.get(email))
+        caps = [c for c in (limits.daily_claims, limits.pool_daily) if c is not None]
+        total += min(caps) if caps else 0  # no daily limit at all: capacity unknown, counted as 0
+    return total
 
 
 def report(db: Database) -> list[dict[str, Any]]:
