@@ -262,3 +262,26 @@ def test_seasonal_override_and_sizing_advice(db: Database, clock: ManualClock) -
     report = {p["pool"]: p for p in health.report(db)}
     assert (report["Warm"]["overflow"]["enter_at"], report["Warm"]["season"]) == (3, "Q4")
     assert advice(96, 300, (2, 3)).verdict.startswith("too deep: 300 is over 288")
+
+
+def test_low_conversion_in_alert_mode_raises_one_audit_per_episode(
+    db: Database, clock: ManualClock, who: dict[str, Any]
+) -> None:
+    from leadpool.org import service as orgs
+
+    orgs.apply(db, ORG.replace("min_claims: 4,", "min_claims: 4, on_low_conversion: alert,"))
+    ids = _in(db, 4)
+    for lead_id in ids:
+        claim(db, who["r1"], "Warm", lead_id=lead_id)
+        record_outcome(db, who["r1"], lead_id, Outcome.lost)
+    clock.advance(hours=1)
+    assert health.rebalance_job(db, clock.now()).counts == {"audit": 1}
+    assert health.rebalance_job(db, clock.now()).counts == {}  # not every hour again
+    db.gate_cache = None
+    assert ingest(db, [IntakeItem({"email": "still@x.example", "score": 70})])[0].pool == "Warm"  # no pause
+    won = _in(db, 4)
+    for lead_id in won:
+        claim(db, who["r2"], "Warm", lead_id=lead_id)
+        record_outcome(db, who["r2"], lead_id, Outcome.won)
+    clock.advance(hours=1)
+    assert health.rebalance_job(db, clock.now()).counts == {"audit_ok": 1}  # 4 of 8: 50%

@@ -43,6 +43,8 @@ class EventType(StrEnum):
     sources_resumed = "pool.sources_resumed"
     capacity = "pool.capacity"  # claim-to-contact too slow: a capacity problem (§11)
     capacity_ok = "pool.capacity_ok"
+    audit = "pool.audit"  # conversion too low, alert only (on_low_conversion: alert)
+    audit_ok = "pool.audit_ok"
     state_reset = "pool.state_reset"  # an admin undid automatic changes
     claim_refused = "claim.refused"  # no lead changed; details carry the limit, value and retry_after
     contacted = "lead.contacted"

@@ -48,6 +48,7 @@ class PoolState:
     min_score: float | None = None  # dynamic sizing; None: the org's qualification only
     held_sources: tuple[str, ...] = ()
     capacity: str | None = None  # claim-to-contact too slow: flagged once until it recovers
+    audit: str | None = None  # conversion too low, with on_low_conversion: alert (no pause)
     low_depletion_days: int = 0
     shallow_days: int = 0
     last_day: date | None = None
@@ -78,6 +79,7 @@ class PoolState:
             "min_score": self.min_score,
             "held_sources": list(self.held_sources),
             "capacity": self.capacity,
+            "audit": self.audit,
             "low_depletion_days": self.low_depletion_days,
             "shallow_days": self.shallow_days,
             "last_day": self.last_day.isoformat() if self.last_day else None,
@@ -96,6 +98,7 @@ class PoolState:
             min_score=data.get("min_score"),
             held_sources=tuple(data.get("held_sources") or ()),
             capacity=data.get("capacity"),
+            audit=data.get("audit"),
             low_depletion_days=int(data.get("low_depletion_days") or 0),
             shallow_days=int(data.get("shallow_days") or 0),
             last_day=date.fromisoformat(day) if day else None,

@@ -74,6 +74,8 @@ _WHO: dict[str, tuple[Role, ...]] = {
     "resumed": (Role.ops, Role.manager),
     "capacity": (Role.manager,),
     "capacity_ok": (Role.manager,),
+    "audit": (Role.ops, Role.manager),
+    "audit_ok": (Role.ops, Role.manager),
 }
 
 
@@ -402,28 +404,19 @@ def _performance(
     rate = seen["conversion_percent"]
     if r.on_low_conversion != "off" and rate is not None and seen["claimed"] >= r.min_claims:
         low = rate < r.conversion_under_percent
-        if low and not state.paused:
+        pausing = r.on_low_conversion == "pause"
+        marked = state.paused if pausing else state.audit
+        if low and not marked:
             why = (
                 f"conversion {rate:g}% of {seen['claimed']} claims under {r.conversion_under_percent:g}%:"
-                + (
-                    " new entries paused for an audit"
-                    if r.on_low_conversion == "pause"
-                    else " audit the pool"
-                )
+                + (" new entries paused for an audit" if pausing else " audit the pool")
             )
-            if r.on_low_conversion == "pause":
-                new = replace(new, paused=why)
-            _record(
-                conn,
-                org,
-                pool,
-                Change("paused" if r.on_low_conversion == "pause" else "capacity", why, seen),
-                at,
-                result,
-            )
-        elif not low and state.paused:
-            new = replace(new, paused=None)
-            _record(conn, org, pool, Change("resumed", f"conversion back at {rate:g}%", seen), at, result)
+            new = replace(new, paused=why) if pausing else replace(new, audit=why)
+            _record(conn, org, pool, Change("paused" if pausing else "audit", why, seen), at, result)
+        elif marked and not low:
+            new = replace(new, paused=None) if pausing else replace(new, audit=None)
+            change = Change("resumed" if pausing else "audit_ok", f"conversion back at {rate:g}%", seen)
+            _record(conn, org, pool, change, at, result)
     hours = seen["contact_hours"]
     slow = hours is not None and hours > r.contact_hours_over
     flagged = state.capacity is not None

@@ -66,16 +66,24 @@ def _archive(
 
 
 def _flag(conn: Connection, flags: dict[int, str], at: datetime, job: str) -> list[int]:
-    """Set a flag on leads that carry none (an aging or earlier flag is not overwritten)."""
-    done = []
+    """Set a flag on leads that carry none (an aging or earlier flag is not overwritten): one
+    UPDATE per distinct flag and chunk, since most leads share a handful of flags."""
+    by_text: dict[str, list[int]] = {}
     for lead_id, text in flags.items():
-        changed = conn.execute(
-            sa.update(leads).where(leads.c.id == lead_id, leads.c.flag.is_(None)).values(flag=text[:200])
-        ).rowcount
-        if changed:
-            done.append(lead_id)
-            log(conn, [lead_id], EventType.flagged, at, text, {"job": job})
-    return done
+        by_text.setdefault(text[:200], []).append(lead_id)
+    done: list[int] = []
+    for text, ids in by_text.items():
+        flagged: list[int] = []
+        for start in range(0, len(ids), _CHUNK):
+            flagged += conn.execute(
+                sa.update(leads)
+                .where(leads.c.id.in_(ids[start : start + _CHUNK]), leads.c.flag.is_(None))
+                .values(flag=text)
+                .returning(leads.c.id)
+            ).scalars()
+        log(conn, flagged, EventType.flagged, at, text, {"job": job})
+        done += flagged
+    return sorted(done)
 
 
 # -- daily ----------------------------------------------------------------------------------------
@@ -233,11 +241,15 @@ def _stale_scan(conn: Connection, org: CurrentOrg, at: datetime, result: JobResu
     low = s.low_score if s.low_score is not None else org.loaded.org.qualification.min_score
     if s.inactive_days is not None and low is not None:
         since = at - timedelta(days=s.inactive_days)
-        recent = sa.exists().where(events.c.lead_id == leads.c.id, events.c.at > since)
+        if conn.dialect.name == "postgresql":  # an anti-join
+            quiet = ~sa.exists().where(events.c.lead_id == leads.c.id, events.c.at > since)
+        else:  # one pass over recent events into a set, whatever SQLite's statistics say
+            active = sa.select(events.c.lead_id).where(events.c.at > since, events.c.lead_id.is_not(None))
+            quiet = leads.c.id.not_in(active)
         criteria.append(
             (
                 "stale_inactive",
-                sa.and_(sa.or_(leads.c.score < low, leads.c.score.is_(None)), ~recent),
+                sa.and_(sa.or_(leads.c.score < low, leads.c.score.is_(None)), quiet),
                 f"score under {low:g} and no activity for {s.inactive_days:g}+ days",
             )
         )
