@@ -121,6 +121,24 @@ def make_scheduler(db: Database) -> Iterator[Callable[..., Scheduler]]:
 
 
 @pytest.fixture
+def client(db: Database) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    from leadpool.api.app import create_app
+
+    with TestClient(create_app(db)) as c:
+        yield c
+
+
+@pytest.fixture
+def auth(db: Database, people: dict[str, Person]) -> dict[str, dict[str, str]]:
+    """Authorization headers for each of `people`."""
+    from leadpool.identity.service import issue_token
+
+    return {name: {"Authorization": f"Bearer {issue_token(db, p.id)}"} for name, p in people.items()}
+
+
+@pytest.fixture
 def people(db: Database) -> dict[str, Person]:
     return {
         name: person_by_email(db, f"{name}@test.example") for name in ("ops", "mia", "rita", "rob", "eve")

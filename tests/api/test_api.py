@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
-
-from leadpool.api.app import create_app
-from leadpool.identity.service import issue_token
-from leadpool.storage.db import Database
-
-
-@pytest.fixture
-def client(db: Database) -> Iterator[TestClient]:
-    with TestClient(create_app(db)) as c:
-        yield c
-
-
-@pytest.fixture
-def auth(db: Database, people: Any) -> dict[str, dict[str, str]]:
-    return {name: {"Authorization": f"Bearer {issue_token(db, p.id)}"} for name, p in people.items()}
 
 
 def lead(i: int, **extra: Any) -> dict[str, Any]:

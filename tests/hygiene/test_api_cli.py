@@ -4,7 +4,6 @@ and an org file whose health settings are wrong."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,26 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from leadpool.api.app import create_app
 from leadpool.cli.main import app
 from leadpool.errors import InvalidInput
-from leadpool.identity.service import issue_token
 from leadpool.leads.service import IntakeItem, ingest
 from leadpool.org.loader import parse
 from leadpool.storage.db import Database
 
 from ..conftest import SMALL_ORG
-
-
-@pytest.fixture
-def client(db: Database) -> Iterator[TestClient]:
-    with TestClient(create_app(db)) as c:
-        yield c
-
-
-@pytest.fixture
-def auth(db: Database, people: Any) -> dict[str, dict[str, str]]:
-    return {name: {"Authorization": f"Bearer {issue_token(db, p.id)}"} for name, p in people.items()}
 
 
 def test_ops_decide_review_items_over_http_and_reps_cannot(

@@ -5,8 +5,9 @@ that caused it, an alert for the people concerned, and a state an admin can see 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -125,6 +126,24 @@ def _record(
     )
 
 
+def _unpinned(
+    org: CurrentOrg, states: dict[int, PoolState], at: datetime, day: date
+) -> Iterator[tuple[Pool, int, PoolState, Health]]:
+    """The pools automation may change now (an admin's reset pins a pool), with their settings today."""
+    for pool in org.loaded.org.pools:
+        pool_id = org.pool_ids.get(pool.name)
+        state = states.get(pool_id, PoolState()) if pool_id is not None else None
+        if pool_id is None or state is None or state.pinned(at):
+            continue
+        yield pool, pool_id, state, org.loaded.org.health(pool, day)[0]
+
+
+def _keep(db: Database, conn: Connection, pool_id: int, old: PoolState, new: PoolState, at: datetime) -> None:
+    if new != old:
+        gates.save(conn, pool_id, new, at)
+        db.gate_cache = None  # this process sees the new gates at once; others within seconds
+
+
 # -- overflow and queue caps: every tick ----------------------------------------------------------
 
 
@@ -134,14 +153,8 @@ def overflow_job(db: Database, at: datetime) -> JobResult:
     day = gates.day_of(org, at)
     with db.engine.connect() as conn:
         states = gates.states(conn)
-    for pool in org.loaded.org.pools:
-        pool_id = org.pool_ids.get(pool.name)
-        if pool_id is None:
-            continue
-        health, _ = org.loaded.org.health(pool, day)
-        state = states.get(pool_id, PoolState())
-        watched = health.overflow or health.queue_caps or state.overflow_since or state.capped
-        if not watched or state.pinned(at):
+    for pool, pool_id, state, health in _unpinned(org, states, at, day):
+        if not (health.overflow or health.queue_caps or state.overflow_since or state.capped):
             continue
         with db.transaction() as conn:
             push.lock(conn)  # overflow may push; one lock order with every other pusher
@@ -153,9 +166,7 @@ def overflow_job(db: Database, at: datetime) -> JobResult:
                     _record(conn, org, pool, c, at, result)
             if new.overflow_since is not None and health.overflow is not None:
                 _drain(conn, org, pool, health, now_depth, at, result)
-            if new != state:
-                gates.save(conn, pool_id, new, at)
-                db.gate_cache = None
+            _keep(db, conn, pool_id, state, new, at)
     return result
 
 
@@ -216,20 +227,11 @@ def rebalance_job(db: Database, at: datetime) -> JobResult:
     with db.transaction() as conn:
         states = gates.states(conn)
         depth = depths(conn, at)
-        for pool in org.loaded.org.pools:
-            pool_id = org.pool_ids.get(pool.name)
-            if pool_id is None:
-                continue
-            state = states.get(pool_id, PoolState())
-            if state.pinned(at):
-                continue
-            health, _ = org.loaded.org.health(pool, day)
+        for pool, pool_id, state, health in _unpinned(org, states, at, day):
             _volume(conn, org, pool, health, depth, at, result)
             _age(conn, org, pool, health, depth.get(pool_id, Depth(0, 0.0)), at, result)
             new = _performance(conn, org, pool, health, state, at, result)
-            if new != state:
-                gates.save(conn, pool_id, new, at)
-                db.gate_cache = None
+            _keep(db, conn, pool_id, state, new, at)
     return result
 
 
@@ -467,14 +469,7 @@ def sizing_job(db: Database, at: datetime) -> JobResult:
                 .group_by(claims.c.pool_id)
             ).all()
         )
-        for pool in org.loaded.org.pools:
-            pool_id = org.pool_ids.get(pool.name)
-            if pool_id is None:
-                continue
-            state = states.get(pool_id, PoolState())
-            if state.pinned(at):
-                continue
-            health, _ = org.loaded.org.health(pool, day)
+        for pool, pool_id, state, health in _unpinned(org, states, at, day):
             d = depth.get(pool_id, Depth(0, 0.0))
             finished = Day(
                 day, int(added.get(pool_id, 0)), int(taken.get(pool_id, 0)), d.available, d.average_age_hours
@@ -482,9 +477,7 @@ def sizing_job(db: Database, at: datetime) -> JobResult:
             new, changes = _sizing_step(state, health.sizing, finished, base)
             for change in changes:
                 _record(conn, org, pool, change, at, result)
-            if new != state:
-                gates.save(conn, pool_id, new, at)
-                db.gate_cache = None
+            _keep(db, conn, pool_id, state, new, at)
     return result
 
 
