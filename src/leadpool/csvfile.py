@@ -11,6 +11,7 @@ def records(file: Path) -> list[tuple[str, dict[str, Any]]]:
     """Rows as ('line N', {column: value}) with empty cells left out, so reports name the line."""
     with file.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
+        _ = reader.fieldnames  # reads the header now, so the first record is reported as line 2
         rows = []
         line = reader.line_num + 1
         for row in reader:

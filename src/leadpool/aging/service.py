@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from leadpool.clock import as_utc
 from leadpool.events.model import EventType
 from leadpool.identity.model import Role
 from leadpool.leads.model import Status
@@ -32,15 +33,49 @@ _A = AgingAction
 def run(db: Database, at: datetime) -> JobResult:
     org = current(db)
     result = JobResult()
+    oldest = _oldest(db)
     for pool in org.loaded.org.pools:
         aging = pool.aging or org.loaded.org.aging
         ladder = aging.ladder()
         if not ladder or pool.name not in org.pool_ids:
             continue
+        due_steps = _due_steps(oldest.get(org.pool_ids[pool.name], {}), ladder, at)
+        if not due_steps:
+            continue  # most ticks: nothing old enough anywhere in the pool, so no lock and no writes
         with db.transaction() as conn:
             push.lock(conn)  # force-assign pushes; taking the lock first keeps one lock order
-            _age_pool(conn, org, pool, ladder, aging.high_value_score, at, result)
+            _age_pool(conn, org, pool, ladder, aging.high_value_score, at, result, due_steps)
     return result
+
+
+def _oldest(db: Database) -> dict[int, dict[int, datetime]]:
+    """Per pool and aging step, when its longest-waiting available lead entered the pool."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(_OLDEST).all()
+    out: dict[int, dict[int, datetime]] = {}
+    for pool_id, step, entered in rows:
+        if entered is not None:
+            out.setdefault(pool_id, {})[step] = as_utc(entered)
+    return out
+
+
+_OLDEST = (
+    sa.select(leads.c.pool_id, leads.c.aging_step, sa.func.min(leads.c.entered_pool_at))
+    .where(leads.c.status == Status.available.value)
+    .group_by(leads.c.pool_id, leads.c.aging_step)
+)
+
+
+def _due_steps(oldest: dict[int, datetime], ladder: list[Bracket], at: datetime) -> set[int]:
+    """Brackets with a lead due: one at an earlier step that entered before the bracket's cutoff.
+    Judged before the run, this is never too few: a run only moves leads to later steps."""
+    return {
+        step
+        for step, bracket in enumerate(ladder, start=1)
+        if any(
+            entered <= at - timedelta(hours=bracket.after_hours) for s, entered in oldest.items() if s < step
+        )
+    }
 
 
 def _age_pool(
@@ -51,11 +86,14 @@ def _age_pool(
     high_value: float,
     at: datetime,
     result: JobResult,
+    due_steps: set[int],
 ) -> None:
     pool_id = org.pool_ids[pool.name]
     aging = pool.aging or org.loaded.org.aging
     thresholds: dict[float, float | None] = {}
     for step, bracket in enumerate(ladder, start=1):
+        if step not in due_steps:
+            continue
         cutoff = at - timedelta(hours=bracket.after_hours)
         # One index range per earlier step: the due leads, however many ticks were missed.
         due = sa.or_(

@@ -9,7 +9,14 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from leadpool.csvfile import records
@@ -765,3 +772,84 @@ def scheduler(
     except KeyboardInterrupt:
         stop.set()
         runner.step_down()
+
+
+@app.command()
+def simulate(
+    scenarios: Annotated[
+        list[str] | None, typer.Argument(help="scenario files, or names of the shipped examples")
+    ] = None,
+    compare: Annotated[bool, typer.Option("--compare", help="run several and compare them")] = False,
+    out: Annotated[Path, typer.Option("--out", help="folder for the plots and report.html")] = Path(
+        "lab-report"
+    ),
+    seed: Annotated[int | None, typer.Option("--seed", help="override the scenarios' seed")] = None,
+    days: Annotated[int | None, typer.Option("--days", help="override the scenarios' length")] = None,
+    examples: Annotated[bool, typer.Option("--examples", help="list the shipped example scenarios")] = False,
+    as_json: JsonOut = False,
+) -> None:
+    """Strategy lab (§14): run the real engine on a virtual clock against scenarios of leads and rep
+    behaviour, and compare speed-to-lead, SLA compliance, fairness and expected conversions."""
+    from leadpool.lab import report
+    from leadpool.lab.runner import EXAMPLES as LAB_EXAMPLES
+    from leadpool.lab.runner import load, resolve
+    from leadpool.lab.runner import simulate as run_scenario
+
+    if examples:
+        for path in sorted(LAB_EXAMPLES.glob("*.yaml")):
+            if path.stem not in ("common", "team"):
+                first = load(path).scenario
+                console.print(
+                    f"[bold]{path.stem}[/]  {first.name}: {escape(' '.join(first.description.split()))}"
+                )
+        return
+    names = scenarios or []
+    if not names:
+        err.print("give a scenario file, or an example's name (see `leadpool simulate --examples`)")
+        raise typer.Exit(2)
+    if len(names) > 1 and not compare:
+        err.print("several scenarios: add --compare to run them side by side")
+        raise typer.Exit(2)
+    try:
+        loaded = [load(resolve(name)) for name in names]
+    except LeadpoolError as exc:
+        _fail(exc, as_json=as_json)
+    for item in loaded:
+        for warning in item.warnings:
+            err.print(f"[yellow]warning[/] {item.source.name}: {warning.where}: {warning.message}; ignored")
+        if seed is not None:
+            item.scenario.seed = seed
+        if days is not None:
+            item.scenario.days = days
+    runs = []
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=as_json,
+    ) as bar:
+        for item in loaded:
+            task = bar.add_task(f"{item.scenario.name} ({item.scenario.days} days)", total=1.0)
+
+            def advance(done: float, task: TaskID = task) -> None:
+                bar.update(task, completed=done)
+
+            try:
+                runs.append(run_scenario(item, progress=advance))
+            except LeadpoolError as exc:
+                _fail(exc, as_json=as_json)
+    for run in runs:
+        for problem in run.skipped:
+            err.print(f"[yellow]skipped[/] {run.name}: {problem.where}: {problem.message}")
+    files = report.write(runs, out)
+    if as_json:
+        print(
+            json.dumps(
+                {"runs": [report.as_dict(r) for r in runs], "files": [str(f) for f in files]}, default=str
+            )
+        )
+        return
+    console.print(report.table(runs))
+    console.print(f"plots and report: {out / 'report.html'}")

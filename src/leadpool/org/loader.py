@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,8 +54,12 @@ def _message(error: Any) -> str:
     return text.removeprefix("Value error, ")
 
 
-def parse(text: str, *, source: str = "org file") -> LoadedOrg:
-    """Validate structure, cross-references and every rule condition; raise with all problems at once."""
+Locate = Callable[[tuple[Any, ...], str], Problem]
+
+
+def read_yaml(text: str, *, source: str, expected: str) -> tuple[dict[str, Any], Locate]:
+    """YAML text as a mapping, and a function that names a path in it with its line, so every
+    problem in any of our YAML files (org, scenario) says where it is."""
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -64,7 +69,7 @@ def parse(text: str, *, source: str = "org file") -> LoadedOrg:
         problem = getattr(exc, "problem", None) or str(exc)
         raise InvalidInput([Problem(where, f"not valid YAML: {problem}")]) from None
     if not isinstance(data, dict):
-        raise InvalidInput([Problem(source, "expected a mapping with 'organisation:', 'pools:', 'rules:' …")])
+        raise InvalidInput([Problem(source, f"expected a mapping with {expected}")])
     lines: dict[tuple[Any, ...], int] = {}
     if node is not None:
         _lines(node, (), lines)
@@ -74,10 +79,20 @@ def parse(text: str, *, source: str = "org file") -> LoadedOrg:
         where = _path(loc) + (f" (line {line})" if line else "")
         return Problem(where, message)
 
+    return data, located
+
+
+def validation_problems(exc: ValidationError, located: Locate) -> list[Problem]:
+    return [located(tuple(e["loc"]), _message(e)) for e in exc.errors()]
+
+
+def parse(text: str, *, source: str = "org file") -> LoadedOrg:
+    """Validate structure, cross-references and every rule condition; raise with all problems at once."""
+    data, located = read_yaml(text, source=source, expected="'organisation:', 'pools:', 'rules:' …")
     try:
         org = Org.model_validate(data)
     except ValidationError as exc:
-        problems = [located(tuple(e["loc"]), _message(e)) for e in exc.errors()]
+        problems = validation_problems(exc, located)
         # Report the rule conditions' problems in the same run, so one fix-and-check round is enough.
         problems += [located(_loc(p.where), p.message) for p in _conditions_alone(data)]
         raise InvalidInput(problems) from None

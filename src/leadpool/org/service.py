@@ -17,7 +17,7 @@ from leadpool.events.service import append
 from leadpool.identity.access import Person, allowed
 from leadpool.identity.model import Permission, Role
 from leadpool.org.loader import LoadedOrg, parse
-from leadpool.org.schema import Limits, Pool
+from leadpool.org.schema import Caps, Limits, Pool, User
 from leadpool.storage.db import Database
 from leadpool.storage.tables import org_versions, pools, teams, users
 
@@ -33,6 +33,14 @@ class CurrentOrg:
     pool_names: dict[int, str]
     _limits: dict[tuple[str, str | None], Limits] = field(default_factory=dict)
     _claimers: dict[str, list[str]] = field(default_factory=dict)
+    _caps: dict[str, Caps] = field(default_factory=dict)
+
+    def push_caps(self, user: User) -> Caps:
+        """A user's push caps (org defaults under their own), merged once per org version: push
+        reads them for every candidate on every pushed lead."""
+        if user.email not in self._caps:
+            self._caps[user.email] = self.loaded.org.push.caps.merged(user.push_caps)
+        return self._caps[user.email]
 
     def limits(self, pool: Pool, tier: str | None) -> Limits:
         """Effective limits for a pool and tier, merged once per org version."""

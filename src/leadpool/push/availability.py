@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 from leadpool.org.schema import Caps, Weekday, WorkingHours
@@ -62,6 +62,7 @@ class TeamLoad:
     assigned: dict[str, int] = field(default_factory=dict)
 
 
+@lru_cache(maxsize=4096)  # push asks for every candidate on every lead; most share zone and instant
 def period_start(period: str, now: datetime, zone: str) -> datetime:
     """Start of the hour, day, ISO week (Monday) or month containing `now`, in `zone`, as UTC."""
     local = now.astimezone(zone_info(zone))

@@ -267,7 +267,7 @@ def _load(conn: Connection, org: CurrentOrg, now: datetime, *, take_lock: bool) 
             absence=away.get(row.id),
             hours=user.working_hours or o.push.working_hours,
             open_leads=int(open_counts.get(row.id, 0)),
-            caps=o.push.caps.merged(user.push_caps),
+            caps=org.push_caps(user),
         )
         people[email] = Person(
             row.id, email, user.role, user.team, user.tier, user.title, tuple(user.territories), user.timezone

@@ -47,39 +47,59 @@ def run(db: Database, at: datetime) -> JobResult:
 def _contact_ladder(conn: Connection, org: CurrentOrg, at: datetime, result: JobResult) -> set[int]:
     """Fire every due step of every open claim's ladder; returns the reps with a new first breach."""
     o = org.loaded.org
+    first_breaches: set[int] = set()
+    ladders = {
+        org.pool_ids[p.name]: (p.name, p.contact_sla or o.slas.contact)
+        for p in o.pools
+        if p.name in org.pool_ids
+    }
+    if not ladders:
+        return first_breaches
+    soonest = min(sla.hours for _, sla in ladders.values())
+    # One read for every pool and step: the held, uncontacted leads claimed long enough ago to be
+    # due for some step (working time is never sooner than calendar time).
+    rows = conn.execute(
+        sa.select(
+            claims.c.id,
+            claims.c.lead_id,
+            claims.c.rep_id,
+            claims.c.claimed_at,
+            claims.c.pool_id,
+            claims.c.sla_step,
+            leads.c.data,
+        )
+        .join(leads, leads.c.id == claims.c.lead_id)
+        .where(
+            claims.c.released_at.is_(None),
+            claims.c.claimed_at <= at - timedelta(hours=soonest),
+            leads.c.status.in_(_OPEN_CLAIMED),
+        )
+        .order_by(claims.c.claimed_at, claims.c.id)
+    ).all()
+    if not rows:
+        return first_breaches
     people = {u.email.lower(): u for u in o.users}
     emails = dict(conn.execute(sa.select(users.c.id, users.c.email)).all())
-    first_breaches: set[int] = set()
-    for pool in o.pools:
-        if pool.name not in org.pool_ids:
+    for row in rows:
+        if row.pool_id not in ladders:
             continue
-        sla = pool.contact_sla or o.slas.contact
-        for step, action in enumerate(sla.ladder):
-            calendar_due = at - timedelta(hours=sla.hours * (step + 1))  # working time is never sooner
-            rows = conn.execute(
-                sa.select(claims.c.id, claims.c.lead_id, claims.c.rep_id, claims.c.claimed_at, leads.c.data)
-                .join(leads, leads.c.id == claims.c.lead_id)
-                .where(
-                    claims.c.released_at.is_(None),
-                    claims.c.sla_step == step,
-                    claims.c.claimed_at <= calendar_due,
-                    claims.c.pool_id == org.pool_ids[pool.name],
-                    leads.c.status.in_(_OPEN_CLAIMED),
-                )
-                .order_by(claims.c.claimed_at)
-            ).all()
-            for row in rows:
-                rep = people.get(str(emails.get(row.rep_id, "")).lower())
-                zone = rep.timezone if rep else o.timezone
-                hours = (rep.working_hours if rep else None) or o.push.working_hours
-                due = deadline(
-                    as_utc(row.claimed_at), sla.hours * (step + 1), hours if sla.working_time else None, zone
-                )
-                if due > at:
-                    continue
-                _fire(conn, org, pool.name, sla, step, action, row, emails, at, result)
-                if step == 0:
-                    first_breaches.add(row.rep_id)
+        pool_name, sla = ladders[row.pool_id]
+        rep = people.get(str(emails.get(row.rep_id, "")).lower())
+        zone = rep.timezone if rep else o.timezone
+        hours = (rep.working_hours if rep else None) or o.push.working_hours
+        # Every step now due fires, in order: a scheduler catching up skips no rung of the ladder.
+        for step in range(row.sla_step, len(sla.ladder)):
+            due = deadline(
+                as_utc(row.claimed_at), sla.hours * (step + 1), hours if sla.working_time else None, zone
+            )
+            if due > at:
+                break
+            action = sla.ladder[step]
+            _fire(conn, org, pool_name, sla, step, action, row, emails, at, result)
+            if step == 0:
+                first_breaches.add(row.rep_id)
+            if action in (SlaStep.reassign, SlaStep.return_to_pool):
+                break  # the claim has ended
     return first_breaches
 
 

@@ -1,0 +1,1 @@
+"""Strategy lab (§14): simulate distribution strategies with the real engine on a virtual clock."""

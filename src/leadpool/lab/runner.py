@@ -1,0 +1,717 @@
+"""Run a scenario through the real engine: the same intake, rules, limits, windows, SLAs and
+scheduler jobs as production, on a throwaway database, against a clock the lab moves.
+
+The lab owns only what production does not have: the leads' arrival and the reps' behaviour. Reps
+act through the same service calls the API makes (claim, accept, decline, contact, release,
+outcome) and see only what a rep would see: their own offers and leads, and which pools have
+something to claim. Everything else — who gets a lead, what a limit refuses, when an SLA fires —
+is the engine's answer."""
+
+from __future__ import annotations
+
+import heapq
+import random
+import shutil
+import tempfile
+import time as wallclock
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+import yaml
+
+from leadpool.availability.service import add_absence
+from leadpool.claims.service import claim, release
+from leadpool.clock import ManualClock, as_utc
+from leadpool.csvfile import records
+from leadpool.errors import ClaimRefused, InvalidInput, LeadpoolError, Problem
+from leadpool.health.gates import may_claim_widened
+from leadpool.identity.access import Person, allowed
+from leadpool.identity.model import Permission, Role
+from leadpool.identity.service import create_user, person_by_email
+from leadpool.lab.behaviour import Calendar, calendar, delay, pto_periods
+from leadpool.lab.outcomes import AGE_BUCKETS, ClaimRecord, LeadRecord, Results, Sample, compute, speed_factor
+from leadpool.lab.scenario import Behaviour, Scenario, check_against_org, parse_scenario
+from leadpool.lab.stream import Arrival, replayed, synthetic
+from leadpool.leads.mapping import detect_format, load_mapping, read_rows
+from leadpool.leads.model import Outcome, Status, field_types
+from leadpool.leads.service import IntakeItem, ingest
+from leadpool.leads.work import log_contact, record_outcome
+from leadpool.org import service as orgs
+from leadpool.org.schema import Pool
+from leadpool.push.service import accept_offer, decline
+from leadpool.scheduler.jobs import default_jobs
+from leadpool.scheduler.service import Job
+from leadpool.scheduler.ticks import due_ticks
+from leadpool.storage.db import Database
+from leadpool.storage.migrate import upgrade
+from leadpool.storage.tables import claims, events, leads, offers, pools, users
+
+LAB_ADMIN = "strategy-lab@leadpool.invalid"  # records the reps' PTO, like an ops admin would
+EXAMPLES = Path(__file__).parent / "scenarios"
+
+
+def resolve(name: str) -> Path:
+    """A scenario file, or the name of a shipped example ('tiered_pools')."""
+    path = Path(name)
+    if path.exists():
+        return path
+    example = EXAMPLES / f"{path.stem}.yaml"
+    if example.exists() and path.parent == Path("."):
+        return example
+    shipped = ", ".join(sorted(p.stem for p in EXAMPLES.glob("*.yaml") if p.stem not in ("common", "team")))
+    raise InvalidInput(
+        [Problem(name, "no such scenario file")],
+        hint=f"give a path, or one of the shipped examples: {shipped}",
+    )
+
+
+@dataclass
+class Loaded:
+    scenario: Scenario
+    org_text: str
+    source: Path
+    warnings: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class Run:
+    name: str
+    scenario: Scenario
+    results: Results
+    wall_seconds: float
+    simulated_hours: float
+    spent: dict[str, float] = field(default_factory=dict)  # wall seconds by kind of step
+    skipped: list[Problem] = field(default_factory=list)  # replayed rows left out, by line
+
+    @property
+    def hours_per_second(self) -> float:
+        return self.simulated_hours / self.wall_seconds if self.wall_seconds else 0.0
+
+
+def load(path: Path) -> Loaded:
+    """A scenario file and its org, checked together: every problem at once, each with its place."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput([Problem(str(path), f"cannot read the scenario: {exc.strerror}")]) from None
+    data = _safe_yaml(text)
+    if isinstance(data, dict) and "base" in data:
+        # A scenario on top of a shared one (the examples share their stream and reps this way);
+        # problems are then named by path in the merged scenario.
+        over = dict(data)
+        base = _yaml_file(path.parent / str(over.pop("base")), "base")
+        text = yaml.safe_dump(_merge(base, over), sort_keys=False, allow_unicode=True)
+    scenario = parse_scenario(text, source=str(path))
+    org_data = _org_data(scenario.org, path.parent)
+    org_text = yaml.safe_dump(org_data, sort_keys=False, allow_unicode=True)
+    from leadpool.org.loader import parse
+
+    try:
+        org = parse(org_text, source=f"{path} org").org
+    except InvalidInput as exc:
+        raise InvalidInput(
+            [Problem(f"org.{p.where}", p.message) for p in exc.problems],
+            hint=f"fix the org of {path}, then run the simulation again",
+        ) from None
+    problems = check_against_org(scenario, [p.name for p in org.pools], sorted(org.tiers))
+    # Pools the reps' behaviour names but this org lacks are only warned about: strategies compared
+    # side by side share one behaviour, and not every strategy has every pool.
+    errors = [p for p in problems if ".claim_propensity." not in p.where]
+    if errors:
+        raise InvalidInput(errors, hint=f"fix the listed places in {path}")
+    return Loaded(scenario, org_text, path, [p for p in problems if p not in errors])
+
+
+def _safe_yaml(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None  # parse_scenario reports it, with its line
+
+
+def _org_data(spec: str | dict[str, Any], here: Path) -> dict[str, Any]:
+    if isinstance(spec, str):
+        return _yaml_file(here / spec, "org")
+    spec = dict(spec)
+    base = spec.pop("base", None)
+    if base is None:
+        return spec
+    return _merge(_yaml_file(here / str(base), "org.base"), spec)
+
+
+def _yaml_file(path: Path, where: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidInput([Problem(where, f"cannot read {path}: {exc.strerror}")]) from None
+    except yaml.YAMLError as exc:
+        raise InvalidInput([Problem(where, f"{path} is not valid YAML: {exc}")]) from None
+    if not isinstance(data, dict):
+        raise InvalidInput([Problem(where, f"{path} should hold a mapping")])
+    return data
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """A scenario's org on top of a shared one: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = (
+            _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        )
+    return out
+
+
+class Kind(IntEnum):
+    """Order of things that happen at the same instant: the scheduler first, then arrivals, then reps."""
+
+    tick = 0
+    arrive = 1
+    sample = 2
+    notice = 3
+    look = 4
+    contact = 5
+    outcome = 6
+
+
+@dataclass
+class Rep:
+    person: Person
+    behaviour: Behaviour
+    calendar: Calendar
+    rng: random.Random
+    pools: list[Pool]  # pools this rep may claim from, best first
+    holding: set[int] = field(default_factory=set)  # leads held and not yet contacted
+    known: set[int] = field(default_factory=set)  # leads (and offers) the rep has already reacted to
+    blocked: dict[str, datetime] = field(default_factory=dict)  # pool -> when its refusal passes
+    full: set[str] = field(default_factory=set)  # pools refused for max open leads, until one closes
+
+
+class Simulation:
+    def __init__(self, loaded: Loaded, db: Database, clock: ManualClock) -> None:
+        self.s = loaded.scenario
+        self.loaded = loaded
+        self.db = db
+        self.clock = clock
+        self.seq = 0
+        self.queue: list[tuple[datetime, int, int, Any]] = []
+        self.refusals: Counter[str] = Counter()
+        self.alerts: Counter[str] = Counter()
+        self.rejected = 0
+        self.samples: list[Sample] = []
+        self.spent: dict[str, float] = defaultdict(float)  # wall seconds by kind of step, for the benchmark
+        self.replay_problems: list[Problem] = []
+        self.depth_cache: dict[str, int] | None = None
+        self.dirty = False  # the engine changed who holds what since the reps last looked
+
+    # -- set-up ----------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        upgrade(self.db.engine)
+        orgs.apply(self.db, self.loaded.org_text)
+        self.org = orgs.current(self.db)
+        o = self.org.loaded.org
+        self.zone = o.timezone
+        self.start = datetime.combine(
+            self.s.start, datetime.min.time(), tzinfo=ZoneInfo(self.zone)
+        ).astimezone(UTC)
+        self.end = self.start + timedelta(days=self.s.days)
+        self.clock.set(self.start)
+        admin = create_user(self.db, LAB_ADMIN, "Strategy lab", Role.admin)
+        self.reps: dict[int, Rep] = {}
+        for user in o.users:
+            if user.role is not Role.rep or not user.active:
+                continue
+            person = person_by_email(self.db, user.email)
+            behaviour = self.s.reps.behaviour(user.tier)
+            rng = random.Random(f"{self.s.seed}:rep:{user.email}")
+            cal = calendar(behaviour, user.timezone, self.s.start, self.s.days + 31, rng)
+            # In the order the org lists its pools (Hot before Warm before Cold, usually).
+            claimable = [p for p in o.pools if allowed(p, person, Permission.claim)]
+            self.reps[person.id] = Rep(person, behaviour, cal, rng, claimable)
+            tz = ZoneInfo(user.timezone)
+            for first, last in pto_periods(
+                [d for d in cal.pto if d < self.s.start + timedelta(days=self.s.days)]
+            ):
+                add_absence(
+                    self.db,
+                    admin,
+                    user.email,
+                    datetime.combine(first, datetime.min.time(), tzinfo=tz),
+                    datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=tz),
+                    "PTO (simulated)",
+                )
+        self.pool_ids = dict(self.org.pool_ids)
+        self.pool_names = {v: k for k, v in self.pool_ids.items()}
+        for arrival in self._arrivals():
+            self._at(arrival.at, Kind.arrive, arrival)
+        tick = timedelta(minutes=self.s.tick_minutes)
+        self.jobs = default_jobs(tick)
+        self.last_tick: dict[str, datetime | None] = {job.name: None for job in self.jobs}
+        self._at(self.start, Kind.tick, None)
+        self._at(self.start, Kind.sample, None)
+        for rep in self.reps.values():
+            opens = rep.calendar.next_working(self.start)
+            if opens is not None:
+                self._at(opens, Kind.look, rep.person.id)
+
+    def _arrivals(self) -> list[Arrival]:
+        spec = self.s.leads
+        if spec.synthetic is not None:
+            rng = random.Random(f"{self.s.seed}:stream")
+            return synthetic(spec.synthetic, self.s.start, self.s.days, self.zone, rng)
+        assert spec.replay is not None
+        replay = spec.replay
+        here = self.loaded.source.parent
+        try:
+            mapping = load_mapping((here / replay.mapping).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise InvalidInput([Problem("leads.replay.mapping", f"cannot read it: {exc.strerror}")]) from None
+        path = here / replay.file
+        if detect_format(str(path)) != "csv":
+            raise InvalidInput([Problem("leads.replay.file", "replays read CSV exports")])
+        try:
+            stamps = {int(where.split()[1]): row.get(replay.timestamp, "") for where, row in records(path)}
+            types = field_types(self.org.loaded.org.fields)
+            with path.open(encoding=mapping.encoding, newline="") as stream:
+                rows = [(r.line, r.raw) for r in read_rows(stream, "csv", mapping, types) if not r.problems]
+        except OSError as exc:
+            raise InvalidInput([Problem("leads.replay.file", f"cannot read it: {exc.strerror}")]) from None
+        if stamps and not any(stamps.values()):
+            raise InvalidInput(
+                [Problem("leads.replay.timestamp", f"no column '{replay.timestamp}' in {path.name}")]
+            )
+        arrivals, problems = replayed(
+            rows, stamps, replay.timestamp, self.zone, self.s.start, self.s.days, shift=replay.shift
+        )
+        self.replay_problems = problems
+        return arrivals
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def _at(self, at: datetime, kind: Kind, payload: Any) -> None:
+        self.seq += 1
+        heapq.heappush(self.queue, (at, int(kind), self.seq, payload))
+
+    def run(self, progress: Callable[[float], None] | None = None) -> None:
+        total = (self.end - self.start).total_seconds()
+        shown = -1
+        while self.queue:
+            at, kind, _, payload = heapq.heappop(self.queue)
+            if at >= self.end:
+                break
+            if at > self.clock.now():
+                self.clock.set(at)
+            began = wallclock.perf_counter()
+            _HANDLERS[Kind(kind)](self, payload)
+            self.spent[Kind(kind).name] += wallclock.perf_counter() - began
+            if progress is not None:
+                done = int(1000 * (at - self.start).total_seconds() / total)
+                if done != shown:
+                    shown = done
+                    progress(done / 1000)
+        self.clock.set(self.end)
+        if progress is not None:
+            progress(1.0)
+
+    def _tick(self, _: None) -> None:
+        now = self.clock.now()
+        for job in self.jobs:
+            for tick in due_ticks(self.last_tick[job.name], now, job.every, limit=10_000):
+                self._run_job(job, tick)
+                self.last_tick[job.name] = tick
+        self._at(now + timedelta(minutes=self.s.tick_minutes), Kind.tick, None)
+
+    def _run_job(self, job: Job, tick: datetime) -> None:
+        result = job.run(self.db, tick)
+        for alert in result.alerts:
+            self.alerts[alert.kind] += 1
+        if result.counts or result.touched:
+            self._changed()
+
+    def _changed(self) -> None:
+        """The engine moved leads on its own (a job, a repush): reps learn of it on their next look."""
+        self.depth_cache = None
+        self.dirty = True
+
+    def _arrive(self, arrival: Arrival) -> None:
+        for result in ingest(self.db, [IntakeItem(arrival.raw, arrival.where)], channel="simulation"):
+            if result.outcome == "rejected":
+                self.rejected += 1
+            elif result.assigned_to and result.lead_id is not None:
+                self._notify(result.lead_id)
+            elif result.status == Status.available.value and result.pool and self.depth_cache is not None:
+                self.depth_cache[result.pool] = self.depth_cache.get(result.pool, 0) + 1
+
+    def _notify(self, lead_id: int) -> None:
+        """A pushed or offered lead: its rep(s) get the notice and react when next at work."""
+        with self.db.engine.connect() as conn:
+            owner = conn.execute(
+                sa.select(leads.c.owner_id).where(
+                    leads.c.id == lead_id, leads.c.status == Status.claimed.value
+                )
+            ).scalar()
+            offered = (
+                conn.execute(
+                    sa.select(offers.c.rep_id).where(offers.c.lead_id == lead_id, offers.c.answer.is_(None))
+                )
+                .scalars()
+                .all()
+            )
+        for rep_id in ([owner] if owner else []) + list(offered):
+            self._notice_later(rep_id, lead_id)
+
+    def _notice_later(self, rep_id: int, lead_id: int) -> None:
+        rep = self.reps.get(rep_id)
+        if rep is None or lead_id in rep.known:
+            return
+        rep.known.add(lead_id)
+        when = rep.calendar.after_working(self.clock.now(), delay(rep.rng, rep.behaviour.respond))
+        if when is not None:
+            self._at(when, Kind.notice, (rep_id, lead_id))
+
+    def _notice(self, payload: tuple[int, int]) -> None:
+        rep_id, lead_id = payload
+        rep = self.reps[rep_id]
+        with self.db.engine.connect() as conn:
+            row = conn.execute(sa.select(leads.c.status, leads.c.owner_id).where(leads.c.id == lead_id)).one()
+        if row.status == Status.offered.value:
+            try:
+                if rep.rng.random() < rep.behaviour.decline_rate:
+                    return  # lets the offer lapse: the engine's next round decides
+                accept_offer(self.db, rep.person, lead_id)
+            except LeadpoolError:
+                return  # taken by a faster rep, or expired
+            self._got(rep, lead_id)
+        elif row.status == Status.claimed.value and row.owner_id == rep_id:
+            if rep.rng.random() < rep.behaviour.decline_rate:
+                try:
+                    decline(self.db, rep.person, lead_id, "not my kind of lead (simulated)")
+                except LeadpoolError:
+                    return
+                self._changed()  # pushed on to the next rep, or back to the pool
+                return
+            self._got(rep, lead_id)
+
+    def _got(self, rep: Rep, lead_id: int) -> None:
+        """A rep holds a lead: first contact after their contact delay, counted in working time."""
+        rep.holding.add(lead_id)
+        rep.known.add(lead_id)
+        when = rep.calendar.after_working(self.clock.now(), delay(rep.rng, rep.behaviour.contact_delay))
+        if when is not None:
+            self._at(when, Kind.contact, (rep.person.id, lead_id))
+
+    def _look(self, rep_id: int) -> None:
+        """A rep's regular look: new assignments and offers first, then the pools they may claim from."""
+        rep = self.reps[rep_id]
+        now = self.clock.now()
+        if self.dirty:
+            self._catch_up()
+        depth = self._depth()
+        while len(rep.holding) < rep.behaviour.workload:
+            if not self._claim_once(rep, depth, now):
+                break
+        nxt = rep.calendar.next_working(now + timedelta(minutes=rep.behaviour.check_minutes))
+        if nxt is not None:
+            self._at(nxt, Kind.look, rep_id)
+
+    def _claim_once(self, rep: Rep, depth: dict[str, int], now: datetime) -> bool:
+        picky = rep.rng.random() < rep.behaviour.cherry_picking
+        for pool in rep.pools + self._widened(rep):
+            if depth.get(pool.name, 0) <= 0 or rep.blocked.get(pool.name, now) > now or pool.name in rep.full:
+                continue
+            chance = rep.behaviour.claim_propensity.get(pool.name, rep.behaviour.default_propensity)
+            if rep.rng.random() >= chance:
+                if picky:
+                    return False  # a cherry-picker who passes on the best pool takes nothing
+                continue
+            lead_id = self._best_in(pool.name) if picky else None
+            try:
+                got = claim(self.db, rep.person, pool.name, lead_id=lead_id)
+            except ClaimRefused as exc:
+                self.refusals[f"{exc.refusal.limit}"] += 1
+                retry = exc.refusal.retry_after
+                if exc.refusal.limit == "max_open":
+                    rep.full.add(pool.name)  # a rep knows their open leads: no retry here until one closes
+                    continue
+                rep.blocked[pool.name] = as_utc(retry) if retry else now + timedelta(hours=1)
+                if picky:
+                    return False
+                continue
+            except LeadpoolError:
+                depth[pool.name] = 0  # emptied (or the picked lead taken) since the rep looked
+                continue
+            depth[pool.name] -= 1
+            self._got(rep, got[0].lead_id)
+            if rep.rng.random() < rep.behaviour.release_rate:
+                self._at(now + timedelta(minutes=5), Kind.contact, (rep.person.id, -got[0].lead_id))
+            return True
+        return False
+
+    def _widened(self, rep: Rep) -> list[Pool]:
+        mine = {p.name for p in rep.pools}
+        return [
+            p
+            for p in self.org.loaded.org.pools
+            if p.name not in mine and may_claim_widened(self.db, p, rep.person)
+        ]
+
+    def _best_in(self, pool: str) -> int | None:
+        """Cherry-picking: the highest-score lead the pool preview shows, not the queue's next."""
+        with self.db.engine.connect() as conn:
+            return conn.execute(
+                sa.select(leads.c.id)
+                .where(leads.c.pool_id == self.pool_ids[pool], leads.c.status == Status.available.value)
+                .order_by(leads.c.score.desc(), leads.c.id)
+                .limit(1)
+            ).scalar()
+
+    def _depth(self) -> dict[str, int]:
+        """Available leads per pool; re-read only after something the lab did not do itself."""
+        if self.depth_cache is None:
+            with self.db.engine.connect() as conn:
+                rows = conn.execute(_DEPTH).all()
+            self.depth_cache = {self.pool_names[p]: n for p, n in rows if p in self.pool_names}
+        return self.depth_cache
+
+    def _catch_up(self) -> None:
+        """Leads the engine gave reps without their asking (time-released pools, aging,
+        reassignments, the next offer round), and leads it took away (SLA returns)."""
+        self.dirty = False
+        now = self.clock.now()
+        with self.db.engine.connect() as conn:
+            held = conn.execute(
+                sa.select(leads.c.owner_id, leads.c.id).where(leads.c.status == Status.claimed.value)
+            ).all()
+            offered = conn.execute(
+                sa.select(offers.c.rep_id, offers.c.lead_id).where(
+                    offers.c.answer.is_(None), offers.c.expires_at > now
+                )
+            ).all()
+        mine: dict[int, set[int]] = {}
+        for rep_id, lead_id in held:
+            mine.setdefault(rep_id, set()).add(lead_id)
+        for rep_id, rep in self.reps.items():
+            kept = rep.holding & mine.get(rep_id, set())
+            if kept != rep.holding:
+                rep.full.clear()  # a lead was taken away (an SLA return): room again
+            rep.holding = kept
+        for rep_id, lead_id in [*held, *offered]:
+            self._notice_later(rep_id, lead_id)
+
+    def _contact(self, payload: tuple[int, int]) -> None:
+        rep_id, signed = payload
+        rep = self.reps[rep_id]
+        lead_id = abs(signed)
+        rep.holding.discard(lead_id)
+        try:
+            if signed < 0:  # changed their mind before the first call
+                release(self.db, rep.person, lead_id, "not for me after all (simulated)")
+                self.depth_cache = None
+                rep.full.clear()
+                return
+            log_contact(self.db, rep.person, lead_id)
+        except LeadpoolError:
+            return  # the lead went elsewhere in the meantime (SLA return, reassignment)
+        when = rep.calendar.after_working(self.clock.now(), delay(rep.rng, rep.behaviour.outcome_after))
+        if when is not None:
+            self._at(when, Kind.outcome, (rep_id, lead_id))
+
+    def _outcome(self, payload: tuple[int, int]) -> None:
+        rep_id, lead_id = payload
+        rep = self.reps[rep_id]
+        with self.db.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(leads.c.created_at, leads.c.first_contact_at, leads.c.score).where(
+                    leads.c.id == lead_id
+                )
+            ).one()
+        chance = 0.0
+        if row.first_contact_at is not None:
+            base = self.s.conversion.rate(row.score)
+            skill = self.s.conversion.skill.get(rep.person.tier or "", 1.0)
+            minutes = (as_utc(row.first_contact_at) - as_utc(row.created_at)).total_seconds() / 60
+            chance = min(1.0, base * skill) * speed_factor(minutes, self.s.conversion.speed)
+        won = rep.rng.random() < chance
+        try:
+            record_outcome(self.db, rep.person, lead_id, Outcome.won if won else Outcome.lost)
+        except LeadpoolError:
+            return
+        rep.full.clear()
+
+    def _sample(self, _: None) -> None:
+        now = self.clock.now()
+        age = now - leads.c.created_at
+        bounds = [now - timedelta(hours=h) for h in (12, 24, 48)]
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(
+                    leads.c.pool_id,
+                    sa.func.count(),
+                    sa.func.count().filter(leads.c.created_at > bounds[0]),
+                    sa.func.count().filter(leads.c.created_at <= bounds[0], leads.c.created_at > bounds[1]),
+                    sa.func.count().filter(leads.c.created_at <= bounds[1], leads.c.created_at > bounds[2]),
+                    sa.func.count().filter(leads.c.created_at <= bounds[2]),
+                )
+                .where(leads.c.status == Status.available.value)
+                .group_by(leads.c.pool_id)
+            ).all()
+        del age
+        depth = {self.pool_names.get(r[0], "?"): r[1] for r in rows}
+        ages = {b: sum(r[i + 2] for r in rows) for i, b in enumerate(AGE_BUCKETS)}
+        self.samples.append(Sample(now, depth, ages))
+        self._at(now + timedelta(minutes=self.s.sample_minutes), Kind.sample, None)
+
+    # -- the results -----------------------------------------------------------------------------
+
+    def results(self) -> Results:
+        tiers = {rep_id: rep.person.tier for rep_id, rep in self.reps.items()}
+        with self.db.engine.connect() as conn:
+            first_pool: dict[int, int] = {}
+            for lead_id, pool_id in conn.execute(
+                sa.select(events.c.lead_id, events.c.pool_id)
+                .where(events.c.type == "lead.routed")
+                .order_by(events.c.id)
+            ):
+                first_pool.setdefault(lead_id, pool_id)
+            first_by: dict[int, int] = {}
+            for lead_id, actor in conn.execute(
+                sa.select(events.c.lead_id, events.c.actor_id)
+                .where(events.c.type == "lead.contacted")
+                .order_by(events.c.id)
+            ):
+                first_by.setdefault(lead_id, actor)
+            records_ = [
+                LeadRecord(
+                    r.id,
+                    as_utc(r.created_at),
+                    r.source,
+                    r.score,
+                    self.pool_names.get(first_pool[r.id]) if r.id in first_pool else None,
+                    as_utc(r.first_contact_at) if r.first_contact_at else None,
+                    tiers.get(first_by.get(r.id, -1)),
+                )
+                for r in conn.execute(
+                    sa.select(
+                        leads.c.id,
+                        leads.c.created_at,
+                        leads.c.source,
+                        leads.c.score,
+                        leads.c.first_contact_at,
+                    ).order_by(leads.c.id)
+                )
+            ]
+            claim_rows = [
+                ClaimRecord(
+                    r.lead_id,
+                    r.rep_id,
+                    self.pool_names.get(r.pool_id, "?"),
+                    r.kind,
+                    as_utc(r.claimed_at),
+                    r.released_at is not None,
+                    r.release_reason,
+                )
+                for r in conn.execute(
+                    sa.select(
+                        claims.c.lead_id,
+                        claims.c.rep_id,
+                        claims.c.pool_id,
+                        claims.c.kind,
+                        claims.c.claimed_at,
+                        claims.c.released_at,
+                        claims.c.release_reason,
+                    ).order_by(claims.c.id)
+                )
+            ]
+        per_rep = Counter[int]()
+        for rep_id, ids in _distinct(claim_rows).items():
+            if rep_id in self.reps:
+                per_rep[rep_id] = ids
+        return compute(
+            records_,
+            claim_rows,
+            self.samples,
+            reps=len(self.reps),
+            per_rep=per_rep,
+            first_response_minutes=self.org.loaded.org.slas.first_response_minutes,
+            conversion=self.s.conversion,
+            start=self.start,
+            zone=self.zone,
+            rejected=self.rejected,
+            refusals=self.refusals,
+            alerts=self.alerts,
+        )
+
+
+def _distinct(rows: list[ClaimRecord]) -> dict[int, int]:
+    seen: dict[int, set[int]] = {}
+    for c in rows:
+        seen.setdefault(c.rep_id, set()).add(c.lead_id)
+    return {rep: len(ids) for rep, ids in seen.items()}
+
+
+_DEPTH = (
+    sa.select(leads.c.pool_id, sa.func.count())
+    .where(leads.c.status == Status.available.value)
+    .group_by(leads.c.pool_id)
+)
+
+_HANDLERS: dict[Kind, Callable[[Simulation, Any], None]] = {
+    Kind.tick: Simulation._tick,
+    Kind.arrive: Simulation._arrive,
+    Kind.sample: Simulation._sample,
+    Kind.notice: Simulation._notice,
+    Kind.look: Simulation._look,
+    Kind.contact: Simulation._contact,
+    Kind.outcome: Simulation._outcome,
+}
+
+
+@contextmanager
+def throwaway() -> Iterator[str]:
+    """A database that lives as long as the run, in memory-backed storage when the machine has it."""
+    shm = Path("/dev/shm")
+    folder = Path(tempfile.mkdtemp(prefix="leadpool-lab-", dir=shm if shm.is_dir() else None))
+    try:
+        yield f"sqlite:///{folder / 'lab.db'}"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def simulate(
+    loaded: Loaded, *, progress: Callable[[float], None] | None = None, database_url: str | None = None
+) -> Run:
+    began = wallclock.perf_counter()
+    with throwaway() as url:
+        clock = ManualClock()
+        db = Database(database_url or url, clock=clock)
+        try:
+            sim = Simulation(loaded, db, clock)
+            sim.prepare()
+            sim.run(progress)
+            results = sim.results()
+        finally:
+            db.dispose()
+    return Run(
+        loaded.scenario.name,
+        loaded.scenario,
+        results,
+        wallclock.perf_counter() - began,
+        loaded.scenario.days * 24.0,
+        dict(sim.spent),
+        sim.replay_problems,
+    )
+
+
+def simulate_file(path: Path, **kwargs: Any) -> Run:
+    return simulate(load(path), **kwargs)
+
+
+_ = (pools, users)
