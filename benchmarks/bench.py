@@ -11,7 +11,7 @@
   claims  claim-next/s with N concurrent claimer processes on PostgreSQL, next to `pgbench -N`
           with the same client count against the same server.
 
-Usage: uv run python benchmarks/bench.py [--leads 100000] [--seconds 10] [--clients 8 32] [--only ingest|push|tick|hygiene|claims]
+Usage: uv run python benchmarks/bench.py [--leads 100000] [--seconds 10] [--clients 8 32] [--only ingest|push|tick|hygiene|claims|lab]
 Speed targets live here, never in timed tests.
 """
 
@@ -620,6 +620,31 @@ def bench_claims(clients_list: list[int], seconds: float) -> None:
         pg_drop(bench_name)
 
 
+def bench_lab(names: list[str], days: int) -> None:
+    """Strategy lab (§14): a 90-day scenario of 50 reps and 300 leads a day through the real engine.
+    Target: under a minute, i.e. at least 36 simulated hours per wall-clock second."""
+    from leadpool.lab.runner import EXAMPLES, load, simulate
+
+    target = days * 24 / 60
+    print(f"\nstrategy lab: {days} days, 50 reps, 300 leads a day (every day), the scheduler every 15 min")
+    print(f"{'scenario':<22}{'leads':>8}{'wall s':>9}{'sim h/s':>9}{'vs target':>11}   where the time went")
+    for name in names:
+        loaded = load(EXAMPLES / f"{name}.yaml")
+        loaded.scenario.days = days
+        synthetic = loaded.scenario.leads.synthetic
+        assert synthetic is not None
+        synthetic.per_day = 300  # every day, weekends included: 300 leads a day on average
+        synthetic.weekdays = dict.fromkeys(synthetic.weekdays, 1.0)
+        run = simulate(loaded)
+        top = sorted(run.spent.items(), key=lambda kv: -kv[1])
+        where = ", ".join(f"{k} {v:.1f}" for k, v in top if not k.startswith("job"))
+        jobs = ", ".join(f"{k[4:]} {v:.1f}" for k, v in top if k.startswith("job") and v >= 0.5)
+        print(
+            f"{name:<22}{run.results.summary['leads']:>8,}{run.wall_seconds:>9.1f}"
+            f"{run.hours_per_second:>9.1f}{run.hours_per_second / target:>10.2f}x   {where}; jobs: {jobs}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -628,7 +653,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, nargs="+", default=[8, 32])
-    parser.add_argument("--only", choices=["ingest", "push", "tick", "hygiene", "claims"])
+    parser.add_argument("--only", choices=["ingest", "push", "tick", "hygiene", "claims", "lab"])
+    parser.add_argument("--lab-days", type=int, default=90)
+    parser.add_argument(
+        "--lab-scenarios", nargs="+", default=["tiered_pools", "hybrid_60_40", "round_robin", "time_released"]
+    )
     parser.add_argument("--tick-sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     args = parser.parse_args()
     print(f"leadpool benchmark on {os.cpu_count()} cores")
@@ -642,6 +671,8 @@ def main() -> None:
         bench_hygiene(args.tick_sizes)
     if args.only in (None, "claims"):
         bench_claims(args.clients, args.seconds)
+    if args.only in (None, "lab"):
+        bench_lab(args.lab_scenarios, args.lab_days)
 
 
 if __name__ == "__main__":

@@ -357,10 +357,14 @@ def performance(conn: Connection, pool_id: int, at: datetime, health: Health) ->
     """Conversion of the pool's settled claims and its average claim-to-contact time (§11, §12)."""
     r = health.rebalance
     start, settled = at - timedelta(days=r.window_days), at - timedelta(days=r.settle_days)
-    converted = sa.exists().where(
-        events.c.lead_id == claims.c.lead_id,
-        events.c.type == EventType.outcome.value,
-        events.c.reason.in_(["opportunity", "won"]),
+    # Leads that reached an opportunity or a win since the window opened, read once through the
+    # (type, at) index rather than once per claim: a claim's outcome always follows the claim.
+    converted = claims.c.lead_id.in_(
+        sa.select(events.c.lead_id).where(
+            events.c.type == EventType.outcome.value,
+            events.c.at >= start,
+            events.c.reason.in_(["opportunity", "won"]),
+        )
     )
     claimed, won = conn.execute(
         sa.select(

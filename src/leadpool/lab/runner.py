@@ -52,7 +52,7 @@ from leadpool.scheduler.service import Job
 from leadpool.scheduler.ticks import due_ticks
 from leadpool.storage.db import Database
 from leadpool.storage.migrate import upgrade
-from leadpool.storage.tables import claims, events, leads, offers, pools, users
+from leadpool.storage.tables import HELD, claims, events, leads, offers
 
 LAB_ADMIN = "strategy-lab@leadpool.invalid"  # records the reps' PTO, like an ops admin would
 EXAMPLES = Path(__file__).parent / "scenarios"
@@ -208,6 +208,8 @@ class Simulation:
         self.samples: list[Sample] = []
         self.spent: dict[str, float] = defaultdict(float)  # wall seconds by kind of step, for the benchmark
         self.replay_problems: list[Problem] = []
+        # Per lead: when it arrived, its score, when it was first contacted (what the engine stored).
+        self.leads: dict[int, list[Any]] = {}
         self.depth_cache: dict[str, int] | None = None
         self.dirty = False  # the engine changed who holds what since the reps last looked
 
@@ -248,6 +250,7 @@ class Simulation:
                     datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=tz),
                     "PTO (simulated)",
                 )
+        self.rep_ids = {rep.person.email.lower(): rep_id for rep_id, rep in self.reps.items()}
         self.pool_ids = dict(self.org.pool_ids)
         self.pool_names = {v: k for k, v in self.pool_ids.items()}
         for arrival in self._arrivals():
@@ -330,7 +333,9 @@ class Simulation:
         self._at(now + timedelta(minutes=self.s.tick_minutes), Kind.tick, None)
 
     def _run_job(self, job: Job, tick: datetime) -> None:
+        began = wallclock.perf_counter()
         result = job.run(self.db, tick)
+        self.spent[f"job {job.name}"] += wallclock.perf_counter() - began
         for alert in result.alerts:
             self.alerts[alert.kind] += 1
         if result.counts or result.touched:
@@ -343,30 +348,23 @@ class Simulation:
 
     def _arrive(self, arrival: Arrival) -> None:
         for result in ingest(self.db, [IntakeItem(arrival.raw, arrival.where)], channel="simulation"):
+            if result.lead_id is not None and result.outcome == "created":
+                self.leads[result.lead_id] = [self.clock.now(), _score(arrival.raw), None]
             if result.outcome == "rejected":
                 self.rejected += 1
             elif result.assigned_to and result.lead_id is not None:
-                self._notify(result.lead_id)
+                self._notify(result.assigned_to, result.lead_id)
             elif result.status == Status.available.value and result.pool and self.depth_cache is not None:
                 self.depth_cache[result.pool] = self.depth_cache.get(result.pool, 0) + 1
 
-    def _notify(self, lead_id: int) -> None:
-        """A pushed or offered lead: its rep(s) get the notice and react when next at work."""
-        with self.db.engine.connect() as conn:
-            owner = conn.execute(
-                sa.select(leads.c.owner_id).where(
-                    leads.c.id == lead_id, leads.c.status == Status.claimed.value
-                )
-            ).scalar()
-            offered = (
-                conn.execute(
-                    sa.select(offers.c.rep_id).where(offers.c.lead_id == lead_id, offers.c.answer.is_(None))
-                )
-                .scalars()
-                .all()
-            )
-        for rep_id in ([owner] if owner else []) + list(offered):
-            self._notice_later(rep_id, lead_id)
+    def _notify(self, assigned_to: str, lead_id: int) -> None:
+        """A pushed or offered lead: its rep(s) get the notice and react when next at work. Intake
+        names them (an email, or 'offered to' a list of emails), as it does for the API."""
+        emails = assigned_to.removeprefix("offered to ").split(", ")
+        for email in emails:
+            rep_id = self.rep_ids.get(email.lower())
+            if rep_id is not None:
+                self._notice_later(rep_id, lead_id)
 
     def _notice_later(self, rep_id: int, lead_id: int) -> None:
         rep = self.reps.get(rep_id)
@@ -487,9 +485,7 @@ class Simulation:
         self.dirty = False
         now = self.clock.now()
         with self.db.engine.connect() as conn:
-            held = conn.execute(
-                sa.select(leads.c.owner_id, leads.c.id).where(leads.c.status == Status.claimed.value)
-            ).all()
+            held = conn.execute(sa.select(leads.c.owner_id, leads.c.id).where(HELD)).all()
             offered = conn.execute(
                 sa.select(offers.c.rep_id, offers.c.lead_id).where(
                     offers.c.answer.is_(None), offers.c.expires_at > now
@@ -520,25 +516,25 @@ class Simulation:
             log_contact(self.db, rep.person, lead_id)
         except LeadpoolError:
             return  # the lead went elsewhere in the meantime (SLA return, reassignment)
+        known = self.leads.get(lead_id)
+        if known is not None and known[2] is None:
+            known[2] = self.clock.now()  # the first contact, as the engine recorded it
         when = rep.calendar.after_working(self.clock.now(), delay(rep.rng, rep.behaviour.outcome_after))
         if when is not None:
             self._at(when, Kind.outcome, (rep_id, lead_id))
 
     def _outcome(self, payload: tuple[int, int]) -> None:
+        """Won or lost, drawn with the lead's expected conversion: its score band, the rep's skill
+        and how fast it was first contacted (§1)."""
         rep_id, lead_id = payload
         rep = self.reps[rep_id]
-        with self.db.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(leads.c.created_at, leads.c.first_contact_at, leads.c.score).where(
-                    leads.c.id == lead_id
-                )
-            ).one()
+        arrived, score, contacted = self.leads[lead_id]
         chance = 0.0
-        if row.first_contact_at is not None:
-            base = self.s.conversion.rate(row.score)
+        if contacted is not None:
+            minutes = (contacted - arrived).total_seconds() / 60
             skill = self.s.conversion.skill.get(rep.person.tier or "", 1.0)
-            minutes = (as_utc(row.first_contact_at) - as_utc(row.created_at)).total_seconds() / 60
-            chance = min(1.0, base * skill) * speed_factor(minutes, self.s.conversion.speed)
+            base = min(1.0, self.s.conversion.rate(score) * skill)
+            chance = base * speed_factor(minutes, self.s.conversion.speed)
         won = rep.rng.random() < chance
         try:
             record_outcome(self.db, rep.person, lead_id, Outcome.won if won else Outcome.lost)
@@ -650,6 +646,13 @@ class Simulation:
         )
 
 
+def _score(raw: dict[str, Any]) -> float | None:
+    try:
+        return float(raw["score"]) if raw.get("score") not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
 def _distinct(rows: list[ClaimRecord]) -> dict[int, int]:
     seen: dict[int, set[int]] = {}
     for c in rows:
@@ -712,6 +715,3 @@ def simulate(
 
 def simulate_file(path: Path, **kwargs: Any) -> Run:
     return simulate(load(path), **kwargs)
-
-
-_ = (pools, users)

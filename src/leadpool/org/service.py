@@ -34,6 +34,23 @@ class CurrentOrg:
     _limits: dict[tuple[str, str | None], Limits] = field(default_factory=dict)
     _claimers: dict[str, list[str]] = field(default_factory=dict)
     _caps: dict[str, Caps] = field(default_factory=dict)
+    _people: dict[tuple[str, int], Person] = field(default_factory=dict)
+
+    def person(self, user: User, user_id: int) -> Person:
+        """The org file's user as a Person (for access checks), built once per org version."""
+        key = (user.email, user_id)
+        if key not in self._people:
+            self._people[key] = Person(
+                user_id,
+                user.email.lower(),
+                user.role,
+                user.team,
+                user.tier,
+                user.title,
+                tuple(user.territories),
+                user.timezone,
+            )
+        return self._people[key]
 
     def push_caps(self, user: User) -> Caps:
         """A user's push caps (org defaults under their own), merged once per org version: push

@@ -157,6 +157,20 @@ def pushes(share: float, seen: int) -> bool:
     return math.floor((seen + 1) * share / 100 + 1e-9) > math.floor(seen * share / 100 + 1e-9)
 
 
+def anyone_free(reps: Sequence[Rep], situation: Situation) -> bool:
+    """Whether any of these reps could take a pushed lead now (hours, PTO, presence, caps, load)."""
+    return any(
+        unavailable(
+            rep,
+            situation.now,
+            max_open=rep.caps.max_open if rep.caps.max_open is not None else situation.max_open,
+            team=situation.teams.get(rep.team) if rep.team else None,
+        )
+        is None
+        for rep in reps
+    )
+
+
 def plan(
     rule: str,
     assign: Assign,

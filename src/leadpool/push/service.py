@@ -35,7 +35,7 @@ from leadpool.leads.model import OPEN_STATUSES, Status
 from leadpool.org.schema import Assign, Org, Pool, Strategy
 from leadpool.org.service import CurrentOrg, current
 from leadpool.push.availability import PERIODS, Absence, Rep, TeamLoad, cap_zone, period_start
-from leadpool.push.engine import Plan, Situation, plan, pushes
+from leadpool.push.engine import Plan, Situation, anyone_free, plan, pushes
 from leadpool.rules.routing import Decision
 from leadpool.storage.db import Database
 from leadpool.storage.tables import absences, claims, declines, events, leads, offers, push_cursors, users
@@ -219,31 +219,37 @@ def lock(conn: Connection) -> None:
 _OPEN = [s.value for s in OPEN_STATUSES]
 
 
+_USERS = sa.select(
+    users.c.id, users.c.email, users.c.role, users.c.active, users.c.online, users.c.offline_reason
+)
+_PUSHABLE = (Role.rep.value, Role.manager.value)
+_OPEN_COUNTS = (
+    sa.select(leads.c.owner_id, sa.func.count())
+    .where(leads.c.owner_id.in_(sa.bindparam("reps", expanding=True)), leads.c.status.in_(_OPEN))
+    .group_by(leads.c.owner_id)
+)
+
+_AWAY = (
+    sa.select(absences.c.user_id, absences.c.starts_at, absences.c.ends_at, absences.c.reason)
+    .where(absences.c.starts_at <= sa.bindparam("now"), absences.c.ends_at > sa.bindparam("now"))
+    .order_by(absences.c.ends_at)
+)
+_CURSORS = sa.select(push_cursors.c.key, push_cursors.c.state)
+
+
 def _load(conn: Connection, org: CurrentOrg, now: datetime, *, take_lock: bool) -> _State:
     """Every candidate's availability, load and period counts, and the rotation state, read after
     the push lock is held so they include every push committed before."""
     if take_lock:
         lock(conn)
     o = org.loaded.org
-    rows = {
-        r.email: r
-        for r in conn.execute(
-            sa.select(users.c.id, users.c.email, users.c.active, users.c.online, users.c.offline_reason)
-        )
-    }
-    open_counts: dict[int, int] = dict(
-        conn.execute(
-            sa.select(leads.c.owner_id, sa.func.count())
-            .where(leads.c.owner_id.is_not(None), leads.c.status.in_(_OPEN))
-            .group_by(leads.c.owner_id)
-        ).all()
-    )
+    rows = {r.email: r for r in conn.execute(_USERS)}
+    # Seek each candidate's open leads (owner, status) rather than scan every lead ever owned:
+    # the cost stays flat however many closed leads history holds.
+    candidates = [r.id for r in rows.values() if r.role in _PUSHABLE]
+    open_counts: dict[int, int] = dict(conn.execute(_OPEN_COUNTS, {"reps": candidates}).all())
     away: dict[int, Absence] = {}
-    for a in conn.execute(
-        sa.select(absences.c.user_id, absences.c.starts_at, absences.c.ends_at, absences.c.reason)
-        .where(absences.c.starts_at <= now, absences.c.ends_at > now)
-        .order_by(absences.c.ends_at)
-    ):
+    for a in conn.execute(_AWAY, {"now": now}):
         away[a.user_id] = Absence(as_utc(a.starts_at), as_utc(a.ends_at), a.reason)
     reps: dict[str, Rep] = {}
     people: dict[str, Person] = {}
@@ -269,15 +275,10 @@ def _load(conn: Connection, org: CurrentOrg, now: datetime, *, take_lock: bool) 
             open_leads=int(open_counts.get(row.id, 0)),
             caps=org.push_caps(user),
         )
-        people[email] = Person(
-            row.id, email, user.role, user.team, user.tier, user.title, tuple(user.territories), user.timezone
-        )
+        people[email] = org.person(user, row.id)
     teams = {name: TeamLoad(caps, caps.timezone or o.timezone) for name, caps in o.push.team_caps.items()}
     _count_assigned(conn, list(reps.values()), teams, now)
-    cursors = {
-        key: dict(value)
-        for key, value in conn.execute(sa.select(push_cursors.c.key, push_cursors.c.state)).all()
-    }
+    cursors = {key: dict(value) for key, value in conn.execute(_CURSORS).all()}
     situation = Situation(now, reps, teams, o.push.max_open, o.push.catch_up, cursors)
     return _State(situation, people, set())
 
@@ -737,6 +738,8 @@ def tick(db: Database, now: datetime | None = None, *, limit: int = 500) -> dict
         cutoff = now - timedelta(hours=pool.assign.after_hours)
         with db.transaction() as conn:
             lock(conn)
+            if _nobody_free(conn, org, pool, now):
+                continue  # nights and weekends: the backlog waits without being read every tick
             waiting = conn.execute(
                 sa.select(leads.c.id, leads.c.data)
                 .where(
@@ -759,6 +762,19 @@ def tick(db: Database, now: datetime | None = None, *, limit: int = 500) -> dict
             )
             done["time_released_assigned"] += assigned
     return done
+
+
+def _nobody_free(conn: Connection, org: CurrentOrg, pool: Pool, now: datetime) -> bool:
+    """A chain without account or territory steps offers every lead the same reps: when none of
+    them (nor the fallback) is free, pushing the pool's backlog would find nobody."""
+    assert pool.assign is not None
+    if {Strategy.account_owner, Strategy.territory} & set(pool.assign.strategy):
+        return False
+    state = _load(conn, org, now, take_lock=False)
+    o = org.loaded.org
+    reps = _members(o, state, pool.assign, pool)
+    fallback = _fallback(o, state.situation, pool.assign, pool)
+    return not anyone_free([*reps, *([fallback] if fallback else [])], state.situation)
 
 
 def force_assign(

@@ -20,7 +20,6 @@ from leadpool.events.service import append
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.leads.access import locked_lead
-from leadpool.leads.model import Status
 from leadpool.notify.service import Alert
 from leadpool.org.schema import ContactSla, Org, SlaStep
 from leadpool.org.service import CurrentOrg, current
@@ -28,9 +27,7 @@ from leadpool.push import service as push
 from leadpool.scheduler.service import JobResult
 from leadpool.sla.model import deadline
 from leadpool.storage.db import Database
-from leadpool.storage.tables import claims, leads, penalties, users
-
-_OPEN_CLAIMED = (Status.claimed.value,)  # a contacted lead has met its claim-to-contact SLA
+from leadpool.storage.tables import HELD, claims, leads, penalties, users
 
 
 def run(db: Database, at: datetime) -> JobResult:
@@ -68,12 +65,9 @@ def _contact_ladder(conn: Connection, org: CurrentOrg, at: datetime, result: Job
             claims.c.sla_step,
             leads.c.data,
         )
-        .join(leads, leads.c.id == claims.c.lead_id)
-        .where(
-            claims.c.released_at.is_(None),
-            claims.c.claimed_at <= at - timedelta(hours=soonest),
-            leads.c.status.in_(_OPEN_CLAIMED),
-        )
+        .select_from(leads)
+        .join(claims, sa.and_(claims.c.lead_id == leads.c.id, claims.c.released_at.is_(None)))
+        .where(HELD, claims.c.claimed_at <= at - timedelta(hours=soonest))
         .order_by(claims.c.claimed_at, claims.c.id)
     ).all()
     if not rows:

@@ -130,6 +130,15 @@ sa.Index(
     postgresql_where=leads.c.status == "available",
 )
 sa.Index("ix_leads_owner_status", leads.c.owner_id, leads.c.status)
+# Held and not yet contacted: what the claim-to-contact SLA watches every tick. Queries name the
+# status as a literal (HELD) so both databases can use this partial index.
+sa.Index(
+    "ix_leads_held",
+    leads.c.owner_id,
+    sqlite_where=leads.c.status == "claimed",
+    postgresql_where=leads.c.status == "claimed",
+)
+HELD = leads.c.status == sa.literal_column("'claimed'")
 # Aging reads, per pool and bracket, the available leads at each earlier step that are old enough.
 sa.Index(
     "ix_leads_aging",
@@ -186,6 +195,7 @@ sa.Index(
     postgresql_where=claims.c.released_at.is_(None),
 )
 sa.Index("ix_claims_rep_time", claims.c.rep_id, claims.c.claimed_at)
+sa.Index("ix_claims_pool_time", claims.c.pool_id, claims.c.claimed_at)  # hourly pool performance
 # The SLA job reads, per ladder step, the open claims old enough for it.
 sa.Index(
     "ix_claims_sla",
