@@ -120,8 +120,8 @@ def compute(
     abandoned = [c for c in pulled if c.released and not (c.release_reason or "").startswith("transferred")]
     declined = [c for c in pushed if c.released and (c.release_reason or "").startswith("declined")]
     routed = [lead for lead in leads if lead.pool]
-    received = per_rep if per_rep is not None else _received(claims)
-    counts = sorted(received.values(), reverse=True) + [0] * max(0, reps - len(received))
+    got = per_rep if per_rep is not None else received(claims)
+    counts = sorted(got.values(), reverse=True) + [0] * max(0, reps - len(got))
     ages = Counter[str]()
     for s in samples:
         ages.update(s.ages)
@@ -171,7 +171,7 @@ def _value(lead: LeadRecord, conversion: Conversion) -> float:
     )
 
 
-def _received(claims: Iterable[ClaimRecord]) -> dict[int, int]:
+def received(claims: Iterable[ClaimRecord]) -> dict[int, int]:
     """Distinct leads each rep got, pulled or pushed: a lead taken twice by one rep counts once."""
     seen: dict[int, set[int]] = defaultdict(set)
     for c in claims:

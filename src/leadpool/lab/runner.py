@@ -37,7 +37,16 @@ from leadpool.identity.access import Person, allowed
 from leadpool.identity.model import Permission, Role
 from leadpool.identity.service import create_user, person_by_email
 from leadpool.lab.behaviour import Calendar, calendar, delay, pto_periods
-from leadpool.lab.outcomes import AGE_BUCKETS, ClaimRecord, LeadRecord, Results, Sample, compute, speed_factor
+from leadpool.lab.outcomes import (
+    AGE_BUCKETS,
+    ClaimRecord,
+    LeadRecord,
+    Results,
+    Sample,
+    compute,
+    received,
+    speed_factor,
+)
 from leadpool.lab.scenario import Behaviour, Scenario, check_against_org, parse_scenario
 from leadpool.lab.stream import Arrival, replayed, synthetic
 from leadpool.leads.mapping import detect_format, load_mapping, read_rows
@@ -127,7 +136,19 @@ def load(path: Path) -> Loaded:
     errors = [p for p in problems if ".claim_propensity." not in p.where]
     if errors:
         raise InvalidInput(errors, hint=f"fix the listed places in {path}")
-    return Loaded(scenario, org_text, path, [p for p in problems if p not in errors])
+    missing = sorted({p.where.rsplit(".", 1)[-1] for p in problems if p not in errors})
+    warnings = (
+        [
+            Problem(
+                "reps.*.claim_propensity",
+                f"no pool named {', '.join(missing)} in this org"
+                f" (pools: {', '.join(p.name for p in org.pools)})",
+            )
+        ]
+        if missing
+        else []
+    )
+    return Loaded(scenario, org_text, path, warnings)
 
 
 def _safe_yaml(text: str) -> Any:
@@ -485,11 +506,13 @@ class Simulation:
         self.dirty = False
         now = self.clock.now()
         with self.db.engine.connect() as conn:
-            held = conn.execute(sa.select(leads.c.owner_id, leads.c.id).where(HELD)).all()
+            held = conn.execute(
+                sa.select(leads.c.owner_id, leads.c.id).where(HELD).order_by(leads.c.id)
+            ).all()
             offered = conn.execute(
-                sa.select(offers.c.rep_id, offers.c.lead_id).where(
-                    offers.c.answer.is_(None), offers.c.expires_at > now
-                )
+                sa.select(offers.c.rep_id, offers.c.lead_id)
+                .where(offers.c.answer.is_(None), offers.c.expires_at > now)
+                .order_by(offers.c.id)
             ).all()
         mine: dict[int, set[int]] = {}
         for rep_id, lead_id in held:
@@ -626,10 +649,8 @@ class Simulation:
                     ).order_by(claims.c.id)
                 )
             ]
-        per_rep = Counter[int]()
-        for rep_id, ids in _distinct(claim_rows).items():
-            if rep_id in self.reps:
-                per_rep[rep_id] = ids
+        # Leads per simulated rep (a manager who got a fallback push is not one of them).
+        per_rep = {rep_id: n for rep_id, n in received(claim_rows).items() if rep_id in self.reps}
         return compute(
             records_,
             claim_rows,
@@ -651,13 +672,6 @@ def _score(raw: dict[str, Any]) -> float | None:
         return float(raw["score"]) if raw.get("score") not in (None, "") else None
     except (TypeError, ValueError):
         return None
-
-
-def _distinct(rows: list[ClaimRecord]) -> dict[int, int]:
-    seen: dict[int, set[int]] = {}
-    for c in rows:
-        seen.setdefault(c.rep_id, set()).add(c.lead_id)
-    return {rep: len(ids) for rep, ids in seen.items()}
 
 
 _DEPTH = (
