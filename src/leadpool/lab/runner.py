@@ -542,7 +542,9 @@ class Simulation:
         known = self.leads.get(lead_id)
         if known is not None and known[2] is None:
             known[2] = self.clock.now()  # the first contact, as the engine recorded it
-        when = rep.calendar.after_working(self.clock.now(), delay(rep.rng, rep.behaviour.outcome_after))
+        # Deals move on the calendar, not the rep's clock: the outcome is known after this long and
+        # recorded at the rep's next working moment.
+        when = rep.calendar.next_working(self.clock.now() + delay(rep.rng, rep.behaviour.outcome_after))
         if when is not None:
             self._at(when, Kind.outcome, (rep_id, lead_id))
 

@@ -143,7 +143,8 @@ class Behaviour(Strict):
     contact_delay: Delay = Delay(median_minutes=20, p90_minutes=120)  # working time, after getting it
     decline_rate: Share = 0.05  # pushed leads turned down
     release_rate: Share = 0.05  # claimed leads given back before contact
-    outcome_after: Delay = Delay(median_minutes=2 * 24 * 60, p90_minutes=7 * 24 * 60)  # after contact
+    # From first contact to won or lost, in calendar time (recorded at the rep's next working moment).
+    outcome_after: Delay = Delay(median_minutes=24 * 60, p90_minutes=5 * 24 * 60)
     workload: Annotated[int, Field(ge=1)] = 4  # stop claiming while holding this many uncontacted
 
 
