@@ -26,12 +26,14 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import yaml
+from sqlalchemy.engine import Connection
 
 from leadpool.availability.service import add_absence
 from leadpool.claims.service import claim, release
 from leadpool.clock import ManualClock, as_utc
 from leadpool.csvfile import records
 from leadpool.errors import ClaimRefused, InvalidInput, LeadpoolError, Problem
+from leadpool.events.model import EventType
 from leadpool.health.gates import may_claim_widened
 from leadpool.identity.access import Person, allowed
 from leadpool.identity.model import Permission, Role
@@ -595,20 +597,8 @@ class Simulation:
     def results(self) -> Results:
         tiers = {rep_id: rep.person.tier for rep_id, rep in self.reps.items()}
         with self.db.engine.connect() as conn:
-            first_pool: dict[int, int] = {}
-            for lead_id, pool_id in conn.execute(
-                sa.select(events.c.lead_id, events.c.pool_id)
-                .where(events.c.type == "lead.routed")
-                .order_by(events.c.id)
-            ):
-                first_pool.setdefault(lead_id, pool_id)
-            first_by: dict[int, int] = {}
-            for lead_id, actor in conn.execute(
-                sa.select(events.c.lead_id, events.c.actor_id)
-                .where(events.c.type == "lead.contacted")
-                .order_by(events.c.id)
-            ):
-                first_by.setdefault(lead_id, actor)
+            first_pool = _first(conn, EventType.routed, events.c.pool_id)  # where routing sent it
+            first_by = _first(conn, EventType.contacted, events.c.actor_id)  # who called first
             records_ = [
                 LeadRecord(
                     r.id,
@@ -667,6 +657,17 @@ class Simulation:
             refusals=self.refusals,
             alerts=self.alerts,
         )
+
+
+def _first(conn: Connection, kind: EventType, column: Any) -> dict[int, int]:
+    """Per lead, `column` of its first event of this kind."""
+    out: dict[int, int] = {}
+    rows = conn.execute(
+        sa.select(events.c.lead_id, column).where(events.c.type == kind.value).order_by(events.c.id)
+    )
+    for lead_id, value in rows:
+        out.setdefault(lead_id, value)
+    return out
 
 
 def _score(raw: dict[str, Any]) -> float | None:
