@@ -206,19 +206,19 @@ def test_low_conversion_pauses_entries_until_an_admin_resets(
         log_contact(db, who["r1"], lead_id)
         record_outcome(db, who["r1"], lead_id, Outcome.disqualified)
     clock.advance(hours=1)
-    result = health.rebalance_job(db, clock.now())
+    result = health.sizing_job(db, clock.now())
     assert result.counts == {"paused": 1}
     assert result.alerts[0].message.startswith(
         "Warm: conversion 0% of 4 claims under 15%: new entries paused"
     )
     db.gate_cache = None
     assert ingest(db, [IntakeItem({"email": "p@x.example", "score": 70})])[0].status == "review"
-    assert health.rebalance_job(db, clock.now()).counts == {}  # raised once per episode
+    assert health.sizing_job(db, clock.now()).counts == {}  # raised once per episode
     with pytest.raises(Forbidden):
         health.reset(db, who["r1"], "Warm", reason="please")
     health.reset(db, who["ops"], "Warm", reason="audited: fine", pin_days=7)
     assert ingest(db, [IntakeItem({"email": "q@x.example", "score": 70})])[0].pool == "Warm"
-    assert health.rebalance_job(db, clock.now()).counts == {}  # pinned: automation leaves it alone
+    assert health.sizing_job(db, clock.now()).counts == {}  # pinned: automation leaves it alone
     assert _pool_events(db)[-1] == ("pool.state_reset", "audited: fine")
 
 
@@ -275,8 +275,8 @@ def test_low_conversion_in_alert_mode_raises_one_audit_per_episode(
         claim(db, who["r1"], "Warm", lead_id=lead_id)
         record_outcome(db, who["r1"], lead_id, Outcome.lost)
     clock.advance(hours=1)
-    assert health.rebalance_job(db, clock.now()).counts == {"audit": 1}
-    assert health.rebalance_job(db, clock.now()).counts == {}  # not every hour again
+    assert health.sizing_job(db, clock.now()).counts == {"audit": 1}
+    assert health.sizing_job(db, clock.now()).counts == {}  # not every day again
     db.gate_cache = None
     assert ingest(db, [IntakeItem({"email": "still@x.example", "score": 70})])[0].pool == "Warm"  # no pause
     won = _in(db, 4)
@@ -284,4 +284,4 @@ def test_low_conversion_in_alert_mode_raises_one_audit_per_episode(
         claim(db, who["r2"], "Warm", lead_id=lead_id)
         record_outcome(db, who["r2"], lead_id, Outcome.won)
     clock.advance(hours=1)
-    assert health.rebalance_job(db, clock.now()).counts == {"audit_ok": 1}  # 4 of 8: 50%
+    assert health.sizing_job(db, clock.now()).counts == {"audit_ok": 1}  # 4 of 8: 50%

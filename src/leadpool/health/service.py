@@ -221,17 +221,16 @@ def _drain(
 
 
 def rebalance_job(db: Database, at: datetime) -> JobResult:
+    """Hourly (§11): volume moves between pools and escalation of the oldest by age."""
     org = current(db)
     result = JobResult()
     day = gates.day_of(org, at)
     with db.transaction() as conn:
         states = gates.states(conn)
         depth = depths(conn, at)
-        for pool, pool_id, state, health in _unpinned(org, states, at, day):
+        for pool, pool_id, _state, health in _unpinned(org, states, at, day):
             _volume(conn, org, pool, health, depth, at, result)
             _age(conn, org, pool, health, depth.get(pool_id, Depth(0, 0.0)), at, result)
-            new = _performance(conn, org, pool, health, state, at, result)
-            _keep(db, conn, pool_id, state, new, at)
     return result
 
 
@@ -443,7 +442,8 @@ def _performance(
 
 def sizing_job(db: Database, at: datetime) -> JobResult:
     """Once a day, for the day that just ended: depletion and depth streaks move the pool's
-    threshold within bounds; a high average age pauses low-priority sources."""
+    threshold within bounds; a high average age pauses low-priority sources; low conversion pauses
+    entries (or raises an audit) and slow claim-to-contact flags a capacity problem."""
     org = current(db)
     result = JobResult()
     end = at
@@ -481,6 +481,9 @@ def sizing_job(db: Database, at: datetime) -> JobResult:
             new, changes = _sizing_step(state, health.sizing, finished, base)
             for change in changes:
                 _record(conn, org, pool, change, at, result)
+            # Performance (§11) looks at 30 days of claims: it moves by the day, so it is judged
+            # daily here rather than every hour with the rebalancing.
+            new = _performance(conn, org, pool, health, new, at, result)
             _keep(db, conn, pool_id, state, new, at)
     return result
 
