@@ -180,7 +180,8 @@ reps: {{tiers: {{platinum: {{workload: 2}}}}}}
     with pytest.raises(InvalidInput) as raised:
         load(path)
     messages = [f"{p.where}: {p.message}" for p in raised.value.problems]
-    assert any(m.startswith("org.rules[0].when") and "did you mean 'score'" in m for m in messages), messages
+    assert any(m.startswith("org.rules[0].when:") and "did you mean 'score'" in m for m in messages), messages
+    assert not any("(line" in m for m in messages)  # a merged org has no lines anyone wrote
     path.write_text(path.read_text(encoding="utf-8").replace("scroe", "score"), encoding="utf-8")
     with pytest.raises(InvalidInput) as raised:
         load(path)

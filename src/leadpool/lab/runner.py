@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import random
+import re
 import shutil
 import tempfile
 import time as wallclock
@@ -56,6 +57,7 @@ from leadpool.leads.model import Outcome, Status, field_types
 from leadpool.leads.service import IntakeItem, ingest
 from leadpool.leads.work import log_contact, record_outcome
 from leadpool.org import service as orgs
+from leadpool.org.loader import parse
 from leadpool.org.schema import Pool
 from leadpool.push.service import accept_offer, decline
 from leadpool.scheduler.jobs import default_jobs
@@ -121,15 +123,22 @@ def load(path: Path) -> Loaded:
         base = _yaml_file(path.parent / str(over.pop("base")), "base")
         text = yaml.safe_dump(_merge(base, over), sort_keys=False, allow_unicode=True)
     scenario = parse_scenario(text, source=str(path))
-    org_data = _org_data(scenario.org, path.parent)
-    org_text = yaml.safe_dump(org_data, sort_keys=False, allow_unicode=True)
-    from leadpool.org.loader import parse
-
+    if isinstance(scenario.org, str):  # an org file as it is: its problems name its own lines
+        org_text = _read(path.parent / scenario.org, "org")
+        prefix, keep_lines = f"{Path(scenario.org).name}: ", True
+    else:  # inline or merged: lines would point into a document nobody wrote, so paths only
+        org_text = yaml.safe_dump(_org_data(scenario.org, path.parent), sort_keys=False, allow_unicode=True)
+        prefix, keep_lines = "org.", False
     try:
         org = parse(org_text, source=f"{path} org").org
     except InvalidInput as exc:
         raise InvalidInput(
-            [Problem(f"org.{p.where}", p.message) for p in exc.problems],
+            [
+                Problem(
+                    prefix + (p.where if keep_lines else re.sub(r" \(line \d+\)$", "", p.where)), p.message
+                )
+                for p in exc.problems
+            ],
             hint=f"fix the org of {path}, then run the simulation again",
         ) from None
     problems = check_against_org(scenario, [p.name for p in org.pools], sorted(org.tiers))
@@ -170,11 +179,16 @@ def _org_data(spec: str | dict[str, Any], here: Path) -> dict[str, Any]:
     return _merge(_yaml_file(here / str(base), "org.base"), spec)
 
 
-def _yaml_file(path: Path, where: str) -> dict[str, Any]:
+def _read(path: Path, where: str) -> str:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidInput([Problem(where, f"cannot read {path}: {exc.strerror}")]) from None
+
+
+def _yaml_file(path: Path, where: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(_read(path, where))
     except yaml.YAMLError as exc:
         raise InvalidInput([Problem(where, f"{path} is not valid YAML: {exc}")]) from None
     if not isinstance(data, dict):
