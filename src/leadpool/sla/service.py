@@ -35,13 +35,17 @@ def run(db: Database, at: datetime) -> JobResult:
     result = JobResult()
     with db.transaction() as conn:
         push.lock(conn)  # reassigning pushes; one lock order for every job
-        breached = _contact_ladder(conn, org, at, result)
+        # A claim's deadline per step depends only on the claim and the org version, yet a held
+        # lead is looked at every tick until contacted: each working-time deadline is worked out once.
+        breached = _contact_ladder(conn, org, at, result, db.memo.setdefault("sla_deadlines", {}))
         _offenders(conn, org.loaded.org, breached, at, result)
         _first_response(conn, org, at, result)
     return result
 
 
-def _contact_ladder(conn: Connection, org: CurrentOrg, at: datetime, result: JobResult) -> set[int]:
+def _contact_ladder(
+    conn: Connection, org: CurrentOrg, at: datetime, result: JobResult, deadlines: dict[Any, datetime]
+) -> set[int]:
     """Fire every due step of every open claim's ladder; returns the reps with a new first breach."""
     o = org.loaded.org
     first_breaches: set[int] = set()
@@ -83,9 +87,15 @@ def _contact_ladder(conn: Connection, org: CurrentOrg, at: datetime, result: Job
         hours = (rep.working_hours if rep else None) or o.push.working_hours
         # Every step now due fires, in order: a scheduler catching up skips no rung of the ladder.
         for step in range(row.sla_step, len(sla.ladder)):
-            due = deadline(
-                as_utc(row.claimed_at), sla.hours * (step + 1), hours if sla.working_time else None, zone
-            )
+            key = (org.version, row.id, step)
+            due = deadlines.get(key)
+            if due is None:
+                due = deadline(
+                    as_utc(row.claimed_at), sla.hours * (step + 1), hours if sla.working_time else None, zone
+                )
+                if len(deadlines) > 100_000:
+                    deadlines.clear()
+                deadlines[key] = due
             if due > at:
                 break
             action = sla.ladder[step]

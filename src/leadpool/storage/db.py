@@ -59,6 +59,9 @@ class Database:
         self.org_cache: tuple[float, Any] | None = None
         # (monotonic time, Gates): pool-health gates on intake and widened access, cached alike.
         self.gate_cache: tuple[float, Any] | None = None
+        # Values that only depend on stored rows that never change (e.g. a claim's SLA deadlines),
+        # kept per database so that two databases in one process never share them.
+        self.memo: dict[str, dict[Any, Any]] = {}
 
     @property
     def is_postgres(self) -> bool:
