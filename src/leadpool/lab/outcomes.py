@@ -162,13 +162,18 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
+def chance(conversion: Conversion, score: float | None, tier: str | None, minutes: float) -> float:
+    """A contacted lead's chance to convert: its score band's rate, the contacting rep's skill, and
+    what is left of its value after `minutes` to first contact (§1). The lab draws outcomes with it
+    and sums it into expected conversions."""
+    base = min(1.0, conversion.rate(score) * conversion.skill.get(tier or "", 1.0))
+    return base * speed_factor(minutes, conversion.speed)
+
+
 def _value(lead: LeadRecord, conversion: Conversion) -> float:
     assert lead.first_contact_at is not None
-    base = conversion.rate(lead.score)
-    skill = conversion.skill.get(lead.contacted_by_tier or "", 1.0)
-    return min(1.0, base * skill) * speed_factor(
-        _minutes(lead.arrived, lead.first_contact_at), conversion.speed
-    )
+    minutes = _minutes(lead.arrived, lead.first_contact_at)
+    return chance(conversion, lead.score, lead.contacted_by_tier, minutes)
 
 
 def received(claims: Iterable[ClaimRecord]) -> dict[int, int]:

@@ -46,9 +46,9 @@ from leadpool.lab.outcomes import (
     LeadRecord,
     Results,
     Sample,
+    chance,
     compute,
     received,
-    speed_factor,
 )
 from leadpool.lab.scenario import Behaviour, Scenario, check_against_org, parse_scenario
 from leadpool.lab.stream import Arrival, replayed, synthetic
@@ -219,12 +219,21 @@ class Kind(IntEnum):
 
 
 @dataclass
+class Seen:
+    """What the lab remembers of a lead for drawing its outcome (the same the engine stored)."""
+
+    arrived: datetime
+    score: float | None
+    contacted: datetime | None = None
+
+
+@dataclass
 class Rep:
     person: Person
     behaviour: Behaviour
     calendar: Calendar
     rng: random.Random
-    pools: list[Pool]  # pools this rep may claim from, best first
+    pools: list[Pool]  # pools this rep may claim from, in the org's order
     holding: set[int] = field(default_factory=set)  # leads held and not yet contacted
     known: set[int] = field(default_factory=set)  # leads (and offers) the rep has already reacted to
     blocked: dict[str, datetime] = field(default_factory=dict)  # pool -> when its refusal passes
@@ -245,8 +254,7 @@ class Simulation:
         self.samples: list[Sample] = []
         self.spent: dict[str, float] = defaultdict(float)  # wall seconds by kind of step, for the benchmark
         self.replay_problems: list[Problem] = []
-        # Per lead: when it arrived, its score, when it was first contacted (what the engine stored).
-        self.leads: dict[int, list[Any]] = {}
+        self.leads: dict[int, Seen] = {}
         self.depth_cache: dict[str, int] | None = None
         self.dirty = False  # the engine changed who holds what since the reps last looked
 
@@ -288,8 +296,8 @@ class Simulation:
                     "PTO (simulated)",
                 )
         self.rep_ids = {rep.person.email.lower(): rep_id for rep_id, rep in self.reps.items()}
-        self.pool_ids = dict(self.org.pool_ids)
-        self.pool_names = {v: k for k, v in self.pool_ids.items()}
+        self.pool_ids = self.org.pool_ids
+        self.pool_names = self.org.pool_names
         for arrival in self._arrivals():
             self._at(arrival.at, Kind.arrive, arrival)
         tick = timedelta(minutes=self.s.tick_minutes)
@@ -386,7 +394,7 @@ class Simulation:
     def _arrive(self, arrival: Arrival) -> None:
         for result in ingest(self.db, [IntakeItem(arrival.raw, arrival.where)], channel="simulation"):
             if result.lead_id is not None and result.outcome == "created":
-                self.leads[result.lead_id] = [self.clock.now(), _score(arrival.raw), None]
+                self.leads[result.lead_id] = Seen(self.clock.now(), _score(arrival.raw))
             if result.outcome == "rejected":
                 self.rejected += 1
             elif result.assigned_to and result.lead_id is not None:
@@ -555,9 +563,9 @@ class Simulation:
             log_contact(self.db, rep.person, lead_id)
         except LeadpoolError:
             return  # the lead went elsewhere in the meantime (SLA return, reassignment)
-        known = self.leads.get(lead_id)
-        if known is not None and known[2] is None:
-            known[2] = self.clock.now()  # the first contact, as the engine recorded it
+        seen = self.leads.get(lead_id)
+        if seen is not None and seen.contacted is None:
+            seen.contacted = self.clock.now()  # the first contact, as the engine recorded it
         # Deals move on the calendar, not the rep's clock: the outcome is known after this long and
         # recorded at the rep's next working moment.
         when = rep.calendar.next_working(self.clock.now() + delay(rep.rng, rep.behaviour.outcome_after))
@@ -569,14 +577,12 @@ class Simulation:
         and how fast it was first contacted (§1)."""
         rep_id, lead_id = payload
         rep = self.reps[rep_id]
-        arrived, score, contacted = self.leads[lead_id]
-        chance = 0.0
-        if contacted is not None:
-            minutes = (contacted - arrived).total_seconds() / 60
-            skill = self.s.conversion.skill.get(rep.person.tier or "", 1.0)
-            base = min(1.0, self.s.conversion.rate(score) * skill)
-            chance = base * speed_factor(minutes, self.s.conversion.speed)
-        won = rep.rng.random() < chance
+        seen = self.leads[lead_id]
+        odds = 0.0
+        if seen.contacted is not None:
+            minutes = (seen.contacted - seen.arrived).total_seconds() / 60
+            odds = chance(self.s.conversion, seen.score, rep.person.tier, minutes)
+        won = rep.rng.random() < odds
         try:
             record_outcome(self.db, rep.person, lead_id, Outcome.won if won else Outcome.lost)
         except LeadpoolError:
@@ -585,7 +591,6 @@ class Simulation:
 
     def _sample(self, _: None) -> None:
         now = self.clock.now()
-        age = now - leads.c.created_at
         bounds = [now - timedelta(hours=h) for h in (12, 24, 48)]
         with self.db.engine.connect() as conn:
             rows = conn.execute(
@@ -600,7 +605,6 @@ class Simulation:
                 .where(leads.c.status == Status.available.value)
                 .group_by(leads.c.pool_id)
             ).all()
-        del age
         depth = {self.pool_names.get(r[0], "?"): r[1] for r in rows}
         ages = {b: sum(r[i + 2] for r in rows) for i, b in enumerate(AGE_BUCKETS)}
         self.samples.append(Sample(now, depth, ages))

@@ -157,18 +157,18 @@ def pushes(share: float, seen: int) -> bool:
     return math.floor((seen + 1) * share / 100 + 1e-9) > math.floor(seen * share / 100 + 1e-9)
 
 
-def anyone_free(reps: Sequence[Rep], situation: Situation) -> bool:
-    """Whether any of these reps could take a pushed lead now (hours, PTO, presence, caps, load)."""
-    return any(
-        unavailable(
-            rep,
-            situation.now,
-            max_open=rep.caps.max_open if rep.caps.max_open is not None else situation.max_open,
-            team=situation.teams.get(rep.team) if rep.team else None,
-        )
-        is None
-        for rep in reps
+def why_busy(rep: Rep, situation: Situation) -> str | None:
+    """Why this rep cannot take a pushed lead now (hours, PTO, presence, caps, load), or None."""
+    return unavailable(
+        rep,
+        situation.now,
+        max_open=rep.caps.max_open if rep.caps.max_open is not None else situation.max_open,
+        team=situation.teams.get(rep.team) if rep.team else None,
     )
+
+
+def anyone_free(reps: Sequence[Rep], situation: Situation) -> bool:
+    return any(why_busy(rep, situation) is None for rep in reps)
 
 
 def plan(
@@ -194,16 +194,7 @@ def plan(
         ok: list[Rep] = []
         for rep in reps:
             if rep.id not in judged:
-                reason = (
-                    "declined this lead before"
-                    if rep.id in excluded
-                    else unavailable(
-                        rep,
-                        situation.now,
-                        max_open=rep.caps.max_open if rep.caps.max_open is not None else situation.max_open,
-                        team=situation.teams.get(rep.team) if rep.team else None,
-                    )
-                )
+                reason = "declined this lead before" if rep.id in excluded else why_busy(rep, situation)
                 judged[rep.id] = reason
                 result.considered.append(rep.email)
                 if reason is not None:

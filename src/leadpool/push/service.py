@@ -738,7 +738,8 @@ def tick(db: Database, now: datetime | None = None, *, limit: int = 500) -> dict
         cutoff = now - timedelta(hours=pool.assign.after_hours)
         with db.transaction() as conn:
             lock(conn)
-            if _nobody_free(conn, org, pool, now):
+            state = _state_if_anyone_free(conn, org, pool, now)
+            if state is None:
                 continue  # nights and weekends: the backlog waits without being read every tick
             waiting = conn.execute(
                 sa.select(leads.c.id, leads.c.data)
@@ -759,22 +760,24 @@ def tick(db: Database, now: datetime | None = None, *, limit: int = 500) -> dict
                 [(w.id, w.data) for w in waiting],
                 now,
                 how=f"unclaimed for {pool.assign.after_hours:g} h",
+                state=state,
             )
             done["time_released_assigned"] += assigned
     return done
 
 
-def _nobody_free(conn: Connection, org: CurrentOrg, pool: Pool, now: datetime) -> bool:
-    """A chain without account or territory steps offers every lead the same reps: when none of
-    them (nor the fallback) is free, pushing the pool's backlog would find nobody."""
+def _state_if_anyone_free(conn: Connection, org: CurrentOrg, pool: Pool, now: datetime) -> _State | None:
+    """Push's view of the reps, or None when a chain without account or territory steps (every lead
+    sees the same reps) finds none of them, nor the fallback, free: pushing the backlog would find
+    nobody."""
     assert pool.assign is not None
-    if {Strategy.account_owner, Strategy.territory} & set(pool.assign.strategy):
-        return False
     state = _load(conn, org, now, take_lock=False)
+    if {Strategy.account_owner, Strategy.territory} & set(pool.assign.strategy):
+        return state
     o = org.loaded.org
     reps = _members(o, state, pool.assign, pool)
     fallback = _fallback(o, state.situation, pool.assign, pool)
-    return not anyone_free([*reps, *([fallback] if fallback else [])], state.situation)
+    return state if anyone_free([*reps, *([fallback] if fallback else [])], state.situation) else None
 
 
 def force_assign(
@@ -787,6 +790,7 @@ def force_assign(
     how: str,
     assign: Assign | None = None,
     key: str | None = None,
+    state: _State | None = None,
 ) -> int:
     """Push leads waiting in a pool now (time-released pools, aging, overflow): by `assign`, else
     the pool's own push settings, else round-robin among the reps who may claim from it. The caller
@@ -794,7 +798,7 @@ def force_assign(
     on an event."""
     if not waiting:
         return 0
-    state = _load(conn, org, now, take_lock=False)
+    state = state or _load(conn, org, now, take_lock=False)
     key = key or f"pool {pool.name}"
     base = assign or pool.assign or Assign(strategy=[Strategy.round_robin])
     chosen = base.model_copy(update={"after_hours": None, "offer": None, "share": 100, "when": None})
