@@ -50,7 +50,7 @@ from leadpool.lab.outcomes import (
     compute,
     received,
 )
-from leadpool.lab.scenario import Behaviour, Scenario, check_against_org, parse_scenario
+from leadpool.lab.scenario import Behaviour, Scenario, check_against_org, parse_scenario, pools_missing
 from leadpool.lab.stream import Arrival, replayed, synthetic
 from leadpool.leads.mapping import detect_format, load_mapping, read_rows
 from leadpool.leads.model import Outcome, Status, field_types
@@ -141,19 +141,16 @@ def load(path: Path) -> Loaded:
             ],
             hint=f"fix the org of {path}, then run the simulation again",
         ) from None
-    problems = check_against_org(scenario, [p.name for p in org.pools], sorted(org.tiers))
-    # Pools the reps' behaviour names but this org lacks are only warned about: strategies compared
-    # side by side share one behaviour, and not every strategy has every pool.
-    errors = [p for p in problems if ".claim_propensity." not in p.where]
+    errors = check_against_org(scenario, sorted(org.tiers))
     if errors:
         raise InvalidInput(errors, hint=f"fix the listed places in {path}")
-    missing = sorted({p.where.rsplit(".", 1)[-1] for p in problems if p not in errors})
+    pools = [p.name for p in org.pools]
+    missing = pools_missing(scenario, pools)
     warnings = (
         [
             Problem(
                 "reps.*.claim_propensity",
-                f"no pool named {', '.join(missing)} in this org"
-                f" (pools: {', '.join(p.name for p in org.pools)})",
+                f"no pool named {', '.join(missing)} in this org (pools: {', '.join(pools)})",
             )
         ]
         if missing

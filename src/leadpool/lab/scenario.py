@@ -245,19 +245,9 @@ def _tier_problems(reps: Reps) -> list[tuple[str, str]]:
     return out
 
 
-def check_against_org(scenario: Scenario, pools: list[str], tiers: list[str]) -> list[Problem]:
-    """Names a scenario uses that its org does not have: a typo would silently change nothing."""
-    problems = []
-    behaviours = [("reps.default", scenario.reps.default)] + [
-        (f"reps.tiers.{t}", scenario.reps.behaviour(t)) for t in scenario.reps.tiers
-    ]
-    for where, b in behaviours:
-        problems += [
-            Problem(f"{where}.claim_propensity.{p}", f"no pool named {p!r}; pools: {', '.join(pools)}")
-            for p in b.claim_propensity
-            if p not in pools
-        ]
-    problems += [
+def check_against_org(scenario: Scenario, tiers: list[str]) -> list[Problem]:
+    """Tiers a scenario names that its org does not have: a typo would silently change nothing."""
+    problems = [
         Problem(f"reps.tiers.{t}", f"no tier named {t!r} in the org; tiers: {', '.join(tiers) or 'none'}")
         for t in scenario.reps.tiers
         if t not in tiers
@@ -268,3 +258,12 @@ def check_against_org(scenario: Scenario, pools: list[str], tiers: list[str]) ->
         if t not in tiers
     ]
     return problems
+
+
+def pools_missing(scenario: Scenario, pools: list[str]) -> list[str]:
+    """Pools the reps' behaviour names that this org lacks. Only a warning: strategies compared side
+    by side share one behaviour, and not every strategy has every pool."""
+    named = set(scenario.reps.default.claim_propensity)
+    for tier in scenario.reps.tiers:
+        named |= set(scenario.reps.behaviour(tier).claim_propensity)
+    return sorted(named - set(pools))
