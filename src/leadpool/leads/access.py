@@ -48,39 +48,45 @@ def owner_filter(actor: Person, owner_column: Any) -> Any:
 
 def held_lead(conn: Connection, actor: Person, lead_id: int) -> Any:
     """The lead, locked, if the actor may work on it: its holder, their manager, ops or admin."""
-    row = conn.execute(
-        sa.select(
-            leads.c.id,
-            leads.c.status,
-            leads.c.owner_id,
-            leads.c.pool_id,
-            leads.c.return_count,
-            leads.c.first_contact_at,
-        )
-        .where(leads.c.id == lead_id)
-        .with_for_update()
-    ).first()
+    row = conn.execute(_HELD_LEAD, {"lead_id": lead_id}).first()
     if row is None or not may_work(conn, actor, row.owner_id):
         raise NotFound(f"no lead {lead_id} among your leads")
     return row
 
 
+_HELD_LEAD = (
+    sa.select(
+        leads.c.id,
+        leads.c.status,
+        leads.c.owner_id,
+        leads.c.pool_id,
+        leads.c.return_count,
+        leads.c.first_contact_at,
+    )
+    .where(leads.c.id == sa.bindparam("lead_id"))
+    .with_for_update()
+)
+
+
 def locked_lead(conn: Connection, lead_id: int) -> Any:
     """The lead's row, locked for the rest of the transaction, for services that move it (push,
     transfers, SLAs); who may act on it is theirs to decide."""
-    row = conn.execute(
-        sa.select(
-            leads.c.id,
-            leads.c.status,
-            leads.c.owner_id,
-            leads.c.pool_id,
-            leads.c.data,
-            leads.c.score,
-            leads.c.return_count,
-        )
-        .where(leads.c.id == lead_id)
-        .with_for_update()
-    ).first()
+    row = conn.execute(_LOCKED_LEAD, {"lead_id": lead_id}).first()
     if row is None:
         raise NotFound(f"no lead {lead_id}")
     return row
+
+
+_LOCKED_LEAD = (
+    sa.select(
+        leads.c.id,
+        leads.c.status,
+        leads.c.owner_id,
+        leads.c.pool_id,
+        leads.c.data,
+        leads.c.score,
+        leads.c.return_count,
+    )
+    .where(leads.c.id == sa.bindparam("lead_id"))
+    .with_for_update()
+)

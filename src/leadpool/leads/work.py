@@ -20,6 +20,8 @@ from leadpool.storage.db import Database
 from leadpool.storage.tables import events, leads
 
 _WORKABLE = (Status.claimed.value, Status.contacted.value, Status.opportunity.value)
+# The SET clause comes from the names bound at execution, so one statement serves every update.
+_UPDATE_LEAD = sa.update(leads).where(leads.c.id == sa.bindparam("lead_id"))
 
 
 def log_contact(db: Database, actor: Person, lead_id: int, *, channel: str = "call", note: str = "") -> None:
@@ -35,7 +37,7 @@ def log_contact(db: Database, actor: Person, lead_id: int, *, channel: str = "ca
             values["first_contact_at"] = now
             values["first_response_due_at"] = None  # met: the first-response SLA stops watching it
         if values:
-            conn.execute(sa.update(leads).where(leads.c.id == lead_id).values(**values))
+            conn.execute(_UPDATE_LEAD, {"lead_id": lead_id, **values})
         on_lead(
             conn,
             EventType.contacted,
@@ -71,7 +73,7 @@ def record_outcome(
             values["amount"] = amount
         if closed:
             values.update(closed_at=now, email_key=None, person_key=None)  # a closed lead frees its keys
-        conn.execute(sa.update(leads).where(leads.c.id == lead_id).values(**values))
+        conn.execute(_UPDATE_LEAD, {"lead_id": lead_id, **values})
         on_lead(
             conn,
             EventType.outcome,
