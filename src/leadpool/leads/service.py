@@ -151,7 +151,7 @@ def _insert(
         )
         event_rows.append(event)
     if event_rows:
-        conn.execute(sa.insert(events), event_rows)
+        conn.execute(_EVENTS, event_rows)
     pushed.write(conn)
     out += list(created.items())
     for r, earlier in repeats:
@@ -184,17 +184,7 @@ def _already_accepted(
     idems = {r.idem for r in rows if r.idem}
     known: dict[str, Any] = {}
     if ext_ids or idems:
-        match = sa.or_(leads.c.external_id.in_(ext_ids), leads.c.idempotency_key.in_(idems))
-        columns = (
-            leads.c.id,
-            leads.c.external_id,
-            leads.c.idempotency_key,
-            leads.c.status,
-            leads.c.pool_id,
-            leads.c.review_reason,
-            leads.c.duplicate_of,
-        )
-        for m in conn.execute(sa.select(*columns).where(match)).mappings():
+        for m in conn.execute(_ACCEPTED, {"ext_ids": list(ext_ids), "idems": list(idems)}).mappings():
             if m["external_id"]:
                 known["ext:" + m["external_id"]] = m
             if m["idempotency_key"]:
@@ -233,6 +223,29 @@ def _already_accepted(
     return answered, fresh, repeats
 
 
+# Built once with expanding IN lists: intake of one lead reuses the compiled statements.
+_ACCEPTED = sa.select(
+    leads.c.id,
+    leads.c.external_id,
+    leads.c.idempotency_key,
+    leads.c.status,
+    leads.c.pool_id,
+    leads.c.review_reason,
+    leads.c.duplicate_of,
+).where(
+    sa.or_(
+        leads.c.external_id.in_(sa.bindparam("ext_ids", expanding=True)),
+        leads.c.idempotency_key.in_(sa.bindparam("idems", expanding=True)),
+    )
+)
+_LIVE_KEYS = sa.select(leads.c.id, leads.c.email_key, leads.c.person_key).where(
+    sa.or_(
+        leads.c.email_key.in_(sa.bindparam("emails", expanding=True)),
+        leads.c.person_key.in_(sa.bindparam("persons", expanding=True)),
+    )
+)
+
+
 def _split_duplicates(
     conn: Connection, rows: list[_Row]
 ) -> tuple[list[_Row], list[tuple[_Row, str]], dict[str, int], dict[str, int]]:
@@ -244,9 +257,8 @@ def _split_duplicates(
     persons = {r.keys.person for r in rows if r.keys.person}
     live: dict[str, int] = {}
     if emails or persons:
-        match = sa.or_(leads.c.email_key.in_(emails), leads.c.person_key.in_(persons))
         for lead_id, email_key, person_key in conn.execute(
-            sa.select(leads.c.id, leads.c.email_key, leads.c.person_key).where(match)
+            _LIVE_KEYS, {"emails": list(emails), "persons": list(persons)}
         ):
             if email_key:
                 live["e:" + email_key] = lead_id
@@ -318,6 +330,11 @@ def _outcome(
     )
 
 
+_EVENTS = sa.insert(events)
+_LEADS = sa.insert(leads)
+_LEADS_RETURNING = sa.insert(leads).returning(leads.c.id, sort_by_parameter_order=True)
+
+
 def _insert_leads(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     """Insert leads and return their ids in order.
 
@@ -333,13 +350,9 @@ def _insert_leads(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
                 {"n": len(rows)},
             ).scalars()
         )
-        conn.execute(
-            sa.insert(leads), [{**row, "id": lead_id} for row, lead_id in zip(rows, ids, strict=True)]
-        )
+        conn.execute(_LEADS, [{**row, "id": lead_id} for row, lead_id in zip(rows, ids, strict=True)])
         return ids
-    return list(
-        conn.execute(sa.insert(leads).returning(leads.c.id, sort_by_parameter_order=True), rows).scalars()
-    )
+    return list(conn.execute(_LEADS_RETURNING, rows).scalars())
 
 
 def _request_handles(r: _Row) -> list[str]:
