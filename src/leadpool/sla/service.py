@@ -33,51 +33,64 @@ from leadpool.storage.tables import HELD, claims, leads, penalties, users
 def run(db: Database, at: datetime) -> JobResult:
     org = current(db)
     result = JobResult()
+    # A claim's deadline per step depends only on the claim and the org version, yet a held lead
+    # is looked at every tick until contacted: each working-time deadline is worked out once.
+    deadlines = db.memo.setdefault("sla_deadlines", {})
+    # Most ticks nothing is due: find that out with reads alone, without taking the write lock.
+    with db.engine.connect() as conn:
+        if not _due_claims(conn, org, at, deadlines) and conn.execute(_FIRST_DUE, {"at": at}).first() is None:
+            return result
     with db.transaction() as conn:
         push.lock(conn)  # reassigning pushes; one lock order for every job
-        # A claim's deadline per step depends only on the claim and the org version, yet a held
-        # lead is looked at every tick until contacted: each working-time deadline is worked out once.
-        breached = _contact_ladder(conn, org, at, result, db.memo.setdefault("sla_deadlines", {}))
+        breached = _contact_ladder(conn, org, at, result, deadlines)
         _offenders(conn, org.loaded.org, breached, at, result)
         _first_response(conn, org, at, result)
     return result
 
 
-def _contact_ladder(
-    conn: Connection, org: CurrentOrg, at: datetime, result: JobResult, deadlines: dict[Any, datetime]
-) -> set[int]:
-    """Fire every due step of every open claim's ladder; returns the reps with a new first breach."""
+# The held, uncontacted leads claimed long enough ago to be due for some step (working time is
+# never sooner than calendar time): one read for every pool and step.
+_HELD_CLAIMS = (
+    sa.select(
+        claims.c.id,
+        claims.c.lead_id,
+        claims.c.rep_id,
+        claims.c.claimed_at,
+        claims.c.pool_id,
+        claims.c.sla_step,
+        leads.c.data,
+    )
+    .select_from(leads)
+    .join(claims, sa.and_(claims.c.lead_id == leads.c.id, claims.c.released_at.is_(None)))
+    .where(HELD, claims.c.claimed_at <= sa.bindparam("claimed_before"))
+    .order_by(claims.c.claimed_at, claims.c.id)
+)
+_EMAILS = sa.select(users.c.id, users.c.email)
+
+
+def _emails(conn: Connection) -> dict[int, str]:
+    return {user_id: email for user_id, email in conn.execute(_EMAILS)}
+
+
+def _due_claims(
+    conn: Connection, org: CurrentOrg, at: datetime, deadlines: dict[Any, datetime]
+) -> list[tuple[Any, str, ContactSla, list[int]]]:
+    """Every open claim with ladder steps due at `at`: its row, pool, SLA and the steps, in order."""
     o = org.loaded.org
-    first_breaches: set[int] = set()
     ladders = {
         org.pool_ids[p.name]: (p.name, p.contact_sla or o.slas.contact)
         for p in o.pools
         if p.name in org.pool_ids
     }
     if not ladders:
-        return first_breaches
+        return []
     soonest = min(sla.hours for _, sla in ladders.values())
-    # One read for every pool and step: the held, uncontacted leads claimed long enough ago to be
-    # due for some step (working time is never sooner than calendar time).
-    rows = conn.execute(
-        sa.select(
-            claims.c.id,
-            claims.c.lead_id,
-            claims.c.rep_id,
-            claims.c.claimed_at,
-            claims.c.pool_id,
-            claims.c.sla_step,
-            leads.c.data,
-        )
-        .select_from(leads)
-        .join(claims, sa.and_(claims.c.lead_id == leads.c.id, claims.c.released_at.is_(None)))
-        .where(HELD, claims.c.claimed_at <= at - timedelta(hours=soonest))
-        .order_by(claims.c.claimed_at, claims.c.id)
-    ).all()
+    rows = conn.execute(_HELD_CLAIMS, {"claimed_before": at - timedelta(hours=soonest)}).all()
     if not rows:
-        return first_breaches
+        return []
     people = {u.email.lower(): u for u in o.users}
-    emails = dict(conn.execute(sa.select(users.c.id, users.c.email)).all())
+    emails = _emails(conn)
+    out = []
     for row in rows:
         if row.pool_id not in ladders:
             continue
@@ -85,6 +98,7 @@ def _contact_ladder(
         rep = people.get(str(emails.get(row.rep_id, "")).lower())
         zone = rep.timezone if rep else o.timezone
         hours = (rep.working_hours if rep else None) or o.push.working_hours
+        steps = []
         # Every step now due fires, in order: a scheduler catching up skips no rung of the ladder.
         for step in range(row.sla_step, len(sla.ladder)):
             key = (org.version, row.id, step)
@@ -98,12 +112,28 @@ def _contact_ladder(
                 deadlines[key] = due
             if due > at:
                 break
-            action = sla.ladder[step]
-            _fire(conn, org, pool_name, sla, step, action, row, emails, at, result)
+            steps.append(step)
+            if sla.ladder[step] in (SlaStep.reassign, SlaStep.return_to_pool):
+                break  # the claim ends there
+        if steps:
+            out.append((row, pool_name, sla, steps))
+    return out
+
+
+def _contact_ladder(
+    conn: Connection, org: CurrentOrg, at: datetime, result: JobResult, deadlines: dict[Any, datetime]
+) -> set[int]:
+    """Fire every due step of every open claim's ladder; returns the reps with a new first breach."""
+    first_breaches: set[int] = set()
+    due = _due_claims(conn, org, at, deadlines)
+    if not due:
+        return first_breaches
+    emails = _emails(conn)
+    for row, pool_name, sla, steps in due:
+        for step in steps:
+            _fire(conn, org, pool_name, sla, step, sla.ladder[step], row, emails, at, result)
             if step == 0:
                 first_breaches.add(row.rep_id)
-            if action in (SlaStep.reassign, SlaStep.return_to_pool):
-                break  # the claim has ended
     return first_breaches
 
 
@@ -219,15 +249,11 @@ def _offenders(conn: Connection, org: Org, reps: set[int], at: datetime, result:
 
 def _first_response(conn: Connection, org: CurrentOrg, at: datetime, result: JobResult) -> None:
     """Leads nobody has contacted within their source's first-response SLA: say so, once."""
-    rows = conn.execute(
-        sa.select(leads.c.id, leads.c.pool_id, leads.c.owner_id, leads.c.source, leads.c.created_at)
-        .where(leads.c.first_response_due_at <= at, leads.c.first_contact_at.is_(None))
-        .order_by(leads.c.first_response_due_at)
-    ).all()
+    rows = conn.execute(_FIRST_DUE, {"at": at}).all()
     if not rows:
         return
     o = org.loaded.org
-    emails = dict(conn.execute(sa.select(users.c.id, users.c.email)).all())
+    emails = _emails(conn)
     for row in rows:
         minutes = o.slas.first_response_minutes.get(row.source or "", 0)
         holder = emails.get(row.owner_id) if row.owner_id else None
@@ -249,6 +275,13 @@ def _first_response(conn: Connection, org: CurrentOrg, at: datetime, result: Job
         sa.update(leads).where(leads.c.id.in_([r.id for r in rows])).values(first_response_due_at=None)
     )
     result.counts["first_response_missed"] = len(rows)
+
+
+_FIRST_DUE = (
+    sa.select(leads.c.id, leads.c.pool_id, leads.c.owner_id, leads.c.source, leads.c.created_at)
+    .where(leads.c.first_response_due_at <= sa.bindparam("at"), leads.c.first_contact_at.is_(None))
+    .order_by(leads.c.first_response_due_at)
+)
 
 
 def _team_managers(org: Org, team: str | None) -> tuple[str, ...]:
