@@ -304,26 +304,15 @@ def _count_assigned(conn: Connection, reps: list[Rep], teams: dict[str, TeamLoad
             bounds[f"team {period}"] = per_team
     if not bounds:
         return
-    earliest = min(b for per in bounds.values() for b in per.values())
-    columns = [
-        sa.func.sum(
-            sa.case(
-                (
-                    claims.c.claimed_at >= sa.case(per, value=claims.c.rep_id, else_=now + timedelta(days=1)),
-                    1,
-                ),
-                else_=0,
-            )
-        ).label(name.replace(" ", "_"))
+    params: dict[str, Any] = {
+        f"{name.replace(' ', '_')}_{rep_id}": start
         for name, per in bounds.items()
-    ]
-    query = (
-        sa.select(claims.c.rep_id, *columns)
-        .where(claims.c.kind == "assign", claims.c.claimed_at >= earliest)
-        .group_by(claims.c.rep_id)
-    )
+        for rep_id, start in per.items()
+    }
+    params["earliest"] = min(params.values())
+    params["never"] = now + timedelta(days=1)
     by_id = {r.id: r for r in reps}
-    for row in conn.execute(query).mappings():
+    for row in conn.execute(_assigned_query(bounds), params).mappings():
         rep = by_id.get(row["rep_id"])
         if rep is None:
             continue
@@ -335,6 +324,33 @@ def _count_assigned(conn: Connection, reps: list[Rep], teams: dict[str, TeamLoad
             elif rep.team in teams:
                 team = teams[rep.team]
                 team.assigned[period] = team.assigned.get(period, 0) + count
+
+
+_WHEN = claims.c.claimed_at.type
+_ASSIGNED: dict[tuple[tuple[str, tuple[int, ...]], ...], Any] = {}
+
+
+def _assigned_query(bounds: dict[str, dict[int, datetime]]) -> Any:
+    """Per rep, assignments since each period's start, one CASE per period. The statement depends
+    only on which reps have which caps, so it is built once per shape and then only bound."""
+    shape = tuple((name, tuple(per)) for name, per in bounds.items())
+    query = _ASSIGNED.get(shape)
+    if query is None:
+        columns = []
+        for name, reps in shape:
+            label = name.replace(" ", "_")
+            starts = {rep_id: sa.bindparam(f"{label}_{rep_id}", type_=_WHEN) for rep_id in reps}
+            since = sa.case(starts, value=claims.c.rep_id, else_=sa.bindparam("never", type_=_WHEN))
+            columns.append(sa.func.sum(sa.case((claims.c.claimed_at >= since, 1), else_=0)).label(label))
+        query = (
+            sa.select(claims.c.rep_id, *columns)
+            .where(claims.c.kind == "assign", claims.c.claimed_at >= sa.bindparam("earliest", type_=_WHEN))
+            .group_by(claims.c.rep_id)
+        )
+        if len(_ASSIGNED) > 64:
+            _ASSIGNED.clear()
+        _ASSIGNED[shape] = query
+    return query
 
 
 # ---- writing what was decided ------------------------------------------------------------------
@@ -428,24 +444,26 @@ class _Writes:
 
     def flush(self, conn: Connection, state: _State) -> None:
         if self.assigned:
-            conn.execute(
-                sa.update(leads)
-                .where(leads.c.id == sa.bindparam("b_id"))
-                .values(status=Status.claimed.value, owner_id=sa.bindparam("b_owner"), claimed_at=self.now),
-                self.assigned,
-            )
-            conn.execute(sa.insert(claims), self.claim_rows)
+            conn.execute(_ASSIGN, [{**a, "b_now": self.now} for a in self.assigned])
+            conn.execute(_CLAIM_ROWS, self.claim_rows)
         if self.offered:
-            conn.execute(
-                sa.update(leads)
-                .where(leads.c.id == sa.bindparam("b_id"))
-                .values(status=Status.offered.value),
-                self.offered,
-            )
-            conn.execute(sa.insert(offers), self.offer_rows)
+            conn.execute(_OFFER, self.offered)
+            conn.execute(_OFFER_ROWS, self.offer_rows)
         if self.events:
-            conn.execute(sa.insert(events), self.events)
+            conn.execute(_EVENTS, self.events)
         _save_cursors(conn, state, self.now)
+
+
+# Built once: a push of one lead (at intake, by aging, after a decline) binds values only.
+_ASSIGN = (
+    sa.update(leads)
+    .where(leads.c.id == sa.bindparam("b_id"))
+    .values(status=Status.claimed.value, owner_id=sa.bindparam("b_owner"), claimed_at=sa.bindparam("b_now"))
+)
+_OFFER = sa.update(leads).where(leads.c.id == sa.bindparam("b_id")).values(status=Status.offered.value)
+_CLAIM_ROWS = sa.insert(claims)
+_OFFER_ROWS = sa.insert(offers)
+_EVENTS = sa.insert(events)
 
 
 def _count(rep: Rep, state: _State) -> None:
@@ -500,12 +518,18 @@ def _excluded(conn: Connection, lead_id: int) -> frozenset[int]:
 
 def _excluded_many(conn: Connection, lead_ids: Sequence[int]) -> dict[int, frozenset[int]]:
     found: dict[int, set[int]] = {}
-    for table in (declines, offers):
-        for lead_id, rep_id in conn.execute(
-            sa.select(table.c.lead_id, table.c.rep_id).where(table.c.lead_id.in_(lead_ids))
-        ):
+    for statement in _PASSED_ON:
+        for lead_id, rep_id in conn.execute(statement, {"leads": list(lead_ids)}):
             found.setdefault(lead_id, set()).add(rep_id)
     return {k: frozenset(v) for k, v in found.items()}
+
+
+_PASSED_ON = [
+    sa.select(table.c.lead_id, table.c.rep_id).where(
+        table.c.lead_id.in_(sa.bindparam("leads", expanding=True))
+    )
+    for table in (declines, offers)
+]
 
 
 def remember_decline(conn: Connection, lead_id: int, rep_id: int, at: datetime, reason: str) -> None:
