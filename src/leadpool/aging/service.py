@@ -9,6 +9,7 @@ twice, or a scheduler catching up after a stop, fires nothing twice and skips no
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +35,8 @@ def run(db: Database, at: datetime) -> JobResult:
     org = current(db)
     result = JobResult()
     oldest = _oldest(db)
+    # Each bracket's statements depend only on the org version: built once per database, then bound.
+    statements = db.memo.setdefault("aging_statements", {})
     for pool in org.loaded.org.pools:
         aging = pool.aging or org.loaded.org.aging
         ladder = aging.ladder()
@@ -44,7 +47,7 @@ def run(db: Database, at: datetime) -> JobResult:
             continue  # most ticks: nothing old enough anywhere in the pool, so no lock and no writes
         with db.transaction() as conn:
             push.lock(conn)  # force-assign pushes; taking the lock first keeps one lock order
-            _age_pool(conn, org, pool, ladder, aging.high_value_score, at, result, due_steps)
+            _age_pool(conn, org, pool, ladder, aging.high_value_score, at, result, due_steps, statements)
     return result
 
 
@@ -78,6 +81,25 @@ def _due_steps(oldest: dict[int, datetime], ladder: list[Bracket], at: datetime)
     }
 
 
+@dataclass(frozen=True)
+class _Group:
+    """One UPDATE of a bracket: the leads it applies to, what it sets, and what its events say."""
+
+    statement: Any
+    actions: list[AgingAction]
+    reason: str
+    details: dict[str, Any]
+
+
+# What changes from tick to tick is bound; everything else is part of a bracket's statements.
+_POOL = sa.bindparam("pool", type_=leads.c.pool_id.type)
+_CUTOFF = sa.bindparam("cutoff", type_=leads.c.entered_pool_at.type)
+_AT = sa.bindparam("at", type_=leads.c.entered_pool_at.type)
+_THRESHOLD = sa.bindparam("threshold", type_=leads.c.priority.type)
+_AGED = sa.insert(events)
+_DATA = sa.select(leads.c.id, leads.c.data).where(leads.c.id.in_(sa.bindparam("ids", expanding=True)))
+
+
 def _age_pool(
     conn: Connection,
     org: CurrentOrg,
@@ -87,45 +109,61 @@ def _age_pool(
     at: datetime,
     result: JobResult,
     due_steps: set[int],
+    statements: dict[Any, list[_Group]],
 ) -> None:
     pool_id = org.pool_ids[pool.name]
     aging = pool.aging or org.loaded.org.aging
+    postgres = conn.dialect.name == "postgresql"
     thresholds: dict[float, float | None] = {}
     for step, bracket in enumerate(ladder, start=1):
         if step not in due_steps:
             continue
-        cutoff = at - timedelta(hours=bracket.after_hours)
-        # One index range per earlier step: the due leads, however many ticks were missed.
-        due = sa.or_(
-            *(sa.and_(leads.c.aging_step == s, leads.c.entered_pool_at <= cutoff) for s in range(step))
-        )
-        base = sa.and_(leads.c.pool_id == pool_id, leads.c.status == Status.available.value, due)
-        groups: list[tuple[Any, list[AgingAction], bool]]
-        if bracket.high_value is None:
-            groups = [(sa.true(), bracket.actions, False)]
-        else:
-            groups = [
-                (leads.c.score >= high_value, bracket.high_value, True),
-                (sa.or_(leads.c.score < high_value, leads.c.score.is_(None)), bracket.actions, False),
-            ]
-        to_alert: list[int] = []
-        label = f"unclaimed {bracket.after_hours:g} h in {pool.name}"
-        for condition, actions, valuable in groups:
-            if AgingAction.boost in actions and bracket.top_percent not in thresholds:
-                assert bracket.top_percent is not None  # checked when the org was loaded
+        threshold = None
+        if AgingAction.boost in [*bracket.actions, *(bracket.high_value or [])]:
+            assert bracket.top_percent is not None  # checked when the org was loaded
+            if bracket.top_percent not in thresholds:
                 thresholds[bracket.top_percent] = _top_threshold(conn, pool_id, bracket.top_percent)
-            values, done = _changes(org, aging, pool, bracket, actions, thresholds, at, step)
-            reason = f"{label}: {', '.join(done) or 'marked'}" + (" (high value)" if valuable else "")
-            ids = _mark(conn, sa.and_(base, condition), values, reason, bracket, done, at, pool_id)
+            threshold = thresholds[bracket.top_percent]
+        key = (org.version, pool_id, step, threshold is not None)
+        if key not in statements:
+            if len(statements) > 1000:
+                statements.clear()
+            statements[key] = _groups(
+                org, aging, pool, bracket, step, high_value, threshold is not None, postgres
+            )
+        label = f"unclaimed {bracket.after_hours:g} h in {pool.name}"
+        params = {
+            "pool": pool_id,
+            "cutoff": at - timedelta(hours=bracket.after_hours),
+            "at": at,
+            "threshold": threshold,
+        }
+        to_alert: list[int] = []
+        for group in statements[key]:
+            ids = list(conn.execute(group.statement, params).scalars())
             if not ids:
                 continue
-            result.counts[f"bracket {bracket.after_hours:g}h"] = result.counts.get(
-                f"bracket {bracket.after_hours:g}h", 0
-            ) + len(ids)
-            if AgingAction.alert_manager in actions:
+            if not postgres:  # PostgreSQL logged them in the same statement
+                conn.execute(
+                    _AGED,
+                    [
+                        {
+                            "lead_id": i,
+                            "type": EventType.aged.value,
+                            "at": at,
+                            "pool_id": pool_id,
+                            "reason": group.reason,
+                            "details": group.details,
+                        }
+                        for i in ids
+                    ],
+                )
+            counted = f"bracket {bracket.after_hours:g}h"
+            result.counts[counted] = result.counts.get(counted, 0) + len(ids)
+            if AgingAction.alert_manager in group.actions:
                 to_alert += ids
-            if AgingAction.force_assign in actions:
-                rows = conn.execute(sa.select(leads.c.id, leads.c.data).where(leads.c.id.in_(ids))).all()
+            if AgingAction.force_assign in group.actions:
+                rows = conn.execute(_DATA, {"ids": ids}).all()
                 assigned = push.force_assign(conn, org, pool, [(r.id, r.data) for r in rows], at, how=label)
                 result.counts["force_assigned"] = result.counts.get("force_assigned", 0) + assigned
         if to_alert:  # one alert per pool and bracket, however many leads
@@ -144,23 +182,55 @@ def _age_pool(
             )
 
 
-def _changes(
+def _groups(
     org: CurrentOrg,
     aging: Any,
     pool: Pool,
     bracket: Bracket,
+    step: int,
+    high_value: float,
+    boosts: bool,
+    postgres: bool,
+) -> list[_Group]:
+    """A bracket's UPDATEs: high-value leads and the rest when it treats them apart, else one."""
+    # One index range per earlier step: the due leads, however many ticks were missed.
+    due = sa.or_(*(sa.and_(leads.c.aging_step == s, leads.c.entered_pool_at <= _CUTOFF) for s in range(step)))
+    base = sa.and_(leads.c.pool_id == _POOL, leads.c.status == Status.available.value, due)
+    parts: list[tuple[Any, list[AgingAction], bool]]
+    if bracket.high_value is None:
+        parts = [(sa.true(), bracket.actions, False)]
+    else:
+        parts = [
+            (leads.c.score >= high_value, bracket.high_value, True),
+            (sa.or_(leads.c.score < high_value, leads.c.score.is_(None)), bracket.actions, False),
+        ]
+    label = f"unclaimed {bracket.after_hours:g} h in {pool.name}"
+    groups = []
+    for condition, actions, valuable in parts:
+        values, done = _changes(org, aging, bracket, actions, boosts, step)
+        reason = (f"{label}: {', '.join(done) or 'marked'}" + (" (high value)" if valuable else ""))[:300]
+        details = {"after_hours": bracket.after_hours, "actions": done}
+        update = sa.update(leads).where(sa.and_(base, condition)).values(**values).returning(leads.c.id)
+        groups.append(
+            _Group(_logged(update, reason, details) if postgres else update, actions, reason, details)
+        )
+    return groups
+
+
+def _changes(
+    org: CurrentOrg,
+    aging: Any,
+    bracket: Bracket,
     actions: list[AgingAction],
-    thresholds: dict[float, float | None],
-    at: datetime,
+    boosts: bool,
     step: int,
 ) -> tuple[dict[str, Any], list[str]]:
     """What one UPDATE sets for these actions, and the words the event uses for them."""
     values: dict[str, Any] = {"aging_step": step}
     done: list[str] = []
     if _A.boost in actions and bracket.top_percent is not None:
-        threshold = thresholds.get(bracket.top_percent)
-        if threshold is not None:
-            values["priority"] = sa.case((leads.c.priority < threshold, threshold), else_=leads.c.priority)
+        if boosts:
+            values["priority"] = sa.case((leads.c.priority < _THRESHOLD, _THRESHOLD), else_=leads.c.priority)
         done.append(f"priority into the top {bracket.top_percent:g}%")
     if _A.flag in actions:
         values["flag"] = f"manager review: unclaimed {bracket.after_hours:g} h"
@@ -173,74 +243,52 @@ def _changes(
         if action not in actions:
             continue
         if target and target in org.pool_ids:
-            values.update(pool_id=org.pool_ids[target], entered_pool_at=at, aging_step=0)
+            values.update(pool_id=org.pool_ids[target], entered_pool_at=_AT, aging_step=0)
             done.append(f"moved to {target} ({action.value})")
         else:
             values["flag"] = f"{action.value}: unclaimed {bracket.after_hours:g} h"
             done.append(f"flagged for {action.value} (no {action.value}_pool set)")
     if _A.archive in actions:
-        values.update(status=Status.archived.value, closed_at=at, email_key=None, person_key=None)
+        values.update(status=Status.archived.value, closed_at=_AT, email_key=None, person_key=None)
         done.append("archived")
     return values, done
 
 
-def _mark(
-    conn: Connection,
-    where: Any,
-    values: dict[str, Any],
-    reason: str,
-    bracket: Bracket,
-    done: list[str],
-    at: datetime,
-    pool_id: int,
-) -> list[int]:
-    """Apply one bracket to every due lead and log one event each, in as few statements as the
-    database allows: PostgreSQL updates and logs in one statement (a data-modifying CTE)."""
-    update = sa.update(leads).where(where).values(**values).returning(leads.c.id)
-    details = {"after_hours": bracket.after_hours, "actions": done}
-    if conn.dialect.name == "postgresql":
-        aged = update.cte("aged")
-        columns = ["lead_id", "type", "at", "pool_id", "reason", "details"]
-        rows = sa.select(
-            aged.c.id,
-            sa.literal(EventType.aged.value),
-            sa.literal(at, events.c.at.type),
-            sa.literal(pool_id, events.c.pool_id.type),
-            sa.literal(reason[:300]),
-            sa.literal(details, events.c.details.type),
-        )
-        statement = sa.insert(events).from_select(columns, rows).returning(events.c.lead_id)
-        return list(conn.execute(statement).scalars())
-    ids = list(conn.execute(update).scalars())
-    if ids:
-        conn.execute(
-            sa.insert(events),
-            [
-                {
-                    "lead_id": i,
-                    "type": EventType.aged.value,
-                    "at": at,
-                    "pool_id": pool_id,
-                    "reason": reason[:300],
-                    "details": details,
-                }
-                for i in ids
-            ],
-        )
-    return ids
+def _logged(update: Any, reason: str, details: dict[str, Any]) -> Any:
+    """PostgreSQL marks the due leads and logs one event each in one statement (a data-modifying
+    CTE); other databases write the events from what the UPDATE returned."""
+    aged = update.cte("aged")
+    columns = ["lead_id", "type", "at", "pool_id", "reason", "details"]
+    rows = sa.select(
+        aged.c.id,
+        sa.literal(EventType.aged.value),
+        sa.cast(_AT, events.c.at.type),
+        sa.cast(_POOL, events.c.pool_id.type),
+        sa.literal(reason),
+        sa.literal(details, events.c.details.type),
+    )
+    return sa.insert(events).from_select(columns, rows).returning(events.c.lead_id)
 
 
 def _top_threshold(conn: Connection, pool_id: int, top_percent: float) -> float | None:
     """The priority a lead needs to be in the top `top_percent` of the pool's available leads."""
-    available = sa.and_(leads.c.pool_id == pool_id, leads.c.status == Status.available.value)
-    count = conn.execute(sa.select(sa.func.count()).where(available)).scalar_one()
+    count = conn.execute(_AVAILABLE, {"pool": pool_id}).scalar_one()
     if not count:
         return None
     offset = max(0, int(count * top_percent / 100) - 1)
-    value = conn.execute(
-        sa.select(leads.c.priority).where(available).order_by(leads.c.priority.desc()).offset(offset).limit(1)
-    ).scalar()
+    value = conn.execute(_NTH_PRIORITY, {"pool": pool_id, "offset": offset}).scalar()
     return float(value) if value is not None else None
+
+
+_available = sa.and_(leads.c.pool_id == _POOL, leads.c.status == Status.available.value)
+_AVAILABLE = sa.select(sa.func.count()).where(_available)
+_NTH_PRIORITY = (
+    sa.select(leads.c.priority)
+    .where(_available)
+    .order_by(leads.c.priority.desc())
+    .offset(sa.bindparam("offset"))
+    .limit(1)
+)
 
 
 def _managers(org: CurrentOrg, pool: Pool) -> tuple[str, ...]:
