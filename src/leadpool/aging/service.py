@@ -26,7 +26,7 @@ from leadpool.org.service import CurrentOrg, current
 from leadpool.push import service as push
 from leadpool.scheduler.service import JobResult
 from leadpool.storage.db import Database
-from leadpool.storage.tables import events, leads
+from leadpool.storage.tables import AVAILABLE, events, leads
 
 _A = AgingAction
 
@@ -64,7 +64,7 @@ def _oldest(db: Database) -> dict[int, dict[int, datetime]]:
 
 _OLDEST = (
     sa.select(leads.c.pool_id, leads.c.aging_step, sa.func.min(leads.c.entered_pool_at))
-    .where(leads.c.status == Status.available.value)
+    .where(AVAILABLE)
     .group_by(leads.c.pool_id, leads.c.aging_step)
 )
 
@@ -195,7 +195,7 @@ def _groups(
     """A bracket's UPDATEs: high-value leads and the rest when it treats them apart, else one."""
     # One index range per earlier step: the due leads, however many ticks were missed.
     due = sa.or_(*(sa.and_(leads.c.aging_step == s, leads.c.entered_pool_at <= _CUTOFF) for s in range(step)))
-    base = sa.and_(leads.c.pool_id == _POOL, leads.c.status == Status.available.value, due)
+    base = sa.and_(leads.c.pool_id == _POOL, AVAILABLE, due)
     parts: list[tuple[Any, list[AgingAction], bool]]
     if bracket.high_value is None:
         parts = [(sa.true(), bracket.actions, False)]
@@ -280,7 +280,7 @@ def _top_threshold(conn: Connection, pool_id: int, top_percent: float) -> float 
     return float(value) if value is not None else None
 
 
-_available = sa.and_(leads.c.pool_id == _POOL, leads.c.status == Status.available.value)
+_available = sa.and_(leads.c.pool_id == _POOL, AVAILABLE)
 _AVAILABLE = sa.select(sa.func.count()).where(_available)
 _NTH_PRIORITY = (
     sa.select(leads.c.priority)

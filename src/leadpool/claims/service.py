@@ -40,7 +40,7 @@ from leadpool.org.schema import Limits, Pool
 from leadpool.org.service import CurrentOrg, current
 from leadpool.storage.batch import Batch, Call, write_batch
 from leadpool.storage.db import Database
-from leadpool.storage.tables import claims, events, leads, penalties, users
+from leadpool.storage.tables import AVAILABLE, claims, events, fixed, leads, penalties, users
 
 _OPEN = [s.value for s in OPEN_STATUSES]
 
@@ -107,7 +107,7 @@ def claim(
 
 
 # Statements are built once; SQLAlchemy caches their compiled form, so a claim only binds values.
-_mine = sa.and_(claims.c.rep_id == sa.bindparam("rep"), claims.c.kind == "claim")
+_mine = sa.and_(claims.c.rep_id == sa.bindparam("rep"), claims.c.kind == fixed("claim"))
 _today = claims.c.claimed_at >= sa.bindparam("day")
 _counts = (
     sa.select(
@@ -122,8 +122,7 @@ _counts = (
 _open = (
     sa.select(sa.func.count())
     .select_from(leads)
-    # Spelled as ORs rather than IN: an IN list would need its values at compile time.
-    .where(leads.c.owner_id == sa.bindparam("rep"), sa.or_(*(leads.c.status == s for s in _OPEN)))
+    .where(leads.c.owner_id == sa.bindparam("rep"), leads.c.status.in_([fixed(s) for s in _OPEN]))
     .scalar_subquery()
 )
 # The active repeat-offender penalty, if any (§8), read with the counts in the same statement.
@@ -269,7 +268,7 @@ _PG_TAKE_BY_ID = sa.text(_PG_TAKE.format(by_id="AND id = :lead", skip=""))
 # A lead that arrived after the rep's release window opened waits for the next drop (§7).
 _claimable = sa.and_(
     leads.c.pool_id == sa.bindparam("pool"),
-    leads.c.status == Status.available.value,
+    AVAILABLE,
     leads.c.entered_pool_at <= sa.bindparam("released"),
 )
 _picked = (
@@ -282,7 +281,7 @@ _picked = (
 _mark = {"status": Status.claimed.value, "owner_id": sa.bindparam("rep"), "claimed_at": sa.bindparam("now")}
 _SQLITE_TAKE_NEXT = (
     sa.update(leads)
-    .where(leads.c.id == _picked.c.id, leads.c.status == Status.available.value)
+    .where(leads.c.id == _picked.c.id, AVAILABLE)
     .values(**_mark)
     .returning(leads.c.id, leads.c.priority)
 )

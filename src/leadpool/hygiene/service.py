@@ -30,9 +30,9 @@ from leadpool.org.service import CurrentOrg, current
 from leadpool.pools.moves import log
 from leadpool.scheduler.service import JobResult
 from leadpool.storage.db import Database
-from leadpool.storage.tables import events, leads
+from leadpool.storage.tables import AVAILABLE, events, fixed, leads
 
-_UNOWNED_LIVE = leads.c.status.in_([Status.review.value, Status.available.value])
+_UNOWNED_LIVE = leads.c.status.in_([fixed(Status.review.value), fixed(Status.available.value)])
 _CHUNK = 2000
 
 
@@ -220,7 +220,7 @@ def _stale_scan(conn: Connection, org: CurrentOrg, at: datetime, result: JobResu
     """§10 stale criteria, first match wins; the lead goes to the review queue, keeping its pool
     as where it came from."""
     s = org.loaded.org.hygiene.stale
-    available = leads.c.status == Status.available.value
+    available = AVAILABLE
     criteria: list[tuple[str, Any, str]] = []
     if s.unclaimed_days is not None:
         criteria.append(

@@ -10,10 +10,9 @@ from leadpool.clock import as_utc
 from leadpool.errors import Forbidden
 from leadpool.identity.access import Person, allowed
 from leadpool.identity.model import Permission
-from leadpool.leads.model import Status
 from leadpool.org.service import current
 from leadpool.storage.db import Database
-from leadpool.storage.tables import leads
+from leadpool.storage.tables import AVAILABLE, leads
 
 
 def list_pools(db: Database, actor: Person) -> list[dict[str, Any]]:
@@ -21,9 +20,7 @@ def list_pools(db: Database, actor: Person) -> list[dict[str, Any]]:
     with db.engine.connect() as conn:
         depth: dict[int, int] = dict(
             conn.execute(
-                sa.select(leads.c.pool_id, sa.func.count())
-                .where(leads.c.status == Status.available.value)
-                .group_by(leads.c.pool_id)
+                sa.select(leads.c.pool_id, sa.func.count()).where(AVAILABLE).group_by(leads.c.pool_id)
             ).all()
         )
     out = []
@@ -61,7 +58,7 @@ def preview(
             sa.select(
                 leads.c.id, leads.c.priority, leads.c.entered_pool_at, leads.c.data, leads.c.return_count
             )
-            .where(leads.c.pool_id == org.pool_ids[pool.name], leads.c.status == Status.available.value)
+            .where(leads.c.pool_id == org.pool_ids[pool.name], AVAILABLE)
             .order_by(leads.c.priority.desc(), leads.c.entered_pool_at, leads.c.id)
             .limit(limit)
             .offset(offset)
