@@ -40,8 +40,12 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             # Writers take the write lock up front: a claim that read counts under a shared lock
             # could be overtaken between its read and its write; BEGIN IMMEDIATE makes it wait
             # instead. Readers begin deferred and, under WAL, never wait for a writer.
+            # Straight to the driver: this runs for every transaction, and going through
+            # SQLAlchemy's statement execution would cost more than the BEGIN itself.
             write = conn.get_execution_options().get(WRITE, False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+            driver = conn.connection.driver_connection
+            assert driver is not None  # a checked-out connection always has its sqlite3 connection
+            driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
     return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
