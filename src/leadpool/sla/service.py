@@ -152,7 +152,7 @@ def _fire(
     rep_email = emails.get(row.rep_id, "?")
     waited = sla.hours * (step + 1)
     what = f"not contacted {waited:g} h after the claim (SLA {sla.hours:g} h, breach {step + 1})"
-    conn.execute(sa.update(claims).where(claims.c.id == row.id).values(sla_step=step + 1))
+    conn.execute(_STEP, {"claim": row.id, "sla_step": step + 1})
     pool_id = org.pool_ids[pool_name]
     append(
         conn,
@@ -183,6 +183,28 @@ def _fire(
             push.force_assign(conn, org, pool, [(row.lead_id, row.data)], at, how=reason)
 
 
+_STEP = sa.update(claims).where(claims.c.id == sa.bindparam("claim"))
+_BREACHES = (
+    sa.select(sa.func.count())
+    .select_from(claims)
+    .where(
+        claims.c.rep_id == sa.bindparam("rep"),
+        claims.c.sla_step >= 1,
+        claims.c.claimed_at > sa.bindparam("since"),
+    )
+)
+_PENALISED = sa.select(penalties.c.id).where(
+    penalties.c.rep_id == sa.bindparam("rep"),
+    penalties.c.lifted_at.is_(None),
+    penalties.c.ends_at > sa.bindparam("at"),
+)
+_MISSED = (
+    sa.update(leads)
+    .where(leads.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(first_response_due_at=None)
+)
+
+
 def _managers_of(org: Org, email: str) -> tuple[str, ...]:
     user = next((u for u in org.users if u.email.lower() == email.lower()), None)
     team = user.team if user else None
@@ -195,19 +217,11 @@ def _offenders(conn: Connection, org: Org, reps: set[int], at: datetime, result:
     rules = org.slas.contact.offenders
     if rules is None or not reps:
         return
-    emails = dict(conn.execute(sa.select(users.c.id, users.c.email).where(users.c.id.in_(reps))).all())
+    emails = _emails(conn)
     since = at - timedelta(days=rules.within_days)
     for rep_id in sorted(reps):
-        breaches = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(claims)
-            .where(claims.c.rep_id == rep_id, claims.c.sla_step >= 1, claims.c.claimed_at > since)
-        ).scalar_one()
-        active = conn.execute(
-            sa.select(penalties.c.id).where(
-                penalties.c.rep_id == rep_id, penalties.c.lifted_at.is_(None), penalties.c.ends_at > at
-            )
-        ).first()
+        breaches = conn.execute(_BREACHES, {"rep": rep_id, "since": since}).scalar_one()
+        active = conn.execute(_PENALISED, {"rep": rep_id, "at": at}).first()
         if breaches < rules.breaches or active is not None:
             continue
         ends = at + timedelta(days=rules.days)
@@ -271,9 +285,7 @@ def _first_response(conn: Connection, org: CurrentOrg, at: datetime, result: Job
         )
         to = (holder, *_managers_of(o, holder)) if holder else _team_managers(o, pool.team if pool else None)
         result.alerts.append(Alert("sla.first_response", what, at, tuple(to), row.id))
-    conn.execute(
-        sa.update(leads).where(leads.c.id.in_([r.id for r in rows])).values(first_response_due_at=None)
-    )
+    conn.execute(_MISSED, {"ids": [r.id for r in rows]})
     result.counts["first_response_missed"] = len(rows)
 
 
