@@ -38,9 +38,9 @@ from leadpool.pools import moves
 from leadpool.push import service as push
 from leadpool.scheduler.service import JobResult
 from leadpool.storage.db import Database
-from leadpool.storage.tables import claims, events, leads
+from leadpool.storage.tables import AVAILABLE, claims, events, leads
 
-_AVAILABLE = leads.c.status == Status.available.value
+_AVAILABLE = AVAILABLE
 
 
 def _epoch(column: Any, dialect: str) -> Any:
@@ -51,16 +51,25 @@ def _epoch(column: Any, dialect: str) -> Any:
 
 def depths(conn: Connection, at: datetime, pool_id: int | None = None) -> dict[int, Depth]:
     """Available leads per pool and their average time in pool, in one grouped read."""
-    entered = _epoch(leads.c.entered_pool_at, conn.dialect.name)
-    query = sa.select(leads.c.pool_id, sa.func.count(), sa.func.avg(entered)).where(_AVAILABLE)
-    if pool_id is not None:
-        query = query.where(leads.c.pool_id == pool_id)
-    rows = conn.execute(query.group_by(leads.c.pool_id)).all()
+    query = _DEPTHS[conn.dialect.name, pool_id is not None]
+    rows = conn.execute(query, {"pool": pool_id}).all()
     now = at.timestamp()
     return {
         r[0]: Depth(int(r[1]), max(0.0, (now - float(r[2])) / 3600) if r[2] is not None else 0.0)
         for r in rows
     }
+
+
+def _depths(dialect: str, one_pool: bool) -> Any:
+    entered = _epoch(leads.c.entered_pool_at, dialect)
+    query = sa.select(leads.c.pool_id, sa.func.count(), sa.func.avg(entered)).where(_AVAILABLE)
+    if one_pool:
+        query = query.where(leads.c.pool_id == sa.bindparam("pool"))
+    return query.group_by(leads.c.pool_id)
+
+
+# Built once per dialect: the overflow job reads a pool's depth every tick.
+_DEPTHS = {(d, one): _depths(d, one) for d in ("sqlite", "postgresql") for one in (False, True)}
 
 
 # -- recording changes ----------------------------------------------------------------------------
