@@ -35,6 +35,8 @@ class CurrentOrg:
     _claimers: dict[str, list[str]] = field(default_factory=dict)
     _caps: dict[str, Caps] = field(default_factory=dict)
     _people: dict[tuple[str, int], Person] = field(default_factory=dict)
+    # Anything else derived from this version alone, kept here by the service that works it out.
+    memo: dict[Any, Any] = field(default_factory=dict)
 
     def person(self, user: User, user_id: int) -> Person:
         """The org file's user as a Person (for access checks), built once per org version."""

@@ -38,7 +38,18 @@ from leadpool.push.availability import PERIODS, Absence, Rep, TeamLoad, cap_zone
 from leadpool.push.engine import Plan, Situation, anyone_free, plan, pushes
 from leadpool.rules.routing import Decision
 from leadpool.storage.db import Database
-from leadpool.storage.tables import absences, claims, declines, events, leads, offers, push_cursors, users
+from leadpool.storage.tables import (
+    AVAILABLE,
+    absences,
+    claims,
+    declines,
+    events,
+    fixed,
+    leads,
+    offers,
+    push_cursors,
+    users,
+)
 
 PUSH_LOCK_SPACE = 0x6C71  # 'lq': beside the claim path's per-rep locks (0x6C70)
 
@@ -132,7 +143,7 @@ def _plan(
     situation = state.situation
     by_id = {r.id: r for r in situation.reps.values()}
     if key not in state.members:
-        state.members[key] = _members(org.loaded.org, state, assign, pool)
+        state.members[key] = _members(org, state, assign, pool)
     members = state.members[key]
     owner_rep = by_id.get(owner[0]) if owner else None
     if owner is None:
@@ -157,20 +168,30 @@ def _plan(
     return result
 
 
-def _members(org: Org, state: _State, assign: Assign, pool: Pool) -> list[Rep]:
-    """The rule's candidates: its `reps` audience, else every rep who may claim from the pool."""
-    out = []
-    for user in org.users:
-        rep = state.situation.reps.get(user.email.lower())
-        person = state.people.get(user.email.lower())
-        if rep is None or person is None or person.role in (Role.ops, Role.executive, Role.admin):
-            continue
-        if assign.reps is not None:
-            if matches(assign.reps, person):
-                out.append(rep)
-        elif person.role is Role.rep and allowed(pool, person, Permission.claim):
-            out.append(rep)
-    return out
+def _members(org: CurrentOrg, state: _State, assign: Assign, pool: Pool) -> list[Rep]:
+    """The rule's candidates: its `reps` audience, else every rep who may claim from the pool.
+    Who they are follows from the org version alone, so the list is worked out once per version."""
+    key = ("push members", pool.name, assign.reps.model_dump_json() if assign.reps is not None else None)
+    emails: list[str] | None = org.memo.get(key)
+    if emails is None:
+        emails = []
+        complete = True
+        for user in org.loaded.org.users:
+            person = state.people.get(user.email.lower())
+            if person is None:
+                complete = complete and user.role not in (Role.rep, Role.manager)
+                continue
+            if person.role in (Role.ops, Role.executive, Role.admin):
+                continue
+            if assign.reps is not None:
+                if matches(assign.reps, person):
+                    emails.append(person.email)
+            elif person.role is Role.rep and allowed(pool, person, Permission.claim):
+                emails.append(person.email)
+        if complete:  # every candidate of the org file has a user row: the list is final
+            org.memo[key] = emails
+    reps = state.situation.reps
+    return [reps[e] for e in emails if e in reps]
 
 
 def _fallback(org: Org, situation: Situation, assign: Assign, pool: Pool) -> Rep | None:
@@ -225,7 +246,10 @@ _USERS = sa.select(
 _PUSHABLE = (Role.rep.value, Role.manager.value)
 _OPEN_COUNTS = (
     sa.select(leads.c.owner_id, sa.func.count())
-    .where(leads.c.owner_id.in_(sa.bindparam("reps", expanding=True)), leads.c.status.in_(_OPEN))
+    .where(
+        leads.c.owner_id.in_(sa.bindparam("reps", expanding=True)),
+        leads.c.status.in_([fixed(s) for s in _OPEN]),
+    )
     .group_by(leads.c.owner_id)
 )
 
@@ -344,7 +368,9 @@ def _assigned_query(bounds: dict[str, dict[int, datetime]]) -> Any:
             columns.append(sa.func.sum(sa.case((claims.c.claimed_at >= since, 1), else_=0)).label(label))
         query = (
             sa.select(claims.c.rep_id, *columns)
-            .where(claims.c.kind == "assign", claims.c.claimed_at >= sa.bindparam("earliest", type_=_WHEN))
+            .where(
+                claims.c.kind == fixed("assign"), claims.c.claimed_at >= sa.bindparam("earliest", type_=_WHEN)
+            )
             .group_by(claims.c.rep_id)
         )
         if len(_ASSIGNED) > 64:
@@ -484,14 +510,21 @@ def _save_cursors(conn: Connection, state: _State, now: datetime) -> None:
     ]
     if not rows:
         return
-    insert = pg_insert(push_cursors) if conn.dialect.name == "postgresql" else sqlite_insert(push_cursors)
-    conn.execute(
-        insert.on_conflict_do_update(
-            index_elements=[push_cursors.c.key],
-            set_={"state": insert.excluded.state, "updated_at": insert.excluded.updated_at},
-        ),
-        rows,
+    conn.execute(_UPSERT_CURSORS[conn.dialect.name], rows)
+
+
+def _upsert_cursors(insert: Any) -> Any:
+    return insert.on_conflict_do_update(
+        index_elements=[push_cursors.c.key],
+        set_={"state": insert.excluded.state, "updated_at": insert.excluded.updated_at},
     )
+
+
+# Built once per dialect: every push of a lead moves a rotation.
+_UPSERT_CURSORS = {
+    "postgresql": _upsert_cursors(pg_insert(push_cursors)),
+    "sqlite": _upsert_cursors(sqlite_insert(push_cursors)),
+}
 
 
 # ---- after the push: accept, decline, expire, sweep ----------------------------------------------
@@ -739,23 +772,14 @@ def tick(db: Database, now: datetime | None = None, *, limit: int = 500) -> dict
     now = now or db.clock.now()
     org = current(db)
     done = {"offer_rounds_expired": 0, "time_released_assigned": 0}
-    with db.transaction() as conn:
-        lock(conn)
-        due = (
-            conn.execute(
-                sa.select(offers.c.lead_id)
-                .join(leads, leads.c.id == offers.c.lead_id)
-                .where(offers.c.answer.is_(None), leads.c.status == Status.offered.value)
-                .group_by(offers.c.lead_id)
-                .having(sa.func.max(offers.c.expires_at) <= now)
-                .limit(limit)
-            )
-            .scalars()
-            .all()
-        )
-        for lead_id in due:
-            _next_round(conn, org, locked_lead(conn, lead_id), now)
-            done["offer_rounds_expired"] += 1
+    with db.engine.connect() as conn:  # most ticks no round has run out: no write lock for that
+        anything_due = conn.execute(_EXPIRED, {"now": now, "limit": 1}).first() is not None
+    if anything_due:
+        with db.transaction() as conn:
+            lock(conn)
+            for lead_id in conn.execute(_EXPIRED, {"now": now, "limit": limit}).scalars().all():
+                _next_round(conn, org, locked_lead(conn, lead_id), now)
+                done["offer_rounds_expired"] += 1
     for pool in org.loaded.org.pools:
         if pool.assign is None or pool.assign.after_hours is None or pool.name not in org.pool_ids:
             continue
@@ -769,7 +793,7 @@ def tick(db: Database, now: datetime | None = None, *, limit: int = 500) -> dict
                 sa.select(leads.c.id, leads.c.data)
                 .where(
                     leads.c.pool_id == org.pool_ids[pool.name],
-                    leads.c.status == Status.available.value,
+                    AVAILABLE,
                     leads.c.entered_pool_at <= cutoff,
                 )
                 .order_by(leads.c.entered_pool_at, leads.c.id)
@@ -790,6 +814,17 @@ def tick(db: Database, now: datetime | None = None, *, limit: int = 500) -> dict
     return done
 
 
+# Offered leads whose every open offer has run out: the next round (or the fallback) is due.
+_EXPIRED = (
+    sa.select(offers.c.lead_id)
+    .join(leads, leads.c.id == offers.c.lead_id)
+    .where(offers.c.answer.is_(None), leads.c.status == fixed("offered"))
+    .group_by(offers.c.lead_id)
+    .having(sa.func.max(offers.c.expires_at) <= sa.bindparam("now", type_=offers.c.expires_at.type))
+    .limit(sa.bindparam("limit"))
+)
+
+
 def _state_if_anyone_free(conn: Connection, org: CurrentOrg, pool: Pool, now: datetime) -> _State | None:
     """Push's view of the reps, or None when a chain without account or territory steps (every lead
     sees the same reps) finds none of them, nor the fallback, free: pushing the backlog would find
@@ -799,7 +834,7 @@ def _state_if_anyone_free(conn: Connection, org: CurrentOrg, pool: Pool, now: da
     if {Strategy.account_owner, Strategy.territory} & set(pool.assign.strategy):
         return state
     o = org.loaded.org
-    reps = _members(o, state, pool.assign, pool)
+    reps = _members(org, state, pool.assign, pool)
     fallback = _fallback(o, state.situation, pool.assign, pool)
     return state if anyone_free([*reps, *([fallback] if fallback else [])], state.situation) else None
 
