@@ -65,7 +65,7 @@ from leadpool.scheduler.service import Job
 from leadpool.scheduler.ticks import due_ticks
 from leadpool.storage.db import Database
 from leadpool.storage.migrate import upgrade
-from leadpool.storage.tables import HELD, claims, events, leads, offers
+from leadpool.storage.tables import AVAILABLE, HELD, claims, events, leads, offers
 
 LAB_ADMIN = "strategy-lab@leadpool.invalid"  # records the reps' PTO, like an ops admin would
 EXAMPLES = Path(__file__).parent / "scenarios"
@@ -421,7 +421,7 @@ class Simulation:
         rep_id, lead_id = payload
         rep = self.reps[rep_id]
         with self.db.engine.connect() as conn:
-            row = conn.execute(sa.select(leads.c.status, leads.c.owner_id).where(leads.c.id == lead_id)).one()
+            row = conn.execute(_HOLDER, {"lead": lead_id}).one()
         if row.status == Status.offered.value:
             try:
                 if rep.rng.random() < rep.behaviour.decline_rate:
@@ -506,12 +506,7 @@ class Simulation:
     def _best_in(self, pool: str) -> int | None:
         """Cherry-picking: the highest-score lead the pool preview shows, not the queue's next."""
         with self.db.engine.connect() as conn:
-            return conn.execute(
-                sa.select(leads.c.id)
-                .where(leads.c.pool_id == self.pool_ids[pool], leads.c.status == Status.available.value)
-                .order_by(leads.c.score.desc(), leads.c.id)
-                .limit(1)
-            ).scalar()
+            return conn.execute(_BEST, {"pool": self.pool_ids[pool]}).scalar()
 
     def _depth(self) -> dict[str, int]:
         """Available leads per pool; re-read only after something the lab did not do itself."""
@@ -527,14 +522,8 @@ class Simulation:
         self.dirty = False
         now = self.clock.now()
         with self.db.engine.connect() as conn:
-            held = conn.execute(
-                sa.select(leads.c.owner_id, leads.c.id).where(HELD).order_by(leads.c.id)
-            ).all()
-            offered = conn.execute(
-                sa.select(offers.c.rep_id, offers.c.lead_id)
-                .where(offers.c.answer.is_(None), offers.c.expires_at > now)
-                .order_by(offers.c.id)
-            ).all()
+            held = conn.execute(_HELD).all()
+            offered = conn.execute(_OFFERED, {"now": now}).all()
         mine: dict[int, set[int]] = {}
         for rep_id, lead_id in held:
             mine.setdefault(rep_id, set()).add(lead_id)
@@ -588,20 +577,8 @@ class Simulation:
 
     def _sample(self, _: None) -> None:
         now = self.clock.now()
-        bounds = [now - timedelta(hours=h) for h in (12, 24, 48)]
         with self.db.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(
-                    leads.c.pool_id,
-                    sa.func.count(),
-                    sa.func.count().filter(leads.c.created_at > bounds[0]),
-                    sa.func.count().filter(leads.c.created_at <= bounds[0], leads.c.created_at > bounds[1]),
-                    sa.func.count().filter(leads.c.created_at <= bounds[1], leads.c.created_at > bounds[2]),
-                    sa.func.count().filter(leads.c.created_at <= bounds[2]),
-                )
-                .where(leads.c.status == Status.available.value)
-                .group_by(leads.c.pool_id)
-            ).all()
+            rows = conn.execute(_AGES, {f"h{h}": now - timedelta(hours=h) for h in (12, 24, 48)}).all()
         depth = {self.pool_names.get(r[0], "?"): r[1] for r in rows}
         ages = {b: sum(r[i + 2] for r in rows) for i, b in enumerate(AGE_BUCKETS)}
         self.samples.append(Sample(now, depth, ages))
@@ -692,9 +669,34 @@ def _score(raw: dict[str, Any]) -> float | None:
         return None
 
 
-_DEPTH = (
-    sa.select(leads.c.pool_id, sa.func.count())
-    .where(leads.c.status == Status.available.value)
+_DEPTH = sa.select(leads.c.pool_id, sa.func.count()).where(AVAILABLE).group_by(leads.c.pool_id)
+
+# What reps see, built once: the lab reads these thousands of times a simulated day.
+_HOLDER = sa.select(leads.c.status, leads.c.owner_id).where(leads.c.id == sa.bindparam("lead"))
+_BEST = (
+    sa.select(leads.c.id)
+    .where(leads.c.pool_id == sa.bindparam("pool"), AVAILABLE)
+    .order_by(leads.c.score.desc(), leads.c.id)
+    .limit(1)
+)
+_HELD = sa.select(leads.c.owner_id, leads.c.id).where(HELD).order_by(leads.c.id)
+_OFFERED = (
+    sa.select(offers.c.rep_id, offers.c.lead_id)
+    .where(offers.c.answer.is_(None), offers.c.expires_at > sa.bindparam("now"))
+    .order_by(offers.c.id)
+)
+
+_h12, _h24, _h48 = (sa.bindparam(f"h{h}", type_=leads.c.created_at.type) for h in (12, 24, 48))
+_AGES = (
+    sa.select(
+        leads.c.pool_id,
+        sa.func.count(),
+        sa.func.count().filter(leads.c.created_at > _h12),
+        sa.func.count().filter(leads.c.created_at <= _h12, leads.c.created_at > _h24),
+        sa.func.count().filter(leads.c.created_at <= _h24, leads.c.created_at > _h48),
+        sa.func.count().filter(leads.c.created_at <= _h48),
+    )
+    .where(AVAILABLE)
     .group_by(leads.c.pool_id)
 )
 
