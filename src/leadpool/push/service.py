@@ -34,7 +34,7 @@ from leadpool.leads.access import locked_lead
 from leadpool.leads.model import OPEN_STATUSES, Status
 from leadpool.org.schema import Assign, Org, Pool, Strategy
 from leadpool.org.service import CurrentOrg, current
-from leadpool.push.availability import PERIODS, Absence, Rep, TeamLoad, cap_zone, period_start
+from leadpool.push.availability import PERIODS, Absence, Rep, TeamLoad, cap_zone, next_opening, period_start
 from leadpool.push.engine import Plan, Situation, anyone_free, plan, pushes
 from leadpool.rules.routing import Decision
 from leadpool.storage.db import Database
@@ -277,27 +277,26 @@ def _load(conn: Connection, org: CurrentOrg, now: datetime, *, take_lock: bool) 
         away[a.user_id] = Absence(as_utc(a.starts_at), as_utc(a.ends_at), a.reason)
     reps: dict[str, Rep] = {}
     people: dict[str, Person] = {}
-    for user in o.users:
-        email = user.email.lower()
+    for user, email, name, team, zone, weight, role, territories, hours, caps in _candidates(org):
         row = rows.get(email)
-        if row is None or user.role not in (Role.rep, Role.manager):
+        if row is None:
             continue
         reps[email] = Rep(
             id=row.id,
             email=email,
-            name=user.name,
-            team=user.team,
-            timezone=user.timezone,
-            weight=user.weight,
-            role=user.role.value,
-            territories=tuple(user.territories),
+            name=name,
+            team=team,
+            timezone=zone,
+            weight=weight,
+            role=role,
+            territories=territories,
             active=bool(row.active and user.active),
             online=bool(row.online),
             offline_reason=row.offline_reason,
             absence=away.get(row.id),
-            hours=user.working_hours or o.push.working_hours,
+            hours=hours,
             open_leads=int(open_counts.get(row.id, 0)),
-            caps=org.push_caps(user),
+            caps=caps,
         )
         people[email] = org.person(user, row.id)
     teams = {name: TeamLoad(caps, caps.timezone or o.timezone) for name, caps in o.push.team_caps.items()}
@@ -305,6 +304,31 @@ def _load(conn: Connection, org: CurrentOrg, now: datetime, *, take_lock: bool) 
     cursors = {key: dict(value) for key, value in conn.execute(_CURSORS).all()}
     situation = Situation(now, reps, teams, o.push.max_open, o.push.catch_up, cursors)
     return _State(situation, people, set())
+
+
+def _candidates(org: CurrentOrg) -> list[tuple[Any, ...]]:
+    """What push knows of each rep and manager from the org file: the same for every push until
+    the org changes, so it is put together once per version."""
+    found: list[tuple[Any, ...]] | None = org.memo.get("push candidates")
+    if found is None:
+        o = org.loaded.org
+        found = org.memo["push candidates"] = [
+            (
+                user,
+                user.email.lower(),
+                user.name,
+                user.team,
+                user.timezone,
+                user.weight,
+                user.role.value,
+                tuple(user.territories),
+                user.working_hours or o.push.working_hours,
+                org.push_caps(user),
+            )
+            for user in o.users
+            if user.role in (Role.rep, Role.manager)
+        ]
+    return found
 
 
 def _count_assigned(conn: Connection, reps: list[Rep], teams: dict[str, TeamLoad], now: datetime) -> None:
@@ -783,22 +807,18 @@ def tick(db: Database, now: datetime | None = None, *, limit: int = 500) -> dict
     for pool in org.loaded.org.pools:
         if pool.assign is None or pool.assign.after_hours is None or pool.name not in org.pool_ids:
             continue
-        cutoff = now - timedelta(hours=pool.assign.after_hours)
+        if _off_hours(org, pool, now):
+            continue  # nights and weekends: the backlog waits without anything being read
+        params = {"pool": org.pool_ids[pool.name], "cutoff": now - timedelta(hours=pool.assign.after_hours)}
+        with db.engine.connect() as conn:  # by day most ticks find nothing left waiting that long
+            if conn.execute(_WAITING, {**params, "limit": 1}).first() is None:
+                continue
         with db.transaction() as conn:
             lock(conn)
             state = _state_if_anyone_free(conn, org, pool, now)
             if state is None:
                 continue  # nights and weekends: the backlog waits without being read every tick
-            waiting = conn.execute(
-                sa.select(leads.c.id, leads.c.data)
-                .where(
-                    leads.c.pool_id == org.pool_ids[pool.name],
-                    AVAILABLE,
-                    leads.c.entered_pool_at <= cutoff,
-                )
-                .order_by(leads.c.entered_pool_at, leads.c.id)
-                .limit(limit)
-            ).all()
+            waiting = conn.execute(_WAITING, {**params, "limit": limit}).all()
             if not waiting:
                 continue
             assigned = force_assign(
@@ -814,6 +834,17 @@ def tick(db: Database, now: datetime | None = None, *, limit: int = 500) -> dict
     return done
 
 
+# A time-released pool's leads left unclaimed past its `after_hours`, longest-waiting first.
+_WAITING = (
+    sa.select(leads.c.id, leads.c.data)
+    .where(
+        leads.c.pool_id == sa.bindparam("pool"),
+        AVAILABLE,
+        leads.c.entered_pool_at <= sa.bindparam("cutoff", type_=leads.c.entered_pool_at.type),
+    )
+    .order_by(leads.c.entered_pool_at, leads.c.id)
+    .limit(sa.bindparam("limit"))
+)
 # Offered leads whose every open offer has run out: the next round (or the fallback) is due.
 _EXPIRED = (
     sa.select(offers.c.lead_id)
@@ -823,6 +854,37 @@ _EXPIRED = (
     .having(sa.func.max(offers.c.expires_at) <= sa.bindparam("now", type_=offers.c.expires_at.type))
     .limit(sa.bindparam("limit"))
 )
+
+
+def _off_hours(org: CurrentOrg, pool: Pool, now: datetime) -> bool:
+    """Whether every rep this pool's backlog could be pushed to (its fallback included) is outside
+    working hours now. Known from the org file alone, so a night's ticks read nothing: nobody
+    outside their hours is free, whatever the database says about them."""
+    assign = pool.assign
+    assert assign is not None
+    if {Strategy.account_owner, Strategy.territory} & set(assign.strategy):
+        return False  # each lead may have its own candidates
+    key = ("push hours", pool.name)
+    hours = org.memo.get(key)
+    if hours is None:
+        o = org.loaded.org
+        chosen = []
+        for user in o.users:
+            if not user.active or user.role not in (Role.rep, Role.manager):
+                continue
+            person = Person(-1, user.email.lower(), user.role, user.team, user.tier, user.title)
+            if assign.reps is not None:
+                if matches(assign.reps, person):
+                    chosen.append(user)
+            elif user.role is Role.rep and allowed(pool, person, Permission.claim):
+                chosen.append(user)
+        if assign.fallback == "manager":
+            chosen += [u for u in o.users if u.role is Role.manager and u.team == pool.team and u.active]
+        elif assign.fallback != "pool":
+            named = assign.fallback.lower()
+            chosen += [u for u in o.users if u.email.lower() == named and u.role in (Role.rep, Role.manager)]
+        hours = org.memo[key] = [(u.working_hours or o.push.working_hours, u.timezone) for u in chosen]
+    return bool(hours) and all(h is not None and next_opening(h, now, zone) for h, zone in hours)
 
 
 def _state_if_anyone_free(conn: Connection, org: CurrentOrg, pool: Pool, now: datetime) -> _State | None:
