@@ -36,19 +36,32 @@ def run(db: Database, at: datetime) -> JobResult:
     result = JobResult()
     oldest = _oldest(db)
     # Each bracket's statements depend only on the org version: built once per database, then bound.
-    statements = db.memo.setdefault("aging_statements", {})
+    shared = _Shared(db.memo.setdefault("aging_statements", {}))
+    due = []
     for pool in org.loaded.org.pools:
         aging = pool.aging or org.loaded.org.aging
         ladder = aging.ladder()
         if not ladder or pool.name not in org.pool_ids:
             continue
         due_steps = _due_steps(oldest.get(org.pool_ids[pool.name], {}), ladder, at)
-        if not due_steps:
-            continue  # most ticks: nothing old enough anywhere in the pool, so no lock and no writes
-        with db.transaction() as conn:
-            push.lock(conn)  # force-assign pushes; taking the lock first keeps one lock order
-            _age_pool(conn, org, pool, ladder, aging.high_value_score, at, result, due_steps, statements)
+        if due_steps:  # most ticks most pools have nothing old enough: no lock and no writes
+            due.append((pool, ladder, aging.high_value_score, due_steps))
+    if not due:
+        return result
+    with db.transaction() as conn:
+        push.lock(conn)  # force-assign pushes; taking the lock first keeps one lock order
+        for pool, ladder, high_value, due_steps in due:
+            _age_pool(conn, org, pool, ladder, high_value, at, result, due_steps, shared)
     return result
+
+
+@dataclass
+class _Shared:
+    """What one aging run keeps across its pools: the brackets' statements (per database and org
+    version) and push's view of the reps, read at the first force-assign and kept current by it."""
+
+    statements: dict[Any, list[Any]]
+    push_view: Any = None
 
 
 def _oldest(db: Database) -> dict[int, dict[int, datetime]]:
@@ -109,12 +122,13 @@ def _age_pool(
     at: datetime,
     result: JobResult,
     due_steps: set[int],
-    statements: dict[Any, list[_Group]],
+    shared: _Shared,
 ) -> None:
     pool_id = org.pool_ids[pool.name]
     aging = pool.aging or org.loaded.org.aging
     postgres = conn.dialect.name == "postgresql"
     thresholds: dict[float, float | None] = {}
+    statements = shared.statements
     for step, bracket in enumerate(ladder, start=1):
         if step not in due_steps:
             continue
@@ -164,7 +178,9 @@ def _age_pool(
                 to_alert += ids
             if AgingAction.force_assign in group.actions:
                 rows = conn.execute(_DATA, {"ids": ids}).all()
-                assigned = push.force_assign(conn, org, pool, [(r.id, r.data) for r in rows], at, how=label)
+                shared.push_view = shared.push_view or push.view(conn, org, at)
+                waiting = [(r.id, r.data) for r in rows]
+                assigned = push.force_assign(conn, org, pool, waiting, at, how=label, state=shared.push_view)
                 result.counts["force_assigned"] = result.counts.get("force_assigned", 0) + assigned
         if to_alert:  # one alert per pool and bracket, however many leads
             result.alerts.append(

@@ -887,6 +887,12 @@ def _off_hours(org: CurrentOrg, pool: Pool, now: datetime) -> bool:
     return bool(hours) and all(h is not None and next_opening(h, now, zone) for h, zone in hours)
 
 
+def view(conn: Connection, org: CurrentOrg, now: datetime) -> _State:
+    """Push's view of the reps, for a caller holding the push lock that force-assigns more than
+    once in one transaction (aging's brackets): loaded once, kept current by each push."""
+    return _load(conn, org, now, take_lock=False)
+
+
 def _state_if_anyone_free(conn: Connection, org: CurrentOrg, pool: Pool, now: datetime) -> _State | None:
     """Push's view of the reps, or None when a chain without account or territory steps (every lead
     sees the same reps) finds none of them, nor the fallback, free: pushing the backlog would find
