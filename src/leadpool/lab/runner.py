@@ -65,7 +65,7 @@ from leadpool.scheduler.service import Job
 from leadpool.scheduler.ticks import due_ticks
 from leadpool.storage.db import Database
 from leadpool.storage.migrate import upgrade
-from leadpool.storage.tables import AVAILABLE, HELD, claims, events, leads, offers
+from leadpool.storage.tables import AVAILABLE, HELD, claims, events, leads, offers, users
 
 LAB_ADMIN = "strategy-lab@leadpool.invalid"  # records the reps' PTO, like an ops admin would
 EXAMPLES = Path(__file__).parent / "scenarios"
@@ -522,8 +522,11 @@ class Simulation:
         self.dirty = False
         now = self.clock.now()
         with self.db.engine.connect() as conn:
-            held = conn.execute(_HELD).all()
-            offered = conn.execute(_OFFERED, {"now": now}).all()
+            # Sorted here, not in SQL: an ORDER BY id would make SQLite walk every lead in id order
+            # instead of the few held and pending ones.
+            held = sorted(conn.execute(_HELD).all(), key=lambda r: r[1])
+            pending = sorted(conn.execute(_OFFERED, {"now": now}).all(), key=lambda r: r[2])
+        offered = [(rep_id, lead_id) for rep_id, lead_id, _ in pending]
         mine: dict[int, set[int]] = {}
         for rep_id, lead_id in held:
             mine.setdefault(rep_id, set()).add(lead_id)
@@ -679,11 +682,12 @@ _BEST = (
     .order_by(leads.c.score.desc(), leads.c.id)
     .limit(1)
 )
-_HELD = sa.select(leads.c.owner_id, leads.c.id).where(HELD).order_by(leads.c.id)
-_OFFERED = (
-    sa.select(offers.c.rep_id, offers.c.lead_id)
-    .where(offers.c.answer.is_(None), offers.c.expires_at > sa.bindparam("now"))
-    .order_by(offers.c.id)
+# Per user, a seek on (owner, status): without statistics SQLite would rather scan every lead ever owned.
+_HELD = sa.select(users.c.id, leads.c.id).select_from(
+    users.join(leads, sa.and_(leads.c.owner_id == users.c.id, HELD))
+)
+_OFFERED = sa.select(offers.c.rep_id, offers.c.lead_id, offers.c.id).where(
+    offers.c.answer.is_(None), offers.c.expires_at > sa.bindparam("now")
 )
 
 _h12, _h24, _h48 = (sa.bindparam(f"h{h}", type_=leads.c.created_at.type) for h in (12, 24, 48))
