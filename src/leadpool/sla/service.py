@@ -36,7 +36,7 @@ def run(db: Database, at: datetime) -> JobResult:
     # A claim's deadline per step depends only on the claim and the org version, yet a held lead
     # is looked at every tick until contacted: each working-time deadline is worked out once.
     deadlines = db.memo.setdefault("sla_deadlines", {})
-    # Most ticks nothing is due: find that out with reads alone, without taking the write lock.
+    # Many ticks nothing is due: find that out with reads alone, without taking the write lock.
     with db.engine.connect() as conn:
         if not _due_claims(conn, org, at, deadlines) and conn.execute(_FIRST_DUE, {"at": at}).first() is None:
             return result
