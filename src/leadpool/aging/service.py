@@ -211,7 +211,7 @@ def _groups(
     """A bracket's UPDATEs: high-value leads and the rest when it treats them apart, else one."""
     # One index range per earlier step: the due leads, however many ticks were missed. Spelled as
     # IN, not as an OR of ranges, which SQLite answers by reading every lead in the pool.
-    steps = [sa.literal_column(str(s)) for s in range(step)]
+    steps: list[Any] = [sa.literal_column(str(s)) for s in range(step)]
     due = sa.and_(leads.c.aging_step.in_(steps), leads.c.entered_pool_at <= _CUTOFF)
     base = sa.and_(leads.c.pool_id == _POOL, AVAILABLE, due)
     parts: list[tuple[Any, list[AgingAction], bool]]
