@@ -24,6 +24,9 @@ class Standing:
     claims_today: int
     pool_claims_today: int
     ratio_claims_today: int  # claims today from the pool this pool's ratio requires
+    # The times behind the hourly limit and the cooldown. The claim path reads them only when the
+    # counts say they can refuse (n more would pass the hourly limit; a streak long enough for a
+    # cooldown) and leaves them empty otherwise, where they allow the claim either way.
     hour_claims: list[datetime] = field(default_factory=list)  # claim times in the last hour, oldest first
     recent_actions: list[datetime] = field(default_factory=list)  # latest claim actions, newest first
     penalty: Penalty | None = None  # an active repeat-offender penalty (§8)

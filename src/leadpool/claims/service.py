@@ -43,6 +43,7 @@ from leadpool.storage.db import Database
 from leadpool.storage.tables import AVAILABLE, claims, events, fixed, leads, penalties, users
 
 _OPEN = [s.value for s in OPEN_STATUSES]
+_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,11 @@ _counts = (
         sa.func.count().filter(_today, claims.c.pool_id == sa.bindparam("pool")).label("pool_today"),
         sa.func.count().filter(_today, claims.c.pool_id == sa.bindparam("ratio_pool")).label("ratio_today"),
         sa.func.count().filter(claims.c.claimed_at > sa.bindparam("hour_ago")).label("in_hour"),
+        # Claim actions (a batch is one) within the cooldown window: only a streak this long can
+        # start a cooldown, so their times are read only then.
+        sa.func.count(sa.distinct(claims.c.action))
+        .filter(claims.c.claimed_at >= sa.bindparam("window"))
+        .label("actions"),
     )
     .where(_mine, claims.c.claimed_at >= sa.bindparam("since"))
     .subquery("counts")
@@ -193,35 +199,40 @@ def _lock_and_count(
     calls: list[Call] = [(_LOCK_PG, {"rep": rep.id})] if db.is_postgres else []
     while True:
         limits = org.limits(pool, tier)
+        cooldown = limits.cooldown if limits.cooldown is not None and limits.cooldown.minutes > 0 else None
         day = limit_rules.day_start(now, zone).astimezone(UTC)
         ratio_pool = org.pool_ids.get(limits.ratio.pool, -1) if limits.ratio else -1
+        # With no cooldown the window starts tomorrow: no action falls in it.
+        window = now - timedelta(minutes=cooldown.after * cooldown.minutes) if cooldown else now + _DAY
         params = {
             "rep": rep.id,
             "day": day,
             "hour_ago": hour_ago,
-            "since": min(day, hour_ago),
+            "window": window,
+            "since": min(day, hour_ago, window),
             "pool": pool_id,
             "ratio_pool": ratio_pool,
             "now": now,
         }
-        first = len(calls)
-        calls.append((_COUNT, params))
-        if limits.hourly_claims is not None:
-            calls.append((_HOUR, {"rep": rep.id, "hour_ago": hour_ago}))
-        if limits.cooldown is not None and limits.cooldown.minutes > 0:
-            window = now - timedelta(minutes=limits.cooldown.after * limits.cooldown.minutes)
-            calls.append((_ACTIONS, {"rep": rep.id, "window": window, "after": limits.cooldown.after}))
-        results = batch.run(calls)[first:]
-        rows = results[0]
+        (rows,) = batch.run([*calls, (_COUNT, params)])[len(calls) :]
         if not rows or not rows[0].active:
             raise Forbidden("this user is inactive and cannot claim")
         row = rows[0]
         if (row.timezone, row.tier) == (zone, tier):
             break
         zone, tier, calls = row.timezone, row.tier, []  # the lock is held; count again
-    extra = iter(results[1:])
-    hour_claims = [as_utc(r[0]) for r in next(extra)] if limits.hourly_claims is not None else []
-    recent = [as_utc(r[0]) for r in next(extra, [])]
+    # The times behind the hourly limit and the cooldown matter only when they can refuse: read them
+    # then, and leave them empty otherwise (the counts above already say they allow n more).
+    hourly = limits.hourly_claims is not None and row.in_hour + n > limits.hourly_claims
+    streak = cooldown is not None and row.actions >= cooldown.after
+    later: list[Call] = []
+    if hourly:
+        later.append((_HOUR, {"rep": rep.id, "hour_ago": hour_ago}))
+    if cooldown is not None and streak:
+        later.append((_ACTIONS, {"rep": rep.id, "window": window, "after": cooldown.after}))
+    extra = iter(batch.run(later) if later else [])
+    hour_claims = [as_utc(r[0]) for r in next(extra)] if hourly else []
+    recent = [as_utc(r[0]) for r in next(extra)] if streak else []
     penalty = None
     if row.penalty is not None:  # rare: one more statement only for a penalised rep
         (found,) = batch.run([(_PENALTY, {"penalty": row.penalty})])
