@@ -106,15 +106,18 @@ def push_routed(conn: Connection, org: CurrentOrg, routed: Sequence[Routed], now
             todo.append((r, key, assign))
     if not todo:
         return Pushed(notes)
-    state = _load(conn, org, now, take_lock=True)
-    owners = _owners(conn, [(r.values, a) for r, _, a in todo])
-    writes = _Writes(now)
-    for (r, key, assign), owner in zip(todo, owners, strict=True):
+    lock(conn)
+    # Hybrid splits first: they need only the rotation state, and a lead the split keeps in the
+    # pool must not pay for reading every rep's situation.
+    cursors = _cursors(conn)
+    split: set[str] = set()
+    pushing = []
+    for r, key, assign in todo:
         if assign.share < 100:
-            counter = state.situation.cursors.setdefault(f"split {key}", {})
+            counter = cursors.setdefault(f"split {key}", {})
             seen = int(counter.get("n", 0))
             counter["n"] = seen + 1
-            state.dirty.add(f"split {key}")
+            split.add(f"split {key}")
             if not pushes(assign.share, seen):
                 notes[r.lead_id] = {
                     "pushed": False,
@@ -122,6 +125,15 @@ def push_routed(conn: Connection, org: CurrentOrg, routed: Sequence[Routed], now
                     f"({assign.share:g}% are pushed)",
                 }
                 continue
+        pushing.append((r, key, assign))
+    if not pushing:
+        _save_cursors(conn, cursors, split, now)
+        return Pushed(notes)
+    state = _load(conn, org, now, cursors=cursors)
+    state.dirty |= split
+    owners = _owners(conn, [(r.values, a) for r, _, a in pushing])
+    writes = _Writes(now)
+    for (r, key, assign), owner in zip(pushing, owners, strict=True):
         pool = org.loaded.org.pool(r.decision.pool or "")
         assert pool is not None  # a routed lead is in a pool of the current org
         result = _plan(org, state, key, assign, pool, r.values, owner)
@@ -261,11 +273,16 @@ _AWAY = (
 _CURSORS = sa.select(push_cursors.c.key, push_cursors.c.state)
 
 
-def _load(conn: Connection, org: CurrentOrg, now: datetime, *, take_lock: bool) -> _State:
-    """Every candidate's availability, load and period counts, and the rotation state, read after
-    the push lock is held so they include every push committed before."""
-    if take_lock:
-        lock(conn)
+def _cursors(conn: Connection) -> dict[str, dict[str, Any]]:
+    return {key: dict(value) for key, value in conn.execute(_CURSORS).all()}
+
+
+def _load(
+    conn: Connection, org: CurrentOrg, now: datetime, *, cursors: dict[str, dict[str, Any]] | None = None
+) -> _State:
+    """Every candidate's availability, load and period counts, and the rotation state (unless the
+    caller read it already), read by a caller holding the push lock so that they include every push
+    committed before."""
     o = org.loaded.org
     rows = {r.email: r for r in conn.execute(_USERS)}
     # Seek each candidate's open leads (owner, status) rather than scan every lead ever owned:
@@ -301,7 +318,7 @@ def _load(conn: Connection, org: CurrentOrg, now: datetime, *, take_lock: bool) 
         people[email] = org.person(user, row.id)
     teams = {name: TeamLoad(caps, caps.timezone or o.timezone) for name, caps in o.push.team_caps.items()}
     _count_assigned(conn, list(reps.values()), teams, now)
-    cursors = {key: dict(value) for key, value in conn.execute(_CURSORS).all()}
+    cursors = _cursors(conn) if cursors is None else cursors
     situation = Situation(now, reps, teams, o.push.max_open, o.push.catch_up, cursors)
     return _State(situation, people, set())
 
@@ -501,7 +518,7 @@ class _Writes:
             conn.execute(_OFFER_ROWS, self.offer_rows)
         if self.events:
             conn.execute(_EVENTS, self.events)
-        _save_cursors(conn, state, self.now)
+        _save_cursors(conn, state.situation.cursors, state.dirty, self.now)
 
 
 # Built once: a push of one lead (at intake, by aging, after a decline) binds values only.
@@ -527,11 +544,10 @@ def _count(rep: Rep, state: _State) -> None:
             team.assigned[period] = team.assigned.get(period, 0) + 1
 
 
-def _save_cursors(conn: Connection, state: _State, now: datetime) -> None:
-    rows = [
-        {"key": k, "state": state.situation.cursors.get(k, {}), "updated_at": now}
-        for k in sorted(state.dirty)
-    ]
+def _save_cursors(
+    conn: Connection, cursors: dict[str, dict[str, Any]], dirty: set[str], now: datetime
+) -> None:
+    rows = [{"key": k, "state": cursors.get(k, {}), "updated_at": now} for k in sorted(dirty)]
     if not rows:
         return
     conn.execute(_UPSERT_CURSORS[conn.dialect.name], rows)
@@ -605,7 +621,7 @@ def _repush(
     if found is None:
         return None
     key, assign, pool = found
-    state = _load(conn, org, now, take_lock=False)  # the caller holds the push lock
+    state = _load(conn, org, now)  # the caller holds the push lock
     owners = _owners(conn, [(lead.data, assign)])
     if assign.offer is not None and round > assign.offer.rounds:
         # Every round passed: the fallback decides, directly.
@@ -890,7 +906,7 @@ def _off_hours(org: CurrentOrg, pool: Pool, now: datetime) -> bool:
 def view(conn: Connection, org: CurrentOrg, now: datetime) -> _State:
     """Push's view of the reps, for a caller holding the push lock that force-assigns more than
     once in one transaction (aging's brackets): loaded once, kept current by each push."""
-    return _load(conn, org, now, take_lock=False)
+    return _load(conn, org, now)
 
 
 def _state_if_anyone_free(conn: Connection, org: CurrentOrg, pool: Pool, now: datetime) -> _State | None:
@@ -898,7 +914,7 @@ def _state_if_anyone_free(conn: Connection, org: CurrentOrg, pool: Pool, now: da
     sees the same reps) finds none of them, nor the fallback, free: pushing the backlog would find
     nobody."""
     assert pool.assign is not None
-    state = _load(conn, org, now, take_lock=False)
+    state = _load(conn, org, now)
     if {Strategy.account_owner, Strategy.territory} & set(pool.assign.strategy):
         return state
     o = org.loaded.org
@@ -925,7 +941,7 @@ def force_assign(
     on an event."""
     if not waiting:
         return 0
-    state = state or _load(conn, org, now, take_lock=False)
+    state = state or _load(conn, org, now)
     key = key or f"pool {pool.name}"
     base = assign or pool.assign or Assign(strategy=[Strategy.round_robin])
     chosen = base.model_copy(update={"after_hours": None, "offer": None, "share": 100, "when": None})
@@ -963,7 +979,7 @@ def explain(db: Database, values: Mapping[str, Any], decision: Decision) -> dict
         seen = when.evaluate(values)
         out["when"] = {"condition": assign.when, "matched": seen.matched, "values": seen.values}
     with db.engine.connect() as conn:
-        state = _load(conn, org, db.clock.now(), take_lock=False)
+        state = _load(conn, org, db.clock.now())
         if assign.share < 100:
             seen_n = int(state.situation.cursors.get(f"split {key}", {}).get("n", 0))
             out["split"] = (
