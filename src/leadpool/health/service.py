@@ -162,9 +162,12 @@ def overflow_job(db: Database, at: datetime) -> JobResult:
     day = gates.day_of(org, at)
     with db.engine.connect() as conn:
         states = gates.states(conn)
+        seen = depths(conn, at)  # every pool in one read
     for pool, pool_id, state, health in _unpinned(org, states, at, day):
         if not (health.overflow or health.queue_caps or state.overflow_since or state.capped):
             continue
+        if not _acts(state, health, seen.get(pool_id, Depth(0, 0.0)), at):
+            continue  # most ticks: nothing to record and nothing to drain, so no write lock
         with db.transaction() as conn:
             push.lock(conn)  # overflow may push; one lock order with every other pusher
             now_depth = depths(conn, at, pool_id).get(pool_id, Depth(0, 0.0))
@@ -177,6 +180,18 @@ def overflow_job(db: Database, at: datetime) -> JobResult:
                 _drain(conn, org, pool, health, now_depth, at, result)
             _keep(db, conn, pool_id, state, new, at)
     return result
+
+
+def _acts(state: PoolState, health: Health, depth: Depth, at: datetime) -> bool:
+    """Whether this depth changes the pool's overflow or cap state, or has leads to drain. Judged
+    from a read; the write transaction judges again under the lock."""
+    new, change = overflow_step(state, health.overflow, depth, at)
+    new, cap = caps_step(new, health.queue_caps, depth)
+    if change is not None or cap is not None or new != state:
+        return True
+    o = health.overflow
+    draining = o is not None and o.action in ("auto_assign", "partner")
+    return new.overflow_since is not None and draining and o is not None and depth.available >= o.leave_under
 
 
 def _drain(
