@@ -6,6 +6,7 @@ once, in order, whenever the scheduler gets to it — also when it catches up af
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -68,8 +69,12 @@ _HELD_CLAIMS = (
 _EMAILS = sa.select(users.c.id, users.c.email)
 
 
-def _emails(conn: Connection) -> dict[int, str]:
-    return {user_id: email for user_id, email in conn.execute(_EMAILS)}
+def _emails(conn: Connection, org: CurrentOrg, wanted: Iterable[int] = ()) -> dict[int, str]:
+    """Users' emails by id, read once per org version and again when a user is new since."""
+    known: dict[int, str] | None = org.memo.get("sla emails")
+    if known is None or any(user_id not in known for user_id in wanted):
+        known = org.memo["sla emails"] = {user_id: email for user_id, email in conn.execute(_EMAILS)}
+    return known
 
 
 def _due_claims(
@@ -89,7 +94,7 @@ def _due_claims(
     if not rows:
         return []
     people = {u.email.lower(): u for u in o.users}
-    emails = _emails(conn)
+    emails = _emails(conn, org, (row.rep_id for row in rows))
     out = []
     for row in rows:
         if row.pool_id not in ladders:
@@ -128,7 +133,7 @@ def _contact_ladder(
     due = _due_claims(conn, org, at, deadlines)
     if not due:
         return first_breaches
-    emails = _emails(conn)
+    emails = _emails(conn, org)  # _due_claims has just read any new user
     for row, pool_name, sla, steps in due:
         for step in steps:
             _fire(conn, org, pool_name, sla, step, sla.ladder[step], row, emails, at, result)
@@ -217,7 +222,7 @@ def _offenders(conn: Connection, org: Org, reps: set[int], at: datetime, result:
     rules = org.slas.contact.offenders
     if rules is None or not reps:
         return
-    emails = _emails(conn)
+    emails = {user_id: email for user_id, email in conn.execute(_EMAILS)}
     since = at - timedelta(days=rules.within_days)
     for rep_id in sorted(reps):
         breaches = conn.execute(_BREACHES, {"rep": rep_id, "since": since}).scalar_one()
@@ -267,7 +272,7 @@ def _first_response(conn: Connection, org: CurrentOrg, at: datetime, result: Job
     if not rows:
         return
     o = org.loaded.org
-    emails = _emails(conn)
+    emails = _emails(conn, org, (r.owner_id for r in rows if r.owner_id))
     for row in rows:
         minutes = o.slas.first_response_minutes.get(row.source or "", 0)
         holder = emails.get(row.owner_id) if row.owner_id else None
