@@ -98,7 +98,25 @@ def cap_zone(caps: Caps, rep_zone: str) -> str:
 
 
 def next_opening(hours: WorkingHours, now: datetime, zone: str) -> datetime | None:
-    """When the rep's working hours next begin (None if they are working now)."""
+    """When the rep's working hours next begin (None if they are working now).
+
+    Push asks this for every candidate of every lead, and reps mostly share their hours and zone:
+    the answer is kept for the instant, keyed by the very hours object (checked, not just its id)."""
+    key = (id(hours), zone, now)
+    found = _OPENINGS.get(key)
+    if found is not None and found[0] is hours:
+        return found[1]
+    opens = _next_opening(hours, now, zone)
+    if len(_OPENINGS) > 4096:
+        _OPENINGS.clear()
+    _OPENINGS[key] = (hours, opens)
+    return opens
+
+
+_OPENINGS: dict[tuple[int, str, datetime], tuple[WorkingHours, datetime | None]] = {}
+
+
+def _next_opening(hours: WorkingHours, now: datetime, zone: str) -> datetime | None:
     tz = zone_info(zone)
     local = now.astimezone(tz)
     if _DAYS[local.weekday()] in hours.days and hours.start <= local.time() < hours.end:
