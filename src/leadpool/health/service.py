@@ -162,11 +162,13 @@ def overflow_job(db: Database, at: datetime) -> JobResult:
     day = gates.day_of(org, at)
     with db.engine.connect() as conn:
         states = gates.states(conn)
-        seen = depths(conn, at)  # every pool in one read
-    for pool, pool_id, state, health in _unpinned(org, states, at, day):
-        if not (health.overflow or health.queue_caps or state.overflow_since or state.capped):
-            continue
-        if not _acts(state, health, seen.get(pool_id, Depth(0, 0.0)), at):
+        watched = [
+            (pool, pool_id, state, health, depths(conn, at, pool_id).get(pool_id, Depth(0, 0.0)))
+            for pool, pool_id, state, health in _unpinned(org, states, at, day)
+            if health.overflow or health.queue_caps or state.overflow_since or state.capped
+        ]
+    for pool, pool_id, state, health, seen in watched:
+        if not _acts(state, health, seen, at):
             continue  # most ticks: nothing to record and nothing to drain, so no write lock
         with db.transaction() as conn:
             push.lock(conn)  # overflow may push; one lock order with every other pusher
