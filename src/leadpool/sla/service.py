@@ -59,7 +59,6 @@ _HELD_CLAIMS = (
         claims.c.claimed_at,
         claims.c.pool_id,
         claims.c.sla_step,
-        leads.c.data,
     )
     .select_from(leads)
     .join(claims, sa.and_(claims.c.lead_id == leads.c.id, claims.c.released_at.is_(None)))
@@ -185,7 +184,7 @@ def _fire(
         push.remember_decline(conn, row.lead_id, row.rep_id, at, reason)
         if action is SlaStep.reassign:
             pool = org.pool(pool_name)
-            push.force_assign(conn, org, pool, [(row.lead_id, row.data)], at, how=reason)
+            push.force_assign(conn, org, pool, [(row.lead_id, lead.data)], at, how=reason)
 
 
 _STEP = sa.update(claims).where(claims.c.id == sa.bindparam("claim"))
