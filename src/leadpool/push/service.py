@@ -256,13 +256,17 @@ _USERS = sa.select(
     users.c.id, users.c.email, users.c.role, users.c.active, users.c.online, users.c.offline_reason
 )
 _PUSHABLE = (Role.rep.value, Role.manager.value)
+# Per rep or manager, a seek on (owner, status) for their open leads: the statement names no ids,
+# so it is compiled once rather than expanded for the current list of users on every push.
 _OPEN_COUNTS = (
-    sa.select(leads.c.owner_id, sa.func.count())
-    .where(
-        leads.c.owner_id.in_(sa.bindparam("reps", expanding=True)),
-        leads.c.status.in_([fixed(s) for s in _OPEN]),
+    sa.select(users.c.id, sa.func.count())
+    .select_from(
+        users.join(
+            leads, sa.and_(leads.c.owner_id == users.c.id, leads.c.status.in_([fixed(s) for s in _OPEN]))
+        )
     )
-    .group_by(leads.c.owner_id)
+    .where(users.c.role.in_([fixed(r) for r in _PUSHABLE]))
+    .group_by(users.c.id)
 )
 
 _AWAY = (
@@ -287,8 +291,7 @@ def _load(
     rows = {r.email: r for r in conn.execute(_USERS)}
     # Seek each candidate's open leads (owner, status) rather than scan every lead ever owned:
     # the cost stays flat however many closed leads history holds.
-    candidates = [r.id for r in rows.values() if r.role in _PUSHABLE]
-    open_counts: dict[int, int] = dict(conn.execute(_OPEN_COUNTS, {"reps": candidates}).all())
+    open_counts: dict[int, int] = dict(conn.execute(_OPEN_COUNTS).all())
     away: dict[int, Absence] = {}
     for a in conn.execute(_AWAY, {"now": now}):
         away[a.user_id] = Absence(as_utc(a.starts_at), as_utc(a.ends_at), a.reason)
