@@ -132,6 +132,13 @@ def test_hybrid_split_is_exact_and_auditable(db: Database) -> None:
     assert "stays in the pool (40% are pushed)" in routed_event(db, stays.lead_id or 0)["push"]["note"]
 
 
+def test_hybrid_split_counts_leads_that_arrive_one_at_a_time(db: Database) -> None:
+    # One lead per request, as the API and the lab send them: a lead the split keeps in the pool
+    # must still move the count, or every later lead would stay too.
+    pushed = [push(db, "split")[0].assigned_to is not None for _ in range(10)]
+    assert pushed == [False, False, True, False, True, False, False, True, False, True]
+
+
 def test_push_only_high_priority_and_pull_the_rest(db: Database) -> None:
     (low,) = push(db, "hot", score=60)
     assert (low.status, low.assigned_to) == ("available", None)
