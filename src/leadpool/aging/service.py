@@ -44,7 +44,7 @@ def run(db: Database, at: datetime) -> JobResult:
         if not ladder or pool.name not in org.pool_ids:
             continue
         due_steps = _due_steps(oldest.get(org.pool_ids[pool.name], {}), ladder, at)
-        if due_steps:  # most ticks most pools have nothing old enough: no lock and no writes
+        if due_steps:  # a pool with nothing old enough costs no lock and no writes
             due.append((pool, ladder, aging.high_value_score, due_steps))
     if not due:
         return result
