@@ -113,6 +113,18 @@ def test_a_time_released_pool_assigns_what_waited_too_long(
     assert tick(db)["time_released_assigned"] == 0
 
 
+def test_a_time_released_backlog_waits_for_working_hours(
+    db: Database, reps: dict[str, Person], clock: ManualClock
+) -> None:
+    (waiting,) = push(db, "timed")
+    clock.advance(hours=28)  # Tuesday evening in Berlin: overdue, but Dee's hours (08-18) are over
+    assert tick(db)["time_released_assigned"] == 0
+    assert _status(db, waiting.lead_id or 0) == ("available", None)
+    clock.advance(hours=12)  # Wednesday morning: Dee is at work
+    assert tick(db)["time_released_assigned"] == 1
+    assert _status(db, waiting.lead_id or 0) == ("claimed", reps["dee"].id)
+
+
 def test_nobody_available_leaves_the_lead_in_its_pool(
     db: Database, reps: dict[str, Person], clock: ManualClock
 ) -> None:
