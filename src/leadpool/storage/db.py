@@ -5,28 +5,52 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import Connection, Engine
 
 from leadpool.clock import Clock, SystemClock
 
-WRITE = "leadpool_write"
+# Set only while Database.transaction begins its transaction: that BEGIN takes the write lock.
+_WRITING: ContextVar[bool] = ContextVar("leadpool_writing", default=False)
+
+
+class _SQLite(SQLiteDialect_pysqlite):
+    """pysqlite, with SQLAlchemy's BEGIN as SQLite's own. Writers take the write lock up front: a
+    claim that read counts under a shared lock could be overtaken between its read and its write;
+    BEGIN IMMEDIATE makes it wait instead. Readers begin deferred and, under WAL, never wait.
+
+    A dialect rather than a `begin` event listener: any connection event makes SQLAlchemy dispatch
+    events around every statement, which cost more than the BEGIN itself."""
+
+    supports_statement_cache = True
+
+    def do_begin(self, dbapi_connection: Any) -> None:
+        dbapi_connection.execute("BEGIN IMMEDIATE" if _WRITING.get() else "BEGIN")
+
+
+registry.register("sqlite.leadpool", __name__, "_SQLite")
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if url.startswith("sqlite"):
-        database = sa.engine.make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+        parsed = sa.engine.make_url(url)
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            parsed.set(drivername="sqlite+leadpool"),
+            connect_args={"timeout": 60, "check_same_thread": False},
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_setup(dbapi_connection: Any, _record: Any) -> None:
-            # Let SQLAlchemy's BEGIN below be the only transaction control; pysqlite's own is off.
+            # Let the dialect's BEGIN be the only transaction control; pysqlite's own is off.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -34,18 +58,6 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=60000")
             cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn: Connection) -> None:
-            # Writers take the write lock up front: a claim that read counts under a shared lock
-            # could be overtaken between its read and its write; BEGIN IMMEDIATE makes it wait
-            # instead. Readers begin deferred and, under WAL, never wait for a writer.
-            # Straight to the driver: this runs for every transaction, and going through
-            # SQLAlchemy's statement execution would cost more than the BEGIN itself.
-            write = conn.get_execution_options().get(WRITE, False)
-            driver = conn.connection.driver_connection
-            assert driver is not None  # a checked-out connection always has its sqlite3 connection
-            driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
     return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
@@ -75,8 +87,12 @@ class Database:
     def transaction(self) -> Iterator[Connection]:
         """A write transaction. Hot paths that pipeline their statements use storage.batch instead."""
         with self.engine.connect() as conn:
-            conn.execution_options(**{WRITE: True})
-            with conn.begin():
+            writing = _WRITING.set(True)  # for this BEGIN only, not for reads opened inside
+            try:
+                begun = conn.begin()
+            finally:
+                _WRITING.reset(writing)
+            with begun:
                 yield conn
 
     def dispose(self) -> None:

@@ -19,12 +19,13 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    config = alembic_config(engine.url.render_as_string(hide_password=False))
     if engine.dialect.name == "sqlite":
-        # Our engine wraps every transaction in BEGIN IMMEDIATE; Alembic manages its own, so give it
-        # a plain connection to the same file.
-        command.upgrade(config, revision)
+        # Our engine runs its own BEGINs (storage.db); Alembic manages its own transactions, so it
+        # gets a plain pysqlite connection to the same file.
+        plain = engine.url.set(drivername="sqlite")
+        command.upgrade(alembic_config(plain.render_as_string(hide_password=False)), revision)
         return
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
