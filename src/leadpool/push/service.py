@@ -891,7 +891,7 @@ def _off_hours(org: CurrentOrg, pool: Pool, now: datetime) -> bool:
         for user in o.users:
             if not user.active or user.role not in (Role.rep, Role.manager):
                 continue
-            person = Person(-1, user.email.lower(), user.role, user.team, user.tier, user.title)
+            person = org.person(user, -1)  # who they are, not their row: the id plays no part here
             if assign.reps is not None:
                 if matches(assign.reps, person):
                     chosen.append(user)
