@@ -32,7 +32,7 @@ from leadpool.identity.access import Person, allowed, matches
 from leadpool.identity.model import Permission, Role
 from leadpool.leads.access import locked_lead
 from leadpool.leads.model import OPEN_STATUSES, Status
-from leadpool.org.schema import Assign, Org, Pool, Strategy
+from leadpool.org.schema import Assign, Org, Pool, Strategy, User
 from leadpool.org.service import CurrentOrg, current
 from leadpool.push.availability import PERIODS, Absence, Rep, TeamLoad, cap_zone, next_opening, period_start
 from leadpool.push.engine import Plan, Situation, anyone_free, plan, pushes
@@ -181,40 +181,46 @@ def _plan(
 
 
 def _members(org: CurrentOrg, state: _State, assign: Assign, pool: Pool) -> list[Rep]:
-    """The rule's candidates: its `reps` audience, else every rep who may claim from the pool.
-    Who they are follows from the org version alone, so the list is worked out once per version."""
+    """The rule's candidates who have a user row, as push sees them now."""
+    reps = state.situation.reps
+    return [reps[email] for email, _ in _rule_candidates(org, assign, pool) if email in reps]
+
+
+def _rule_candidates(org: CurrentOrg, assign: Assign, pool: Pool) -> list[tuple[str, User]]:
+    """The rule's candidates by the org file: its `reps` audience, else every rep who may claim from
+    the pool. They follow from the org version alone, so the list is worked out once per version."""
     key = ("push members", pool.name, assign.reps.model_dump_json() if assign.reps is not None else None)
-    emails: list[str] | None = org.memo.get(key)
-    if emails is None:
-        emails = []
-        complete = True
+    found: list[tuple[str, User]] | None = org.memo.get(key)
+    if found is None:
+        found = []
         for user in org.loaded.org.users:
-            person = state.people.get(user.email.lower())
-            if person is None:
-                complete = complete and user.role not in (Role.rep, Role.manager)
+            if user.role not in (Role.rep, Role.manager):
                 continue
-            if person.role in (Role.ops, Role.executive, Role.admin):
-                continue
+            person = org.person(user, -1)  # who they are, not their row: the id plays no part here
             if assign.reps is not None:
                 if matches(assign.reps, person):
-                    emails.append(person.email)
-            elif person.role is Role.rep and allowed(pool, person, Permission.claim):
-                emails.append(person.email)
-        if complete:  # every candidate of the org file has a user row: the list is final
-            org.memo[key] = emails
-    reps = state.situation.reps
-    return [reps[e] for e in emails if e in reps]
+                    found.append((person.email, user))
+            elif user.role is Role.rep and allowed(pool, person, Permission.claim):
+                found.append((person.email, user))
+        org.memo[key] = found
+    return found
 
 
 def _fallback(org: Org, situation: Situation, assign: Assign, pool: Pool) -> Rep | None:
+    email = _fallback_email(org, assign, pool)
+    return situation.reps.get(email) if email else None
+
+
+def _fallback_email(org: Org, assign: Assign, pool: Pool) -> str | None:
+    """Who gets a lead nobody else can take: the pool team's manager, a named user, or nobody."""
     if assign.fallback == "pool":
         return None
     if assign.fallback == "manager":
         manager = next(
             (u for u in org.users if u.role is Role.manager and u.team == pool.team and u.active), None
         )
-        return situation.reps.get(manager.email.lower()) if manager else None
-    return situation.reps.get(assign.fallback.lower())
+        return manager.email.lower() if manager else None
+    return assign.fallback.lower()
 
 
 def _owners(
@@ -887,21 +893,9 @@ def _off_hours(org: CurrentOrg, pool: Pool, now: datetime) -> bool:
     hours = org.memo.get(key)
     if hours is None:
         o = org.loaded.org
-        chosen = []
-        for user in o.users:
-            if not user.active or user.role not in (Role.rep, Role.manager):
-                continue
-            person = org.person(user, -1)  # who they are, not their row: the id plays no part here
-            if assign.reps is not None:
-                if matches(assign.reps, person):
-                    chosen.append(user)
-            elif user.role is Role.rep and allowed(pool, person, Permission.claim):
-                chosen.append(user)
-        if assign.fallback == "manager":
-            chosen += [u for u in o.users if u.role is Role.manager and u.team == pool.team and u.active]
-        elif assign.fallback != "pool":
-            named = assign.fallback.lower()
-            chosen += [u for u in o.users if u.email.lower() == named and u.role in (Role.rep, Role.manager)]
+        chosen = [user for _, user in _rule_candidates(org, assign, pool) if user.active]
+        fallback = _fallback_email(o, assign, pool)
+        chosen += [u for u in o.users if u.email.lower() == fallback and u.role in (Role.rep, Role.manager)]
         hours = org.memo[key] = [(u.working_hours or o.push.working_hours, u.timezone) for u in chosen]
     return bool(hours) and all(h is not None and next_opening(h, now, zone) for h, zone in hours)
 
