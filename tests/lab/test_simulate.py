@@ -189,6 +189,15 @@ reps: {{tiers: {{platinum: {{workload: 2}}}}}}
     assert "tiers: low, middle, top" in raised.value.problems[0].message
 
 
+def test_a_scenario_on_a_base_names_its_problems_by_path_not_by_borrowed_lines(tmp_path: Path) -> None:
+    path = tmp_path / "on_base.yaml"
+    path.write_text(f"name: On a base\nbase: {EXAMPLES}/common.yaml\norg: {EXAMPLES}/team.yaml\ndays: 0\n")
+    with pytest.raises(InvalidInput) as raised:
+        load(path)
+    # The merged document's lines are nobody's: "days" is on line 4 here, elsewhere there.
+    assert [p.where for p in raised.value.problems] == ["days"]
+
+
 @pytest.mark.parametrize("name", ["round_robin", "tiered_pools", "time_released", "hybrid_60_40"])
 def test_every_shipped_example_loads_and_runs_a_day(name: str) -> None:
     loaded = load(EXAMPLES / f"{name}.yaml")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import heapq
 import random
-import re
 import shutil
 import tempfile
 import time as wallclock
@@ -116,29 +115,25 @@ def load(path: Path) -> Loaded:
     except OSError as exc:
         raise InvalidInput([Problem(str(path), f"cannot read the scenario: {exc.strerror}")]) from None
     data = _safe_yaml(text)
-    if isinstance(data, dict) and "base" in data:
+    merged = isinstance(data, dict) and "base" in data
+    if merged:
         # A scenario on top of a shared one (the examples share their stream and reps this way);
-        # problems are then named by path in the merged scenario.
+        # problems are then named by path in the merged scenario: its lines are nobody's.
         over = dict(data)
         base = _yaml_file(path.parent / str(over.pop("base")), "base")
         text = yaml.safe_dump(_merge(base, over), sort_keys=False, allow_unicode=True)
-    scenario = parse_scenario(text, source=str(path))
+    scenario = parse_scenario(text, source=str(path), lines=not merged)
     if isinstance(scenario.org, str):  # an org file as it is: its problems name its own lines
         org_text = _read(path.parent / scenario.org, "org")
-        prefix, keep_lines = f"{Path(scenario.org).name}: ", True
+        prefix, org_lines = f"{Path(scenario.org).name}: ", True
     else:  # inline or merged: lines would point into a document nobody wrote, so paths only
         org_text = yaml.safe_dump(_org_data(scenario.org, path.parent), sort_keys=False, allow_unicode=True)
-        prefix, keep_lines = "org.", False
+        prefix, org_lines = "org.", False
     try:
-        org = parse(org_text, source=f"{path} org").org
+        org = parse(org_text, source=f"{path} org", lines=org_lines).org
     except InvalidInput as exc:
         raise InvalidInput(
-            [
-                Problem(
-                    prefix + (p.where if keep_lines else re.sub(r" \(line \d+\)$", "", p.where)), p.message
-                )
-                for p in exc.problems
-            ],
+            [Problem(prefix + p.where, p.message) for p in exc.problems],
             hint=f"fix the org of {path}, then run the simulation again",
         ) from None
     errors = check_against_org(scenario, sorted(org.tiers))

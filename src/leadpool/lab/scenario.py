@@ -218,8 +218,8 @@ class Scenario(Strict):
     conversion: Conversion = Conversion()
 
 
-def parse_scenario(text: str, *, source: str = "scenario") -> Scenario:
-    data, located = read_yaml(text, source=source, expected="'name:', 'org:', 'leads:' …")
+def parse_scenario(text: str, *, source: str = "scenario", lines: bool = True) -> Scenario:
+    data, located = read_yaml(text, source=source, expected="'name:', 'org:', 'leads:' …", lines=lines)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
