@@ -89,6 +89,17 @@ def _scenario(tmp_path: Path, name: str, *, seed: int = 3, rules: str = TIERED) 
     return path
 
 
+def test_a_replay_reads_its_export_with_the_mappings_delimiter(tmp_path: Path) -> None:
+    # The same three leads exported with semicolons: the arrival times come from the same read.
+    for name in ("one_rep.yaml", "three_leads.mapping.yaml"):
+        (tmp_path / name).write_text((HERE / name).read_text(encoding="utf-8"), encoding="utf-8")
+    export = (HERE / "three_leads.csv").read_text(encoding="utf-8")
+    (tmp_path / "three_leads.csv").write_text(export.replace(",", ";"), encoding="utf-8")
+    semicolons = simulate(load(tmp_path / "one_rep.yaml")).results.summary
+    assert semicolons == simulate(load(HERE / "one_rep.yaml")).results.summary
+    assert semicolons["leads"] == 3
+
+
 def test_the_same_seed_gives_the_same_report_and_another_seed_another(tmp_path: Path) -> None:
     path = _scenario(tmp_path, "pull")
     first = report.as_dict(simulate(load(path)))

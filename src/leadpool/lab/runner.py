@@ -31,7 +31,6 @@ from sqlalchemy.engine import Connection
 from leadpool.availability.service import add_absence
 from leadpool.claims.service import claim, release
 from leadpool.clock import ManualClock, as_utc
-from leadpool.csvfile import records
 from leadpool.errors import ClaimRefused, InvalidInput, LeadpoolError, Problem
 from leadpool.events.model import EventType
 from leadpool.health.gates import may_claim_widened
@@ -318,12 +317,14 @@ class Simulation:
         if detect_format(str(path)) != "csv":
             raise InvalidInput([Problem("leads.replay.file", "replays read CSV exports")])
         try:
-            stamps = {int(where.split()[1]): row.get(replay.timestamp, "") for where, row in records(path)}
             types = field_types(self.org.loaded.org.fields)
             with path.open(encoding=mapping.encoding, newline="") as stream:
-                rows = [(r.line, r.raw) for r in read_rows(stream, "csv", mapping, types) if not r.problems]
+                # One pass, with the mapping's own delimiter and encoding, for the fields and the time.
+                read = list(read_rows(stream, "csv", mapping, types, keep=(replay.timestamp,)))
         except OSError as exc:
             raise InvalidInput([Problem("leads.replay.file", f"cannot read it: {exc.strerror}")]) from None
+        stamps = {r.line: r.kept.get(replay.timestamp, "") for r in read}
+        rows = [(r.line, r.raw) for r in read if not r.problems]
         if stamps and not any(stamps.values()):
             raise InvalidInput(
                 [Problem("leads.replay.timestamp", f"no column '{replay.timestamp}' in {path.name}")]

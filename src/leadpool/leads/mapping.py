@@ -74,6 +74,7 @@ class Row:
     line: int  # where the record starts in the file (the CSV header is line 1)
     raw: dict[str, Any]
     problems: list[Problem] = field(default_factory=list)
+    kept: dict[str, str] = field(default_factory=dict)  # source columns asked for by `keep`, as read
 
 
 class _Cleaner:
@@ -146,13 +147,20 @@ def check_mapping(mapping: Mapping, types: MappingABC[str, FieldType], header: l
 
 
 def read_rows(
-    stream: TextIO, fmt: Format, mapping: Mapping, types: MappingABC[str, FieldType]
+    stream: TextIO,
+    fmt: Format,
+    mapping: Mapping,
+    types: MappingABC[str, FieldType],
+    *,
+    keep: tuple[str, ...] = (),
 ) -> Iterator[Row]:
+    """Mapped rows. `keep` names CSV source columns handed back as read (the strategy lab replays
+    an export by its timestamp column, which the mapping does not import)."""
     cleaner = _Cleaner(mapping, types)
     if fmt == "jsonl":
         yield from _jsonl(stream, cleaner)
     else:
-        yield from _csv(stream, cleaner)
+        yield from _csv(stream, cleaner, keep)
 
 
 def _apply(cleaner: _Cleaner, pairs: Iterator[tuple[str, Any]]) -> dict[str, Any]:
@@ -169,7 +177,7 @@ def _apply(cleaner: _Cleaner, pairs: Iterator[tuple[str, Any]]) -> dict[str, Any
     return {k: v for k, v in raw.items() if v is not None}
 
 
-def _csv(stream: TextIO, cleaner: _Cleaner) -> Iterator[Row]:
+def _csv(stream: TextIO, cleaner: _Cleaner, keep: tuple[str, ...] = ()) -> Iterator[Row]:
     delimiter = cleaner.mapping.delimiter
     if delimiter is None:
         sample = stream.read(64 * 1024)
@@ -189,6 +197,7 @@ def _csv(stream: TextIO, cleaner: _Cleaner) -> Iterator[Row]:
     if problems:
         raise InvalidInput(problems, hint="fix the mapping file; no row was imported")
     width = len(header)
+    kept = [(column, header.index(column)) for column in keep if column in header]
     start = reader.line_num + 1
     for cells in reader:
         line, start = start, reader.line_num + 1
@@ -200,7 +209,8 @@ def _csv(stream: TextIO, cleaner: _Cleaner) -> Iterator[Row]:
                 line, {}, [Problem(f"line {line}", f"{len(cells)} cells but the header has {width} columns")]
             )
             continue
-        yield Row(line, _apply(cleaner, zip(header, cells, strict=False)))
+        found = {column: cells[i].strip() for column, i in kept if i < len(cells)} if kept else {}
+        yield Row(line, _apply(cleaner, zip(header, cells, strict=False)), kept=found)
 
 
 def _jsonl(stream: TextIO, cleaner: _Cleaner) -> Iterator[Row]:
