@@ -791,17 +791,14 @@ def simulate(
     """Strategy lab (§14): run the real engine on a virtual clock against scenarios of leads and rep
     behaviour, and compare speed-to-lead, SLA compliance, fairness and expected conversions."""
     from leadpool.lab import report
-    from leadpool.lab.runner import EXAMPLES as LAB_EXAMPLES
+    from leadpool.lab.runner import examples as lab_examples
     from leadpool.lab.runner import load, resolve
     from leadpool.lab.runner import simulate as run_scenario
 
     if examples:
-        for path in sorted(LAB_EXAMPLES.glob("*.yaml")):
-            if path.stem not in ("common", "team"):
-                first = load(path).scenario
-                console.print(
-                    f"[bold]{path.stem}[/]  {first.name}: {escape(' '.join(first.description.split()))}"
-                )
+        for path in lab_examples():
+            first = load(path).scenario
+            console.print(f"[bold]{path.stem}[/]  {first.name}: {escape(' '.join(first.description.split()))}")
         return
     names = scenarios or []
     if not names:

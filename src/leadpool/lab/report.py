@@ -164,13 +164,16 @@ def write(runs: Sequence[Run], out: Path, *, formats: Sequence[str] = ("png", "s
     written: list[Path] = []
     svgs: dict[str, str] = {}
     for name, fig in plots(runs).items():
-        for fmt in formats:
-            path = out / f"{name}.{fmt}"
-            fig.savefig(path, format=fmt, dpi=120, metadata=_metadata(fmt))
-            written.append(path)
-        buffer = io.StringIO()
+        buffer = io.StringIO()  # drawn once: the page inlines it, and it is the .svg file too
         fig.savefig(buffer, format="svg", metadata=_metadata("svg"))
         svgs[name] = buffer.getvalue()
+        for fmt in formats:
+            path = out / f"{name}.{fmt}"
+            if fmt == "svg":
+                path.write_text(svgs[name], encoding="utf-8")
+            else:
+                fig.savefig(path, format=fmt, dpi=120, metadata=_metadata(fmt))
+            written.append(path)
     page = out / "report.html"
     page.write_text(_html(runs, svgs), encoding="utf-8")
     written.append(page)

@@ -69,6 +69,11 @@ LAB_ADMIN = "strategy-lab@leadpool.invalid"  # records the reps' PTO, like an op
 EXAMPLES = Path(__file__).parent / "scenarios"
 
 
+def examples() -> list[Path]:
+    """The shipped example scenarios, without the parts they share (common.yaml, team.yaml)."""
+    return sorted(p for p in EXAMPLES.glob("*.yaml") if p.stem not in ("common", "team"))
+
+
 def resolve(name: str) -> Path:
     """A scenario file, or the name of a shipped example ('tiered_pools')."""
     path = Path(name)
@@ -77,7 +82,7 @@ def resolve(name: str) -> Path:
     example = EXAMPLES / f"{path.stem}.yaml"
     if example.exists() and path.parent == Path("."):
         return example
-    shipped = ", ".join(sorted(p.stem for p in EXAMPLES.glob("*.yaml") if p.stem not in ("common", "team")))
+    shipped = ", ".join(p.stem for p in examples())
     raise InvalidInput(
         [Problem(name, "no such scenario file")],
         hint=f"give a path, or one of the shipped examples: {shipped}",
