@@ -798,7 +798,8 @@ def simulate(
     if examples:
         for path in lab_examples():
             first = load(path).scenario
-            console.print(f"[bold]{path.stem}[/]  {first.name}: {escape(' '.join(first.description.split()))}")
+            about = escape(" ".join(first.description.split()))
+            console.print(f"[bold]{path.stem}[/]  {first.name}: {about}")
         return
     names = scenarios or []
     if not names:
