@@ -1,23 +1,58 @@
-"""Settings from the environment (LEADPOOL_*) or a .env file; the defaults run on a laptop."""
+"""Settings from the environment (LEADPOOL_*), a .env file, or a TOML file named by LEADPOOL_CONFIG;
+the defaults run on a laptop. The environment wins over the files, so a secret can stay out of them."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+CONFIG_ENV = "LEADPOOL_CONFIG"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEADPOOL_", env_file=".env", extra="ignore")
 
-    database_url: str = "sqlite:///./data/leadpool.db"
+    # repr=False: a URL may carry a password, and settings get printed when something goes wrong.
+    database_url: str = Field("sqlite:///./data/leadpool.db", repr=False)
     host: str = "127.0.0.1"
     port: int = 8000
+    # API worker processes for `leadpool serve`; more than one wants PostgreSQL (README, production).
+    workers: int = Field(1, ge=1, le=64)
+    # How long a stopping server lets in-flight requests finish before it closes them.
+    graceful_seconds: int = Field(30, ge=0)
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
     import_batch_size: int = 1000
     tick_seconds: int = 60  # how often time-driven jobs run (aging, SLAs, offers)
     # Run the scheduler inside `leadpool serve` too: the single-machine default. With several API
     # workers on PostgreSQL, run `leadpool scheduler` once instead (leadership makes extras idle).
     scheduler_in_server: bool = True
-    webhook_url: str | None = None  # alerts are POSTed here as JSON, besides the log
+    webhook_url: str | None = Field(None, repr=False)  # alerts are POSTed here as JSON, besides the log
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources = [init_settings, env_settings, dotenv_settings, file_secret_settings]
+        config = os.environ.get(CONFIG_ENV)
+        if config:
+            path = Path(config)
+            if not path.is_file():
+                raise FileNotFoundError(f"{CONFIG_ENV}={config}: no such settings file")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)

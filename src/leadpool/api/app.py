@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from leadpool.accounts.views import router as accounts_router
+from leadpool.api.middleware import RequestIds
 from leadpool.availability.views import router as availability_router
 from leadpool.claims.views import router as claims_router
 from leadpool.errors import ClaimRefused, LeadpoolError
 from leadpool.health.views import router as health_router
 from leadpool.identity.views import router as identity_router
 from leadpool.leads.views import router as leads_router
+from leadpool.logs import REQUEST_ID
 from leadpool.org.views import router as org_router
 from leadpool.pools.views import router as pools_router
 from leadpool.push.views import router as push_router
 from leadpool.review.views import router as review_router
 from leadpool.sla.views import router as sla_router
 from leadpool.storage.db import Database
+from leadpool.storage.migrate import schema_state
 from leadpool.transfers.views import router as transfers_router
 
 
@@ -31,8 +38,25 @@ def _where(loc: tuple[Any, ...]) -> str:
     return text
 
 
-def create_app(db: Database) -> FastAPI:
+log = logging.getLogger("leadpool.api")
+RETRY_SECONDS = 2  # what a 503 asks the client to wait: a failover or a restart takes seconds
+
+
+def _unavailable(message: str, hint: str) -> JSONResponse:
+    details = {"request_id": REQUEST_ID.get()}
+    body = {"code": "unavailable", "message": message, "hint": hint, "details": details}
+    return JSONResponse({"error": body}, status_code=503, headers={"Retry-After": str(RETRY_SECONDS)})
+
+
+def create_app(db: Database, *, dispose_on_shutdown: bool = False) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if dispose_on_shutdown:  # a server's own engine; tests hand in one they keep using
+            db.dispose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="leadpool",
         version="0.1.0",
         description=(
@@ -69,9 +93,43 @@ def create_app(db: Database) -> FastAPI:
             status_code=422,
         )
 
+    @app.exception_handler(sa.exc.OperationalError)
+    async def _database_unavailable(_request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
+        # The connection went away or could not be made (PostgreSQL restarting, a failover, the
+        # network; SQLite locked past its timeout). Nothing was committed by this request unless
+        # the commit itself was cut off, and then the idempotency key returns the original.
+        log.warning("database unavailable: %s", exc.orig if exc.orig is not None else exc)
+        return _unavailable(
+            "the database is not answering; nothing was changed by this request",
+            "retry after Retry-After seconds, with the same Idempotency-Key: a lead is never taken twice",
+        )
+
+    @app.exception_handler(Exception)
+    async def _internal_error(_request: Request, exc: Exception) -> JSONResponse:
+        # Starlette logs the traceback; the client gets the envelope and the id to quote.
+        body = {
+            "code": "internal_error",
+            "message": "leadpool failed on this request; it is a bug, and it was logged",
+            "hint": "quote the request_id when reporting it",
+            "details": {"request_id": REQUEST_ID.get()},
+        }
+        return JSONResponse({"error": body}, status_code=500)
+
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, str]:
+        """Liveness: the process answers. It does not touch the database (see /ready)."""
         return {"status": "ok"}
+
+    @app.get("/api/v1/ready", tags=["health"], responses={503: {"description": "not ready"}})
+    def ready() -> Any:
+        """Readiness: the database answers and its schema is the one this code expects."""
+        current, head = schema_state(db.engine)
+        if current != head:
+            return _unavailable(
+                f"the database schema is at {current or 'nothing'}, this code needs {head}",
+                "run `leadpool migrate` against this database",
+            )
+        return {"status": "ready", "database": db.dialect, "schema": current}
 
     for router in (
         org_router,
@@ -88,4 +146,5 @@ def create_app(db: Database) -> FastAPI:
         health_router,
     ):
         app.include_router(router, prefix="/api/v1")
+    app.add_middleware(RequestIds)
     return app

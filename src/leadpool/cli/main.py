@@ -520,16 +520,34 @@ def serve(
     db_url: DbUrl = None,
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="API worker processes (PostgreSQL for more than 1)")
+    ] = None,
+    log_format: Annotated[str | None, typer.Option(help="text or json (one object a line)")] = None,
     seed: Annotated[bool, typer.Option(help="load the example organisation into an empty database")] = True,
 ) -> None:
-    """Run the HTTP API. On an empty database, seed the example organisation so there is something to see."""
+    """Run the HTTP API. On an empty database, seed the example organisation so there is something to see.
+
+    With --workers N, N processes serve the API; the scheduler runs once, in this (the supervising)
+    process. SIGTERM or Ctrl-C stops taking connections and lets requests in flight finish."""
+    import os
+
     import uvicorn
 
-    from leadpool.api.app import create_app
+    from leadpool import logs
     from leadpool.seed import seed_example
 
     settings = Settings()
-    db = _db(db_url)
+    url = db_url or settings.database_url
+    fmt = log_format or settings.log_format
+    if fmt not in ("text", "json"):
+        err.print(f"--log-format {fmt}: use text or json")
+        raise typer.Exit(2)
+    # The worker processes read their settings from the environment: give them what this one uses.
+    os.environ["LEADPOOL_DATABASE_URL"] = url
+    os.environ["LEADPOOL_LOG_FORMAT"] = fmt
+    logs.configure(fmt, settings.log_level)
+    db = _db(url)
     if seed:
         tokens = seed_example(db, EXAMPLES, console=err)
         if tokens:
@@ -538,19 +556,35 @@ def serve(
                 err.print(f"  {who:<34} {tok}")
     host = host or settings.host
     port = port or settings.port
-    err.print(
-        f"leadpool on [bold]http://{host}:{port}/api/v1/docs[/] (database {db.engine.url.render_as_string()})"
-    )
-    stop = _start_scheduler(db, settings) if settings.scheduler_in_server else None
+    workers = workers or settings.workers
+    if workers > 1 and not db.is_postgres:
+        err.print("[yellow]note[/] SQLite takes one writer at a time: extra workers add little (PostgreSQL)")
+    where = db.engine.url.render_as_string()  # the password, if any, shown as ***
+    plural = "s" if workers > 1 else ""
+    err.print(f"leadpool on [bold]http://{host}:{port}/api/v1/docs[/] ({where}, {workers} worker{plural})")
+    scheduler = _start_scheduler(db, settings) if settings.scheduler_in_server else None
     try:
-        uvicorn.run(create_app(db), host=host, port=port, log_level="info")
+        uvicorn.run(
+            "leadpool.api.asgi:create",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,  # logs.configure routes uvicorn's lines
+            access_log=False,  # api.middleware writes one line per request, with its id
+            timeout_graceful_shutdown=settings.graceful_seconds,
+        )
     finally:
-        if stop is not None:
+        if scheduler is not None:
+            stop, thread = scheduler
             stop.set()
+            thread.join(timeout=settings.graceful_seconds)  # let a tick in progress commit
+        db.dispose()
 
 
 def _start_scheduler(db: Database, settings: Settings) -> Any:
-    """The single-machine default: the scheduler ticks in a thread of the server process."""
+    """The single-machine default: the scheduler ticks in a thread of the server process. Several
+    servers on one PostgreSQL database elect one scheduler among them (scheduler.service)."""
     import threading
     from datetime import timedelta
 
@@ -562,9 +596,10 @@ def _start_scheduler(db: Database, settings: Settings) -> Any:
         db, default_jobs(timedelta(seconds=settings.tick_seconds)), notifiers(settings.webhook_url)
     )
     stop = threading.Event()
-    threading.Thread(target=runner.run_forever, args=(stop,), name="leadpool-scheduler", daemon=True).start()
+    thread = threading.Thread(target=runner.run_forever, args=(stop,), name="leadpool-scheduler", daemon=True)
+    thread.start()
     err.print(f"scheduler running in this process, every {settings.tick_seconds} s")
-    return stop
+    return stop, thread
 
 
 # ---- push: availability, accounts, offers, declines, fairness -----------------------------------
@@ -752,11 +787,13 @@ def scheduler(
     import threading
     from datetime import timedelta
 
+    from leadpool import logs
     from leadpool.notify.service import notifiers
     from leadpool.scheduler.jobs import default_jobs
     from leadpool.scheduler.service import Scheduler
 
     settings = Settings()
+    logs.configure(settings.log_format, settings.log_level)
     runner = Scheduler(
         _db(db_url), default_jobs(timedelta(seconds=settings.tick_seconds)), notifiers(settings.webhook_url)
     )

@@ -60,7 +60,11 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    # pre_ping: after a restart or failover, a pooled connection that died is replaced before use
+    # instead of failing the request it was handed to.
+    return sa.create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, pool_pre_ping=True
+    )
 
 
 class Database:

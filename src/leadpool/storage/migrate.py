@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -29,3 +32,16 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+
+
+@cache
+def head() -> str:
+    revision = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert revision is not None
+    return revision
+
+
+def schema_state(engine: Engine) -> tuple[str | None, str]:
+    """(the database's revision, the code's): readiness and `leadpool restore` compare them."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision(), head()
