@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadpool.accounts.views import router as accounts_router
 from leadpool.api.middleware import RequestIds
@@ -46,6 +47,31 @@ def _unavailable(message: str, hint: str) -> JSONResponse:
     details = {"request_id": REQUEST_ID.get()}
     body = {"code": "unavailable", "message": message, "hint": hint, "details": details}
     return JSONResponse({"error": body}, status_code=503, headers={"Retry-After": str(RETRY_SECONDS)})
+
+
+# Refusals the framework makes before a handler runs (unknown path, wrong method, unreadable body).
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+DOCS_HINT = "see the OpenAPI description at /api/v1/docs"
+
+
+def _http_refusal(request: Request, exc: StarletteHTTPException) -> tuple[str, str, str]:
+    """Code, message and hint for a refusal Starlette or FastAPI made: their own texts ("Not
+    Found", "There was an error parsing the body") say neither what was wrong nor where."""
+    where = f"{request.method} {request.url.path}"
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    if exc.status_code == 404:
+        return code, f"no endpoint at {where}", DOCS_HINT
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        return code, f"{request.method} is not allowed on {request.url.path}; it takes {allowed}", DOCS_HINT
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        cause = exc.__cause__
+        return code, f"body: not UTF-8 (byte {cause.object[cause.start]:#04x} at position {cause.start})", (
+            "send the body as JSON encoded in UTF-8, with Content-Type: application/json"
+        )
+    if exc.status_code == 400 and exc.__cause__ is not None:
+        return code, f"body: could not be read ({exc.__cause__})", "send the body as JSON encoded in UTF-8"
+    return code, str(exc.detail), DOCS_HINT
 
 
 def create_app(db: Database, *, dispose_on_shutdown: bool = False) -> FastAPI:
@@ -87,11 +113,17 @@ def create_app(db: Database, *, dispose_on_shutdown: bool = False) -> FastAPI:
                     "code": "invalid_input",
                     "message": message,
                     "details": {"problems": problems},
-                    "hint": "see the OpenAPI description at /api/v1/docs",
+                    "hint": DOCS_HINT,
                 }
             },
             status_code=422,
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, message, hint = _http_refusal(request, exc)
+        body = {"code": code, "message": message, "hint": hint}
+        return JSONResponse({"error": body}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(sa.exc.OperationalError)
     async def _database_unavailable(_request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
