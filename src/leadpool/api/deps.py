@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import Field
 
 from leadpool.errors import Forbidden, Unauthenticated
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.identity.service import authenticate
 from leadpool.storage.db import Database
+
+# Every id is a 64-bit integer (SQLite INTEGER, PostgreSQL BIGINT). A larger number can name no row,
+# and reaching the database it fails there (SQLite: OverflowError), so it is refused as input.
+MAX_ID = 2**63 - 1
+PathId = Annotated[int, Path(ge=1, le=MAX_ID, description="an id, as the API returned it")]
+BodyId = Annotated[int, Field(ge=1, le=MAX_ID, description="an id, as the API returned it")]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="how many to skip")]
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `leadpool token EMAIL`")
 

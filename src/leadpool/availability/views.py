@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadpool.api.deps import DB, Me
+from leadpool.api.deps import DB, Me, PathId
 from leadpool.availability import service
 
 router = APIRouter(tags=["availability"])
@@ -46,5 +46,5 @@ def absences(db: DB, me: Me) -> dict[str, Any]:
 
 
 @router.delete("/absences/{absence_id}", status_code=204)
-def cancel_absence(db: DB, me: Me, absence_id: int) -> None:
+def cancel_absence(db: DB, me: Me, absence_id: PathId) -> None:
     service.cancel_absence(db, me, absence_id)

@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadpool.api.deps import DB, Me
+from leadpool.api.deps import DB, BodyId, Me, PathId
 from leadpool.claims import service
 
 router = APIRouter(tags=["claims"])
@@ -15,7 +15,7 @@ class ClaimRequest(BaseModel):
     """Omit lead_id to claim next (count=1) or a batch (count>1) in priority order."""
 
     model_config = ConfigDict(extra="forbid")
-    lead_id: int | None = None
+    lead_id: BodyId | None = None
     count: int = Field(1, ge=1, le=1000)
 
 
@@ -41,6 +41,6 @@ def claim(db: DB, me: Me, pool: str, body: ClaimRequest) -> dict[str, Any]:
 
 
 @router.post("/leads/{lead_id}/release")
-def release(db: DB, me: Me, lead_id: int, body: ReleaseRequest) -> dict[str, Any]:
+def release(db: DB, me: Me, lead_id: PathId, body: ReleaseRequest) -> dict[str, Any]:
     service.release(db, me, lead_id, body.reason)
     return {"lead_id": lead_id, "status": "available"}

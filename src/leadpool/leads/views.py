@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadpool.api.deps import DB, Me, require
+from leadpool.api.deps import DB, Me, Offset, PathId, require
 from leadpool.errors import InvalidInput
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
@@ -94,24 +94,24 @@ def list_leads(
     me: Me,
     status: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     return work.list_leads(db, me, status=status, limit=limit, offset=offset)
 
 
 @router.get("/leads/{lead_id}")
-def get_lead(db: DB, me: Me, lead_id: int) -> dict[str, Any]:
+def get_lead(db: DB, me: Me, lead_id: PathId) -> dict[str, Any]:
     return work.get_lead(db, me, lead_id)
 
 
 @router.post("/leads/{lead_id}/contact")
-def contact(db: DB, me: Me, lead_id: int, body: ContactRequest | None = None) -> dict[str, Any]:
+def contact(db: DB, me: Me, lead_id: PathId, body: ContactRequest | None = None) -> dict[str, Any]:
     body = body or ContactRequest()
     work.log_contact(db, me, lead_id, channel=body.channel, note=body.note)
     return {"lead_id": lead_id, "status": "contacted"}
 
 
 @router.post("/leads/{lead_id}/outcome")
-def outcome(db: DB, me: Me, lead_id: int, body: OutcomeRequest) -> dict[str, Any]:
+def outcome(db: DB, me: Me, lead_id: PathId, body: OutcomeRequest) -> dict[str, Any]:
     work.record_outcome(db, me, lead_id, body.outcome, amount=body.amount, note=body.note)
     return {"lead_id": lead_id, "status": body.outcome.value}

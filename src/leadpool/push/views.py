@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadpool.api.deps import DB, Me, require
+from leadpool.api.deps import DB, Me, PathId, require
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.push import reports, service
@@ -30,12 +30,12 @@ def my_offers(db: DB, me: Me) -> dict[str, Any]:
 
 
 @router.post("/offers/{lead_id}/accept")
-def accept(db: DB, me: Me, lead_id: int) -> dict[str, Any]:
+def accept(db: DB, me: Me, lead_id: PathId) -> dict[str, Any]:
     return service.accept_offer(db, me, lead_id)
 
 
 @router.post("/leads/{lead_id}/decline")
-def decline(db: DB, me: Me, lead_id: int, body: DeclineRequest) -> dict[str, Any]:
+def decline(db: DB, me: Me, lead_id: PathId, body: DeclineRequest) -> dict[str, Any]:
     """Turn down a lead pushed (or offered) to you; it goes to the next rep and never back to you."""
     return service.decline(db, me, lead_id, body.reason)
 

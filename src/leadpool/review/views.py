@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadpool.api.deps import DB, Me
+from leadpool.api.deps import DB, BodyId, Me, Offset
 from leadpool.review import service
 from leadpool.review.model import Verdict
 
@@ -16,7 +16,7 @@ router = APIRouter(tags=["review"])
 
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    lead_ids: list[int] = Field(min_length=1, max_length=10_000)
+    lead_ids: list[BodyId] = Field(min_length=1, max_length=10_000)
     verdict: Verdict
     reason: str = Field(min_length=1, max_length=250)
     pool: str | None = None  # nurture / recycle / return: this pool instead of the default
@@ -29,7 +29,7 @@ def review(
     me: Me,
     reason: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """The leads waiting for ops, oldest first, with counts by reason and by time waiting."""
     return service.queue(db, me, reason=reason, limit=limit, offset=offset)

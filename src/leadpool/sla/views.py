@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadpool.api.deps import DB, Me
+from leadpool.api.deps import DB, Me, PathId
 from leadpool.sla import service
 
 router = APIRouter(tags=["slas"])
@@ -25,5 +25,5 @@ def my_penalties(db: DB, me: Me) -> dict[str, Any]:
 
 
 @router.post("/penalties/{penalty_id}/lift", status_code=204)
-def lift(db: DB, me: Me, penalty_id: int, body: Lift) -> None:
+def lift(db: DB, me: Me, penalty_id: PathId, body: Lift) -> None:
     service.lift(db, me, penalty_id, body.reason)

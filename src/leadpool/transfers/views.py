@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadpool.api.deps import DB, Me, require
+from leadpool.api.deps import DB, Me, PathId, require
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.transfers import service
@@ -36,7 +36,7 @@ class ScoreIn(BaseModel):
 
 
 @router.post("/leads/{lead_id}/transfers", status_code=201)
-def request(db: DB, me: Me, lead_id: int, body: TransferIn) -> dict[str, Any]:
+def request(db: DB, me: Me, lead_id: PathId, body: TransferIn) -> dict[str, Any]:
     """Ask to move a lead to another pool, with a reason; ops decide."""
     return service.request(db, me, lead_id, body.to_pool, body.reason)
 
@@ -48,12 +48,12 @@ def pending(db: DB, me: Readers) -> dict[str, Any]:
 
 
 @router.post("/transfers/{transfer_id}/decision")
-def decide(db: DB, me: Me, transfer_id: int, body: Decision) -> dict[str, Any]:
+def decide(db: DB, me: Me, transfer_id: PathId, body: Decision) -> dict[str, Any]:
     return service.decide(db, me, transfer_id, body.approve, body.note)
 
 
 @router.put("/leads/{lead_id}/score")
-def change_score(db: DB, me: Me, lead_id: int, body: ScoreIn) -> dict[str, Any]:
+def change_score(db: DB, me: Me, lead_id: PathId, body: ScoreIn) -> dict[str, Any]:
     """A new score; a lead nobody holds moves at once if the rules now send it elsewhere."""
     return service.change_score(db, me, lead_id, body.score, body.reason)
 
