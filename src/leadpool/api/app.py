@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadpool.accounts.views import router as accounts_router
-from leadpool.api.deps import refuse_nul
+from leadpool.api.deps import refuse_unstorable
 from leadpool.api.middleware import RequestIds
 from leadpool.availability.views import router as availability_router
 from leadpool.claims.views import router as claims_router
@@ -93,7 +93,7 @@ def create_app(db: Database, *, dispose_on_shutdown: bool = False) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
-        dependencies=[Depends(refuse_nul)],
+        dependencies=[Depends(refuse_unstorable)],
     )
     app.state.db = db
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -27,39 +28,48 @@ Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="how many to skip")]
 _bearer = HTTPBearer(auto_error=False, description="An API token from `leadpool token EMAIL`")
 
 
-NUL = "\x00"
+# Characters no request field can hold: NUL (PostgreSQL stores it in neither text nor JSON) and
+# lone surrogates (half of a UTF-16 pair: not Unicode at all, so no database or JSON reply encodes them).
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+# Their JSON escapes (\u0000, \ud800 to \udfff); a body with none of these needs no second look.
+_ESCAPED = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
-def _nul_paths(value: Any, where: str) -> Iterator[str]:
+def _unstorable(value: Any, where: str) -> Iterator[tuple[str, str]]:
     if isinstance(value, str):
-        if NUL in value:
-            yield where
+        bad = _UNSTORABLE.search(value)
+        if bad is not None:
+            what = "a NUL character" if bad.group() == "\x00" else "a lone surrogate (half of a character)"
+            yield where, f"contains {what} (\\u{ord(bad.group()):04x}) at position {bad.start() + 1}"
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _nul_paths(key, f"a key of {where}")
-            yield from _nul_paths(item, f"{where}.{key}")
+            yield from _unstorable(key, f"a key of {where}")
+            yield from _unstorable(item, f"{where}.{key}")
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            yield from _nul_paths(item, f"{where}[{i}]")
+            yield from _unstorable(item, f"{where}[{i}]")
 
 
-async def refuse_nul(request: Request) -> None:
-    """Refuse NUL characters anywhere in a request: they are never text a person typed, and
-    PostgreSQL can store them in neither text nor JSON, so they would fail at the database (500)
-    after the request had been judged valid. One check here covers every field of every endpoint."""
+async def refuse_unstorable(request: Request) -> None:
+    """Refuse NUL characters and lone surrogates anywhere in a request. No person types them, and
+    they would fail only after the request was judged valid: at the database (PostgreSQL refuses
+    NUL in text and JSON) or in the JSON reply (a surrogate cannot be encoded), both a 500. One check
+    here covers every field of every endpoint."""
     given = [("path", name, value) for name, value in request.path_params.items()]
     given += [("query", name, value) for name, value in request.query_params.multi_items()]
-    wheres = [where for source, name, value in given for where in _nul_paths(value, f"{source}.{name}")]
+    found = [p for source, name, value in given for p in _unstorable(value, f"{source}.{name}")]
     body = await request.body()  # FastAPI has read it already; this is its cached copy
     at = body.find(b"\x00")
-    if at >= 0:  # raw, in a YAML body or a JSON one that could not be parsed (its message comes first)
-        wheres.append(f"body (byte {at})")
-    elif b"\\u0000" in body:  # the JSON escape: only then is the body parsed again, to find where
+    if at >= 0:  # raw: in a YAML body (a JSON one with a raw NUL fails to parse first)
+        found.append(("body", f"contains a NUL character at byte {at}"))
+    elif _ESCAPED.search(body):  # only then is the body parsed again, to find where
         with contextlib.suppress(ValueError):  # not JSON: the endpoint's own validation says so
-            wheres += _nul_paths(json.loads(body), "body")
-    problems = [Problem(where, "contains a NUL character (\\u0000)") for where in wheres]
-    if problems:
-        raise InvalidInput(problems, hint="remove the NUL characters: they are not text and cannot be stored")
+            found += _unstorable(json.loads(body), "body")
+    if found:
+        raise InvalidInput(
+            [Problem(where, message) for where, message in found],
+            hint="remove those characters: they are not text (a lone surrogate means a broken encoder)",
+        )
 
 
 def get_db(request: Request) -> Database:
