@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadpool.events.model import EventType
 from leadpool.storage.tables import events
+
+# An event's reason is a one-line summary, often composed ("offline: <the rep's reason>", "<reason>
+# 2026-01-05 to 2026-01-09"), so it can outgrow its column even when every input fits its own
+# limit, and PostgreSQL then refuses the whole change. The inputs themselves are kept in full where
+# they belong (their row, or `details`).
+REASON_WIDTH: int = cast(sa.String, events.c.reason.type).length or 300
+
+
+def _summary(reason: str | None) -> str | None:
+    if reason is None or len(reason) <= REASON_WIDTH:
+        return reason
+    return reason[: REASON_WIDTH - 1] + "…"
 
 
 def append(
@@ -29,7 +41,7 @@ def append(
         {
             "type": type.value,
             "at": at,
-            "reason": reason,
+            "reason": _summary(reason),
             "details": details or {},
             "lead_id": lead_id,
             "actor_id": actor_id,
