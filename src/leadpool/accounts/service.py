@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -100,17 +100,26 @@ def _read(
     key = company_key(name)
     if name and key is None:
         problems.append(Problem(f"{where}: name", f"'{name}' has no letters or digits left once normalised"))
+    external = str(raw["external_id"]).strip() if raw.get("external_id") else None
+    row = {"external_id": external, "name": name, "name_key": key, "domain": domain, "website": website}
+    problems += _too_long(where, row)
     if problems:
         return None, problems
-    external = str(raw["external_id"]).strip() if raw.get("external_id") else None
-    return {
-        "external_id": external,
-        "name": name,
-        "name_key": key,
-        "domain": domain,
-        "website": website,
-        "owner_id": owners[owner],
-    }, []
+    return {**row, "owner_id": owners[owner]}, []
+
+
+def _too_long(where: str, row: Mapping[str, Any]) -> list[Problem]:
+    """Values longer than their column: PostgreSQL would refuse the whole import for one of them
+    (SQLite would keep it), so each is named instead and the other rows are kept."""
+    problems: dict[str, Problem] = {}
+    for column, value in row.items():
+        field = "name" if column == "name_key" else column  # the key is the name, normalised
+        width = cast(sa.String, accounts.c[column].type).length
+        if value is None or width is None or len(value) <= width or field in problems:
+            continue
+        what = f"{len(value):,} characters" + (" once normalised" if column == "name_key" else "")
+        problems[field] = Problem(f"{where}: {field}", f"{what}, the most is {width}; shorten it")
+    return list(problems.values())
 
 
 def _existing(conn: Connection, row: Mapping[str, Any]) -> int | None:
