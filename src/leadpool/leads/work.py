@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -22,6 +22,12 @@ from leadpool.storage.tables import events, leads
 _WORKABLE = (Status.claimed.value, Status.contacted.value, Status.opportunity.value)
 # The SET clause comes from the names bound at execution, so one statement serves every update.
 _UPDATE_LEAD = sa.update(leads).where(leads.c.id == sa.bindparam("lead_id"))
+# What the amount column holds (NUMERIC(14, 2): 999,999,999,999.99); PostgreSQL refuses more with a
+# numeric overflow, SQLite would keep a number nobody can use.
+_AMOUNT = cast("sa.Numeric[Decimal]", leads.c.amount.type)
+_PRECISION, _SCALE = _AMOUNT.precision or 14, _AMOUNT.scale or 2
+_CENT = Decimal(10) ** -_SCALE
+LARGEST_AMOUNT = Decimal(10) ** (_PRECISION - _SCALE) - _CENT
 
 
 def log_contact(db: Database, actor: Person, lead_id: int, *, channel: str = "call", note: str = "") -> None:
@@ -58,8 +64,16 @@ def record_outcome(
     amount: Decimal | None = None,
     note: str = "",
 ) -> None:
+    if amount is not None and not amount.is_finite():
+        raise InvalidInput([Problem("amount", f"must be a number, got {amount}")])
     if amount is not None and amount < 0:
         raise InvalidInput([Problem("amount", "must be >= 0")])
+    if amount is not None:  # in cents, as stored: 999999999999.999 would round up past the largest
+        cents = amount.quantize(_CENT, ROUND_HALF_UP) if amount <= LARGEST_AMOUNT + 1 else amount
+        if cents > LARGEST_AMOUNT:
+            too_much = f"{amount:,} is more than the largest amount, {LARGEST_AMOUNT:,}"
+            raise InvalidInput([Problem("amount", too_much)])
+        amount = cents
     if outcome is Outcome.opportunity and amount is None:
         raise InvalidInput([Problem("amount", "an opportunity needs its expected amount")])
     now = db.clock.now()
