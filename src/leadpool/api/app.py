@@ -40,6 +40,13 @@ def _where(loc: tuple[Any, ...]) -> str:
     return text
 
 
+def _message(error: dict[str, Any]) -> str:
+    """Pydantic's message, without the "Value error, " it puts before our own validators' words."""
+    if error["type"] == "value_error" and "error" in error.get("ctx", {}):
+        return str(error["ctx"]["error"])
+    return str(error["msg"])
+
+
 log = logging.getLogger("leadpool.api")
 RETRY_SECONDS = 2  # what a 503 asks the client to wait: a failover or a restart takes seconds
 
@@ -107,7 +114,7 @@ def create_app(db: Database, *, dispose_on_shutdown: bool = False) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [{"where": _where(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+        problems = [{"where": _where(tuple(e["loc"])), "message": _message(e)} for e in exc.errors()]
         message = "; ".join(f"{p['where']}: {p['message']}" for p in problems[:5])
         return JSONResponse(
             {

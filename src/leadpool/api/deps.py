@@ -6,11 +6,12 @@ import contextlib
 import json
 import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from leadpool.errors import Forbidden, InvalidInput, Problem, Unauthenticated
 from leadpool.identity.access import Person
@@ -24,6 +25,21 @@ MAX_ID = 2**63 - 1
 PathId = Annotated[int, Path(ge=1, le=MAX_ID, description="an id, as the API returned it")]
 BodyId = Annotated[int, Field(ge=1, le=MAX_ID, description="an id, as the API returned it")]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="how many to skip")]
+
+
+_FIRST, _LAST = datetime.min + timedelta(days=1), datetime.max - timedelta(days=1)
+
+
+def _within_calendar(value: datetime) -> datetime:
+    """On the first or last day of the calendar a time may have no UTC equivalent (0001-01-01
+    at +14:00 is in year 0), and converting it to store or compare fails (OverflowError, a 500)."""
+    if not _FIRST <= value.replace(tzinfo=None) <= _LAST:
+        span = f"{_FIRST.date().isoformat()} and {_LAST.date().isoformat()}"
+        raise ValueError(f"{value.isoformat()} is out of range; give a time between {span}")
+    return value
+
+
+Instant = Annotated[datetime, AfterValidator(_within_calendar)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `leadpool token EMAIL`")
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadpool.api.deps import DB, Me, PathId
+from leadpool.api.deps import DB, Instant, Me, PathId
 from leadpool.availability import service
 
 router = APIRouter(tags=["availability"])
@@ -23,8 +22,8 @@ class Online(BaseModel):
 class AbsenceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: str
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Instant
+    ends_at: Instant
     reason: str = Field(min_length=1, max_length=300)
 
 

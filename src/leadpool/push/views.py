@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadpool.api.deps import DB, Me, PathId, require
+from leadpool.api.deps import DB, Instant, Me, PathId, require
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.push import reports, service
@@ -51,8 +50,8 @@ def tick(db: DB, me: Ops) -> dict[str, int]:
 def fairness(
     db: DB,
     me: Readers,
-    start: Annotated[datetime, Query(alias="from")],
-    end: Annotated[datetime, Query(alias="to")],
+    start: Annotated[Instant, Query(alias="from")],
+    end: Annotated[Instant, Query(alias="to")],
     period: Literal["day", "week", "month"] = "day",
     team: str | None = None,
     kind: Literal["assign", "claim", "all"] = "assign",

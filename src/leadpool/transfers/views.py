@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadpool.api.deps import DB, Me, PathId, require
+from leadpool.api.deps import DB, Instant, Me, PathId, require
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.transfers import service
@@ -62,8 +61,8 @@ def change_score(db: DB, me: Me, lead_id: PathId, body: ScoreIn) -> dict[str, An
 def rates(
     db: DB,
     me: Readers,
-    start: Annotated[datetime, Query(alias="from")],
-    end: Annotated[datetime, Query(alias="to")],
+    start: Annotated[Instant, Query(alias="from")],
+    end: Annotated[Instant, Query(alias="to")],
 ) -> dict[str, Any]:
     """Per pool: leads in, leads transferred out, and the rate (alert above the org's limit)."""
     return {"pools": service.rates(db, start, end)}
