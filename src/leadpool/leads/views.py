@@ -24,17 +24,21 @@ class Batch(BaseModel):
     leads: list[LeadFields] = Field(min_length=1, max_length=5000)
 
 
+# A note is a line or a paragraph for the lead's history, not a document: each is kept in an event.
+NOTE = Field("", max_length=2000)
+
+
 class ContactRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    channel: str = "call"
-    note: str = ""
+    channel: str = Field("call", min_length=1, max_length=50, description="call, email, meeting, …")
+    note: str = NOTE
 
 
 class OutcomeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: Outcome
     amount: Decimal | None = None
-    note: str = ""
+    note: str = NOTE
 
 
 def _result(r: service.IntakeResult) -> dict[str, Any]:
