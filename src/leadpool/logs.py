@@ -67,7 +67,10 @@ def configure(fmt: str = "text", level: str = "info") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))  # a line per migration check
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         # uvicorn's loggers hand their lines to ours instead of printing their own.
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # api.middleware writes the access line, with the request id and duration; uvicorn's is a copy.
+    logging.getLogger("uvicorn.access").handlers[:] = []
+    logging.getLogger("uvicorn.access").propagate = False

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -621,10 +623,13 @@ def serve(
     os.environ["LEADPOOL_DATABASE_URL"] = url
     os.environ["LEADPOOL_LOG_FORMAT"] = fmt
     logs.configure(fmt, settings.log_level)
+    say = logging.getLogger("leadpool.serve").info if fmt == "json" else err.print  # JSON: every line
     db = _db(url)
     if seed:
-        tokens = seed_example(db, EXAMPLES, console=err)
-        if tokens:
+        tokens = seed_example(db, EXAMPLES, console=None if fmt == "json" else err)
+        if tokens and fmt == "json":
+            say("example API tokens are in data/example-tokens.txt")  # a log never holds a token
+        elif tokens:
             err.print("[bold]example tokens[/] (Authorization: Bearer …):")
             for who, tok in tokens.items():
                 err.print(f"  {who:<34} {tok}")
@@ -632,11 +637,11 @@ def serve(
     port = port or settings.port
     workers = workers or settings.workers
     if workers > 1 and not db.is_postgres:
-        err.print("[yellow]note[/] SQLite takes one writer at a time: extra workers add little (PostgreSQL)")
+        say("note: SQLite takes one writer at a time: extra workers add little (PostgreSQL)")
     where = db.engine.url.render_as_string()  # the password, if any, shown as ***
     plural = "s" if workers > 1 else ""
-    err.print(f"leadpool on [bold]http://{host}:{port}/api/v1/docs[/] ({where}, {workers} worker{plural})")
-    scheduler = _start_scheduler(db, settings) if settings.scheduler_in_server else None
+    say(f"leadpool on http://{host}:{port}/api/v1/docs ({where}, {workers} worker{plural})")
+    scheduler = _start_scheduler(db, settings, say) if settings.scheduler_in_server else None
     try:
         uvicorn.run(
             "leadpool.api.asgi:create",
@@ -656,7 +661,7 @@ def serve(
         db.dispose()
 
 
-def _start_scheduler(db: Database, settings: Settings) -> Any:
+def _start_scheduler(db: Database, settings: Settings, say: Callable[[str], None]) -> Any:
     """The single-machine default: the scheduler ticks in a thread of the server process. Several
     servers on one PostgreSQL database elect one scheduler among them (scheduler.service)."""
     import threading
@@ -672,7 +677,7 @@ def _start_scheduler(db: Database, settings: Settings) -> Any:
     stop = threading.Event()
     thread = threading.Thread(target=runner.run_forever, args=(stop,), name="leadpool-scheduler", daemon=True)
     thread.start()
-    err.print(f"scheduler running in this process, every {settings.tick_seconds} s")
+    say(f"scheduler running in this process, every {settings.tick_seconds} s")
     return stop, thread
 
 
@@ -858,6 +863,7 @@ def scheduler(
     """Run the time-driven jobs (aging, SLAs, offer expiry, time-released pools) on every tick.
 
     Several may run against one PostgreSQL database: one leads, the others stand by."""
+    import signal
     import threading
     from datetime import timedelta
 
@@ -876,8 +882,12 @@ def scheduler(
             console.print(f"{ran.job} @ {ran.tick.isoformat()}: {ran.counts}")
         runner.step_down()
         return
-    console.print(f"scheduler {runner.name}: ticking every {settings.tick_seconds} s (Ctrl-C to stop)")
+    logging.getLogger("leadpool.scheduler").info(
+        "scheduler %s: ticking every %s s (Ctrl-C or SIGTERM stops it)", runner.name, settings.tick_seconds
+    )
     stop = threading.Event()
+    # SIGTERM (a process manager stopping the service) ends the tick in progress, then steps down.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         runner.run_forever(stop)
     except KeyboardInterrupt:
@@ -962,3 +972,7 @@ def simulate(
         return
     console.print(report.table(runs))
     console.print(f"plots and report: {out / 'report.html'}")
+
+
+if __name__ == "__main__":
+    app()
