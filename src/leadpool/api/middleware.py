@@ -44,6 +44,7 @@ class RequestIds:
             await self.app(scope, receive, send_with_id)
         finally:
             extra: dict[str, Any] = {
+                "request_id": rid,
                 "method": scope["method"],
                 "path": scope["path"],
                 "status": status,

@@ -12,6 +12,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, cast
 
+import psycopg
+import sqlalchemy as sa
 from psycopg.rows import namedtuple_row
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ClauseElement
@@ -100,6 +102,11 @@ def write_batch(db: Database) -> Iterator[Batch]:
         try:
             yield _Pipeline(raw, db.engine.dialect)
             raw.commit()  # nothing to do when run_and_commit already committed
+        except psycopg.OperationalError as exc:
+            # The connection is gone (server restart, network): the pool must not hand it out
+            # again, and callers see the error SQLAlchemy would have raised (the API's 503).
+            conn.invalidate(exc)
+            raise sa.exc.OperationalError("pipeline", None, exc) from exc
         except BaseException:
             raw.rollback()
             raise
