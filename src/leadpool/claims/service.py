@@ -322,6 +322,12 @@ _EVENT = sa.insert(events).values(
     reason=sa.bindparam("e_reason"),
     details=sa.bindparam("e_details", type_=events.c.details.type),
 )
+# A refused claim of one lead names it only if it exists: the id is the caller's, not yet checked
+# (the refusal comes first), and a made-up one broke the event's foreign key (a 500). The id asked
+# for is kept in the details either way.
+_REFUSAL_EVENT = _EVENT.values(
+    lead_id=sa.select(leads.c.id).where(leads.c.id == sa.bindparam("e_lead")).scalar_subquery()
+)
 
 
 def _event_call(
@@ -350,15 +356,11 @@ def _event_call(
 def _refusal_event(
     rep_id: int, pool_id: int, refusal: Refusal, now: datetime, *, lead_id: int | None, n: int
 ) -> Call:
-    return _event_call(
-        EventType.claim_refused,
-        rep_id,
-        pool_id,
-        now,
-        f"refused by {refusal.limit}",
-        {**refusal.to_dict(), "requested": n},
-        lead_id,
+    details = {**refusal.to_dict(), "requested": n, **({"lead_id": lead_id} if lead_id is not None else {})}
+    _, params = _event_call(
+        EventType.claim_refused, rep_id, pool_id, now, f"refused by {refusal.limit}", details, lead_id
     )
+    return _REFUSAL_EVENT, params
 
 
 def _take(
