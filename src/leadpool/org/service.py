@@ -125,6 +125,17 @@ def current(db: Database) -> CurrentOrg:
     cached: tuple[float, CurrentOrg] | None = db.org_cache
     if cached is not None and time.monotonic() - cached[0] < ORG_REFRESH_SECONDS:
         return cached[1]
+    # One thread reads (and, for a new version, parses) the org; the others wait for its result.
+    # Without this, every request in the first burst after a start or an apply parsed the whole
+    # file at once, each slowing the others down (seconds, for an org of a thousand users).
+    with db.org_lock:
+        cached = db.org_cache
+        if cached is not None and time.monotonic() - cached[0] < ORG_REFRESH_SECONDS:
+            return cached[1]
+        return _load(db, cached)
+
+
+def _load(db: Database, cached: tuple[float, CurrentOrg] | None) -> CurrentOrg:
     with db.engine.connect() as conn:
         latest = conn.execute(sa.select(sa.func.max(org_versions.c.id))).scalar()
         if latest is None:

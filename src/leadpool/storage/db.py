@@ -3,6 +3,7 @@ transaction, so that every write path gets the same locking behaviour."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -75,8 +76,10 @@ class Database:
         self.engine = engine or make_engine(url)
         self.clock: Clock = clock or SystemClock()
         self.dialect = self.engine.dialect.name
-        # (monotonic time, CurrentOrg): the org service's per-process cache of the applied org.
+        # (monotonic time, CurrentOrg): the org service's per-process cache of the applied org,
+        # and the lock that lets one thread at a time refresh it.
         self.org_cache: tuple[float, Any] | None = None
+        self.org_lock = threading.Lock()
         # (monotonic time, Gates): pool-health gates on intake and widened access, cached alike.
         self.gate_cache: tuple[float, Any] | None = None
         # Values that only depend on stored rows that never change (e.g. a claim's SLA deadlines),
