@@ -10,8 +10,12 @@
           each over N open leads, in seconds per job and leads scanned per second.
   claims  claim-next/s with N concurrent claimer processes on PostgreSQL, next to `pgbench -N`
           with the same client count against the same server.
+  http    claims/s through POST /api/v1/pools/{pool}/claims next to a bare ASGI app making the same
+          calls on the same uvicorn (target >= 0.8x), and from `serve --workers 1, 2, 4`.
+  soak    64 clients on loopback for 10 minutes of mixed intake, claims, contacts and dashboard
+          reads against `serve --workers 2`: p50/p99 per endpoint and every error.
 
-Usage: uv run python benchmarks/bench.py [--leads 100000] [--seconds 10] [--clients 8 32] [--only ingest|push|tick|hygiene|claims|lab]
+Usage: uv run python benchmarks/bench.py [--leads 100000] [--seconds 10] [--clients 8 32] [--only ingest|push|tick|hygiene|claims|http|soak|lab]
 Speed targets live here, never in timed tests.
 """
 
@@ -25,6 +29,7 @@ import random
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -41,6 +46,7 @@ from leadpool.storage.db import Database, make_engine
 from leadpool.storage.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the http and soak runs start servers with the tests' own helpers
 PG_ADMIN = os.environ.get("LEADPOOL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 COUNTRIES = ["DE", "AT", "CH", "UK", "FR", "NL", "US", "CA", "MX", "ES", "IT", "SE", "BR", "JP"]
 SOURCES = ["demo_request", "referral", "trial", "content", "cold_reply", "event", "recycled"]
@@ -560,6 +566,23 @@ def pgbench_rate(dbname: str, clients: int, seconds: float) -> float:
     return float(match.group(1))
 
 
+def fill_pool(db: Database, total: int) -> None:
+    """`total` available leads in the claim org's Open pool, straight in SQL (PostgreSQL)."""
+    pool_id = orgs.current(db).pool_ids["Open"]
+    with db.transaction() as conn:
+        conn.exec_driver_sql(
+            # Shaped like routed leads: live duplicate keys and a stored field document.
+            "INSERT INTO leads (status, pool_id, priority, score, email, company, email_key, person_key, data, "
+            "channel, return_count, created_at, entered_pool_at) SELECT 'available', %(pool)s, (g %% 97)::float, "
+            "(g %% 97)::float, 'c' || g || '@co' || g || '.example', 'Co ' || g, 'c' || g || '@co' || g || '.example', "
+            "'co' || g || '.example|first last' || g, jsonb_build_object('email', 'c' || g || '@co' || g || '.example', "
+            "'company', 'Co ' || g, 'score', g %% 97, 'country', 'DE'), 'bench', 0, now(), "
+            "now() - (g || ' seconds')::interval FROM generate_series(1, %(n)s) g",
+            {"pool": pool_id, "n": total},
+        )
+        conn.exec_driver_sql("ANALYZE leads")
+
+
 def bench_claims(clients_list: list[int], seconds: float) -> None:
     if shutil.which("pgbench") is None:
         print(
@@ -573,20 +596,8 @@ def bench_claims(clients_list: list[int], seconds: float) -> None:
         db = Database(url)
         upgrade(db.engine)
         orgs.apply(db, yaml.safe_dump(CLAIM_ORG))
-        pool_id = orgs.current(db).pool_ids["Open"]
         total = 400_000
-        with db.transaction() as conn:
-            conn.exec_driver_sql(
-                # Shaped like routed leads: live duplicate keys and a stored field document.
-                "INSERT INTO leads (status, pool_id, priority, score, email, company, email_key, person_key, data, "
-                "channel, return_count, created_at, entered_pool_at) SELECT 'available', %(pool)s, (g %% 97)::float, "
-                "(g %% 97)::float, 'c' || g || '@co' || g || '.example', 'Co ' || g, 'c' || g || '@co' || g || '.example', "
-                "'co' || g || '.example|first last' || g, jsonb_build_object('email', 'c' || g || '@co' || g || '.example', "
-                "'company', 'Co ' || g, 'score', g %% 97, 'country', 'DE'), 'bench', 0, now(), "
-                "now() - (g || ' seconds')::interval FROM generate_series(1, %(n)s) g",
-                {"pool": pool_id, "n": total},
-            )
-            conn.exec_driver_sql("ANALYZE leads")
+        fill_pool(db, total)
         db.dispose()
         url_obj = sa.engine.make_url(pg_url(bench_name))
         subprocess.run(
@@ -618,6 +629,116 @@ def bench_claims(clients_list: list[int], seconds: float) -> None:
     finally:
         pg_drop(name)
         pg_drop(bench_name)
+
+
+def http_claimer(base: str, tokens: list[str], seconds: float, gate: Any, out: Any) -> None:
+    import httpx
+
+    with httpx.Client(base_url=base, timeout=30) as http:
+        def one(i: int) -> int:
+            r = http.post("/api/v1/pools/Open/claims", json={}, headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"})
+            return r.status_code
+
+        one(0)  # connect and warm up before the clock starts
+        gate.wait()
+        done, statuses, started = 0, Counter[int](), time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            statuses[one(done)] += 1
+            done += 1
+    out.put((done, time.perf_counter() - started, dict(statuses)))
+
+
+def http_rate(base: str, tokens: list[str], clients: int, seconds: float) -> tuple[float, Counter[int]]:
+    ctx = mp.get_context("fork")
+    gate, out = ctx.Barrier(clients), ctx.Queue()
+    share = len(tokens) // clients
+    procs = [
+        ctx.Process(target=http_claimer, args=(base, tokens[i * share : (i + 1) * share], seconds, gate, out))
+        for i in range(clients)
+    ]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=seconds + 120) for _ in procs]
+    for p in procs:
+        p.join()
+    statuses: Counter[int] = Counter()
+    for _, _, st in results:
+        statuses.update(st)
+    return sum(done for done, _, _ in results) / max(t for _, t, _ in results), statuses
+
+
+def bench_http(clients: int, seconds: float) -> None:
+    """Claims over HTTP: leadpool's endpoint next to a bare ASGI app making the same calls on the
+    same uvicorn (target >= 0.8x), then `leadpool serve --workers 1, 2, 4`. Client processes share
+    the machine with the servers, as they do for both sides of each ratio."""
+    from tests.prod.servers import Proc, free_port, server
+
+    from leadpool.identity.service import issue_token, person_by_email
+
+    name = f"lp_bench_http_{uuid.uuid4().hex[:6]}"
+    url = pg_create(name)
+    tmp = Path(tempfile.mkdtemp(prefix="lp-bench-http-"))
+    try:
+        db = Database(url)
+        upgrade(db.engine)
+        orgs.apply(db, yaml.safe_dump(CLAIM_ORG))
+        fill_pool(db, 200_000)
+        reps = [f"rep{i}@bench.example" for i in range(clients * 4)]
+        tokens = [issue_token(db, person_by_email(db, email).id, "bench") for email in reps]
+        db.dispose()
+        env = {"LEADPOOL_SCHEDULER_IN_SERVER": "false", "LEADPOOL_LOG_LEVEL": "warning"}
+        print(f"\n== http: POST /api/v1/pools/Open/claims on PostgreSQL, {clients} client processes, {seconds:.0f} s per run")
+        port = free_port()
+        bare = Proc(
+            ["--app-dir", str(ROOT / "benchmarks"), "--factory", "bare_asgi:create", "--port", str(port),
+             "--log-level", "warning", "--no-access-log"],
+            {"LEADPOOL_DATABASE_URL": url}, tmp / "bare.log", port,
+            command=[sys.executable, "-m", "uvicorn"],
+        )  # fmt: skip
+        rates = {}
+        for label, proc in (("bare ASGI, same calls", bare), ("leadpool, 1 worker", server(tmp, "w1", url, **env))):
+            proc.start()
+            try:
+                rates[label], statuses = http_rate(proc.url, tokens, clients, seconds)
+            finally:
+                proc.stop()
+            print(f"{label:<24}{rates[label]:>8,.0f} claims/s   statuses {dict(statuses)}")
+        ratio = rates["leadpool, 1 worker"] / rates["bare ASGI, same calls"]
+        print(f"{'ratio':<24}{ratio:>8.2f}x (target >= 0.8)")
+        for workers in (1, 2, 4):
+            proc = server(tmp, f"w{workers}", url, "--workers", str(workers), **env).start()
+            try:
+                proc_rate, statuses = http_rate(proc.url, tokens, clients, seconds)
+            finally:
+                proc.stop()
+            print(f"leadpool, {workers} worker{'s' if workers > 1 else ' '}{proc_rate:>11,.0f} claims/s   statuses {dict(statuses)}")
+    finally:
+        pg_drop(name)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bench_soak(clients: int, seconds: float) -> None:
+    """The soak of tests/prod at full length: mixed intake, claims, contacts and dashboard reads."""
+    from tests.prod.servers import server
+    from tests.prod.soak import prepare, soak
+
+    name = f"lp_bench_soak_{uuid.uuid4().hex[:6]}"
+    url = pg_create(name)
+    tmp = Path(tempfile.mkdtemp(prefix="lp-bench-soak-"))
+    try:
+        db = Database(url)
+        upgrade(db.engine)
+        db.dispose()
+        tokens = prepare(url)
+        proc = server(tmp, "soak", url, "--workers", "2", LEADPOOL_LOG_LEVEL="warning").start()
+        try:
+            report = soak([proc.url], tokens, clients=clients, seconds=seconds)
+        finally:
+            proc.stop()
+        print("\n== " + report.table())
+    finally:
+        pg_drop(name)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def bench_lab(names: list[str], days: int) -> None:
@@ -653,7 +774,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, nargs="+", default=[8, 32])
-    parser.add_argument("--only", choices=["ingest", "push", "tick", "hygiene", "claims", "lab"])
+    parser.add_argument("--only", choices=["ingest", "push", "tick", "hygiene", "claims", "http", "soak", "lab"])
+    parser.add_argument("--http-clients", type=int, default=8)
+    parser.add_argument("--soak-clients", type=int, default=64)
+    parser.add_argument("--soak-seconds", type=float, default=600)
     parser.add_argument("--lab-days", type=int, default=90)
     parser.add_argument(
         "--lab-scenarios", nargs="+", default=["tiered_pools", "hybrid_60_40", "round_robin", "time_released"]
@@ -671,6 +795,10 @@ def main() -> None:
         bench_hygiene(args.tick_sizes)
     if args.only in (None, "claims"):
         bench_claims(args.clients, args.seconds)
+    if args.only in (None, "http"):
+        bench_http(args.http_clients, args.seconds)
+    if args.only in (None, "soak"):
+        bench_soak(args.soak_clients, args.soak_seconds)
     if args.only in (None, "lab"):
         bench_lab(args.lab_scenarios, args.lab_days)
 

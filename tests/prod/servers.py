@@ -37,6 +37,7 @@ class Proc:
     port: int | None = None
     popen: subprocess.Popen[bytes] | None = None
     starts: int = field(default=0)
+    command: list[str] = field(default_factory=lambda: list(LEADPOOL))
 
     @property
     def url(self) -> str:
@@ -46,7 +47,7 @@ class Proc:
         self.starts += 1
         out = self.log.open("ab")
         self.popen = subprocess.Popen(
-            [*LEADPOOL, *self.args], env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT
+            [*self.command, *self.args], env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT
         )
         out.close()
         if wait and self.port is not None:

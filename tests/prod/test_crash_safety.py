@@ -12,6 +12,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -106,13 +107,20 @@ def prepare(url: str) -> tuple[str, list[tuple[str, str]]]:
     return ops, reps
 
 
-def load(bases: list[str], ops: str, reps: list[tuple[str, str]]) -> tuple[Any, Any, list[Any]]:
+@contextmanager
+def load(bases: list[str], ops: str, reps: list[tuple[str, str]]) -> Iterator[tuple[Any, Any, list[Any]]]:
+    """The client processes, running; none is left running when the block ends, however it ends."""
     ctx = mp.get_context("fork")
     acked, out = ctx.Value("i", 0), ctx.Queue()
     procs = [ctx.Process(target=client, args=(c, bases, ops, reps, acked, out)) for c in range(CLIENTS)]
     for p in procs:
         p.start()
-    return acked, out, procs
+    try:
+        yield acked, out, procs
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.kill()
 
 
 def finish(out: Any, procs: list[Any]) -> list[Any]:
@@ -184,19 +192,19 @@ def test_kill_9_of_a_server_and_the_leading_scheduler_on_postgres(pg: str, tmp_p
     procs_all = [a, b, s1, s2]
     try:
         until(lambda: _leader(pg, [s1, s2]) is not None, 60, "a scheduler leading")
-        acked, out, clients = load([a.url, b.url], ops, reps)
-        until(lambda: acked.value >= 100, 120, "the first 100 leads")
-        leader = _leader(pg, [s1, s2])
-        assert leader is not None
-        a.kill()
-        leader.kill()
-        standby = s2 if leader is s1 else s1
-        mark = acked.value
-        until(lambda: acked.value >= mark + 150, 120, "150 more leads through the surviving server")
-        until(lambda: _leader(pg, [s1, s2]) is standby, 60, "the standby scheduler leading")
-        a.start()
-        leader.start().wait_for(TICKING, count=2)
-        reports = finish(out, clients)
+        with load([a.url, b.url], ops, reps) as (acked, out, clients):
+            until(lambda: acked.value >= 100, 120, "the first 100 leads")
+            leader = _leader(pg, [s1, s2])
+            assert leader is not None
+            a.kill()
+            leader.kill()
+            standby = s2 if leader is s1 else s1
+            mark = acked.value
+            until(lambda: acked.value >= mark + 150, 120, "150 more leads through the surviving server")
+            until(lambda: _leader(pg, [s1, s2]) is standby, 60, "the standby scheduler leading")
+            a.start()
+            leader.start().wait_for(TICKING, count=2)
+            reports = finish(out, clients)
     finally:
         codes = {p.log.name: p.stop() for p in procs_all}
     tally = check(pg, reports)
@@ -235,11 +243,11 @@ def test_kill_9_of_the_single_sqlite_server_mid_load(tmp_path: Path, request: py
     ops, reps = prepare(url)
     one = server(tmp_path, "one", url, LEADPOOL_TICK_SECONDS="1").start()  # scheduler in the server
     try:
-        acked, out, clients = load([one.url], ops, reps)
-        until(lambda: acked.value >= 100, 120, "the first 100 leads")
-        one.kill()
-        one.start()
-        reports = finish(out, clients)
+        with load([one.url], ops, reps) as (acked, out, clients):
+            until(lambda: acked.value >= 100, 120, "the first 100 leads")
+            one.kill()
+            one.start()
+            reports = finish(out, clients)
     finally:
         one.stop()
     tally = check(url, reports)
