@@ -88,7 +88,7 @@ def ingest(
                 item.where,
                 values,
                 values.get("external_id"),
-                item.idempotency_key,
+                item.idempotency_key or None,  # '' names no request: stored, it would clash with the next ''
                 dedupe_keys(values, by_email=dup.by_email, by_person=dup.by_domain_and_name),
                 org.loaded.rulebook.decide(values, gates=gated),
             )

@@ -56,12 +56,12 @@ def _result(r: service.IntakeResult) -> dict[str, Any]:
     }
 
 
-@router.post("/leads", status_code=201)
+@router.post("/leads", status_code=201, responses={200: {"description": "already taken in: the original"}})
 def create_lead(
     db: DB,
     who: Intake,
     lead: LeadFields,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> JSONResponse:
     """Take in one lead. Retrying with the same Idempotency-Key or external_id returns the original."""
     (result,) = service.ingest(db, [service.IntakeItem(lead, "lead", idempotency_key)], actor_id=who.id)
@@ -72,7 +72,10 @@ def create_lead(
 
 @router.post("/leads/batch")
 def create_leads(
-    db: DB, who: Intake, batch: Batch, idempotency_key: Annotated[str | None, Header(max_length=190)] = None
+    db: DB,
+    who: Intake,
+    batch: Batch,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=190)] = None,
 ) -> dict[str, Any]:
     """Take in many leads; bad ones are reported one by one and never stop the good ones."""
     items = [
