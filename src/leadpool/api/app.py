@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadpool.accounts.views import router as accounts_router
@@ -31,6 +32,27 @@ from leadpool.sla.views import router as sla_router
 from leadpool.storage.db import Database
 from leadpool.storage.migrate import schema_state
 from leadpool.transfers.views import router as transfers_router
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="what kind of refusal: invalid_input, not_found, claim_refused, …")
+    message: str = Field(description="what was wrong and where (a field path, a line, a limit)")
+    hint: str | None = Field(None, description="what to do about it")
+    details: dict[str, Any] | None = Field(None, description="e.g. problems[] with where and message")
+
+
+class ErrorBody(BaseModel):
+    """The one error envelope: every refusal the API makes has this shape."""
+
+    error: ErrorDetail
+
+
+# Documented on every operation, so a client (and the fuzzer's schema checks) knows every 4xx is the
+# envelope; it replaces FastAPI's own 422 schema ({"detail": [...]}), which this API never sends.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorBody, "description": "refused: error.message says what was wrong and where"},
+    503: {"model": ErrorBody, "description": "the database is not answering; retry after Retry-After"},
+}
 
 
 def _where(loc: tuple[Any, ...]) -> str:
@@ -156,12 +178,14 @@ def create_app(db: Database, *, dispose_on_shutdown: bool = False) -> FastAPI:
         }
         return JSONResponse({"error": body}, status_code=500)
 
-    @app.get("/api/v1/health", tags=["health"])
+    @app.get("/api/v1/health", tags=["health"], responses=ERROR_RESPONSES)
     def health() -> dict[str, str]:
         """Liveness: the process answers. It does not touch the database (see /ready)."""
         return {"status": "ok"}
 
-    @app.get("/api/v1/ready", tags=["health"], responses={503: {"description": "not ready"}})
+    not_ready: dict[int | str, dict[str, Any]] = {503: {"model": ErrorBody, "description": "not ready"}}
+
+    @app.get("/api/v1/ready", tags=["health"], responses={**ERROR_RESPONSES, **not_ready})
     def ready() -> Any:
         """Readiness: the database answers and its schema is the one this code expects."""
         current, head = schema_state(db.engine)
@@ -186,6 +210,6 @@ def create_app(db: Database, *, dispose_on_shutdown: bool = False) -> FastAPI:
         review_router,
         health_router,
     ):
-        app.include_router(router, prefix="/api/v1")
+        app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.add_middleware(RequestIds)
     return app
