@@ -631,15 +631,20 @@ def bench_claims(clients_list: list[int], seconds: float) -> None:
         pg_drop(bench_name)
 
 
-def http_claimer(base: str, tokens: list[str], seconds: float, gate: Any, out: Any) -> None:
+def http_worker(base: str, work: str, tokens: list[str], seconds: float, gate: Any, out: Any) -> None:
+    """One client process: claim-next as its reps in turn, or single-lead intake as ops."""
     import httpx
 
     with httpx.Client(base_url=base, timeout=30) as http:
-        def one(i: int) -> int:
-            r = http.post("/api/v1/pools/Open/claims", json={}, headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"})
-            return r.status_code
 
-        one(0)  # connect and warm up before the clock starts
+        def one(i: int) -> int:
+            auth = {"Authorization": f"Bearer {tokens[i % len(tokens)]}"}
+            if work == "claim":
+                return http.post("/api/v1/pools/Open/claims", json={}, headers=auth).status_code
+            lead = {"email": f"h{os.getpid()}-{i}@http{i % 991}.example", "company": f"Co {i}", "score": i % 97}
+            return http.post("/api/v1/leads", json=lead, headers=auth).status_code
+
+        one(-1)  # connect and warm up before the clock starts
         gate.wait()
         done, statuses, started = 0, Counter[int](), time.perf_counter()
         while time.perf_counter() - started < seconds:
@@ -648,12 +653,14 @@ def http_claimer(base: str, tokens: list[str], seconds: float, gate: Any, out: A
     out.put((done, time.perf_counter() - started, dict(statuses)))
 
 
-def http_rate(base: str, tokens: list[str], clients: int, seconds: float) -> tuple[float, Counter[int]]:
+def http_rate(
+    base: str, tokens: list[str], clients: int, seconds: float, work: str = "claim"
+) -> tuple[float, Counter[int]]:
     ctx = mp.get_context("fork")
     gate, out = ctx.Barrier(clients), ctx.Queue()
     share = len(tokens) // clients
     procs = [
-        ctx.Process(target=http_claimer, args=(base, tokens[i * share : (i + 1) * share], seconds, gate, out))
+        ctx.Process(target=http_worker, args=(base, work, tokens[i * share : (i + 1) * share] or tokens, seconds, gate, out))
         for i in range(clients)
     ]
     for p in procs:
@@ -681,10 +688,13 @@ def bench_http(clients: int, seconds: float) -> None:
     try:
         db = Database(url)
         upgrade(db.engine)
-        orgs.apply(db, yaml.safe_dump(CLAIM_ORG))
-        fill_pool(db, 200_000)
         reps = [f"rep{i}@bench.example" for i in range(clients * 4)]
+        ops_user = {"email": "ops@bench.example", "name": "Ops", "role": "ops"}
+        org = {**CLAIM_ORG, "users": [{"email": e, "name": e} for e in reps] + [ops_user]}
+        orgs.apply(db, yaml.safe_dump(org))
+        fill_pool(db, 200_000)
         tokens = [issue_token(db, person_by_email(db, email).id, "bench") for email in reps]
+        ops = issue_token(db, person_by_email(db, "ops@bench.example").id, "bench")
         db.dispose()
         env = {"LEADPOOL_SCHEDULER_IN_SERVER": "false", "LEADPOOL_LOG_LEVEL": "warning"}
         print(f"\n== http: POST /api/v1/pools/Open/claims on PostgreSQL, {clients} client processes, {seconds:.0f} s per run")
@@ -708,10 +718,15 @@ def bench_http(clients: int, seconds: float) -> None:
         for workers in (1, 2, 4):
             proc = server(tmp, f"w{workers}", url, "--workers", str(workers), **env).start()
             try:
-                proc_rate, statuses = http_rate(proc.url, tokens, clients, seconds)
+                claimed, statuses = http_rate(proc.url, tokens, clients, seconds)
+                taken, intake_statuses = http_rate(proc.url, [ops], clients, seconds, work="intake")
             finally:
                 proc.stop()
-            print(f"leadpool, {workers} worker{'s' if workers > 1 else ' '}{proc_rate:>11,.0f} claims/s   statuses {dict(statuses)}")
+            label = f"leadpool, {workers} worker{'s' if workers > 1 else ''}"
+            print(
+                f"{label:<24}{claimed:>8,.0f} claims/s {taken:>8,.0f} leads/s (single-lead POST)   "
+                f"statuses {dict(statuses)} / {dict(intake_statuses)}"
+            )
     finally:
         pg_drop(name)
         shutil.rmtree(tmp, ignore_errors=True)
