@@ -873,15 +873,15 @@ def scheduler(
     from leadpool.scheduler.service import Scheduler
 
     settings = Settings()
-    logs.configure(settings.log_format, settings.log_level)
     runner = Scheduler(
         _db(db_url), default_jobs(timedelta(seconds=settings.tick_seconds)), notifiers(settings.webhook_url)
     )
-    if once:
+    if once:  # a command, not a service: its report is the output, alerts go where Python sends them
         for ran in runner.run_due():
             console.print(f"{ran.job} @ {ran.tick.isoformat()}: {ran.counts}")
         runner.step_down()
         return
+    logs.configure(settings.log_format, settings.log_level)
     logging.getLogger("leadpool.scheduler").info(
         "scheduler %s: ticking every %s s (Ctrl-C or SIGTERM stops it)", runner.name, settings.tick_seconds
     )
