@@ -24,6 +24,8 @@ class Settings(BaseSettings):
 
     # repr=False: a URL may carry a password, and settings get printed when something goes wrong.
     database_url: str = Field("sqlite:///./data/leadpool.db", repr=False)
+    # A read replica for dashboards and reports (GET /health/pools, /reports/*); None: the primary.
+    reports_database_url: str | None = Field(None, repr=False)
     host: str = "127.0.0.1"
     port: int = 8000
     # API worker processes for `leadpool serve`; more than one wants PostgreSQL (README, production).

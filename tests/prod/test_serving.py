@@ -8,6 +8,7 @@ import logging
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,13 @@ from fastapi.testclient import TestClient
 from leadpool.api.app import create_app
 from leadpool.claims.service import REP_LOCK_SPACE
 from leadpool.identity.service import issue_token, person_by_email
+from leadpool.leads.service import IntakeItem, ingest
 from leadpool.org import service as orgs
 from leadpool.settings import Settings
 from leadpool.storage.db import Database
 from leadpool.storage.tables import claims, events, job_runs, leads
 
-from ..conftest import SMALL_ORG, fresh_url
+from ..conftest import SMALL_ORG, _admin, fresh_url, pg_url
 from .servers import server
 
 
@@ -282,3 +284,33 @@ def test_serve_with_workers_runs_several_processes_and_one_scheduler(pg: str, tm
     finally:
         many.stop()
     assert many.output().count("Application shutdown complete") == 2
+
+
+@pytest.mark.postgres
+def test_dashboards_read_from_the_reports_replica_and_claims_from_the_primary(pg: str) -> None:
+    """A replica is a moment behind its primary; here a copy taken before two more leads came in."""
+    db = Database(pg)
+    orgs.apply(db, SMALL_ORG)
+    ingest(db, [IntakeItem({"email": f"r{i}@replica.example", "score": 20}) for i in range(3)])
+    db.dispose()
+    replica = f"lp_replica_{uuid.uuid4().hex[:8]}"
+    admin = _admin()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{replica}" TEMPLATE "{sa.make_url(pg).database}"')
+    try:
+        db = Database(pg, reports_url=pg_url(replica))
+        ingest(db, [IntakeItem({"email": f"n{i}@primary.example", "score": 20}) for i in range(2)])
+        ops = {"Authorization": f"Bearer {issue_token(db, person_by_email(db, 'ops@test.example').id)}"}
+        rob = {"Authorization": f"Bearer {issue_token(db, person_by_email(db, 'rob@test.example').id)}"}
+        with TestClient(create_app(db)) as client:
+            health = {p["pool"]: p for p in client.get("/api/v1/health/pools", headers=ops).json()}
+            assert health["Cold"]["depth"] == 3  # the replica's view
+            pools = {p["name"]: p for p in client.get("/api/v1/pools", headers=ops).json()}
+            assert pools["Cold"]["available"] == 5  # the primary's
+            r = client.post("/api/v1/pools/Cold/claims", json={"count": 5}, headers=rob)
+            assert r.status_code == 201 and len(r.json()["claimed"]) >= 1
+        db.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{replica}" WITH (FORCE)')
+        admin.dispose()

@@ -15,4 +15,5 @@ from leadpool.storage.db import Database
 def create() -> FastAPI:
     settings = Settings()
     logs.configure(settings.log_format, settings.log_level)
-    return create_app(Database(settings.database_url), dispose_on_shutdown=True)
+    db = Database(settings.database_url, reports_url=settings.reports_database_url)
+    return create_app(db, dispose_on_shutdown=True)

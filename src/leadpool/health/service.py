@@ -536,7 +536,7 @@ def report(db: Database) -> list[dict[str, Any]]:
     org = current(db)
     at = db.clock.now()
     day = gates.day_of(org, at)
-    with db.engine.connect() as conn:
+    with db.reports.connect() as conn:
         states = gates.states(conn)
         depth = depths(conn, at)
         out = []

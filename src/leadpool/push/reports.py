@@ -52,7 +52,7 @@ def fairness(
     if problems:
         raise InvalidInput(problems)
     scope = [u for u in org.users if u.role is Role.rep and u.active and (team is None or u.team == team)]
-    with db.engine.connect() as conn:
+    with db.reports.connect() as conn:
         ids = dict(conn.execute(sa.select(users.c.email, users.c.id)).all())
         rows = conn.execute(
             sa.select(claims.c.rep_id, claims.c.claimed_at).where(

@@ -71,9 +71,19 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 class Database:
     """The storage adapter handed to services: an engine, a clock, and the dialect's name."""
 
-    def __init__(self, url: str, *, clock: Clock | None = None, engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Clock | None = None,
+        engine: Engine | None = None,
+        reports_url: str | None = None,
+    ) -> None:
         self.url = url
         self.engine = engine or make_engine(url)
+        # Dashboards and reports may read from a replica (a few seconds behind); every claim, intake
+        # and job reads the primary, whose rows they lock and change.
+        self.reports = make_engine(reports_url) if reports_url else self.engine
         self.clock: Clock = clock or SystemClock()
         self.dialect = self.engine.dialect.name
         # (monotonic time, CurrentOrg): the org service's per-process cache of the applied org,
@@ -104,3 +114,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.reports is not self.engine:
+            self.reports.dispose()

@@ -248,7 +248,7 @@ def rates(db: Database, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """Per pool: leads that entered it, leads transferred out, and the rate (§9: above 5% the
     routing rules need fixing)."""
     org = current(db)
-    with db.engine.connect() as conn:
+    with db.reports.connect() as conn:
         entered: dict[int, int] = dict(
             conn.execute(
                 sa.select(events.c.pool_id, sa.func.count())
