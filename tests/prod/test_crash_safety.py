@@ -173,11 +173,6 @@ def check(url: str, reports: list[Any]) -> Counter[str]:
     return tally
 
 
-@pytest.fixture
-def pg(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    yield from fresh_url("postgres", tmp_path, request)
-
-
 @pytest.mark.postgres
 @pytest.mark.race
 def test_kill_9_of_a_server_and_the_leading_scheduler_on_postgres(pg: str, tmp_path: Path) -> None:

@@ -88,11 +88,6 @@ class Proxy:
         self.listener.close()
 
 
-@pytest.fixture
-def pg(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    yield from fresh_url("postgres", tmp_path, request)
-
-
 def waiting_on_a_lock(url: str) -> bool:
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ..conftest import fresh_url
 from .servers import server
 from .soak import MIX, prepare, soak
 
 SECONDS = 20  # CI-sized; `benchmarks/bench.py --only soak` runs ten minutes
-
-
-@pytest.fixture
-def pg(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    yield from fresh_url("postgres", tmp_path, request)
 
 
 @pytest.mark.postgres
