@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from leadpool.errors import Problem
-from leadpool.org.schema import FieldType
+from leadpool.org.schema import DEFAULT_FIELD_LIMITS, FieldLimits, FieldType
 
 
 class Status(StrEnum):
@@ -90,7 +90,7 @@ def coerce(value: Any, kind: FieldType, *, thousands: str = ",", decimal: str = 
             return True
         if word in FALSE_WORDS:
             return False
-        raise ValueError(f"expected yes/no or true/false, got '{value}'")
+        raise ValueError(f"expected yes/no or true/false, got '{shown(value)}'")
     if isinstance(value, bool):
         raise ValueError(f"expected a number, got {value}")
     if isinstance(value, int | float):
@@ -104,37 +104,94 @@ def coerce(value: Any, kind: FieldType, *, thousands: str = ",", decimal: str = 
         try:
             number = Decimal(text)
         except InvalidOperation:
-            raise ValueError(f"expected a number, got '{value}'") from None
+            raise ValueError(f"expected a number, got '{shown(value)}'") from None
     if not number.is_finite():
-        raise ValueError(f"expected a finite number, got '{value}'")
+        raise ValueError(f"expected a finite number, got '{shown(value)}'")
     if kind is FieldType.integer:
         if number != number.to_integral_value():
-            raise ValueError(f"expected a whole number, got '{value}'")
+            raise ValueError(f"expected a whole number, got '{shown(value)}'")
         return int(number)
     return float(number)
 
 
-def normalise(raw: Mapping[str, Any], types: Mapping[str, FieldType]) -> tuple[dict[str, Any], list[Problem]]:
-    """Turn incoming values into typed lead fields, naming every field that could not be read."""
+# Characters no lead value holds: C0/C1 controls other than tab and line breaks (NUL cannot even be
+# stored in PostgreSQL), and lone surrogates (not Unicode at all: no database can encode them).
+# Either usually means the file was read with the wrong encoding.
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def shown(value: Any, width: int = 60) -> str:
+    """A value as a message may quote it: short, and with unprintable characters escaped, so an
+    error about a 10 MB cell or a lone surrogate is itself small and can be sent as JSON."""
+    text = str(value)
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    return _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def text_problem(text: str, longest: int) -> str | None:
+    """Why a text value cannot be stored as it is, and what to do; None when it can."""
+    if len(text) > longest:
+        return (
+            f"{len(text):,} characters, the most is {longest:,}; shorten it (in a file, a value this "
+            "long usually means a quote left open)"
+        )
+    bad = _UNSTORABLE.search(text)
+    if bad is not None:
+        what = (
+            "a lone surrogate (half of a character)" if bad.group() >= "\ud800" else "the control character"
+        )
+        return (
+            f"contains {what} U+{ord(bad.group()):04X} at position {bad.start() + 1}; "
+            "remove it (or, for a file, set the encoding it was saved in)"
+        )
+    return None
+
+
+def normalise(
+    raw: Mapping[str, Any],
+    types: Mapping[str, FieldType],
+    *,
+    limits: FieldLimits = DEFAULT_FIELD_LIMITS,
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Turn incoming values into typed lead fields, naming every field that could not be read.
+
+    Every channel (API, file import, review fixes) comes through here, so the limits and the refusal
+    of control characters hold for all of them."""
     values: dict[str, Any] = {}
     problems: list[Problem] = []
     for key, value in raw.items():
         kind = types.get(key)
         if kind is None:
             problems.append(
-                Problem(key, "unknown field; declare it under 'fields:' in the org file or map it away")
+                Problem(
+                    shown(key), "unknown field; declare it under 'fields:' in the org file or map it away"
+                )
             )
             continue
+        longest = limits.longest(key)
+        if isinstance(value, str) and len(value) > longest:
+            # Before reading it: a huge value costs time in every step below (and in the email regex).
+            problems.append(Problem(key, text_problem(value, longest) or ""))
+            continue
         try:
-            values[key] = coerce(value, kind)
+            read = coerce(value, kind)
         except ValueError as exc:
             problems.append(Problem(key, str(exc)))
+            continue
+        trouble = text_problem(read, longest) if isinstance(read, str) else None
+        if trouble is not None:
+            problems.append(Problem(key, trouble))
+            continue
+        values[key] = read
     email = values.get("email")
     if email is not None:
-        email = email.lower()
-        match = _EMAIL.match(email)
-        if match is None:
-            problems.append(Problem("email", f"'{email}' is not an email address"))
+        email = email.lower()  # can grow: 'İ' lowers to two characters
+        if len(email) > limits.longest("email"):
+            problems.append(Problem("email", text_problem(email, limits.longest("email")) or ""))
+            del values["email"]
+        elif (match := _EMAIL.match(email)) is None:
+            problems.append(Problem("email", f"'{shown(email)}' is not an email address"))
         else:
             values["email"] = email
             values.setdefault("company_domain", match.group(1))

@@ -71,6 +71,34 @@ DEFAULT_LIMITS = Limits(
 )
 
 
+class FieldLimits(Strict):
+    """How much one incoming lead value may hold, on every intake channel (§3: API, file, CRM).
+
+    A longer value is refused with the limit named, never cut short: a 10 MB 'company' is an export
+    gone wrong, and a value longer than its database column would fail the whole batch."""
+
+    text: Annotated[int, Field(ge=1)] = 1000  # characters, for any text field not named below
+    # Fields with a column of their own (leads.external_id/email/company/source), and the parts of
+    # the duplicate key (§3). Email: 254 is the longest address SMTP carries (RFC 5321).
+    lengths: dict[str, Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: {
+            "external_id": 200,
+            "email": 254,
+            "company": 300,
+            "company_domain": 253,
+            "source": 100,
+            "first_name": 100,
+            "last_name": 100,
+        }
+    )
+
+    def longest(self, field: str) -> int:
+        return self.lengths.get(field, self.text)
+
+
+DEFAULT_FIELD_LIMITS = FieldLimits()
+
+
 class Weekday(StrEnum):
     mon = "mon"
     tue = "tue"
