@@ -73,8 +73,18 @@ def field_types(custom: Mapping[str, FieldType]) -> dict[str, FieldType]:
     return {**BUILTIN_FIELDS, **custom}
 
 
-def coerce(value: Any, kind: FieldType, *, thousands: str = ",", decimal: str = ".") -> Any:
-    """Read one value as its declared type; raises ValueError with a reason a person can act on."""
+def coerce(
+    value: Any,
+    kind: FieldType,
+    *,
+    thousands: str = ",",
+    decimal: str = ".",
+    largest: float = DEFAULT_FIELD_LIMITS.number,
+) -> Any:
+    """Read one value as its declared type; raises ValueError with a reason a person can act on.
+
+    A number beyond `largest` is refused before it becomes an int or a float: '1e999999999' would
+    otherwise take minutes to turn into an int, and '1e400' would become an infinite score."""
     if value is None:
         return None
     if kind is FieldType.string:
@@ -103,10 +113,12 @@ def coerce(value: Any, kind: FieldType, *, thousands: str = ",", decimal: str = 
             text = text.replace(decimal, ".")
         try:
             number = Decimal(text)
-        except InvalidOperation:
+        except (InvalidOperation, ArithmeticError):
             raise ValueError(f"expected a number, got '{shown(value)}'") from None
     if not number.is_finite():
         raise ValueError(f"expected a finite number, got '{shown(value)}'")
+    if number.copy_abs() > largest:  # copy_abs: abs() would trap Overflow on '1e999999999' itself
+        raise ValueError(f"'{shown(value)}' is out of range; the largest number accepted is {largest:,.0f}")
     if kind is FieldType.integer:
         if number != number.to_integral_value():
             raise ValueError(f"expected a whole number, got '{shown(value)}'")
@@ -175,7 +187,7 @@ def normalise(
             problems.append(Problem(key, text_problem(value, longest) or ""))
             continue
         try:
-            read = coerce(value, kind)
+            read = coerce(value, kind, largest=limits.number)
         except ValueError as exc:
             problems.append(Problem(key, str(exc)))
             continue

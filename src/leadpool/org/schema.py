@@ -91,6 +91,7 @@ class FieldLimits(Strict):
             "last_name": 100,
         }
     )
+    number: Annotated[float, Field(gt=0)] = 1e15  # the largest magnitude of a number or integer field
 
     def longest(self, field: str) -> int:
         return self.lengths.get(field, self.text)
