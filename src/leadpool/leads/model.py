@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -227,11 +228,22 @@ class DedupeKeys:
     person: str | None
 
 
-def dedupe_keys(values: Mapping[str, Any], *, by_email: bool = True, by_person: bool = True) -> DedupeKeys:
+def dedupe_keys(
+    values: Mapping[str, Any],
+    *,
+    by_email: bool = True,
+    by_person: bool = True,
+    limits: FieldLimits = DEFAULT_FIELD_LIMITS,
+) -> DedupeKeys:
     email = values.get("email") if by_email else None
     person = None
     domain = values.get("company_domain")
     name = " ".join(str(values[k]) for k in ("first_name", "last_name") if values.get(k))
     if by_person and domain and name:
-        person = f"{domain}|{_fold(name)}"
+        folded = _fold(name)
+        person = f"{domain}|{folded}"
+        if len(person) > limits.dedupe_key:
+            # Folding can lengthen a name ('㎯' becomes 'rads2'); a digest of it fits the key column
+            # and still matches the same person.
+            person = f"{domain}|#{hashlib.sha256(folded.encode()).hexdigest()}"
     return DedupeKeys(email=email, person=person)

@@ -92,6 +92,10 @@ class FieldLimits(Strict):
         }
     )
     number: Annotated[float, Field(gt=0)] = 1e15  # the largest magnitude of a number or integer field
+    # leads.person_key holds 'domain|folded name'; a longer key (accents can fold into several
+    # letters) is kept as 'domain|#' and a digest of the name, which still matches the same person
+    # (at least 253 + 2 + 64 characters, so the longest domain and a digest fit).
+    dedupe_key: Annotated[int, Field(ge=319)] = 600
 
     def longest(self, field: str) -> int:
         return self.lengths.get(field, self.text)
