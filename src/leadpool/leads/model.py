@@ -131,6 +131,14 @@ def coerce(
 # stored in PostgreSQL), and lone surrogates (not Unicode at all: no database can encode them).
 # Either usually means the file was read with the wrong encoding.
 _UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# A value starting with one of these is run as a formula when an export is opened in a spreadsheet
+# (CSV injection: '=cmd|' /C calc'!A0', '@SUM(1+1)', '+HYPERLINK(…)').
+_FORMULA_STARTS = frozenset("=@+-")
+# … except a signed number or a phone number: '-5', '-1,200.50', '-1e-05', '+49 30 1234567',
+# '+1 (555) 123-4567 x12'. No part can match what another does, so a failed match costs linear time.
+_SIGNED_NUMBER_OR_PHONE = re.compile(
+    r"[+-][\s().,/-]*\d[\d\s().,/-]*(?:e[+-]?\d+)?(?:\s*(?:x|ext\.?)\s*\d+)?", re.I
+)
 
 
 def shown(value: Any, width: int = 60) -> str:
@@ -158,6 +166,14 @@ def text_problem(text: str, longest: int) -> str | None:
             f"contains {what} U+{ord(bad.group()):04X} at position {bad.start() + 1}; "
             "remove it (or, for a file, set the encoding it was saved in)"
         )
+    head = text[:1]
+    if head in _FORMULA_STARTS and not (
+        head in "+-" and (len(text) == 1 or _SIGNED_NUMBER_OR_PHONE.fullmatch(text))
+    ):
+        return (
+            f"'{shown(text, 30)}' would run as a spreadsheet formula; remove the leading '{head}' "
+            "(leadpool does not store spreadsheet formulas)"
+        )
     return None
 
 
@@ -170,7 +186,7 @@ def normalise(
     """Turn incoming values into typed lead fields, naming every field that could not be read.
 
     Every channel (API, file import, review fixes) comes through here, so the limits and the refusal
-    of control characters hold for all of them."""
+    of control characters and spreadsheet formulas hold for all of them."""
     values: dict[str, Any] = {}
     problems: list[Problem] = []
     for key, value in raw.items():
