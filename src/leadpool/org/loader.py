@@ -12,8 +12,8 @@ from pydantic import ValidationError
 
 from leadpool.errors import InvalidInput, Problem
 from leadpool.identity.model import Role
-from leadpool.leads.model import field_types
-from leadpool.org.schema import FieldType, Org, Strategy
+from leadpool.leads.model import field_types, shown
+from leadpool.org.schema import DEFAULT_YAML_LIMITS, FieldType, Org, Strategy, YamlLimits
 from leadpool.rules.engine import compile_condition
 from leadpool.rules.routing import RuleBook, compile_rulebook
 
@@ -57,18 +57,129 @@ def _message(error: Any) -> str:
 Locate = Callable[[tuple[Any, ...], str], Problem]
 
 
+class _Refused(yaml.MarkedYAMLError):
+    """A YAML document leadpool will not read, with the place that made it so."""
+
+
+class _GuardedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with the limits of `YamlLimits`: the composer recurses once per level
+    of nesting, so a document nested thousands of levels deep would exhaust the stack; and a value
+    the constructor cannot represent (an int of 5,000 digits, the date 2001-13-45) raises a plain
+    ValueError that carries no place, which here becomes a problem at the value's line."""
+
+    def __init__(self, text: str, limits: YamlLimits) -> None:
+        super().__init__(text)
+        self.limits = limits
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > self.limits.depth:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]  # untyped in the stubs
+                raise _Refused(
+                    problem=f"nested more than {self.limits.depth} levels deep; flatten it", problem_mark=mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as exc:
+            raise _Refused(
+                problem=f"cannot read '{shown(node.value)}': {shown(exc, 80)}", problem_mark=node.start_mark
+            ) from None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_aliases(root: yaml.Node, limits: YamlLimits) -> None:
+    """Refuse a node graph whose aliases repeat more values than `limits.alias_values`, or refer to
+    their own anchor. The parsed document shares each aliased value, so it is small, but everything
+    that walks it (line numbers, validation) walks every repetition: nine aliases of nine aliases of
+    … ('billion laughs') would take hours. Iterative, so a long chain costs no stack."""
+    expanded: dict[int, int] = {}  # id(node) -> how many values it stands for, repetitions included
+    open_nodes: set[int] = set()  # on the path from the root to the node being walked
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            open_nodes.discard(key)
+            expanded[key] = 1 + sum(expanded[id(child)] for child in _children(node))
+            if expanded[key] - len(expanded) > limits.alias_values:
+                raise _Refused(
+                    problem=(
+                        f"aliases (*name) here repeat more than {limits.alias_values:,} values; "
+                        "write the values out instead of nesting aliases of aliases"
+                    ),
+                    problem_mark=node.start_mark,
+                )
+            continue
+        if key in expanded:
+            continue
+        open_nodes.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in open_nodes:
+                raise _Refused(
+                    problem="an alias (*name) inside the value it refers to; a value cannot contain itself",
+                    problem_mark=child.start_mark,
+                )
+            if id(child) not in expanded:
+                stack.append((child, False))
+
+
+def load_yaml(
+    text: str, *, source: str, limits: YamlLimits = DEFAULT_YAML_LIMITS
+) -> tuple[Any, yaml.Node | None]:
+    """Parse one YAML document safely (no tags that run code, and within `limits`), returning the
+    data and its node tree for line numbers; every refusal is an InvalidInput naming the place."""
+    if len(text) > limits.chars:
+        raise InvalidInput(
+            [Problem(source, f"{len(text):,} characters; the most leadpool reads is {limits.chars:,}")],
+            hint="is this the right file?",
+        )
+    try:
+        loader = _GuardedLoader(text, limits)  # checks the characters first: may raise already
+    except yaml.reader.ReaderError as exc:
+        # A character YAML does not allow (a NUL, most control characters): named by its place.
+        before = text[: exc.position]
+        where = f"line {before.count(chr(10)) + 1}, column {len(before) - before.rfind(chr(10))}"
+        message = f"not valid YAML: the character U+{exc.character:04X} is not allowed; remove it"
+        raise InvalidInput([Problem(where, message)]) from None
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            _check_aliases(node, limits)
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        raise InvalidInput([_yaml_problem(exc, source)]) from None
+    finally:
+        loader.dispose()
+    return data, node
+
+
+def _yaml_problem(exc: yaml.YAMLError, source: str) -> Problem:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else source
+    problem = getattr(exc, "problem", None) or str(exc)
+    return Problem(where, problem if isinstance(exc, _Refused) else f"not valid YAML: {problem}")
+
+
 def read_yaml(text: str, *, source: str, expected: str, lines: bool = True) -> tuple[dict[str, Any], Locate]:
     """YAML text as a mapping, and a function that names a path in it with its line, so every
     problem in any of our YAML files (org, scenario) says where it is. Without `lines` (a document
     generated by merging files, whose lines nobody wrote) the path alone names the place."""
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else source
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InvalidInput([Problem(where, f"not valid YAML: {problem}")]) from None
+    data, node = load_yaml(text, source=source)
     if not isinstance(data, dict):
         raise InvalidInput([Problem(source, f"expected a mapping with {expected}")])
     at: dict[tuple[Any, ...], int] = {}

@@ -104,6 +104,18 @@ class FieldLimits(Strict):
 DEFAULT_FIELD_LIMITS = FieldLimits()
 
 
+class YamlLimits(Strict):
+    """What one YAML file (org, mapping, scenario) may ask of the reader before it is refused: alias
+    bombs ('billion laughs') and deep nesting would otherwise exhaust memory, time or the stack."""
+
+    chars: Annotated[int, Field(ge=1)] = 4_000_000  # an org of 10,000 users is about 1.5 MB
+    depth: Annotated[int, Field(ge=1)] = 64  # nested mappings and lists; real files need about 8
+    alias_values: Annotated[int, Field(ge=0)] = 100_000  # values aliases (*name) may repeat in all
+
+
+DEFAULT_YAML_LIMITS = YamlLimits()
+
+
 class Weekday(StrEnum):
     mon = "mon"
     tue = "tue"
