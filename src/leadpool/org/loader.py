@@ -210,7 +210,12 @@ def parse(text: str, *, source: str = "org file", lines: bool = True) -> LoadedO
         problems += [located(_loc(p.where), p.message) for p in _conditions_alone(data)]
         raise InvalidInput(problems) from None
     problems = [located(_loc(p.where), p.message) for p in cross_check(org)]
-    rulebook, rule_problems = compile_rulebook(org)
+    try:
+        rulebook, rule_problems = compile_rulebook(org)
+    except RecursionError:
+        # rule-engine builds its syntax tree recursively; compile_rulebook cannot say which
+        # condition was too big for it, so each one is tried again here.
+        rulebook, rule_problems = None, _too_big_conditions(data, field_types(org.fields))
     problems += [located(_loc(p.where), p.message) for p in rule_problems]
     if problems or rulebook is None:
         raise InvalidInput(
@@ -234,10 +239,43 @@ def _conditions_alone(data: dict[str, Any]) -> list[Problem]:
     for where, entries in sections:
         for i, entry in enumerate(entries if isinstance(entries, list) else []):
             if isinstance(entry, dict) and isinstance(entry.get("when"), str):
-                result = compile_condition(f"{where}[{i}].when", entry["when"], types)
-                if isinstance(result, Problem):
-                    found.append(result)
+                problem = _condition_problem(f"{where}[{i}].when", entry["when"], types)
+                if problem is not None:
+                    found.append(problem)
     return found
+
+
+_TOO_BIG = (
+    "too long or nested too deeply to read (a condition takes a few hundred 'and'/'or' terms at most); "
+    "split it into several rules, or list values with 'in [...]'"
+)
+
+
+def _condition_problem(where: str, source: str, types: dict[str, FieldType]) -> Problem | None:
+    """What is wrong with one condition, if anything; a condition too big for rule-engine's
+    recursive parser is a problem at its place rather than a RecursionError."""
+    try:
+        result = compile_condition(where, source, types)
+    except RecursionError:
+        return Problem(where, _TOO_BIG)
+    return result if isinstance(result, Problem) else None
+
+
+def _too_big_conditions(data: dict[str, Any], types: dict[str, FieldType]) -> list[Problem]:
+    """Every 'when:' anywhere in the file that rule-engine cannot read for its size."""
+    found: list[Problem] = []
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), data)]
+    while stack:
+        loc, value = stack.pop()
+        if isinstance(value, dict):
+            stack += [((*loc, k), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [((*loc, i), v) for i, v in enumerate(value)]
+        elif loc and loc[-1] == "when" and isinstance(value, str):
+            problem = _condition_problem(_path(loc), value, types)
+            if problem is not None and problem.message == _TOO_BIG:
+                found.append(problem)
+    return found or [Problem("rules", _TOO_BIG)]
 
 
 def _loc(path: str) -> tuple[Any, ...]:
