@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -279,13 +280,18 @@ def _too_big_conditions(data: dict[str, Any], types: dict[str, FieldType]) -> li
 
 
 def _loc(path: str) -> tuple[Any, ...]:
+    """A problem's path back as a location. Names come from the file (a tier called 'x[y'), so only
+    trailing '[N]' are indexes; the rest of a part is its name, brackets and all."""
     out: list[Any] = []
-    for part in path.replace("]", "").split("."):
-        name, *indexes = part.split("[")
+    for part in path.split("."):
+        name, indexes = _INDEXED.fullmatch(part).groups()  # type: ignore[union-attr]  # always matches
         if name:
             out.append(name)
-        out.extend(int(i) for i in indexes)
+        out.extend(int(i) for i in re.findall(r"\[(\d+)\]", indexes))
     return tuple(out)
+
+
+_INDEXED = re.compile(r"(.*?)((?:\[\d+\])*)", re.S)
 
 
 def cross_check(org: Org) -> list[Problem]:
