@@ -7,6 +7,7 @@ never stops the good ones: each row carries its own problems, with its line in t
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 from collections.abc import Iterator
@@ -14,10 +15,11 @@ from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from leadpool.errors import InvalidInput, Problem
+from leadpool.leads.model import normalise, shown
+from leadpool.org.loader import load_yaml
 from leadpool.org.schema import FieldType
 
 Format = Literal["csv", "jsonl"]
@@ -41,14 +43,48 @@ class Mapping(BaseModel):
     delimiter: str | None = None  # None: sniff , ; tab |
     encoding: str = "utf-8-sig"
 
+    @field_validator("encoding")
+    @classmethod
+    def _text_encoding(cls, value: str) -> str:
+        """An unknown encoding would only fail when the file is opened, as a LookupError."""
+        try:
+            known = codecs.lookup(value)
+        except LookupError:
+            raise ValueError(
+                f"unknown encoding '{shown(value)}' (e.g. utf-8, latin-1, cp1252, utf-16)"
+            ) from None
+        if not getattr(known, "_is_text_encoding", True):
+            raise ValueError(f"'{shown(value)}' is not a text encoding (e.g. utf-8, latin-1, cp1252, utf-16)")
+        return value
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        """The csv module takes exactly one character that is neither a quote nor a line break."""
+        if value is not None and (len(value) != 1 or value in '"\r\n'):
+            raise ValueError(
+                f"'{shown(value)}' cannot separate cells; use one character such as , ; | or a tab"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _separators(self) -> Mapping:
+        """A number like '1.200,50' is only readable when the two separators are distinct characters."""
+        if len(self.decimal) != 1:
+            raise ValueError(f"decimal: '{shown(self.decimal)}' must be one character, e.g. '.' or ','")
+        if len(self.thousands) > 1 or self.thousands == self.decimal:
+            raise ValueError(
+                f"thousands: '{shown(self.thousands)}' must be one character other than the decimal "
+                "separator, or empty"
+            )
+        return self
+
 
 def load_mapping(text: str) -> Mapping:
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "mapping file"
-        raise InvalidInput([Problem(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+    """A mapping file, read with the same guarded YAML reader as the org file (no alias bombs, no
+    stack-deep nesting), so any text gives a Mapping or an InvalidInput naming the place."""
+    data, _ = load_yaml(text, source="mapping file")
+    data = {} if data is None else data
     if not isinstance(data, dict):
         raise InvalidInput([Problem("mapping file", "expected a mapping with 'columns:' …")])
     try:
@@ -56,9 +92,9 @@ def load_mapping(text: str) -> Mapping:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            where = ".".join(str(p) for p in error["loc"])
+            where = ".".join(shown(p) for p in error["loc"]) or "mapping file"
             message = "unknown key" if error["type"] == "extra_forbidden" else str(error["msg"])
-            problems.append(Problem(where, message))
+            problems.append(Problem(where, message.removeprefix("Value error, ")))
         raise InvalidInput(problems, hint="fix the mapping file") from None
 
 
@@ -135,6 +171,10 @@ def check_mapping(mapping: Mapping, types: MappingABC[str, FieldType], header: l
     for name in mapping.constants:
         if name not in types:
             problems.append(Problem(f"constants.{name}", "unknown lead field"))
+    # A constant goes on every row: one that cannot be stored (a formula, a word for a number) would
+    # refuse every row, so it is refused once, here.
+    _, bad = normalise({k: v for k, v in mapping.constants.items() if k in types}, types)
+    problems += [Problem(f"constants.{p.where}", p.message) for p in bad]
     if mapping.unmapped == "error":
         for column in header:
             if column and column not in mapping.columns and column not in types:
