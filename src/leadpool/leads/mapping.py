@@ -14,9 +14,9 @@ import json
 from collections.abc import Iterator
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
-from typing import Any, Literal, TextIO
+from typing import Annotated, Any, Literal, TextIO
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from leadpool.errors import InvalidInput, Problem
 from leadpool.leads.model import normalise, shown
@@ -43,6 +43,10 @@ class Mapping(BaseModel):
     constants: dict[str, Any] = {}  # set on every row, e.g. {source: tradeshow}
     delimiter: str | None = None  # None: the one of , ; tab | that splits the first lines evenly
     encoding: str = "utf-8-sig"
+    # The longest CSV cell read at all (characters). A longer cell stops the import at its line: the
+    # csv reader cannot find where the next row starts. Shorter cells over a field's limit are
+    # reported on their row (leads.model.normalise) and the rows after them kept.
+    max_cell: Annotated[int, Field(ge=1)] = 16 * 1024 * 1024
 
     @field_validator("encoding")
     @classmethod
@@ -245,17 +249,45 @@ def _delimiter(sample: str) -> str:
     return best
 
 
+def _unreadable(stream: TextIO, line: int, exc: UnicodeError) -> InvalidInput:
+    encoding = getattr(stream, "encoding", None) or getattr(exc, "encoding", "the mapping's encoding")
+    if isinstance(exc, UnicodeDecodeError):
+        what = f"bytes {exc.object[exc.start : exc.end].hex(' ')} are not valid {encoding}"
+    else:
+        what = f"cannot be read as {encoding}: {exc}"
+    return InvalidInput(
+        [Problem(f"line {line}", what)],
+        hint="set 'encoding:' in the mapping to the one the file was saved in (e.g. latin-1, cp1252, utf-16)",
+    )
+
+
+def _stopped(exc: csv.Error, max_cell: int) -> str:
+    what = str(exc)
+    if what.startswith("field larger than field limit"):
+        what = (
+            f"a cell longer than {max_cell:,} characters (the mapping's max_cell), usually a quote left open"
+        )
+    return f"{what}; reading stopped here: no later row was imported"
+
+
 def _csv(stream: TextIO, cleaner: _Cleaner, keep: tuple[str, ...] = ()) -> Iterator[Row]:
+    # The csv module's cell limit is one setting for the whole process; each reader sets the one it
+    # reads with (imports run one at a time: CLI, seed, lab).
+    csv.field_size_limit(cleaner.mapping.max_cell)
     delimiter = cleaner.mapping.delimiter
-    if delimiter is None:
-        sample = stream.read(_SAMPLE)
-        stream.seek(0)
-        delimiter = _delimiter(sample)
-    reader = csv.reader(stream, delimiter=delimiter)
     try:
+        if delimiter is None:
+            sample = stream.read(_SAMPLE)
+            stream.seek(0)
+            delimiter = _delimiter(sample)
+        reader = csv.reader(stream, delimiter=delimiter)
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         return
+    except UnicodeError as exc:  # UTF-16 without its byte order mark is a bare UnicodeError
+        raise _unreadable(stream, 1, exc) from None
+    except csv.Error as exc:
+        raise InvalidInput([Problem("line 1", f"the header cannot be read: {exc}")]) from None
     while header and not header[-1]:
         header.pop()  # trailing empty columns of the export
     problems = check_mapping(cleaner.mapping, cleaner.types, header)
@@ -264,7 +296,18 @@ def _csv(stream: TextIO, cleaner: _Cleaner, keep: tuple[str, ...] = ()) -> Itera
     width = len(header)
     kept = [(column, header.index(column)) for column in keep if column in header]
     start = reader.line_num + 1
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except UnicodeError as exc:  # UTF-16 without its byte order mark is a bare UnicodeError
+            raise _unreadable(stream, start, exc) from None
+        except csv.Error as exc:
+            # The reader cannot tell where the next row starts: stop, saying so, rather than read
+            # the rest of a broken cell as rows.
+            yield Row(start, {}, [Problem(f"line {start}", _stopped(exc, cleaner.mapping.max_cell))])
+            return
         line, start = start, reader.line_num + 1
         if not any(c.strip() for c in cells):
             continue  # blank line
@@ -282,7 +325,16 @@ def _jsonl(stream: TextIO, cleaner: _Cleaner) -> Iterator[Row]:
     problems = check_mapping(cleaner.mapping, cleaner.types, [])
     if problems:
         raise InvalidInput(problems, hint="fix the mapping file; no row was imported")
-    for number, text in enumerate(stream, start=1):
+    number = 0
+    lines = iter(stream)
+    while True:
+        try:
+            text = next(lines)
+        except StopIteration:
+            return
+        except UnicodeError as exc:  # UTF-16 without its byte order mark is a bare UnicodeError
+            raise _unreadable(stream, number + 1, exc) from None
+        number += 1
         if not text.strip():
             continue
         try:
@@ -292,12 +344,23 @@ def _jsonl(stream: TextIO, cleaner: _Cleaner) -> Iterator[Row]:
                 number, {}, [Problem(f"line {number}", f"not valid JSON: {exc.msg} at column {exc.colno}")]
             )
             continue
+        except ValueError:  # json reads ints through int(), which refuses more than 4,300 digits
+            yield Row(
+                number,
+                {},
+                [Problem(f"line {number}", "not readable JSON: a number with thousands of digits")],
+            )
+            continue
+        except RecursionError:
+            yield Row(number, {}, [Problem(f"line {number}", "not readable JSON: nested too deeply")])
+            continue
         if not isinstance(obj, dict):
             yield Row(number, {}, [Problem(f"line {number}", "expected a JSON object for each line")])
             continue
         if cleaner.mapping.unmapped == "error":
             unknown = [k for k in obj if k not in cleaner.mapping.columns and k not in cleaner.types]
             if unknown:
-                yield Row(number, {}, [Problem(f"line {number}", f"unmapped keys: {', '.join(unknown)}")])
+                listed = ", ".join(shown(k, 30) for k in unknown[:5]) + (" …" if len(unknown) > 5 else "")
+                yield Row(number, {}, [Problem(f"line {number}", f"unmapped keys: {listed}")])
                 continue
         yield Row(number, _apply(cleaner, iter(obj.items())))
