@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterator
 from collections.abc import Mapping as MappingABC
@@ -208,7 +209,9 @@ def read_rows(
         yield from _csv(stream, cleaner, keep)
 
 
-def _apply(cleaner: _Cleaner, pairs: Iterator[tuple[str, Any]]) -> dict[str, Any]:
+def _apply(cleaner: _Cleaner, pairs: Iterator[tuple[str, Any]]) -> dict[str, Any] | None:
+    """The row's lead fields, constants included; None when the row itself holds no lead value
+    (every mapped cell empty or a placeholder): storing it would make an empty lead of constants."""
     raw: dict[str, Any] = {}
     for column, value in pairs:
         target = cleaner.target(column)
@@ -217,11 +220,15 @@ def _apply(cleaner: _Cleaner, pairs: Iterator[tuple[str, Any]]) -> dict[str, Any
         cleaned = cleaner.cell(target, value)
         if cleaned is not None or target not in raw:
             raw[target] = cleaned
-    for name, value in cleaner.mapping.constants.items():
-        raw[name] = value
-    return {k: v for k, v in raw.items() if v is not None}
+    found = {k: v for k, v in raw.items() if v is not None}
+    if not found:
+        return None
+    return {**found, **{k: v for k, v in cleaner.mapping.constants.items() if v is not None}}
 
 
+_EMPTY = (
+    "no lead value in this row (every mapped cell is empty or a placeholder); fill it in or delete the line"
+)
 _DELIMITERS = ",;\t|"
 _SAMPLE = 64 * 1024  # characters read to tell the delimiter
 
@@ -279,8 +286,12 @@ def _csv(stream: TextIO, cleaner: _Cleaner, keep: tuple[str, ...] = ()) -> Itera
         if delimiter is None:
             sample = stream.read(_SAMPLE)
             stream.seek(0)
-            delimiter = _delimiter(sample)
-        reader = csv.reader(stream, delimiter=delimiter)
+            delimiter = _delimiter(sample.removeprefix("\ufeff"))
+        lines = iter(stream)
+        first = next(lines)
+        # A byte order mark the encoding left in ('encoding: utf-8' on Excel's UTF-8 export) would
+        # hide the first header cell, quoted or not, from the mapping.
+        reader = csv.reader(itertools.chain([first.removeprefix("\ufeff")], lines), delimiter=delimiter)
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         return
@@ -291,6 +302,15 @@ def _csv(stream: TextIO, cleaner: _Cleaner, keep: tuple[str, ...] = ()) -> Itera
     while header and not header[-1]:
         header.pop()  # trailing empty columns of the export
     problems = check_mapping(cleaner.mapping, cleaner.types, header)
+    if header and not any(cleaner.target(column) for column in header):
+        shown_header = ", ".join(f"'{shown(c, 30)}'" for c in header[:5]) + (" …" if len(header) > 5 else "")
+        problems.append(
+            Problem(
+                "line 1",
+                f"no column of the header maps to a lead field (read {len(header)} columns split by "
+                f"{delimiter!r}: {shown_header}); map them under 'columns:' or set 'delimiter:'",
+            )
+        )
     if problems:
         raise InvalidInput(problems, hint="fix the mapping file; no row was imported")
     width = len(header)
@@ -318,7 +338,11 @@ def _csv(stream: TextIO, cleaner: _Cleaner, keep: tuple[str, ...] = ()) -> Itera
             )
             continue
         found = {column: cells[i].strip() for column, i in kept if i < len(cells)} if kept else {}
-        yield Row(line, _apply(cleaner, zip(header, cells, strict=False)), kept=found)
+        raw = _apply(cleaner, zip(header, cells, strict=False))
+        if raw is None:
+            yield Row(line, {}, [Problem(f"line {line}", _EMPTY)], kept=found)
+            continue
+        yield Row(line, raw, kept=found)
 
 
 def _jsonl(stream: TextIO, cleaner: _Cleaner) -> Iterator[Row]:
@@ -363,4 +387,5 @@ def _jsonl(stream: TextIO, cleaner: _Cleaner) -> Iterator[Row]:
                 listed = ", ".join(shown(k, 30) for k in unknown[:5]) + (" …" if len(unknown) > 5 else "")
                 yield Row(number, {}, [Problem(f"line {number}", f"unmapped keys: {listed}")])
                 continue
-        yield Row(number, _apply(cleaner, iter(obj.items())))
+        raw = _apply(cleaner, iter(obj.items()))
+        yield Row(number, {}, [Problem(f"line {number}", _EMPTY)]) if raw is None else Row(number, raw)
