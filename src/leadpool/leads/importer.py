@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from leadpool.csvfile import undecodable
+from leadpool.errors import InvalidInput
 from leadpool.leads.mapping import Mapping, detect_format, read_rows
 from leadpool.leads.model import field_types
 from leadpool.leads.service import IntakeItem, ingest
@@ -37,8 +39,17 @@ def import_file(
 ) -> ImportReport:
     """Import in batches; unreadable and invalid rows are reported by line, good rows always kept.
 
-    `progress(bytes_read, rows_read)` is called after each batch."""
+    `progress(bytes_read, rows_read)` is called after each batch. A file that cannot be read in the
+    mapping's encoding is refused before any row is stored: importing it up to its first bad byte
+    would leave the earlier rows to come back as duplicates once the file is imported again."""
     types = field_types(current(db).loaded.org.fields)
+    unreadable = undecodable(path, mapping.encoding)
+    if unreadable is not None:
+        raise InvalidInput(
+            [unreadable],
+            hint="set 'encoding:' in the mapping to the one the file was saved in (e.g. latin-1, cp1252,"
+            " utf-16), or save it as UTF-8; no row was imported",
+        )
     report = ImportReport()
     batch: list[IntakeItem] = []
     with path.open(encoding=mapping.encoding, newline="") as stream:
