@@ -7,19 +7,37 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from leadpool.errors import Problem
+from leadpool.errors import InvalidInput, Problem
 
 
-def records(file: Path) -> list[tuple[str, dict[str, Any]]]:
-    """Rows as ('line N', {column: value}) with empty cells left out, so reports name the line."""
-    with file.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        _ = reader.fieldnames  # reads the header now, so the first record is reported as line 2
-        rows = []
-        line = reader.line_num + 1
-        for row in reader:
-            rows.append((f"line {line}", {k: v for k, v in row.items() if k and v not in (None, "")}))
+def records(file: Path, *, max_cell: int = 128 * 1024) -> list[tuple[str, dict[str, Any]]]:
+    """Rows as ('line N', {column: value}) with empty cells left out, so reports name the line.
+
+    A file that is not UTF-8, or with a cell longer than `max_cell` characters (usually a quote
+    left open), is an InvalidInput naming the line instead of a traceback; these files are small,
+    so the whole file is refused."""
+    unreadable = undecodable(file, "utf-8-sig")
+    if unreadable is not None:
+        raise InvalidInput(
+            [unreadable],
+            hint="save the file as UTF-8 (in Excel: 'CSV UTF-8') and run it again; nothing was read",
+        )
+    rows = []
+    line = 1
+    csv.field_size_limit(max_cell)  # process-wide; every reader sets its own before it reads
+    try:
+        with file.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            _ = reader.fieldnames  # reads the header now, so the first record is reported as line 2
             line = reader.line_num + 1
+            for row in reader:
+                rows.append((f"line {line}", {k: v for k, v in row.items() if k and v not in (None, "")}))
+                line = reader.line_num + 1
+    except csv.Error as exc:
+        raise InvalidInput(
+            [Problem(f"line {line}", f"cannot be read as CSV: {exc}")],
+            hint="look for a quote left open on or before that line; nothing was read",
+        ) from None
     return rows
 
 
