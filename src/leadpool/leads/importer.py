@@ -4,6 +4,7 @@ The CLI (with its progress bar) and the example seed both import through here.""
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,7 +53,7 @@ def import_file(
         )
     report = ImportReport()
     batch: list[IntakeItem] = []
-    with path.open(encoding=mapping.encoding, newline="") as stream:
+    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding=mapping.encoding, newline="") as stream:
 
         def flush() -> None:
             for r in ingest(db, batch, channel=channel):
@@ -67,7 +68,9 @@ def import_file(
                     report.in_pools += 1
             batch.clear()
             if progress:
-                progress(stream.tell(), report.read)
+                # The bytes read so far, from the binary buffer under the text stream: the text
+                # stream's own tell() raises while the csv reader or the line loop iterates it.
+                progress(raw.tell(), report.read)
 
         for row in read_rows(stream, detect_format(str(path)), mapping, types):
             report.read += 1
