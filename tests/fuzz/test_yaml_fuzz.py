@@ -364,3 +364,15 @@ def test_a_name_with_brackets_in_a_problem_path_is_named_not_a_crash() -> None:
     outcome = check_org("organisation: X\npools:\n  - name: P\n    tier_limits: {'x[y': {}}\n")
     assert isinstance(outcome, InvalidInput)
     assert outcome.problems[0].where == "pools[0].tier_limits.x[y (line 4)"
+
+
+@pytest.mark.parametrize("escape", ["\\0", "\\x00", "\\ud800"])
+def test_a_nul_or_half_a_character_written_as_an_escape_is_refused_at_its_line(escape: str) -> None:
+    """The reader refuses a raw NUL; an escape builds one only once parsed, and PostgreSQL would
+    then refuse the org's name in its tables (PUT /org answered 500)."""
+    text = (ROOT / "tests" / "small_org.yaml").read_text(encoding="utf-8")
+    text = text.replace("organisation: Test Co", f'organisation: "Test{escape}Co"')
+    with pytest.raises(InvalidInput) as refused:
+        parse(text)
+    assert refused.value.problems[0].where == "line 1, column 15"
+    assert "remove it" in refused.value.problems[0].message

@@ -58,6 +58,9 @@ def _message(error: Any) -> str:
 Locate = Callable[[tuple[Any, ...], str], Problem]
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 class _Refused(yaml.MarkedYAMLError):
     """A YAML document leadpool will not read, with the place that made it so."""
 
@@ -87,11 +90,19 @@ class _GuardedLoader(yaml.SafeLoader):
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
-            return super().construct_object(node, deep)
+            value = super().construct_object(node, deep)
         except (ValueError, OverflowError) as exc:
             raise _Refused(
                 problem=f"cannot read '{shown(node.value)}': {shown(exc, 80)}", problem_mark=node.start_mark
             ) from None
+        if isinstance(value, str) and _UNSTORABLE.search(value):
+            # Written as an escape ("\0", "\ud800"): the reader let it through, no database stores it
+            # (PostgreSQL refuses NUL in text and JSON), and no person means it.
+            raise _Refused(
+                problem="a NUL character or half of a UTF-16 pair (an escape such as \\0); remove it",
+                problem_mark=node.start_mark,
+            )
+        return value
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
