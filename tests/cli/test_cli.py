@@ -133,3 +133,15 @@ def test_a_refused_claim_is_machine_readable(org_file: Path, sqlite_db: str) -> 
     error = json.loads(out)["error"]
     assert error["details"]["limit"] == "daily_claims"
     assert error["details"]["value"] == 0 and error["details"]["retry_after"]
+
+
+def test_an_accounts_or_pto_file_that_cannot_be_read_is_named_by_line_not_a_traceback(
+    tmp_path: Path, sqlite_db: str, org_file: Path
+) -> None:
+    assert run("apply", str(org_file), "--db", sqlite_db)[0] == 0
+    bad = tmp_path / "accounts.csv"
+    bad.write_bytes("name,owner\nMüller GmbH,rita@test.example\n".encode("latin-1"))
+    for command in (["accounts", str(bad)], ["pto-import", str(bad), "--as", "ops@test.example"]):
+        code, out = run(*command, "--db", sqlite_db)
+        assert code == 2, out
+        assert "line 2" in out and "UTF-8" in out and "Traceback" not in out

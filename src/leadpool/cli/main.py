@@ -692,7 +692,10 @@ def import_accounts(
     """Import known accounts and their owners; a lead from one is pushed to its owner (§4)."""
     from leadpool.accounts.service import import_accounts as run
 
-    report = run(_db(db_url), records(file))
+    try:
+        report = run(_db(db_url), records(file))
+    except LeadpoolError as exc:  # a file that cannot be read at all: named by line, nothing stored
+        _fail(exc)
     for problem in report.rejected:
         err.print(f"[red]rejected[/] {problem.where}: {problem.message}")
     console.print(f"{report.created} created, {report.updated} updated, {len(report.rejected)} rejected")
@@ -739,7 +742,10 @@ def pto_import(
     from leadpool.availability.service import import_absences
 
     db = _db(db_url)
-    added, rejected = import_absences(db, _as(db, as_user), records(file))
+    try:
+        added, rejected = import_absences(db, _as(db, as_user), records(file))
+    except LeadpoolError as exc:
+        _fail(exc)
     for problem in rejected:
         err.print(f"[red]rejected[/] {problem.where}: {problem.message}")
     console.print(f"{added} absences added, {len(rejected)} problems")
