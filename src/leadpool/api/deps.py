@@ -88,7 +88,9 @@ async def refuse_unstorable(request: Request) -> None:
         )
 
 
-def get_db(request: Request) -> Database:
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the thread
+# pool, and each such hop cost more than the dependency itself on every request.
+async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
@@ -103,7 +105,7 @@ def get_person(
 
 
 def require(*roles: Role):  # type: ignore[no-untyped-def]
-    def check(person: Annotated[Person, Depends(get_person)]) -> Person:
+    async def check(person: Annotated[Person, Depends(get_person)]) -> Person:
         if person.role not in roles:
             allowed = ", ".join(r.value for r in roles)
             raise Forbidden(f"this needs one of the roles {allowed}; you are {person.role.value}")
