@@ -17,6 +17,7 @@ from leadpool.errors import Forbidden, InvalidInput, Problem, Unauthenticated
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.identity.service import authenticate
+from leadpool.leads.model import NOT_TEXT
 from leadpool.storage.db import Database
 
 # Every id is a 64-bit integer (SQLite INTEGER, PostgreSQL BIGINT). A larger number can name no row,
@@ -44,16 +45,14 @@ Instant = Annotated[datetime, AfterValidator(_within_calendar)]
 _bearer = HTTPBearer(auto_error=False, description="An API token from `leadpool token EMAIL`")
 
 
-# Characters no request field can hold: NUL (PostgreSQL stores it in neither text nor JSON) and
-# lone surrogates (half of a UTF-16 pair: not Unicode at all, so no database or JSON reply encodes them).
-_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
-# Their JSON escapes (\u0000, \ud800 to \udfff); a body with none of these needs no second look.
+# No request field may hold NOT_TEXT (NUL, lone surrogates). Their JSON escapes (\u0000, \ud800
+# to \udfff): a body with none of these needs no second look.
 _ESCAPED = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
 def _unstorable(value: Any, where: str) -> Iterator[tuple[str, str]]:
     if isinstance(value, str):
-        bad = _UNSTORABLE.search(value)
+        bad = NOT_TEXT.search(value)
         if bad is not None:
             what = "a NUL character" if bad.group() == "\x00" else "a lone surrogate (half of a character)"
             yield where, f"contains {what} (\\u{ord(bad.group()):04x}) at position {bad.start() + 1}"

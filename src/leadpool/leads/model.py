@@ -131,6 +131,9 @@ def coerce(
 # stored in PostgreSQL), and lone surrogates (not Unicode at all: no database can encode them).
 # Either usually means the file was read with the wrong encoding.
 _UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# What no field of any kind can hold, lead value or not (an org file, a note, a reason): NUL, which
+# PostgreSQL stores in neither text nor JSON, and lone surrogates. The API and the YAML readers use it.
+NOT_TEXT = re.compile(r"[\x00\ud800-\udfff]")
 # A value starting with one of these is run as a formula when an export is opened in a spreadsheet
 # (CSV injection: '=cmd|' /C calc'!A0', '@SUM(1+1)', '+HYPERLINK(…)').
 _FORMULA_STARTS = frozenset("=@+-")

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from leadpool.errors import InvalidInput, Problem
 from leadpool.identity.model import Role
-from leadpool.leads.model import field_types, shown
+from leadpool.leads.model import NOT_TEXT, field_types, shown
 from leadpool.org.schema import DEFAULT_YAML_LIMITS, FieldType, Org, Strategy, YamlLimits
 from leadpool.rules.engine import compile_condition
 from leadpool.rules.routing import RuleBook, compile_rulebook
@@ -58,9 +58,6 @@ def _message(error: Any) -> str:
 Locate = Callable[[tuple[Any, ...], str], Problem]
 
 
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
 class _Refused(yaml.MarkedYAMLError):
     """A YAML document leadpool will not read, with the place that made it so."""
 
@@ -95,7 +92,7 @@ class _GuardedLoader(yaml.SafeLoader):
             raise _Refused(
                 problem=f"cannot read '{shown(node.value)}': {shown(exc, 80)}", problem_mark=node.start_mark
             ) from None
-        if isinstance(value, str) and _UNSTORABLE.search(value):
+        if isinstance(value, str) and NOT_TEXT.search(value):
             # Written as an escape ("\0", "\ud800"): the reader let it through, no database stores it
             # (PostgreSQL refuses NUL in text and JSON), and no person means it.
             raise _Refused(
