@@ -57,6 +57,8 @@ users = sa.Table(
     # Push availability (§4): the rep's own online/offline toggle, kept apart from the org file.
     sa.Column("online", sa.Boolean, nullable=False, default=True, server_default=sa.true()),
     sa.Column("offline_reason", sa.String(300)),
+    # Web login (§ [ui]): an argon2 hash; None means the person has no password and cannot log in.
+    sa.Column("password_hash", sa.String(200)),
 )
 
 api_tokens = sa.Table(
@@ -379,4 +381,89 @@ pool_states = sa.Table(
     sa.Column("state", Json, nullable=False),
     sa.Column("pinned_until", When),
     sa.Column("updated_at", When, nullable=False),
+)
+
+# Web sessions: the cookie holds a random token, stored here only as its digest (like API tokens).
+# A session ends at `expires_at`, after `idle` without a request (settings), or at logout; the CSRF
+# token every form posts back is bound to it.
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("user_id", Id, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", When, nullable=False),
+    sa.Column("last_seen_at", When, nullable=False),
+    sa.Column("expires_at", When, nullable=False),
+    sa.Column("ended_at", When),
+)
+
+# Health alerts (§13) as episodes: opened when a check first fails, updated while it keeps failing
+# (the level may rise or fall), closed once when it passes again. At most one open episode per check
+# and subject, so a failing check raises one alert, not one per tick (no storms).
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("check", sa.String(40), nullable=False),  # depth, age, depletion, conversion, contact, …
+    sa.Column("subject", sa.String(200), nullable=False),  # what failed it: a pool's name, or 'org'
+    sa.Column("pool_id", Id, sa.ForeignKey("pools.id")),
+    sa.Column("level", sa.String(20), nullable=False),  # yellow | red | critical
+    sa.Column("message", sa.String(500), nullable=False),
+    sa.Column("details", Json, nullable=False),
+    sa.Column("recipients", Json, nullable=False),  # emails it was routed to, by role
+    sa.Column("opened_at", When, nullable=False),
+    sa.Column("updated_at", When, nullable=False),
+    sa.Column("closed_at", When),
+    sa.Column("acknowledged_at", When),
+    sa.Column("acknowledged_by", Id, sa.ForeignKey("users.id")),
+)
+sa.Index(
+    "uq_alerts_one_open",
+    alerts.c.check,
+    alerts.c.subject,
+    unique=True,
+    sqlite_where=alerts.c.closed_at.is_(None),
+    postgresql_where=alerts.c.closed_at.is_(None),
+)
+sa.Index("ix_alerts_opened", alerts.c.opened_at)
+
+# Notifications (§13) as an outbox: written in the transaction that raised them, sent after commit
+# and retried with backoff by the scheduler, so a failing channel never blocks routing or claiming.
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(100), nullable=False),  # a channel's name in the org file
+    sa.Column("kind", sa.String(60), nullable=False),  # what is told: sla.breach, alert.depth, …
+    sa.Column("alert_id", Id, sa.ForeignKey("alerts.id")),
+    sa.Column("lead_id", Id, sa.ForeignKey("leads.id")),
+    sa.Column("recipients", Json, nullable=False),
+    sa.Column("payload", Json, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # pending | sent | failed (gave up)
+    sa.Column("attempts", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("created_at", When, nullable=False),
+    sa.Column("next_attempt_at", When),
+    sa.Column("sent_at", When),
+    sa.Column("last_error", sa.String(500)),
+)
+sa.Index(
+    "ix_deliveries_due",
+    deliveries.c.next_attempt_at,
+    sqlite_where=deliveries.c.status == "pending",
+    postgresql_where=deliveries.c.status == "pending",
+)
+
+# Every attempt to send a delivery, kept: what the channel answered, or why it failed.
+delivery_attempts = sa.Table(
+    "delivery_attempts",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("delivery_id", Id, sa.ForeignKey("deliveries.id"), nullable=False, index=True),
+    sa.Column("at", When, nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("status_code", sa.Integer),
+    sa.Column("error", sa.String(500)),
+    sa.Column("duration_ms", sa.Float, nullable=False),
 )
