@@ -447,6 +447,9 @@ deliveries = sa.Table(
     sa.Column("next_attempt_at", When),
     sa.Column("sent_at", When),
     sa.Column("last_error", sa.String(500)),
+    # What makes it once only: e.g. 'event:<id>:<channel>' for a rep notice made from an event.
+    sa.Column("dedupe", sa.String(200)),
+    sa.UniqueConstraint("dedupe"),
 )
 sa.Index(
     "ix_deliveries_due",

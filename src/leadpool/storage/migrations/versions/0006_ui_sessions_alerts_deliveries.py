@@ -105,9 +105,11 @@ def upgrade() -> None:
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.String(length=500), nullable=True),
+        sa.Column("dedupe", sa.String(length=200), nullable=True),
         sa.ForeignKeyConstraint(["alert_id"], ["alerts.id"], name=op.f("fk_deliveries_alert_id_alerts")),
         sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], name=op.f("fk_deliveries_lead_id_leads")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
+        sa.UniqueConstraint("dedupe", name=op.f("uq_deliveries_dedupe")),
     )
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.create_index(
