@@ -658,6 +658,19 @@ class Duplicates(Strict):
     by_domain_and_name: bool = True
 
 
+class Metrics(Strict):
+    """§12 metrics: the brackets reports use and the marks of the hoarding signals (per rep)."""
+
+    age_brackets_hours: list[Annotated[float, Field(gt=0)]] = Field(default_factory=lambda: [12, 24, 48])
+    age_colours_hours: list[Annotated[float, Field(gt=0)]] = Field(default_factory=lambda: [4, 24])
+    # Score tiers for the quality mix: a lead is in the first tier whose lowest score it reaches.
+    quality_tiers: dict[str, float] = Field(default_factory=lambda: {"hot": 80, "warm": 50, "cold": 0})
+    hoarding_claim_share: Annotated[float, Field(gt=0)] = 1.5  # claims vs. the average rep
+    hoarding_contact_rate: Annotated[float, Field(ge=0, le=1)] = 0.5  # contacted / leads under this
+    hoarding_open: Annotated[int, Field(ge=1)] = 30
+    hoarding_contact_hours: Annotated[float, Field(gt=0)] = 4  # claim-to-contact p50 over this
+
+
 class Org(Strict):
     organisation: str = Field(min_length=1)
     timezone: str = "UTC"
@@ -677,6 +690,7 @@ class Org(Strict):
     claim_hours: ClaimHours | None = None  # None: reps may claim at any hour
     hygiene: Hygiene = Hygiene()
     seasons: list[Season] = []
+    metrics: Metrics = Metrics()  # §12 report brackets and hoarding marks
     fallback: Literal["review"] | str = "review"
 
     @model_validator(mode="before")
