@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadpool.accounts.views import router as accounts_router
+from leadpool.alerts.views import router as alerts_router
 from leadpool.api.deps import refuse_unstorable
 from leadpool.api.middleware import RequestIds
 from leadpool.availability.views import router as availability_router
@@ -210,6 +211,7 @@ def create_app(db: Database, *, dispose_on_shutdown: bool = False) -> FastAPI:
         review_router,
         health_router,
     ):
+        alerts_router,
         app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.add_middleware(RequestIds)
     return app

@@ -544,6 +544,42 @@ def health_reset(
     console.print(f"{done['pool']}: automatic changes undone; automation paused until {done['pinned_until']}")
 
 
+@app.command()
+def alerts(
+    as_user: Annotated[str | None, typer.Option("--as", help="see what this user may see")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="closed episodes too, newest first")] = False,
+    limit: int = 100,
+    db_url: DbUrl = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Health alert episodes (§13): open ones worst first; --all includes the closed."""
+    from leadpool.alerts.service import history, open_alerts
+
+    db = _db(db_url)
+    try:
+        who = _as(db, as_user) if as_user else None
+        found = history(db, who, limit=limit) if show_all else open_alerts(db, who)
+    except LeadpoolError as exc:
+        _fail(exc, as_json=as_json)
+    if as_json:
+        typer.echo(json.dumps(found, default=str))
+        return
+    colour = {"yellow": "yellow", "red": "red", "critical": "bold magenta"}
+    table = Table("id", "level", "check", "subject", "message", "opened", "closed", "acknowledged")
+    for a in found:
+        table.add_row(
+            str(a["id"]),
+            f"[{colour.get(a['level'], '')}]{a['level']}[/]",
+            a["check"],
+            escape(a["subject"]),
+            escape(a["message"]),
+            str(a["opened_at"])[:16],
+            str(a["closed_at"] or "")[:16],
+            escape(a["acknowledged_by"] or ""),
+        )
+    console.print(table if found else "no alerts" + ("" if show_all else " open"))
+
+
 @app.command("job-runs")
 def job_runs(
     job: Annotated[str | None, typer.Option(help="only this job, e.g. hygiene-weekly")] = None,

@@ -55,3 +55,8 @@ class EventType(StrEnum):
     availability = "user.availability"  # online/offline toggled, PTO added
     accounts_imported = "accounts.imported"
     token_issued = "token.issued"
+    # Health alerts (§13): an episode opens, changes level, clears; someone acknowledges it.
+    alert_raised = "alert.raised"
+    alert_changed = "alert.changed"
+    alert_cleared = "alert.cleared"
+    alert_acknowledged = "alert.acknowledged"

@@ -479,26 +479,7 @@ def sizing_job(db: Database, at: datetime) -> JobResult:
     with db.transaction() as conn:
         states = gates.states(conn)
         depth = depths(conn, at)
-        added: dict[int, int] = dict(
-            conn.execute(
-                sa.select(events.c.pool_id, sa.func.count())
-                .where(
-                    events.c.type.in_(
-                        [EventType.routed.value, EventType.transferred.value, EventType.rebalanced.value]
-                    ),
-                    events.c.at >= start,
-                    events.c.at < end,
-                )
-                .group_by(events.c.pool_id)
-            ).all()
-        )
-        taken: dict[int, int] = dict(
-            conn.execute(
-                sa.select(claims.c.pool_id, sa.func.count())
-                .where(claims.c.claimed_at >= start, claims.c.claimed_at < end)
-                .group_by(claims.c.pool_id)
-            ).all()
-        )
+        added, taken = flow(conn, start, end)
         for pool, pool_id, state, health in _unpinned(org, states, at, day):
             d = depth.get(pool_id, Depth(0, 0.0))
             finished = Day(
@@ -512,6 +493,32 @@ def sizing_job(db: Database, at: datetime) -> JobResult:
             new = _performance(conn, org, pool, health, new, at, result)
             _keep(db, conn, pool_id, state, new, at)
     return result
+
+
+def flow(conn: Connection, start: datetime, end: datetime) -> tuple[dict[int, int], dict[int, int]]:
+    """Per pool, the leads that came in and the claims made between `start` and `end` (§12
+    depletion); the sizing job and the alerts' daily checks read the same figures."""
+    added: dict[int, int] = dict(
+        conn.execute(
+            sa.select(events.c.pool_id, sa.func.count())
+            .where(
+                events.c.type.in_(
+                    [EventType.routed.value, EventType.transferred.value, EventType.rebalanced.value]
+                ),
+                events.c.at >= start,
+                events.c.at < end,
+            )
+            .group_by(events.c.pool_id)
+        ).all()
+    )
+    taken: dict[int, int] = dict(
+        conn.execute(
+            sa.select(claims.c.pool_id, sa.func.count())
+            .where(claims.c.claimed_at >= start, claims.c.claimed_at < end)
+            .group_by(claims.c.pool_id)
+        ).all()
+    )
+    return added, taken
 
 
 # -- reading and undoing --------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from leadpool.aging import service as aging
+from leadpool.alerts import service as alerts
 from leadpool.health import service as health
 from leadpool.hygiene import service as hygiene
 from leadpool.push import service as push
@@ -27,6 +28,8 @@ def default_jobs(every: timedelta = timedelta(minutes=1)) -> list[Job]:
         Job("overflow", every, health.overflow_job),
         Job("rebalance", timedelta(hours=1), health.rebalance_job),
         Job("sizing", timedelta(days=1), health.sizing_job),
+        Job("alerts", every, alerts.tick_job),
+        Job("alerts-daily", timedelta(days=1), alerts.daily_job),
         Job("hygiene-daily", timedelta(days=1), hygiene.daily),
         Job("hygiene-weekly", timedelta(days=7), hygiene.weekly),
         Job("hygiene-monthly", timedelta(days=30), hygiene.monthly),

@@ -1,0 +1,403 @@
+"""Health checks and alert episodes (§13): the checks read the figures the health service keeps,
+episodes live in the `alerts` table (one open per check and subject), every move is an
+`alert.*` event, and people hear of it by role through the scheduler's notifiers.
+
+A job reads first and writes only when some episode moves: a tick where nothing changed takes
+no write lock, appends nothing and tells nobody."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from leadpool.alerts import model
+from leadpool.alerts.model import Ages, Episode, Reading, Step
+from leadpool.clock import as_utc
+from leadpool.errors import Forbidden, NotFound
+from leadpool.events.model import EventType
+from leadpool.events.service import append
+from leadpool.health import gates
+from leadpool.health import service as health
+from leadpool.health.model import Day, Depth
+from leadpool.identity.access import Person, allowed
+from leadpool.identity.model import MANAGES_ALL, Permission, Role
+from leadpool.notify.service import Alert
+from leadpool.org.schema import AlertRules, Level, Pool
+from leadpool.org.service import CurrentOrg, current
+from leadpool.scheduler.service import JobResult
+from leadpool.storage.db import Database
+from leadpool.storage.tables import AVAILABLE, alerts, leads, users
+
+_EVENT = {
+    "raised": EventType.alert_raised,
+    "changed": EventType.alert_changed,
+    "cleared": EventType.alert_cleared,
+}
+
+
+# -- figures --------------------------------------------------------------------------------------
+
+
+def waiting(conn: Connection, at: datetime, hours: Sequence[float]) -> dict[int, list[int]]:
+    """Per pool, how many available leads have waited at least each of `hours`, in one read."""
+    if not hours:
+        return {}
+    counts = [sa.func.count().filter(leads.c.entered_pool_at <= at - timedelta(hours=h)) for h in hours]
+    rows = conn.execute(sa.select(leads.c.pool_id, *counts).where(AVAILABLE).group_by(leads.c.pool_id))
+    return {r[0]: [int(c) for c in r[1:]] for r in rows}
+
+
+@dataclass(frozen=True)
+class _Pool:
+    pool: Pool
+    pool_id: int
+    rules: AlertRules
+
+
+def _pools(org: CurrentOrg) -> list[_Pool]:
+    out = []
+    for pool in org.loaded.org.pools:
+        pool_id = org.pool_ids.get(pool.name)
+        if pool_id is not None:
+            out.append(_Pool(pool, pool_id, model.rules_for(org.loaded.org.alerts, pool.alerts)))
+    return out
+
+
+def _tick_readings(conn: Connection, org: CurrentOrg, at: datetime) -> list[tuple[_Pool, Reading]]:
+    """Depth, the age colours and average age: cheap enough for every tick."""
+    pools = _pools(org)
+    depth = health.depths(conn, at)
+    marks = sorted(
+        {h for p in pools if p.rules.age for h in (p.rules.age.green_hours, p.rules.age.red_hours)}
+    )
+    counts = waiting(conn, at, marks)
+    out: list[tuple[_Pool, Reading]] = []
+    for p in pools:
+        d = depth.get(p.pool_id, Depth(0, 0.0))
+        name = p.pool.name
+        if p.rules.depth:
+            out.append((p, model.depth(name, p.rules.depth, d.available)))
+        a = p.rules.age
+        if a:
+            seen = counts.get(p.pool_id, [0] * len(marks))
+            ages = Ages(d.available, seen[marks.index(a.green_hours)], seen[marks.index(a.red_hours)])
+            out.append((p, model.age(name, a, ages)))
+        if p.rules.average_age_hours:
+            out.append(
+                (p, model.average_age(name, p.rules.average_age_hours, d.available, d.average_age_hours))
+            )
+    return out
+
+
+def _daily_readings(conn: Connection, org: CurrentOrg, at: datetime) -> list[tuple[_Pool, Reading]]:
+    """§13's daily checks, over the days that ended at `at`."""
+    pools = _pools(org)
+    depth = health.depths(conn, at)
+    marks = sorted({p.rules.overdue_hours.mark for p in pools if p.rules.overdue_hours})
+    counts = waiting(conn, at, marks)
+    most_days = max((p.rules.depletion_days for p in pools if p.rules.depletion_under), default=1)
+    flows = [health.flow(conn, at - timedelta(days=i + 1), at - timedelta(days=i)) for i in range(most_days)]
+    day = gates.day_of(org, at - timedelta(days=1))
+    out: list[tuple[_Pool, Reading]] = []
+    for p in pools:
+        r, name = p.rules, p.pool.name
+        d = depth.get(p.pool_id, Depth(0, 0.0))
+        settings = org.loaded.org.health(p.pool, day)[0]
+        if r.overdue_hours:
+            seen = counts.get(p.pool_id, [0] * len(marks))
+            out.append((p, model.overdue(name, r.overdue_hours, seen[marks.index(r.overdue_hours.mark)])))
+        if r.over_capacity:
+            most = round(health.capacity_per_day(org, p.pool, settings) * settings.sizing.days_of_capacity[1])
+            out.append((p, model.capacity(name, r.over_capacity, d.available, most)))
+        if r.depletion_under:
+            finished = [
+                Day(
+                    (at - timedelta(days=i + 1)).date(),
+                    int(added.get(p.pool_id, 0)),
+                    int(taken.get(p.pool_id, 0)),
+                    d.available,
+                    d.average_age_hours,
+                )
+                for i, (added, taken) in enumerate(flows[: r.depletion_days])
+            ]
+            out.append((p, model.depletion(name, r.depletion_under, r.depletion_days, finished)))
+        if r.claim_rate_under_percent:
+            claimed = int(flows[0][1].get(p.pool_id, 0)) if flows else 0
+            out.append(
+                (p, model.claim_rate(name, r.claim_rate_under_percent, claimed, d.available, r.min_leads))
+            )
+        if r.conversion_under_percent or r.contact_over_hours:
+            seen_perf = health.performance(conn, p.pool_id, at, settings)
+            if r.conversion_under_percent:
+                min_claims = settings.rebalance.min_claims
+                out.append((p, model.conversion(name, r.conversion_under_percent, seen_perf, min_claims)))
+            if r.contact_over_hours:
+                out.append((p, model.contact(name, r.contact_over_hours, seen_perf)))
+    return out
+
+
+# -- episodes -------------------------------------------------------------------------------------
+
+
+def _episode(row: Any) -> Episode:
+    details = row.details or {}
+    calm = details.get("calm_since")
+    return Episode(
+        row.id,
+        Level(row.level),
+        Level(details.get("peak") or row.level),
+        datetime.fromisoformat(calm) if calm else None,
+    )
+
+
+def recipients(org: CurrentOrg, pool: Pool | None, roles: Iterable[Role]) -> tuple[str, ...]:
+    """The active users of those roles; a manager only for a pool they manage (their team's)."""
+    wanted = set(roles)
+    out = []
+    for u in org.loaded.org.users:
+        if not u.active or u.role not in wanted:
+            continue
+        if u.role is Role.manager:
+            person = Person(0, u.email, u.role, u.team, u.tier, u.title, tuple(u.territories), u.timezone)
+            if pool is None or not allowed(pool, person, Permission.manage):
+                continue
+        out.append(u.email.lower())
+    return tuple(out)
+
+
+def _run(db: Database, at: datetime, checks: Sequence[str], read: Any, settle: bool) -> JobResult:
+    org = current(db)
+    result = JobResult()
+    with db.engine.connect() as conn:
+        readings: list[tuple[_Pool, Reading]] = read(conn, org, at)
+        rows = conn.execute(
+            sa.select(alerts).where(
+                alerts.c.check.in_(checks), sa.or_(alerts.c.closed_at.is_(None), alerts.c.closed_at >= at)
+            )
+        ).all()
+    open_ = {(r.check, r.subject): r for r in rows if r.closed_at is None}
+    closed_now = {(r.check, r.subject) for r in rows if r.closed_at is not None}
+    moves: list[tuple[_Pool, Reading, Any, Step]] = []
+    for p, reading in readings:
+        key = (reading.check, reading.subject)
+        row = open_.get(key)
+        wait = timedelta(minutes=p.rules.settle_minutes) if settle else timedelta(0)
+        move = model.step(
+            _episode(row) if row is not None else None, reading, at, wait, closed_now=key in closed_now
+        )
+        if move is not None:
+            moves.append((p, reading, row, move))
+    if not moves:
+        return result  # nothing changed: no write lock, no event, no message
+    with db.transaction() as conn:
+        for p, reading, row, move in moves:
+            alert = _write(conn, org, p, reading, row, move, at)
+            result.counts[move.kind] = result.counts.get(move.kind, 0) + 1
+            if alert is not None:
+                result.alerts.append(alert)
+    return result
+
+
+def _write(
+    conn: Connection, org: CurrentOrg, p: _Pool, reading: Reading, row: Any, move: Step, at: datetime
+) -> Alert | None:
+    """Store one move; the message to send for it, if anyone is to be told."""
+    figures = reading.figures
+    if move.kind in ("calming", "unsettled"):
+        details = {**row.details, "calm_since": move.calm_since.isoformat() if move.calm_since else None}
+        conn.execute(sa.update(alerts).where(alerts.c.id == row.id).values(details=details))
+        return None
+    told: tuple[str, ...] = ()
+    if move.notify and move.level is not None:
+        told = recipients(org, p.pool, model.roles_for(p.rules.route, move.level))
+    if move.kind == "raised":
+        assert move.level is not None
+        alert_id = conn.execute(
+            sa.insert(alerts)
+            .values(
+                check=reading.check,
+                subject=reading.subject,
+                pool_id=p.pool_id,
+                level=move.level.value,
+                message=move.reason[:500],
+                details={"figures": figures, "peak": move.level.value, "calm_since": None},
+                recipients=list(told),
+                opened_at=at,
+                updated_at=at,
+            )
+            .returning(alerts.c.id)
+        ).scalar_one()
+        everyone = told
+    else:
+        alert_id = row.id
+        before = _episode(row)
+        everyone = tuple(dict.fromkeys([*row.recipients, *told]))
+        values: dict[str, Any] = {"updated_at": at, "recipients": list(everyone)}
+        if move.kind == "cleared":
+            values.update(closed_at=at, details={**row.details, "figures": figures, "calm_since": None})
+            told = tuple(row.recipients)  # whoever heard of it hears that it ended
+        else:
+            assert move.level is not None
+            peak = move.level if model.rank(move.level) > model.rank(before.peak) else before.peak
+            values.update(
+                level=move.level.value,
+                message=move.reason[:500],
+                details={"figures": figures, "peak": peak.value, "calm_since": None},
+            )
+            if move.notify:  # worse than anyone was told: it needs acknowledging again
+                values.update(acknowledged_at=None, acknowledged_by=None)
+        conn.execute(sa.update(alerts).where(alerts.c.id == row.id).values(**values))
+    level = move.level.value if move.level is not None else None
+    details = {
+        "alert_id": alert_id,
+        "check": reading.check,
+        "subject": reading.subject,
+        "pool": p.pool.name,
+        "level": level,
+        "figures": figures,
+    }
+    append(conn, _EVENT[move.kind], at, pool_id=p.pool_id, reason=move.reason, details=details)
+    if not move.notify:
+        return None
+    return Alert(
+        _EVENT[move.kind].value,
+        f"{p.pool.name}: {move.reason}",
+        at,
+        told,
+        details={
+            "check": reading.check,
+            "level": level or row.level,
+            "pool": p.pool.name,
+            "alert_id": alert_id,
+            "episode": move.kind,
+        },
+    )
+
+
+def tick_job(db: Database, at: datetime) -> JobResult:
+    """Every tick: depth (§13 50 / 100 / 200), the age colours and the 20% rule, average age."""
+    return _run(db, at, model.TICK_CHECKS, _tick_readings, settle=True)
+
+
+def daily_job(db: Database, at: datetime) -> JobResult:
+    """Daily (§13): leads over 72 h, depth over capacity, depletion streaks, claim rate,
+    conversion and claim-to-contact."""
+    return _run(db, at, model.DAILY_CHECKS, _daily_readings, settle=False)
+
+
+# -- reading and acknowledging --------------------------------------------------------------------
+
+
+def _visible(org: CurrentOrg, person: Person) -> sa.ColumnElement[bool] | None:
+    """What a person may see (§2): reps no alerts, managers their team's pools and the org's,
+    ops, executives and admins all. None: everything."""
+    if person.role in (Role.ops, Role.admin, Role.executive):
+        return None
+    if person.role is not Role.manager:
+        return sa.false()
+    ids = [
+        org.pool_ids[p.name]
+        for p in org.loaded.org.pools
+        if p.name in org.pool_ids and allowed(p, person, Permission.manage)
+    ]
+    return sa.or_(alerts.c.pool_id.in_(ids), alerts.c.pool_id.is_(None))
+
+
+def _as_dict(row: Any, org: CurrentOrg) -> dict[str, Any]:
+    details = row.details or {}
+    return {
+        "id": row.id,
+        "check": row.check,
+        "subject": row.subject,
+        "pool": org.pool_names.get(row.pool_id) if row.pool_id is not None else None,
+        "level": row.level,
+        "message": row.message,
+        "figures": details.get("figures", {}),
+        "peak": details.get("peak", row.level),
+        "recipients": list(row.recipients or []),
+        "opened_at": as_utc(row.opened_at),
+        "updated_at": as_utc(row.updated_at),
+        "closed_at": as_utc(row.closed_at) if row.closed_at else None,
+        "acknowledged_at": as_utc(row.acknowledged_at) if row.acknowledged_at else None,
+        "acknowledged_by": row.acknowledged_email,
+    }
+
+
+def _select(db: Database, person: Person | None, where: Any, limit: int | None) -> list[dict[str, Any]]:
+    org = current(db)
+    query = (
+        sa.select(alerts, users.c.email.label("acknowledged_email"))
+        .select_from(alerts.outerjoin(users, users.c.id == alerts.c.acknowledged_by))
+        .where(where)
+    )
+    if person is not None:
+        seen = _visible(org, person)
+        if seen is not None:
+            query = query.where(seen)
+    if limit is not None:
+        query = query.limit(limit)
+    with db.engine.connect() as conn:
+        rows = conn.execute(query.order_by(alerts.c.opened_at.desc(), alerts.c.id.desc())).all()
+    return [_as_dict(r, org) for r in rows]
+
+
+def open_alerts(db: Database, person: Person | None) -> list[dict[str, Any]]:
+    """The open episodes that person may see, worst first, then newest (None: everyone's)."""
+    found = _select(db, person, alerts.c.closed_at.is_(None), None)
+    return sorted(found, key=lambda a: -model.rank(Level(a["level"])))
+
+
+def history(db: Database, person: Person | None, *, limit: int = 100) -> list[dict[str, Any]]:
+    """Episodes open and closed that person may see, newest first."""
+    return _select(db, person, sa.true(), limit)
+
+
+def acknowledge(db: Database, person: Person, alert_id: int) -> dict[str, Any]:
+    """Someone who manages the pool (its team's manager, ops, admin) has seen the alert. Once:
+    acknowledging again changes nothing. A later rise above what was told asks for it again."""
+    org = current(db)
+    at = db.clock.now()
+    with db.transaction() as conn:
+        row = conn.execute(sa.select(alerts).where(alerts.c.id == alert_id)).first()
+        pool = org.pool_by_id(row.pool_id) if row is not None and row.pool_id is not None else None
+        seen = _visible(org, person)
+        visible = row is not None and (
+            seen is None
+            or bool(conn.execute(sa.select(sa.func.count()).where(alerts.c.id == alert_id, seen)).scalar())
+        )
+        if row is None or not visible:
+            raise NotFound(f"no alert {alert_id}", hint="list the alerts you may see with GET /alerts")
+        may = person.role in MANAGES_ALL or (
+            person.role is Role.manager and pool is not None and allowed(pool, person, Permission.manage)
+        )
+        if not may:
+            raise Forbidden(
+                "only the pool's managers, ops and admins acknowledge its alerts",
+                hint=f"you are {person.role.value}",
+            )
+        if row.acknowledged_at is None:
+            conn.execute(
+                sa.update(alerts)
+                .where(alerts.c.id == alert_id)
+                .values(acknowledged_at=at, acknowledged_by=person.id)
+            )
+            append(
+                conn,
+                EventType.alert_acknowledged,
+                at,
+                pool_id=row.pool_id,
+                actor_id=person.id,
+                reason=f"{row.check} {row.level} on {row.subject} acknowledged",
+                details={
+                    "alert_id": alert_id,
+                    "check": row.check,
+                    "subject": row.subject,
+                    "level": row.level,
+                },
+            )
+    return _select(db, None, alerts.c.id == alert_id, None)[0]

@@ -1,0 +1,27 @@
+"""Health alerts over HTTP (§13): the open episodes a person may see, history, acknowledging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from leadpool.alerts import service
+from leadpool.api.deps import DB, Me
+
+router = APIRouter(tags=["alerts"])
+
+
+@router.get("/alerts")
+def list_alerts(db: DB, me: Me, all: bool = False, limit: int = 100) -> list[dict[str, Any]]:
+    """Open alert episodes you may see, worst first; `all=true`: closed ones too, newest first.
+    Reps see none; managers their team's pools and the org's; ops, executives and admins all."""
+    if all:
+        return service.history(db, me, limit=max(1, min(limit, 1000)))
+    return service.open_alerts(db, me)
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+def acknowledge(db: DB, me: Me, alert_id: int) -> dict[str, Any]:
+    """You have seen it (the pool's managers, ops, admins). Acknowledging twice changes nothing."""
+    return service.acknowledge(db, me, alert_id)
