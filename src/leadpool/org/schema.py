@@ -618,6 +618,74 @@ class Hygiene(Strict):
     )  # monthly: matching unclaimed leads are purged (archived, keys freed, history kept)
 
 
+class Level(StrEnum):
+    """How bad a failing health check is (§13), in rising order."""
+
+    yellow = "yellow"
+    red = "red"
+    critical = "critical"
+
+
+class DepthAlert(Strict):
+    """§13 depth: available leads at which a pool turns yellow, red and critical."""
+
+    yellow: Annotated[int, Field(gt=0)] = 50
+    red: Annotated[int, Field(gt=0)] = 100
+    critical: Annotated[int, Field(gt=0)] = 200
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DepthAlert:
+        if not self.yellow <= self.red <= self.critical:
+            raise ValueError("depth thresholds rise: yellow <= red <= critical")
+        return self
+
+
+class AgeAlert(Strict):
+    """§13 age colours: green under `green_hours`, yellow up to `red_hours`, red after. More than
+    `over_percent` of the queue past green reads `level`; past red, `red_level`."""
+
+    green_hours: Annotated[float, Field(gt=0)] = 4
+    red_hours: Annotated[float, Field(gt=0)] = 24
+    over_percent: Annotated[float, Field(ge=0, le=100)] = 20
+    min_depth: Annotated[int, Field(ge=1)] = 5  # a queue of two leads is not a distribution
+    level: Level = Level.yellow
+    red_level: Level = Level.red
+
+
+class Threshold(Strict):
+    """One figure against its mark (§13 daily checks), and the level when it is crossed."""
+
+    mark: float
+    level: Level = Level.yellow
+
+
+class AlertRouting(Strict):
+    """Who hears of each level (§13): managers only of their own team's pools."""
+
+    yellow: list[Role] = [Role.ops]
+    red: list[Role] = [Role.manager, Role.ops]
+    critical: list[Role] = [Role.executive, Role.manager, Role.ops]
+
+
+class AlertRules(Strict):
+    """Health checks and alerts (§13). A check set to null is off. On a pool, the keys it sets
+    replace the org's. Depth and age are checked every tick, the rest once a day."""
+
+    depth: DepthAlert | None = DepthAlert()
+    age: AgeAlert | None = AgeAlert()
+    average_age_hours: Threshold | None = Threshold(mark=24, level=Level.yellow)  # §11 queue caps
+    overdue_hours: Threshold | None = Threshold(mark=72, level=Level.red)  # leads waiting longer
+    over_capacity: Threshold | None = Threshold(mark=1, level=Level.yellow)  # depth / (capacity x top days)
+    depletion_under: Threshold | None = Threshold(mark=0.8, level=Level.yellow)  # §12
+    depletion_days: Annotated[int, Field(ge=1)] = 2  # consecutive finished days under the mark
+    claim_rate_under_percent: Threshold | None = Threshold(mark=20, level=Level.yellow)  # §12
+    conversion_under_percent: Threshold | None = Threshold(mark=15, level=Level.red)  # §11
+    contact_over_hours: Threshold | None = Threshold(mark=4, level=Level.red)  # §11 claim-to-contact
+    min_leads: Annotated[int, Field(ge=1)] = 10  # claim rate: fewer leads in the day is no signal
+    settle_minutes: Annotated[float, Field(ge=0)] = 15  # a tick check reads lower this long to lower
+    route: AlertRouting = AlertRouting()
+
+
 class Pool(Strict):
     name: str = Field(min_length=1)
     kind: PoolKind = PoolKind.open
@@ -635,6 +703,7 @@ class Pool(Strict):
     release: Release | None = None  # None: leads are claimable as they arrive
     claim_hours: ClaimHours | None = None  # None: the org's claim_hours, if any
     health: Health = Health()
+    alerts: AlertRules | None = None  # None: the org's; else its keys replace the org's
 
 
 class Qualification(Strict):
@@ -691,6 +760,7 @@ class Org(Strict):
     hygiene: Hygiene = Hygiene()
     seasons: list[Season] = []
     metrics: Metrics = Metrics()  # §12 report brackets and hoarding marks
+    alerts: AlertRules = AlertRules()
     fallback: Literal["review"] | str = "review"
 
     @model_validator(mode="before")
