@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # workers on PostgreSQL, run `leadpool scheduler` once instead (leadership makes extras idle).
     scheduler_in_server: bool = True
     webhook_url: str | None = Field(None, repr=False)  # alerts are POSTed here as JSON, besides the log
+    # Signs those POSTs (X-Leadpool-Signature, notify.webhook); unsigned without it.
+    webhook_secret: str | None = Field(None, repr=False)
 
     @classmethod
     def settings_customise_sources(

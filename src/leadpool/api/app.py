@@ -25,6 +25,7 @@ from leadpool.health.views import router as health_router
 from leadpool.identity.views import router as identity_router
 from leadpool.leads.views import router as leads_router
 from leadpool.logs import REQUEST_ID
+from leadpool.notify.views import router as notify_router
 from leadpool.org.views import router as org_router
 from leadpool.pools.views import router as pools_router
 from leadpool.push.views import router as push_router
@@ -210,6 +211,7 @@ def create_app(db: Database, *, dispose_on_shutdown: bool = False) -> FastAPI:
         transfers_router,
         review_router,
         health_router,
+        notify_router,
     ):
         alerts_router,
         app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)

@@ -603,6 +603,41 @@ def job_runs(
     console.print(table)
 
 
+@app.command("deliveries")
+def deliveries_command(
+    status: Annotated[str | None, typer.Option(help="pending, sent or failed")] = None,
+    channel: Annotated[str | None, typer.Option(help="only this channel (its name in the org file)")] = None,
+    limit: int = 20,
+    retry: Annotated[int | None, typer.Option(help="put this failed delivery back to pending, now")] = None,
+    db_url: DbUrl = None,
+) -> None:
+    """The notification outbox (§13): what went to which channel, attempts and the last error."""
+    from leadpool.notify import service as notify
+
+    db = _db(db_url)
+    if retry is not None:
+        try:
+            notify.retry(db, retry)
+        except LeadpoolError as exc:
+            _fail(exc)
+        console.print(f"delivery {retry} is pending again; the notify job sends it on its next tick")
+        return
+    table = Table("id", "channel", "kind", "status", "attempts", "created", "next / sent", "to", "last error")
+    for d in notify.listing(db, status=status, channel=channel, limit=limit):
+        table.add_row(
+            str(d["id"]),
+            d["channel"],
+            d["kind"],
+            d["status"],
+            str(d["attempts"]),
+            (d["created_at"] or "")[:19],
+            (d["sent_at"] or d["next_attempt_at"] or "")[:19],
+            ", ".join(d["recipients"] or []),
+            d["last_error"] or "",
+        )
+    console.print(table)
+
+
 @app.command("create-admin")
 def create_admin(email: str, name: Annotated[str, typer.Option()] = "Admin", db_url: DbUrl = None) -> None:
     """Create the first admin and print an API token for it."""
@@ -703,13 +738,13 @@ def _start_scheduler(db: Database, settings: Settings, say: Callable[[str], None
     import threading
     from datetime import timedelta
 
-    from leadpool.notify.service import notifiers
+    from leadpool.notify.service import notifiers, settings_channels
     from leadpool.scheduler.jobs import default_jobs
     from leadpool.scheduler.service import Scheduler
 
-    runner = Scheduler(
-        db, default_jobs(timedelta(seconds=settings.tick_seconds)), notifiers(settings.webhook_url)
-    )
+    extra = settings_channels(settings.webhook_url, settings.webhook_secret)
+    jobs = default_jobs(timedelta(seconds=settings.tick_seconds), extra)
+    runner = Scheduler(db, jobs, notifiers(db, extra))
     stop = threading.Event()
     thread = threading.Thread(target=runner.run_forever, args=(stop,), name="leadpool-scheduler", daemon=True)
     thread.start()
@@ -910,14 +945,15 @@ def scheduler(
     from datetime import timedelta
 
     from leadpool import logs
-    from leadpool.notify.service import notifiers
+    from leadpool.notify.service import notifiers, settings_channels
     from leadpool.scheduler.jobs import default_jobs
     from leadpool.scheduler.service import Scheduler
 
     settings = Settings()
-    runner = Scheduler(
-        _db(db_url), default_jobs(timedelta(seconds=settings.tick_seconds)), notifiers(settings.webhook_url)
-    )
+    db = _db(db_url)
+    extra = settings_channels(settings.webhook_url, settings.webhook_secret)
+    jobs = default_jobs(timedelta(seconds=settings.tick_seconds), extra)
+    runner = Scheduler(db, jobs, notifiers(db, extra))
     if once:  # a command, not a service: its report is the output, alerts go where Python sends them
         for ran in runner.run_due():
             console.print(f"{ran.job} @ {ran.tick.isoformat()}: {ran.counts}")

@@ -1,39 +1,48 @@
-"""Alerts (§13) handed to notifiers: a log line always, and a webhook when one is configured.
+"""Notifications (§13) through an outbox: every alert becomes one `deliveries` row per channel that
+wants it, written after the transaction that raised it committed; the `notify` job sends what is
+due, records every attempt, and retries with backoff until the channel's attempt limit.
 
-An alert is first an event (so it is explainable and never lost); notifiers are told after the
-transaction that raised it has committed, and a notifier that fails never undoes the action."""
+Sending happens here only, outside every claim and intake transaction and with a short timeout,
+so a dead channel costs routing and claiming nothing. Rep notices (new assignment, hot lead) are
+made by the same job from the event log, so the push hot path does no extra work for them."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 import httpx
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+
+from leadpool.clock import as_utc
+from leadpool.errors import Conflict, LeadpoolError, NotFound
+from leadpool.events.model import EventType
+from leadpool.identity.model import Role
+from leadpool.notify import channels as sending
+from leadpool.notify.model import ASSIGNED, HOT, Alert, Channel, Level, Notifications, backoff, level_of
+from leadpool.notify.webhook import Outcome
+from leadpool.storage.db import Database
+from leadpool.storage.tables import deliveries, delivery_attempts, events, job_runs, pools, users
+
+__all__ = ["Alert", "LogNotifier", "Notifier", "Outbox", "Recorder", "WebhookNotifier", "notifiers"]
 
 log = logging.getLogger("leadpool.alerts")
 
-
-@dataclass(frozen=True)
-class Alert:
-    kind: str  # e.g. 'sla.breach', 'aging.manager'
-    message: str
-    at: datetime
-    to: tuple[str, ...] = ()  # emails of the people it is for
-    lead_id: int | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "message": self.message,
-            "at": self.at.isoformat(),
-            "to": list(self.to),
-            "lead_id": self.lead_id,
-            "details": self.details,
-        }
+BATCH = 200  # deliveries one notify run claims; the rest wait for the next tick
+WORKERS = 4  # channels sent to at once, each by one thread (one slow channel holds up only itself)
+# Events younger than this may still have a neighbour with a lower id not yet committed (PostgreSQL
+# hands out ids before commit): the rep-notice cursor stays behind them and they are read again.
+SETTLE = timedelta(minutes=2)
+JOB = "notify"
 
 
 class Notifier(Protocol):
@@ -47,7 +56,8 @@ class LogNotifier:
 
 
 class WebhookNotifier:
-    """POSTs a JSON batch of alerts to one URL (Slack/Teams bridges, an incident tool, …)."""
+    """POSTs a JSON batch of alerts to one URL, once, unsigned: kept for callers that want no
+    outbox. The outbox's webhook channel (signed, retried, recorded) is what `notifiers` uses."""
 
     def __init__(self, url: str, *, timeout: float = 5.0) -> None:
         self.url = url
@@ -72,8 +82,439 @@ class Recorder:
         self.sent.extend(alerts)
 
 
-def notifiers(webhook_url: str | None) -> list[Notifier]:
+class Outbox:
+    """The scheduler's hand-off: alerts become deliveries (sent by the notify job)."""
+
+    def __init__(self, db: Database, extra: Sequence[Channel] = ()) -> None:
+        self.db = db
+        self.extra = tuple(extra)
+
+    def send(self, alerts: Sequence[Alert]) -> None:
+        if alerts:
+            enqueue(self.db, alerts, self.extra)
+
+
+def settings_channels(webhook_url: str | None, webhook_secret: str | None = None) -> tuple[Channel, ...]:
+    """LEADPOOL_WEBHOOK_URL as an outbox channel named 'webhook': every alert a manager, ops, an
+    executive or an admin would get (as before: no rep notices), signed when
+    LEADPOOL_WEBHOOK_SECRET is set."""
+    if not webhook_url:
+        return ()
+    secret_env = None
+    if webhook_secret:
+        secret_env = "LEADPOOL_WEBHOOK_SECRET"
+        os.environ.setdefault(secret_env, webhook_secret)  # it may have come from the TOML file
+    return (
+        Channel(
+            name="webhook",
+            type="webhook",
+            url=webhook_url,
+            secret_env=secret_env,
+            roles=[Role.manager, Role.ops, Role.executive, Role.admin],
+        ),
+    )
+
+
+def notifiers(db: Database | None = None, extra: Sequence[Channel] = ()) -> list[Notifier]:
+    """The log always; the outbox when there is a database to keep it in."""
     found: list[Notifier] = [LogNotifier()]
-    if webhook_url:
-        found.append(WebhookNotifier(webhook_url))
+    if db is not None:
+        found.append(Outbox(db, extra))
     return found
+
+
+def _config(db: Database) -> Notifications:
+    from leadpool.org.service import current  # the org service imports much; only when needed
+
+    try:
+        return current(db).loaded.org.notifications
+    except LeadpoolError:  # no org applied yet: nowhere to send
+        return Notifications()
+
+
+# -- writing deliveries ----------------------------------------------------------------------------
+
+
+def payload_of(alert: Alert) -> dict[str, Any]:
+    return {**alert.as_dict(), "level": level_of(alert).value}
+
+
+def enqueue(db: Database, alerts: Iterable[Alert], extra: Sequence[Channel] = ()) -> list[int]:
+    """One pending delivery per (alert, channel that wants it), due now. Returns their ids."""
+    notes = _config(db)
+    now = db.clock.now()
+    rows = [
+        _row(alert, channel.name, now)
+        for alert in alerts
+        for channel in notes.channels_for(alert, tuple(extra))
+    ]
+    if not rows:
+        return []
+    with db.transaction() as conn:
+        return [
+            conn.execute(sa.insert(deliveries).values(**row).returning(deliveries.c.id)).scalar_one()
+            for row in rows
+        ]
+
+
+def _row(alert: Alert, channel: str, now: datetime, dedupe: str | None = None) -> dict[str, Any]:
+    return {
+        "channel": channel,
+        "kind": alert.kind[:60],
+        "alert_id": alert.details.get("alert_id") if isinstance(alert.details.get("alert_id"), int) else None,
+        "lead_id": alert.lead_id,
+        "recipients": list(alert.to),
+        "payload": payload_of(alert),
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": now,
+        "dedupe": dedupe,
+    }
+
+
+# -- rep notices from the event log ----------------------------------------------------------------
+
+_NOTICE_EVENTS = (EventType.assigned.value, EventType.offered.value)
+Rep = sa.alias(users, "rep")
+_NEW_EVENTS = (
+    sa.select(
+        events.c.id,
+        events.c.type,
+        events.c.at,
+        events.c.lead_id,
+        events.c.actor_id,
+        events.c.rep_id,
+        events.c.details,
+        Rep.c.email.label("rep_email"),
+        pools.c.name.label("pool"),
+    )
+    .select_from(
+        events.outerjoin(Rep, Rep.c.id == events.c.rep_id).outerjoin(pools, pools.c.id == events.c.pool_id)
+    )
+    .where(
+        events.c.type.in_(_NOTICE_EVENTS),
+        events.c.id > sa.bindparam("after"),
+        events.c.at >= sa.bindparam("since"),
+    )
+    .order_by(events.c.id)
+    .limit(5000)
+)
+
+
+def _notice(row: Any) -> Alert | None:
+    """The rep's notice for one event, or None when nobody needs telling."""
+    where = f" in {row.pool}" if row.pool else ""
+    details = {"level": Level.info.value, "event_id": row.id, "pool": row.pool}
+    if row.type == ASSIGNED:
+        if row.rep_email is None or row.actor_id == row.rep_id:  # the rep took it themselves
+            return None
+        message = f"Lead {row.lead_id}{where} is assigned to you"
+        return Alert(ASSIGNED, message, as_utc(row.at), (row.rep_email,), row.lead_id, details)
+    offered = [e for e in (row.details or {}).get("offered_to") or [] if isinstance(e, str)]
+    if not offered:
+        return None
+    expires = (row.details or {}).get("expires_at")
+    message = f"Hot lead {row.lead_id}{where}: first to accept gets it" + (
+        f" (until {expires})" if expires else ""
+    )
+    return Alert(
+        HOT, message, as_utc(row.at), tuple(offered), row.lead_id, {**details, "expires_at": expires}
+    )
+
+
+def _cursor(conn: Connection) -> int:
+    last = conn.execute(
+        sa.select(job_runs.c.result)
+        .where(job_runs.c.job == JOB, job_runs.c.finished_at.is_not(None))
+        .order_by(job_runs.c.tick.desc())
+        .limit(1)
+    ).scalar()
+    value = ((last or {}).get("report") or {}).get("cursor")
+    return value if isinstance(value, int) else 0
+
+
+def rep_notices(
+    db: Database, notes: Notifications, extra: tuple[Channel, ...], now: datetime
+) -> tuple[int, int]:
+    """Deliveries for the rep notices of new events, each at most once per channel (the dedupe
+    key). Returns (deliveries written, the cursor to start after next time)."""
+    with db.engine.connect() as conn:
+        after = _cursor(conn)
+        since = now - timedelta(minutes=notes.notice_max_age_minutes)
+        found = conn.execute(_NEW_EVENTS, {"after": after, "since": since}).all()
+    settled = [r.id for r in found if as_utc(r.at) <= now - SETTLE]
+    cursor = max(settled, default=after)
+    rows = []
+    for event in found:
+        alert = _notice(event)
+        if alert is not None:
+            rows += [
+                _row(alert, c.name, now, f"event:{event.id}:{c.name}")
+                for c in notes.channels_for(alert, extra)
+            ]
+    if not rows:
+        return 0, cursor
+    written = 0
+    with db.transaction() as conn:
+        insert = pg_insert(deliveries) if conn.dialect.name == "postgresql" else sqlite_insert(deliveries)
+        for row in rows:
+            written += conn.execute(
+                insert.values(**row).on_conflict_do_nothing(index_elements=["dedupe"])
+            ).rowcount
+    return written, cursor
+
+
+# -- sending ---------------------------------------------------------------------------------------
+
+
+def _claim(db: Database, now: datetime, lease: timedelta) -> list[Any]:
+    """Take the due deliveries for this run: each row is taken by one runner only (SKIP LOCKED on
+    PostgreSQL, the write lock on SQLite, and a conditional UPDATE on both). Taking counts the
+    attempt and moves next_attempt_at past the lease, so a runner that dies mid-send leaves the
+    delivery to be tried again later, not lost."""
+    with db.transaction() as conn:
+        due = (
+            sa.select(deliveries.c.id)
+            .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
+            .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+            .limit(BATCH)
+        )
+        if conn.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        ids = list(conn.execute(due).scalars())
+        if not ids:
+            return []
+        return list(
+            conn.execute(
+                sa.update(deliveries)
+                .where(
+                    deliveries.c.id.in_(ids),
+                    deliveries.c.status == "pending",
+                    deliveries.c.next_attempt_at <= now,
+                )
+                .values(attempts=deliveries.c.attempts + 1, next_attempt_at=now + lease)
+                .returning(
+                    deliveries.c.id,
+                    deliveries.c.channel,
+                    deliveries.c.payload,
+                    deliveries.c.recipients,
+                    deliveries.c.attempts,
+                )
+            ).all()
+        )
+
+
+def send_due(db: Database, notes: Notifications, extra: Sequence[Channel] = ()) -> dict[str, int]:
+    """Send every due delivery once; returns counts of sent, retrying and failed."""
+    known = {c.name: c for c in (*notes.channels, *extra)}
+    longest = max((c.retry or notes.retry).timeout_seconds for c in known.values()) if known else 5
+    now = db.clock.now()
+    taken = _claim(db, now, timedelta(seconds=longest * BATCH + 60))
+    by_channel: dict[str, list[Any]] = {}
+    for row in taken:
+        by_channel.setdefault(row.channel, []).append(row)
+    counts = {"sent": 0, "retrying": 0, "failed": 0}
+
+    def one_channel(name: str, rows: list[Any]) -> list[str]:
+        channel = known.get(name)
+        retry = (channel.retry if channel else None) or notes.retry
+        outcomes: list[str] = []
+        for i, row in enumerate(rows):
+            started = time.perf_counter()
+            if channel is None:
+                outcome = Outcome(False, None, f"channel {name} is not in the org's notifications any more")
+            else:
+                outcome = sending.send(
+                    channel,
+                    row.id,
+                    {"alerts": [row.payload]} if channel.type == "webhook" else row.payload,
+                    list(row.recipients or []),
+                    timestamp=int(db.clock.now().timestamp()),
+                    timeout=retry.timeout_seconds,
+                )
+            took = (time.perf_counter() - started) * 1000
+            wait = partial(backoff, retry, spread=row.id)
+            outcomes.append(_record(db, row, outcome, took, retry.attempts, wait))
+            if channel is not None and not outcome.ok and outcome.status_code is None:
+                # Unreachable: the others for this channel wait for their next turn untried,
+                # instead of each costing a timeout now.
+                _put_back(db, [r.id for r in rows[i + 1 :]], db.clock.now() + backoff(retry, 1, row.id))
+                break
+        return outcomes
+
+    if by_channel:
+        with ThreadPoolExecutor(
+            max_workers=min(WORKERS, len(by_channel)), thread_name_prefix="leadpool-notify"
+        ) as pool:
+            for outcomes in pool.map(lambda item: one_channel(*item), by_channel.items()):
+                for what in outcomes:
+                    counts[what] += 1
+    return counts
+
+
+def _put_back(db: Database, ids: list[int], at: datetime) -> None:
+    if ids:
+        with db.transaction() as conn:
+            conn.execute(
+                sa.update(deliveries)
+                .where(deliveries.c.id.in_(ids), deliveries.c.status == "pending")
+                .values(attempts=deliveries.c.attempts - 1, next_attempt_at=at)
+            )
+
+
+def _record(
+    db: Database, row: Any, outcome: Outcome, took_ms: float, limit: int, wait: Callable[..., timedelta]
+) -> str:
+    """The attempt's row, and the delivery's new state: sent, due again after backoff, or failed."""
+    now = db.clock.now()
+    with db.transaction() as conn:
+        conn.execute(
+            sa.insert(delivery_attempts).values(
+                delivery_id=row.id,
+                at=now,
+                ok=outcome.ok,
+                status_code=outcome.status_code,
+                error=(outcome.error or None) and outcome.error[:500],
+                duration_ms=round(took_ms, 1),
+            )
+        )
+        if outcome.ok:
+            state: dict[str, Any] = {
+                "status": "sent",
+                "sent_at": now,
+                "next_attempt_at": None,
+                "last_error": None,
+            }
+            what = "sent"
+        elif row.attempts >= limit:
+            state = {"status": "failed", "next_attempt_at": None, "last_error": (outcome.error or "")[:500]}
+            what = "failed"
+            log.error(
+                "delivery %s on %s failed after %s attempts: %s",
+                row.id,
+                row.channel,
+                row.attempts,
+                outcome.error,
+            )
+        else:
+            state = {"next_attempt_at": now + wait(row.attempts), "last_error": (outcome.error or "")[:500]}
+            what = "retrying"
+        conn.execute(sa.update(deliveries).where(deliveries.c.id == row.id).values(**state))
+    return what
+
+
+# -- the job ----------------------------------------------------------------------------------------
+
+
+def job(extra: Sequence[Channel] = ()) -> Callable[[Database, datetime], Any]:
+    """The `notify` job: rep notices from new events, then every delivery that is due."""
+    from leadpool.scheduler.service import JobResult  # the scheduler imports this module
+
+    more = tuple(extra)
+
+    def run(db: Database, at: datetime) -> JobResult:
+        notes = _config(db)
+        result = JobResult()
+        if not notes.channels and not more:
+            return result
+        if notes.carries_rep_notices(more):
+            written, cursor = rep_notices(db, notes, more, db.clock.now())
+            if written:
+                result.counts["notices"] = written
+            result.report["cursor"] = cursor
+        for what, n in send_due(db, notes, more).items():
+            if n:
+                result.counts[what] = n
+        return result
+
+    return run
+
+
+# -- reading and retrying (HTTP and CLI) -------------------------------------------------------------
+
+
+def listing(
+    db: Database,
+    *,
+    status: str | None = None,
+    channel: str | None = None,
+    limit: int = 100,
+    before: int | None = None,
+) -> list[dict[str, Any]]:
+    """Deliveries, newest first, each with its attempts."""
+    query = sa.select(deliveries).order_by(deliveries.c.id.desc()).limit(limit)
+    if status:
+        query = query.where(deliveries.c.status == status)
+    if channel:
+        query = query.where(deliveries.c.channel == channel)
+    if before:
+        query = query.where(deliveries.c.id < before)
+    with db.engine.connect() as conn:
+        rows = conn.execute(query).all()
+        tries: dict[int, list[dict[str, Any]]] = {}
+        if rows:
+            for a in conn.execute(
+                sa.select(delivery_attempts)
+                .where(delivery_attempts.c.delivery_id.in_([r.id for r in rows]))
+                .order_by(delivery_attempts.c.id)
+            ):
+                tries.setdefault(a.delivery_id, []).append(
+                    {
+                        "at": as_utc(a.at).isoformat(),
+                        "ok": a.ok,
+                        "status_code": a.status_code,
+                        "error": a.error,
+                        "duration_ms": a.duration_ms,
+                    }
+                )
+    return [_out(r, tries.get(r.id, [])) for r in rows]
+
+
+def _out(r: Any, tries: list[dict[str, Any]]) -> dict[str, Any]:
+    def when(v: datetime | None) -> str | None:
+        return as_utc(v).isoformat() if v else None
+
+    return {
+        "id": r.id,
+        "channel": r.channel,
+        "kind": r.kind,
+        "status": r.status,
+        "attempts": r.attempts,
+        "lead_id": r.lead_id,
+        "alert_id": r.alert_id,
+        "recipients": r.recipients,
+        "message": (r.payload or {}).get("message"),
+        "created_at": when(r.created_at),
+        "next_attempt_at": when(r.next_attempt_at),
+        "sent_at": when(r.sent_at),
+        "last_error": r.last_error,
+        "attempt_log": tries,
+    }
+
+
+def retry(db: Database, delivery_id: int) -> dict[str, Any]:
+    """A failed delivery goes back to pending, due now, with a fresh attempt budget (its earlier
+    attempts stay in the log)."""
+    with db.transaction() as conn:
+        row = conn.execute(sa.select(deliveries.c.status).where(deliveries.c.id == delivery_id)).first()
+        if row is None:
+            raise NotFound(f"no delivery {delivery_id}")
+        if row.status != "failed":
+            raise Conflict(
+                f"delivery {delivery_id} is {row.status}, not failed",
+                hint="only a failed delivery is retried by hand; a pending one is retried by the notify job",
+            )
+        conn.execute(
+            sa.update(deliveries)
+            .where(deliveries.c.id == delivery_id)
+            .values(status="pending", attempts=0, next_attempt_at=db.clock.now())
+        )
+    return listing_one(db, delivery_id)
+
+
+def listing_one(db: Database, delivery_id: int) -> dict[str, Any]:
+    found = [d for d in listing(db, limit=1, before=delivery_id + 1) if d["id"] == delivery_id]
+    if not found:
+        raise NotFound(f"no delivery {delivery_id}")
+    return found[0]

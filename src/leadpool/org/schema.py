@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from leadpool.identity.model import Role
+from leadpool.notify.model import Notifications
 
 
 class Strict(BaseModel):
@@ -761,6 +762,7 @@ class Org(Strict):
     seasons: list[Season] = []
     metrics: Metrics = Metrics()  # §12 report brackets and hoarding marks
     alerts: AlertRules = AlertRules()
+    notifications: Notifications = Notifications()  # §13 channels and routing (notify.model)
     fallback: Literal["review"] | str = "review"
 
     @model_validator(mode="before")

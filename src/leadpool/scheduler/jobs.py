@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from leadpool.aging import service as aging
 from leadpool.alerts import service as alerts
 from leadpool.health import service as health
 from leadpool.hygiene import service as hygiene
+from leadpool.notify import service as notify
+from leadpool.notify.model import Channel
 from leadpool.push import service as push
 from leadpool.scheduler.service import Job, JobResult
 from leadpool.sla import service as sla
@@ -19,7 +22,9 @@ def _push(db: Database, at: datetime) -> JobResult:
     return JobResult(push.tick(db, at))
 
 
-def default_jobs(every: timedelta = timedelta(minutes=1)) -> list[Job]:
+def default_jobs(every: timedelta = timedelta(minutes=1), channels: Sequence[Channel] = ()) -> list[Job]:
+    """`channels`: outbox channels besides the org's (LEADPOOL_WEBHOOK_URL). notify runs last, so
+    the alerts of the jobs before it in a tick are sent in that tick."""
     return [
         Job("push", every, _push),
         Job("aging", every, aging.run),
@@ -33,4 +38,5 @@ def default_jobs(every: timedelta = timedelta(minutes=1)) -> list[Job]:
         Job("hygiene-daily", timedelta(days=1), hygiene.daily),
         Job("hygiene-weekly", timedelta(days=7), hygiene.weekly),
         Job("hygiene-monthly", timedelta(days=30), hygiene.monthly),
+        Job("notify", every, notify.job(channels)),
     ]

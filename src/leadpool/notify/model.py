@@ -1,0 +1,177 @@
+"""Notifications (§13) as data: the alert, the channels an org configures, who gets what, backoff.
+
+Pure: the org file's `notifications:` block is validated here, and the decisions (which channels
+carry an alert, when a failed delivery is tried again) are plain functions the outbox applies."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from leadpool.identity.model import Role
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str  # e.g. 'sla.breach', 'aging.manager', 'lead.assigned'
+    message: str
+    at: datetime
+    to: tuple[str, ...] = ()  # emails of the people it is for
+    lead_id: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "at": self.at.isoformat(),
+            "to": list(self.to),
+            "lead_id": self.lead_id,
+            "details": self.details,
+        }
+
+
+class Level(StrEnum):
+    """How loud an alert is. Rep notices are `info`; an alert that names no level is an
+    escalation, so it counts as `red` (the manager's level in §13)."""
+
+    info = "info"
+    yellow = "yellow"
+    red = "red"
+    critical = "critical"
+
+
+LEVEL_ORDER = {lv: i for i, lv in enumerate(Level)}
+# The rep's notices of §13, made by the notify job from these events (not by the hot path).
+ASSIGNED = "lead.assigned"
+HOT = "lead.offered"
+
+
+def level_of(alert: Alert) -> Level:
+    given = alert.details.get("level")
+    try:
+        return Level(given) if given is not None else Level.red
+    except ValueError:
+        return Level.red
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Route(_Strict):
+    """What a role is told: alert kinds (shell patterns) at or above a level."""
+
+    kinds: list[str] = ["*"]
+    min_level: Level = Level.info
+
+    def wants(self, kind: str, level: Level) -> bool:
+        return LEVEL_ORDER[level] >= LEVEL_ORDER[self.min_level] and _matches(kind, self.kinds)
+
+
+def _default_routing() -> dict[Role, Route]:
+    # §13: the rep gets new-assignment and hot-lead notices, the manager escalations, leadership
+    # critical; ops see every health alert from yellow up. Admins only when the org says so.
+    return {
+        Role.rep: Route(kinds=[ASSIGNED, HOT]),
+        Role.manager: Route(min_level=Level.red),
+        Role.executive: Route(min_level=Level.critical),
+        Role.ops: Route(min_level=Level.yellow),
+    }
+
+
+class Retry(_Strict):
+    """A failed delivery is tried again after backoff_seconds, then factor times longer each time
+    (capped), until `attempts` attempts in all; then it is marked failed with the last error."""
+
+    attempts: Annotated[int, Field(ge=1, le=100)] = 6
+    backoff_seconds: Annotated[float, Field(ge=0)] = 30
+    factor: Annotated[float, Field(ge=1)] = 2
+    max_backoff_seconds: Annotated[float, Field(ge=0)] = 3600
+    jitter: Annotated[float, Field(ge=0, le=1)] = 0.1  # ± this share of the wait, spread by delivery
+    timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 5  # per attempt: a dead channel costs this
+
+
+class Channel(_Strict):
+    """One place notices go: an apprise URL (slack://, mailto://, json://, SMS gateways, …) or an
+    HMAC-signed webhook. A secret URL is named by an environment variable, never written here."""
+
+    name: str = Field(min_length=1, max_length=100)
+    type: Literal["apprise", "webhook"]
+    url: str | None = Field(None, min_length=1)  # only for URLs that hold no secret
+    url_env: str | None = Field(None, min_length=1)
+    secret_env: str | None = Field(None, min_length=1)  # webhook: the HMAC key's variable
+    roles: list[Role] | None = None  # the roles whose notices it carries; None: every role
+    kinds: list[str] = ["*"]  # and only these alert kinds (shell patterns)
+    min_level: Level = Level.info
+    # apprise: append the recipients' emails as this query parameter (mailto: `to`), so one
+    # email channel reaches each rep or manager it is meant for.
+    recipients_param: str | None = None
+    retry: Retry | None = None  # None: notifications.retry
+
+    @model_validator(mode="after")
+    def _one_url(self) -> Channel:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("give the channel's URL as exactly one of url or url_env")
+        if self.secret_env is not None and self.type != "webhook":
+            raise ValueError("secret_env signs webhooks; apprise channels carry their own credentials")
+        return self
+
+
+class Notifications(_Strict):
+    """§13 channels and who gets what. Without channels, alerts only go to the log."""
+
+    channels: list[Channel] = []
+    routing: dict[Role, Route] = Field(default_factory=_default_routing)
+    retry: Retry = Retry()
+    # Rep notices older than this when the notify job first sees them are not sent: late is useless.
+    notice_max_age_minutes: Annotated[float, Field(gt=0)] = 60
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Notifications:
+        names = [c.name for c in self.channels]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"channel names must be unique: {', '.join(dupes)}")
+        return self
+
+    def roles_for(self, alert: Alert) -> set[Role]:
+        level = level_of(alert)
+        return {role for role, route in self.routing.items() if route.wants(alert.kind, level)}
+
+    def channels_for(self, alert: Alert, extra: tuple[Channel, ...] = ()) -> list[Channel]:
+        """The channels that carry an alert: its kind and level pass the channel's filters and a
+        role it is for (by routing) is one the channel carries."""
+        roles = self.roles_for(alert)
+        level = level_of(alert)
+        return [
+            c
+            for c in (*self.channels, *extra)
+            if roles
+            and (c.roles is None or roles & set(c.roles))
+            and LEVEL_ORDER[level] >= LEVEL_ORDER[c.min_level]
+            and _matches(alert.kind, c.kinds)
+        ]
+
+    def carries_rep_notices(self, extra: tuple[Channel, ...] = ()) -> bool:
+        probe = [Alert(k, "", datetime.min, details={"level": Level.info.value}) for k in (ASSIGNED, HOT)]
+        return any(self.channels_for(a, extra) for a in probe)
+
+
+def _matches(kind: str, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(kind, p) for p in patterns)
+
+
+def backoff(retry: Retry, attempts: int, spread: int) -> timedelta:
+    """The wait after the `attempts`-th failed attempt; `spread` (the delivery's id) places it
+    within the jitter band, so failures from one outage do not all come back at the same second."""
+    wait = min(retry.backoff_seconds * retry.factor ** max(attempts - 1, 0), retry.max_backoff_seconds)
+    if retry.jitter:
+        share = ((spread * 2654435761 + attempts * 40503) % 1000) / 1000  # 0 … 1, fixed per (id, try)
+        wait *= 1 + retry.jitter * (2 * share - 1)
+    return timedelta(seconds=wait)
