@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -9,6 +10,7 @@ from rich.console import Console
 
 from leadpool.accounts.service import import_accounts
 from leadpool.csvfile import records
+from leadpool.errors import LeadpoolError
 from leadpool.identity.model import Role
 from leadpool.identity.service import issue_token, person_by_email
 from leadpool.leads.importer import import_file
@@ -16,6 +18,7 @@ from leadpool.leads.mapping import load_mapping
 from leadpool.org import service as orgs
 from leadpool.storage.db import Database
 from leadpool.storage.tables import org_versions, users
+from leadpool.web.auth import has_password, set_password
 
 TOKENS_FILE = "example-tokens.txt"
 
@@ -27,11 +30,13 @@ def _tokens_path(db: Database) -> Path:
 
 def seed_example(db: Database, examples: Path, *, console: Console | None = None) -> dict[str, str]:
     """Apply examples/org.yaml, import examples/accounts.csv and examples/leads.csv into an empty
-    database; return demo tokens."""
+    database; return demo tokens. The example users get web passwords too, kept beside their tokens
+    (`example_passwords`); a database seeded before there were passwords gets them now."""
     path = _tokens_path(db)
     with db.engine.connect() as conn:
         empty = conn.execute(sa.select(sa.func.count()).select_from(org_versions)).scalar_one() == 0
     if not empty:
+        _give_passwords(db, path)
         return _read_tokens(path)
     orgs.apply(db, (examples / "org.yaml").read_text(encoding="utf-8"))
     if (examples / "accounts.csv").exists():  # before the leads, so account owners get theirs
@@ -46,22 +51,67 @@ def seed_example(db: Database, examples: Path, *, console: Console | None = None
     tokens: dict[str, str] = {}
     with db.engine.connect() as conn:
         picks = {}
-        for role in (Role.admin, Role.ops, Role.manager, Role.rep):
+        for role in (Role.admin, Role.ops, Role.manager, Role.rep, Role.executive):
             email = conn.execute(
                 sa.select(users.c.email).where(users.c.role == role.value).order_by(users.c.id).limit(1)
             ).scalar()
             if email:
                 picks[f"{role.value} {email}"] = email
+    passwords: dict[str, str] = {}
     for label, email in picks.items():
-        tokens[label] = issue_token(db, person_by_email(db, email).id, "example")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{label}\t{tok}\n" for label, tok in tokens.items()), encoding="utf-8")
-    path.chmod(0o600)
+        user_id = person_by_email(db, email).id
+        tokens[label] = issue_token(db, user_id, "example")
+        passwords[label] = _new_password(db, user_id)
+    _write(path, tokens, passwords)
     return tokens
 
 
-def _read_tokens(path: Path) -> dict[str, str]:
+def example_passwords(db: Database) -> dict[str, str]:
+    """The example users' web passwords, by the same labels as their tokens ("rep EMAIL")."""
+    return {label: fields[1] for label, fields in _read(_tokens_path(db)).items() if len(fields) > 1}
+
+
+def _new_password(db: Database, user_id: int) -> str:
+    password = secrets.token_urlsafe(12)  # 16 characters, 96 bits
+    set_password(db, user_id, password)
+    return password
+
+
+def _give_passwords(db: Database, path: Path) -> None:
+    """Example users listed in the file without a password, who have none, get one."""
+    rows = _read(path)
+    changed = False
+    for label, fields in rows.items():
+        if len(fields) > 1 or " " not in label:
+            continue
+        try:
+            user_id = person_by_email(db, label.split(" ", 1)[1]).id
+        except LeadpoolError:
+            continue
+        if not has_password(db, user_id):
+            rows[label] = [fields[0], _new_password(db, user_id)]
+            changed = True
+    if changed:
+        _write(path, {k: v[0] for k, v in rows.items()}, {k: v[1] for k, v in rows.items() if len(v) > 1})
+
+
+def _write(path: Path, tokens: dict[str, str], passwords: dict[str, str]) -> None:
+    """One line per example user: label, API token, web password (tab-separated)."""
+    lines = (
+        "\t".join([label, tok, *([passwords[label]] if label in passwords else [])]) + "\n"
+        for label, tok in tokens.items()
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(lines), encoding="utf-8")
+    path.chmod(0o600)
+
+
+def _read(path: Path) -> dict[str, list[str]]:
     if not path.exists():
         return {}
-    pairs = (line.split("\t", 1) for line in path.read_text(encoding="utf-8").splitlines() if "\t" in line)
-    return {label: tok for label, tok in pairs}
+    lines = (line.split("\t") for line in path.read_text(encoding="utf-8").splitlines() if "\t" in line)
+    return {fields[0]: fields[1:] for fields in lines}
+
+
+def _read_tokens(path: Path) -> dict[str, str]:
+    return {label: fields[0] for label, fields in _read(path).items()}

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     webhook_url: str | None = Field(None, repr=False)  # alerts are POSTed here as JSON, besides the log
     # Signs those POSTs (X-Leadpool-Signature, notify.webhook); unsigned without it.
     webhook_secret: str | None = Field(None, repr=False)
+    # The web app: a login lasts at most web_session_hours, and ends sooner after web_idle_minutes
+    # without a request. web_https marks the session cookie Secure (set it when the site is https).
+    web_session_hours: float = Field(12, gt=0)
+    web_idle_minutes: float = Field(120, gt=0)
+    web_https: bool = False
+    password_min_length: int = Field(10, ge=1)
 
     @classmethod
     def settings_customise_sources(

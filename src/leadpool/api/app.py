@@ -34,6 +34,7 @@ from leadpool.sla.views import router as sla_router
 from leadpool.storage.db import Database
 from leadpool.storage.migrate import schema_state
 from leadpool.transfers.views import router as transfers_router
+from leadpool.web.views import mount as mount_web
 
 
 class ErrorDetail(BaseModel):
@@ -215,5 +216,6 @@ def create_app(db: Database, *, dispose_on_shutdown: bool = False) -> FastAPI:
     ):
         alerts_router,
         app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
+    mount_web(app)  # the web app's pages at the site root, its assets under /static
     app.add_middleware(RequestIds)
     return app

@@ -663,6 +663,30 @@ def token(email: str, name: Annotated[str, typer.Option()] = "cli", db_url: DbUr
 
 
 @app.command()
+def password(
+    email: str,
+    stdin: Annotated[bool, typer.Option("--stdin", help="read the password from one line of stdin")] = False,
+    db_url: DbUrl = None,
+) -> None:
+    """Set a user's web login password (asked twice; stored as an argon2 hash)."""
+    import sys
+
+    from leadpool.web.auth import set_password
+
+    db = _db(db_url)
+    who = _as(db, email)
+    if stdin:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    else:
+        secret = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        set_password(db, who.id, secret, min_length=Settings().password_min_length)
+    except LeadpoolError as exc:
+        _fail(exc)
+    err.print(f"password set for {who.email}; they log in at /login")
+
+
+@app.command()
 def serve(
     db_url: DbUrl = None,
     host: Annotated[str | None, typer.Option()] = None,
@@ -682,7 +706,7 @@ def serve(
     import uvicorn
 
     from leadpool import logs
-    from leadpool.seed import seed_example
+    from leadpool.seed import example_passwords, seed_example
 
     settings = Settings()
     url = db_url or settings.database_url
@@ -704,6 +728,10 @@ def serve(
             err.print("[bold]example tokens[/] (Authorization: Bearer …):")
             for who, tok in tokens.items():
                 err.print(f"  {who:<34} {tok}")
+            site = f"http://{host or settings.host}:{port or settings.port}"
+            err.print(f"[bold]example web logins[/] (email and password, at {site}/login):")
+            for who, secret in example_passwords(db).items():
+                err.print(f"  {who:<34} {secret}")
     host = host or settings.host
     port = port or settings.port
     workers = workers or settings.workers

@@ -60,3 +60,8 @@ class EventType(StrEnum):
     alert_changed = "alert.changed"
     alert_cleared = "alert.cleared"
     alert_acknowledged = "alert.acknowledged"
+    # The web app: logins (and refused ones, with the email typed), logouts, password changes.
+    login = "user.login"
+    login_failed = "user.login_failed"
+    logout = "user.logout"
+    password_set = "user.password_set"

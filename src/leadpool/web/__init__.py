@@ -1,0 +1,1 @@
+"""The server-rendered web app: login, rep pages, ops pages; every asset served by leadpool."""

@@ -1,0 +1,236 @@
+"""Web logins: argon2 password hashes, sessions and CSRF tokens. A session token is random and
+high-entropy, so (like an API token) only its SHA-256 digest is stored; a password is not, so it
+gets a slow, salted hash. Every login, refused login and logout is an event."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from leadpool.clock import as_utc
+from leadpool.errors import InvalidInput, NotFound, Problem
+from leadpool.events.model import EventType
+from leadpool.events.service import append
+from leadpool.identity.access import Person
+from leadpool.identity.service import person
+from leadpool.leads.model import NOT_TEXT
+from leadpool.settings import Settings
+from leadpool.storage.db import Database
+from leadpool.storage.tables import users, web_sessions
+
+_hasher = PasswordHasher()
+# Verified when the email is unknown, so a refusal takes as long whether or not the account exists.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+MAX_PASSWORD = 1024  # argon2 takes any length; a megabyte "password" would only cost us time
+WRONG = "wrong email or password"
+
+
+@dataclass(frozen=True)
+class SessionRules:
+    """How long a login lasts: absolute expiry, idle timeout; and whether the site is https."""
+
+    lifetime: timedelta
+    idle: timedelta
+    https: bool = False
+    min_password: int = 10
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SessionRules:
+        return cls(
+            lifetime=timedelta(hours=settings.web_session_hours),
+            idle=timedelta(minutes=settings.web_idle_minutes),
+            https=settings.web_https,
+            min_password=settings.password_min_length,
+        )
+
+
+@dataclass(frozen=True)
+class WebSession:
+    id: int
+    person: Person
+    csrf: str
+
+
+class SessionEnded(Exception):
+    """The cookie names no live session; `why` is what the login page tells the person."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _clean(text: str, width: int = 200) -> str:
+    """Typed text kept in an event: no NUL or lone surrogate (PostgreSQL JSON refuses them), bounded."""
+    return NOT_TEXT.sub("?", text)[:width]
+
+
+def set_password(
+    db: Database, user_id: int, password: str, *, min_length: int = 10, actor_id: int | None = None
+) -> None:
+    """Store an argon2 hash of `password`; refuse one too short to resist guessing."""
+    problem = None
+    if len(password) < min_length:
+        problem = f"is {len(password)} characters long; use at least {min_length}"
+    elif len(password) > MAX_PASSWORD:
+        problem = f"is {len(password)} characters long; use at most {MAX_PASSWORD}"
+    elif password.strip() == "":
+        problem = "is only spaces"
+    elif NOT_TEXT.search(password):
+        problem = "holds a character that is not text (NUL or half a character)"
+    if problem is not None:
+        raise InvalidInput([Problem("password", problem)], hint="choose a longer passphrase")
+    who = person(db, user_id)  # NotFound for an unknown id
+    now = db.clock.now()
+    with db.transaction() as conn:
+        conn.execute(
+            sa.update(users).where(users.c.id == user_id).values(password_hash=_hasher.hash(password))
+        )
+        append(
+            conn,
+            EventType.password_set,
+            now,
+            actor_id=actor_id,
+            reason=f"password set for {who.email}",
+            details={"user_id": user_id},
+        )
+
+
+def has_password(db: Database, user_id: int) -> bool:
+    with db.engine.connect() as conn:
+        value = conn.execute(sa.select(users.c.password_hash).where(users.c.id == user_id)).scalar()
+    return value is not None
+
+
+def _refuse(db: Database, email: str, user_id: int | None, why: str) -> NotFound:
+    with db.transaction() as conn:
+        append(
+            conn,
+            EventType.login_failed,
+            db.clock.now(),
+            reason=WRONG,
+            details={"email": _clean(email), "why": why, **({"user_id": user_id} if user_id else {})},
+        )
+    return NotFound(WRONG)
+
+
+def verify_login(db: Database, email: str, password: str) -> Person:
+    """The person whose email and password these are; NotFound(WRONG) otherwise, saying neither which
+    was wrong nor whether the account exists (the event records which, for ops)."""
+    email = email.strip().lower()
+    with db.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(users.c.id, users.c.password_hash, users.c.active).where(users.c.email == email)
+        ).first()
+    stored = row.password_hash if row is not None else None
+    try:
+        ok = _hasher.verify(stored or _DUMMY_HASH, password[:MAX_PASSWORD]) and stored is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if row is None:
+        raise _refuse(db, email, None, "no such user")
+    if stored is None:
+        raise _refuse(db, email, row.id, "no password set")
+    if not ok:
+        raise _refuse(db, email, row.id, "wrong password")
+    if not row.active:
+        raise _refuse(db, email, row.id, "user is inactive")
+    if _hasher.check_needs_rehash(stored):  # the hasher's parameters were raised since: upgrade it
+        with db.transaction() as conn:
+            conn.execute(
+                sa.update(users).where(users.c.id == row.id).values(password_hash=_hasher.hash(password))
+            )
+    return person(db, row.id)
+
+
+def start_session(db: Database, who: Person, rules: SessionRules) -> tuple[str, WebSession]:
+    """A new session for `who`: the clear token for the cookie (shown once), and the session."""
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    now = db.clock.now()
+    with db.transaction() as conn:
+        session_id = conn.execute(
+            sa.insert(web_sessions)
+            .values(
+                token_hash=_digest(token),
+                user_id=who.id,
+                csrf=csrf,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + rules.lifetime,
+            )
+            .returning(web_sessions.c.id)
+        ).scalar_one()
+        append(conn, EventType.login, now, actor_id=who.id, reason=f"{who.email} logged in")
+    return token, WebSession(session_id, who, csrf)
+
+
+# last_seen_at is written at most this often: a page view need not be a database write each time.
+_TOUCH_EVERY = timedelta(minutes=1)
+
+
+def _end(db: Database, session_id: int, now: datetime) -> None:
+    with db.transaction() as conn:
+        conn.execute(
+            sa.update(web_sessions)
+            .where(web_sessions.c.id == session_id, web_sessions.c.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+
+
+def session(db: Database, token: str, rules: SessionRules) -> WebSession:
+    """The live session of a cookie; SessionEnded saying why when it expired, idled out or ended."""
+    now = db.clock.now()
+    with db.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(web_sessions, users.c.active)
+            .select_from(web_sessions.join(users))
+            .where(web_sessions.c.token_hash == _digest(token))
+        ).first()
+    if row is None:
+        raise SessionEnded("please log in")
+    if row.ended_at is not None:
+        raise SessionEnded("you were logged out; log in again")
+    if not row.active:
+        _end(db, row.id, now)
+        raise SessionEnded("your account is inactive")
+    if now >= as_utc(row.expires_at):
+        _end(db, row.id, now)
+        raise SessionEnded("your session expired; log in again")
+    last_seen = as_utc(row.last_seen_at)
+    if now >= last_seen + rules.idle:
+        _end(db, row.id, now)
+        minutes = int(rules.idle.total_seconds() // 60)
+        raise SessionEnded(f"you were logged out after {minutes} minutes without activity; log in again")
+    if now - last_seen >= _TOUCH_EVERY:
+        with db.transaction() as conn:
+            conn.execute(sa.update(web_sessions).where(web_sessions.c.id == row.id).values(last_seen_at=now))
+    return WebSession(row.id, person(db, row.user_id), row.csrf)
+
+
+def end_session(db: Database, current: WebSession) -> None:
+    now = db.clock.now()
+    _end(db, current.id, now)
+    with db.transaction() as conn:
+        append(
+            conn,
+            EventType.logout,
+            now,
+            actor_id=current.person.id,
+            reason=f"{current.person.email} logged out",
+        )
+
+
+def csrf_matches(expected: str, given: str | None) -> bool:
+    """Constant-time, so the token cannot be guessed a character at a time from response times."""
+    return given is not None and hmac.compare_digest(expected.encode(), given.encode(errors="replace"))
