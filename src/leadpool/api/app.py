@@ -25,6 +25,8 @@ from leadpool.health.views import router as health_router
 from leadpool.identity.views import router as identity_router
 from leadpool.leads.views import router as leads_router
 from leadpool.logs import REQUEST_ID
+from leadpool.metrics.views import prometheus as metrics_prometheus
+from leadpool.metrics.views import router as metrics_router
 from leadpool.notify.views import router as notify_router
 from leadpool.org.views import router as org_router
 from leadpool.pools.views import router as pools_router
@@ -212,10 +214,12 @@ def create_app(db: Database, *, dispose_on_shutdown: bool = False) -> FastAPI:
         transfers_router,
         review_router,
         health_router,
+        metrics_router,
         notify_router,
     ):
         alerts_router,
         app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
+    app.include_router(metrics_prometheus, responses=ERROR_RESPONSES)  # GET /metrics for Prometheus
     mount_web(app)  # the web app's pages at the site root, its assets under /static
     app.add_middleware(RequestIds)
     return app

@@ -1080,5 +1080,163 @@ def simulate(
     console.print(f"plots and report: {out / 'report.html'}")
 
 
+# ---- metrics (§12) ------------------------------------------------------------------------------
+
+
+@app.command()
+def report(
+    starts: Annotated[
+        str | None, typer.Option("--from", help="ISO date or time; default: 7 days before --to")
+    ] = None,
+    ends: Annotated[
+        str | None, typer.Option("--to", help="ISO date or time (exclusive); default: now")
+    ] = None,
+    pool: Annotated[str | None, typer.Option(help="one pool")] = None,
+    by: Annotated[str | None, typer.Option(help="fold by weekday or hour (of day)")] = None,
+    reps: Annotated[bool, typer.Option("--reps", help="per rep instead of per pool")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    db_url: DbUrl = None,
+) -> None:
+    """The §12 metrics: per pool (or per rep with --reps, or folded --by weekday|hour)."""
+    from dataclasses import asdict
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from leadpool.errors import InvalidInput, Problem
+    from leadpool.metrics import service as metrics
+    from leadpool.org.service import current
+
+    database = _db(db_url)
+
+    def instant(text: str, where: str) -> datetime:
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidInput([Problem(where, f"'{text}' is not an ISO date or time")]) from None
+        zone = ZoneInfo(current(database).loaded.org.timezone)
+        return value if value.tzinfo else value.replace(tzinfo=zone)  # the organisation's time zone
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{100 * x:.1f}%"
+
+    def num(x: float | None) -> str:
+        return "-" if x is None else f"{x:,.2f}"
+
+    try:
+        end = instant(ends, "--to") if ends else database.clock.now()
+        start = instant(starts, "--from") if starts else end - timedelta(days=7)
+        if by is not None and by not in ("weekday", "hour"):
+            raise InvalidInput([Problem("--by", f"'{by}' is not one of weekday, hour")])
+        if reps:
+            rows: list[Any] = metrics.rep_metrics(database, start, end, pool=pool)
+        elif by is not None:
+            rows = metrics.by_time(
+                database, start, end, pool=pool, by="weekday" if by == "weekday" else "hour"
+            )
+        else:
+            rows = metrics.pool_metrics(database, start, end, pool=pool)
+    except LeadpoolError as exc:
+        _fail(exc)
+    finally:
+        database.dispose()
+    if as_json:
+        print(json.dumps([asdict(r) for r in rows], default=str))
+        return
+    span = f"{start.isoformat(timespec='minutes')} to {end.isoformat(timespec='minutes')}"
+    if reps:
+        table = Table(title=f"reps, {span}")
+        for col in (
+            "rep",
+            "leads",
+            "contacted",
+            "contact p50 h",
+            "abandonment",
+            "SLA breaches",
+            "open",
+            "quality mix",
+            "hoarding",
+        ):
+            table.add_column(col, justify="left" if col in ("rep", "quality mix", "hoarding") else "right")
+        for r in rows:
+            mix = ", ".join(f"{k} {v}" for k, v in r.quality_mix.items())
+            table.add_row(
+                r.email,
+                str(r.leads),
+                pct(r.contact_rate),
+                num(r.contact_p50),
+                pct(r.abandonment),
+                str(r.sla_breaches),
+                str(r.open_leads),
+                mix,
+                "; ".join(r.hoarding) or "-",
+            )
+    elif by is not None:
+        table = Table(title=f"by {by}{f' in {pool}' if pool else ''}, {span}")
+        for col in (
+            by,
+            "additions",
+            "claims",
+            "claim rate",
+            "depletion",
+            "to claim p50 h",
+            "p90 h",
+            "abandonment",
+        ):
+            table.add_column(col, justify="left" if col == by else "right")
+        for p in rows:
+            table.add_row(
+                p.label,
+                str(p.additions),
+                str(p.claims),
+                pct(p.claim_rate),
+                num(p.depletion),
+                num(p.time_to_claim_p50),
+                num(p.time_to_claim_p90),
+                pct(p.abandonment),
+            )
+    else:
+        table = Table(title=f"pools, {span}")
+        columns = (
+            "pool",
+            "added",
+            "claims",
+            "claim rate",
+            "to claim p50/p90 h",
+            "abandon",
+            "queue abandon",
+            "depletion",
+            "depth",
+            "to opp / won",
+            "deal",
+            "contact p50 h",
+            "in SLA",
+            "transfer",
+            "Gini",
+            "size",
+        )
+        for col in columns:
+            table.add_column(col, justify="left" if col == "pool" else "right")
+        for m in rows:
+            table.add_row(
+                m.pool,
+                str(m.additions),
+                str(m.claims),
+                pct(m.claim_rate),
+                f"{num(m.time_to_claim_p50)} / {num(m.time_to_claim_p90)}",
+                pct(m.abandonment),
+                pct(m.queue_abandonment),
+                num(m.depletion),
+                str(m.depth),
+                f"{pct(m.to_opportunity)} / {pct(m.to_won)}",
+                num(m.average_deal_size),
+                num(m.contact_p50),
+                pct(m.within_contact_sla),
+                pct(m.transfer_rate),
+                num(m.gini),
+                f"{m.recommended[0]}-{m.recommended[1]}",
+            )
+    console.print(table)
+
+
 if __name__ == "__main__":
     app()

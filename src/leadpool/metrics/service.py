@@ -74,11 +74,18 @@ def _whole(expr: Any, dialect: str) -> Any:
 
 
 def _hour(column: Any, dialect: str) -> Any:
-    return _whole(_epoch(column, dialect) / 3600, dialect)
+    epoch = _epoch(column, dialect)
+    return _whole((epoch if dialect == "postgresql" else sa.func.round(epoch)) / 3600, dialect)
+
+
+def _seconds(later: Any, earlier: Any, dialect: str) -> Any:
+    """later - earlier in seconds; SQLite's julianday is off by microseconds, so it is rounded."""
+    diff = _epoch(later, dialect) - _epoch(earlier, dialect)
+    return diff if dialect == "postgresql" else sa.func.round(diff)
 
 
 def _minutes(later: Any, earlier: Any, dialect: str) -> Any:
-    return _whole((_epoch(later, dialect) - _epoch(earlier, dialect)) / 60, dialect)
+    return _whole(_seconds(later, earlier, dialect) / 60, dialect)
 
 
 def _at(hour: int) -> datetime:
@@ -427,7 +434,7 @@ def _contact(
     if not sla:
         return {}
     sla_of = sa.case(sla, value=claims.c.pool_id, else_=7200.0)
-    delay = _epoch(leads.c.first_contact_at, d) - _epoch(claims.c.claimed_at, d)
+    delay = _seconds(leads.c.first_contact_at, claims.c.claimed_at, d)
     held = (leads.c.first_contact_at >= claims.c.claimed_at) & (
         claims.c.released_at.is_(None) | (leads.c.first_contact_at <= claims.c.released_at)
     )
@@ -713,7 +720,7 @@ def source_metrics(db: Database, start: datetime, end: datetime) -> list[SourceM
     now = db.clock.now()
     limits = {k: v * 60 for k, v in org.loaded.org.slas.first_response_minutes.items()}
     d = db.reports.dialect.name
-    delay = _epoch(leads.c.first_contact_at, d) - _epoch(leads.c.created_at, d)
+    delay = _seconds(leads.c.first_contact_at, leads.c.created_at, d)
     minutes = sa.case((leads.c.first_contact_at.is_not(None), _whole(delay / 60, d)), else_=None).label("m")
     sla = sa.case(limits, value=leads.c.source, else_=None) if limits else sa.null()
     within = sa.case((leads.c.first_contact_at.is_not(None) & (delay <= sla), 1), else_=0).label("w")
