@@ -739,6 +739,11 @@ class Metrics(Strict):
     hoarding_contact_rate: Annotated[float, Field(ge=0, le=1)] = 0.5  # contacted / leads under this
     hoarding_open: Annotated[int, Field(ge=1)] = 30
     hoarding_contact_hours: Annotated[float, Field(gt=0)] = 4  # claim-to-contact p50 over this
+    # §12 time-to-claim targets the dashboards draw: by pool name, else the standard one.
+    time_to_claim_hours: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: {"Hot": 2, "Warm": 8, "Cold": 48}
+    )
+    time_to_claim_standard_hours: Annotated[float, Field(gt=0)] = 8
 
 
 class Org(Strict):
