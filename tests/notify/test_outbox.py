@@ -271,18 +271,26 @@ def test_an_assigned_lead_makes_one_notice_for_its_rep_however_often_the_job_run
 
 
 def test_racing_senders_send_each_delivery_once(
-    db: Database, db_url: str, clock: ManualClock, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    db: Database,
+    db_url: str,
+    clock: ManualClock,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TEST_HOOK_URL", receiver.url)
+    monkeypatch.setattr(notify, "BATCH", 3)  # small takes, so the four senders interleave
     ids = notify.enqueue(db, [escalation(clock) for _ in range(40)])
     others = [Database(db_url, clock=clock) for _ in range(3)]
     try:
         go = threading.Barrier(4)
-        counts: list[dict[str, int]] = []
+        sent_by: list[int] = []
 
         def race(on: Database) -> None:
             go.wait()
-            counts.append(run(on))
+            mine = 0
+            while counts := run(on):
+                mine += counts.get("sent", 0)
+            sent_by.append(mine)
 
         threads = [threading.Thread(target=race, args=(d,)) for d in (db, *others)]
         for t in threads:
@@ -294,7 +302,36 @@ def test_racing_senders_send_each_delivery_once(
             d.dispose()
     sent = sorted(int(r.headers["X-Leadpool-Delivery"]) for r in receiver.received)
     assert sent == sorted(ids)  # every one, none twice
-    assert sum(c.get("sent", 0) for c in counts) == 40
+    assert sum(sent_by) == 40 and len([n for n in sent_by if n]) >= 2  # really shared out
     assert all(r.status == "sent" and r.attempts == 1 for r in rows(db))
     with db.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(delivery_attempts)).scalar() == 40
+
+
+def test_a_hot_lead_offer_tells_each_rep_it_was_offered_to(
+    db: Database, clock: ManualClock, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leadpool.events.model import EventType
+    from leadpool.events.service import append
+
+    port = receiver.url.rsplit(":", 1)[1]
+    monkeypatch.setenv("TEST_REP_URL", f"json://127.0.0.1:{port}/rep")
+    [result] = ingest(
+        db, [IntakeItem({"email": "a@warm.example", "company": "Warm", "score": 60, "status": "MQL"})]
+    )
+    offered = ["rita@test.example", "rob@test.example"]
+    with db.transaction() as conn:  # what push writes when it offers a hot lead to several reps
+        append(
+            conn,
+            EventType.offered,
+            clock.now(),
+            lead_id=result.lead_id,
+            reason="offered to 2",
+            details={"offered_to": offered, "expires_at": "2026-01-05T09:05:00+00:00"},
+        )
+    assert run(db) == {"notices": 1, "sent": 1}
+    assert run(db) == {}  # read again (not settled yet), written once
+    [row] = rows(db)
+    assert (row.kind, row.recipients) == ("lead.offered", offered)
+    [got] = receiver.received
+    assert got.json()["message"].startswith(f"Hot lead {result.lead_id}: first to accept gets it")

@@ -259,13 +259,20 @@ def rep_notices(
     with db.transaction() as conn:
         insert = pg_insert(deliveries) if conn.dialect.name == "postgresql" else sqlite_insert(deliveries)
         for row in rows:
-            written += conn.execute(
-                insert.values(**row).on_conflict_do_nothing(index_elements=["dedupe"])
-            ).rowcount
+            # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT here.
+            done = insert.values(**row).on_conflict_do_nothing(index_elements=["dedupe"])
+            written += len(conn.execute(done.returning(deliveries.c.id)).all())
     return written, cursor
 
 
 # -- sending ---------------------------------------------------------------------------------------
+
+
+_ANY_DUE = (
+    sa.select(deliveries.c.id)
+    .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= sa.bindparam("now"))
+    .limit(1)
+)
 
 
 def _claim(db: Database, now: datetime, lease: timedelta) -> list[Any]:
@@ -273,6 +280,10 @@ def _claim(db: Database, now: datetime, lease: timedelta) -> list[Any]:
     PostgreSQL, the write lock on SQLite, and a conditional UPDATE on both). Taking counts the
     attempt and moves next_attempt_at past the lease, so a runner that dies mid-send leaves the
     delivery to be tried again later, not lost."""
+    # Most ticks nothing is due: find that out with a read, without taking the write lock.
+    with db.engine.connect() as conn:
+        if conn.execute(_ANY_DUE, {"now": now}).first() is None:
+            return []
     with db.transaction() as conn:
         due = (
             sa.select(deliveries.c.id)
