@@ -22,6 +22,8 @@ notifications:
   channels:
     - {name: managers-hook, type: webhook, url_env: TEST_HOOK_URL, secret_env: TEST_HOOK_SECRET, roles: [manager]}
     - {name: rep-json, type: apprise, url_env: TEST_REP_URL, roles: [rep]}
+    - {name: exec-hook, type: webhook, url_env: TEST_EXEC_URL, roles: [executive], min_level: critical,
+       retry: {attempts: 3, jitter: 0, timeout_seconds: 30}}
 """
 # Hot demo requests are pushed to Rita (round robin among the one rep named).
 ORG = (
@@ -97,10 +99,12 @@ def refused_url() -> str:
 
 
 @pytest.fixture
-def silent_url() -> Iterator[str]:
-    """A port that accepts connections and never answers: every request runs into its timeout."""
+def silent() -> Iterator[socket.socket]:
+    """A listening socket the test accepts on and never answers: a send to it hangs until the
+    test closes the connection (or the channel's timeout)."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     s.listen(16)
-    yield f"http://127.0.0.1:{s.getsockname()[1]}/hook"
+    s.settimeout(20)
+    yield s
     s.close()
