@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 import sqlalchemy as sa
@@ -32,6 +32,9 @@ from leadpool.notify.model import ASSIGNED, HOT, Alert, Channel, Level, Notifica
 from leadpool.notify.webhook import Outcome
 from leadpool.storage.db import Database
 from leadpool.storage.tables import deliveries, delivery_attempts, events, job_runs, pools, users
+
+if TYPE_CHECKING:
+    from leadpool.scheduler.service import JobResult
 
 __all__ = ["Alert", "LogNotifier", "Notifier", "Outbox", "Recorder", "WebhookNotifier", "notifiers"]
 
@@ -418,9 +421,9 @@ def _record(
 # -- the job ----------------------------------------------------------------------------------------
 
 
-def job(extra: Sequence[Channel] = ()) -> Callable[[Database, datetime], Any]:
+def job(extra: Sequence[Channel] = ()) -> Callable[[Database, datetime], JobResult]:
     """The `notify` job: rep notices from new events, then every delivery that is due."""
-    from leadpool.scheduler.service import JobResult  # the scheduler imports this module
+    from leadpool.scheduler.service import JobResult  # at run time: the scheduler imports this module
 
     more = tuple(extra)
 
