@@ -77,6 +77,8 @@ def test_scheduler_once_runs_every_job(tmp_path: Path) -> None:
         "overflow",
         "rebalance",
         "sizing",
+        "alerts",
+        "alerts-daily",
         "hygiene-daily",
         "hygiene-weekly",
         "hygiene-monthly",

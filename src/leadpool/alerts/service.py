@@ -98,7 +98,8 @@ def _daily_readings(conn: Connection, org: CurrentOrg, at: datetime) -> list[tup
     """§13's daily checks, over the days that ended at `at`."""
     pools = _pools(org)
     depth = health.depths(conn, at)
-    marks = sorted({p.rules.overdue_hours.mark for p in pools if p.rules.overdue_hours})
+    # 0 h: the leads left waiting when the day ended (the claim rate's denominator, with its claims).
+    marks = sorted({0.0} | {p.rules.overdue_hours.mark for p in pools if p.rules.overdue_hours})
     counts = waiting(conn, at, marks)
     most_days = max((p.rules.depletion_days for p in pools if p.rules.depletion_under), default=1)
     flows = [health.flow(conn, at - timedelta(days=i + 1), at - timedelta(days=i)) for i in range(most_days)]
@@ -108,8 +109,8 @@ def _daily_readings(conn: Connection, org: CurrentOrg, at: datetime) -> list[tup
         r, name = p.rules, p.pool.name
         d = depth.get(p.pool_id, Depth(0, 0.0))
         settings = org.loaded.org.health(p.pool, day)[0]
+        seen = counts.get(p.pool_id, [0] * len(marks))
         if r.overdue_hours:
-            seen = counts.get(p.pool_id, [0] * len(marks))
             out.append((p, model.overdue(name, r.overdue_hours, seen[marks.index(r.overdue_hours.mark)])))
         if r.over_capacity:
             most = round(health.capacity_per_day(org, p.pool, settings) * settings.sizing.days_of_capacity[1])
@@ -128,9 +129,8 @@ def _daily_readings(conn: Connection, org: CurrentOrg, at: datetime) -> list[tup
             out.append((p, model.depletion(name, r.depletion_under, r.depletion_days, finished)))
         if r.claim_rate_under_percent:
             claimed = int(flows[0][1].get(p.pool_id, 0)) if flows else 0
-            out.append(
-                (p, model.claim_rate(name, r.claim_rate_under_percent, claimed, d.available, r.min_leads))
-            )
+            left = seen[marks.index(0.0)]
+            out.append((p, model.claim_rate(name, r.claim_rate_under_percent, claimed, left, r.min_leads)))
         if r.conversion_under_percent or r.contact_over_hours:
             seen_perf = health.performance(conn, p.pool_id, at, settings)
             if r.conversion_under_percent:

@@ -561,6 +561,8 @@ def alerts(
         found = history(db, who, limit=limit) if show_all else open_alerts(db, who)
     except LeadpoolError as exc:
         _fail(exc, as_json=as_json)
+    finally:
+        db.dispose()
     if as_json:
         typer.echo(json.dumps(found, default=str))
         return
