@@ -94,8 +94,21 @@ def duration(seconds: float | int | None) -> str:
     return f"{sign}{secs} s"
 
 
+def when_it_passes(at: datetime | None, now: datetime, tz: str) -> str:
+    """' It will pass at 14:05 (Europe/Berlin).', with the day when that is not today."""
+    if at is None:
+        return ""
+    here, then = now.astimezone(zone(tz)), as_utc(at).astimezone(zone(tz))
+    day = "" if here.date() == then.date() else then.strftime(" on %a %d %b")
+    return f" It will pass at {then:%H:%M}{day} ({tz})."
+
+
 templates.env.filters["duration"] = duration
 templates.env.filters["local"] = local
+templates.env.filters["passes"] = when_it_passes
+templates.env.filters["day_time"] = lambda at, now, tz: local(
+    at, tz, "%H:%M" if local(at, tz, "%F") == local(now, tz, "%F") else "%a %H:%M"
+)
 
 
 # --- the nav --------------------------------------------------------------------------------------

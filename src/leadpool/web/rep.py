@@ -1,22 +1,169 @@
-"""Rep pages: my pools, my leads (filled in next)."""
+"""Rep pages: my pools (the §2 preview and time in queue; claim by id, next, or a batch), my leads
+(SLA countdowns; log contact, release with a reason, record an outcome) and my limits today. Every
+action calls the service the API calls, and every refusal is shown in its own words."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from leadpool.api.deps import MAX_ID
+from leadpool.claims import service as claiming
+from leadpool.errors import ClaimRefused, LeadpoolError
+from leadpool.identity.access import Person
 from leadpool.identity.model import Role
-from leadpool.web.pages import render, role_guard
+from leadpool.leads import work
+from leadpool.leads.model import Outcome
+from leadpool.org.service import current
+from leadpool.pools import service as pools
+from leadpool.sla import service as slas
+from leadpool.storage.db import Database
+from leadpool.web.pages import DB, CheckedForm, redirect, render, role_guard, when_it_passes
+from leadpool.web.standing import sla_clocks, standings
 
 router = APIRouter(include_in_schema=False)
-CLAIMERS = Depends(role_guard(Role.rep, Role.manager))
+Claimer = Annotated[Person, Depends(role_guard(Role.rep, Role.manager))]
+LeadId = Annotated[int, Path(ge=1, le=MAX_ID)]
+OPEN = ("claimed", "contacted", "opportunity")
+CHANNELS = ("call", "email", "meeting", "message")
 
 
-@router.get("/pools", dependencies=[CLAIMERS])
-def my_pools(request: Request) -> HTMLResponse:
-    return render(request, "error.html", title="My pools", message="Coming next.")
+def refusal_words(exc: LeadpoolError, now: datetime, tz: str) -> str:
+    """The refusal as a person reads it: what said no, and when it will pass (or what to do)."""
+    text = exc.message[:1].upper() + exc.message[1:]
+    text = text if text.endswith(".") else text + "."
+    if isinstance(exc, ClaimRefused) and exc.refusal.retry_after is not None:
+        return text + when_it_passes(exc.refusal.retry_after, now, tz)
+    if exc.hint:
+        return f"{text} {exc.hint[:1].upper()}{exc.hint[1:]}."
+    return text
 
 
-@router.get("/leads", dependencies=[CLAIMERS])
-def my_leads(request: Request) -> HTMLResponse:
-    return render(request, "error.html", title="My leads", message="Coming next.")
+def _text(form: Any, name: str, limit: int = 300) -> str:
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def _count(form: Any, name: str) -> int | None:
+    value = _text(form, name, 10)
+    return int(value) if value.isdigit() and 0 < int(value) <= 1000 else None
+
+
+@router.get("/pools")
+def my_pools(request: Request, db: DB, me: Claimer) -> HTMLResponse:
+    mine = {s.pool: s for s in standings(db, me)}
+    return render(
+        request,
+        "rep/pools.html",
+        pools=pools.list_pools(db, me),
+        standing=mine,
+        penalties=slas.my_penalties(db, me),
+    )
+
+
+@router.get("/pools/{name}")
+def pool_page(request: Request, db: DB, me: Claimer, name: str) -> HTMLResponse:
+    try:
+        preview = pools.preview(db, me, name, limit=100)
+    except LeadpoolError as exc:
+        return render(request, "error.html", status=exc.status, title=name, message=exc.message)
+    mine = {s.pool: s for s in standings(db, me)}
+    return render(request, "rep/pool.html", preview=preview, standing=mine.get(preview["pool"]))
+
+
+@router.post("/pools/{name}/claim")
+def claim(db: DB, me: Claimer, name: str, form: CheckedForm) -> RedirectResponse:
+    """Claim the lead named by lead_id, else the next `count` (1: claim next; more: a batch)."""
+    back = f"/pools/{name}" if _text(form, "back") != "pools" else "/pools"
+    lead_id = _count(form, "lead_id") if _text(form, "lead_id") else None
+    count = _count(form, "count") or 1
+    if _text(form, "lead_id") and lead_id is None:
+        return redirect(back, "refusal", "That lead number is not one leadpool gave out.")
+    try:
+        taken = claiming.claim(db, me, name, lead_id=lead_id, n=1 if lead_id else count)
+    except LeadpoolError as exc:
+        return redirect(back, "refusal", refusal_words(exc, db.clock.now(), me.timezone))
+    ids = ", ".join(str(c.lead_id) for c in taken)
+    what = f"lead {ids}" if len(taken) == 1 else f"{len(taken)} leads ({ids})"
+    return redirect("/leads", "ok", f"You claimed {what} from {taken[0].pool}.")
+
+
+def _my_leads(db: Database, me: Person) -> list[dict[str, Any]]:
+    return work.list_leads(db, me, owner_id=me.id, limit=500)
+
+
+@router.get("/leads")
+def my_leads(request: Request, db: DB, me: Claimer) -> HTMLResponse:
+    mine = _my_leads(db, me)
+    held = [lead for lead in mine if lead["status"] in OPEN]
+    closed = [lead for lead in mine if lead["status"] not in OPEN][:20]
+    org = current(db)
+    preview = {p.name: p.preview_fields for p in org.loaded.org.pools}
+    return render(
+        request,
+        "rep/leads.html",
+        held=held,
+        closed=closed,
+        clocks=sla_clocks(db, me, held),
+        preview=preview,
+        outcomes=[o.value for o in Outcome],
+        channels=CHANNELS,
+    )
+
+
+def _act(db: Database, me: Person, lead_id: int, done: str, action: Any) -> RedirectResponse:
+    try:
+        action()
+    except LeadpoolError as exc:
+        return redirect(f"/leads#lead-{lead_id}", "refusal", refusal_words(exc, db.clock.now(), me.timezone))
+    return redirect("/leads", "ok", done)
+
+
+@router.post("/leads/{lead_id}/contact")
+def contact(db: DB, me: Claimer, lead_id: LeadId, form: CheckedForm) -> RedirectResponse:
+    channel = _text(form, "channel", 50) or "call"
+    note = _text(form, "note", 2000)
+    return _act(
+        db,
+        me,
+        lead_id,
+        f"Contact logged on lead {lead_id} ({channel}).",
+        lambda: work.log_contact(db, me, lead_id, channel=channel, note=note),
+    )
+
+
+@router.post("/leads/{lead_id}/release")
+def release(db: DB, me: Claimer, lead_id: LeadId, form: CheckedForm) -> RedirectResponse:
+    reason = _text(form, "reason")
+    return _act(
+        db,
+        me,
+        lead_id,
+        f"Lead {lead_id} went back to its pool ({reason}).",
+        lambda: claiming.release(db, me, lead_id, reason),
+    )
+
+
+@router.post("/leads/{lead_id}/outcome")
+def outcome(db: DB, me: Claimer, lead_id: LeadId, form: CheckedForm) -> RedirectResponse:
+    try:
+        chosen = Outcome(_text(form, "outcome"))
+    except ValueError:
+        return redirect(f"/leads#lead-{lead_id}", "refusal", "Choose an outcome: " + ", ".join(Outcome) + ".")
+    typed = _text(form, "amount", 40).replace(",", "")
+    try:
+        amount = Decimal(typed) if typed else None
+    except InvalidOperation:
+        return redirect(f"/leads#lead-{lead_id}", "refusal", f"The amount '{typed}' is not a number.")
+    note = _text(form, "note", 2000)
+    return _act(
+        db,
+        me,
+        lead_id,
+        f"Lead {lead_id}: {chosen.value} recorded.",
+        lambda: work.record_outcome(db, me, lead_id, chosen, amount=amount, note=note),
+    )
