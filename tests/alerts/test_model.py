@@ -119,3 +119,15 @@ def test_a_pool_overrides_only_the_keys_it_sets() -> None:
     assert merged.age == org.age and merged.route == org.route
     off = model.rules_for(org, AlertRules.model_validate({"claim_rate_under_percent": None}))
     assert off.claim_rate_under_percent is None and off.depth == org.depth
+
+
+def test_thresholds_out_of_order_are_refused() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="yellow <= red <= critical"):
+        AlertRules.model_validate({"depth": {"yellow": 100, "red": 50}})
+    with pytest.raises(ValidationError, match="green_hours ends before red_hours"):
+        AlertRules.model_validate({"age": {"green_hours": 30}})
+    with pytest.raises(ValidationError):
+        AlertRules.model_validate({"route": {"red": ["nobody"]}})

@@ -652,6 +652,12 @@ class AgeAlert(Strict):
     level: Level = Level.yellow
     red_level: Level = Level.red
 
+    @model_validator(mode="after")
+    def _ordered(self) -> AgeAlert:
+        if self.green_hours >= self.red_hours:
+            raise ValueError("green_hours ends before red_hours begins (e.g. 4 and 24)")
+        return self
+
 
 class Threshold(Strict):
     """One figure against its mark (§13 daily checks), and the level when it is crossed."""
