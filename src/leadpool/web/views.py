@@ -126,11 +126,12 @@ def logout(db: DB, session: Session, _form: CheckedForm) -> Response:
 
 def mount(app: FastAPI, settings: Settings | None = None) -> None:
     """Add the web app to the API's app: pages at the root, assets under /static."""
+    from leadpool.web.dashboards import router as dashboards_router
     from leadpool.web.ops import router as ops_router
     from leadpool.web.rep import router as rep_router
 
     app.state.web_rules = SessionRules.from_settings(settings or Settings())
-    for pages in (router, rep_router, ops_router):
+    for pages in (router, rep_router, ops_router, dashboards_router):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
