@@ -747,7 +747,7 @@ class Metrics(Strict):
     hoarding_contact_hours: Annotated[float, Field(gt=0)] = 4  # claim-to-contact p50 over this
     # §12 time-to-claim targets the dashboards draw: by pool name, else the standard one.
     time_to_claim_hours: dict[str, Annotated[float, Field(gt=0)]] = Field(
-        default_factory=lambda: {"Hot": 2, "Warm": 8, "Cold": 48}
+        default_factory=lambda: {"Hot": 2.0, "Warm": 8.0, "Cold": 48.0}
     )
     time_to_claim_standard_hours: Annotated[float, Field(gt=0)] = 8
 
