@@ -87,7 +87,7 @@ def tick(
 
     def run(**advance: float) -> None:
         if advance:
-            clock.advance(**advance)
+            clock.advance(timedelta(**advance))
         scheduler.run_due()
 
     return run
@@ -116,7 +116,9 @@ def alert_events(db: Database, check: str | None = None) -> list[tuple[str, str 
 
 def episodes(db: Database, check: str) -> list[Any]:
     with db.engine.connect() as conn:
-        return conn.execute(sa.select(alerts).where(alerts.c.check == check).order_by(alerts.c.id)).all()
+        return list(
+            conn.execute(sa.select(alerts).where(alerts.c.check == check).order_by(alerts.c.id)).all()
+        )
 
 
 def told(sent: Recorder, check: str) -> list[Alert]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+from pydantic import ValidationError
+
 from leadpool.alerts import model
 from leadpool.alerts.model import Ages, Episode, Reading, step
 from leadpool.health.model import Day
@@ -122,9 +125,6 @@ def test_a_pool_overrides_only_the_keys_it_sets() -> None:
 
 
 def test_thresholds_out_of_order_are_refused() -> None:
-    import pytest
-    from pydantic import ValidationError
-
     with pytest.raises(ValidationError, match="yellow <= red <= critical"):
         AlertRules.model_validate({"depth": {"yellow": 100, "red": 50}})
     with pytest.raises(ValidationError, match="green_hours ends before red_hours"):
