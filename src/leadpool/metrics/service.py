@@ -40,7 +40,6 @@ from leadpool.metrics.model import (
     hoarding_signals,
     hours,
     low_depletion_streak,
-    merge,
     percentile,
     ratio,
     shares,
@@ -62,7 +61,7 @@ MOVED = (E.transferred.value, E.rebalanced.value)  # details name the pool they 
 
 def _epoch(column: Any, dialect: str) -> Any:
     if dialect == "postgresql":
-        return sa.func.extract("epoch", column)
+        return sa.func.date_part("epoch", column)  # double precision: cheaper than extract's numeric
     return (sa.func.julianday(column) - 2440587.5) * 86400.0
 
 
@@ -126,7 +125,7 @@ def _hourly(
     now: datetime,
     pool_id: int | None,
     *,
-    waits_by_hour: bool = True,
+    waits: bool = True,
 ) -> _Hourly:
     """The event log read once over [start, max(end, now)): the queue's flows per pool and hour
     (the depth at any past hour is today's depth minus what flowed in since), and the tallies of
@@ -135,23 +134,32 @@ def _hourly(
     upto = max(end, now)
     out = _Hourly()
     name_to_id = org.pool_ids
-    first, last = int(start.timestamp() // 3600), int(end.timestamp() // 3600)
+    last = int(end.timestamp() // 3600)
 
     hour = _hour(events.c.at, d).label("hour")
-    moved_from = sa.case(
-        (events.c.type.in_(MOVED) & events.c.rep_id.is_(None), events.c.details["from"].as_string()),
-        else_=None,
-    ).label("moved_from")
     query = (
-        sa.select(events.c.type, events.c.pool_id, moved_from, hour, sa.func.count())
+        sa.select(events.c.type, events.c.pool_id, sa.null(), hour, sa.func.count())
         .where(
             events.c.type.in_([*ADDED, *RETURNED, *TAKEN]),
             events.c.at >= start,
             events.c.at < upto,
         )
-        .group_by(events.c.type, events.c.pool_id, moved_from, hour)
+        .group_by(events.c.type, events.c.pool_id, hour)
     )
-    for type_, pid, from_name, h, n in conn.execute(query):
+    # Moves out of a pool of leads nobody held: few, and the only rows whose details are read.
+    moved_from = events.c.details["from"].as_string()
+    moves = (
+        sa.select(events.c.type, sa.null(), moved_from, hour, sa.func.count())
+        .where(
+            events.c.type.in_(MOVED),
+            events.c.at >= start,
+            events.c.at < upto,
+            events.c.rep_id.is_(None),
+        )
+        .group_by(events.c.type, moved_from, hour)
+    )
+    rows = [*conn.execute(query), *conn.execute(moves)]
+    for type_, pid, from_name, h, n in rows:
         h, n = int(h), int(n)
         inside = h < last or (h == last and _at(h) < end)
         from_id = name_to_id.get(from_name) if from_name else None
@@ -198,26 +206,26 @@ def _hourly(
         depth = depth.where(leads.c.pool_id == pool_id)
     out.depth_now = {int(p): int(n) for p, n in conn.execute(depth.group_by(leads.c.pool_id))}
 
-    waits = _minutes(claims.c.claimed_at, leads.c.entered_pool_at, d).label("minutes")
-    columns = [claims.c.pool_id, waits] + (
-        [_hour(claims.c.claimed_at, d).label("hour")] if waits_by_hour else []
-    )
+    if not waits:
+        return out
+    # Time to claim per hour of the claim (trend charts); pool_metrics reads it from _claimed.
+    wait = _minutes(claims.c.claimed_at, leads.c.entered_pool_at, d).label("minutes")
+    claim_hour = _hour(claims.c.claimed_at, d).label("hour")
     wq = (
-        sa.select(*columns, sa.func.count())
+        sa.select(claims.c.pool_id, wait, claim_hour, sa.func.count())
         .select_from(claims.join(leads, leads.c.id == claims.c.lead_id))
         .where(
             claims.c.claimed_at >= start,
             claims.c.claimed_at < end,
             leads.c.entered_pool_at <= claims.c.claimed_at,
         )
-        .group_by(*columns)
+        .group_by(claims.c.pool_id, wait, claim_hour)
     )
     if pool_id is not None:
         wq = wq.where(claims.c.pool_id == pool_id)
-    for row in conn.execute(wq):
-        h = int(row[2]) if waits_by_hour else first
-        tally = out.tally(row[0], h)
-        tally.waits[int(row[1])] = tally.waits.get(int(row[1]), 0) + int(row[-1])
+    for pid, minutes, h, n in conn.execute(wq):
+        tally = out.tally(pid, int(h))
+        tally.waits[int(minutes)] = tally.waits.get(int(minutes), 0) + int(n)
     return out
 
 
@@ -296,9 +304,8 @@ def pool_metrics(
     starts = [hs[0] for hs in days]
     transfers = {r["pool"]: r for r in transfer_rates(db, start, end)}
     with db.reports.connect() as conn:
-        h = _hourly(conn, org, start, end, now, only, waits_by_hour=False)
-        conversion = _conversion(conn, start, end, only)
-        contact = _contact(conn, org, start, end, now, only)
+        h = _hourly(conn, org, start, end, now, only, waits=False)
+        taken = _claimed(conn, org, start, end, now, only)
         spread = _spread(conn, start, end, only)
         emails = {e.lower(): i for i, e in conn.execute(sa.select(users.c.id, users.c.email))}
     out = []
@@ -311,12 +318,10 @@ def pool_metrics(
         total = Tally()
         for t in per_day:
             total.add(t)
-        all_waits: dict[int, int] = {}
-        for t in h.tallies.get(pid, {}).values():
-            merge(all_waits, t.waits)
+        all_waits = taken.waits.get(pid, {})
         exits = h.exits.get(pid, 0)
-        conv = conversion.get(pid, (0, 0, 0, None, None))
-        cont = contact.get(pid, ({}, 0, 0))
+        conv = taken.conversion.get(pid, (0, 0, 0, None, 0))
+        touches = taken.contact.get(pid, {})
         moved = transfers.get(p.name)
         health, _season = org.loaded.org.health(p, now.astimezone(ZoneInfo(org.loaded.org.timezone)).date())
         capacity = capacity_per_day(org, p, health)
@@ -337,7 +342,7 @@ def pool_metrics(
                 end=end,
                 additions=total.additions,
                 claims=total.claims,
-                assigned=conv[4] or 0,
+                assigned=conv[4],
                 available=total.available,
                 claim_rate=claim_rate,
                 claim_rate_reading=claim_rate_reading(claim_rate),
@@ -356,9 +361,9 @@ def pool_metrics(
                 to_won=ratio(conv[2], conv[0]),
                 average_deal_size=conv[3][0] if conv[3] else None,
                 cycle_days=conv[3][1] if conv[3] else None,
-                contact_p50=hours(percentile(cont[0], 50)),
-                contact_p90=hours(percentile(cont[0], 90)),
-                within_contact_sla=ratio(cont[1], cont[2]),
+                contact_p50=hours(percentile(touches, 50)),
+                contact_p90=hours(percentile(touches, 90)),
+                within_contact_sla=ratio(taken.within.get(pid, 0), taken.due.get(pid, 0)),
                 transfer_rate=ratio(moved["transferred_out"], moved["entered"]) if moved else None,
                 gini=balance(list(by_rep.values())),
                 capacity_per_day=size.capacity_per_day,
@@ -369,49 +374,120 @@ def pool_metrics(
     return out
 
 
-def _conversion(
-    conn: Connection, start: datetime, end: datetime, pool_id: int | None
-) -> dict[int, tuple[int, int, int, tuple[float, float] | None, int]]:
-    """Per pool, the distinct leads claimed in the range and how far they went: (claimed, reached
-    opportunity or won, won, (average won amount, average days intake to close) or None, assigned)."""
+@dataclass
+class _Claimed:
+    """Per pool, what became of the claims of a range: minutes to claim, claim-to-contact minutes
+    and SLA counts, and the conversion of the distinct leads claimed."""
+
+    waits: dict[int, dict[int, int]] = field(default_factory=lambda: defaultdict(dict))
+    contact: dict[int, dict[int, int]] = field(default_factory=lambda: defaultdict(dict))
+    within: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    due: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    # claimed leads, reached opportunity or won, won, (average won amount, average days intake to
+    # close) or None, assigned
+    conversion: dict[int, tuple[int, int, int, tuple[float, float] | None, int]] = field(default_factory=dict)
+
+
+def _claimed(
+    conn: Connection, org: CurrentOrg, start: datetime, end: datetime, now: datetime, pool_id: int | None
+) -> _Claimed:
+    """One join of the range's claims to their leads (materialised once), grouped three ways:
+    time to claim, claim-to-contact with the pool's contact SLA (contacted while held; due when
+    contacted or past the SLA by now), and conversion of the distinct leads."""
     d = conn.dialect.name
-    taken = (
+    sla = _contact_sla_seconds(org)
+    sla_of = sa.case(sla, value=claims.c.pool_id, else_=7200.0) if sla else sa.literal(7200.0)
+    delay = _seconds(leads.c.first_contact_at, claims.c.claimed_at, d)
+    held = (leads.c.first_contact_at >= claims.c.claimed_at) & (
+        claims.c.released_at.is_(None) | (leads.c.first_contact_at <= claims.c.released_at)
+    )
+    rows = (
         sa.select(
             claims.c.pool_id,
             claims.c.lead_id,
-            sa.func.max(sa.case((claims.c.kind == "assign", 1), else_=0)).label("assigned"),
-            sa.func.count().label("n"),
+            sa.case((claims.c.kind == "assign", 1), else_=0).label("pushed"),
+            sa.case(
+                (
+                    leads.c.entered_pool_at <= claims.c.claimed_at,
+                    _minutes(claims.c.claimed_at, leads.c.entered_pool_at, d),
+                ),
+                else_=None,
+            ).label("wait"),
+            sa.case((held, _whole(delay / 60, d)), else_=None).label("touch"),
+            sa.case((held & (delay <= sla_of), 1), else_=0).label("within"),
+            sa.case(
+                (held, 1), (_epoch(claims.c.claimed_at, d) + sla_of <= now.timestamp(), 1), else_=0
+            ).label("due"),
+            leads.c.outcome,
+            leads.c.amount,
+            ((_epoch(leads.c.closed_at, d) - _epoch(leads.c.created_at, d)) / 86400).label("cycle"),
         )
+        .select_from(claims.join(leads, leads.c.id == claims.c.lead_id))
         .where(claims.c.claimed_at >= start, claims.c.claimed_at < end)
-        .group_by(claims.c.pool_id, claims.c.lead_id)
     )
     if pool_id is not None:
-        taken = taken.where(claims.c.pool_id == pool_id)
-    t = taken.subquery()
-    won = leads.c.outcome == "won"
-    cycle = (_epoch(leads.c.closed_at, d) - _epoch(leads.c.created_at, d)) / 86400
-    query = (
+        rows = rows.where(claims.c.pool_id == pool_id)
+    c = rows.cte("taken").prefix_with("MATERIALIZED")
+    big, no_amount, no_days = (
+        sa.cast(sa.null(), sa.BigInteger),
+        sa.cast(sa.null(), leads.c.amount.type),
+        sa.cast(sa.null(), sa.Float),
+    )
+    won = c.c.outcome == "won"
+    waits = (
         sa.select(
-            t.c.pool_id,
+            sa.literal("w"),
+            c.c.pool_id,
+            sa.cast(c.c.wait, sa.BigInteger),
+            big,
+            big,
             sa.func.count(),
-            sa.func.count().filter(leads.c.outcome.in_(["opportunity", "won"])),
-            sa.func.count().filter(won),
-            sa.func.avg(leads.c.amount).filter(won),
-            sa.func.avg(cycle).filter(won),
+            big,
+            big,
         )
-        .select_from(t.join(leads, leads.c.id == t.c.lead_id))
-        .group_by(t.c.pool_id)
+        .add_columns(no_amount, no_days)
+        .where(c.c.wait.is_not(None))
+        .group_by(c.c.pool_id, c.c.wait)
     )
-    assigned = sa.select(claims.c.pool_id, sa.func.count()).where(
-        claims.c.claimed_at >= start, claims.c.claimed_at < end, claims.c.kind == "assign"
+    touches = (
+        sa.select(
+            sa.literal("c"),
+            c.c.pool_id,
+            sa.cast(c.c.touch, sa.BigInteger),
+            sa.cast(c.c.within, sa.BigInteger),
+            sa.cast(c.c.due, sa.BigInteger),
+            sa.func.count(),
+            big,
+            big,
+        )
+        .add_columns(no_amount, no_days)
+        .group_by(c.c.pool_id, c.c.touch, c.c.within, c.c.due)
     )
-    if pool_id is not None:
-        assigned = assigned.where(claims.c.pool_id == pool_id)
-    pushed = {int(p): int(n) for p, n in conn.execute(assigned.group_by(claims.c.pool_id))}
-    out = {}
-    for pid, n, opp, w, amount, days in conn.execute(query):
-        money = (round(float(amount), 2), round(float(days), 2)) if w and amount is not None else None
-        out[int(pid)] = (int(n), int(opp), int(w), money, pushed.get(int(pid), 0))
+    went = sa.select(
+        sa.literal("v"),
+        c.c.pool_id,
+        big,
+        sa.cast(sa.func.sum(c.c.pushed), sa.BigInteger),
+        big,
+        sa.func.count(sa.distinct(c.c.lead_id)),
+        sa.func.count(sa.distinct(c.c.lead_id)).filter(c.c.outcome.in_(["opportunity", "won"])),
+        sa.func.count(sa.distinct(c.c.lead_id)).filter(won),
+        sa.func.avg(c.c.amount).filter(won),
+        sa.cast(sa.func.avg(c.c.cycle).filter(won), sa.Float),
+    ).group_by(c.c.pool_id)
+    out = _Claimed()
+    for tag, pid, m, a, b, n, opp, w, amount, days in conn.execute(sa.union_all(waits, touches, went)):
+        pid, n = int(pid), int(n)
+        if tag == "w":
+            out.waits[pid][int(m)] = out.waits[pid].get(int(m), 0) + n
+        elif tag == "c":
+            if m is not None:
+                out.contact[pid][int(m)] = out.contact[pid].get(int(m), 0) + n
+            out.within[pid] += int(a) * n
+            out.due[pid] += int(b) * n
+        else:
+            money = (round(float(amount), 2), round(float(days), 2)) if w and amount is not None else None
+            out.conversion[pid] = (n, int(opp), int(w), money, int(a or 0))
     return out
 
 
@@ -422,42 +498,6 @@ def _contact_sla_seconds(org: CurrentOrg) -> dict[int, float]:
         for p in o.pools
         if p.name in org.pool_ids
     }
-
-
-def _contact(
-    conn: Connection, org: CurrentOrg, start: datetime, end: datetime, now: datetime, pool_id: int | None
-) -> dict[int, tuple[dict[int, int], int, int]]:
-    """Per pool, claims of the range: claim-to-contact minutes of those contacted while held, how
-    many within the pool's contact SLA, and how many were due (contacted, or past the SLA by now)."""
-    d = conn.dialect.name
-    sla = _contact_sla_seconds(org)
-    if not sla:
-        return {}
-    sla_of = sa.case(sla, value=claims.c.pool_id, else_=7200.0)
-    delay = _seconds(leads.c.first_contact_at, claims.c.claimed_at, d)
-    held = (leads.c.first_contact_at >= claims.c.claimed_at) & (
-        claims.c.released_at.is_(None) | (leads.c.first_contact_at <= claims.c.released_at)
-    )
-    minutes = sa.case((held, _whole(delay / 60, d)), else_=None).label("minutes")
-    within = sa.case((held & (delay <= sla_of), 1), else_=0).label("within")
-    due = sa.case((held, 1), (_epoch(claims.c.claimed_at, d) + sla_of <= now.timestamp(), 1), else_=0).label(
-        "due"
-    )
-    query = (
-        sa.select(claims.c.pool_id, minutes, within, due, sa.func.count())
-        .select_from(claims.join(leads, leads.c.id == claims.c.lead_id))
-        .where(claims.c.claimed_at >= start, claims.c.claimed_at < end)
-        .group_by(claims.c.pool_id, minutes, within, due)
-    )
-    if pool_id is not None:
-        query = query.where(claims.c.pool_id == pool_id)
-    out: dict[int, tuple[dict[int, int], int, int]] = {}
-    for pid, m, w, du, n in conn.execute(query):
-        hist, ok, total = out.get(int(pid), ({}, 0, 0))
-        if m is not None:
-            hist[int(m)] = hist.get(int(m), 0) + int(n)
-        out[int(pid)] = (hist, ok + int(w) * int(n), total + int(du) * int(n))
-    return out
 
 
 def _spread(
