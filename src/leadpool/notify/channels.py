@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 import apprise
+import httpx
 
 from leadpool.notify import webhook
 from leadpool.notify.model import Channel, Level
@@ -74,13 +75,16 @@ def send(
     *,
     timestamp: int,
     timeout: float,
+    client: httpx.Client | None = None,
 ) -> Outcome:
     try:
         url, secret = url_of(channel), secret_of(channel)
     except LookupError as exc:
         return Outcome(False, None, str(exc))
     if channel.type == "webhook":
-        return webhook.post(url, secret, delivery_id, payload, timestamp=timestamp, timeout=timeout)
+        return webhook.post(
+            url, secret, delivery_id, payload, timestamp=timestamp, timeout=timeout, client=client
+        )
     return _apprise(channel, url, payload, recipients, timeout)
 
 

@@ -334,27 +334,32 @@ def send_due(db: Database, notes: Notifications, extra: Sequence[Channel] = ()) 
         channel = known.get(name)
         retry = (channel.retry if channel else None) or notes.retry
         outcomes: list[str] = []
-        for i, row in enumerate(rows):
-            started = time.perf_counter()
-            if channel is None:
-                outcome = Outcome(False, None, f"channel {name} is not in the org's notifications any more")
-            else:
-                outcome = sending.send(
-                    channel,
-                    row.id,
-                    {"alerts": [row.payload]} if channel.type == "webhook" else row.payload,
-                    list(row.recipients or []),
-                    timestamp=int(db.clock.now().timestamp()),
-                    timeout=retry.timeout_seconds,
-                )
-            took = (time.perf_counter() - started) * 1000
-            wait = partial(backoff, retry, spread=row.id)
-            outcomes.append(_record(db, row, outcome, took, retry.attempts, wait))
-            if channel is not None and not outcome.ok and outcome.status_code is None:
-                # Unreachable: the others for this channel wait for their next turn untried,
-                # instead of each costing a timeout now.
-                _put_back(db, [r.id for r in rows[i + 1 :]], db.clock.now() + backoff(retry, 1, row.id))
-                break
+        with httpx.Client() as client:  # one per channel and run: connections are reused
+            for i, row in enumerate(rows):
+                started = time.perf_counter()
+                if channel is None:
+                    outcome = Outcome(
+                        False, None, f"channel {name} is not in the org's notifications any more"
+                    )
+                else:
+                    outcome = sending.send(
+                        channel,
+                        row.id,
+                        {"alerts": [row.payload]} if channel.type == "webhook" else row.payload,
+                        list(row.recipients or []),
+                        timestamp=int(db.clock.now().timestamp()),
+                        timeout=retry.timeout_seconds,
+                        client=client,
+                    )
+                took = (time.perf_counter() - started) * 1000
+                wait = partial(backoff, retry, spread=row.id)
+                outcomes.append(_record(db, row, outcome, took, retry.attempts, wait))
+                if channel is not None and not outcome.ok and outcome.status_code is None:
+                    # Unreachable: the others for this channel wait for their next turn untried,
+                    # instead of each costing a timeout now.
+                    later = db.clock.now() + backoff(retry, 1, row.id)
+                    _put_back(db, [r.id for r in rows[i + 1 :]], later)
+                    break
         return outcomes
 
     if by_channel:
