@@ -108,6 +108,18 @@ def test_series_and_folds(db: Database, history: dict[str, Any]) -> None:
     assert {p.label: p.claims for p in of_day} == {"09": 0, "10": 1, "11": 1, "12": 0, "13": 1, "14": 0}
 
 
+def test_folds_are_in_the_org_time_zone(db: Database, history: dict[str, Any]) -> None:
+    org = yaml.safe_load(SMALL_ORG)
+    org["timezone"] = "America/New_York"  # UTC-5 in January: the 09:00 UTC start is 04:00 there
+    orgs.apply(db, yaml.safe_dump(org))
+    t0, end = history["t0"], history["end"]
+    of_day = service.by_time(db, t0, end, pool="Cold", by="hour")
+    assert {p.label: p.claims for p in of_day} == {"04": 0, "05": 1, "06": 1, "07": 0, "08": 1, "09": 0}
+    # a day runs midnight to midnight there: a range from 03:00 to 07:00 UTC spans two local days
+    days = service.series(db, t0 - timedelta(hours=6), t0 - timedelta(hours=2), bucket="day")
+    assert [p.label for p in days] == ["2026-01-04", "2026-01-05"]
+
+
 def test_ages_in_the_brackets(db: Database, history: dict[str, Any], clock: ManualClock) -> None:
     clock.advance(hours=20)  # B keeps its first entry time (T0); D entered Warm at 5 h
     cold, *_ = [a for a in service.age_distribution(db, clock.now()) if a.pool == "Cold"]

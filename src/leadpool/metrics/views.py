@@ -30,6 +30,7 @@ Readers = Annotated[Person, Depends(require(Role.admin, Role.ops, Role.manager, 
 Scrapers = Annotated[Person, Depends(require(Role.admin, Role.ops, Role.executive))]
 Start = Annotated[Instant | None, Query(description="from (inclusive); default: 7 days before `end`")]
 End = Annotated[Instant | None, Query(description="to (exclusive); default: now")]
+At = Annotated[Instant | None, Query(description="the moment; default: now")]
 PoolName = Annotated[str | None, Query(max_length=200, description="one pool; default: every pool")]
 DEFAULT_DAYS = 7
 
@@ -81,7 +82,7 @@ def by_time(
 
 
 @router.get("/metrics/ages")
-def ages(db: DB, me: Readers, at: End = None, pool: PoolName = None) -> dict[str, Any]:
+def ages(db: DB, me: Readers, at: At = None, pool: PoolName = None) -> dict[str, Any]:
     """Available leads by time in pool: §12 brackets and §13 colours, with shares."""
     moment = at or db.clock.now()
     return {"at": moment, "pools": [asdict(a) for a in service.age_distribution(db, moment, pool=pool)]}

@@ -145,6 +145,7 @@ sa.Index(
     postgresql_where=leads.c.status == "available",
 )
 sa.Index("ix_leads_owner_status", leads.c.owner_id, leads.c.status)
+sa.Index("ix_leads_created_at", leads.c.created_at)  # §12 metrics: leads taken in over a range, by source
 # Held and not yet contacted: what the claim-to-contact SLA watches every tick.
 sa.Index(
     "ix_leads_held",
@@ -211,6 +212,7 @@ sa.Index(
 )
 sa.Index("ix_claims_rep_time", claims.c.rep_id, claims.c.claimed_at)
 sa.Index("ix_claims_pool_time", claims.c.pool_id, claims.c.claimed_at)  # hourly pool performance
+sa.Index("ix_claims_claimed_at", claims.c.claimed_at)  # §12 metrics: every pool's claims in a range
 # The SLA job reads, per ladder step, the open claims old enough for it.
 sa.Index(
     "ix_claims_sla",
