@@ -155,3 +155,26 @@ def test_a_short_password_is_refused_and_the_cli_sets_one(site: Site) -> None:
             "/login", data={"email": rep.email, "password": "correct horse battery", "csrf": csrf}
         )
         assert reply.url.path == "/pools"
+
+
+def test_a_claim_posted_without_the_csrf_token_takes_no_lead(site: Site) -> None:
+    from leadpool.storage.tables import claims
+
+    rep = site.login_http("rep")
+    anna = person_by_email(site.db, site.logins["rep"][0]).id
+    taken = (
+        sa.select(sa.func.count())
+        .select_from(claims)
+        .where(claims.c.rep_id == anna, claims.c.kind == "claim")
+    )
+    refused = rep.post("/pools/Cold/claim", data={"count": "3"})
+    assert refused.status_code == 403 and "nothing was changed" in refused.text
+    with site.db.engine.connect() as conn:
+        assert conn.execute(taken).scalar_one() == 0
+    page = rep.get("/pools")
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found is not None
+    done = rep.post("/pools/Cold/claim", data={"count": "3", "csrf": found.group(1)})
+    assert "You claimed 3 leads" in done.text
+    with site.db.engine.connect() as conn:
+        assert conn.execute(taken).scalar_one() == 3
