@@ -14,6 +14,7 @@ from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from leadpool.metrics.model import AgeDistribution, SeriesPoint
 
@@ -110,7 +111,7 @@ def depth_chart(rows: Sequence[DepthRow]) -> Figure:
             low, high = r.recommended
             ax.barh(y, high - low, left=low, height=0.8, color=BAND, zorder=1)
             ax.barh(y, r.depth, height=0.5, color=LEVEL_COLOUR.get(r.level, GREEN), zorder=2)
-            ax.text(r.depth, y, f" {r.depth}", va="center", ha="left", color=INK, fontweight="bold", zorder=4)
+            ax.text(r.depth, y, f" {r.depth}", va="center", ha="left", color=INK, fontsize=10, zorder=4)
             if r.marks is not None:
                 for mark, colour in zip(r.marks, (YELLOW, RED, CRITICAL), strict=True):
                     ax.plot([mark, mark], [y - 0.38, y + 0.38], color=colour, linewidth=2, zorder=3)
@@ -187,7 +188,6 @@ def age_chart(dist: AgeDistribution, marks: AgeMarks) -> Figure:
                     ha="center",
                     va="center",
                     color="white",
-                    fontweight="bold",
                 )
             left += pct
         green_mark = 100 - marks.over_percent
@@ -227,12 +227,13 @@ def age_chart(dist: AgeDistribution, marks: AgeMarks) -> Figure:
         bottom.set_ylabel("% of leads waiting")
         bottom.set_xlabel("time in pool (§12 brackets; leads, and % of the queue)")
         older = 100 * (dist.older_than_24h or 0)
+        late = older > marks.over_percent  # §12: more than this share over 24 h
         bottom.set_title(
             f"{older:.0f}% waited over 24 h"
-            + (" — over 20%: claiming is not keeping up" if older > 20 else ""),
+            + (f" — over {marks.over_percent:g}%: claiming is not keeping up" if late else ""),
             fontsize=9,
             fontweight="normal",
-            color=RED if older > 20 else MUTED,
+            color=RED if late else MUTED,
             loc="left",
         )
         bottom.grid(axis="y", color=GRID, linewidth=0.6)
@@ -247,13 +248,17 @@ def _day_labels(points: Sequence[SeriesPoint]) -> list[str]:
     return [p.at.strftime("%a\n%d %b") if p.at is not None else p.label for p in points]
 
 
+MAX_TICKS = 8  # day labels on an axis: more overlap at this width
+
+
 def _ticks(ax: object, labels: list[str]) -> None:
     from matplotlib.axes import Axes
 
     assert isinstance(ax, Axes)
-    step = max(1, len(labels) // 14)
+    step = -(-len(labels) // MAX_TICKS)  # ceiling
     xs = list(range(len(labels)))
-    ax.set_xticks(xs[::step], labels[::step])
+    # count back from the last day, so today (or the range's end) always has its label
+    ax.set_xticks(xs[::-1][::step][::-1], labels[::-1][::step][::-1])
     ax.set_xlim(-0.6, len(labels) - 0.4)
 
 
@@ -281,10 +286,20 @@ def depletion_chart(points: Sequence[SeriesPoint], pool: str, under: float | Non
             zorder=3,
             label="depletion",
         )
+        if not known:
+            ax.text(
+                0.5,
+                0.5,
+                "nothing was added in these days: no ratio",
+                ha="center",
+                va="center",
+                color=MUTED,
+                transform=ax.transAxes,
+            )
         for x, v in zip(xs, values, strict=True):
-            if v is None:
-                ax.text(x, 0.04 * ceiling, "no\nadds", ha="center", va="bottom", fontsize=7, color=MUTED)
-            elif under is not None and v < under:
+            if v is None and known and len(points) <= 16:
+                ax.text(x, 0.04 * ceiling, "none\nadded", ha="center", va="bottom", fontsize=7, color=MUTED)
+            elif v is not None and under is not None and v < under:
                 ax.plot([x], [v], marker="o", color=RED, zorder=4)
         ax.axhline(1, color=MUTED, linewidth=1)
         ax.text(len(points) - 0.5, 1, "1 = stable ", ha="right", va="bottom", fontsize=8, color=MUTED)
@@ -330,6 +345,7 @@ def claims_chart(points: Sequence[SeriesPoint], pool: str, target_hours: float |
         top.grid(axis="y", color=GRID, linewidth=0.6)
         top.set_axisbelow(True)
         top.set_ylim(0, max([1, *(p.additions for p in points), *(p.claims for p in points)]) * 1.25)
+        top.yaxis.set_major_locator(MaxNLocator(integer=True))
         nan = float("nan")
         p50 = [p.time_to_claim_p50 if p.time_to_claim_p50 is not None else nan for p in points]
         p90 = [p.time_to_claim_p90 if p.time_to_claim_p90 is not None else nan for p in points]
