@@ -149,3 +149,18 @@ def test_verify_needs_both_headers() -> None:
     with pytest.raises(Refused) as garbled:
         verify(SECRET, {"X-Leadpool-Timestamp": "soon", "X-Leadpool-Signature": "v1=00"}, b"{}", now=1)
     assert garbled.value.reason == "missing"
+
+
+def test_the_org_file_names_a_bad_channel_where_it_is() -> None:
+    from leadpool.errors import InvalidInput
+    from leadpool.org.loader import parse
+
+    from .conftest import ORG
+
+    pasted = ORG.replace("url_env: TEST_HOOK_URL", "url_env: https://hooks.example/T0/secret")
+    with pytest.raises(InvalidInput) as bad:
+        parse(pasted)
+    assert "notifications.channels[0]" in str(bad.value)
+    assert "url_env is the name of an environment variable" in str(bad.value)
+    assert "secret" not in str(bad.value) and "hooks.example" not in str(bad.value)  # not echoed
+    assert parse(ORG).org.notifications.channels[1].name == "rep-json"

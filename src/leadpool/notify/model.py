@@ -6,6 +6,7 @@ carry an alert, when a failed delivery is tried again) are plain functions the o
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -97,6 +98,9 @@ class Retry(_Strict):
     timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 5  # per attempt: a dead channel costs this
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 class Channel(_Strict):
     """One place notices go: an apprise URL (slack://, mailto://, json://, SMS gateways, …) or an
     HMAC-signed webhook. A secret URL is named by an environment variable, never written here."""
@@ -118,6 +122,13 @@ class Channel(_Strict):
     def _one_url(self) -> Channel:
         if (self.url is None) == (self.url_env is None):
             raise ValueError("give the channel's URL as exactly one of url or url_env")
+        for key in ("url_env", "secret_env"):
+            name = getattr(self, key)
+            if name is not None and not _ENV_NAME.fullmatch(name):
+                # The value is not echoed: a URL pasted here may hold a token.
+                raise ValueError(
+                    f"{key} is the name of an environment variable (like HOOK_URL) that holds it"
+                )
         if self.secret_env is not None and self.type != "webhook":
             raise ValueError("secret_env signs webhooks; apprise channels carry their own credentials")
         return self
