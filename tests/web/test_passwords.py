@@ -1,0 +1,63 @@
+"""Password hashes: argon2, upgraded when the hasher's parameters were raised; refusals are events
+that say why for ops while the person only reads 'wrong email or password'."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+
+from leadpool.errors import InvalidInput, NotFound
+from leadpool.identity.access import Person
+from leadpool.storage.db import Database
+from leadpool.storage.tables import events, users
+from leadpool.web.auth import WRONG, set_password, verify_login
+
+
+def _hash(db: Database, user_id: int) -> str:
+    with db.engine.connect() as conn:
+        return str(conn.execute(sa.select(users.c.password_hash).where(users.c.id == user_id)).scalar_one())
+
+
+def test_a_password_is_stored_as_argon2_and_checked(db: Database, people: dict[str, Person]) -> None:
+    rita = people["rita"]
+    set_password(db, rita.id, "a long enough passphrase")
+    assert _hash(db, rita.id).startswith("$argon2id$") and "passphrase" not in _hash(db, rita.id)
+    assert verify_login(db, " RITA@test.example ", "a long enough passphrase").id == rita.id
+    for email, password in (("rita@test.example", "a long enough passphrasE"), ("nobody@test.example", "x")):
+        with pytest.raises(NotFound) as refused:
+            verify_login(db, email, password)
+        assert refused.value.message == WRONG
+    with db.engine.connect() as conn:
+        logged = conn.execute(
+            sa.select(events.c.reason, events.c.details)
+            .where(events.c.type == "user.login_failed")
+            .order_by(events.c.id)
+        ).all()
+    assert [(r.reason, r.details["why"]) for r in logged] == [
+        (WRONG, "wrong password"),
+        (WRONG, "no such user"),
+    ]
+
+
+def test_a_hash_made_with_weaker_parameters_is_upgraded_at_the_next_login(
+    db: Database, people: dict[str, Person]
+) -> None:
+    rob = people["rob"]
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("an older passphrase")
+    with db.transaction() as conn:
+        conn.execute(sa.update(users).where(users.c.id == rob.id).values(password_hash=weak))
+    verify_login(db, rob.email, "an older passphrase")
+    upgraded = _hash(db, rob.id)
+    assert upgraded != weak and not PasswordHasher().check_needs_rehash(upgraded)
+    assert verify_login(db, rob.email, "an older passphrase").id == rob.id
+
+
+def test_short_passwords_and_people_without_one_are_refused(db: Database, people: dict[str, Person]) -> None:
+    eve = people["eve"]
+    with pytest.raises(InvalidInput, match="is 9 characters long; use at least 10"):
+        set_password(db, eve.id, "123456789", min_length=10)
+    with pytest.raises(InvalidInput, match="only spaces"):
+        set_password(db, eve.id, " " * 12)
+    with pytest.raises(NotFound, match=WRONG):  # no password set: no login, and no hint that the user exists
+        verify_login(db, eve.email, "")
