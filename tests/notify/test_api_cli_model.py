@@ -164,3 +164,10 @@ def test_the_org_file_names_a_bad_channel_where_it_is() -> None:
     assert "url_env is the name of an environment variable" in str(bad.value)
     assert "secret" not in str(bad.value) and "hooks.example" not in str(bad.value)  # not echoed
     assert parse(ORG).org.notifications.channels[1].name == "rep-json"
+
+
+def test_an_alert_whose_details_hold_dates_is_still_kept(db: Database, clock: ManualClock) -> None:
+    alert = Alert("sla.breach", "late", clock.now(), ("mia@test.example",), None, {"due": clock.now()})
+    [delivery_id] = notify.enqueue(db, [alert])
+    [d] = notify.listing(db)
+    assert d["id"] == delivery_id and d["message"] == "late"

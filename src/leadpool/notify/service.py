@@ -8,6 +8,7 @@ made by the same job from the event log, so the push hot path does no extra work
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -139,7 +140,9 @@ def _config(db: Database) -> Notifications:
 
 
 def payload_of(alert: Alert) -> dict[str, Any]:
-    return {**alert.as_dict(), "level": level_of(alert).value}
+    """What is stored and sent: JSON-safe whatever a job put in details (dates become text)."""
+    payload = {**alert.as_dict(), "level": level_of(alert).value}
+    return dict(json.loads(json.dumps(payload, default=str)))
 
 
 def enqueue(db: Database, alerts: Iterable[Alert], extra: Sequence[Channel] = ()) -> list[int]:
