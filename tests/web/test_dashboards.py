@@ -124,7 +124,9 @@ def test_a_manager_sees_an_alert_acknowledges_it_and_approves_a_transfer(
     assert f"by {email}" in page.locator("tr.alert-row", has_text="DACH").inner_text()
     dach = current(site.db).pool_ids["DACH"]
     with site.db.engine.connect() as conn:
-        seen = conn.execute(sa.select(alerts.c.acknowledged_by).where(alerts.c.pool_id == dach)).scalars().all()
+        seen = (
+            conn.execute(sa.select(alerts.c.acknowledged_by).where(alerts.c.pool_id == dach)).scalars().all()
+        )
     assert seen == [person_by_email(site.db, email).id]
 
     transfer = page.locator(f"tr.transfer-row[data-transfer='{transfer_id}']")
@@ -154,7 +156,7 @@ def test_a_manager_sees_an_alert_acknowledges_it_and_approves_a_transfer(
     )
 
 
-def test_a_manager_cannot_decide_a_transfer_into_a_pool_of_another_team(site: Site) -> None:
+def test_a_manager_cannot_decide_a_transfer_into_a_pool_of_another_team_and_ops_can(site: Site) -> None:
     anna = person_by_email(site.db, ANNA)
     (taken,) = claim(site.db, anna, "Cold")
     made = request_transfer(site.db, anna, taken.lead_id, "EMEA", "the contact moved to London")
@@ -171,6 +173,18 @@ def test_a_manager_cannot_decide_a_transfer_into_a_pool_of_another_team(site: Si
             conn.execute(sa.select(transfers.c.status).where(transfers.c.id == made["id"])).scalar()
             == "pending"
         )
+    ops = site.login_http("ops")  # ops manage every pool (§2)
+    page = ops.get("/dashboard")
+    assert f'data-transfer="{made["id"]}"' in page.text and "Approve" in page.text
+    reply = ops.post(
+        f"/transfers/{made['id']}/decision",
+        data={"csrf": _csrf(ops), "decision": "reject", "note": "stays in Cold", "back": "/dashboard"},
+    )
+    assert str(reply.url).endswith("/dashboard") and "rejected; the lead stays where it is" in reply.text
+    with site.db.engine.connect() as conn:
+        status = conn.execute(sa.select(transfers.c.status).where(transfers.c.id == made["id"])).scalar()
+        owner = conn.execute(sa.select(leads.c.owner_id).where(leads.c.id == taken.lead_id)).scalar()
+    assert (status, owner) == ("rejected", anna.id)
 
 
 def test_an_executive_sees_the_dashboards_without_any_form_and_the_server_refuses_theirs(

@@ -25,7 +25,7 @@ from leadpool.identity.access import Person, allowed
 from leadpool.identity.model import MANAGES_ALL, Permission, Role
 from leadpool.metrics import service as metrics
 from leadpool.metrics.model import PoolMetrics, RepMetrics
-from leadpool.org.schema import AgeAlert, Pool
+from leadpool.org.schema import AgeAlert, Level, Pool
 from leadpool.org.service import CurrentOrg, current
 from leadpool.storage.db import Database
 from leadpool.storage.tables import leads, users
@@ -150,6 +150,8 @@ class Thresholds:
     depletion_under: float | None
     depletion_days: int
     time_to_claim_hours: float
+    claim_rate_under_percent: float | None
+    average_age_hours: float | None
 
 
 def thresholds(org: CurrentOrg, pool: Pool) -> Thresholds:
@@ -164,7 +166,15 @@ def thresholds(org: CurrentOrg, pool: Pool) -> Thresholds:
         depletion_under=rules.depletion_under.mark if rules.depletion_under else None,
         depletion_days=rules.depletion_days,
         time_to_claim_hours=target,
+        claim_rate_under_percent=rules.claim_rate_under_percent.mark
+        if rules.claim_rate_under_percent
+        else None,
+        average_age_hours=rules.average_age_hours.mark if rules.average_age_hours else None,
     )
+
+
+def _level(name: str | None) -> Level | None:
+    return Level(name) if name else None
 
 
 def depth_level(marks: tuple[int, int, int] | None, depth: int) -> str | None:
@@ -294,7 +304,8 @@ def overview(
     span = day_range(org, db.clock.now(), start, end)
     pools = visible_pools(org, who)
     open_ = alerts.open_alerts(db, who)
-    found = cards(db, who, pools, span, open_)
+    # worst first within each group: a red pool is the one to look at
+    found = sorted(cards(db, who, pools, span, open_), key=lambda c: -alert_model.rank(_level(c.level)))
     return render(
         request,
         "dashboards/overview.html",
