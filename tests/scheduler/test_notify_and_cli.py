@@ -82,4 +82,5 @@ def test_scheduler_once_runs_every_job(tmp_path: Path) -> None:
         "hygiene-daily",
         "hygiene-weekly",
         "hygiene-monthly",
+        "notify",
     ]

@@ -216,8 +216,8 @@ def create_app(db: Database, *, dispose_on_shutdown: bool = False) -> FastAPI:
         health_router,
         metrics_router,
         notify_router,
-    ):
         alerts_router,
+    ):
         app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.include_router(metrics_prometheus, responses=ERROR_RESPONSES)  # GET /metrics for Prometheus
     mount_web(app)  # the web app's pages at the site root, its assets under /static
