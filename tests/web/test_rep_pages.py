@@ -137,3 +137,29 @@ def test_a_rep_claims_is_refused_by_a_limit_and_works_their_leads(
         ).scalar_one()
     assert rows == {contact: "contacted", release: "available", won: "won"}
     assert why == "wrong territory"
+
+
+def test_a_manager_claims_where_the_org_lets_them_and_views_the_rest_in_full(site: Site) -> None:
+    """§2: a manager sees every pool's leads in full, claims only where the org file says (Cold, for
+    managers; DACH, for Mara's team)."""
+    manager = site.login_http("manager")
+    start = manager.get("/")
+    assert start.url.path == "/dashboard" or start.status_code == 404  # the dashboard is another page's
+    pools = manager.get("/pools").text
+    assert re.search(r'href="/pools"[^>]*>My pools<', pools) and re.search(
+        r'href="/leads"[^>]*>My leads<', pools
+    )
+    assert sorted(re.findall(r'aria-label="Claim next from ([^"]+)"', pools)) == ["Cold", "DACH"]
+    assert "view only" in pools
+    hot = manager.get("/pools/Hot").text
+    assert "preview fields until you claim" not in hot and "@" in hot  # viewers see the email too
+    assert "Claim lead" not in hot
+    refused = manager.post(
+        "/pools/Hot/claim", data={"count": "1", "csrf": re.findall(r'name="csrf" value="([^"]+)"', hot)[0]}
+    )
+    flash = re.search(r'role="alert">([^<]*)<', refused.text)
+    assert refused.url.path == "/pools/Hot" and flash is not None
+    assert (
+        flash.group(1)
+        == "You (manager, team DACH) may not claim from Hot. Pool access is set under pools[].access.claim in the org file (§2)."
+    )

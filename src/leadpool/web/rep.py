@@ -4,7 +4,7 @@ action calls the service the API calls, and every refusal is shown in its own wo
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -18,7 +18,6 @@ from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.leads import work
 from leadpool.leads.model import Outcome
-from leadpool.org.service import current
 from leadpool.pools import service as pools
 from leadpool.sla import service as slas
 from leadpool.storage.db import Database
@@ -101,15 +100,17 @@ def my_leads(request: Request, db: DB, me: Claimer) -> HTMLResponse:
     mine = _my_leads(db, me)
     held = [lead for lead in mine if lead["status"] in OPEN]
     closed = [lead for lead in mine if lead["status"] not in OPEN][:20]
-    org = current(db)
-    preview = {p.name: p.preview_fields for p in org.loaded.org.pools}
+    clocks = sla_clocks(db, me, held)
+    far = db.clock.now() + timedelta(days=3650)
+    held.sort(
+        key=lambda lead: min((d.at for d in clocks.get(lead["id"], [])), default=far)
+    )  # most urgent first
     return render(
         request,
         "rep/leads.html",
         held=held,
         closed=closed,
-        clocks=sla_clocks(db, me, held),
-        preview=preview,
+        clocks=clocks,
         outcomes=[o.value for o in Outcome],
         channels=CHANNELS,
     )
