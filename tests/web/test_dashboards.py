@@ -241,6 +241,7 @@ def test_every_chart_comes_as_png_and_svg(site: Site) -> None:
     everyone = manager.get("/charts/depth.svg")  # the depth chart without a pool: every pool
     assert all(name in everyone.text for name in ("Hot", "Warm", "Cold", "DACH", "Enterprise"))
     assert manager.get("/charts/pie.png").status_code == 404
+    assert manager.get("/charts/age.png").status_code == 400  # the age of which pool?
     assert manager.get("/charts/age.png", params={"pool": "Nowhere"}).status_code == 403
 
 

@@ -6,7 +6,8 @@ taken from the org file by the caller (§12, §13), never from constants here.""
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -62,6 +63,18 @@ def _figure(
         hspace=hspace,
     )
     return fig
+
+
+# rc_context swaps matplotlib's process-wide settings while a figure is made and saved: two
+# requests drawing at once would see each other's (or the defaults). Drawing is CPU-bound Python
+# under the GIL anyway, so taking turns costs next to nothing.
+_DRAWING = threading.Lock()
+
+
+def draw(make: Callable[[], Figure], fmt: Format) -> bytes:
+    """Make a figure and encode it, one request at a time."""
+    with _DRAWING:
+        return encode(make(), fmt)
 
 
 def encode(fig: Figure, fmt: Format) -> bytes:

@@ -7,8 +7,10 @@ admins see everything and may decide. Reps are refused: this is not their page."
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -16,6 +18,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from matplotlib.figure import Figure
 
 from leadpool.alerts import model as alert_model
 from leadpool.alerts import service as alerts
@@ -450,28 +453,34 @@ def chart(
                     (int(h["recommended"][0]), int(h["recommended"][1])),
                 )
             )
-        figure = charts.depth_chart(rows)
+        make: Callable[[], Figure] = partial(charts.depth_chart, rows)
     else:
         if not pool:
-            raise PageForbidden(
-                f"The {chart} chart is drawn for one pool: add ?pool=NAME.", title="Which pool?"
+            return render(
+                request,
+                "error.html",
+                status=400,
+                title="Which pool?",
+                message=f"The {chart} chart is drawn for one pool: add ?pool=NAME.",
             )
         p = _pool(org, who, pool)
         marks_ = thresholds(org, p)
         if chart == "age":
             (dist,) = metrics.age_distribution(db, now, pool=p.name)
-            figure = charts.age_chart(dist, marks_.age)
+            make = partial(charts.age_chart, dist, marks_.age)
         else:
             points = metrics.series(db, span.start, span.end, pool=p.name, bucket="day")
             if chart == "depletion":
-                figure = charts.depletion_chart(points, p.name, marks_.depletion_under, marks_.depletion_days)
+                make = partial(
+                    charts.depletion_chart, points, p.name, marks_.depletion_under, marks_.depletion_days
+                )
             else:
-                figure = charts.claims_chart(points, p.name, marks_.time_to_claim_hours)
+                make = partial(charts.claims_chart, points, p.name, marks_.time_to_claim_hours)
     name = (
         f"leadpool-{chart}-{re.sub(r'[^A-Za-z0-9_-]+', '_', pool or 'all')}-{span.last_day.isoformat()}.{fmt}"
     )
     return Response(
-        charts.encode(figure, fmt),
+        charts.draw(make, fmt),
         media_type=charts.MEDIA[fmt],
         headers={**SECURITY_HEADERS, "Content-Disposition": f'inline; filename="{name}"'},
     )
