@@ -21,8 +21,9 @@ from leadpool.health.service import report
 from leadpool.identity.service import person_by_email
 from leadpool.leads.service import IntakeItem, ingest
 from leadpool.notify.service import Recorder
-from leadpool.org.service import current
+from leadpool.org.service import apply, current
 from leadpool.scheduler.service import Job, Scheduler
+from leadpool.settings import EXAMPLES
 from leadpool.storage.tables import alerts, leads, transfers
 from leadpool.transfers.service import request as request_transfer
 from leadpool.web.charts import CHARTS
@@ -269,3 +270,21 @@ def test_a_range_that_cannot_be_read_falls_back_to_the_last_14_days_and_says_so(
     assert 'name="start" value="2025-12-19"' in page.text and 'name="end" value="2026-01-01"' in page.text
     page = manager.get("/dashboard", params={"start": "yesterday"})
     assert "could not be read" in page.text
+
+
+def test_marks_and_targets_come_from_the_org_file(site: Site) -> None:
+    """A pool's own alert marks and time-to-claim target replace the defaults on its card and charts."""
+    text = (EXAMPLES / "org.yaml").read_text(encoding="utf-8")
+    pool = "  - name: DACH\n    kind: segmented\n    team: DACH\n"
+    assert pool in text
+    text = text.replace(pool, pool + "    alerts: {depth: {yellow: 10, red: 20, critical: 40}}\n")
+    text += "\nmetrics: {time_to_claim_hours: {DACH: 1.5}}\n"
+    apply(site.db, text)
+    manager = site.login_http("manager")
+    card = manager.get("/dashboard/pools/DACH").text
+    assert "yellow 10 · red 20 · critical 40" in card and "target under 1.5 h" in card
+    assert '<span class="badge warn">yellow</span>' in card  # 15 leads: over 10, under 20
+    depth = manager.get("/charts/depth.svg", params={"pool": "DACH"}).text
+    assert all(mark in depth for mark in ("yellow at 10", "red at 20", "critical at 40"))
+    assert "target &lt; 1.5 h" in manager.get("/charts/claims.svg", params={"pool": "DACH"}).text
+    assert "target under 8 h" in manager.get("/dashboard/pools/EMEA").text  # the standard target
