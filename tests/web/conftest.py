@@ -172,8 +172,26 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-GB")
     tab = context.new_page()
     tab.set_default_timeout(15_000)
+    # A blocked asset, a script error or a Content-Security-Policy violation fails the test.
+    problems: list[str] = []
+    # (A page's own 4xx, a refused login or an unknown lead, is the page speaking, not a problem.)
+    tab.on(
+        "console",
+        lambda m: problems.append(m.text) if m.type == "error" and "Failed to load" not in m.text else None,
+    )
+    tab.on("pageerror", lambda e: problems.append(str(e)))
+    tab.on(
+        "response",
+        lambda r: (
+            problems.append(f"{r.status} {r.url}")
+            if r.status >= 400 and r.request.resource_type != "document"
+            else None
+        ),
+    )
+    tab.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
     yield tab
     context.close()
+    assert problems == []
 
 
 @pytest.fixture
