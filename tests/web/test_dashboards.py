@@ -155,6 +155,9 @@ def test_a_manager_sees_an_alert_acknowledges_it_and_approves_a_transfer(
         page.get_by_role("link", name="PNG").count() == 4
         and page.get_by_role("link", name="SVG").count() == 4
     )
+    page.goto(f"{site.url}/charts/age.svg?pool=DACH")  # an SVG opened on its own is styled too
+    title = page.locator("text", has_text="Age of the").first
+    assert title.evaluate("t => getComputedStyle(t).fontWeight") == "700"
 
 
 def test_a_manager_cannot_decide_a_transfer_into_a_pool_of_another_team_and_ops_can(site: Site) -> None:
