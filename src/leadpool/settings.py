@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     web_idle_minutes: float = Field(120, gt=0)
     web_https: bool = False
     password_min_length: int = Field(10, ge=1)
+    # The site's address as browsers see it (https://leads.example.com), when a proxy in front of
+    # leadpool changes the Host header: forms are accepted from this origin too (CSRF check).
+    web_origin: str | None = None
 
     @classmethod
     def settings_customise_sources(

@@ -55,6 +55,7 @@ class Site:
     clock: ManualClock
     logins: dict[str, tuple[str, str]] = field(default_factory=dict)  # role -> (email, password)
     clients: list[httpx.Client] = field(default_factory=list)  # closed when the test ends
+    app: Any = None  # the FastAPI app the server runs (a test may change its settings)
 
     def login_http(self, role: str) -> httpx.Client:
         """A plain HTTP client logged in as the example user of `role` (no browser)."""
@@ -72,11 +73,11 @@ class Site:
 
 
 @contextmanager
-def serving(db: Database) -> Iterator[str]:
+def serving(db: Database, app: Any = None) -> Iterator[str]:
     """The app on a uvicorn server in a thread; its URL while the block runs."""
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(db), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(app or create_app(db), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -106,8 +107,9 @@ def _site(
     seed_example(db, EXAMPLES)
     logins = {label.split()[0]: (label.split()[1], pw) for label, pw in example_passwords(db).items()}
     try:
-        with serving(db) as url:
-            made = Site(url, db, clock, logins)
+        app = create_app(db)
+        with serving(db, app) as url:
+            made = Site(url, db, clock, logins, app=app)
             yield made
             for client in made.clients:
                 client.close()

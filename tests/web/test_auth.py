@@ -178,3 +178,21 @@ def test_a_claim_posted_without_the_csrf_token_takes_no_lead(site: Site) -> None
     assert "You claimed 3 leads" in done.text
     with site.db.engine.connect() as conn:
         assert conn.execute(taken).scalar_one() == 3
+
+
+def test_behind_a_proxy_forms_are_accepted_from_the_configured_public_origin(site: Site) -> None:
+    from dataclasses import replace
+
+    rep = site.login_http("rep")
+    page = rep.get("/pools")
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found is not None
+    form = {"count": "1", "csrf": found.group(1)}
+    public = {"Origin": "https://leads.example.com"}  # what the browser sends; the proxy sent Host: 127.0.0.1
+    assert rep.post("/pools/Cold/claim", data=form, headers=public).status_code == 403
+    site.app.state.web_rules = replace(site.app.state.web_rules, origin="https://leads.example.com")
+    assert "You claimed lead" in rep.post("/pools/Cold/claim", data=form, headers=public).text
+    assert (
+        rep.post("/pools/Cold/claim", data=form, headers={"Origin": "https://evil.example"}).status_code
+        == 403
+    )

@@ -40,6 +40,7 @@ class SessionRules:
     idle: timedelta
     https: bool = False
     min_password: int = 10
+    origin: str | None = None  # the public origin, when a proxy rewrites Host
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SessionRules:
@@ -48,6 +49,7 @@ class SessionRules:
             idle=timedelta(minutes=settings.web_idle_minutes),
             https=settings.web_https,
             min_password=settings.password_min_length,
+            origin=settings.web_origin,
         )
 
 

@@ -208,11 +208,15 @@ def role_guard(*roles: Role) -> Callable[..., Coroutine[Any, Any, Person]]:
 
 def same_site(request: Request) -> bool:
     """A form posted from one of our own pages: its Origin (or, lacking one, its Referer) names this
-    host. Browsers send Origin on every POST; a request with neither is refused."""
+    host, or the site's configured public origin. Browsers send Origin on every POST; a request
+    with neither is refused."""
     source = request.headers.get("origin") or request.headers.get("referer")
     if not source or source == "null":
         return False
-    return urlsplit(source).netloc.lower() == request.headers.get("host", "").lower()
+    netloc = urlsplit(source).netloc.lower()
+    rules: SessionRules = request.app.state.web_rules
+    public = urlsplit(rules.origin).netloc.lower() if rules.origin else None
+    return netloc in (request.headers.get("host", "").lower(), public)
 
 
 async def checked_form(request: Request, session: Annotated[WebSession, Depends(page_session)]) -> FormData:
