@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # The site's address as browsers see it (https://leads.example.com), when a proxy in front of
     # leadpool changes the Host header: forms are accepted from this origin too (CSRF check).
     web_origin: str | None = None
+    # After login_failures refused logins for one email within login_lockout_minutes, further tries
+    # for it are refused unchecked until the oldest of them is that old (slows password guessing).
+    login_failures: int = Field(10, ge=1)
+    login_lockout_minutes: float = Field(15, gt=0)
 
     @classmethod
     def settings_customise_sources(

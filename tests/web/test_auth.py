@@ -196,3 +196,22 @@ def test_behind_a_proxy_forms_are_accepted_from_the_configured_public_origin(sit
         rep.post("/pools/Cold/claim", data=form, headers={"Origin": "https://evil.example"}).status_code
         == 403
     )
+
+
+def test_after_ten_wrong_passwords_the_login_form_says_when_to_try_again(site: Site) -> None:
+    email, password = site.logins["rep"]
+    with httpx.Client(base_url=site.url, headers={"Origin": site.url}, follow_redirects=True) as client:
+        csrf = _login_form(client)
+        for n in range(10):  # login_failures: 10 within login_lockout_minutes: 15
+            assert (
+                "wrong email or password"
+                in client.post("/login", data={"email": email, "password": f"guess {n}", "csrf": csrf}).text
+            )
+        locked = client.post("/login", data={"email": email, "password": password, "csrf": csrf})
+        assert locked.status_code == 401
+        assert "too many failed logins for this email; try again after 09:15 UTC" in locked.text
+        site.clock.advance(minutes=15)
+        assert (
+            client.post("/login", data={"email": email, "password": password, "csrf": csrf}).url.path
+            == "/pools"
+        )

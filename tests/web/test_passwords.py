@@ -3,15 +3,18 @@ that say why for ops while the person only reads 'wrong email or password'."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
+from leadpool.clock import ManualClock
 from leadpool.errors import InvalidInput, NotFound
 from leadpool.identity.access import Person
 from leadpool.storage.db import Database
 from leadpool.storage.tables import events, users
-from leadpool.web.auth import WRONG, set_password, verify_login
+from leadpool.web.auth import WRONG, LockedOut, SessionRules, set_password, verify_login
 
 
 def _hash(db: Database, user_id: int) -> str:
@@ -61,3 +64,26 @@ def test_short_passwords_and_people_without_one_are_refused(db: Database, people
         set_password(db, eve.id, " " * 12)
     with pytest.raises(NotFound, match=WRONG):  # no password set: no login, and no hint that the user exists
         verify_login(db, eve.email, "")
+
+
+def test_an_email_refused_too_often_is_locked_for_a_while_whether_or_not_it_exists(
+    db: Database, people: dict[str, Person], clock: ManualClock
+) -> None:
+    rules = SessionRules(
+        lifetime=timedelta(hours=12), idle=timedelta(hours=2), failures=3, lockout=timedelta(minutes=15)
+    )
+    rita = people["rita"]
+    set_password(db, rita.id, "the right passphrase")
+    for minute in range(3):
+        for email in (rita.email, "nobody@test.example"):
+            with pytest.raises(NotFound):
+                verify_login(db, email, f"guess {minute}", rules)
+        clock.advance(minutes=1)
+    for email in (rita.email, "nobody@test.example"):  # now even the right password is not checked
+        with pytest.raises(LockedOut) as locked:
+            verify_login(db, email, "the right passphrase", rules)
+        assert locked.value.until == clock.now() - timedelta(minutes=3) + timedelta(minutes=15)
+    set_password(db, people["rob"].id, "rob's own passphrase")  # another email is not locked
+    assert verify_login(db, people["rob"].email, "rob's own passphrase", rules).id == people["rob"].id
+    clock.advance(minutes=12)  # the first refusal is 15 minutes old: two in the window, under three
+    assert verify_login(db, rita.email, "the right passphrase", rules).id == rita.id

@@ -23,7 +23,7 @@ from leadpool.identity.service import person
 from leadpool.leads.model import NOT_TEXT
 from leadpool.settings import Settings
 from leadpool.storage.db import Database
-from leadpool.storage.tables import users, web_sessions
+from leadpool.storage.tables import events, users, web_sessions
 
 _hasher = PasswordHasher()
 # Verified when the email is unknown, so a refusal takes as long whether or not the account exists.
@@ -41,6 +41,8 @@ class SessionRules:
     https: bool = False
     min_password: int = 10
     origin: str | None = None  # the public origin, when a proxy rewrites Host
+    failures: int = 10  # refused logins for one email within `lockout` before it is locked
+    lockout: timedelta = timedelta(minutes=15)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SessionRules:
@@ -50,6 +52,8 @@ class SessionRules:
             https=settings.web_https,
             min_password=settings.password_min_length,
             origin=settings.web_origin,
+            failures=settings.login_failures,
+            lockout=timedelta(minutes=settings.login_lockout_minutes),
         )
 
 
@@ -126,10 +130,54 @@ def _refuse(db: Database, email: str, user_id: int | None, why: str) -> NotFound
     return NotFound(WRONG)
 
 
-def verify_login(db: Database, email: str, password: str) -> Person:
+class LockedOut(Exception):
+    """Too many refused logins for one email: no password is checked until `until`."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"too many failed logins; try again after {until.isoformat()}")
+        self.until = until
+
+
+_LOCKING = ("no such user", "no password set", "wrong password", "user is inactive")
+
+
+def _lockout(db: Database, email: str, rules: SessionRules) -> datetime | None:
+    """When the email may be tried again, if it has had too many refusals lately. Counted from the
+    refusal events (one index range: type and time), whether or not the account exists."""
+    now = db.clock.now()
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(events.c.at, events.c.details)
+            .where(events.c.type == EventType.login_failed.value, events.c.at > now - rules.lockout)
+            .order_by(events.c.at)
+        ).all()
+    recent = [
+        as_utc(r.at)
+        for r in rows
+        if r.details.get("email") == _clean(email) and r.details.get("why") in _LOCKING
+    ]
+    if len(recent) < rules.failures:
+        return None
+    return recent[-rules.failures] + rules.lockout
+
+
+def verify_login(db: Database, email: str, password: str, rules: SessionRules | None = None) -> Person:
     """The person whose email and password these are; NotFound(WRONG) otherwise, saying neither which
-    was wrong nor whether the account exists (the event records which, for ops)."""
+    was wrong nor whether the account exists (the event records which, for ops). With `rules`, an
+    email refused too often lately raises LockedOut without its password being looked at."""
     email = email.strip().lower()
+    if rules is not None:
+        until = _lockout(db, email, rules)
+        if until is not None:
+            with db.transaction() as conn:
+                append(
+                    conn,
+                    EventType.login_failed,
+                    db.clock.now(),
+                    reason="too many failed logins",
+                    details={"email": _clean(email), "why": "locked out", "until": until.isoformat()},
+                )
+            raise LockedOut(until)
     with db.engine.connect() as conn:
         row = conn.execute(
             sa.select(users.c.id, users.c.password_hash, users.c.active).where(users.c.email == email)

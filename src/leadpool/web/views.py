@@ -25,6 +25,7 @@ from leadpool.web.pages import (
     Session,
     get_rules,
     home,
+    local,
     login_redirect,
     redirect,
     render,
@@ -97,9 +98,13 @@ def login(
             error="the form expired; please try again",
         )
     try:
-        who = auth.verify_login(db, email, password)
+        who = auth.verify_login(db, email, password, rules)
     except NotFound:
         return _login_page(request, next_path=_safe_next(next) or "/", email=email, error=auth.WRONG)
+    except auth.LockedOut as locked:
+        wait = local(locked.until, "UTC", "%H:%M UTC")
+        error = f"too many failed logins for this email; try again after {wait}"
+        return _login_page(request, next_path=_safe_next(next) or "/", email=email, error=error)
     token, _ = auth.start_session(db, who, rules)
     target = _safe_next(next)
     response = RedirectResponse(home(db, who) if target in (None, "/") else target, status_code=303)
