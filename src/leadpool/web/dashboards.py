@@ -42,7 +42,7 @@ STYLESHEET = Path(__file__).parent / "templates" / "dashboards" / "dashboards.cs
 DEFAULT_DAYS = 14  # day buckets a dashboard shows when no range is asked for
 # An SVG opened on its own is a document: matplotlib styles it with inline CSS, and nothing in it runs.
 CHART_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
-MAX_DAYS = 366  # a longer range is refused: a chart of years of days is neither fast nor readable
+MAX_DAYS = 366  # a longer range is cut to its last MAX_DAYS days, saying so: years of days read as noise
 
 
 # -- who may do what ---------------------------------------------------------------------------------
