@@ -163,3 +163,20 @@ def test_a_manager_claims_where_the_org_lets_them_and_views_the_rest_in_full(sit
         flash.group(1)
         == "You (manager, team DACH) may not claim from Hot. Pool access is set under pools[].access.claim in the org file (§2)."
     )
+
+
+def test_a_refusal_that_passes_by_doing_something_says_what(site: Site) -> None:
+    """§6 anti-cherry-picking: Hot needs two Warm claims first; the refusal says so, once, and the
+    limits table shows it before the rep tries."""
+    rep = site.login_http("rep")
+    pools = rep.get("/pools")
+    csrf = re.findall(r'name="csrf" value="([^"]+)"', pools.text)[0]
+    refused = rep.post("/pools/Hot/claim", data={"csrf": csrf, "count": "1"})
+    flash = re.search(r'role="alert">([^<]*)<', refused.text)
+    said = (
+        "Each Hot claim needs 2 Warm claims today: you have 0 Warm and 0 Hot; claim 2 more from Warm first."
+    )
+    assert flash is not None and flash.group(1) == said
+    assert said in rep.get("/pools").text
+    rep.post("/pools/Warm/claim", data={"csrf": csrf, "count": "2"})
+    assert "You claimed lead" in rep.post("/pools/Hot/claim", data={"csrf": csrf, "count": "1"}).text

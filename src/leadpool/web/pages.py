@@ -103,7 +103,17 @@ def when_it_passes(at: datetime | None, now: datetime, tz: str) -> str:
     return f" It will pass at {then:%H:%M}{day} ({tz})."
 
 
+def sentence(text: str) -> str:
+    """A service's message as a sentence: capital first letter, one full stop."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 templates.env.filters["duration"] = duration
+templates.env.filters["sentence"] = sentence
 templates.env.filters["local"] = local
 templates.env.filters["passes"] = when_it_passes
 templates.env.filters["day_time"] = lambda at, now, tz: local(

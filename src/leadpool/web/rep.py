@@ -21,7 +21,7 @@ from leadpool.leads.model import Outcome
 from leadpool.pools import service as pools
 from leadpool.sla import service as slas
 from leadpool.storage.db import Database
-from leadpool.web.pages import DB, CheckedForm, redirect, render, role_guard, when_it_passes
+from leadpool.web.pages import DB, CheckedForm, redirect, render, role_guard, sentence, when_it_passes
 from leadpool.web.standing import sla_clocks, standings
 
 router = APIRouter(include_in_schema=False)
@@ -33,12 +33,11 @@ CHANNELS = ("call", "email", "meeting", "message")
 
 def refusal_words(exc: LeadpoolError, now: datetime, tz: str) -> str:
     """The refusal as a person reads it: what said no, and when it will pass (or what to do)."""
-    text = exc.message[:1].upper() + exc.message[1:]
-    text = text if text.endswith(".") else text + "."
+    text = sentence(exc.message)
     if isinstance(exc, ClaimRefused) and exc.refusal.retry_after is not None:
         return text + when_it_passes(exc.refusal.retry_after, now, tz)
-    if exc.hint:
-        return f"{text} {exc.hint[:1].upper()}{exc.hint[1:]}."
+    if exc.hint and exc.hint.lower() not in exc.message.lower():  # a ratio's message already says it
+        return f"{text} {sentence(exc.hint)}"
     return text
 
 
