@@ -1,0 +1,161 @@
+"""Who may open which page and post which form: every web route against every role, on the seeded
+example organisation behind a real server.
+
+Like the API's table, this one is the specification, and a route it does not list fails the test.
+A listed role gets the page (200); another logged-in role gets the 403 page; nobody logged in is
+sent to the login page; a form posted by a role that may not post it changes nothing."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import httpx
+import sqlalchemy as sa
+
+from leadpool.identity.service import person_by_email
+from leadpool.storage.tables import leads, pools
+from tests.web.conftest import Site
+
+ROLES = ("rep", "manager", "ops", "executive", "admin")
+CLAIMERS = frozenset({"rep", "manager", "admin"})
+OPS = frozenset({"ops", "admin"})
+VIEWERS = frozenset({"manager", "ops", "executive", "admin"})
+DECIDERS = frozenset({"manager", "ops", "admin"})
+EVERYONE = frozenset(ROLES)
+
+
+@dataclass(frozen=True)
+class Page:
+    method: str
+    path: str  # as routed; {placeholders} filled from the seeded state
+    allowed: frozenset[str]
+    form: tuple[tuple[str, str], ...] = ()
+
+
+PAGES = [
+    Page("GET", "/", EVERYONE),
+    Page("GET", "/pools", CLAIMERS),
+    Page("GET", "/pools/{name}", CLAIMERS),
+    Page("POST", "/pools/{name}/claim", CLAIMERS, (("how", "next"),)),
+    Page("GET", "/leads", CLAIMERS),
+    Page("POST", "/leads/{lead_id}/contact", CLAIMERS, (("channel", "call"),)),
+    Page("POST", "/leads/{lead_id}/release", CLAIMERS, (("reason", "not my segment"),)),
+    Page("POST", "/leads/{lead_id}/outcome", CLAIMERS, (("outcome", "disqualified"),)),
+    Page("GET", "/review", OPS),
+    Page("POST", "/review/decide", OPS, (("verdict", "archive"), ("reason", "junk"))),
+    Page("GET", "/rules/test", OPS),
+    Page("POST", "/rules/test", OPS, (("lead", '{"email": "a@b.example", "score": 30}'),)),
+    Page("GET", "/history", EVERYONE),  # each sees the leads GET /api/v1/leads/{id} shows them
+    Page("GET", "/dashboard", VIEWERS),
+    Page("GET", "/dashboard/pools/{name}", VIEWERS),
+    Page("GET", "/transfers", VIEWERS),
+    Page("GET", "/charts/{chart}.{fmt}", VIEWERS),
+    Page("POST", "/dashboard/alerts/{alert_id}/acknowledge", DECIDERS),
+    Page("POST", "/transfers/{transfer_id}/decision", DECIDERS, (("decision", "reject"),)),
+]
+# Open to anyone: the login form, logging out, and the dashboards' stylesheet.
+PUBLIC = {"GET /login", "POST /login", "POST /logout", "GET /dashboard/dashboards.css"}
+
+
+def _routes() -> set[str]:
+    from leadpool.web import dashboards, ops, rep, views
+
+    return {
+        f"{method} {route.path}"
+        for module in (views, rep, ops, dashboards)
+        for route in module.router.routes
+        for method in getattr(route, "methods", ()) or ()
+    }
+
+
+def test_the_table_lists_every_page() -> None:
+    listed = {f"{p.method} {p.path}" for p in PAGES} | PUBLIC
+    assert _routes() - listed == set(), "pages nobody decided who may open"
+    assert listed - _routes() == set(), "the table lists pages that no longer exist"
+
+
+def _fill(site: Site, path: str) -> str:
+    with site.db.engine.connect() as conn:
+        held = conn.execute(
+            sa.select(leads.c.id).where(leads.c.status == "claimed").order_by(leads.c.id).limit(1)
+        ).scalar()
+        cold = conn.execute(sa.select(pools.c.name).where(pools.c.name == "Cold")).scalar_one()
+    return path.format(name=cold, lead_id=held or 1, alert_id=1, transfer_id=1, chart="depth", fmt="svg")
+
+
+def _csrf(client: httpx.Client) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text) or re.search(
+        r'name="csrf" value="([^"]+)"', client.get("/").text
+    )
+    assert found is not None
+    return found.group(1)
+
+
+def test_who_may_open_which_page(site: Site) -> None:
+    clients = {role: site.login_http(role) for role in ROLES}
+    anonymous = httpx.Client(base_url=site.url, follow_redirects=False)
+    wrong = {}
+    for page in PAGES:
+        if page.method != "GET":
+            continue
+        path = _fill(site, page.path)
+        for role, client in clients.items():
+            status = client.get(path).status_code
+            if status != (200 if role in page.allowed else 403):
+                wrong[f"{page.path} as {role}"] = status
+        reply = anonymous.get(path)
+        if reply.status_code not in (302, 303) or "/login" not in reply.headers.get("location", ""):
+            wrong[f"{page.path} anonymous"] = reply.status_code
+    anonymous.close()
+    assert wrong == {}
+
+
+def test_a_form_from_a_role_that_may_not_post_it_is_refused_and_changes_nothing(site: Site) -> None:
+    clients = {role: site.login_http(role) for role in ROLES}
+    with site.db.engine.connect() as conn:
+        before = conn.execute(
+            sa.select(leads.c.id, leads.c.status, leads.c.owner_id).order_by(leads.c.id)
+        ).all()
+    wrong = {}
+    for page in PAGES:
+        if page.method != "POST":
+            continue
+        path = _fill(site, page.path)
+        for role, client in clients.items():
+            if role in page.allowed:
+                continue
+            status = client.post(path, data={**dict(page.form), "csrf": _csrf(client)}).status_code
+            if status != 403:
+                wrong[f"{page.path} as {role}"] = status
+    with site.db.engine.connect() as conn:
+        after = conn.execute(
+            sa.select(leads.c.id, leads.c.status, leads.c.owner_id).order_by(leads.c.id)
+        ).all()
+    assert wrong == {}
+    assert after == before
+
+
+def test_a_rep_cannot_work_another_reps_lead_from_the_pages(site: Site) -> None:
+    """Another rep's lead, by its id: contact, release and outcome are refused and nothing moves."""
+    rep = site.login_http("rep")
+    email = site.logins["rep"][0]
+    rep_id = person_by_email(site.db, email).id
+    with site.db.engine.connect() as conn:
+        theirs = conn.execute(
+            sa.select(leads.c.id, leads.c.owner_id)
+            .where(leads.c.status == "claimed", leads.c.owner_id != rep_id)
+            .limit(1)
+        ).first()
+    assert theirs is not None, "the example seed holds claimed leads of several reps"
+    for action, form in (
+        ("contact", {"channel": "call"}),
+        ("release", {"reason": "mine now"}),
+        ("outcome", {"outcome": "won", "amount": "5000"}),
+    ):
+        reply = rep.post(f"/leads/{theirs.id}/{action}", data={**form, "csrf": _csrf(rep)})
+        said = re.findall(r'class="flash[^"]*"[^>]*>([^<]*)', reply.text)
+        assert said == [f"No lead {theirs.id} among your leads."], (action, reply.status_code, said)
+    with site.db.engine.connect() as conn:
+        owner = conn.execute(sa.select(leads.c.owner_id).where(leads.c.id == theirs.id)).scalar_one()
+    assert owner == theirs.owner_id
