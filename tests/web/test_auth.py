@@ -215,3 +215,15 @@ def test_after_ten_wrong_passwords_the_login_form_says_when_to_try_again(site: S
             client.post("/login", data={"email": email, "password": password, "csrf": csrf}).url.path
             == "/pools"
         )
+
+
+def test_a_form_holding_a_nul_character_changes_nothing(site: Site) -> None:
+    rep = site.login_http("rep")
+    page = rep.get("/pools")
+    csrf = re.findall(r'name="csrf" value="([^"]+)"', page.text)[0]
+    claimed = rep.post("/pools/Cold/claim", data={"csrf": csrf, "count": "1"})
+    lead = re.search(r"You claimed lead (\d+)", claimed.text)
+    assert lead is not None
+    refused = rep.post(f"/leads/{lead.group(1)}/release", data={"csrf": csrf, "reason": "bad\x00reason"})
+    assert refused.status_code == 403 and "holds a character that is not text" in refused.text
+    assert f'id="lead-{lead.group(1)}"' in rep.get("/leads").text  # still held

@@ -22,6 +22,7 @@ from starlette.datastructures import FormData
 from leadpool.clock import as_utc
 from leadpool.identity.access import Person, allowed
 from leadpool.identity.model import Permission, Role
+from leadpool.leads.model import NOT_TEXT
 from leadpool.org.service import current
 from leadpool.storage.db import Database
 from leadpool.web import auth
@@ -245,6 +246,13 @@ async def checked_form(request: Request, session: Annotated[WebSession, Depends(
             "Reload the page and send it again.",
             title="Form refused",
         )
+    for name, value in form.multi_items():
+        if isinstance(value, str) and NOT_TEXT.search(value):
+            raise PageForbidden(
+                f"The field '{name[:40]}' holds a character that is not text (a NUL, or half of a "
+                "character), so nothing was changed. Type it again without it.",
+                title="Form refused",
+            )
     return form
 
 
