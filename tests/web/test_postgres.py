@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -65,3 +66,14 @@ def test_a_rep_claims_and_ops_decides_on_postgresql(pg_site: Site) -> None:
             .all()
         )
     assert moved == ["archived"] * 3
+
+
+@pytest.mark.postgres
+def test_a_login_holding_a_nul_character_is_just_wrong_on_postgresql(pg_site: Site) -> None:
+    email, password = pg_site.logins["rep"]
+    with httpx.Client(base_url=pg_site.url, headers={"Origin": pg_site.url}, follow_redirects=True) as client:
+        csrf = _csrf(client.get("/login").text)
+        reply = client.post(
+            "/login", data={"email": email + "\x00", "password": password + "\x00", "csrf": csrf}
+        )
+        assert reply.status_code == 401 and "wrong email or password" in reply.text

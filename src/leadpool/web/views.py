@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from leadpool.errors import NotFound
+from leadpool.leads.model import NOT_TEXT
 from leadpool.settings import Settings
 from leadpool.web import auth
 from leadpool.web.auth import SessionEnded, SessionRules
@@ -80,7 +81,9 @@ async def _login_fields(request: Request) -> dict[str, str]:
     request check reads the body first, and FastAPI's own form parsing would find it consumed."""
     form = await request.form()
     limits = {"email": 320, "password": auth.MAX_PASSWORD, "csrf": 200, "next": 2000}
-    return {k: v[:n] if isinstance(v := form.get(k), str) else "" for k, n in limits.items()}
+    # No NUL or lone surrogate reaches a query (PostgreSQL refuses NUL): such a login is just wrong.
+    fields = {k: v[:n] if isinstance(v := form.get(k), str) else "" for k, n in limits.items()}
+    return {k: NOT_TEXT.sub("\ufffd", v) for k, v in fields.items()}
 
 
 @router.post("/login")
