@@ -172,6 +172,17 @@ def test_http_reps_see_only_themselves(client: Any, auth: Any, history: dict[str
         assert client.get(f"/api/v1/metrics/{path}", headers=auth["ops"]).status_code == 200
 
 
+def test_http_refuses_what_it_cannot_answer(client: Any, auth: Any) -> None:
+    ops = auth["ops"]
+    far = client.get("/api/v1/metrics/series", params={"start": "0001-01-03T00:00:00Z"}, headers=ops)
+    assert far.status_code == 422 and "longer than 1100 days" in far.json()["error"]["message"]
+    backwards = {"start": "2026-01-05T00:00:00Z", "end": "2026-01-04T00:00:00Z"}
+    assert client.get("/api/v1/metrics/pools", params=backwards, headers=ops).status_code == 422
+    assert client.get("/api/v1/metrics/pools", params={"pool": "Nope"}, headers=ops).status_code == 404
+    early = client.get("/api/v1/metrics/ages", params={"at": "0001-01-02T12:00:00Z"}, headers=ops)
+    assert early.status_code == 200 and all(p["available"] == 0 for p in early.json()["pools"])
+
+
 def test_prometheus_text_needs_a_token(client: Any, auth: Any, history: dict[str, Any]) -> None:
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers=auth["rob"]).status_code == 403

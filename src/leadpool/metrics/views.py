@@ -168,9 +168,17 @@ class PoolCollector(Collector):
         yield colours
 
 
-@prometheus.get("/metrics", response_class=Response)
+TEXT_FORMAT = (
+    "text/plain; version=0.0.4; charset=utf-8"  # what generate_latest writes; every Prometheus reads it
+)
+PROMETHEUS_TEXT: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Prometheus text exposition format 0.0.4", "content": {"text/plain": {}}}
+}
+
+
+@prometheus.get("/metrics", response_class=Response, responses=PROMETHEUS_TEXT)
 def exposition(db: DB, me: Scrapers) -> Response:
     """Prometheus text exposition of the pool gauges; needs a bearer token (ops, admin, executive)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(PoolCollector(db))
-    return Response(generate_latest(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
+    return Response(generate_latest(registry), media_type=TEXT_FORMAT)
