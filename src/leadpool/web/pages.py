@@ -153,9 +153,9 @@ def nav(db: Database, who: Person) -> list[Link]:
         mine = [MY_POOLS, MY_LEADS] if claims_somewhere(db, who) else []
         return [DASHBOARD, TRANSFERS, *mine]
     if role is Role.ops:
-        return [REVIEW, RULE_TESTER, HISTORY, DASHBOARD]
+        return [REVIEW, RULE_TESTER, HISTORY, DASHBOARD, TRANSFERS]  # §9: ops approve transfers
     if role is Role.executive:
-        return [DASHBOARD]
+        return [DASHBOARD, TRANSFERS]  # read-only
     return [MY_POOLS, MY_LEADS, REVIEW, RULE_TESTER, HISTORY, DASHBOARD, TRANSFERS]
 
 
