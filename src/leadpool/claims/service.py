@@ -38,7 +38,7 @@ from leadpool.leads.access import held_lead
 from leadpool.leads.model import OPEN_STATUSES, Status
 from leadpool.org.schema import Limits, Pool
 from leadpool.org.service import CurrentOrg, current
-from leadpool.storage.batch import Batch, Call, write_batch
+from leadpool.storage.batch import Batch, Call, Sequential, write_batch
 from leadpool.storage.db import Database
 from leadpool.storage.tables import AVAILABLE, claims, events, fixed, leads, penalties, users
 
@@ -180,6 +180,15 @@ _ACTIONS = (
 )
 
 
+def counts(
+    conn: Connection, db: Database, org: CurrentOrg, rep: Person, pool: Pool, now: datetime
+) -> tuple[Any, Limits, limit_rules.Standing]:
+    """What one more claim from `pool` would be judged on now, counted exactly as a claim counts
+    (the same statement, the rep's day and tier, any penalty) but without the rep's lock: for the
+    pages that show a rep their limits. A claim still counts again under the lock when it is made."""
+    return _lock_and_count(Sequential(conn), db, org, rep, pool, org.pool_ids[pool.name], now, 1, lock=False)
+
+
 def _lock_and_count(
     batch: Batch,
     db: Database,
@@ -189,6 +198,8 @@ def _lock_and_count(
     pool_id: int,
     now: datetime,
     n: int,
+    *,
+    lock: bool = True,
 ) -> tuple[Any, Limits, limit_rules.Standing]:
     """Lock the rep and read every count the limits need, in one round trip.
 
@@ -196,7 +207,7 @@ def _lock_and_count(
     token; if the rep's row says otherwise (changed a moment ago), the counts are read again."""
     zone, tier = rep.timezone, rep.tier
     hour_ago = now - timedelta(hours=1)
-    calls: list[Call] = [(_LOCK_PG, {"rep": rep.id})] if db.is_postgres else []
+    calls: list[Call] = [(_LOCK_PG, {"rep": rep.id})] if db.is_postgres and lock else []
     while True:
         limits = org.limits(pool, tier)
         cooldown = limits.cooldown if limits.cooldown is not None and limits.cooldown.minutes > 0 else None

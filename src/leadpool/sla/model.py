@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from leadpool.org.schema import Weekday, WorkingHours
+from leadpool.org.schema import ContactSla, Org, User, Weekday, WorkingHours
 
 _DAYS = list(Weekday)
 
@@ -33,6 +33,14 @@ def deadline(start: datetime, hours: float, working: WorkingHours | None, zone: 
                 left -= span
         cursor = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
     raise ValueError("working hours with no working days never reach a deadline")
+
+
+def step_due(org: Org, sla: ContactSla, holder: User | None, claimed_at: datetime, step: int) -> datetime:
+    """When rung `step` (0-based) of a claim's contact ladder is due: in the holder's working hours
+    and time zone when the SLA counts working time (the org's, for a holder the org file lacks)."""
+    zone = holder.timezone if holder else org.timezone
+    hours = (holder.working_hours if holder else None) or org.push.working_hours
+    return deadline(claimed_at, sla.hours * (step + 1), hours if sla.working_time else None, zone)
 
 
 def first_response_due(

@@ -26,7 +26,7 @@ from leadpool.org.schema import ContactSla, Org, SlaStep
 from leadpool.org.service import CurrentOrg, current
 from leadpool.push import service as push
 from leadpool.scheduler.service import JobResult
-from leadpool.sla.model import deadline
+from leadpool.sla.model import step_due
 from leadpool.storage.db import Database
 from leadpool.storage.tables import HELD, claims, leads, penalties, users
 
@@ -100,17 +100,13 @@ def _due_claims(
             continue
         pool_name, sla = ladders[row.pool_id]
         rep = people.get(str(emails.get(row.rep_id, "")).lower())
-        zone = rep.timezone if rep else o.timezone
-        hours = (rep.working_hours if rep else None) or o.push.working_hours
         steps = []
         # Every step now due fires, in order: a scheduler catching up skips no rung of the ladder.
         for step in range(row.sla_step, len(sla.ladder)):
             key = (org.version, row.id, step)
             due = deadlines.get(key)
             if due is None:
-                due = deadline(
-                    as_utc(row.claimed_at), sla.hours * (step + 1), hours if sla.working_time else None, zone
-                )
+                due = step_due(o, sla, rep, as_utc(row.claimed_at), step)
                 if len(deadlines) > 100_000:
                     deadlines.clear()
                 deadlines[key] = due

@@ -32,7 +32,9 @@ class Batch(Protocol):
     def run_and_commit(self, calls: Sequence[Call]) -> list[list[Any]]: ...
 
 
-class _Sequential:
+class Sequential:
+    """Runs the calls one after another on a connection (SQLite, and reads on either database)."""
+
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
@@ -94,7 +96,7 @@ def write_batch(db: Database) -> Iterator[Batch]:
     """A write transaction whose statements are sent in batches; committed on leaving unless done."""
     if not db.is_postgres:
         with db.transaction() as conn:
-            yield _Sequential(conn)
+            yield Sequential(conn)
         return
     with db.engine.connect() as conn:
         raw = conn.connection.driver_connection

@@ -13,15 +13,14 @@ import sqlalchemy as sa
 
 from leadpool.claims import limits as limit_rules
 from leadpool.claims import windows
-from leadpool.claims.service import _lock_and_count
+from leadpool.claims.service import counts
 from leadpool.clock import as_utc
 from leadpool.errors import Refusal
 from leadpool.identity.access import Person, allowed
 from leadpool.identity.model import Permission
 from leadpool.org.schema import Limits
 from leadpool.org.service import current
-from leadpool.sla.model import deadline
-from leadpool.storage.batch import _Sequential
+from leadpool.sla.model import step_due
 from leadpool.storage.db import Database
 from leadpool.storage.tables import claims, leads
 
@@ -47,7 +46,6 @@ def standings(db: Database, who: Person) -> list[PoolStanding]:
     now = db.clock.now()
     out = []
     with db.engine.connect() as conn:
-        reader = _Sequential(conn)
         for pool in org.loaded.org.pools:
             if pool.name not in org.pool_ids or not allowed(pool, who, Permission.claim):
                 continue
@@ -56,15 +54,12 @@ def standings(db: Database, who: Person) -> list[PoolStanding]:
             if pool.release is not None or hours is not None:
                 window = windows.check(pool, hours, who, now, org.loaded.org.timezone, org.claimers(pool))
                 refusal = window.refusal
-            row, limits, standing = _lock_and_count(
-                reader, db, org, who, pool, org.pool_ids[pool.name], now, 1
-            )
+            row, limits, standing = counts(conn, db, org, who, pool, now)
             if refusal is None:
                 refusal = limit_rules.check(limits, standing, n=1, now=now, zone=row.timezone, pool=pool.name)
             out.append(
                 PoolStanding(pool.name, limits, row.today, row.pool_today, row.in_hour, row.open, refusal)
             )
-            conn.rollback()  # PostgreSQL: let go of the rep's advisory lock at once
     return out
 
 
@@ -110,12 +105,7 @@ def sla_clocks(db: Database, who: Person, held: Iterable[dict[str, Any]]) -> dic
         if pool is not None and step is not None and lead["status"] == "claimed" and lead["claimed_at"]:
             sla = pool.contact_sla or o.slas.contact
             if step < len(sla.ladder):
-                holder = people.get(who.email.lower())
-                zone = holder.timezone if holder else o.timezone
-                hours = (holder.working_hours if holder else None) or o.push.working_hours
-                at = deadline(
-                    lead["claimed_at"], sla.hours * (step + 1), hours if sla.working_time else None, zone
-                )
+                at = step_due(o, sla, people.get(who.email.lower()), lead["claimed_at"], step)
                 clocks.append(Due("contact", at, sla.ladder[step].value.replace("_", " ")))
         out[lead_id] = sorted(clocks, key=lambda d: d.at)
     return out
