@@ -136,6 +136,25 @@ def test_ages_in_the_brackets(db: Database, history: dict[str, Any], clock: Manu
     assert [s.count for s in warm.brackets] == [0, 1, 0, 0]  # 21 h in Warm
 
 
+def test_age_colours_are_each_pools_alert_marks(
+    db: Database, history: dict[str, Any], clock: ManualClock
+) -> None:
+    """One setting: a pool whose own alerts move its age marks is coloured by them, the others keep
+    the org's (green under 4 h, red from 24 h)."""
+    org = yaml.safe_load(SMALL_ORG)
+    warm = next(p for p in org["pools"] if p["name"] == "Warm")
+    warm["alerts"] = {"age": {"green_hours": 12, "red_hours": 48}}
+    orgs.apply(db, yaml.safe_dump(org))
+    clock.advance(hours=9)  # D has waited 10 h in Warm (green there, yellow by the org's marks)
+    ages = {a.pool: a for a in service.age_distribution(db, clock.now())}
+    assert [(s.label, s.count) for s in ages["Warm"].colours] == [("green", 1), ("yellow", 0), ("red", 0)]
+    assert [(s.label, s.count) for s in ages["Cold"].colours] == [("green", 0), ("yellow", 1), ("red", 0)]
+    clock.advance(hours=16)  # 26 h in Warm: yellow there (red by the org's); B 31 h in Cold: red
+    ages = {a.pool: a for a in service.age_distribution(db, clock.now())}
+    assert [s.count for s in ages["Warm"].colours] == [0, 1, 0]
+    assert [s.count for s in ages["Cold"].colours] == [0, 0, 1]
+
+
 def test_reps_and_sources(db: Database, history: dict[str, Any], people: Any) -> None:
     rows = {r.email: r for r in service.rep_metrics(db, history["t0"], history["end"])}
     rob, rita = rows["rob@test.example"], rows["rita@test.example"]

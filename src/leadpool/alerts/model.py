@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from leadpool.health.model import Day
 from leadpool.identity.model import Role
-from leadpool.org.schema import AgeAlert, AlertRouting, AlertRules, DepthAlert, Level, Threshold
+from leadpool.org.schema import AgeAlert, AlertRouting, AlertRules, DepthAlert, Level, Org, Pool, Threshold
 
 ORG = "org"  # the subject of a check about the whole organisation
 TICK_CHECKS = ("depth", "age", "average_age")  # cheap: read every tick
@@ -34,6 +34,12 @@ def rules_for(org_rules: AlertRules, pool_rules: AlertRules | None) -> AlertRule
         return org_rules
     given = {k: getattr(pool_rules, k) for k in pool_rules.model_fields_set}
     return org_rules.model_copy(update=given)
+
+
+def age_marks(org: Org, pool: Pool) -> AgeAlert:
+    """The §13 age colours a pool is judged and drawn by (its alert rules', also when its age check
+    is off): one setting, so a dashboard's colours are the alert's."""
+    return rules_for(org.alerts, pool.alerts).age or AgeAlert()
 
 
 def roles_for(route: AlertRouting, level: Level) -> tuple[Role, ...]:

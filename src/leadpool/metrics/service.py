@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from leadpool.alerts.model import age_marks
 from leadpool.errors import InvalidInput, Problem
 from leadpool.events.model import EventType
 from leadpool.health.model import advice
@@ -609,14 +610,19 @@ def _before(at: datetime, hours_: float) -> datetime:
         return datetime.min.replace(tzinfo=UTC)
 
 
+_COLOURS = ("green", "yellow", "red")
+
+
 def age_distribution(db: Database, at: datetime, *, pool: str | None = None) -> list[AgeDistribution]:
     """Per pool, the leads available at `at` (those still available now that had entered by then)
     by time in pool: the §12 brackets and the §13 colours."""
     org = current(db)
     only = _pool_id(org, pool)
-    m = org.loaded.org.metrics
-    edges = sorted(m.age_brackets_hours)
-    colours = sorted(m.age_colours_hours)[:2]
+    o = org.loaded.org
+    edges = sorted(o.metrics.age_brackets_hours)
+    # Each pool's colours are its alert marks; one query counts by every mark any pool uses.
+    marks = {p.name: age_marks(o, p) for p in o.pools}
+    colours = sorted({h for a in marks.values() for h in (a.green_hours, a.red_hours)})
 
     def counts(cuts: list[float]) -> list[Any]:
         # bucket i holds leads that entered after at - cuts[i] (younger than the edge), else older
@@ -646,7 +652,6 @@ def age_distribution(db: Database, at: datetime, *, pool: str | None = None) -> 
     with _reading(db) as conn:
         rows = {int(r[0]): [int(x) for x in r[1:]] for r in conn.execute(query) if r[0] is not None}
     labels = bracket_labels(edges)
-    colour_labels = ["green", "yellow", "red"][: len(colours) + 1]
     out = []
     for p in org.loaded.org.pools:
         pid = org.pool_ids.get(p.name)
@@ -655,9 +660,13 @@ def age_distribution(db: Database, at: datetime, *, pool: str | None = None) -> 
         r = rows.get(pid, [0] * (2 + len(edges) + 1 + len(colours) + 1))
         total, old = r[0], r[1]
         b = r[2 : 3 + len(edges)]
-        c = r[3 + len(edges) :]
+        c = r[3 + len(edges) :]  # c[i]: younger than colours[i] and at least colours[i - 1]
+        green, red = colours.index(marks[p.name].green_hours), colours.index(marks[p.name].red_hours)
+        by_colour = [sum(c[: green + 1]), sum(c[green + 1 : red + 1]), sum(c[red + 1 :])]
         out.append(
-            AgeDistribution(p.name, at, total, shares(labels, b), shares(colour_labels, c), ratio(old, total))
+            AgeDistribution(
+                p.name, at, total, shares(labels, b), shares(_COLOURS, by_colour), ratio(old, total)
+            )
         )
     return out
 

@@ -737,10 +737,12 @@ class Duplicates(Strict):
 class Metrics(Strict):
     """§12 metrics: the brackets reports use and the marks of the hoarding signals (per rep)."""
 
-    age_brackets_hours: list[Annotated[float, Field(gt=0)]] = Field(default_factory=lambda: [12, 24, 48])
-    age_colours_hours: list[Annotated[float, Field(gt=0)]] = Field(default_factory=lambda: [4, 24])
+    # The §13 colours (green, yellow, red) are the alerts' age marks: alerts.age.green_hours, red_hours.
+    age_brackets_hours: list[Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: [12.0, 24.0, 48.0]
+    )
     # Score tiers for the quality mix: a lead is in the first tier whose lowest score it reaches.
-    quality_tiers: dict[str, float] = Field(default_factory=lambda: {"hot": 80, "warm": 50, "cold": 0})
+    quality_tiers: dict[str, float] = Field(default_factory=lambda: {"hot": 80.0, "warm": 50.0, "cold": 0.0})
     hoarding_claim_share: Annotated[float, Field(gt=0)] = 1.5  # claims vs. the average rep
     hoarding_contact_rate: Annotated[float, Field(ge=0, le=1)] = 0.5  # contacted / leads under this
     hoarding_open: Annotated[int, Field(ge=1)] = 30

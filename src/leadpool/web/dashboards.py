@@ -28,7 +28,7 @@ from leadpool.identity.access import Person, allowed
 from leadpool.identity.model import MANAGES_ALL, Permission, Role
 from leadpool.metrics import service as metrics
 from leadpool.metrics.model import PoolMetrics, RepMetrics
-from leadpool.org.schema import AgeAlert, Level, Pool
+from leadpool.org.schema import Level, Pool
 from leadpool.org.service import CurrentOrg, current
 from leadpool.storage.db import Database
 from leadpool.storage.tables import leads, users
@@ -162,12 +162,12 @@ class Thresholds:
 def thresholds(org: CurrentOrg, pool: Pool) -> Thresholds:
     o = org.loaded.org
     rules = alert_model.rules_for(o.alerts, pool.alerts)
-    edges = sorted(o.metrics.age_colours_hours)
+    ages = alert_model.age_marks(o, pool)
     target = o.metrics.time_to_claim_hours.get(pool.name, o.metrics.time_to_claim_standard_hours)
     return Thresholds(
         depth=(rules.depth.yellow, rules.depth.red, rules.depth.critical) if rules.depth else None,
         # the colour edges the age distribution is counted by, and the alert's share past green
-        age=charts.AgeMarks(edges[0], edges[min(1, len(edges) - 1)], (rules.age or AgeAlert()).over_percent),
+        age=charts.AgeMarks(ages.green_hours, ages.red_hours, ages.over_percent),
         depletion_under=rules.depletion_under.mark if rules.depletion_under else None,
         depletion_days=rules.depletion_days,
         time_to_claim_hours=target,
