@@ -86,6 +86,9 @@ def test_a_signed_webhook_verifies_and_a_replay_or_tampering_does_not(
     with pytest.raises(Refused) as tampered:
         verify(SECRET, got.headers, got.body.replace(b"mia@", b"eve@"), now=now)
     assert tampered.value.reason == "signature"
+    with pytest.raises(Refused) as renamed:  # replayed at once under another id, to pass de-duplication
+        verify(SECRET, {**got.headers, "X-Leadpool-Delivery": str(delivery_id + 1)}, got.body, now=now)
+    assert renamed.value.reason == "signature"
     with pytest.raises(Refused) as wrong_key:
         verify("another secret", got.headers, got.body, now=now)
     assert wrong_key.value.reason == "signature"

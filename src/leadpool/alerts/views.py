@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from leadpool.alerts import service
-from leadpool.api.deps import DB, Me
+from leadpool.api.deps import DB, Me, PathId
 
 router = APIRouter(tags=["alerts"])
 
@@ -22,6 +22,6 @@ def list_alerts(db: DB, me: Me, all: bool = False, limit: int = 100) -> list[dic
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
-def acknowledge(db: DB, me: Me, alert_id: int) -> dict[str, Any]:
+def acknowledge(db: DB, me: Me, alert_id: PathId) -> dict[str, Any]:
     """You have seen it (the pool's managers, ops, admins). Acknowledging twice changes nothing."""
     return service.acknowledge(db, me, alert_id)

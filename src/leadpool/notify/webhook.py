@@ -2,8 +2,9 @@
 
 Headers: X-Leadpool-Delivery (the delivery id: the same on every retry, for de-duplication),
 X-Leadpool-Timestamp (unix seconds) and X-Leadpool-Signature: `v1=` + hex HMAC-SHA256 of
-f"{timestamp}.{raw body}" under the shared secret. The timestamp is signed, so an old request
-replayed later fails `verify` once it is older than the tolerance."""
+f"{timestamp}.{delivery}.{raw body}" under the shared secret. The timestamp is signed, so an old
+request replayed later fails `verify` once it is older than the tolerance; the delivery id is
+signed, so a request replayed within it under another id fails too, and de-duplication by id holds."""
 
 from __future__ import annotations
 
@@ -40,15 +41,15 @@ class Outcome:
     error: str | None = None
 
 
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+def signature(secret: str, timestamp: int, delivery: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.{delivery}.".encode() + body, hashlib.sha256)
     return f"{VERSION}={mac.hexdigest()}"
 
 
 def headers(secret: str | None, delivery_id: int, timestamp: int, body: bytes) -> dict[str, str]:
     out = {"Content-Type": "application/json", DELIVERY: str(delivery_id), TIMESTAMP: str(timestamp)}
     if secret:
-        out[SIGNATURE] = signature(secret, timestamp, body)
+        out[SIGNATURE] = signature(secret, timestamp, str(delivery_id), body)
     return out
 
 
@@ -59,8 +60,9 @@ def verify(
     system clock); a timestamp more than `tolerance` seconds away from it either way is refused."""
     lower = {k.lower(): v for k, v in headers.items()}
     stamp, sent = lower.get(TIMESTAMP.lower()), lower.get(SIGNATURE.lower())
-    if not stamp or not sent:
-        raise Refused("missing", f"{TIMESTAMP} and {SIGNATURE} are required")
+    delivery = lower.get(DELIVERY.lower())
+    if not stamp or not sent or not delivery:
+        raise Refused("missing", f"{DELIVERY}, {TIMESTAMP} and {SIGNATURE} are required")
     try:
         timestamp = int(stamp)
     except ValueError:
@@ -74,11 +76,11 @@ def verify(
         raise Refused(
             "future", f"timestamp is {timestamp - now:.0f} s in the future (tolerance {tolerance:.0f} s)"
         )
-    expected = signature(secret, timestamp, body)
+    expected = signature(secret, timestamp, delivery, body)
     # Several signatures may be sent (a secret being rotated): any one that matches will do.
     given = [s.strip() for s in sent.split(",")]
     if not any(hmac.compare_digest(expected.encode(), g.encode()) for g in given):
-        raise Refused("signature", "signature does not match the body and timestamp")
+        raise Refused("signature", "signature does not match the body, timestamp and delivery id")
 
 
 def body(payload: Mapping[str, Any]) -> bytes:

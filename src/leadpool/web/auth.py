@@ -84,7 +84,8 @@ def _clean(text: str, width: int = 200) -> str:
 def set_password(
     db: Database, user_id: int, password: str, *, min_length: int = 10, actor_id: int | None = None
 ) -> None:
-    """Store an argon2 hash of `password`; refuse one too short to resist guessing."""
+    """Store an argon2 hash of `password`; refuse one too short to resist guessing. Every session
+    of the person ends: a new password is what one sets after a suspected compromise."""
     problem = None
     if len(password) < min_length:
         problem = f"is {len(password)} characters long; use at least {min_length}"
@@ -101,6 +102,11 @@ def set_password(
     with db.transaction() as conn:
         conn.execute(
             sa.update(users).where(users.c.id == user_id).values(password_hash=_hasher.hash(password))
+        )
+        conn.execute(
+            sa.update(web_sessions)
+            .where(web_sessions.c.user_id == user_id, web_sessions.c.ended_at.is_(None))
+            .values(ended_at=now)
         )
         append(
             conn,
@@ -145,20 +151,22 @@ def _lockout(db: Database, email: str, rules: SessionRules) -> datetime | None:
     """When the email may be tried again, if it has had too many refusals lately. Counted from the
     refusal events (one index range: type and time), whether or not the account exists."""
     now = db.clock.now()
+    details = events.c.details
     with db.engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(events.c.at, events.c.details)
-            .where(events.c.type == EventType.login_failed.value, events.c.at > now - rules.lockout)
-            .order_by(events.c.at)
+        recent = conn.execute(
+            sa.select(events.c.at)
+            .where(
+                events.c.type == EventType.login_failed.value,
+                events.c.at > now - rules.lockout,
+                details["email"].as_string() == _clean(email),
+                details["why"].as_string().in_(_LOCKING),
+            )
+            .order_by(events.c.at.desc())
+            .limit(rules.failures)
         ).all()
-    recent = [
-        as_utc(r.at)
-        for r in rows
-        if r.details.get("email") == _clean(email) and r.details.get("why") in _LOCKING
-    ]
     if len(recent) < rules.failures:
         return None
-    return recent[-rules.failures] + rules.lockout
+    return as_utc(recent[-1].at) + rules.lockout
 
 
 def verify_login(db: Database, email: str, password: str, rules: SessionRules | None = None) -> Person:

@@ -37,6 +37,7 @@ STYLE: dict[Any, Any] = {  # typed loosely: rc_context wants literal keys
     "ytick.color": MUTED,
     "axes.spines.top": False,
     "axes.spines.right": False,
+    "text.parse_math": False,  # a '$' in a pool name is a dollar sign, not maths markup
     "svg.fonttype": "none",  # text stays text: smaller files, selectable labels
     "svg.hashsalt": "leadpool",  # the same figures draw the same SVG, byte for byte
 }

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 
 from leadpool.alerts import model as alert_model
 from leadpool.alerts import service as alerts
+from leadpool.api.deps import PathId
 from leadpool.errors import LeadpoolError
 from leadpool.health.service import report as health_report
 from leadpool.identity.access import Person, allowed
@@ -382,7 +383,7 @@ def _back(form_value: object, fallback: str) -> str:
 
 
 @router.post("/dashboard/alerts/{alert_id}/acknowledge")
-def acknowledge(db: DB, who: Viewer, alert_id: int, form: CheckedForm) -> Response:
+def acknowledge(db: DB, who: Viewer, alert_id: PathId, form: CheckedForm) -> Response:
     _refuse_executive(who)
     back = _back(form.get("back"), "/dashboard")
     try:
@@ -395,7 +396,7 @@ def acknowledge(db: DB, who: Viewer, alert_id: int, form: CheckedForm) -> Respon
 
 
 @router.post("/transfers/{transfer_id}/decision")
-def decide(db: DB, who: Viewer, transfer_id: int, form: CheckedForm) -> Response:
+def decide(db: DB, who: Viewer, transfer_id: PathId, form: CheckedForm) -> Response:
     _refuse_executive(who)
     back = _back(form.get("back"), "/transfers")
     choice, note = form.get("decision"), form.get("note")

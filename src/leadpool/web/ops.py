@@ -65,7 +65,9 @@ def decide(db: DB, me: Ops, form: CheckedForm) -> RedirectResponse:
     shown = form.get("filter")
     back = "/review" + (f"?reason={quote(shown)}" if isinstance(shown, str) and shown else "")
     ids = [
-        int(v) for v in form.getlist("lead_ids") if isinstance(v, str) and v.isdigit() and int(v) <= MAX_ID
+        int(v)
+        for v in form.getlist("lead_ids")
+        if isinstance(v, str) and v.isascii() and v.isdigit() and int(v) <= MAX_ID
     ]
     if not ids:
         return redirect(back, "refusal", "Tick at least one lead to decide on.")
@@ -142,7 +144,7 @@ def history(
     error = None
     wanted = (lead or "").strip().lstrip("#")
     if wanted:
-        if not wanted.isdigit() or not 0 < int(wanted) <= MAX_ID:
+        if not (wanted.isascii() and wanted.isdigit()) or not 0 < int(wanted) <= MAX_ID:
             error = f"'{wanted}' is not a lead number."
         else:
             try:

@@ -46,9 +46,10 @@ def _text(form: Any, name: str, limit: int = 300) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
-def _count(form: Any, name: str) -> int | None:
-    value = _text(form, name, 10)
-    return int(value) if value.isdigit() and 0 < int(value) <= 1000 else None
+def _number(form: Any, name: str, most: int) -> int | None:
+    """A positive whole number typed in ASCII digits ('²' is a digit to str.isdigit, not to int)."""
+    value = _text(form, name, 20)
+    return int(value) if value.isascii() and value.isdigit() and 0 < int(value) <= most else None
 
 
 @router.get("/pools")
@@ -77,8 +78,8 @@ def pool_page(request: Request, db: DB, me: Claimer, name: str) -> HTMLResponse:
 def claim(db: DB, me: Claimer, name: str, form: CheckedForm) -> RedirectResponse:
     """Claim the lead named by lead_id, else the next `count` (1: claim next; more: a batch)."""
     back = f"/pools/{name}" if _text(form, "back") != "pools" else "/pools"
-    lead_id = _count(form, "lead_id") if _text(form, "lead_id") else None
-    count = _count(form, "count") or 1
+    lead_id = _number(form, "lead_id", MAX_ID) if _text(form, "lead_id") else None
+    count = _number(form, "count", 1000) or 1
     if _text(form, "lead_id") and lead_id is None:
         return redirect(back, "refusal", "That lead number is not one leadpool gave out.")
     try:

@@ -60,7 +60,8 @@ def _login_page(request: Request, *, next_path: str, email: str = "", error: str
         email=email,
         error=error,
     )
-    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/login")
+    secure = request.app.state.web_rules.https
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/login", secure=secure)
     return response
 
 
