@@ -3,6 +3,8 @@ that say why for ops while the person only reads 'wrong email or password'."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -87,3 +89,28 @@ def test_an_email_refused_too_often_is_locked_for_a_while_whether_or_not_it_exis
     assert verify_login(db, people["rob"].email, "rob's own passphrase", rules).id == people["rob"].id
     clock.advance(minutes=12)  # the first refusal is 15 minutes old: two in the window, under three
     assert verify_login(db, rita.email, "the right passphrase", rules).id == rita.id
+
+
+def test_guesses_sent_all_at_once_do_not_pass_the_lockout(db: Database, people: dict[str, Person]) -> None:
+    """Twenty wrong passwords for one email at the same moment: only as many as the limit are checked
+    (each refused 'wrong password'); the rest are refused as locked out without being looked at."""
+    rules = SessionRules(
+        lifetime=timedelta(hours=12), idle=timedelta(hours=2), failures=3, lockout=timedelta(minutes=15)
+    )
+    rita = people["rita"]
+    set_password(db, rita.id, "the right passphrase")
+    start = threading.Barrier(20)
+
+    def guess(n: int) -> str:
+        start.wait()
+        try:
+            verify_login(db, rita.email, f"guess {n}", rules)
+        except LockedOut:
+            return "locked"
+        except NotFound:
+            return "wrong"
+        return "in"
+
+    with ThreadPoolExecutor(20) as pool:
+        answers = sorted(pool.map(guess, range(20)))
+    assert answers == ["locked"] * 17 + ["wrong"] * 3

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -169,11 +171,42 @@ def _lockout(db: Database, email: str, rules: SessionRules) -> datetime | None:
     return as_utc(recent[-1].at) + rules.lockout
 
 
+class _Turn:
+    """One email's turn at the password check (a plain Lock takes no weak reference)."""
+
+    __slots__ = ("__weakref__", "lock")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+
+_TURNS: weakref.WeakValueDictionary[str, _Turn] = weakref.WeakValueDictionary()
+_TURNS_GUARD = threading.Lock()
+
+
+def _turn(email: str) -> _Turn:
+    with _TURNS_GUARD:
+        turn = _TURNS.get(email)
+        if turn is None:
+            turn = _TURNS[email] = _Turn()
+        return turn
+
+
 def verify_login(db: Database, email: str, password: str, rules: SessionRules | None = None) -> Person:
     """The person whose email and password these are; NotFound(WRONG) otherwise, saying neither which
     was wrong nor whether the account exists (the event records which, for ops). With `rules`, an
-    email refused too often lately raises LockedOut without its password being looked at."""
+    email refused too often lately raises LockedOut without its password being looked at.
+
+    One email's attempts take turns within a process: guesses sent all at once would otherwise all
+    read the refusal count before any of them had written its refusal, and all pass the lockout.
+    Across worker processes at most one more guess per worker gets through."""
     email = email.strip().lower()
+    turn = _turn(email)
+    with turn.lock:
+        return _verify(db, email, password, rules)
+
+
+def _verify(db: Database, email: str, password: str, rules: SessionRules | None) -> Person:
     if rules is not None:
         until = _lockout(db, email, rules)
         if until is not None:
