@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from leadpool.alerts import model
@@ -170,69 +172,136 @@ def recipients(org: CurrentOrg, pool: Pool | None, roles: Iterable[Role]) -> tup
     return tuple(out)
 
 
-def _run(db: Database, at: datetime, checks: Sequence[str], read: Any, settle: bool) -> JobResult:
-    org = current(db)
-    result = JobResult()
-    with db.engine.connect() as conn:
-        readings: list[tuple[_Pool, Reading]] = read(conn, org, at)
-        rows = conn.execute(
-            sa.select(alerts).where(
-                alerts.c.check.in_(checks), sa.or_(alerts.c.closed_at.is_(None), alerts.c.closed_at >= at)
-            )
-        ).all()
+@dataclass(frozen=True)
+class _Move:
+    """One episode move to store: the subject's pool (None: gone from the org), the reading, the
+    open row it moves (None: a raise) and the step."""
+
+    pool: _Pool | None
+    reading: Reading
+    row: Any
+    step: Step
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.reading.check, self.reading.subject)
+
+
+def _episodes(conn: Connection, checks: Sequence[str], at: datetime, *, lock: bool = False) -> list[Any]:
+    """The open episodes of these checks, and those closed at `at` or later (not raised again in
+    the same tick). `lock`: on PostgreSQL, lock them until the transaction ends (SQLite's BEGIN
+    IMMEDIATE already serialises writers)."""
+    query = sa.select(alerts).where(
+        alerts.c.check.in_(checks), sa.or_(alerts.c.closed_at.is_(None), alerts.c.closed_at >= at)
+    )
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return list(conn.execute(query).all())
+
+
+def _moves(
+    org: CurrentOrg,
+    readings: Sequence[tuple[_Pool, Reading]],
+    rows: Sequence[Any],
+    at: datetime,
+    settle: bool,
+    checks: Sequence[str],
+) -> list[_Move]:
+    """What the readings do to the episodes in `rows`."""
     open_ = {(r.check, r.subject): r for r in rows if r.closed_at is None}
     closed_now = {(r.check, r.subject) for r in rows if r.closed_at is not None}
-    moves: list[tuple[_Pool, Reading, Any, Step]] = []
+    out: list[_Move] = []
+    read: set[tuple[str, str]] = set()
     for p, reading in readings:
         key = (reading.check, reading.subject)
+        read.add(key)
         row = open_.get(key)
         wait = timedelta(minutes=p.rules.settle_minutes) if settle else timedelta(0)
         move = model.step(
             _episode(row) if row is not None else None, reading, at, wait, closed_now=key in closed_now
         )
         if move is not None:
-            moves.append((p, reading, row, move))
-    if not moves:
+            out.append(_Move(p, reading, row, move))
+    return out
+
+
+def _run(db: Database, at: datetime, checks: Sequence[str], read: Any, settle: bool) -> JobResult:
+    org = current(db)
+    result = JobResult()
+    with db.engine.connect() as conn:
+        readings: list[tuple[_Pool, Reading]] = read(conn, org, at)
+        rows = _episodes(conn, checks, at)
+    moved = {m.key for m in _moves(org, readings, rows, at, settle, checks)}
+    if not moved:
         return result  # nothing changed: no write lock, no event, no message
     with db.transaction() as conn:
-        for p, reading, row, move in moves:
-            alert = _write(conn, org, p, reading, row, move, at)
-            result.counts[move.kind] = result.counts.get(move.kind, 0) + 1
+        # Another run may have moved these episodes since they were read (two SQLite schedulers,
+        # a PostgreSQL leader whose connection dropped mid-run): read them again, under lock, and
+        # step from what is stored now. Each write is conditional as well.
+        fresh = [r for r in _episodes(conn, checks, at, lock=True) if (r.check, r.subject) in moved]
+        mine = [(p, r) for p, r in readings if (r.check, r.subject) in moved]
+        for move in _moves(org, mine, fresh, at, settle, checks):
+            if move.key not in moved:
+                continue
+            done, alert = _write(conn, org, move, at)
+            if not done:
+                continue
+            result.counts[move.step.kind] = result.counts.get(move.step.kind, 0) + 1
             if alert is not None:
                 result.alerts.append(alert)
     return result
 
 
-def _write(
-    conn: Connection, org: CurrentOrg, p: _Pool, reading: Reading, row: Any, move: Step, at: datetime
-) -> Alert | None:
-    """Store one move; the message to send for it, if anyone is to be told."""
+def _insert_open(conn: Connection, values: dict[str, Any]) -> int | None:
+    """Open an episode, unless one of that check and subject is already open: its id, or None."""
+    insert = pg_insert(alerts) if conn.dialect.name == "postgresql" else sqlite_insert(alerts)
+    query = insert.values(**values).on_conflict_do_nothing(
+        index_elements=[alerts.c.check, alerts.c.subject], index_where=alerts.c.closed_at.is_(None)
+    )
+    return conn.execute(query.returning(alerts.c.id)).scalar()
+
+
+def _update_open(conn: Connection, row: Any, values: dict[str, Any]) -> bool:
+    """Update an open episode only as it was read: False if it has closed or changed level since."""
+    query = (
+        sa.update(alerts)
+        .where(alerts.c.id == row.id, alerts.c.closed_at.is_(None), alerts.c.level == row.level)
+        .values(**values)
+        .returning(alerts.c.id)
+    )
+    return conn.execute(query).first() is not None
+
+
+def _write(conn: Connection, org: CurrentOrg, m: _Move, at: datetime) -> tuple[bool, Alert | None]:
+    """Store one move: whether it was stored (not already made by another run), and the message
+    to send for it, if anyone is to be told."""
+    reading, row, move, p = m.reading, m.row, m.step, m.pool
     figures = reading.figures
+    pool_id = p.pool_id if p is not None else (row.pool_id if row is not None else None)
     if move.kind in ("calming", "unsettled"):
         details = {**row.details, "calm_since": move.calm_since.isoformat() if move.calm_since else None}
-        conn.execute(sa.update(alerts).where(alerts.c.id == row.id).values(details=details))
-        return None
+        return _update_open(conn, row, {"details": details}), None
     told: tuple[str, ...] = ()
-    if move.notify and move.level is not None:
+    if move.notify and move.level is not None and p is not None:
         told = recipients(org, p.pool, model.roles_for(p.rules.route, move.level))
     if move.kind == "raised":
         assert move.level is not None
-        alert_id = conn.execute(
-            sa.insert(alerts)
-            .values(
-                check=reading.check,
-                subject=reading.subject,
-                pool_id=p.pool_id,
-                level=move.level.value,
-                message=move.reason[:500],
-                details={"figures": figures, "peak": move.level.value, "calm_since": None},
-                recipients=list(told),
-                opened_at=at,
-                updated_at=at,
-            )
-            .returning(alerts.c.id)
-        ).scalar_one()
-        everyone = told
+        alert_id = _insert_open(
+            conn,
+            {
+                "check": reading.check,
+                "subject": reading.subject,
+                "pool_id": pool_id,
+                "level": move.level.value,
+                "message": move.reason[:500],
+                "details": {"figures": figures, "peak": move.level.value, "calm_since": None},
+                "recipients": list(told),
+                "opened_at": at,
+                "updated_at": at,
+            },
+        )
+        if alert_id is None:
+            return False, None  # another run opened it
     else:
         alert_id = row.id
         before = _episode(row)
@@ -251,28 +320,29 @@ def _write(
             )
             if move.notify:  # worse than anyone was told: it needs acknowledging again
                 values.update(acknowledged_at=None, acknowledged_by=None)
-        conn.execute(sa.update(alerts).where(alerts.c.id == row.id).values(**values))
+        if not _update_open(conn, row, values):
+            return False, None
     level = move.level.value if move.level is not None else None
     details = {
         "alert_id": alert_id,
         "check": reading.check,
         "subject": reading.subject,
-        "pool": p.pool.name,
+        "pool": reading.subject,
         "level": level,
         "figures": figures,
     }
-    append(conn, _EVENT[move.kind], at, pool_id=p.pool_id, reason=move.reason, details=details)
+    append(conn, _EVENT[move.kind], at, pool_id=pool_id, reason=move.reason, details=details)
     if not move.notify:
-        return None
-    return Alert(
+        return True, None
+    return True, Alert(
         _EVENT[move.kind].value,
-        f"{p.pool.name}: {move.reason}",
+        f"{reading.subject}: {move.reason}",
         at,
         told,
         details={
             "check": reading.check,
             "level": level or row.level,
-            "pool": p.pool.name,
+            "pool": reading.subject,
             "alert_id": alert_id,
             "episode": move.kind,
         },
@@ -380,12 +450,14 @@ def acknowledge(db: Database, person: Person, alert_id: int) -> dict[str, Any]:
                 "only the pool's managers, ops and admins acknowledge its alerts",
                 hint=f"you are {person.role.value}",
             )
-        if row.acknowledged_at is None:
-            conn.execute(
-                sa.update(alerts)
-                .where(alerts.c.id == alert_id)
-                .values(acknowledged_at=at, acknowledged_by=person.id)
-            )
+        # Conditional: of two acknowledgements at once, only the one that stored it writes the event.
+        done = conn.execute(
+            sa.update(alerts)
+            .where(alerts.c.id == alert_id, alerts.c.acknowledged_at.is_(None))
+            .values(acknowledged_at=at, acknowledged_by=person.id)
+            .returning(alerts.c.id)
+        ).first()
+        if done is not None:
             append(
                 conn,
                 EventType.alert_acknowledged,
