@@ -295,3 +295,9 @@ def step(
     return Step(
         "changed", reading.level, False, f"{episode.level.value} -> {reading.level}: {reading.message}"
     )
+
+
+def gone(why: str) -> Step:
+    """The end of an episode no check reads any more (its check switched off, its pool removed or
+    renamed): closed at once, and whoever heard of it is told."""
+    return Step("cleared", None, True, f"closed: {why}")

@@ -207,7 +207,8 @@ def _moves(
     settle: bool,
     checks: Sequence[str],
 ) -> list[_Move]:
-    """What the readings do to the episodes in `rows`."""
+    """What the readings do to the episodes in `rows`, and the open episodes no reading speaks of
+    any more (a check switched off, a pool removed or renamed), closed."""
     open_ = {(r.check, r.subject): r for r in rows if r.closed_at is None}
     closed_now = {(r.check, r.subject) for r in rows if r.closed_at is not None}
     out: list[_Move] = []
@@ -222,6 +223,17 @@ def _moves(
         )
         if move is not None:
             out.append(_Move(p, reading, row, move))
+    pools = {p.pool.name: p for p in _pools(org)}
+    for key, row in open_.items():
+        if key in read or row.check not in checks:
+            continue
+        owner: _Pool | None = pools.get(row.subject)
+        if owner is not None and row.pool_id not in (None, owner.pool_id):
+            owner = None  # a pool of that name now, but not the one the episode was about
+        gone = owner is None and row.subject != model.ORG
+        why = "pool no longer in the org" if gone else "check switched off"
+        reading = Reading(row.check, row.subject, None, why, (row.details or {}).get("figures", {}))
+        out.append(_Move(owner, reading, row, model.gone(why)))
     return out
 
 
