@@ -97,14 +97,15 @@ def post(
     timeout: float,
     client: httpx.Client | None = None,
 ) -> Outcome:
-    """One attempt; any 2xx is success. Never raises for a channel's failure. Pass a client to
-    reuse its connections (a new one costs ~80 ms building its TLS context)."""
+    """One attempt; any 2xx is success. Never raises for a channel's failure, a URL httpx cannot
+    parse included (InvalidURL is no HTTPError). Pass a client to reuse its connections (a new one
+    costs ~80 ms building its TLS context)."""
     raw = body(payload)
     try:
         response = (client or httpx).post(
             url, content=raw, headers=headers(secret, delivery_id, timestamp, raw), timeout=timeout
         )
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
     if 200 <= response.status_code < 300:
         return Outcome(True, response.status_code)
