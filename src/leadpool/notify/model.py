@@ -142,6 +142,10 @@ class Notifications(_Strict):
     retry: Retry = Retry()
     # Rep notices older than this when the notify job first sees them are not sent: late is useless.
     notice_max_age_minutes: Annotated[float, Field(gt=0)] = 60
+    # Wall time one notify run may spend sending (one attempt already started may add its
+    # timeout): what is left goes back untried, due at once, so a slow channel never holds the
+    # scheduler's other jobs for long.
+    send_budget_seconds: Annotated[float, Field(gt=0, le=600)] = 30
 
     @model_validator(mode="after")
     def _unique_names(self) -> Notifications:

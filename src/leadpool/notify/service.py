@@ -8,6 +8,7 @@ made by the same job from the event log, so the push hot path does no extra work
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -32,7 +33,7 @@ from leadpool.notify import channels as sending
 from leadpool.notify.model import ASSIGNED, HOT, Alert, Channel, Level, Notifications, backoff, level_of
 from leadpool.notify.webhook import Outcome
 from leadpool.storage.db import Database
-from leadpool.storage.tables import deliveries, delivery_attempts, events, job_runs, pools, users
+from leadpool.storage.tables import deliveries, delivery_attempts, events, pools, users
 
 if TYPE_CHECKING:
     from leadpool.scheduler.service import JobResult
@@ -43,9 +44,7 @@ log = logging.getLogger("leadpool.alerts")
 
 BATCH = 200  # deliveries one notify run claims; the rest wait for the next tick
 WORKERS = 4  # channels sent to at once, each by one thread (one slow channel holds up only itself)
-# Events younger than this may still have a neighbour with a lower id not yet committed (PostgreSQL
-# hands out ids before commit): the rep-notice cursor stays behind them and they are read again.
-SETTLE = timedelta(minutes=2)
+PAGE = 5000  # events read per statement when the notify job reads the rep-notice window
 JOB = "notify"
 
 
@@ -87,7 +86,13 @@ class Recorder:
 
 
 class Outbox:
-    """The scheduler's hand-off: alerts become deliveries (sent by the notify job)."""
+    """The scheduler's hand-off: alerts become deliveries (sent by the notify job).
+
+    The scheduler calls `write` inside the transaction that marks the job's run finished, so the
+    deliveries and the run's end commit together or not at all; when that transaction fails the
+    scheduler keeps the run and tries its end again. A job that wants its notices to commit with
+    its own change (an alert episode and its event) calls `queue` inside its transaction instead;
+    the scheduler's write of the same alerts then finds their keys taken and adds nothing."""
 
     def __init__(self, db: Database, extra: Sequence[Channel] = ()) -> None:
         self.db = db
@@ -96,6 +101,10 @@ class Outbox:
     def send(self, alerts: Sequence[Alert]) -> None:
         if alerts:
             enqueue(self.db, alerts, self.extra)
+
+    def write(self, conn: Connection, alerts: Sequence[Alert]) -> None:
+        if alerts:
+            queue(conn, alerts, _config(self.db), self.db.clock.now(), self.extra)
 
 
 def settings_channels(webhook_url: str | None, webhook_secret: str | None = None) -> tuple[Channel, ...]:
@@ -146,7 +155,8 @@ def payload_of(alert: Alert) -> dict[str, Any]:
 
 
 def enqueue(db: Database, alerts: Iterable[Alert], extra: Sequence[Channel] = ()) -> list[int]:
-    """One pending delivery per (alert, channel that wants it), due now. Returns their ids."""
+    """One pending delivery per (alert, channel that wants it), due now, in a transaction of its
+    own, every call (no key: the same alert enqueued twice is sent twice). Returns their ids."""
     notes = _config(db)
     now = db.clock.now()
     rows = [
@@ -161,6 +171,40 @@ def enqueue(db: Database, alerts: Iterable[Alert], extra: Sequence[Channel] = ()
             conn.execute(sa.insert(deliveries).values(**row).returning(deliveries.c.id)).scalar_one()
             for row in rows
         ]
+
+
+def queue(
+    conn: Connection,
+    alerts: Iterable[Alert],
+    notes: Notifications,
+    now: datetime,
+    extra: Sequence[Channel] = (),
+) -> list[int]:
+    """Like `enqueue`, but on the caller's connection, inside its transaction: the deliveries
+    commit with the change that raised the alerts, or not at all, so no failure between the two
+    can lose a notice. Each (alert, channel) is written once whoever writes it (the dedupe key
+    'alert:<digest of the alert>:<channel>'), so the job and the scheduler's hand-off may both
+    write the same alerts. Returns the ids written now."""
+    rows = []
+    for alert in alerts:
+        payload = payload_of(alert)
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:40]
+        for channel in notes.channels_for(alert, tuple(extra)):
+            rows.append(_row(alert, channel.name, now, f"alert:{digest}:{channel.name}"))
+    return _insert_once(conn, rows)
+
+
+def _insert_once(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert the rows whose dedupe key is new; the ids of those written."""
+    if not rows:
+        return []
+    insert = pg_insert(deliveries) if conn.dialect.name == "postgresql" else sqlite_insert(deliveries)
+    written: list[int] = []
+    for row in rows:
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT here.
+        done = insert.values(**row).on_conflict_do_nothing(index_elements=["dedupe"])
+        written += conn.execute(done.returning(deliveries.c.id)).scalars()
+    return written
 
 
 def _row(alert: Alert, channel: str, now: datetime, dedupe: str | None = None) -> dict[str, Any]:
@@ -200,11 +244,11 @@ _NEW_EVENTS = (
     )
     .where(
         events.c.type.in_(_NOTICE_EVENTS),
-        events.c.id > sa.bindparam("after"),
-        events.c.at >= sa.bindparam("since"),
+        events.c.at >= sa.bindparam("since"),  # ix_events_type_at
+        events.c.id > sa.bindparam("after"),  # paging within the window
     )
     .order_by(events.c.id)
-    .limit(5000)
+    .limit(PAGE)
 )
 
 
@@ -229,46 +273,45 @@ def _notice(row: Any) -> Alert | None:
     )
 
 
-def _cursor(conn: Connection) -> int:
-    last = conn.execute(
-        sa.select(job_runs.c.result)
-        .where(job_runs.c.job == JOB, job_runs.c.finished_at.is_not(None))
-        .order_by(job_runs.c.tick.desc())
-        .limit(1)
-    ).scalar()
-    value = ((last or {}).get("report") or {}).get("cursor")
-    return value if isinstance(value, int) else 0
+def rep_notices(db: Database, notes: Notifications, extra: tuple[Channel, ...], now: datetime) -> int:
+    """Deliveries for the rep notices of the events of the last `notice_max_age_minutes`, each at
+    most once per channel (the dedupe key 'event:<id>:<channel>'). Returns the deliveries written.
 
-
-def rep_notices(
-    db: Database, notes: Notifications, extra: tuple[Channel, ...], now: datetime
-) -> tuple[int, int]:
-    """Deliveries for the rep notices of new events, each at most once per channel (the dedupe
-    key). Returns (deliveries written, the cursor to start after next time)."""
+    The whole window is read on every run, not from a cursor: PostgreSQL hands out event ids
+    before commit, so an event with a lower id may become visible after higher ones were read,
+    and nothing about an event (its `at` is a business time; a catch-up tick stamps old ones)
+    says when that can no longer happen. Reading the window by (type, at) and skipping what the
+    dedupe keys show is already written finds every event committed while it is still worth
+    telling, and writes nothing for the rest."""
+    since = now - timedelta(minutes=notes.notice_max_age_minutes)
+    found: list[Any] = []
     with db.engine.connect() as conn:
-        after = _cursor(conn)
-        since = now - timedelta(minutes=notes.notice_max_age_minutes)
-        found = conn.execute(_NEW_EVENTS, {"after": after, "since": since}).all()
-    settled = [r.id for r in found if as_utc(r.at) <= now - SETTLE]
-    cursor = max(settled, default=after)
-    rows = []
+        after = 0
+        while True:
+            page = conn.execute(_NEW_EVENTS, {"after": after, "since": since}).all()
+            found += page
+            if len(page) < PAGE:
+                break
+            after = page[-1].id
+    wanted: dict[str, dict[str, Any]] = {}
     for event in found:
         alert = _notice(event)
         if alert is not None:
-            rows += [
-                _row(alert, c.name, now, f"event:{event.id}:{c.name}")
-                for c in notes.channels_for(alert, extra)
-            ]
-    if not rows:
-        return 0, cursor
-    written = 0
+            for c in notes.channels_for(alert, extra):
+                key = f"event:{event.id}:{c.name}"
+                wanted[key] = _row(alert, c.name, now, key)
+    if not wanted:
+        return 0
+    keys = list(wanted)
+    with db.engine.connect() as conn:  # a read first: most runs find everything written already
+        for i in range(0, len(keys), 500):
+            done = sa.select(deliveries.c.dedupe).where(deliveries.c.dedupe.in_(keys[i : i + 500]))
+            for key in conn.execute(done).scalars():
+                wanted.pop(key, None)
+    if not wanted:
+        return 0
     with db.transaction() as conn:
-        insert = pg_insert(deliveries) if conn.dialect.name == "postgresql" else sqlite_insert(deliveries)
-        for row in rows:
-            # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT here.
-            done = insert.values(**row).on_conflict_do_nothing(index_elements=["dedupe"])
-            written += len(conn.execute(done.returning(deliveries.c.id)).all())
-    return written, cursor
+        return len(_insert_once(conn, list(wanted.values())))
 
 
 # -- sending ---------------------------------------------------------------------------------------
@@ -322,16 +365,29 @@ def _claim(db: Database, now: datetime, lease: timedelta) -> list[Any]:
         )
 
 
-def send_due(db: Database, notes: Notifications, extra: Sequence[Channel] = ()) -> dict[str, int]:
-    """Send every due delivery once; returns counts of sent, retrying and failed."""
+def send_due(
+    db: Database,
+    notes: Notifications,
+    extra: Sequence[Channel] = (),
+    *,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> dict[str, int]:
+    """Send every due delivery once, within `notes.send_budget_seconds` of wall time: a row not
+    tried when the budget runs out goes back untried and due at once (`deferred`), so one slow
+    channel costs the scheduler's other jobs at most the budget plus one timeout. Returns counts
+    of sent, retrying, failed and deferred. `monotonic` measures the budget (tests pass their own)."""
     known = {c.name: c for c in (*notes.channels, *extra)}
     longest = max((c.retry or notes.retry).timeout_seconds for c in known.values()) if known else 5
+    budget = notes.send_budget_seconds
+    began = monotonic()
     now = db.clock.now()
-    taken = _claim(db, now, timedelta(seconds=longest * BATCH + 60))
+    # The lease outlasts the run: the budget, one attempt begun at its end, and a margin. A runner
+    # that dies leaves its rows to the next run after that, never to two runners at once.
+    taken = _claim(db, now, timedelta(seconds=budget + longest + 60))
     by_channel: dict[str, list[Any]] = {}
     for row in taken:
         by_channel.setdefault(row.channel, []).append(row)
-    counts = {"sent": 0, "retrying": 0, "failed": 0}
+    counts = {"sent": 0, "retrying": 0, "failed": 0, "deferred": 0}
 
     def one_channel(name: str, rows: list[Any]) -> list[str]:
         channel = known.get(name)
@@ -339,21 +395,12 @@ def send_due(db: Database, notes: Notifications, extra: Sequence[Channel] = ()) 
         outcomes: list[str] = []
         with httpx.Client() as client:  # one per channel and run: connections are reused
             for i, row in enumerate(rows):
+                if monotonic() - began >= budget:
+                    _put_back(db, [r.id for r in rows[i:]], db.clock.now())
+                    outcomes += ["deferred"] * (len(rows) - i)
+                    break
                 started = time.perf_counter()
-                if channel is None:
-                    outcome = Outcome(
-                        False, None, f"channel {name} is not in the org's notifications any more"
-                    )
-                else:
-                    outcome = sending.send(
-                        channel,
-                        row.id,
-                        {"alerts": [row.payload]} if channel.type == "webhook" else row.payload,
-                        list(row.recipients or []),
-                        timestamp=int(db.clock.now().timestamp()),
-                        timeout=retry.timeout_seconds,
-                        client=client,
-                    )
+                outcome = _attempt(db, name, channel, row, retry.timeout_seconds, client)
                 took = (time.perf_counter() - started) * 1000
                 wait = partial(backoff, retry, spread=row.id)
                 outcomes.append(_record(db, row, outcome, took, retry.attempts, wait))
@@ -373,6 +420,28 @@ def send_due(db: Database, notes: Notifications, extra: Sequence[Channel] = ()) 
                 for what in outcomes:
                     counts[what] += 1
     return counts
+
+
+def _attempt(
+    db: Database, name: str, channel: Channel | None, row: Any, timeout: float, client: httpx.Client
+) -> Outcome:
+    """One send, as an Outcome whatever happens: an exception of this row (a URL no library can
+    parse, a plugin's bug) is this row's failed attempt, never the end of the run for the rest."""
+    if channel is None:
+        return Outcome(False, None, f"channel {name} is not in the org's notifications any more")
+    try:
+        return sending.send(
+            channel,
+            row.id,
+            {"alerts": [row.payload]} if channel.type == "webhook" else row.payload,
+            list(row.recipients or []),
+            timestamp=int(db.clock.now().timestamp()),
+            timeout=timeout,
+            client=client,
+        )
+    except Exception as exc:
+        log.warning("delivery %s on %s: sending raised", row.id, name, exc_info=True)
+        return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
 
 
 def _put_back(db: Database, ids: list[int], at: datetime) -> None:
@@ -429,8 +498,11 @@ def _record(
 # -- the job ----------------------------------------------------------------------------------------
 
 
-def job(extra: Sequence[Channel] = ()) -> Callable[[Database, datetime], JobResult]:
-    """The `notify` job: rep notices from new events, then every delivery that is due."""
+def job(
+    extra: Sequence[Channel] = (), *, monotonic: Callable[[], float] = time.monotonic
+) -> Callable[[Database, datetime], JobResult]:
+    """The `notify` job: rep notices from new events, then every delivery that is due (within
+    the run's send budget)."""
     from leadpool.scheduler.service import JobResult  # at run time: the scheduler imports this module
 
     more = tuple(extra)
@@ -441,11 +513,10 @@ def job(extra: Sequence[Channel] = ()) -> Callable[[Database, datetime], JobResu
         if not notes.channels and not more:
             return result
         if notes.carries_rep_notices(more):
-            written, cursor = rep_notices(db, notes, more, db.clock.now())
+            written = rep_notices(db, notes, more, db.clock.now())
             if written:
                 result.counts["notices"] = written
-            result.report["cursor"] = cursor
-        for what, n in send_due(db, notes, more).items():
+        for what, n in send_due(db, notes, more, monotonic=monotonic).items():
             if n:
                 result.counts[what] = n
         return result

@@ -84,6 +84,9 @@ class Scheduler:
         self.catch_up_limit = catch_up_limit
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self._leader: Connection | None = None
+        # Runs whose end (job_runs finished + the hand-off of their alerts) failed to commit: tried
+        # again first thing on every run_due, never re-run (the job's own change is committed).
+        self._unfinished: dict[tuple[str, datetime], tuple[Job, JobResult]] = {}
 
     # -- leadership -----------------------------------------------------------------------------
 
@@ -119,24 +122,45 @@ class Scheduler:
     # -- running ---------------------------------------------------------------------------------
 
     def run_due(self, now: datetime | None = None) -> list[Ran]:
-        """Run every due tick of every job (none if another scheduler leads)."""
+        """Run every due tick of every job (none if another scheduler leads).
+
+        A run's alerts reach the outbox in the transaction that marks the run finished (notifiers
+        with a `write(conn, alerts)`, the Outbox), so the two commit together; the others (the
+        log) are told after it. If that transaction fails (a lock, a dropped connection) the run
+        is kept and its end tried again on the next call: the job committed its change, so running
+        it again would not raise its alerts again. What this cannot cover is the process dying
+        between the job's commit and the run's end; a job closes that gap by writing its
+        deliveries in its own transaction (notify.service.queue), which this write then skips."""
         if not self.lead():
             return []
         now = now or self.db.clock.now()
         done: list[Ran] = []
+        for (_, tick), (job, result) in sorted(self._unfinished.items(), key=lambda kv: kv[0][1]):
+            self._end(job, tick, result)
         for job in self.jobs:
             for tick in self._due(job, now):
                 if not self._claim(job, tick):
                     continue  # another scheduler took this tick
                 result = job.run(self.db, tick)
-                self._finish(job, tick, result)
+                self._end(job, tick, result)
                 done.append(Ran(job.name, tick, result.counts))
-                for notifier in self.notifiers:
-                    try:
-                        notifier.send(result.alerts)
-                    except Exception:  # a notifier must never stop the clock
-                        log.exception("notifier %r failed", notifier)
         return done
+
+    def _end(self, job: Job, tick: datetime, result: JobResult) -> None:
+        try:
+            self._finish(job, tick, result)
+        except Exception:  # the clock goes on; this run's end is tried again next time
+            log.exception("ending %s @ %s failed; trying again on the next tick", job.name, tick)
+            self._unfinished[(job.name, tick)] = (job, result)
+            return
+        self._unfinished.pop((job.name, tick), None)
+        for notifier in self.notifiers:
+            if hasattr(notifier, "write"):
+                continue  # written with the run's end
+            try:
+                notifier.send(result.alerts)
+            except Exception:  # a notifier must never stop the clock
+                log.exception("notifier %r failed", notifier)
 
     def run_forever(self, stop: threading.Event, *, poll_seconds: float = 1.0) -> None:
         while not stop.is_set():
@@ -162,6 +186,7 @@ class Scheduler:
                     )
                     .order_by(job_runs.c.tick)
                 ).scalars()
+                if (job.name, as_utc(t)) not in self._unfinished  # ran; only its end is pending
             ]
             last = conn.execute(
                 sa.select(sa.func.max(job_runs.c.tick)).where(job_runs.c.job == job.name)
@@ -190,6 +215,11 @@ class Scheduler:
                 .where(job_runs.c.job == job.name, job_runs.c.tick == tick)
                 .values(finished_at=self.db.clock.now(), result=_report(result))
             )
+            if result.alerts:
+                for notifier in self.notifiers:
+                    write = getattr(notifier, "write", None)
+                    if write is not None:
+                        write(conn, result.alerts)
 
 
 def _report(result: JobResult) -> dict[str, Any]:
