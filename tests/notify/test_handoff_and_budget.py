@@ -88,24 +88,37 @@ def test_an_alert_whose_hand_off_fails_after_its_job_committed_reaches_the_outbo
     assert len(rows(db)) == 1  # handed off once
 
 
-def test_a_job_that_queues_in_its_own_transaction_loses_nothing_and_is_not_doubled(
-    db: Database, clock: ManualClock, make_scheduler: Any
+def test_a_job_that_hands_off_in_its_own_transaction_loses_nothing_and_is_not_doubled(
+    db: Database, clock: ManualClock, make_scheduler: Any, receiver: Receiver
 ) -> None:
-    from leadpool.org.service import current
+    legacy = notify.settings_channels(receiver.url)  # LEADPOOL_WEBHOOK_URL, known to the Outbox only
+    died: list[bool] = []
 
     def run_job(db: Database, at: datetime) -> JobResult:
         result = JobResult()
         alert = Alert("alert.raised", "Cold: depth 120", at, ("mia@test.example",), details={"level": "red"})
         with db.transaction() as conn:  # the job's change and its notice commit together
-            notify.queue(conn, [alert], current(db).loaded.org.notifications, db.clock.now())
-        result.alerts.append(alert)
+            result.alerts.append(alert)
+            notify.hand_off(conn, db, result.alerts)
+        if not died:  # the process dies before the scheduler ends the run
+            died.append(True)
+            raise SystemExit
         return result
 
-    scheduler = make_scheduler([Job("episodes", timedelta(minutes=1), run_job)], notify.notifiers(db))
+    crashed = make_scheduler([Job("episodes", timedelta(minutes=1), run_job)], notify.notifiers(db, legacy))
+    clock.advance(minutes=1)
+    with pytest.raises(SystemExit):
+        crashed.run_due()
+    assert sorted(r.channel for r in rows(db)) == ["managers-hook", "webhook"]
+    crashed.step_down()  # its leader lock goes with the process
+
+    # A run whose job hands off and whose end hands off the same alerts writes each once.
+    scheduler = make_scheduler([Job("episodes", timedelta(minutes=1), run_job)], notify.notifiers(db, legacy))
     clock.advance(minutes=1)
     scheduler.run_due()
-    [row] = rows(db)  # the scheduler's hand-off of the same alert found its key taken
-    assert row.channel == "managers-hook" and row.dedupe.startswith("alert:")
+    fresh = [r for r in rows(db) if as_utc(r.created_at) == clock.now()]
+    assert sorted(r.channel for r in fresh) == ["managers-hook", "webhook"]
+    assert all(r.dedupe.startswith("alert:") for r in rows(db))
 
 
 @pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])

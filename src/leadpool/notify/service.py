@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -38,7 +39,17 @@ from leadpool.storage.tables import deliveries, delivery_attempts, events, pools
 if TYPE_CHECKING:
     from leadpool.scheduler.service import JobResult
 
-__all__ = ["Alert", "LogNotifier", "Notifier", "Outbox", "Recorder", "WebhookNotifier", "notifiers"]
+__all__ = [
+    "Alert",
+    "LogNotifier",
+    "Notifier",
+    "Outbox",
+    "Recorder",
+    "WebhookNotifier",
+    "hand_off",
+    "notifiers",
+    "queue",
+]
 
 log = logging.getLogger("leadpool.alerts")
 
@@ -97,6 +108,7 @@ class Outbox:
     def __init__(self, db: Database, extra: Sequence[Channel] = ()) -> None:
         self.db = db
         self.extra = tuple(extra)
+        _EXTRA[db.engine] = self.extra  # for hand_off, called by jobs that know only the db
 
     def send(self, alerts: Sequence[Alert]) -> None:
         if alerts:
@@ -105,6 +117,20 @@ class Outbox:
     def write(self, conn: Connection, alerts: Sequence[Alert]) -> None:
         if alerts:
             queue(conn, alerts, _config(self.db), self.db.clock.now(), self.extra)
+
+
+# The channels besides the org's (LEADPOOL_WEBHOOK_URL) of each database's Outbox.
+_EXTRA: weakref.WeakKeyDictionary[sa.Engine, tuple[Channel, ...]] = weakref.WeakKeyDictionary()
+
+
+def hand_off(conn: Connection, db: Database, alerts: Sequence[Alert]) -> list[int]:
+    """A job's alerts into the outbox on its own connection, inside the transaction of the change
+    that raised them (`queue` with the org's channels and its Outbox's): call it last in that
+    transaction. The scheduler hands the same alerts off again when the run ends and finds them
+    written. Returns the ids written."""
+    if not alerts:
+        return []
+    return queue(conn, alerts, _config(db), db.clock.now(), _EXTRA.get(db.engine, ()))
 
 
 def settings_channels(webhook_url: str | None, webhook_secret: str | None = None) -> tuple[Channel, ...]:
