@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -23,7 +24,6 @@ from leadpool.clock import as_utc
 from leadpool.errors import Forbidden, NotFound
 from leadpool.events.model import EventType
 from leadpool.events.service import append
-from leadpool.health import gates
 from leadpool.health import service as health
 from leadpool.health.model import Day, Depth
 from leadpool.identity.access import Person, allowed
@@ -96,16 +96,34 @@ def _tick_readings(conn: Connection, org: CurrentOrg, at: datetime) -> list[tupl
     return out
 
 
+def ended_days(timezone: str, at: datetime, count: int) -> list[tuple[date, datetime, datetime]]:
+    """The org's last `count` local days that have fully ended by `at`, newest first: each day and
+    its [start, end) in UTC. The daily job ticks at UTC midnight; the days it judges are the org's
+    (the org's timezone), as metrics and dashboards count them, with DST days 23 or 25 hours long."""
+    zone = ZoneInfo(timezone)
+    today = at.astimezone(zone).date()
+    out = []
+    for i in range(1, count + 1):
+        day = today - timedelta(days=i)
+        start = datetime.combine(day, time(), zone).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
+        out.append((day, start, end))
+    return out
+
+
 def _daily_readings(conn: Connection, org: CurrentOrg, at: datetime) -> list[tuple[_Pool, Reading]]:
-    """§13's daily checks, over the days that ended at `at`."""
+    """§13's daily checks, over the org's local days that have ended by `at`."""
     pools = _pools(org)
     depth = health.depths(conn, at)
-    # 0 h: the leads left waiting when the day ended (the claim rate's denominator, with its claims).
-    marks = sorted({0.0} | {p.rules.overdue_hours.mark for p in pools if p.rules.overdue_hours})
-    counts = waiting(conn, at, marks)
     most_days = max((p.rules.depletion_days for p in pools if p.rules.depletion_under), default=1)
-    flows = [health.flow(conn, at - timedelta(days=i + 1), at - timedelta(days=i)) for i in range(most_days)]
-    day = gates.day_of(org, at - timedelta(days=1))
+    days = ended_days(org.loaded.org.timezone, at, most_days)
+    day, _, day_end = days[0]
+    # The leads left waiting when the day ended (the claim rate's denominator, with its claims):
+    # those still waiting that had entered by then.
+    ended = (at - day_end).total_seconds() / 3600
+    marks = sorted({ended} | {p.rules.overdue_hours.mark for p in pools if p.rules.overdue_hours})
+    counts = waiting(conn, at, marks)
+    flows = [health.flow(conn, start, end) for _, start, end in days]
     out: list[tuple[_Pool, Reading]] = []
     for p in pools:
         r, name = p.rules, p.pool.name
@@ -120,21 +138,23 @@ def _daily_readings(conn: Connection, org: CurrentOrg, at: datetime) -> list[tup
         if r.depletion_under:
             finished = [
                 Day(
-                    (at - timedelta(days=i + 1)).date(),
+                    local_day,
                     int(added.get(p.pool_id, 0)),
                     int(taken.get(p.pool_id, 0)),
                     d.available,
                     d.average_age_hours,
                 )
-                for i, (added, taken) in enumerate(flows[: r.depletion_days])
+                for (local_day, _, _), (added, taken) in zip(
+                    days[: r.depletion_days], flows[: r.depletion_days], strict=True
+                )
             ]
             out.append((p, model.depletion(name, r.depletion_under, r.depletion_days, finished)))
         if r.claim_rate_under_percent:
             claimed = int(flows[0][1].get(p.pool_id, 0)) if flows else 0
-            left = seen[marks.index(0.0)]
+            left = seen[marks.index(ended)]
             out.append((p, model.claim_rate(name, r.claim_rate_under_percent, claimed, left, r.min_leads)))
         if r.conversion_under_percent or r.contact_over_hours:
-            seen_perf = health.performance(conn, p.pool_id, at, settings)
+            seen_perf = health.performance(conn, p.pool_id, day_end, settings)
             if r.conversion_under_percent:
                 min_claims = settings.rebalance.min_claims
                 out.append((p, model.conversion(name, r.conversion_under_percent, seen_perf, min_claims)))
