@@ -144,8 +144,9 @@ class Notifications(_Strict):
     notice_max_age_minutes: Annotated[float, Field(gt=0)] = 60
     # Wall time one notify run may spend sending (one attempt already started may add its
     # timeout): what is left goes back untried, due at once, so a slow channel never holds the
-    # scheduler's other jobs for long.
-    send_budget_seconds: Annotated[float, Field(gt=0, le=600)] = 30
+    # scheduler's other jobs for long. At most 300: with a 120 s timeout a run still ends well
+    # inside the scheduler's stale_after (10 min), so it is never taken for a crashed one.
+    send_budget_seconds: Annotated[float, Field(gt=0, le=300)] = 30
 
     @model_validator(mode="after")
     def _unique_names(self) -> Notifications:

@@ -1,6 +1,8 @@
 """Notifications (§13) through an outbox: every alert becomes one `deliveries` row per channel that
-wants it, written after the transaction that raised it committed; the `notify` job sends what is
-due, records every attempt, and retries with backoff until the channel's attempt limit.
+wants it, written in a transaction that commits with the alert's cause or with the record that its
+job's run ended (see Outbox and hand_off), never in a step that can fail on its own after the
+change committed; the `notify` job sends what is due, within a wall-time budget, records every
+attempt, and retries with backoff until the channel's attempt limit.
 
 Sending happens here only, outside every claim and intake transaction and with a short timeout,
 so a dead channel costs routing and claiming nothing. Rep notices (new assignment, hot lead) are
