@@ -62,6 +62,10 @@ JOB = "notify"
 
 
 class Notifier(Protocol):
+    """Told of a job run's alerts by the scheduler after the run ended. A notifier that also has
+    `write(conn, alerts)` (the Outbox) is written to inside the transaction that ends the run,
+    instead of being sent to after it."""
+
     def send(self, alerts: Sequence[Alert]) -> None: ...
 
 

@@ -129,8 +129,9 @@ class Scheduler:
         log) are told after it. If that transaction fails (a lock, a dropped connection) the run
         is kept and its end tried again on the next call: the job committed its change, so running
         it again would not raise its alerts again. What this cannot cover is the process dying
-        between the job's commit and the run's end; a job closes that gap by writing its
-        deliveries in its own transaction (notify.service.queue), which this write then skips."""
+        between the job's commit and the run's end (the tick is re-run, but a job that looks at
+        state raises nothing the second time): a job closes that gap by handing its alerts off in
+        its own transaction (notify.service.hand_off), and this write then finds them written."""
         if not self.lead():
             return []
         now = now or self.db.clock.now()
