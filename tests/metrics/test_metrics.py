@@ -22,6 +22,7 @@ from leadpool.leads.work import log_contact, record_outcome
 from leadpool.metrics import service
 from leadpool.metrics.model import Hoarding, hoarding_signals, percentile
 from leadpool.org import service as orgs
+from leadpool.org.schema import Metrics
 from leadpool.storage.db import Database
 from leadpool.transfers import service as transfers
 
@@ -81,6 +82,44 @@ def test_pool_figures_follow_their_definitions(db: Database, history: dict[str, 
     (warm,) = service.pool_metrics(db, history["t0"], history["end"], pool="Warm")
     assert (warm.additions, warm.claims, warm.depth, warm.claim_rate, warm.depletion) == (1, 0, 1, 0.0, 0.0)
     assert warm.time_to_claim_p50 is None and warm.abandonment is None
+
+
+def _reapply(db: Database, cold_alerts: dict[str, Any] | None, metrics: dict[str, Any] | None = None) -> None:
+    org = yaml.safe_load(SMALL_ORG)
+    org["limits"] = {"cooldown": {"after": 10, "minutes": 0}}
+    for tier in org["tiers"].values():
+        tier["limits"] = {}
+    cold = next(p for p in org["pools"] if p["name"] == "Cold")
+    if cold_alerts is not None:
+        cold["alerts"] = cold_alerts
+    if metrics is not None:
+        org["metrics"] = metrics
+    orgs.apply(db, yaml.safe_dump(org))
+
+
+def test_claim_rate_and_depletion_readings_use_the_pools_alert_marks(
+    db: Database, history: dict[str, Any]
+) -> None:
+    """The dashboard draws these readings beside the alerts: they judge by the same marks."""
+    t0, end = history["t0"], history["end"]
+    (cold,) = service.pool_metrics(db, t0, end, pool="Cold")
+    assert (cold.claim_rate, cold.claim_rate_reading) == (0.6, "acceptable")  # §12: 30-50% target
+    assert (cold.depletion, cold.low_depletion_days) == (0.75, 1)  # under §12's 0.8
+    _reapply(db, {"claim_rate_under_percent": {"mark": 65}, "depletion_under": {"mark": 0.7}})
+    (cold,) = service.pool_metrics(db, t0, end, pool="Cold")
+    assert cold.claim_rate_reading == "low: pool too big or poor quality"  # 60% under the alert's 65%
+    assert cold.low_depletion_days == 0  # 0.75 is not under the alert's 0.7
+    (warm,) = service.pool_metrics(db, t0, end, pool="Warm")
+    assert warm.low_depletion_days == 1  # the org's marks still
+    # The §12 band is the org file's; with the pool's claim-rate check off, under 20% still reads low.
+    _reapply(db, {"claim_rate_under_percent": None}, {"claim_rate_target_percent": [55, 65]})
+    (cold,) = service.pool_metrics(db, t0, end, pool="Cold")
+    assert cold.claim_rate_reading == "on target"
+    _reapply(db, None, {"claim_rate_target_percent": [30, 50], "claim_rate_high_percent": 55})
+    (cold,) = service.pool_metrics(db, t0, end, pool="Cold")
+    assert cold.claim_rate_reading == "high: pool too small or understaffed"
+    with pytest.raises(ValueError, match="claim_rate_target_percent"):
+        Metrics(claim_rate_target_percent=(60, 40))
 
 
 def test_an_earlier_range_sees_the_depth_of_its_own_end(db: Database, history: dict[str, Any]) -> None:

@@ -60,16 +60,27 @@ def depletion_reading(depletion: float | None) -> str | None:
     return "growing"
 
 
-def claim_rate_reading(rate: float | None) -> str | None:
+@dataclass(frozen=True)
+class ClaimRateBand:
+    """§12 claim-rate marks, as fractions of a day's pool: under `low` the pool is too big or poor
+    (the pool's claim-rate alert mark, so the reading and the alert beside it agree), `target` is the
+    band to aim for, over `high` it is too small or understaffed (org file `metrics:`)."""
+
+    low: float = 0.2
+    target: tuple[float, float] = (0.3, 0.5)
+    high: float = 0.7
+
+
+def claim_rate_reading(rate: float | None, band: ClaimRateBand = ClaimRateBand()) -> str | None:
     """§12 claim rate: 30-50% a day is the target; under 20% the pool is too big or poor, over 70%
-    too small or understaffed."""
+    too small or understaffed (the defaults)."""
     if rate is None:
         return None
-    if rate < 0.2:
+    if rate < band.low:
         return "low: pool too big or poor quality"
-    if rate > 0.7:
+    if rate > band.high:
         return "high: pool too small or understaffed"
-    if 0.3 <= rate <= 0.5:
+    if band.target[0] <= rate <= band.target[1]:
         return "on target"
     return "acceptable"
 
@@ -205,9 +216,13 @@ class Tally:
         )
 
 
-def low_depletion_streak(days: Iterable[tuple[int, int]], under: float = 0.8) -> int:
-    """Trailing days (claims, additions) with depletion under the mark; a day without additions
-    breaks the streak (nothing came in, so nothing piled up)."""
+DEPLETION_UNDER = 0.8  # §12: claims / additions under this for 2+ days -> investigate
+
+
+def low_depletion_streak(days: Iterable[tuple[int, int]], under: float = DEPLETION_UNDER) -> int:
+    """Trailing days (claims, additions) with depletion under the mark (§12: 0.8, the pool's
+    depletion alert mark where it has one); a day without additions breaks the streak (nothing
+    came in, so nothing piled up)."""
     streak = 0
     for claimed, added in days:
         streak = streak + 1 if added and claimed / added < under else 0

@@ -18,16 +18,18 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from leadpool.alerts.model import age_marks
+from leadpool.alerts.model import age_marks, rules_for
 from leadpool.errors import InvalidInput, Problem
 from leadpool.events.model import EventType
 from leadpool.health.model import advice
 from leadpool.health.service import capacity_per_day
 from leadpool.leads.model import OPEN_STATUSES, Status
 from leadpool.metrics.model import (
+    DEPLETION_UNDER,
     WEEKDAYS,
     AgeDistribution,
     Bucket,
+    ClaimRateBand,
     Fold,
     Hoarding,
     PoolMetrics,
@@ -47,6 +49,7 @@ from leadpool.metrics.model import (
     shares,
     tier_of,
 )
+from leadpool.org.schema import Pool
 from leadpool.org.service import CurrentOrg, current
 from leadpool.storage.db import Database
 from leadpool.storage.tables import claims, events, leads, teams, users
@@ -321,6 +324,18 @@ def _bucket_tally(
 # -- per pool ---------------------------------------------------------------------------------------
 
 
+def _marks(org: CurrentOrg, pool: Pool) -> tuple[ClaimRateBand, float]:
+    """The pool's claim-rate band and depletion mark: its alert rules' (§13) where it has them, so
+    a reading never disagrees with the alert drawn beside it; §12's defaults where a check is off."""
+    rules = rules_for(org.loaded.org.alerts, pool.alerts)
+    m = org.loaded.org.metrics
+    low = rules.claim_rate_under_percent.mark / 100 if rules.claim_rate_under_percent else ClaimRateBand.low
+    target = (m.claim_rate_target_percent[0] / 100, m.claim_rate_target_percent[1] / 100)
+    band = ClaimRateBand(low, target, m.claim_rate_high_percent / 100)
+    under = rules.depletion_under.mark if rules.depletion_under else DEPLETION_UNDER
+    return band, under
+
+
 def pool_metrics(
     db: Database, start: datetime, end: datetime, *, pool: str | None = None
 ) -> list[PoolMetrics]:
@@ -364,6 +379,7 @@ def pool_metrics(
                 by_rep.setdefault(rep, 0)
         claim_rate = ratio(total.claims, total.available)
         dep = ratio(total.claims, total.additions)
+        band, under = _marks(org, p)
         out.append(
             PoolMetrics(
                 pool=p.name,
@@ -374,7 +390,7 @@ def pool_metrics(
                 assigned=conv[4],
                 available=total.available,
                 claim_rate=claim_rate,
-                claim_rate_reading=claim_rate_reading(claim_rate),
+                claim_rate_reading=claim_rate_reading(claim_rate, band),
                 time_to_claim_p50=hours(percentile(all_waits, 50)),
                 time_to_claim_p90=hours(percentile(all_waits, 90)),
                 releases=total.releases,
@@ -383,7 +399,7 @@ def pool_metrics(
                 queue_abandonment=ratio(exits, exits + total.claims),
                 depletion=dep,
                 depletion_reading=depletion_reading(dep),
-                low_depletion_days=low_depletion_streak((t.claims, t.additions) for t in per_day),
+                low_depletion_days=low_depletion_streak(((t.claims, t.additions) for t in per_day), under),
                 depth=shown,
                 claimed_leads=conv[0],
                 to_opportunity=ratio(conv[1], conv[0]),

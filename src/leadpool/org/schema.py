@@ -734,6 +734,9 @@ class Duplicates(Strict):
     by_domain_and_name: bool = True
 
 
+Percent = Annotated[float, Field(ge=0, le=100)]
+
+
 class Metrics(Strict):
     """§12 metrics: the brackets reports use and the marks of the hoarding signals (per rep)."""
 
@@ -752,6 +755,20 @@ class Metrics(Strict):
         default_factory=lambda: {"Hot": 2.0, "Warm": 8.0, "Cold": 48.0}
     )
     time_to_claim_standard_hours: Annotated[float, Field(gt=0)] = 8
+    # §12 claim rate, in % of a day's pool: the band to aim for, and over `high` too small or
+    # understaffed. Under the pool's alerts.claim_rate_under_percent (20) it reads low: one setting
+    # for the reading and the alert drawn beside it (20 also when that check is off).
+    claim_rate_target_percent: tuple[Percent, Percent] = (30.0, 50.0)
+    claim_rate_high_percent: Percent = 70
+
+    @model_validator(mode="after")
+    def _ordered_band(self) -> Self:
+        low, high = self.claim_rate_target_percent
+        if not low <= high <= self.claim_rate_high_percent:
+            raise ValueError(
+                "claim_rate_target_percent must be [low, high], both at most claim_rate_high_percent"
+            )
+        return self
 
 
 class Org(Strict):
