@@ -102,3 +102,19 @@ def test_concurrent_acknowledgements_write_one_event(
         acks = conn.execute(sa.select(events.c.actor_id).where(events.c.type == "alert.acknowledged")).all()
     assert [a.actor_id for a in acks] == [people["admin"].id]
     assert episodes(db, "depth")[0].acknowledged_by == people["admin"].id
+
+
+def test_a_quiet_tick_opens_no_write_transaction(
+    db: Database, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add(db, 4, source="cold")
+    clock.advance(timedelta(minutes=1))
+    service.tick_job(db, clock.now())
+
+    def refuse(self: Database) -> Any:
+        raise AssertionError("a tick where nothing moved took the write lock")
+
+    monkeypatch.setattr(Database, "transaction", refuse)
+    clock.advance(timedelta(minutes=1))
+    assert service.tick_job(db, clock.now()).counts == {}
+    assert service.daily_job(db, clock.now()).counts == {}

@@ -207,15 +207,19 @@ class _Move:
         return (self.reading.check, self.reading.subject)
 
 
-def _episodes(conn: Connection, checks: Sequence[str], at: datetime, *, lock: bool = False) -> list[Any]:
+def _episodes(
+    conn: Connection, checks: Sequence[str], at: datetime, keys: set[tuple[str, str]] | None = None
+) -> list[Any]:
     """The open episodes of these checks, and those closed at `at` or later (not raised again in
-    the same tick). `lock`: on PostgreSQL, lock them until the transaction ends (SQLite's BEGIN
-    IMMEDIATE already serialises writers)."""
+    the same tick). With `keys` (check, subject), only theirs, locked on PostgreSQL until the
+    transaction ends (SQLite's BEGIN IMMEDIATE already serialises writers)."""
     query = sa.select(alerts).where(
         alerts.c.check.in_(checks), sa.or_(alerts.c.closed_at.is_(None), alerts.c.closed_at >= at)
     )
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+    if keys is not None:
+        query = query.where(sa.tuple_(alerts.c.check, alerts.c.subject).in_(sorted(keys)))
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
     return list(conn.execute(query).all())
 
 
@@ -270,7 +274,7 @@ def _run(db: Database, at: datetime, checks: Sequence[str], read: Any, settle: b
         # Another run may have moved these episodes since they were read (two SQLite schedulers,
         # a PostgreSQL leader whose connection dropped mid-run): read them again, under lock, and
         # step from what is stored now. Each write is conditional as well.
-        fresh = [r for r in _episodes(conn, checks, at, lock=True) if (r.check, r.subject) in moved]
+        fresh = _episodes(conn, checks, at, moved)
         mine = [(p, r) for p, r in readings if (r.check, r.subject) in moved]
         for move in _moves(org, mine, fresh, at, settle, checks):
             if move.key not in moved:
