@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from leadpool.alerts import service
 from leadpool.clock import ManualClock
 from leadpool.identity.access import Person
+from leadpool.org import service as orgs
 from leadpool.storage.db import Database
-from leadpool.storage.tables import events
+from leadpool.storage.tables import deliveries, events
 from tests.alerts.conftest import add, alert_events, episodes
 
 
@@ -79,11 +80,11 @@ def test_overlapping_runs_clear_an_episode_once(
     assert alert_events(db, "depth") == [("alert.raised", "yellow"), ("alert.cleared", None)]
 
 
+# On PostgreSQL only: SQLite's BEGIN IMMEDIATE already runs one acknowledgement after the other.
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 def test_concurrent_acknowledgements_write_one_event(
     db: Database, clock: ManualClock, people: dict[str, Person], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if not db.is_postgres:
-        pytest.skip("SQLite's BEGIN IMMEDIATE already runs one acknowledgement after the other")
     add(db, 4, source="cold")
     clock.advance(timedelta(minutes=1))
     service.tick_job(db, clock.now())
@@ -118,3 +119,22 @@ def test_a_quiet_tick_opens_no_write_transaction(
     clock.advance(timedelta(minutes=1))
     assert service.tick_job(db, clock.now()).counts == {}
     assert service.daily_job(db, clock.now()).counts == {}
+
+
+def test_a_raised_episode_is_in_the_outbox_with_it_even_if_the_run_never_finishes(
+    db: Database, clock: ManualClock, org_text: str
+) -> None:
+    """The job alone, no scheduler to hand its alerts on afterwards (as if the process died right
+    after the job's commit): the episode and its deliveries were written together."""
+    orgs.apply(
+        db,
+        org_text
+        + "notifications:\n  channels:\n    - {name: ops-hook, type: webhook, url: 'http://127.0.0.1:9/x'}\n",
+    )
+    add(db, 4, source="cold")
+    clock.advance(timedelta(minutes=1))
+    service.tick_job(db, clock.now())
+    (ep,) = episodes(db, "depth")
+    with db.engine.connect() as conn:
+        queued = conn.execute(sa.select(deliveries.c.alert_id, deliveries.c.status)).all()
+    assert [(q.alert_id, q.status) for q in queued] == [(ep.id, "pending")]

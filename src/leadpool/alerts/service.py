@@ -28,7 +28,7 @@ from leadpool.health import service as health
 from leadpool.health.model import Day, Depth
 from leadpool.identity.access import Person, allowed
 from leadpool.identity.model import MANAGES_ALL, Permission, Role
-from leadpool.notify.service import Alert
+from leadpool.notify.service import Alert, hand_off
 from leadpool.org.schema import AlertRules, Level, Pool
 from leadpool.org.service import CurrentOrg, current
 from leadpool.scheduler.service import JobResult
@@ -285,6 +285,8 @@ def _run(db: Database, at: datetime, checks: Sequence[str], read: Any, settle: b
             result.counts[move.step.kind] = result.counts.get(move.step.kind, 0) + 1
             if alert is not None:
                 result.alerts.append(alert)
+        # In the transaction that moved the episode: a raise is never stored without its message.
+        hand_off(conn, db, result.alerts)
     return result
 
 
