@@ -233,3 +233,20 @@ def test_the_claim_lease_covers_the_budget_and_one_last_attempt(
     notes = notify._config(db).model_copy(update={"send_budget_seconds": 20})
     notify.send_due(db, notes)
     assert leases == [timedelta(seconds=20 + 30 + 60)]  # budget, exec-hook's 30 s timeout, margin
+
+
+def test_the_sla_job_writes_its_breach_notices_with_the_breach(db: Database, clock: ManualClock) -> None:
+    """The SLA job alone, no scheduler after it (as if the process died right after its commit):
+    the rung it fired and the manager's notice were written together, so neither is lost."""
+    from leadpool.claims.service import claim
+    from leadpool.identity.service import person_by_email
+    from leadpool.leads.service import IntakeItem, ingest
+    from leadpool.sla import service as sla
+
+    ingest(db, [IntakeItem({"email": "late@x.example", "company": "Late", "score": 30})])
+    claim(db, person_by_email(db, "rob@test.example"), "Cold")
+    clock.advance(hours=4, minutes=1)  # past the first two rungs: alert the rep, then the manager
+    assert sla.run(db, clock.now()).counts
+    with db.engine.connect() as conn:
+        queued = conn.execute(sa.select(deliveries.c.channel, deliveries.c.kind)).all()
+    assert ("managers-hook", "sla.breach") in [(q.channel, q.kind) for q in queued]

@@ -20,7 +20,7 @@ from leadpool.clock import as_utc
 from leadpool.events.model import EventType
 from leadpool.identity.model import Role
 from leadpool.leads.model import Status
-from leadpool.notify.service import Alert
+from leadpool.notify.service import Alert, hand_off
 from leadpool.org.schema import AgingAction, Bracket, Pool
 from leadpool.org.service import CurrentOrg, current
 from leadpool.push import service as push
@@ -52,6 +52,7 @@ def run(db: Database, at: datetime) -> JobResult:
         push.lock(conn)  # force-assign pushes; taking the lock first keeps one lock order
         for pool, ladder, high_value, due_steps in due:
             _age_pool(conn, org, pool, ladder, high_value, at, result, due_steps, shared)
+        hand_off(conn, db, result.alerts)  # with the brackets that fired: they never fire again
     return result
 
 

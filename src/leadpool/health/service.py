@@ -31,7 +31,7 @@ from leadpool.health.model import sizing_step as _sizing_step
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.leads.model import Status
-from leadpool.notify.service import Alert
+from leadpool.notify.service import Alert, hand_off
 from leadpool.org.schema import Assign, Audience, Health, Pool, Strategy
 from leadpool.org.service import CurrentOrg, current
 from leadpool.pools import moves
@@ -170,6 +170,7 @@ def overflow_job(db: Database, at: datetime) -> JobResult:
     for pool, pool_id, state, health, seen in watched:
         if not _acts(state, health, seen, at):
             continue  # most ticks: nothing to record and nothing to drain, so no write lock
+        told = len(result.alerts)
         with db.transaction() as conn:
             push.lock(conn)  # overflow may push; one lock order with every other pusher
             now_depth = depths(conn, at, pool_id).get(pool_id, Depth(0, 0.0))
@@ -181,6 +182,7 @@ def overflow_job(db: Database, at: datetime) -> JobResult:
             if new.overflow_since is not None and health.overflow is not None:
                 _drain(conn, org, pool, health, now_depth, at, result)
             _keep(db, conn, pool_id, state, new, at)
+            hand_off(conn, db, result.alerts[told:])  # with the pool's change that raised them
     return result
 
 
@@ -257,6 +259,7 @@ def rebalance_job(db: Database, at: datetime) -> JobResult:
         for pool, pool_id, _state, health in _unpinned(org, states, at, day):
             _volume(conn, org, pool, health, depth, at, result)
             _age(conn, org, pool, health, depth.get(pool_id, Depth(0, 0.0)), at, result)
+        hand_off(conn, db, result.alerts)
     return result
 
 
@@ -492,6 +495,7 @@ def sizing_job(db: Database, at: datetime) -> JobResult:
             # daily here rather than every hour with the rebalancing.
             new = _performance(conn, org, pool, health, new, at, result)
             _keep(db, conn, pool_id, state, new, at)
+        hand_off(conn, db, result.alerts)
     return result
 
 

@@ -219,9 +219,12 @@ def queue(
     write the same alerts. Returns the ids written now."""
     rows = []
     for alert in alerts:
+        wanted = notes.channels_for(alert, tuple(extra))
+        if not wanted:  # most alerts of an org without channels: no digest, no write
+            continue
         payload = payload_of(alert)
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:40]
-        for channel in notes.channels_for(alert, tuple(extra)):
+        for channel in wanted:
             rows.append(_row(alert, channel.name, now, f"alert:{digest}:{channel.name}"))
     return _insert_once(conn, rows)
 

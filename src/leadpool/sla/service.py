@@ -21,7 +21,7 @@ from leadpool.events.service import append
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.leads.access import locked_lead
-from leadpool.notify.service import Alert
+from leadpool.notify.service import Alert, hand_off
 from leadpool.org.schema import ContactSla, Org, SlaStep
 from leadpool.org.service import CurrentOrg, current
 from leadpool.push import service as push
@@ -46,6 +46,7 @@ def run(db: Database, at: datetime) -> JobResult:
         breached = _contact_ladder(conn, org, at, result, deadlines)
         _offenders(conn, org.loaded.org, breached, at, result)
         _first_response(conn, org, at, result)
+        hand_off(conn, db, result.alerts)  # with the rungs that raised them: never one without the other
     return result
 
 
