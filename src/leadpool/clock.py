@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 
 class Clock(Protocol):
@@ -46,3 +47,18 @@ class ManualClock:
 def as_utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything we store is UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def ended_days(timezone: str, at: datetime, count: int) -> list[tuple[date, datetime, datetime]]:
+    """The org's last `count` local days that have fully ended by `at`, newest first: each day and
+    its [start, end) in UTC. Daily jobs tick at UTC midnight; the days they judge are the org's
+    (its time zone), as metrics and dashboards count them, with DST days 23 or 25 hours long."""
+    zone = ZoneInfo(timezone)
+    today = at.astimezone(zone).date()
+    out = []
+    for i in range(1, count + 1):
+        day = today - timedelta(days=i)
+        start = datetime.combine(day, time(), zone).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
+        out.append((day, start, end))
+    return out

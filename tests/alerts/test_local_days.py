@@ -8,9 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from leadpool.alerts import service
 from leadpool.claims.service import claim
-from leadpool.clock import ManualClock
+from leadpool.clock import ManualClock, ended_days
 from leadpool.identity.access import Person
 from leadpool.storage.db import Database
 from tests.alerts.conftest import ORG, add, episodes
@@ -44,23 +43,19 @@ def test_depletion_is_judged_over_the_orgs_last_complete_local_day(
 
 def test_ended_days_are_local_and_dst_aware() -> None:
     at = datetime(2026, 3, 3, 0, 0, tzinfo=UTC)  # 09:00 Tuesday in Tokyo
-    assert service.ended_days("Asia/Tokyo", at, 2) == [
+    assert ended_days("Asia/Tokyo", at, 2) == [
         (date(2026, 3, 2), datetime(2026, 3, 1, 15, tzinfo=UTC), datetime(2026, 3, 2, 15, tzinfo=UTC)),
         (date(2026, 3, 1), datetime(2026, 2, 28, 15, tzinfo=UTC), datetime(2026, 3, 1, 15, tzinfo=UTC)),
     ]
     # Just before local midnight the day is not over yet; at it, it is.
-    assert service.ended_days("Asia/Tokyo", datetime(2026, 3, 2, 14, 59, tzinfo=UTC), 1)[0][0] == date(
-        2026, 3, 1
-    )
-    assert service.ended_days("Asia/Tokyo", datetime(2026, 3, 2, 15, 0, tzinfo=UTC), 1)[0][0] == date(
-        2026, 3, 2
-    )
+    assert ended_days("Asia/Tokyo", datetime(2026, 3, 2, 14, 59, tzinfo=UTC), 1)[0][0] == date(2026, 3, 1)
+    assert ended_days("Asia/Tokyo", datetime(2026, 3, 2, 15, 0, tzinfo=UTC), 1)[0][0] == date(2026, 3, 2)
     # New York springs forward on 8 March 2026: that day is 23 hours long.
-    ((day, start, end),) = service.ended_days("America/New_York", datetime(2026, 3, 9, 12, tzinfo=UTC), 1)
+    ((day, start, end),) = ended_days("America/New_York", datetime(2026, 3, 9, 12, tzinfo=UTC), 1)
     assert (day, start, end) == (
         date(2026, 3, 8),
         datetime(2026, 3, 8, 5, tzinfo=UTC),
         datetime(2026, 3, 9, 4, tzinfo=UTC),
     )
     # UTC: the days the daily job judged before, unchanged.
-    assert service.ended_days("UTC", at, 1) == [(date(2026, 3, 2), at - timedelta(days=1), at)]
+    assert ended_days("UTC", at, 1) == [(date(2026, 3, 2), at - timedelta(days=1), at)]

@@ -285,3 +285,27 @@ def test_low_conversion_in_alert_mode_raises_one_audit_per_episode(
         record_outcome(db, who["r2"], lead_id, Outcome.won)
     clock.advance(hours=1)
     assert health.sizing_job(db, clock.now()).counts == {"audit_ok": 1}  # 4 of 8: 50%
+
+
+def test_daily_sizing_judges_the_orgs_own_day(db: Database, clock: ManualClock) -> None:
+    """Tokyo is 9 hours ahead: the job ticking at UTC midnight judges the Tokyo day that ended at
+    15:00 UTC. Leads that came in after it (Tokyo's next morning) wait for the next day's run."""
+    import yaml
+
+    from leadpool.org import service as orgs
+
+    org = yaml.safe_load(ORG)
+    org["timezone"] = "Asia/Tokyo"
+    orgs.apply(db, yaml.safe_dump(org))
+    clock.set(datetime(2026, 3, 2, 16, 0, tzinfo=UTC))  # Tuesday 01:00 in Tokyo
+    _in(db, 10, source="busy", score=45)  # none claimed: a slow day for Busy, but Tuesday's
+
+    def slow_days() -> int:
+        return int({p["pool"]: p for p in health.report(db)}["Busy"]["state"]["low_depletion_days"])
+
+    clock.set(datetime(2026, 3, 3, 0, 0, tzinfo=UTC))  # judges Tokyo's Monday: nothing came in
+    health.sizing_job(db, clock.now())
+    assert slow_days() == 0
+    clock.set(datetime(2026, 3, 4, 0, 0, tzinfo=UTC))  # judges Tokyo's Tuesday: 10 in, 0 claimed
+    health.sizing_job(db, clock.now())
+    assert slow_days() == 1

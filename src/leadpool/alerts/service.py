@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -20,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from leadpool.alerts import model
 from leadpool.alerts.model import Ages, Episode, Reading, Step
-from leadpool.clock import as_utc
+from leadpool.clock import as_utc, ended_days
 from leadpool.errors import Forbidden, NotFound
 from leadpool.events.model import EventType
 from leadpool.events.service import append
@@ -93,21 +92,6 @@ def _tick_readings(conn: Connection, org: CurrentOrg, at: datetime) -> list[tupl
             out.append(
                 (p, model.average_age(name, p.rules.average_age_hours, d.available, d.average_age_hours))
             )
-    return out
-
-
-def ended_days(timezone: str, at: datetime, count: int) -> list[tuple[date, datetime, datetime]]:
-    """The org's last `count` local days that have fully ended by `at`, newest first: each day and
-    its [start, end) in UTC. The daily job ticks at UTC midnight; the days it judges are the org's
-    (the org's timezone), as metrics and dashboards count them, with DST days 23 or 25 hours long."""
-    zone = ZoneInfo(timezone)
-    today = at.astimezone(zone).date()
-    out = []
-    for i in range(1, count + 1):
-        day = today - timedelta(days=i)
-        start = datetime.combine(day, time(), zone).astimezone(UTC)
-        end = datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
-        out.append((day, start, end))
     return out
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from leadpool.clock import ended_days
 from leadpool.errors import Forbidden
 from leadpool.events.model import EventType
 from leadpool.events.service import append
@@ -475,9 +476,9 @@ def sizing_job(db: Database, at: datetime) -> JobResult:
     entries (or raises an audit) and slow claim-to-contact flags a capacity problem."""
     org = current(db)
     result = JobResult()
-    end = at
-    start = at - timedelta(days=1)
-    day = gates.day_of(org, start)
+    # The org's day that has just ended (its time zone), as the daily alert checks and the metrics
+    # count days; the tick itself is at UTC midnight.
+    ((day, start, end),) = ended_days(org.loaded.org.timezone, at, 1)
     base = org.loaded.org.qualification.min_score
     with db.transaction() as conn:
         states = gates.states(conn)
