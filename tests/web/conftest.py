@@ -7,7 +7,6 @@ one. Screenshots of every step go to artifacts/screenshots/<test>/, where CI kee
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from leadpool.clock import ManualClock
 from leadpool.seed import example_passwords, seed_example
 from leadpool.settings import EXAMPLES
 from leadpool.storage.db import Database
+from tests.prod.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -38,12 +38,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 START_SECONDS = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -75,7 +69,7 @@ class Site:
 @contextmanager
 def serving(db: Database, app: Any = None) -> Iterator[str]:
     """The app on a uvicorn server in a thread; its URL while the block runs."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app or create_app(db), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )

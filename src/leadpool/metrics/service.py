@@ -306,18 +306,32 @@ def _days_and_hours(org: CurrentOrg, start: datetime, end: datetime) -> list[lis
     return [hs for _, _, hs in _local_groups(org, start, end, "day")]
 
 
-def _bucket_tally(
-    h: _Hourly, pool_ids: Iterable[int], hs: list[int], depth: dict[int, dict[int, int]]
-) -> Tally:
-    """One bucket (consecutive hours): available = depth at its start + what flowed in during it."""
+def _flows(h: _Hourly, pool_ids: Iterable[int], hs: list[int]) -> Tally:
+    """What happened in a bucket (consecutive hours, or hours folded by weekday or hour of day)."""
     t = Tally()
     for pid in pool_ids:
         tallies = h.tallies.get(pid, {})
         for hour in hs:
             if hour in tallies:
                 t.add(tallies[hour])
+    return t
+
+
+def _available(h: _Hourly, pool_ids: Iterable[int], hs: list[int], depth: dict[int, dict[int, int]]) -> int:
+    """A bucket of consecutive hours: the depth at its start + what flowed in during it."""
+    total = 0
+    for pid in pool_ids:
         inflow = h.inflow.get(pid, {})
-        t.available += depth[pid].get(hs[0], 0) + sum(inflow.get(hour, 0) for hour in hs)
+        total += depth[pid].get(hs[0], 0) + sum(inflow.get(hour, 0) for hour in hs)
+    return total
+
+
+def _bucket_tally(
+    h: _Hourly, pool_ids: Iterable[int], hs: list[int], depth: dict[int, dict[int, int]]
+) -> Tally:
+    """One bucket (consecutive hours): its flows, and what was available in it."""
+    t = _flows(h, pool_ids, hs)
+    t.available = _available(h, pool_ids, hs, depth)
     return t
 
 
@@ -579,15 +593,10 @@ def _folded(db: Database, start: datetime, end: datetime, pool: str | None, buck
     depth = {pid: _depth_at_hours(h, pid, starts) for pid in pool_ids}
     available: dict[int, int] = {}
     for _, _, hs in base_groups:  # the base bucket's availability, credited to its first hour
-        available[hs[0]] = _bucket_tally(h, pool_ids, hs, depth).available
+        available[hs[0]] = _available(h, pool_ids, hs, depth)
     points = []
     for label, at, hs in groups:
-        t = Tally()
-        for pid in pool_ids:
-            tallies = h.tallies.get(pid, {})
-            for hour in hs:
-                if hour in tallies:
-                    t.add(tallies[hour])
+        t = _flows(h, pool_ids, hs)
         t.available = sum(available.get(hour, 0) for hour in hs)
         points.append(t.point(label, at if bucket in ("day", "hour") else None))
     if bucket == "weekday":
