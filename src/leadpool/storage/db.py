@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import Connection, Engine
 
@@ -20,6 +21,15 @@ from leadpool.clock import Clock, SystemClock
 
 # Set only while Database.transaction begins its transaction: that BEGIN takes the write lock.
 _WRITING: ContextVar[bool] = ContextVar("leadpool_writing", default=False)
+
+
+class _SQLiteCompiler(SQLiteCompiler):
+    """Renders `with_hint(table, "INDEXED BY ix", "sqlite")` after the table, as SQLite spells it.
+    A database with no statistics (a new install, the lab) has SQLite's planner guess, and for a
+    few hot reads over a growing history it guesses an index that walks all of it."""
+
+    def get_from_hint_text(self, table: Any, text: str | None) -> str | None:
+        return text
 
 
 class _SQLite(SQLiteDialect_pysqlite):
@@ -31,6 +41,7 @@ class _SQLite(SQLiteDialect_pysqlite):
     events around every statement, which cost more than the BEGIN itself."""
 
     supports_statement_cache = True
+    statement_compiler = _SQLiteCompiler
 
     def do_begin(self, dbapi_connection: Any) -> None:
         dbapi_connection.execute("BEGIN IMMEDIATE" if _WRITING.get() else "BEGIN")
