@@ -101,8 +101,10 @@ def _http_refusal(request: Request, exc: StarletteHTTPException) -> tuple[str, s
         return code, f"{request.method} is not allowed on {request.url.path}; it takes {allowed}", DOCS_HINT
     if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
         cause = exc.__cause__
-        return code, f"body: not UTF-8 (byte {cause.object[cause.start]:#04x} at position {cause.start})", (
-            "send the body as JSON encoded in UTF-8, with Content-Type: application/json"
+        return (
+            code,
+            f"body: not UTF-8 (byte {cause.object[cause.start]:#04x} at position {cause.start})",
+            ("send the body as JSON encoded in UTF-8, with Content-Type: application/json"),
         )
     if exc.status_code == 400 and exc.__cause__ is not None:
         return code, f"body: could not be read ({exc.__cause__})", "send the body as JSON encoded in UTF-8"
