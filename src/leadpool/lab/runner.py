@@ -505,7 +505,9 @@ class Simulation:
         ]
 
     def _best_in(self, pool: str) -> int | None:
-        """Cherry-picking: the highest-score lead the pool preview shows, not the queue's next."""
+        """Cherry-picking: the highest-score lead on the pool page the rep sees (its first
+        PREVIEW_PAGE leads in claim order), not the queue's next. Not the best of the whole pool:
+        no rep scrolls a backlog of thousands, and reading it all grew with every lead left."""
         with self.db.engine.connect() as conn:
             return conn.execute(_BEST, {"pool": self.pool_ids[pool]}).scalar()
 
@@ -677,12 +679,15 @@ _DEPTH = sa.select(leads.c.pool_id, sa.func.count()).where(AVAILABLE).group_by(l
 
 # What reps see, built once: the lab reads these thousands of times a simulated day.
 _HOLDER = sa.select(leads.c.status, leads.c.owner_id).where(leads.c.id == sa.bindparam("lead"))
-_BEST = (
-    sa.select(leads.c.id)
+PREVIEW_PAGE = 100  # leads the web pool page shows a rep (web/rep.py), in claim order
+_PAGE = (
+    sa.select(leads.c.id, leads.c.score)
     .where(leads.c.pool_id == sa.bindparam("pool"), AVAILABLE)
-    .order_by(leads.c.score.desc(), leads.c.id)
-    .limit(1)
+    .order_by(leads.c.priority.desc(), leads.c.entered_pool_at, leads.c.id)
+    .limit(PREVIEW_PAGE)
+    .subquery()
 )
+_BEST = sa.select(_PAGE.c.id).order_by(_PAGE.c.score.desc().nulls_last(), _PAGE.c.id).limit(1)
 # Per user, a seek on (owner, status): without statistics SQLite would rather scan every lead ever owned.
 _HELD = sa.select(users.c.id, leads.c.id).select_from(
     users.join(leads, sa.and_(leads.c.owner_id == users.c.id, HELD))
