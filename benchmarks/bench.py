@@ -771,6 +771,7 @@ def bench_lab(names: list[str], days: int) -> None:
 
     target = days * 24 / 60
     print(f"\nstrategy lab: {days} days, 50 reps, 300 leads a day (every day), the scheduler every 15 min")
+    print(f"machine reference (same run): {_reference()}")
     print(f"{'scenario':<22}{'leads':>8}{'wall s':>9}{'sim h/s':>9}{'vs target':>11}   where the time went")
     for name in names:
         loaded = load(EXAMPLES / f"{name}.yaml")
@@ -787,6 +788,36 @@ def bench_lab(names: list[str], days: int) -> None:
             f"{name:<22}{run.results.summary['leads']:>8,}{run.wall_seconds:>9.1f}"
             f"{run.hours_per_second:>9.1f}{run.hours_per_second / target:>10.2f}x   {where}; jobs: {jobs}"
         )
+
+
+def _reference(n: int = 20_000) -> str:
+    """What this machine gives right now for the lab's two elementary steps, outside leadpool's own
+    code: a prebuilt SELECT by id through SQLAlchemy, and a one-row INSERT in its own write
+    transaction, on SQLite in /dev/shm. The machine's speed drifts by up to 2x between sessions:
+    compare lab figures only next to this line."""
+    from datetime import UTC, datetime
+
+    from leadpool.lab.runner import throwaway
+    from leadpool.storage.tables import events, leads
+
+    with throwaway() as url:
+        db = Database(url)
+        upgrade(db.engine)
+        select = sa.select(leads.c.id).where(leads.c.id == sa.bindparam("id"))
+        insert = sa.insert(events)
+        row = {"type": "bench", "at": datetime.now(UTC), "reason": "r", "details": {"n": 1}}
+        with db.engine.connect() as conn:
+            began = time.perf_counter()
+            for i in range(n):
+                conn.execute(select, {"id": i}).first()
+            reads = (time.perf_counter() - began) / n
+        began = time.perf_counter()
+        for _ in range(n // 4):
+            with db.transaction() as conn:
+                conn.execute(insert, row)
+        writes = (time.perf_counter() - began) / (n // 4)
+        db.dispose()
+    return f"SELECT by id {reads * 1e6:.1f} µs, one-row write transaction {writes * 1e6:.1f} µs"
 
 
 # -- metrics (§12) ---------------------------------------------------------------------------------
