@@ -662,7 +662,11 @@ def http_worker(base: str, work: str, tokens: list[str], seconds: float, gate: A
             auth = {"Authorization": f"Bearer {tokens[i % len(tokens)]}"}
             if work == "claim":
                 return http.post("/api/v1/pools/Open/claims", json={}, headers=auth).status_code
-            lead = {"email": f"h{os.getpid()}-{i}@http{i % 991}.example", "company": f"Co {i}", "score": i % 97}
+            lead = {
+                "email": f"h{os.getpid()}-{i}@http{i % 991}.example",
+                "company": f"Co {i}",
+                "score": i % 97,
+            }
             return http.post("/api/v1/leads", json=lead, headers=auth).status_code
 
         one(-1)  # connect and warm up before the clock starts
@@ -681,7 +685,10 @@ def http_rate(
     gate, out = ctx.Barrier(clients), ctx.Queue()
     share = len(tokens) // clients
     procs = [
-        ctx.Process(target=http_worker, args=(base, work, tokens[i * share : (i + 1) * share] or tokens, seconds, gate, out))
+        ctx.Process(
+            target=http_worker,
+            args=(base, work, tokens[i * share : (i + 1) * share] or tokens, seconds, gate, out),
+        )
         for i in range(clients)
     ]
     for p in procs:
@@ -714,7 +721,9 @@ def bench_http(clients: int, seconds: float) -> None:
         ops = issue_token(db, person_by_email(db, "ops@bench.example").id, "bench")
         db.dispose()
         env = {"LEADPOOL_SCHEDULER_IN_SERVER": "false", "LEADPOOL_LOG_LEVEL": "warning"}
-        print(f"\n== http: POST /api/v1/pools/Open/claims on PostgreSQL, {clients} client processes, {seconds:.0f} s per run")
+        print(
+            f"\n== http: POST /api/v1/pools/Open/claims on PostgreSQL, {clients} client processes, {seconds:.0f} s per run"
+        )
         port = free_port()
         bare = Proc(
             ["--app-dir", str(ROOT / "benchmarks"), "--factory", "bare_asgi:create", "--port", str(port),
@@ -992,7 +1001,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, nargs="+", default=[8, 32])
-    parser.add_argument("--only", choices=["ingest", "push", "tick", "hygiene", "claims", "http", "soak", "lab", "metrics"])
+    parser.add_argument(
+        "--only", choices=["ingest", "push", "tick", "hygiene", "claims", "http", "soak", "lab", "metrics"]
+    )
     parser.add_argument("--http-clients", type=int, default=8)
     parser.add_argument("--soak-clients", type=int, default=64)
     parser.add_argument("--soak-seconds", type=float, default=600)
