@@ -184,7 +184,14 @@ def _already_accepted(
     idems = {r.idem for r in rows if r.idem}
     known: dict[str, Any] = {}
     if ext_ids or idems:
-        for m in conn.execute(_ACCEPTED, {"ext_ids": list(ext_ids), "idems": list(idems)}).mappings():
+        if len(ext_ids) <= 1 and len(idems) <= 1:
+            # One lead (every API call and lab arrival): plain equalities, no IN list to expand.
+            found = conn.execute(
+                _ACCEPTED_ONE, {"ext_id": next(iter(ext_ids), None), "idem": next(iter(idems), None)}
+            )
+        else:
+            found = conn.execute(_ACCEPTED, {"ext_ids": list(ext_ids), "idems": list(idems)})
+        for m in found.mappings():
             if m["external_id"]:
                 known["ext:" + m["external_id"]] = m
             if m["idempotency_key"]:
@@ -223,8 +230,10 @@ def _already_accepted(
     return answered, fresh, repeats
 
 
-# Built once with expanding IN lists: intake of one lead reuses the compiled statements.
-_ACCEPTED = sa.select(
+# Built once with expanding IN lists: intake of one lead reuses the compiled statements. The `_ONE`
+# forms serve a batch of one with plain equalities (a None binding matches nothing): an expanding
+# list is re-rendered on every execution, which costs as much as running the read itself.
+_ACCEPTED_COLUMNS = (
     leads.c.id,
     leads.c.external_id,
     leads.c.idempotency_key,
@@ -232,17 +241,24 @@ _ACCEPTED = sa.select(
     leads.c.pool_id,
     leads.c.review_reason,
     leads.c.duplicate_of,
-).where(
+)
+_ACCEPTED = sa.select(*_ACCEPTED_COLUMNS).where(
     sa.or_(
         leads.c.external_id.in_(sa.bindparam("ext_ids", expanding=True)),
         leads.c.idempotency_key.in_(sa.bindparam("idems", expanding=True)),
     )
+)
+_ACCEPTED_ONE = sa.select(*_ACCEPTED_COLUMNS).where(
+    sa.or_(leads.c.external_id == sa.bindparam("ext_id"), leads.c.idempotency_key == sa.bindparam("idem"))
 )
 _LIVE_KEYS = sa.select(leads.c.id, leads.c.email_key, leads.c.person_key).where(
     sa.or_(
         leads.c.email_key.in_(sa.bindparam("emails", expanding=True)),
         leads.c.person_key.in_(sa.bindparam("persons", expanding=True)),
     )
+)
+_LIVE_KEYS_ONE = sa.select(leads.c.id, leads.c.email_key, leads.c.person_key).where(
+    sa.or_(leads.c.email_key == sa.bindparam("email"), leads.c.person_key == sa.bindparam("person"))
 )
 
 
@@ -257,9 +273,13 @@ def _split_duplicates(
     persons = {r.keys.person for r in rows if r.keys.person}
     live: dict[str, int] = {}
     if emails or persons:
-        for lead_id, email_key, person_key in conn.execute(
-            _LIVE_KEYS, {"emails": list(emails), "persons": list(persons)}
-        ):
+        if len(emails) <= 1 and len(persons) <= 1:
+            found = conn.execute(
+                _LIVE_KEYS_ONE, {"email": next(iter(emails), None), "person": next(iter(persons), None)}
+            )
+        else:
+            found = conn.execute(_LIVE_KEYS, {"emails": list(emails), "persons": list(persons)})
+        for lead_id, email_key, person_key in found:
             if email_key:
                 live["e:" + email_key] = lead_id
             if person_key:
@@ -343,6 +363,12 @@ def _insert_leads(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     the client than the server spends storing it."""
     if not rows:
         return []
+    if len(rows) == 1:
+        # One lead: a plain INSERT, whose id SQLite reports as the cursor's lastrowid (no RETURNING
+        # result to build) and PostgreSQL returns in the same round trip (no separate nextval).
+        inserted = conn.execute(_LEADS, rows[0]).inserted_primary_key
+        assert inserted is not None  # a single-row INSERT always reports the key it made
+        return [inserted[0]]
     if conn.dialect.name == "postgresql":
         ids = list(
             conn.execute(
