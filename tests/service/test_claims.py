@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -12,11 +13,12 @@ import yaml
 from leadpool.claims.service import claim, release
 from leadpool.clock import ManualClock
 from leadpool.errors import ClaimRefused, Conflict, Forbidden, NotFound
+from leadpool.leads.model import Outcome
 from leadpool.leads.service import IntakeItem, ingest
-from leadpool.leads.work import get_lead, list_leads, log_contact
+from leadpool.leads.work import get_lead, list_leads, log_contact, record_outcome
 from leadpool.org import service as orgs
 from leadpool.storage.db import Database
-from leadpool.storage.tables import events
+from leadpool.storage.tables import events, leads
 
 from ..conftest import SMALL_ORG
 
@@ -202,3 +204,52 @@ def test_release_returns_the_lead_and_counts_abandonment(db: Database, people: A
 def test_empty_pool_says_so(db: Database, people: Any) -> None:
     with pytest.raises(NotFound, match="Cold has no available leads"):
         claim(db, people["rob"], "Cold")
+
+
+def test_contact_and_outcome_check_the_holder_and_say_why_they_refuse(db: Database, people: Any) -> None:
+    """The holder's first touch and outcome take a one-statement path; a later touch, the holder's
+    manager, another rep and a closed lead take the general one. Both must say the same things."""
+    lead_id, other_id = add(db, 2)
+    claim(db, people["rob"], "Cold", n=2)
+    with pytest.raises(NotFound, match=f"no lead {lead_id} among your leads"):
+        log_contact(db, people["rita"], lead_id)
+    with pytest.raises(NotFound, match=f"no lead {lead_id} among your leads"):
+        record_outcome(db, people["rita"], lead_id, Outcome.lost)
+    log_contact(db, people["rob"], lead_id, channel="email", note="hi")
+    log_contact(db, people["rob"], lead_id)
+    log_contact(db, people["mia"], other_id)  # his manager: the first touch all the same
+    record_outcome(db, people["rob"], lead_id, Outcome.opportunity, amount=Decimal("10"))
+    record_outcome(db, people["mia"], other_id, Outcome.lost)
+    record_outcome(db, people["rob"], lead_id, Outcome.won, amount=Decimal("12.5"))
+    with pytest.raises(Conflict, match=f"lead {lead_id} is won; contact is logged on leads you hold"):
+        log_contact(db, people["rob"], lead_id)
+    with pytest.raises(Conflict, match=f"lead {lead_id} is won; outcomes are recorded on leads you hold"):
+        record_outcome(db, people["rob"], lead_id, Outcome.lost)
+    with pytest.raises(NotFound, match="no lead 999999 among your leads"):
+        log_contact(db, people["rob"], 999999)
+    lead, other = get_lead(db, people["rob"], lead_id), get_lead(db, people["mia"], other_id)
+    assert (lead["status"], lead["outcome"], lead["amount"]) == ("won", "won", "12.50")
+    assert lead["first_contact_at"] is not None and other["first_contact_at"] is not None
+    assert (other["status"], other["outcome"]) == ("lost", "lost")
+    touches = [e for e in lead["events"] if e["type"] == "lead.contacted"]
+    assert [(e["reason"], e["details"]["first_touch"], e["rep_id"]) for e in touches] == [
+        ("email", True, people["rob"].id),
+        ("call", False, people["rob"].id),
+    ]
+    assert touches[0]["details"] == {"channel": "email", "note": "hi", "first_touch": True}
+    (managed,) = [e for e in other["events"] if e["type"] == "lead.contacted"]
+    assert (managed["actor_id"], managed["rep_id"], managed["details"]["first_touch"]) == (
+        people["mia"].id,
+        people["rob"].id,
+        True,
+    )
+    outcomes = [e for e in lead["events"] if e["type"] == "lead.outcome"]
+    assert [(e["reason"], e["details"]["amount"], e["pool"]) for e in outcomes] == [
+        ("opportunity", "10.00", "Cold"),
+        ("won", "12.50", "Cold"),
+    ]
+    with db.engine.connect() as conn:
+        due = conn.execute(
+            sa.select(leads.c.first_response_due_at, leads.c.email_key).where(leads.c.id == lead_id)
+        ).one()
+    assert due == (None, None)  # met, and a closed lead frees its keys

@@ -22,6 +22,33 @@ from leadpool.storage.tables import events, leads
 _WORKABLE = (Status.claimed.value, Status.contacted.value, Status.opportunity.value)
 # The SET clause comes from the names bound at execution, so one statement serves every update.
 _UPDATE_LEAD = sa.update(leads).where(leads.c.id == sa.bindparam("lead_id"))
+# held_lead's check folded into the UPDATE: the lead is the actor's own and workable. Holding it is
+# enough for any role (may_work), and the UPDATE locks the row as SELECT ... FOR UPDATE does; on
+# PostgreSQL a concurrent change (an SLA return) is waited for and the WHERE re-checked against it.
+# Plain equalities, not IN: a literal IN list is re-rendered on every execution.
+_HOLDS_WORKABLE = (
+    leads.c.id == sa.bindparam("lead_id"),
+    leads.c.owner_id == sa.bindparam("holder"),
+    sa.or_(*(leads.c.status == s for s in _WORKABLE)),
+)
+# What on_lead reads from the lead, none of which the UPDATE changes.
+_HOLDER_UPDATE = (
+    sa.update(leads).where(*_HOLDS_WORKABLE).returning(leads.c.id, leads.c.pool_id, leads.c.owner_id)
+)
+# The first touch: contacted, the first-response SLA met. The old status and first_contact_at decide
+# what changes and what the event says, so only a lead not yet touched takes this path.
+_FIRST_TOUCH = (
+    sa.update(leads)
+    .where(*_HOLDS_WORKABLE, leads.c.first_contact_at.is_(None))
+    .values(
+        status=sa.case(
+            (leads.c.status == Status.claimed.value, Status.contacted.value), else_=leads.c.status
+        ),
+        first_contact_at=sa.bindparam("now", type_=leads.c.first_contact_at.type),
+        first_response_due_at=None,
+    )
+    .returning(leads.c.id, leads.c.pool_id, leads.c.owner_id)
+)
 # What the amount column holds (NUMERIC(14, 2): 999,999,999,999.99); PostgreSQL refuses more with a
 # numeric overflow, SQLite would keep a number nobody can use.
 _AMOUNT = cast("sa.Numeric[Decimal]", leads.c.amount.type)
@@ -33,17 +60,24 @@ LARGEST_AMOUNT = Decimal(10) ** (_PRECISION - _SCALE) - _CENT
 def log_contact(db: Database, actor: Person, lead_id: int, *, channel: str = "call", note: str = "") -> None:
     now = db.clock.now()
     with db.transaction() as conn:
-        lead = held_lead(conn, actor, lead_id)
-        if lead.status not in _WORKABLE:
-            raise Conflict(f"lead {lead_id} is {lead.status}; contact is logged on leads you hold")
-        values: dict[str, Any] = {}
-        if lead.status == Status.claimed.value:
-            values["status"] = Status.contacted.value
-        if lead.first_contact_at is None:
-            values["first_contact_at"] = now
-            values["first_response_due_at"] = None  # met: the first-response SLA stops watching it
-        if values:
-            conn.execute(_UPDATE_LEAD, {"lead_id": lead_id, **values})
+        # The common case, the holder's first touch, is one UPDATE that checks what held_lead does
+        # and locks the row as it would; anything else (a later touch, a manager, a refusal) takes
+        # the general path below, which reads the lead and explains a refusal.
+        lead = conn.execute(_FIRST_TOUCH, {"lead_id": lead_id, "holder": actor.id, "now": now}).first()
+        first_touch = lead is not None
+        if lead is None:
+            lead = held_lead(conn, actor, lead_id)
+            if lead.status not in _WORKABLE:
+                raise Conflict(f"lead {lead_id} is {lead.status}; contact is logged on leads you hold")
+            values: dict[str, Any] = {}
+            if lead.status == Status.claimed.value:
+                values["status"] = Status.contacted.value
+            first_touch = lead.first_contact_at is None
+            if first_touch:
+                values["first_contact_at"] = now
+                values["first_response_due_at"] = None  # met: the first-response SLA stops watching it
+            if values:
+                conn.execute(_UPDATE_LEAD, {"lead_id": lead_id, **values})
         on_lead(
             conn,
             EventType.contacted,
@@ -51,7 +85,7 @@ def log_contact(db: Database, actor: Person, lead_id: int, *, channel: str = "ca
             lead,
             actor_id=actor.id,
             reason=channel,
-            details={"channel": channel, "note": note, "first_touch": lead.first_contact_at is None},
+            details={"channel": channel, "note": note, "first_touch": first_touch},
         )
 
 
@@ -78,16 +112,20 @@ def record_outcome(
         raise InvalidInput([Problem("amount", "an opportunity needs its expected amount")])
     now = db.clock.now()
     with db.transaction() as conn:
-        lead = held_lead(conn, actor, lead_id)
-        if lead.status not in _WORKABLE:
-            raise Conflict(f"lead {lead_id} is {lead.status}; outcomes are recorded on leads you hold")
         closed = outcome is not Outcome.opportunity
         values: dict[str, Any] = {"status": outcome.value, "outcome": outcome.value}
         if amount is not None:
             values["amount"] = amount
         if closed:
             values.update(closed_at=now, email_key=None, person_key=None)  # a closed lead frees its keys
-        conn.execute(_UPDATE_LEAD, {"lead_id": lead_id, **values})
+        # The holder's own outcome is one UPDATE that checks and locks what held_lead does; anyone
+        # else, or a refusal, takes the general path, which reads the lead and says why.
+        lead = conn.execute(_HOLDER_UPDATE, {"lead_id": lead_id, "holder": actor.id, **values}).first()
+        if lead is None:
+            lead = held_lead(conn, actor, lead_id)
+            if lead.status not in _WORKABLE:
+                raise Conflict(f"lead {lead_id} is {lead.status}; outcomes are recorded on leads you hold")
+            conn.execute(_UPDATE_LEAD, {"lead_id": lead_id, **values})
         on_lead(
             conn,
             EventType.outcome,
