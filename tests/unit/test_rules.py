@@ -160,3 +160,28 @@ def test_a_bad_escape_in_a_condition_is_a_check_time_error() -> None:
         )
     assert "invalid escape sequence" in caught.value.problems[0].message
     assert caught.value.problems[0].where == "rules[0].when (line 5)"
+
+
+def test_a_condition_answers_alike_from_memory_and_reads_builtins_every_time() -> None:
+    from leadpool.org.schema import FieldType
+    from leadpool.rules.engine import Expression
+
+    types = {"score": FieldType.number, "flag": FieldType.boolean, "source": FieldType.string}
+    expression = Expression("score >= 50 and source == 'web'", types)
+    for _ in range(2):  # the second round answers from memory
+        assert expression.evaluate({"score": 60.0, "source": "web"}).matched
+        assert not expression.evaluate({"score": 40.0, "source": "web"}).matched
+        empty = expression.evaluate({"score": None, "source": "web"})
+        assert (empty.matched, empty.error, empty.values) == (
+            False,
+            "score empty",
+            {"score": None, "source": "web"},
+        )
+    seen = expression.evaluate({"score": 60.0, "source": "web"})
+    seen.values["score"] = 0  # each answer has its own values
+    assert expression.evaluate({"score": 60.0, "source": "web"}).values == {"score": 60.0, "source": "web"}
+    flag = Expression("flag == true", types)
+    assert flag.evaluate({"flag": True}).matched and not flag.evaluate({"flag": 1}).matched
+    assert flag.evaluate({"flag": True}).matched  # True and 1 are equal keys, not the same answer
+    assert Expression("$now > $now", types)._seen is None  # reads the clock: never remembered
+    assert flag.evaluate({"flag": [True]}).error  # an unhashable value is still evaluated

@@ -30,8 +30,10 @@ class ExpressionError(ValueError):
     pass
 
 
-def _symbols(node: Any, found: list[str]) -> None:
+def _symbols(node: Any, found: list[str], builtins: list[str] | None = None) -> None:
     if isinstance(node, rule_engine.ast.SymbolExpression):
+        if node.scope is not None and builtins is not None:  # '$now', '$today': rule-engine's own
+            builtins.append(node.name)
         if node.name not in found:
             found.append(node.name)
         return
@@ -42,11 +44,11 @@ def _symbols(node: Any, found: list[str]) -> None:
             continue
         child = getattr(node, name, None)
         if isinstance(child, rule_engine.ast.ASTNodeBase):
-            _symbols(child, found)
+            _symbols(child, found, builtins)
         elif isinstance(child, list | tuple):
             for item in child:
                 if isinstance(item, rule_engine.ast.ASTNodeBase):
-                    _symbols(item, found)
+                    _symbols(item, found, builtins)
 
 
 @dataclass(frozen=True)
@@ -82,19 +84,46 @@ class Expression:
         except rule_engine.EngineError as exc:
             raise ExpressionError(f"{exc.message} in '{source}'") from None
         found: list[str] = []
-        _symbols(self._rule.statement, found)
+        builtins: list[str] = []
+        _symbols(self._rule.statement, found, builtins)
         self.symbols = tuple(found)
+        # (matched, error) by the values the condition looks at. A condition is a pure function of
+        # them unless it reads a builtin such as '$now'; those are evaluated every time. The
+        # expression lives as long as its org version, so nothing here can go stale.
+        self._seen: dict[tuple[Any, ...], tuple[bool, str | None]] | None = None if builtins else {}
 
     def evaluate(self, values: Mapping[str, Any]) -> Evaluation:
         seen = {name: values.get(name) for name in self.symbols}
+        memo = self._seen
+        if memo is None:
+            return Evaluation(*self._judge(seen))
+        # The types too: True, 1 and 1.0 are equal keys, and rule-engine need not read them alike.
+        key = (*seen.values(), *map(type, seen.values()))
+        try:
+            known = memo.get(key)
+        except TypeError:  # an unhashable value (a list in stored data): not remembered
+            return Evaluation(*self._judge(seen))
+        if known is None:
+            matched, _, error = self._judge(seen)
+            if len(memo) >= _REMEMBERED:
+                memo.clear()
+            known = memo[key] = (matched, error)
+        return Evaluation(known[0], seen, known[1])
+
+    def _judge(self, seen: dict[str, Any]) -> tuple[bool, dict[str, Any], str | None]:
         try:
             # Hand over exactly the fields the condition names, missing ones as None: a missing key
             # would make rule-engine compute spelling suggestions on every evaluation.
-            return Evaluation(bool(self._rule.matches(seen)), seen)
+            return bool(self._rule.matches(seen)), seen, None
         except rule_engine.EngineError as exc:
             empty = [name for name, value in seen.items() if value is None]
             reason = f"{', '.join(empty)} empty" if empty else exc.message
-            return Evaluation(False, seen, reason)
+            return False, seen, reason
+
+
+# Distinct value combinations one condition remembers before starting over (scores are mostly whole
+# numbers, sources and countries few, so a busy org's conditions stay well below it).
+_REMEMBERED = 4096
 
 
 def compile_condition(where: str, source: str, types: Mapping[str, FieldType]) -> Expression | Problem:
