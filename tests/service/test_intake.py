@@ -134,3 +134,42 @@ def test_explain_shows_the_path_and_changes_nothing(db: Database) -> None:
     )
     with db.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(leads)).scalar() == 0
+
+
+def test_one_lead_at_a_time_duplicates_as_a_batch_does(db: Database) -> None:
+    """Intake of a single lead (every API call) takes a shorter path on SQLite: the same answers."""
+    (original,) = take(db, lead(1))
+    (same_email,) = take(db, {**lead(1), "first_name": "Other"})
+    (same_person,) = take(db, {**lead(1), "email": "private@c1.example"})
+    (other,) = take(db, lead(2))
+    assert (same_email.status, same_email.reason, same_email.duplicate_of) == (
+        "review",
+        "duplicate",
+        original.lead_id,
+    )
+    assert same_email.message == f"duplicate of lead {original.lead_id} (same email)"
+    assert (same_person.status, same_person.duplicate_of) == ("review", original.lead_id)
+    assert (other.status, other.duplicate_of) == ("available", None)
+    ids = [original.lead_id, same_email.lead_id, same_person.lead_id, other.lead_id]
+    assert ids == list(range(ids[0], ids[0] + 4))
+    with db.engine.connect() as conn:
+        keys = conn.execute(sa.select(leads.c.id, leads.c.email_key).order_by(leads.c.id)).all()
+    assert [k for _, k in keys] == ["p1@c1.example", None, None, "p2@c2.example"]
+
+
+def test_concurrent_single_intakes_of_one_person_make_one_live_lead(db: Database) -> None:
+    outcomes: list[Any] = []
+    barrier = threading.Barrier(8)
+
+    def send(i: int) -> None:
+        barrier.wait()
+        outcomes.extend(take(db, {**lead(5), "company": f"Try {i}"}))
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    live = [r for r in outcomes if r.duplicate_of is None]
+    assert len(live) == 1 and live[0].status == "available"
+    assert sorted(r.duplicate_of for r in outcomes if r is not live[0]) == [live[0].lead_id] * 7

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -127,12 +128,18 @@ def _insert(
 ) -> list[tuple[int, IntakeResult]]:
     """Store one batch: answer repeats with their original, mark duplicates, insert, log events."""
     out, fresh, repeats = _already_accepted(conn, org, rows)
-    primary_rows, dupes, live, first_holder = _split_duplicates(conn, fresh)
-    primaries = [_lead_row(org, r, channel, now, duplicate_of=None, live=True) for r in primary_rows]
-    ids = dict(zip((r.index for r in primary_rows), _insert_leads(conn, primaries), strict=True))
-    key_owner = {**live, **{key: ids[index] for key, index in first_holder.items()}}
-    dupe_rows = [_lead_row(org, r, channel, now, duplicate_of=key_owner[k], live=False) for r, k in dupes]
-    ids.update(zip((r.index for r, _ in dupes), _insert_leads(conn, dupe_rows), strict=True))
+    dupes: list[tuple[_Row, str]] = []
+    dupe_rows: list[dict[str, Any]] = []
+    unique = _insert_if_unique(conn, org, fresh, channel, now)
+    if unique is not None:
+        primary_rows, primaries, ids = fresh, [unique[0]], {fresh[0].index: unique[1]}
+    else:
+        primary_rows, dupes, live, first_holder = _split_duplicates(conn, fresh)
+        primaries = [_lead_row(org, r, channel, now, duplicate_of=None, live=True) for r in primary_rows]
+        ids = dict(zip((r.index for r in primary_rows), _insert_leads(conn, primaries), strict=True))
+        key_owner = {**live, **{key: ids[index] for key, index in first_holder.items()}}
+        dupe_rows = [_lead_row(org, r, channel, now, duplicate_of=key_owner[k], live=False) for r, k in dupes]
+        ids.update(zip((r.index for r, _ in dupes), _insert_leads(conn, dupe_rows), strict=True))
     # Push (§5) hands routed leads to reps in the same transaction: nobody sees them unassigned.
     routed = [
         Routed(ids[r.index], r.values, r.decision)
@@ -262,6 +269,28 @@ _LIVE_KEYS_ONE = sa.select(leads.c.id, leads.c.email_key, leads.c.person_key).wh
 )
 
 
+def _insert_if_unique(
+    conn: Connection, org: CurrentOrg, rows: list[_Row], channel: str, now: datetime
+) -> tuple[dict[str, Any], int] | None:
+    """On SQLite, one lead goes in as a live lead unless a live lead holds one of its duplicate keys,
+    in one statement instead of a read and an insert: its row and id, or None when it collided (then
+    nothing was written, and _split_duplicates reads which lead it duplicates).
+
+    SQLite has one writer at a time, and this transaction has already looked for the request's
+    external id and idempotency key, so the only unique keys the row can collide on are its duplicate
+    keys, which only live leads hold: a collision is exactly what _split_duplicates would have found.
+    PostgreSQL keeps the read, whose races end in the IntegrityError that _store settles."""
+    if len(rows) != 1 or conn.dialect.name != "sqlite":
+        return None
+    row = _lead_row(org, rows[0], channel, now, duplicate_of=None, live=True)
+    result = conn.execute(_LEADS_UNLESS_TAKEN, row)
+    if result.rowcount != 1:  # ignored: lastrowid (and so inserted_primary_key) is an older row's
+        return None
+    inserted = result.inserted_primary_key
+    assert inserted is not None  # a single-row INSERT always reports the key it made
+    return row, inserted[0]
+
+
 def _split_duplicates(
     conn: Connection, rows: list[_Row]
 ) -> tuple[list[_Row], list[tuple[_Row, str]], dict[str, int], dict[str, int]]:
@@ -353,6 +382,7 @@ def _outcome(
 _EVENTS = sa.insert(events)
 _LEADS = sa.insert(leads)
 _LEADS_RETURNING = sa.insert(leads).returning(leads.c.id, sort_by_parameter_order=True)
+_LEADS_UNLESS_TAKEN = sqlite_insert(leads).on_conflict_do_nothing()
 
 
 def _insert_leads(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
