@@ -14,9 +14,11 @@ from leadpool.storage.tables import leads, teams, users
 
 
 def _team_of(conn: Connection, user_id: int) -> str | None:
-    return conn.execute(
-        sa.select(teams.c.name).select_from(users.join(teams)).where(users.c.id == user_id)
-    ).scalar()
+    return conn.execute(_TEAM_OF, {"user_id": user_id}).scalar()
+
+
+# Built once: a manager's every action on a report's lead asks it.
+_TEAM_OF = sa.select(teams.c.name).select_from(users.join(teams)).where(users.c.id == sa.bindparam("user_id"))
 
 
 def may_work(conn: Connection, actor: Person, owner_id: int | None) -> bool:
