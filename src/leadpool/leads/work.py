@@ -23,8 +23,10 @@ _WORKABLE = (Status.claimed.value, Status.contacted.value, Status.opportunity.va
 # The SET clause comes from the names bound at execution, so one statement serves every update.
 _UPDATE_LEAD = sa.update(leads).where(leads.c.id == sa.bindparam("lead_id"))
 # held_lead's check folded into the UPDATE: the lead is the actor's own and workable. Holding it is
-# enough for any role (may_work), and the UPDATE locks the row as SELECT ... FOR UPDATE does; on
-# PostgreSQL a concurrent change (an SLA return) is waited for and the WHERE re-checked against it.
+# enough for any role (may_work). The UPDATE locks the row against every other writer of it until
+# commit, as held_lead's SELECT … FOR UPDATE does (on PostgreSQL a FOR NO KEY UPDATE lock, which
+# only lets foreign-key checks of inserts that reference the lead through); a concurrent change (an
+# SLA return) is waited for and the WHERE re-checked against the row it left.
 # Plain equalities, not IN: a literal IN list is re-rendered on every execution.
 _HOLDS_WORKABLE = (
     leads.c.id == sa.bindparam("lead_id"),
