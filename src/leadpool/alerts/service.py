@@ -32,7 +32,7 @@ from leadpool.org.schema import AlertRules, Level, Pool
 from leadpool.org.service import CurrentOrg, current
 from leadpool.scheduler.service import JobResult
 from leadpool.storage.db import Database
-from leadpool.storage.tables import AVAILABLE, alerts, leads, users
+from leadpool.storage.tables import When, alerts, users
 
 _EVENT = {
     "raised": EventType.alert_raised,
@@ -48,9 +48,7 @@ def waiting(conn: Connection, at: datetime, hours: Sequence[float]) -> dict[int,
     """Per pool, how many available leads have waited at least each of `hours`, in one read."""
     if not hours:
         return {}
-    counts = [sa.func.count().filter(leads.c.entered_pool_at <= at - timedelta(hours=h)) for h in hours]
-    rows = conn.execute(sa.select(leads.c.pool_id, *counts).where(AVAILABLE).group_by(leads.c.pool_id))
-    return {r[0]: [int(c) for c in r[1:]] for r in rows}
+    return health.depths_waited(conn, at, hours)[1]
 
 
 @dataclass(frozen=True)
@@ -60,25 +58,38 @@ class _Pool:
     rules: AlertRules
 
 
-def _pools(org: CurrentOrg) -> list[_Pool]:
-    out = []
-    for pool in org.loaded.org.pools:
-        pool_id = org.pool_ids.get(pool.name)
-        if pool_id is not None:
-            out.append(_Pool(pool, pool_id, model.rules_for(org.loaded.org.alerts, pool.alerts)))
-    return out
+@dataclass(frozen=True)
+class _Pools:
+    """The org's pools with their alert rules, and the age marks the tick reads (sorted): they
+    depend on the org version alone, so they are worked out once per version, not every tick."""
+
+    pools: list[_Pool]
+    by_name: dict[str, _Pool]
+    marks: list[float]
+
+
+def _pools(org: CurrentOrg) -> _Pools:
+    found: _Pools | None = org.memo.get("alert pools")
+    if found is None:
+        pools = []
+        for pool in org.loaded.org.pools:
+            pool_id = org.pool_ids.get(pool.name)
+            if pool_id is not None:
+                pools.append(_Pool(pool, pool_id, model.rules_for(org.loaded.org.alerts, pool.alerts)))
+        marks = sorted(
+            {h for p in pools if p.rules.age for h in (p.rules.age.green_hours, p.rules.age.red_hours)}
+        )
+        found = org.memo["alert pools"] = _Pools(pools, {p.pool.name: p for p in pools}, marks)
+    return found
 
 
 def _tick_readings(conn: Connection, org: CurrentOrg, at: datetime) -> list[tuple[_Pool, Reading]]:
     """Depth, the age colours and average age: cheap enough for every tick."""
-    pools = _pools(org)
-    depth = health.depths(conn, at)
-    marks = sorted(
-        {h for p in pools if p.rules.age for h in (p.rules.age.green_hours, p.rules.age.red_hours)}
-    )
-    counts = waiting(conn, at, marks)
+    known = _pools(org)
+    marks = known.marks
+    depth, counts = health.depths_waited(conn, at, marks)
     out: list[tuple[_Pool, Reading]] = []
-    for p in pools:
+    for p in known.pools:
         d = depth.get(p.pool_id, Depth(0, 0.0))
         name = p.pool.name
         if p.rules.depth:
@@ -97,8 +108,7 @@ def _tick_readings(conn: Connection, org: CurrentOrg, at: datetime) -> list[tupl
 
 def _daily_readings(conn: Connection, org: CurrentOrg, at: datetime) -> list[tuple[_Pool, Reading]]:
     """§13's daily checks, over the org's local days that have ended by `at`."""
-    pools = _pools(org)
-    depth = health.depths(conn, at)
+    pools = _pools(org).pools
     most_days = max((p.rules.depletion_days for p in pools if p.rules.depletion_under), default=1)
     days = ended_days(org.loaded.org.timezone, at, most_days)
     day, _, day_end = days[0]
@@ -106,7 +116,7 @@ def _daily_readings(conn: Connection, org: CurrentOrg, at: datetime) -> list[tup
     # those still waiting that had entered by then.
     ended = (at - day_end).total_seconds() / 3600
     marks = sorted({ended} | {p.rules.overdue_hours.mark for p in pools if p.rules.overdue_hours})
-    counts = waiting(conn, at, marks)
+    depth, counts = health.depths_waited(conn, at, marks)
     flows = [health.flow(conn, start, end) for _, start, end in days]
     out: list[tuple[_Pool, Reading]] = []
     for p in pools:
@@ -191,20 +201,40 @@ class _Move:
         return (self.reading.check, self.reading.subject)
 
 
+# Built once (the checks and keys are expanding parameters): the tick reads episodes every run.
+_OPEN_OR_CLOSING = sa.and_(
+    alerts.c.check.in_(sa.bindparam("checks", expanding=True)),
+    sa.or_(alerts.c.closed_at.is_(None), alerts.c.closed_at >= sa.bindparam("at", type_=When)),
+)
+# What stepping needs of an episode: the read before any lock leaves out the rest of the row.
+_EPISODES = sa.select(
+    alerts.c.id,
+    alerts.c.check,
+    alerts.c.subject,
+    alerts.c.pool_id,
+    alerts.c.level,
+    alerts.c.details,
+    alerts.c.closed_at,
+).where(_OPEN_OR_CLOSING)
+_MOVING = sa.select(alerts).where(
+    _OPEN_OR_CLOSING,
+    sa.tuple_(alerts.c.check, alerts.c.subject).in_(sa.bindparam("keys", expanding=True)),
+)
+_MOVING_LOCKED = _MOVING.with_for_update()
+
+
 def _episodes(
     conn: Connection, checks: Sequence[str], at: datetime, keys: set[tuple[str, str]] | None = None
 ) -> list[Any]:
     """The open episodes of these checks, and those closed at `at` or later (not raised again in
-    the same tick). With `keys` (check, subject), only theirs, locked on PostgreSQL until the
-    transaction ends (SQLite's BEGIN IMMEDIATE already serialises writers)."""
-    query = sa.select(alerts).where(
-        alerts.c.check.in_(checks), sa.or_(alerts.c.closed_at.is_(None), alerts.c.closed_at >= at)
-    )
-    if keys is not None:
-        query = query.where(sa.tuple_(alerts.c.check, alerts.c.subject).in_(sorted(keys)))
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-    return list(conn.execute(query).all())
+    the same tick). With `keys` (check, subject), only theirs, whole rows, locked on PostgreSQL
+    until the transaction ends (SQLite's BEGIN IMMEDIATE already serialises writers); without,
+    only the columns stepping reads."""
+    params: dict[str, Any] = {"checks": list(checks), "at": at}
+    if keys is None:
+        return list(conn.execute(_EPISODES, params).all())
+    query = _MOVING_LOCKED if conn.dialect.name == "postgresql" else _MOVING
+    return list(conn.execute(query, {**params, "keys": sorted(keys)}).all())
 
 
 def _moves(
@@ -231,7 +261,7 @@ def _moves(
         )
         if move is not None:
             out.append(_Move(p, reading, row, move))
-    pools = {p.pool.name: p for p in _pools(org)}
+    pools = _pools(org).by_name
     for key, row in open_.items():
         if key in read or row.check not in checks:
             continue

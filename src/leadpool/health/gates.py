@@ -66,10 +66,14 @@ def may_claim_widened(db: Database, pool: Pool, rep: Person) -> bool:
     return audience is not None and rep.role is Role.rep and matches(audience, rep)
 
 
+# Built once: the overflow job reads every pool's state every tick (updated_at is not part of it).
+_STATES = sa.select(pool_states.c.pool_id, pool_states.c.state, pool_states.c.pinned_until)
+
+
 def states(conn: Connection) -> dict[int, PoolState]:
     return {
-        r.pool_id: PoolState.from_json(r.state, _utc(r.pinned_until))
-        for r in conn.execute(sa.select(pool_states))
+        pool_id: PoolState.from_json(state, _utc(pinned_until))
+        for pool_id, state, pinned_until in conn.execute(_STATES)
     }
 
 
