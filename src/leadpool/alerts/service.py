@@ -118,11 +118,21 @@ def _daily_readings(conn: Connection, org: CurrentOrg, at: datetime) -> list[tup
     marks = sorted({ended} | {p.rules.overdue_hours.mark for p in pools if p.rules.overdue_hours})
     depth, counts = health.depths_waited(conn, at, marks)
     flows = [health.flow(conn, start, end) for _, start, end in days]
+    settings_of = {p.pool_id: org.loaded.org.health(p.pool, day)[0] for p in pools}
+    perf = health.performances(
+        conn,
+        day_end,
+        {
+            p.pool_id: settings_of[p.pool_id]
+            for p in pools
+            if p.rules.conversion_under_percent or p.rules.contact_over_hours
+        },
+    )
     out: list[tuple[_Pool, Reading]] = []
     for p in pools:
         r, name = p.rules, p.pool.name
         d = depth.get(p.pool_id, Depth(0, 0.0))
-        settings = org.loaded.org.health(p.pool, day)[0]
+        settings = settings_of[p.pool_id]
         seen = counts.get(p.pool_id, [0] * len(marks))
         if r.overdue_hours:
             out.append((p, model.overdue(name, r.overdue_hours, seen[marks.index(r.overdue_hours.mark)])))
@@ -148,7 +158,7 @@ def _daily_readings(conn: Connection, org: CurrentOrg, at: datetime) -> list[tup
             left = seen[marks.index(ended)]
             out.append((p, model.claim_rate(name, r.claim_rate_under_percent, claimed, left, r.min_leads)))
         if r.conversion_under_percent or r.contact_over_hours:
-            seen_perf = health.performance(conn, p.pool_id, day_end, settings)
+            seen_perf = perf[p.pool_id]
             if r.conversion_under_percent:
                 min_claims = settings.rebalance.min_claims
                 out.append((p, model.conversion(name, r.conversion_under_percent, seen_perf, min_claims)))

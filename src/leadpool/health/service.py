@@ -5,7 +5,7 @@ that caused it, an alert for the people concerned, and a state an admin can see 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -39,7 +39,7 @@ from leadpool.pools import moves
 from leadpool.push import service as push
 from leadpool.scheduler.service import JobResult
 from leadpool.storage.db import Database
-from leadpool.storage.tables import AVAILABLE, claims, events, leads
+from leadpool.storage.tables import AVAILABLE, When, claims, events, leads
 
 _AVAILABLE = AVAILABLE
 
@@ -421,42 +421,80 @@ def _age(
 
 def performance(conn: Connection, pool_id: int, at: datetime, health: Health) -> dict[str, Any]:
     """Conversion of the pool's settled claims and its average claim-to-contact time (§11, §12)."""
-    r = health.rebalance
-    start, settled = at - timedelta(days=r.window_days), at - timedelta(days=r.settle_days)
-    # Leads that reached an opportunity or a win since the window opened, read once through the
-    # (type, at) index rather than once per claim: a claim's outcome always follows the claim.
-    converted = claims.c.lead_id.in_(
-        sa.select(events.c.lead_id).where(
-            events.c.type == EventType.outcome.value,
-            events.c.at >= start,
-            events.c.reason.in_(["opportunity", "won"]),
-        )
+    return performances(conn, at, {pool_id: health})[pool_id]
+
+
+def performances(conn: Connection, at: datetime, pools: Mapping[int, Health]) -> dict[int, dict[str, Any]]:
+    """`performance` of each of these pools (pool id: its settings). The pools that share a window
+    share one read of their claims and conversions: the leads converted in the window take one
+    pass over the window's outcome events, whatever the number of pools."""
+    windows: dict[tuple[float, float], list[int]] = {}
+    for pool_id, health in pools.items():
+        windows.setdefault((health.rebalance.window_days, health.rebalance.settle_days), []).append(pool_id)
+    settled: dict[int, tuple[int, int]] = {}
+    for (window_days, settle_days), ids in windows.items():
+        start, until = at - timedelta(days=window_days), at - timedelta(days=settle_days)
+        rows = conn.execute(_CLAIMED, {"pools": ids, "start": start, "settled": until})
+        settled.update((pool_id, (int(claimed), int(won))) for pool_id, claimed, won in rows)
+    contact = _CONTACT[conn.dialect.name]
+    out: dict[int, dict[str, Any]] = {}
+    for pool_id, health in pools.items():
+        claimed, won = settled.get(pool_id, (0, 0))
+        start = at - timedelta(days=health.rebalance.window_days)
+        delay, contacted = conn.execute(contact, {"pool": pool_id, "start": start}).one()
+        out[pool_id] = {
+            "claimed": claimed,
+            "converted": won,
+            "conversion_percent": round(100 * won / claimed, 1) if claimed else None,
+            "contact_hours": round(float(delay) / 3600, 2) if delay is not None else None,
+            "contacted": int(contacted),
+        }
+    return out
+
+
+def _window_start() -> Any:
+    return sa.bindparam("start", type_=When)
+
+
+# Leads that reached an opportunity or a win since the window opened, read once through the
+# (type, at) index rather than once per claim: a claim's outcome always follows the claim.
+_CONVERTED = claims.c.lead_id.in_(
+    sa.select(events.c.lead_id).where(
+        events.c.type == EventType.outcome.value,
+        events.c.at >= _window_start(),
+        events.c.reason.in_(["opportunity", "won"]),
     )
-    claimed, won = conn.execute(
-        sa.select(
-            sa.func.count(sa.distinct(claims.c.lead_id)),
-            sa.func.count(sa.distinct(claims.c.lead_id)).filter(converted),
-        ).where(claims.c.pool_id == pool_id, claims.c.claimed_at >= start, claims.c.claimed_at < settled)
-    ).one()
-    delay = _epoch(leads.c.first_contact_at, conn.dialect.name) - _epoch(
-        claims.c.claimed_at, conn.dialect.name
+)
+# Built once: the settled claims of several pools and how many converted, per pool.
+_CLAIMED = (
+    sa.select(
+        claims.c.pool_id,
+        sa.func.count(sa.distinct(claims.c.lead_id)),
+        sa.func.count(sa.distinct(claims.c.lead_id)).filter(_CONVERTED),
     )
-    contact = conn.execute(
+    .where(
+        claims.c.pool_id.in_(sa.bindparam("pools", expanding=True)),
+        claims.c.claimed_at >= _window_start(),
+        claims.c.claimed_at < sa.bindparam("settled", type_=When),
+    )
+    .group_by(claims.c.pool_id)
+)
+
+
+def _contact(dialect: str) -> Any:
+    delay = _epoch(leads.c.first_contact_at, dialect) - _epoch(claims.c.claimed_at, dialect)
+    return (
         sa.select(sa.func.avg(delay), sa.func.count())
         .select_from(claims.join(leads, leads.c.id == claims.c.lead_id))
         .where(
-            claims.c.pool_id == pool_id,
-            claims.c.claimed_at >= start,
+            claims.c.pool_id == sa.bindparam("pool"),
+            claims.c.claimed_at >= _window_start(),
             leads.c.first_contact_at >= claims.c.claimed_at,
         )
-    ).one()
-    return {
-        "claimed": int(claimed),
-        "converted": int(won),
-        "conversion_percent": round(100 * won / claimed, 1) if claimed else None,
-        "contact_hours": round(float(contact[0]) / 3600, 2) if contact[0] is not None else None,
-        "contacted": int(contact[1]),
-    }
+    )
+
+
+_CONTACT = {d: _contact(d) for d in ("sqlite", "postgresql")}
 
 
 def _performance(
@@ -465,13 +503,13 @@ def _performance(
     pool: Pool,
     health: Health,
     state: PoolState,
+    seen: dict[str, Any],
     at: datetime,
     result: JobResult,
 ) -> PoolState:
-    """Conversion under the mark pauses entries for an audit; slow contact flags capacity. Each is
-    raised once when it starts and once when it ends."""
+    """Conversion under the mark pauses entries for an audit; slow contact flags capacity (`seen`:
+    the pool's `performance`). Each is raised once when it starts and once when it ends."""
     r = health.rebalance
-    seen = performance(conn, org.pool_ids[pool.name], at, health)
     new = state
     rate = seen["conversion_percent"]
     if r.on_low_conversion != "off" and rate is not None and seen["claimed"] >= r.min_claims:
@@ -521,7 +559,10 @@ def sizing_job(db: Database, at: datetime) -> JobResult:
         states = gates.states(conn)
         depth = depths(conn, at)
         added, taken = flow(conn, start, end)
-        for pool, pool_id, state, health in _unpinned(org, states, at, day):
+        unpinned = list(_unpinned(org, states, at, day))
+        # Read before any change: the changes below touch no claim, lead or outcome.
+        seen = performances(conn, at, {pool_id: health for _, pool_id, _, health in unpinned})
+        for pool, pool_id, state, health in unpinned:
             d = depth.get(pool_id, Depth(0, 0.0))
             finished = Day(
                 day, int(added.get(pool_id, 0)), int(taken.get(pool_id, 0)), d.available, d.average_age_hours
@@ -531,7 +572,7 @@ def sizing_job(db: Database, at: datetime) -> JobResult:
                 _record(conn, org, pool, change, at, result)
             # Performance (§11) looks at 30 days of claims: it moves by the day, so it is judged
             # daily here rather than every hour with the rebalancing.
-            new = _performance(conn, org, pool, health, new, at, result)
+            new = _performance(conn, org, pool, health, new, seen[pool_id], at, result)
             _keep(db, conn, pool_id, state, new, at)
         hand_off(conn, db, result.alerts)
     return result
