@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,7 +32,7 @@ from leadpool.org.schema import AlertRules, Level, Pool
 from leadpool.org.service import CurrentOrg, current
 from leadpool.scheduler.service import JobResult
 from leadpool.storage.db import Database
-from leadpool.storage.tables import When, alerts, users
+from leadpool.storage.tables import When, alerts, fixed, users
 
 _EVENT = {
     "raised": EventType.alert_raised,
@@ -211,26 +211,40 @@ class _Move:
         return (self.reading.check, self.reading.subject)
 
 
-# Built once (the checks and keys are expanding parameters): the tick reads episodes every run.
-_OPEN_OR_CLOSING = sa.and_(
-    alerts.c.check.in_(sa.bindparam("checks", expanding=True)),
-    sa.or_(alerts.c.closed_at.is_(None), alerts.c.closed_at >= sa.bindparam("at", type_=When)),
-)
-# What stepping needs of an episode: the read before any lock leaves out the rest of the row.
-_EPISODES = sa.select(
-    alerts.c.id,
-    alerts.c.check,
-    alerts.c.subject,
-    alerts.c.pool_id,
-    alerts.c.level,
-    alerts.c.details,
-    alerts.c.closed_at,
-).where(_OPEN_OR_CLOSING)
-_MOVING = sa.select(alerts).where(
-    _OPEN_OR_CLOSING,
-    sa.tuple_(alerts.c.check, alerts.c.subject).in_(sa.bindparam("keys", expanding=True)),
-)
-_MOVING_LOCKED = _MOVING.with_for_update()
+class _Statements(NamedTuple):
+    read: Any
+    moving: Any
+    moving_locked: Any
+
+
+_STATEMENTS: dict[tuple[str, ...], _Statements] = {}
+
+
+def _statements(checks: Sequence[str]) -> _Statements:
+    """The episode reads of a job's checks, built once (the checks are leadpool's own words,
+    written into the SQL): the tick reads episodes every run. The read before any lock takes
+    only what stepping needs of an episode."""
+    key = tuple(checks)
+    found = _STATEMENTS.get(key)
+    if found is None:
+        of = sa.and_(
+            alerts.c.check.in_([fixed(c) for c in key]),
+            sa.or_(alerts.c.closed_at.is_(None), alerts.c.closed_at >= sa.bindparam("at", type_=When)),
+        )
+        read = sa.select(
+            alerts.c.id,
+            alerts.c.check,
+            alerts.c.subject,
+            alerts.c.pool_id,
+            alerts.c.level,
+            alerts.c.details,
+            alerts.c.closed_at,
+        ).where(of)
+        moving = sa.select(alerts).where(
+            of, sa.tuple_(alerts.c.check, alerts.c.subject).in_(sa.bindparam("keys", expanding=True))
+        )
+        found = _STATEMENTS[key] = _Statements(read, moving, moving.with_for_update())
+    return found
 
 
 def _episodes(
@@ -240,11 +254,11 @@ def _episodes(
     the same tick). With `keys` (check, subject), only theirs, whole rows, locked on PostgreSQL
     until the transaction ends (SQLite's BEGIN IMMEDIATE already serialises writers); without,
     only the columns stepping reads."""
-    params: dict[str, Any] = {"checks": list(checks), "at": at}
+    statements = _statements(checks)
     if keys is None:
-        return list(conn.execute(_EPISODES, params).all())
-    query = _MOVING_LOCKED if conn.dialect.name == "postgresql" else _MOVING
-    return list(conn.execute(query, {**params, "keys": sorted(keys)}).all())
+        return list(conn.execute(statements.read, {"at": at}).all())
+    query = statements.moving_locked if conn.dialect.name == "postgresql" else statements.moving
+    return list(conn.execute(query, {"at": at, "keys": sorted(keys)}).all())
 
 
 def _moves(
