@@ -18,7 +18,7 @@ from leadpool.leads.service import IntakeItem, ingest
 from leadpool.leads.work import get_lead, list_leads, log_contact, record_outcome
 from leadpool.org import service as orgs
 from leadpool.storage.db import Database
-from leadpool.storage.tables import events, leads
+from leadpool.storage.tables import events, leads, penalties
 
 from ..conftest import SMALL_ORG
 
@@ -132,6 +132,29 @@ def test_cooldown_after_consecutive_claims(db: Database, people: Any, clock: Man
     last = clock.now()
     r = refusal(lambda: claim(db, people["rob"], "Cold"))
     assert (r.limit, r.retry_after) == ("cooldown", last + timedelta(minutes=15))
+    clock.set(last + timedelta(minutes=15))
+    assert claim(db, people["rob"], "Cold")
+
+
+def test_the_hourly_limit_is_judged_before_the_cooldown_and_a_streak_cools_to_the_second(
+    db: Database, people: Any, clock: ManualClock
+) -> None:
+    """The claim path reads claim times only when they can refuse; whichever limit refuses first
+    still does, and the cooldown holds until the very instant its pause ends."""
+    set_limits(db, {"hourly_claims": 3, "cooldown": {"after": 3, "minutes": 15}})
+    add(db, 10)
+    first = clock.now()
+    for _ in range(3):
+        claim(db, people["rob"], "Cold")
+        clock.advance(minutes=1)
+    last = clock.now() - timedelta(minutes=1)
+    r = refusal(lambda: claim(db, people["rob"], "Cold"))  # a streak of 3, and 3 in the hour
+    assert (r.limit, r.retry_after) == ("hourly_claims", first + timedelta(hours=1))
+    set_limits(db, {"hourly_claims": 5, "cooldown": {"after": 3, "minutes": 15}})
+    r = refusal(lambda: claim(db, people["rob"], "Cold"))
+    assert (r.limit, r.retry_after) == ("cooldown", last + timedelta(minutes=15))
+    clock.set(last + timedelta(minutes=15, microseconds=-1))
+    assert refusal(lambda: claim(db, people["rob"], "Cold")).limit == "cooldown"
     clock.set(last + timedelta(minutes=15))
     assert claim(db, people["rob"], "Cold")
 
@@ -253,3 +276,50 @@ def test_contact_and_outcome_check_the_holder_and_say_why_they_refuse(db: Databa
             sa.select(leads.c.first_response_due_at, leads.c.email_key).where(leads.c.id == lead_id)
         ).one()
     assert due == (None, None)  # met, and a closed lead frees its keys
+
+
+def test_a_reduced_quota_penalty_cuts_the_daily_limit_while_it_runs(
+    db: Database, people: Any, clock: ManualClock
+) -> None:
+    """The active penalty (the latest-ending one, not lifted) is read with the counts."""
+    set_limits(db, {"daily_claims": 4, "hourly_claims": None, "cooldown": None})
+    add(db, 6)
+    now = clock.now()
+    rep = people["rob"].id
+    with db.transaction() as conn:
+        for row in [
+            {
+                "rep_id": rep,
+                "kind": "reduced_quota",
+                "factor": 0.5,
+                "starts_at": now,
+                "ends_at": now + timedelta(hours=2),
+                "reason": "late",
+            },
+            {
+                "rep_id": rep,
+                "kind": "suspended",
+                "starts_at": now,
+                "ends_at": now + timedelta(hours=9),
+                "reason": "lifted",
+                "lifted_at": now,
+            },
+            {
+                "rep_id": rep,
+                "kind": "suspended",
+                "starts_at": now + timedelta(hours=1),
+                "ends_at": now + timedelta(hours=9),
+                "reason": "not yet",
+            },
+        ]:
+            conn.execute(sa.insert(penalties).values(lifted_at=None, factor=None), row)
+    for _ in range(2):
+        claim(db, people["rob"], "Cold")
+    r = refusal(lambda: claim(db, people["rob"], "Cold"))
+    assert (r.limit, r.value, r.current) == ("reduced_quota", 2, 2)
+    assert r.retry_after.astimezone(UTC) == now + timedelta(hours=2)
+    assert "late" in r.message
+    clock.set(now + timedelta(minutes=30))
+    assert refusal(lambda: claim(db, people["rob"], "Cold")).limit == "reduced_quota"
+    clock.set(now + timedelta(hours=1))
+    assert refusal(lambda: claim(db, people["rob"], "Cold")).limit == "suspended"

@@ -66,6 +66,55 @@ def check(
     limits: Limits, standing: Standing, *, n: int, now: datetime, zone: str, pool: str
 ) -> Refusal | None:
     """The first limit that refuses n more claims, with when it will pass; None when all allow it."""
+    refusal = refused_by_counts(limits, standing, n=n, now=now, zone=zone, pool=pool)
+    if refusal is not None:
+        return refusal
+    if limits.hourly_claims is not None:
+        in_hour = len(standing.hour_claims)
+        if in_hour + n > limits.hourly_claims:
+            excess = in_hour + n - limits.hourly_claims
+            frees = standing.hour_claims[excess - 1] + timedelta(hours=1) if excess <= in_hour else None
+            return Refusal(
+                "hourly_claims",
+                limits.hourly_claims,
+                in_hour,
+                f"at most {limits.hourly_claims} claims per hour ({in_hour} in the last hour)",
+                frees,
+            )
+    if limits.cooldown is not None and limits.cooldown.minutes > 0:
+        pause = timedelta(minutes=limits.cooldown.minutes)
+        streak = standing.recent_actions[: limits.cooldown.after]
+        consecutive = len(streak) >= limits.cooldown.after and all(a - b < pause for a, b in pairwise(streak))
+        if consecutive and now - streak[0] < pause:
+            return Refusal(
+                "cooldown",
+                limits.cooldown.minutes,
+                len(streak),
+                f"{limits.cooldown.minutes}-minute cooldown after {limits.cooldown.after} consecutive claims",
+                streak[0] + pause,
+            )
+    if limits.ratio is not None:
+        need = (standing.pool_claims_today + n) * limits.ratio.count
+        if standing.ratio_claims_today < need:
+            missing = need - standing.ratio_claims_today
+            return Refusal(
+                "ratio",
+                f"{limits.ratio.count} {limits.ratio.pool} per {pool}",
+                standing.ratio_claims_today,
+                f"each {pool} claim needs {limits.ratio.count} {limits.ratio.pool} claims today: you have "
+                f"{standing.ratio_claims_today} {limits.ratio.pool} and {standing.pool_claims_today} {pool}; "
+                f"claim {missing} more from {limits.ratio.pool} first",
+                None,
+                {"pool": pool, "requires": limits.ratio.pool, "missing": missing},
+            )
+    return None
+
+
+def refused_by_counts(
+    limits: Limits, standing: Standing, *, n: int, now: datetime, zone: str, pool: str
+) -> Refusal | None:
+    """The limits `check` judges first, on counts and the penalty alone: when one of them refuses,
+    the claim times behind the hourly limit and the cooldown cannot change the answer."""
     penalty = standing.penalty
     if penalty is not None and penalty.kind == "suspended":
         return Refusal(
@@ -120,42 +169,4 @@ def check(
             next_day_start(now, zone),
             {"pool": pool},
         )
-    if limits.hourly_claims is not None:
-        in_hour = len(standing.hour_claims)
-        if in_hour + n > limits.hourly_claims:
-            excess = in_hour + n - limits.hourly_claims
-            frees = standing.hour_claims[excess - 1] + timedelta(hours=1) if excess <= in_hour else None
-            return Refusal(
-                "hourly_claims",
-                limits.hourly_claims,
-                in_hour,
-                f"at most {limits.hourly_claims} claims per hour ({in_hour} in the last hour)",
-                frees,
-            )
-    if limits.cooldown is not None and limits.cooldown.minutes > 0:
-        pause = timedelta(minutes=limits.cooldown.minutes)
-        streak = standing.recent_actions[: limits.cooldown.after]
-        consecutive = len(streak) >= limits.cooldown.after and all(a - b < pause for a, b in pairwise(streak))
-        if consecutive and now - streak[0] < pause:
-            return Refusal(
-                "cooldown",
-                limits.cooldown.minutes,
-                len(streak),
-                f"{limits.cooldown.minutes}-minute cooldown after {limits.cooldown.after} consecutive claims",
-                streak[0] + pause,
-            )
-    if limits.ratio is not None:
-        need = (standing.pool_claims_today + n) * limits.ratio.count
-        if standing.ratio_claims_today < need:
-            missing = need - standing.ratio_claims_today
-            return Refusal(
-                "ratio",
-                f"{limits.ratio.count} {limits.ratio.pool} per {pool}",
-                standing.ratio_claims_today,
-                f"each {pool} claim needs {limits.ratio.count} {limits.ratio.pool} claims today: you have "
-                f"{standing.ratio_claims_today} {limits.ratio.pool} and {standing.pool_claims_today} {pool}; "
-                f"claim {missing} more from {limits.ratio.pool} first",
-                None,
-                {"pool": pool, "requires": limits.ratio.pool, "missing": missing},
-            )
     return None

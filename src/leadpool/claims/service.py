@@ -18,7 +18,7 @@ On PostgreSQL steps 1-2 and 3-4 each travel as one pipelined round trip (storage
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -121,6 +121,8 @@ _counts = (
         sa.func.count(sa.distinct(claims.c.action))
         .filter(claims.c.claimed_at >= sa.bindparam("window"))
         .label("actions"),
+        # Claims within one cooldown pause of now: with none, no streak can still be cooling down.
+        sa.func.count().filter(claims.c.claimed_at > sa.bindparam("pause_ago")).label("in_pause"),
     )
     .where(_mine, claims.c.claimed_at >= sa.bindparam("since"))
     .subquery("counts")
@@ -131,7 +133,8 @@ _open = (
     .where(leads.c.owner_id == sa.bindparam("rep"), leads.c.status.in_([fixed(s) for s in _OPEN]))
     .scalar_subquery()
 )
-# The active repeat-offender penalty, if any (§8), read with the counts in the same statement.
+# The active repeat-offender penalty, if any (§8), read with the counts in the same statement: the
+# latest-ending one is picked by id (uncorrelated, so run once) and its row joined in when there is one.
 _penalty = (
     sa.select(penalties.c.id)
     .where(
@@ -142,22 +145,25 @@ _penalty = (
     )
     .order_by(penalties.c.ends_at.desc())
     .limit(1)
+    .correlate(None)
     .scalar_subquery()
 )
+_active = penalties.alias("active_penalty")
 _COUNT = (
     sa.select(
         users.c.tier,
         users.c.timezone,
         users.c.active,
         _open.label("open"),
-        _penalty.label("penalty"),
+        _active.c.id.label("penalty"),
+        _active.c.kind.label("penalty_kind"),
+        _active.c.factor.label("penalty_factor"),
+        _active.c.ends_at.label("penalty_ends_at"),
+        _active.c.reason.label("penalty_reason"),
         _counts,
     )
-    .select_from(users.join(_counts, sa.true()))
+    .select_from(users.join(_counts, sa.true()).outerjoin(_active, _active.c.id == _penalty))
     .where(users.c.id == sa.bindparam("rep"))
-)
-_PENALTY = sa.select(penalties.c.kind, penalties.c.factor, penalties.c.ends_at, penalties.c.reason).where(
-    penalties.c.id == sa.bindparam("penalty")
 )
 # On PostgreSQL the lock is its own statement: READ COMMITTED gives each statement a fresh snapshot,
 # so counts read after the lock is granted include the claims of whoever held it before. Counting in
@@ -213,13 +219,15 @@ def _lock_and_count(
         cooldown = limits.cooldown if limits.cooldown is not None and limits.cooldown.minutes > 0 else None
         day = limit_rules.day_start(now, zone).astimezone(UTC)
         ratio_pool = org.pool_ids.get(limits.ratio.pool, -1) if limits.ratio else -1
-        # With no cooldown the window starts tomorrow: no action falls in it.
+        # With no cooldown the window (and the pause before now) starts tomorrow: no claim falls in it.
         window = now - timedelta(minutes=cooldown.after * cooldown.minutes) if cooldown else now + _DAY
+        pause_ago = now - timedelta(minutes=cooldown.minutes) if cooldown else now + _DAY
         params = {
             "rep": rep.id,
             "day": day,
             "hour_ago": hour_ago,
             "window": window,
+            "pause_ago": pause_ago,
             "since": min(day, hour_ago, window),
             "pool": pool_id,
             "ratio_pool": ratio_pool,
@@ -232,33 +240,39 @@ def _lock_and_count(
         if (row.timezone, row.tier) == (zone, tier):
             break
         zone, tier, calls = row.timezone, row.tier, []  # the lock is held; count again
-    # The times behind the hourly limit and the cooldown matter only when they can refuse: read them
-    # then, and leave them empty otherwise (the counts above already say they allow n more).
-    hourly = limits.hourly_claims is not None and row.in_hour + n > limits.hourly_claims
-    streak = cooldown is not None and row.actions >= cooldown.after
-    later: list[Call] = []
-    if hourly:
-        later.append((_HOUR, {"rep": rep.id, "hour_ago": hour_ago}))
-    if cooldown is not None and streak:
-        later.append((_ACTIONS, {"rep": rep.id, "window": window, "after": cooldown.after}))
-    extra = iter(batch.run(later) if later else [])
-    hour_claims = [as_utc(r[0]) for r in next(extra)] if hourly else []
-    recent = [as_utc(r[0]) for r in next(extra)] if streak else []
     penalty = None
-    if row.penalty is not None:  # rare: one more statement only for a penalised rep
-        (found,) = batch.run([(_PENALTY, {"penalty": row.penalty})])
-        kind, factor, ends_at, reason = found[0]
-        penalty = limit_rules.Penalty(kind, factor, as_utc(ends_at), reason)
+    if row.penalty is not None:
+        penalty = limit_rules.Penalty(
+            row.penalty_kind, row.penalty_factor, as_utc(row.penalty_ends_at), row.penalty_reason
+        )
     standing = limit_rules.Standing(
         open_leads=row.open,
         claims_today=row.today,
         pool_claims_today=row.pool_today,
         ratio_claims_today=row.ratio_today,
-        hour_claims=hour_claims,
-        recent_actions=recent,
         penalty=penalty,
     )
-    return row, limits, standing
+    # The times behind the hourly limit and the cooldown matter only when they can refuse: read them
+    # then, and leave them empty otherwise (the counts above already say they allow n more). They
+    # cannot refuse when a limit judged before them already does, nor a cooldown when the hourly
+    # limit refuses first or no claim falls within one pause of now.
+    hourly_limit = limits.hourly_claims
+    hourly = hourly_limit is not None and row.in_hour + n > hourly_limit
+    streak = cooldown is not None and row.actions >= cooldown.after and row.in_pause > 0
+    if not (hourly or streak):
+        return row, limits, standing
+    if limit_rules.refused_by_counts(limits, standing, n=n, now=now, zone=row.timezone, pool=pool.name):
+        return row, limits, standing
+    hour_claims: list[datetime] = []
+    if hourly:
+        (found,) = batch.run([(_HOUR, {"rep": rep.id, "hour_ago": hour_ago})])
+        hour_claims = [as_utc(r[0]) for r in found]
+        streak = streak and hourly_limit is not None and len(hour_claims) + n <= hourly_limit
+    recent: list[datetime] = []
+    if cooldown is not None and streak:
+        (found,) = batch.run([(_ACTIONS, {"rep": rep.id, "window": window, "after": cooldown.after})])
+        recent = [as_utc(r[0]) for r in found]
+    return row, limits, replace(standing, hour_claims=hour_claims, recent_actions=recent)
 
 
 # PostgreSQL takes and records in one round trip: pick under SKIP LOCKED (a materialised CTE picks
