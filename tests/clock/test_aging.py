@@ -148,3 +148,25 @@ def test_a_scheduler_stopped_for_days_fires_the_missed_brackets_at_their_times(
         (T0 + 72 * HOUR, "unclaimed 72 h in Queue: manager alerted"),
     ]
     assert [a.at for a in recorder.sent] == [T0 + 72 * HOUR]
+
+
+def test_the_top_threshold_is_the_priority_at_the_rank_python_would_compute(db: Database) -> None:
+    """The threshold's rank is computed in SQL (one statement, both databases); it must truncate
+    count * percent / 100 exactly as int() does, for whole and fractional percents alike."""
+    percents = [0.1, 10, 12.5, 25, 30, 33.3, 50, 99.9, 100]
+    with db.engine.connect() as conn:
+        pool = conn.execute(sa.text("SELECT id FROM pools WHERE name = 'Cold'")).scalar_one()
+        assert all(aging._top_threshold(conn, pool, p) is None for p in percents)  # an empty pool
+    for size in (1, 2, 3, 7, 10, 13):
+        _lead(db, "cold", float(size), n=size)
+        with db.engine.connect() as conn:
+            ranked = list(
+                conn.execute(
+                    sa.select(leads.c.priority)
+                    .where(leads.c.pool_id == pool, leads.c.status == "available")
+                    .order_by(leads.c.priority.desc())
+                ).scalars()
+            )
+            for percent in percents:
+                expected = ranked[max(0, int(len(ranked) * percent / 100) - 1)]
+                assert aging._top_threshold(conn, pool, percent) == expected, (len(ranked), percent)

@@ -290,24 +290,37 @@ def _logged(update: Any, reason: str, details: dict[str, Any]) -> Any:
 
 
 def _top_threshold(conn: Connection, pool_id: int, top_percent: float) -> float | None:
-    """The priority a lead needs to be in the top `top_percent` of the pool's available leads."""
-    count = conn.execute(_AVAILABLE, {"pool": pool_id}).scalar_one()
-    if not count:
-        return None
-    offset = max(0, int(count * top_percent / 100) - 1)
-    value = conn.execute(_NTH_PRIORITY, {"pool": pool_id, "offset": offset}).scalar()
+    """The priority a lead needs to be in the top `top_percent` of the pool's available leads: the
+    lead at that rank, counted and read in one statement (none when the pool has no such lead)."""
+    statement = _NTH_PRIORITY_PG if conn.dialect.name == "postgresql" else _NTH_PRIORITY
+    value = conn.execute(statement, {"pool": pool_id, "percent": float(top_percent)}).scalar()
     return float(value) if value is not None else None
 
 
 _available = sa.and_(leads.c.pool_id == _POOL, AVAILABLE)
-_AVAILABLE = sa.select(sa.func.count()).where(_available)
-_NTH_PRIORITY = (
-    sa.select(leads.c.priority)
-    .where(_available)
-    .order_by(leads.c.priority.desc())
-    .offset(sa.bindparam("offset"))
-    .limit(1)
-)
+
+
+def _nth_priority(whole: Any) -> Any:
+    """The priority at rank int(count * percent / 100), from the top, counted from 1 (the first
+    lead when that is 0). The rank is computed in SQL as Python would: the same float arithmetic,
+    truncated by `whole` (SQLite's CAST truncates, PostgreSQL's rounds)."""
+    percent = sa.bindparam("percent", type_=sa.Float)
+    share = (sa.cast(sa.func.count(), sa.Float) * percent).op("/")(sa.literal_column("100.0"))
+    rank = whole(share)
+    one: Any = sa.literal_column("1")
+    zero: Any = sa.literal_column("0")
+    offset = sa.select(sa.case((rank > zero, rank - one), else_=zero)).where(_available).scalar_subquery()
+    return (
+        sa.select(leads.c.priority)
+        .where(_available)
+        .order_by(leads.c.priority.desc())
+        .offset(offset)
+        .limit(1)
+    )
+
+
+_NTH_PRIORITY = _nth_priority(lambda x: sa.cast(x, sa.Integer))
+_NTH_PRIORITY_PG = _nth_priority(lambda x: sa.cast(sa.func.trunc(x), sa.Integer))
 
 
 def _managers(org: CurrentOrg, pool: Pool) -> tuple[str, ...]:
