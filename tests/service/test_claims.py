@@ -323,3 +323,32 @@ def test_a_reduced_quota_penalty_cuts_the_daily_limit_while_it_runs(
     assert refusal(lambda: claim(db, people["rob"], "Cold")).limit == "reduced_quota"
     clock.set(now + timedelta(hours=1))
     assert refusal(lambda: claim(db, people["rob"], "Cold")).limit == "suspended"
+
+
+def test_the_sqlite_write_batch_binds_reads_and_fails_as_sqlalchemy_does(db: Database, people: Any) -> None:
+    """SQLite's write batch sends statements to the driver itself: the values it binds and the
+    rows it reads are SQLAlchemy's, and a driver error is raised as SQLAlchemy's own."""
+    if db.is_postgres:
+        pytest.skip("PostgreSQL pipelines through psycopg")
+    from leadpool.storage.batch import write_batch
+
+    (lead,) = add(db, 1)
+    at = datetime(2026, 1, 5, 10, 30, 15, 123456, tzinfo=UTC)
+    probe = sa.select(events.c.at, events.c.details, sa.literal(True).label("yes")).where(
+        events.c.lead_id == sa.bindparam("lead"), events.c.type == sa.bindparam("type")
+    )
+    insert = sa.insert(events).values(
+        lead_id=sa.bindparam("lead"),
+        type=sa.bindparam("type"),
+        at=sa.bindparam("at"),
+        details=sa.bindparam("details", type_=events.c.details.type),
+    )
+    with write_batch(db) as batch:
+        batch.run([(insert, {"lead": lead, "type": "probe", "at": at, "details": {"a": [1, "x"]}})])
+        ((direct,),) = batch.run([(probe, {"lead": lead, "type": "probe"})])
+    with db.engine.connect() as conn:
+        (usual,) = conn.execute(probe, {"lead": lead, "type": "probe"}).all()
+    assert tuple(direct) == tuple(usual) == (at.replace(tzinfo=None), {"a": [1, "x"]}, True)
+    assert direct.details == usual.details
+    with pytest.raises(sa.exc.IntegrityError), write_batch(db) as batch:
+        batch.run([(insert, {"lead": 10**9, "type": "probe", "at": at, "details": {}})])
