@@ -2,7 +2,8 @@
 
 On PostgreSQL they go out in psycopg's pipeline mode: sent at once, run in order by the server,
 each still with its own snapshot. A claim then costs two round trips (lock and count; take and
-commit) instead of six. On SQLite, where there is no network, they simply run one after another.
+commit) instead of six. On SQLite, where there is no network, they simply run one after another,
+sent to the driver directly.
 """
 
 from __future__ import annotations
@@ -125,6 +126,8 @@ class _SQLiteDirect(Sequential):
         for statement, params in calls:
             found = _sqlite_compiled.get(id(statement))
             if found is None or found[0] is not statement:
+                if len(_sqlite_compiled) > 256:  # the claim path's statements are a fixed handful
+                    _sqlite_compiled.clear()
                 found = _sqlite_compiled[id(statement)] = (
                     statement,
                     _SQLiteStatement(statement, self.dialect),
