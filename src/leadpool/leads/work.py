@@ -16,6 +16,7 @@ from leadpool.identity.model import Permission
 from leadpool.leads.access import held_lead, may_see, owner_filter
 from leadpool.leads.model import Outcome, Status
 from leadpool.org.service import current
+from leadpool.storage.batch import direct
 from leadpool.storage.db import Database
 from leadpool.storage.tables import events, leads
 
@@ -65,7 +66,8 @@ def log_contact(db: Database, actor: Person, lead_id: int, *, channel: str = "ca
         # The common case, the holder's first touch, is one UPDATE that checks what held_lead does
         # and locks the row as it would; anything else (a later touch, a manager, a refusal) takes
         # the general path below, which reads the lead and explains a refusal.
-        lead = conn.execute(_FIRST_TOUCH, {"lead_id": lead_id, "holder": actor.id, "now": now}).first()
+        touched = direct(conn, _FIRST_TOUCH, {"lead_id": lead_id, "holder": actor.id, "now": now})
+        lead = touched[0] if touched else None
         first_touch = lead is not None
         if lead is None:
             lead = held_lead(conn, actor, lead_id)

@@ -124,20 +124,35 @@ class _SQLiteDirect(Sequential):
     def run(self, calls: Sequence[Call]) -> list[list[Any]]:
         out = []
         for statement, params in calls:
-            found = _sqlite_compiled.get(id(statement))
-            if found is None or found[0] is not statement:
-                if len(_sqlite_compiled) > 256:  # the claim path's statements are a fixed handful
-                    _sqlite_compiled.clear()
-                found = _sqlite_compiled[id(statement)] = (
-                    statement,
-                    _SQLiteStatement(statement, self.dialect),
-                )
-            prepared = found[1]
+            prepared = _prepared(statement, self.dialect)
             if prepared.direct:
                 out.append(prepared.execute(self.raw, params))
             else:
                 out += super().run([(statement, params)])
         return out
+
+
+def _prepared(statement: ClauseElement, dialect: Any) -> _SQLiteStatement:
+    found = _sqlite_compiled.get(id(statement))
+    if found is None or found[0] is not statement:
+        if len(_sqlite_compiled) > 256:  # the hot paths' statements are a fixed handful
+            _sqlite_compiled.clear()
+        found = _sqlite_compiled[id(statement)] = (statement, _SQLiteStatement(statement, dialect))
+    return found[1]
+
+
+def direct(conn: Connection, statement: ClauseElement, params: Mapping[str, Any]) -> list[Any]:
+    """One prebuilt statement of a hot path, inside a transaction already begun: on SQLite sent to
+    the driver as a claim's batch is (see _SQLiteDirect), elsewhere through SQLAlchemy. Its rows
+    (none for a statement returning none)."""
+    if conn.dialect.name == "sqlite" and conn.in_transaction():
+        prepared = _prepared(statement, conn.dialect)
+        # Compiled without parameters, a statement whose SET or VALUES come from the names bound
+        # names every column: only one given all it names goes to the driver.
+        if prepared.direct and all(name in params or name in prepared.constants for name in prepared.names):
+            return prepared.execute(conn.connection.driver_connection, params)
+    result = conn.execute(statement, dict(params))  # type: ignore[call-overload]
+    return list(result.all()) if result.returns_rows else []
 
 
 _compiled: dict[int, tuple[str, dict[str, Any]]] = {}
