@@ -25,6 +25,7 @@ from leadpool.org.schema import AgingAction, Bracket, Pool
 from leadpool.org.service import CurrentOrg, current
 from leadpool.push import service as push
 from leadpool.scheduler.service import JobResult
+from leadpool.storage.batch import direct
 from leadpool.storage.db import Database
 from leadpool.storage.tables import AVAILABLE, events, leads
 
@@ -155,7 +156,7 @@ def _age_pool(
         }
         to_alert: list[int] = []
         for group in statements[key]:
-            ids = list(conn.execute(group.statement, params).scalars())
+            ids = [r[0] for r in direct(conn, group.statement, params)]
             if not ids:
                 continue
             if not postgres:  # PostgreSQL logged them in the same statement
@@ -293,7 +294,8 @@ def _top_threshold(conn: Connection, pool_id: int, top_percent: float) -> float 
     """The priority a lead needs to be in the top `top_percent` of the pool's available leads: the
     lead at that rank, counted and read in one statement (none when the pool has no such lead)."""
     statement = _NTH_PRIORITY_PG if conn.dialect.name == "postgresql" else _NTH_PRIORITY
-    value = conn.execute(statement, {"pool": pool_id, "percent": float(top_percent)}).scalar()
+    rows = direct(conn, statement, {"pool": pool_id, "percent": float(top_percent)})
+    value = rows[0][0] if rows else None
     return float(value) if value is not None else None
 
 

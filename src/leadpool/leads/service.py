@@ -27,6 +27,7 @@ from leadpool.push.service import Pushed, Routed, push_routed
 from leadpool.push.service import explain as explain_push
 from leadpool.rules.routing import Decision
 from leadpool.sla.model import first_response_due
+from leadpool.storage.batch import direct_insert
 from leadpool.storage.db import Database
 from leadpool.storage.tables import events, leads
 
@@ -283,12 +284,8 @@ def _insert_if_unique(
     if len(rows) != 1 or conn.dialect.name != "sqlite":
         return None
     row = _lead_row(org, rows[0], channel, now, duplicate_of=None, live=True)
-    result = conn.execute(_LEADS_UNLESS_TAKEN, row)
-    if result.rowcount != 1:  # ignored: lastrowid (and so inserted_primary_key) is an older row's
-        return None
-    inserted = result.inserted_primary_key
-    assert inserted is not None  # a single-row INSERT always reports the key it made
-    return row, inserted[0]
+    lead_id = direct_insert(conn, _LEADS_UNLESS_TAKEN, row)
+    return (row, lead_id) if lead_id is not None else None
 
 
 def _split_duplicates(
@@ -382,7 +379,35 @@ def _outcome(
 _EVENTS = sa.insert(events)
 _LEADS = sa.insert(leads)
 _LEADS_RETURNING = sa.insert(leads).returning(leads.c.id, sort_by_parameter_order=True)
-_LEADS_UNLESS_TAKEN = sqlite_insert(leads).on_conflict_do_nothing()
+# The columns _lead_row fills, named: compiled once without parameters, the INSERT then binds just
+# these (storage.batch.direct sends it to SQLite's driver).
+_LEAD_COLUMNS = (
+    "external_id",
+    "idempotency_key",
+    "status",
+    "pool_id",
+    "owner_id",
+    "priority",
+    "score",
+    "source",
+    "email",
+    "company",
+    "data",
+    "email_key",
+    "person_key",
+    "duplicate_of",
+    "review_reason",
+    "channel",
+    "return_count",
+    "created_at",
+    "entered_pool_at",
+    "first_response_due_at",
+)
+_LEADS_UNLESS_TAKEN = (
+    sqlite_insert(leads)
+    .values({name: sa.bindparam(name, type_=leads.c[name].type) for name in _LEAD_COLUMNS})
+    .on_conflict_do_nothing()
+)
 
 
 def _insert_leads(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:

@@ -27,6 +27,7 @@ from leadpool.org.service import CurrentOrg, current
 from leadpool.push import service as push
 from leadpool.scheduler.service import JobResult
 from leadpool.sla.model import step_due
+from leadpool.storage.batch import direct
 from leadpool.storage.db import Database
 from leadpool.storage.tables import HELD, claims, leads, penalties, users
 
@@ -156,7 +157,7 @@ def _fire(
     rep_email = emails.get(row.rep_id, "?")
     waited = sla.hours * (step + 1)
     what = f"not contacted {waited:g} h after the claim (SLA {sla.hours:g} h, breach {step + 1})"
-    conn.execute(_STEP, {"claim": row.id, "sla_step": step + 1})
+    direct(conn, _STEP, {"claim": row.id, "sla_step": step + 1})
     pool_id = org.pool_ids[pool_name]
     append(
         conn,
@@ -187,7 +188,9 @@ def _fire(
             push.force_assign(conn, org, pool, [(row.lead_id, lead.data)], at, how=reason)
 
 
-_STEP = sa.update(claims).where(claims.c.id == sa.bindparam("claim"))
+_STEP = (
+    sa.update(claims).where(claims.c.id == sa.bindparam("claim")).values(sla_step=sa.bindparam("sla_step"))
+)
 _BREACHES = (
     sa.select(sa.func.count())
     .select_from(claims)

@@ -86,16 +86,20 @@ class _SQLiteStatement:
         self.readers = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
         self.returns = bool(columns)
 
-    def execute(self, raw: Any, params: Mapping[str, Any]) -> list[Any]:
+    def cursor(self, raw: Any, params: Mapping[str, Any]) -> Any:
+        """The driver's cursor after running the statement once with these values."""
         values = {**self.constants, **params}
         bound = [
             value if bind is None else bind(value)
             for value, bind in zip((values[name] for name in self.names), self.binders, strict=True)
         ]
         try:
-            rows = raw.execute(self.sql, bound).fetchall()
+            return raw.execute(self.sql, bound)
         except sqlite3.Error as exc:  # raised as SQLAlchemy would (IntegrityError, OperationalError, ...)
             raise sa.exc.DBAPIError.instance(self.sql, bound, exc, sqlite3.Error) from exc
+
+    def execute(self, raw: Any, params: Mapping[str, Any]) -> list[Any]:
+        rows = self.cursor(raw, params).fetchall()
         if not self.returns:
             return []
         readers = self.readers
@@ -141,18 +145,43 @@ def _prepared(statement: ClauseElement, dialect: Any) -> _SQLiteStatement:
     return found[1]
 
 
+def _driver_ready(
+    conn: Connection, statement: ClauseElement, params: Mapping[str, Any]
+) -> _SQLiteStatement | None:
+    """The statement prepared for SQLite's driver, when it can go there: inside a transaction
+    already begun, and given every value it names (compiled without parameters, a statement whose
+    SET or VALUES come from the names bound names every column)."""
+    if conn.dialect.name != "sqlite" or not conn.in_transaction():
+        return None
+    prepared = _prepared(statement, conn.dialect)
+    if prepared.direct and all(name in params or name in prepared.constants for name in prepared.names):
+        return prepared
+    return None
+
+
 def direct(conn: Connection, statement: ClauseElement, params: Mapping[str, Any]) -> list[Any]:
-    """One prebuilt statement of a hot path, inside a transaction already begun: on SQLite sent to
-    the driver as a claim's batch is (see _SQLiteDirect), elsewhere through SQLAlchemy. Its rows
-    (none for a statement returning none)."""
-    if conn.dialect.name == "sqlite" and conn.in_transaction():
-        prepared = _prepared(statement, conn.dialect)
-        # Compiled without parameters, a statement whose SET or VALUES come from the names bound
-        # names every column: only one given all it names goes to the driver.
-        if prepared.direct and all(name in params or name in prepared.constants for name in prepared.names):
-            return prepared.execute(conn.connection.driver_connection, params)
+    """One prebuilt statement of a hot path: on SQLite sent to the driver as a claim's batch is
+    (see _SQLiteDirect), elsewhere through SQLAlchemy. Its rows (none for a statement returning none)."""
+    prepared = _driver_ready(conn, statement, params)
+    if prepared is not None:
+        return prepared.execute(conn.connection.driver_connection, params)
     result = conn.execute(statement, dict(params))  # type: ignore[call-overload]
     return list(result.all()) if result.returns_rows else []
+
+
+def direct_insert(conn: Connection, statement: ClauseElement, params: Mapping[str, Any]) -> int | None:
+    """One prebuilt single-row INSERT of a hot path, as `direct` runs it: the id of the row it
+    made, or None when it made none (an INSERT ... ON CONFLICT DO NOTHING that met its conflict)."""
+    prepared = _driver_ready(conn, statement, params)
+    if prepared is not None:
+        cursor = prepared.cursor(conn.connection.driver_connection, params)
+        return int(cursor.lastrowid) if cursor.rowcount == 1 else None
+    result = conn.execute(statement, dict(params))  # type: ignore[call-overload]
+    if result.rowcount != 1:  # ignored: lastrowid (and so inserted_primary_key) is an older row's
+        return None
+    inserted = result.inserted_primary_key
+    assert inserted is not None  # a single-row INSERT always reports the key it made
+    return int(inserted[0])
 
 
 _compiled: dict[int, tuple[str, dict[str, Any]]] = {}
