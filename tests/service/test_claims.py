@@ -325,11 +325,11 @@ def test_a_reduced_quota_penalty_cuts_the_daily_limit_while_it_runs(
     assert refusal(lambda: claim(db, people["rob"], "Cold")).limit == "suspended"
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # PostgreSQL pipelines through psycopg instead
 def test_the_sqlite_write_batch_binds_reads_and_fails_as_sqlalchemy_does(db: Database, people: Any) -> None:
     """SQLite's write batch sends statements to the driver itself: the values it binds and the
     rows it reads are SQLAlchemy's, and a driver error is raised as SQLAlchemy's own."""
-    if db.is_postgres:
-        pytest.skip("PostgreSQL pipelines through psycopg")
+    assert not db.is_postgres
     from leadpool.storage.batch import write_batch
 
     (lead,) = add(db, 1)
