@@ -352,3 +352,28 @@ def test_the_sqlite_write_batch_binds_reads_and_fails_as_sqlalchemy_does(db: Dat
     assert direct.details == usual.details
     with pytest.raises(sa.exc.IntegrityError), write_batch(db) as batch:
         batch.run([(insert, {"lead": 10**9, "type": "probe", "at": at, "details": {}})])
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the driver path is SQLite's alone
+def test_a_value_the_driver_path_cannot_bind_is_written_as_sqlalchemy_would(
+    db: Database, people: Any
+) -> None:
+    """storage.batch.direct hands a statement to SQLite's driver only with exactly the values it
+    names: a value for a column it does not write is written all the same (SQLAlchemy adds the
+    column), and a statement missing a value it names is not sent half-bound."""
+    from leadpool.storage.batch import direct
+
+    (lead,) = add(db, 1)
+    at = datetime(2026, 1, 5, 10, 30, tzinfo=UTC)
+    insert = sa.insert(events).values(
+        lead_id=sa.bindparam("lead_id"),
+        type=sa.bindparam("type"),
+        at=sa.bindparam("at"),
+        details=sa.bindparam("details", type_=events.c.details.type),
+    )
+    with db.transaction() as conn:
+        direct(conn, insert, {"lead_id": lead, "type": "probe", "at": at, "details": {}, "reason": "kept"})
+        direct(conn, sa.update(events).where(events.c.type == "probe"), {"details": {"seen": True}})
+    with db.engine.connect() as conn:
+        row = conn.execute(sa.select(events.c.reason, events.c.details).where(events.c.type == "probe")).one()
+    assert (row.reason, row.details) == ("kept", {"seen": True})

@@ -69,6 +69,9 @@ class _SQLiteStatement:
             if d is not None and d.is_scalar
         }
         self.names = tuple(compiled.positiontup or ())
+        # The target's columns this statement does not write: SQLAlchemy would add one given a value.
+        table = statement.table if isinstance(statement, sa.Insert | sa.Update) else None
+        self.unwritten = frozenset(table.c.keys()) - set(self.names) if table is not None else frozenset()
         self.binders = tuple(
             by_name[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.names
         )
@@ -85,6 +88,15 @@ class _SQLiteStatement:
         self.row: Any = namedtuple("Row", keys, rename=True)  # type: ignore[misc]
         self.readers = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
         self.returns = bool(columns)
+
+    def takes(self, params: Mapping[str, Any]) -> bool:
+        """Whether these values give all the statement names and no column it does not write.
+        Compiled without parameters, a statement whose SET or VALUES come from the names bound
+        names every column; and a value for a column it does not write would be dropped here, where
+        SQLAlchemy would have added the column."""
+        return all(name in params or name in self.constants for name in self.names) and not any(
+            key in self.unwritten for key in params
+        )
 
     def cursor(self, raw: Any, params: Mapping[str, Any]) -> Any:
         """The driver's cursor after running the statement once with these values."""
@@ -129,7 +141,7 @@ class _SQLiteDirect(Sequential):
         out = []
         for statement, params in calls:
             prepared = _prepared(statement, self.dialect)
-            if prepared.direct:
+            if prepared.direct and prepared.takes(params):
                 out.append(prepared.execute(self.raw, params))
             else:
                 out += super().run([(statement, params)])
@@ -149,14 +161,11 @@ def _driver_ready(
     conn: Connection, statement: ClauseElement, params: Mapping[str, Any]
 ) -> _SQLiteStatement | None:
     """The statement prepared for SQLite's driver, when it can go there: inside a transaction
-    already begun, and given every value it names (compiled without parameters, a statement whose
-    SET or VALUES come from the names bound names every column)."""
+    already begun, and given exactly the values it names."""
     if conn.dialect.name != "sqlite" or not conn.in_transaction():
         return None
     prepared = _prepared(statement, conn.dialect)
-    if prepared.direct and all(name in params or name in prepared.constants for name in prepared.names):
-        return prepared
-    return None
+    return prepared if prepared.direct and prepared.takes(params) else None
 
 
 def direct(conn: Connection, statement: ClauseElement, params: Mapping[str, Any]) -> list[Any]:
