@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -284,7 +285,7 @@ def _insert_if_unique(
     if len(rows) != 1 or conn.dialect.name != "sqlite":
         return None
     row = _lead_row(org, rows[0], channel, now, duplicate_of=None, live=True)
-    lead_id = direct_insert(conn, _LEADS_UNLESS_TAKEN, row)
+    lead_id = direct_insert(conn, _leads_unless_taken(tuple(row)), row)
     return (row, lead_id) if lead_id is not None else None
 
 
@@ -379,35 +380,14 @@ def _outcome(
 _EVENTS = sa.insert(events)
 _LEADS = sa.insert(leads)
 _LEADS_RETURNING = sa.insert(leads).returning(leads.c.id, sort_by_parameter_order=True)
-# The columns _lead_row fills, named: compiled once without parameters, the INSERT then binds just
-# these (storage.batch.direct sends it to SQLite's driver).
-_LEAD_COLUMNS = (
-    "external_id",
-    "idempotency_key",
-    "status",
-    "pool_id",
-    "owner_id",
-    "priority",
-    "score",
-    "source",
-    "email",
-    "company",
-    "data",
-    "email_key",
-    "person_key",
-    "duplicate_of",
-    "review_reason",
-    "channel",
-    "return_count",
-    "created_at",
-    "entered_pool_at",
-    "first_response_due_at",
-)
-_LEADS_UNLESS_TAKEN = (
-    sqlite_insert(leads)
-    .values({name: sa.bindparam(name, type_=leads.c[name].type) for name in _LEAD_COLUMNS})
-    .on_conflict_do_nothing()
-)
+
+
+@cache
+def _leads_unless_taken(columns: tuple[str, ...]) -> Any:
+    """A lead's INSERT ... ON CONFLICT DO NOTHING naming the columns _lead_row fills: compiled once,
+    it binds just these (storage.batch.direct_insert sends it to SQLite's driver)."""
+    values = {name: sa.bindparam(name, type_=leads.c[name].type) for name in columns}
+    return sqlite_insert(leads).values(values).on_conflict_do_nothing()
 
 
 def _insert_leads(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:

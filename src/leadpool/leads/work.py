@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -34,22 +35,20 @@ _HOLDS_WORKABLE = (
     leads.c.owner_id == sa.bindparam("holder"),
     sa.or_(*(leads.c.status == s for s in _WORKABLE)),
 )
-# What on_lead reads from the lead, none of which the UPDATE changes. One statement per set of
-# columns an outcome writes, each naming them: compiled once, it goes to SQLite's driver directly.
-_OUTCOME_COLUMNS = {
-    (amount, closed): ("status", "outcome")
-    + (("amount",) if amount else ())
-    + (("closed_at", "email_key", "person_key") if closed else ())
-    for amount in (False, True)
-    for closed in (False, True)
-}
-_HOLDER_UPDATES = {
-    key: sa.update(leads)
-    .where(*_HOLDS_WORKABLE)
-    .values({name: sa.bindparam(name, type_=leads.c[name].type) for name in names})
-    .returning(leads.c.id, leads.c.pool_id, leads.c.owner_id)
-    for key, names in _OUTCOME_COLUMNS.items()
-}
+
+
+@cache
+def _holder_update(columns: tuple[str, ...]) -> Any:
+    """The holder's outcome: one UPDATE per set of columns it writes, each named (compiled once, it
+    goes to SQLite's driver directly), returning what on_lead reads, none of which it changes."""
+    return (
+        sa.update(leads)
+        .where(*_HOLDS_WORKABLE)
+        .values({name: sa.bindparam(name, type_=leads.c[name].type) for name in columns})
+        .returning(leads.c.id, leads.c.pool_id, leads.c.owner_id)
+    )
+
+
 # The first touch: contacted, the first-response SLA met. The old status and first_contact_at decide
 # what changes and what the event says, so only a lead not yet touched takes this path.
 _FIRST_TOUCH = (
@@ -136,7 +135,7 @@ def record_outcome(
             values.update(closed_at=now, email_key=None, person_key=None)  # a closed lead frees its keys
         # The holder's own outcome is one UPDATE that checks and locks what held_lead does; anyone
         # else, or a refusal, takes the general path, which reads the lead and says why.
-        update = _HOLDER_UPDATES[amount is not None, closed]
+        update = _holder_update(tuple(values))
         updated = direct(conn, update, {"lead_id": lead_id, "holder": actor.id, **values})
         lead = updated[0] if updated else None
         if lead is None:
