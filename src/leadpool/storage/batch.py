@@ -72,9 +72,10 @@ class _SQLiteStatement:
         # The target's columns this statement does not write: SQLAlchemy would add one given a value.
         table = statement.table if isinstance(statement, sa.Insert | sa.Update) else None
         self.unwritten = frozenset(table.c.keys()) - set(self.names) if table is not None else frozenset()
-        self.binders = tuple(
-            by_name[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.names
-        )
+        binders = [by_name[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.names]
+        # Only the values whose type converts them (dates, JSON) go through a processor.
+        self.binding = tuple((i, bind) for i, bind in enumerate(binders) if bind is not None)
+        self.judged: dict[tuple[str, ...], bool] = {}  # takes(), by the names a call passes
         # Only what the claim path sends: no expanding IN, no defaults computed per row.
         self.direct = not (
             any(d is None or not d.is_scalar for d in defaults)
@@ -93,18 +94,24 @@ class _SQLiteStatement:
         """Whether these values give all the statement names and no column it does not write.
         Compiled without parameters, a statement whose SET or VALUES come from the names bound
         names every column; and a value for a column it does not write would be dropped here, where
-        SQLAlchemy would have added the column."""
-        return all(name in params or name in self.constants for name in self.names) and not any(
-            key in self.unwritten for key in params
-        )
+        SQLAlchemy would have added the column. Judged once per set of names: a hot path passes
+        the same few sets every time."""
+        keys = tuple(params)
+        known = self.judged.get(keys)
+        if known is None:
+            known = all(name in params or name in self.constants for name in self.names) and not any(
+                key in self.unwritten for key in params
+            )
+            if len(self.judged) < 64:
+                self.judged[keys] = known
+        return known
 
     def cursor(self, raw: Any, params: Mapping[str, Any]) -> Any:
         """The driver's cursor after running the statement once with these values."""
-        values = {**self.constants, **params}
-        bound = [
-            value if bind is None else bind(value)
-            for value, bind in zip((values[name] for name in self.names), self.binders, strict=True)
-        ]
+        values = {**self.constants, **params} if self.constants else params
+        bound = [values[name] for name in self.names]
+        for i, bind in self.binding:
+            bound[i] = bind(bound[i])
         try:
             return raw.execute(self.sql, bound)
         except sqlite3.Error as exc:  # raised as SQLAlchemy would (IntegrityError, OperationalError, ...)
