@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -31,7 +32,19 @@ class Gates:
 
 
 def gates(db: Database) -> Gates:
-    cached: tuple[float, Gates] | None = db.gate_cache
+    cached: tuple[Any, Gates] | None = db.gate_cache
+    if db.sole:
+        # Pool states change only by this process's jobs, which drop the cache; what they mean
+        # depends on the day (seasons), so the cache holds for one day of the clock.
+        org = current(db)
+        now = db.clock.now()
+        day = day_of(org, now)
+        if cached is not None and cached[0] == day:
+            return cached[1]
+        with db.engine.connect() as conn:
+            found = gates_in(conn, org, now)
+        db.gate_cache = (day, found)
+        return found
     if cached is not None and time.monotonic() - cached[0] < ORG_REFRESH_SECONDS:
         return cached[1]
     with db.engine.connect() as conn:

@@ -738,7 +738,8 @@ def simulate(
     began = wallclock.perf_counter()
     with throwaway() as url:
         clock = ManualClock()
-        db = Database(database_url or url, clock=clock)
+        # Nobody else uses the run's database: see Database.sole.
+        db = Database(database_url or url, clock=clock, sole=True)
         try:
             sim = Simulation(loaded, db, clock)
             sim.prepare()

@@ -123,7 +123,8 @@ class NoOrg(LeadpoolError):
 
 def current(db: Database) -> CurrentOrg:
     cached: tuple[float, CurrentOrg] | None = db.org_cache
-    if cached is not None and time.monotonic() - cached[0] < ORG_REFRESH_SECONDS:
+    # A sole database's org changes only by this process's apply(), which drops the cache.
+    if cached is not None and (db.sole or time.monotonic() - cached[0] < ORG_REFRESH_SECONDS):
         return cached[1]
     # One thread reads (and, for a new version, parses) the org; the others wait for its result.
     # Without this, every request in the first burst after a start or an apply parsed the whole

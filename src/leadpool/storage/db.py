@@ -16,6 +16,7 @@ from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from leadpool.clock import Clock, SystemClock
 
@@ -50,7 +51,36 @@ class _SQLite(SQLiteDialect_pysqlite):
 registry.register("sqlite.leadpool", __name__, "_SQLite")
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+class NestedConnection(RuntimeError):
+    """A second connection asked for while a sole-user database's one connection is out."""
+
+
+class _OneConnection(StaticPool):
+    """The sole user's one connection (see make_engine). A second checkout while it is out would
+    share its transaction, and closing it would roll that transaction back: refused instead."""
+
+    _out = False
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        if self._out:
+            raise NestedConnection(
+                "a second database connection was opened while the first is in use; a sole-user "
+                "database (the lab's) has one: use the connection already open"
+            )
+        record = super()._do_get()
+        self._out = True
+        return record
+
+    def _do_return_conn(self, record: ConnectionPoolEntry) -> None:
+        self._out = False
+
+
+def make_engine(url: str, *, pool_size: int = 10, sole: bool = False) -> Engine:
+    """`sole`: this process is the database's only user, for as long as the database lives (the
+    lab's throwaway database). On SQLite it then runs on one connection that keeps its lock and its
+    page cache, with the rollback journal in memory and no syncs: every commit writes its pages
+    once, where WAL writes each page and a frame header, then copies it again at a checkpoint. A
+    crash loses the database, which nobody keeps anyway; a rollback still undoes everything."""
     if url.startswith("sqlite"):
         parsed = sa.engine.make_url(url)
         if parsed.database and parsed.database != ":memory:":
@@ -58,6 +88,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         engine = sa.create_engine(
             parsed.set(drivername="sqlite+leadpool"),
             connect_args={"timeout": 60, "check_same_thread": False},
+            **({"poolclass": _OneConnection} if sole else {}),
         )
 
         @event.listens_for(engine, "connect")
@@ -65,8 +96,13 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             # Let the dialect's BEGIN be the only transaction control; pysqlite's own is off.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            if sole:
+                cursor.execute("PRAGMA locking_mode=EXCLUSIVE")
+                cursor.execute("PRAGMA journal_mode=MEMORY")
+                cursor.execute("PRAGMA synchronous=OFF")
+            else:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=60000")
             # Pages read through the OS's shared mapping and a 16 MB cache per connection, rather
@@ -94,9 +130,13 @@ class Database:
         clock: Clock | None = None,
         engine: Engine | None = None,
         reports_url: str | None = None,
+        sole: bool = False,
     ) -> None:
         self.url = url
-        self.engine = engine or make_engine(url)
+        # The only process using this database (the lab's): its caches of the org and pool health
+        # then change with its own writes and its clock, never with wall time (see make_engine).
+        self.sole = sole
+        self.engine = engine or make_engine(url, sole=sole)
         # Dashboards and reports may read from a replica (a few seconds behind); every claim, intake
         # and job reads the primary, whose rows they lock and change.
         self.reports = make_engine(reports_url) if reports_url else self.engine
@@ -106,8 +146,9 @@ class Database:
         # and the lock that lets one thread at a time refresh it.
         self.org_cache: tuple[float, Any] | None = None
         self.org_lock = threading.Lock()
-        # (monotonic time, Gates): pool-health gates on intake and widened access, cached alike.
-        self.gate_cache: tuple[float, Any] | None = None
+        # (monotonic time, Gates): pool-health gates on intake and widened access, cached alike;
+        # (the day, Gates) in a sole database.
+        self.gate_cache: tuple[Any, Any] | None = None
         # Values that only depend on stored rows that never change (e.g. a claim's SLA deadlines),
         # kept per database so that two databases in one process never share them.
         self.memo: dict[str, dict[Any, Any]] = {}
