@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,15 +36,16 @@ def gates(db: Database) -> Gates:
     cached: tuple[Any, Gates] | None = db.gate_cache
     if db.sole:
         # Pool states change only by this process's jobs, which drop the cache; what they mean
-        # depends on the day (seasons), so the cache holds for one day of the clock.
+        # depends on the org version and the day (seasons): the cache holds for both.
         org = current(db)
         now = db.clock.now()
-        day = day_of(org, now)
-        if cached is not None and cached[0] == day:
-            return cached[1]
+        if cached is not None:
+            version, starts, ends = cached[0]
+            if version == org.version and starts <= now < ends:
+                return cached[1]
         with db.engine.connect() as conn:
             found = gates_in(conn, org, now)
-        db.gate_cache = (day, found)
+        db.gate_cache = ((org.version, *_day_bounds(org, now)), found)
         return found
     if cached is not None and time.monotonic() - cached[0] < ORG_REFRESH_SECONDS:
         return cached[1]
@@ -103,3 +105,14 @@ def save(conn: Connection, pool_id: int, state: PoolState, at: datetime) -> None
 
 def day_of(org: CurrentOrg, at: datetime) -> date:
     return at.astimezone(ZoneInfo(org.loaded.org.timezone)).date()
+
+
+def _day_bounds(org: CurrentOrg, at: datetime) -> tuple[datetime, datetime]:
+    """When the org's day holding `at` starts and the next one starts, as instants."""
+    zone = ZoneInfo(org.loaded.org.timezone)
+    day = day_of(org, at)
+    starts, ends = (
+        datetime.combine(d, clock_time.min, tzinfo=zone).astimezone(UTC)
+        for d in (day, day + timedelta(days=1))
+    )
+    return starts, ends

@@ -147,7 +147,7 @@ class Database:
         self.org_cache: tuple[float, Any] | None = None
         self.org_lock = threading.Lock()
         # (monotonic time, Gates): pool-health gates on intake and widened access, cached alike;
-        # (the day, Gates) in a sole database.
+        # ((org version, the day's start and end), Gates) in a sole database.
         self.gate_cache: tuple[Any, Any] | None = None
         # Values that only depend on stored rows that never change (e.g. a claim's SLA deadlines),
         # kept per database so that two databases in one process never share them.
