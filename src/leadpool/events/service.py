@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -51,6 +52,15 @@ def append(
             "rep_id": rep_id,
         },
     )
+
+
+def append_rows(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Events put together by their writer, each naming every column `append` binds: intake's,
+    one per stored lead. A single one goes out as an append does."""
+    if len(rows) == 1:
+        direct(conn, _INSERT, rows[0])
+    elif rows:
+        conn.execute(_INSERT, list(rows))
 
 
 # Built once: every append binds the same columns, so it is compiled once and, on SQLite, sent to the

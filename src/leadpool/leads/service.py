@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from leadpool.errors import Problem
 from leadpool.events.model import EventType
+from leadpool.events.service import append_rows
 from leadpool.health import gates as health
 from leadpool.leads.model import DedupeKeys, Status, dedupe_keys, field_types, normalise
 from leadpool.org.service import CurrentOrg, current
@@ -30,7 +31,7 @@ from leadpool.rules.routing import Decision
 from leadpool.sla.model import first_response_due
 from leadpool.storage.batch import direct_insert
 from leadpool.storage.db import Database
-from leadpool.storage.tables import events, leads
+from leadpool.storage.tables import leads
 
 
 @dataclass
@@ -159,8 +160,7 @@ def _insert(
             r, row, ids[r.index], channel, now, actor_id, pushed.notes.get(ids[r.index])
         )
         event_rows.append(event)
-    if event_rows:
-        conn.execute(_EVENTS, event_rows)
+    append_rows(conn, event_rows)
     pushed.write(conn)
     out += list(created.items())
     for r, earlier in repeats:
@@ -377,7 +377,6 @@ def _outcome(
     )
 
 
-_EVENTS = sa.insert(events)
 _LEADS = sa.insert(leads)
 _LEADS_RETURNING = sa.insert(leads).returning(leads.c.id, sort_by_parameter_order=True)
 
