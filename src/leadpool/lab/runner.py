@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time as wallclock
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -61,6 +61,7 @@ from leadpool.push.service import accept_offer, decline
 from leadpool.scheduler.jobs import default_jobs
 from leadpool.scheduler.service import Job
 from leadpool.scheduler.ticks import due_ticks
+from leadpool.storage.batch import direct
 from leadpool.storage.db import Database
 from leadpool.storage.migrate import upgrade
 from leadpool.storage.tables import AVAILABLE, HELD, claims, events, leads, offers, users
@@ -421,8 +422,7 @@ class Simulation:
     def _notice(self, payload: tuple[int, int]) -> None:
         rep_id, lead_id = payload
         rep = self.reps[rep_id]
-        with self.db.engine.connect() as conn:
-            row = conn.execute(_HOLDER, {"lead": lead_id}).one()
+        [row] = self._read(_HOLDER, {"lead": lead_id})
         if row.status == Status.offered.value:
             try:
                 if rep.rng.random() < rep.behaviour.decline_rate:
@@ -508,14 +508,19 @@ class Simulation:
         """Cherry-picking: the highest-score lead on the pool page the rep sees (its first
         PREVIEW_PAGE leads in claim order), not the queue's next. Not the best of the whole pool:
         no rep scrolls a backlog of thousands, and reading it all grew with every lead left."""
-        with self.db.engine.connect() as conn:
-            return conn.execute(_BEST, {"pool": self.pool_ids[pool]}).scalar()
+        rows = self._read(_BEST, {"pool": self.pool_ids[pool]})
+        return int(rows[0][0]) if rows else None
+
+    def _read(self, statement: Any, params: Mapping[str, Any] | None = None) -> list[Any]:
+        """One of the reps' reads, thousands a simulated day: sent as the engine's hot statements
+        are (storage.batch.direct), in a read transaction of its own."""
+        with self.db.engine.begin() as conn:
+            return direct(conn, statement, params or {})
 
     def _depth(self) -> dict[str, int]:
         """Available leads per pool; re-read only after something the lab did not do itself."""
         if self.depth_cache is None:
-            with self.db.engine.connect() as conn:
-                rows = conn.execute(_DEPTH).all()
+            rows = self._read(_DEPTH)
             self.depth_cache = {self.pool_names[p]: n for p, n in rows if p in self.pool_names}
         return self.depth_cache
 
@@ -524,11 +529,11 @@ class Simulation:
         reassignments, the next offer round), and leads it took away (SLA returns)."""
         self.dirty = False
         now = self.clock.now()
-        with self.db.engine.connect() as conn:
+        with self.db.engine.begin() as conn:  # both from one snapshot
             # Sorted here, not in SQL: an ORDER BY id would make SQLite walk every lead in id order
             # instead of the few held and pending ones.
-            held = sorted(conn.execute(_HELD).all(), key=lambda r: r[1])
-            pending = sorted(conn.execute(_OFFERED, {"now": now}).all(), key=lambda r: r[2])
+            held = sorted(direct(conn, _HELD, {}), key=lambda r: r[1])
+            pending = sorted(direct(conn, _OFFERED, {"now": now}), key=lambda r: r[2])
         offered = [(rep_id, lead_id) for rep_id, lead_id, _ in pending]
         mine: dict[int, set[int]] = {}
         for rep_id, lead_id in held:
@@ -583,8 +588,7 @@ class Simulation:
 
     def _sample(self, _: None) -> None:
         now = self.clock.now()
-        with self.db.engine.connect() as conn:
-            rows = conn.execute(_AGES, {f"h{h}": now - timedelta(hours=h) for h in (12, 24, 48)}).all()
+        rows = self._read(_AGES, {f"h{h}": now - timedelta(hours=h) for h in (12, 24, 48)})
         depth = {self.pool_names.get(r[0], "?"): r[1] for r in rows}
         ages = {b: sum(r[i + 2] for r in rows) for i, b in enumerate(AGE_BUCKETS)}
         self.samples.append(Sample(now, depth, ages))
