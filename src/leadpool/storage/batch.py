@@ -87,7 +87,9 @@ class _SQLiteStatement:
         columns = list(getattr(statement, "exported_columns", ()))
         keys = [c.key or f"c{i}" for i, c in enumerate(columns)]
         self.row: Any = namedtuple("Row", keys, rename=True)  # type: ignore[misc]
-        self.readers = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+        readers = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+        # Only the columns whose type converts them (dates, JSON, booleans) go through a processor.
+        self.reading = tuple((i, read) for i, read in enumerate(readers) if read is not None)
         self.returns = bool(columns)
 
     def takes(self, params: Mapping[str, Any]) -> bool:
@@ -121,13 +123,15 @@ class _SQLiteStatement:
         rows = self.cursor(raw, params).fetchall()
         if not self.returns:
             return []
-        readers = self.readers
-        if not any(readers):
-            return [self.row._make(r) for r in rows]
-        return [
-            self.row._make(v if read is None else read(v) for v, read in zip(r, readers, strict=True))
-            for r in rows
-        ]
+        make = self.row._make
+        if not self.reading or not rows:
+            return list(map(make, rows))
+        # Column by column: a read of many rows (push's view of every rep) converts each column in
+        # one pass instead of judging every value of every row.
+        columns: list[Any] = list(zip(*rows, strict=True))
+        for i, read in self.reading:
+            columns[i] = map(read, columns[i])
+        return list(map(make, zip(*columns, strict=True)))
 
 
 _sqlite_compiled: dict[int, tuple[ClauseElement, _SQLiteStatement]] = {}
