@@ -32,11 +32,12 @@ from leadpool.identity.access import Person, allowed, matches
 from leadpool.identity.model import Permission, Role
 from leadpool.leads.access import locked_lead
 from leadpool.leads.model import OPEN_STATUSES, Status
-from leadpool.org.schema import Assign, Org, Pool, Strategy, User
+from leadpool.org.schema import Assign, Caps, Org, Pool, Strategy, User, WorkingHours
 from leadpool.org.service import CurrentOrg, current
 from leadpool.push.availability import PERIODS, Absence, Rep, TeamLoad, cap_zone, next_opening, period_start
 from leadpool.push.engine import Plan, Situation, anyone_free, plan, pushes
 from leadpool.rules.routing import Decision
+from leadpool.storage.batch import direct
 from leadpool.storage.db import Database
 from leadpool.storage.tables import (
     AVAILABLE,
@@ -66,7 +67,6 @@ class Routed:
 @dataclass
 class _State:
     situation: Situation
-    people: dict[str, Person]
     dirty: set[str]
     members: dict[str, list[Rep]] = field(default_factory=dict)  # candidates per rule, once per batch
 
@@ -256,23 +256,28 @@ def lock(conn: Connection) -> None:
 
 
 _OPEN = [s.value for s in OPEN_STATUSES]
-
-
-_USERS = sa.select(
-    users.c.id, users.c.email, users.c.role, users.c.active, users.c.online, users.c.offline_reason
-)
 _PUSHABLE = (Role.rep.value, Role.manager.value)
-# Per rep or manager, a seek on (owner, status) for their open leads: the statement names no ids,
-# so it is compiled once rather than expanded for the current list of users on every push.
-_OPEN_COUNTS = (
-    sa.select(users.c.id, sa.func.count())
-    .select_from(
-        users.join(
-            leads, sa.and_(leads.c.owner_id == users.c.id, leads.c.status.in_([fixed(s) for s in _OPEN]))
-        )
+
+# What push reads of every user on each push: only what changes between pushes (the account flag,
+# presence, open leads); who a candidate is comes from the org file (see _roster). Open leads are
+# counted per rep or manager by a seek on (owner, status), so the cost stays flat however many
+# closed leads history holds, and the statement names no ids: it is compiled once and goes to the
+# driver directly.
+_USERS = sa.select(
+    users.c.id,
+    users.c.email,
+    users.c.active,
+    users.c.online,
+    users.c.offline_reason,
+    sa.select(sa.func.count())
+    .where(
+        leads.c.owner_id == users.c.id,
+        leads.c.status.in_([fixed(s) for s in _OPEN]),
+        users.c.role.in_([fixed(r) for r in _PUSHABLE]),
     )
-    .where(users.c.role.in_([fixed(r) for r in _PUSHABLE]))
-    .group_by(users.c.id)
+    .correlate(users)
+    .scalar_subquery()
+    .label("open_leads"),
 )
 
 _AWAY = (
@@ -284,7 +289,7 @@ _CURSORS = sa.select(push_cursors.c.key, push_cursors.c.state)
 
 
 def _cursors(conn: Connection) -> dict[str, dict[str, Any]]:
-    return {key: dict(value) for key, value in conn.execute(_CURSORS).all()}
+    return {key: dict(value) for key, value in direct(conn, _CURSORS, {})}
 
 
 def _load(
@@ -292,55 +297,76 @@ def _load(
 ) -> _State:
     """Every candidate's availability, load and period counts, and the rotation state (unless the
     caller read it already), read by a caller holding the push lock so that they include every push
-    committed before."""
+    committed before. Only the database's part is read here; the org file's part is the roster."""
     o = org.loaded.org
-    rows = {r.email: r for r in conn.execute(_USERS)}
-    # Seek each candidate's open leads (owner, status) rather than scan every lead ever owned:
-    # the cost stays flat however many closed leads history holds.
-    open_counts: dict[int, int] = dict(conn.execute(_OPEN_COUNTS).all())
+    roster = _roster(org)
+    rows = {r.email: r for r in direct(conn, _USERS, {})}
     away: dict[int, Absence] = {}
-    for a in conn.execute(_AWAY, {"now": now}):
+    for a in direct(conn, _AWAY, {"now": now}):
         away[a.user_id] = Absence(as_utc(a.starts_at), as_utc(a.ends_at), a.reason)
     reps: dict[str, Rep] = {}
-    people: dict[str, Person] = {}
-    for user, email, name, team, zone, weight, role, territories, hours, caps in _candidates(org):
-        row = rows.get(email)
+    for c in roster.candidates:
+        row = rows.get(c.email)
         if row is None:
             continue
-        reps[email] = Rep(
+        reps[c.email] = Rep(
             id=row.id,
-            email=email,
-            name=name,
-            team=team,
-            timezone=zone,
-            weight=weight,
-            role=role,
-            territories=territories,
-            active=bool(row.active and user.active),
+            email=c.email,
+            name=c.name,
+            team=c.team,
+            timezone=c.timezone,
+            weight=c.weight,
+            role=c.role,
+            territories=c.territories,
+            active=bool(row.active and c.active),
             online=bool(row.online),
             offline_reason=row.offline_reason,
             absence=away.get(row.id),
-            hours=hours,
-            open_leads=int(open_counts.get(row.id, 0)),
-            caps=caps,
+            hours=c.hours,
+            open_leads=int(row.open_leads or 0),
+            caps=c.caps,
         )
-        people[email] = org.person(user, row.id)
     teams = {name: TeamLoad(caps, caps.timezone or o.timezone) for name, caps in o.push.team_caps.items()}
-    _count_assigned(conn, list(reps.values()), teams, now)
+    if roster.capped:
+        _count_assigned(conn, roster, reps, teams, now)
     cursors = _cursors(conn) if cursors is None else cursors
     situation = Situation(now, reps, teams, o.push.max_open, o.push.catch_up, cursors)
-    return _State(situation, people, set())
+    return _State(situation, set())
 
 
-def _candidates(org: CurrentOrg) -> list[tuple[Any, ...]]:
-    """What push knows of each rep and manager from the org file: the same for every push until
-    the org changes, so it is put together once per version."""
-    found: list[tuple[Any, ...]] | None = org.memo.get("push candidates")
+@dataclass(frozen=True)
+class _Candidate:
+    """What push knows of a rep or manager from the org file."""
+
+    email: str
+    name: str
+    team: str | None
+    timezone: str
+    weight: float
+    role: str
+    territories: tuple[str, ...]
+    active: bool
+    hours: WorkingHours | None
+    caps: Caps
+
+
+@dataclass(frozen=True)
+class _Roster:
+    """Push's candidates and which of their periods are capped: the same for every push until the
+    org changes, so put together once per version."""
+
+    candidates: list[_Candidate]
+    # Per capped period, rep caps before team caps: (bound name, period, [(email, zone the period
+    # resets in)]), in the org file's order.
+    capped: list[tuple[str, str, list[tuple[str, str]]]]
+
+
+def _roster(org: CurrentOrg) -> _Roster:
+    found: _Roster | None = org.memo.get("push roster")
     if found is None:
         o = org.loaded.org
-        found = org.memo["push candidates"] = [
-            (
-                user,
+        candidates = [
+            _Candidate(
                 user.email.lower(),
                 user.name,
                 user.team,
@@ -348,34 +374,51 @@ def _candidates(org: CurrentOrg) -> list[tuple[Any, ...]]:
                 user.weight,
                 user.role.value,
                 tuple(user.territories),
+                user.active,
                 user.working_hours or o.push.working_hours,
                 org.push_caps(user),
             )
             for user in o.users
             if user.role in (Role.rep, Role.manager)
         ]
+        team_caps = o.push.team_caps
+        capped = []
+        for period in PERIODS:
+            own = [
+                (c.email, cap_zone(c.caps, c.timezone))
+                for c in candidates
+                if getattr(c.caps, period) is not None
+            ]
+            team = [
+                (c.email, team_caps[c.team].timezone or o.timezone)
+                for c in candidates
+                if c.team in team_caps and getattr(team_caps[c.team], period) is not None
+            ]
+            capped += [(f"rep {period}", period, own)] if own else []
+            capped += [(f"team {period}", period, team)] if team else []
+        found = org.memo["push roster"] = _Roster(candidates, capped)
     return found
 
 
-def _count_assigned(conn: Connection, reps: list[Rep], teams: dict[str, TeamLoad], now: datetime) -> None:
+def _count_assigned(
+    conn: Connection, roster: _Roster, reps: dict[str, Rep], teams: dict[str, TeamLoad], now: datetime
+) -> None:
     """Leads pushed to each rep (and team) in the current hour, day, week and month, each period
-    starting at the boundary of the rep's (or the cap's) own time zone."""
+    starting at the boundary of the rep's (or the cap's) own time zone: worked out once per zone,
+    not once per rep."""
     bounds: dict[str, dict[int, datetime]] = {}
-    for period in PERIODS:
-        per_rep = {
-            r.id: period_start(period, now, cap_zone(r.caps, r.timezone))
-            for r in reps
-            if getattr(r.caps, period) is not None
-        }
-        per_team = {
-            r.id: period_start(period, now, teams[r.team].zone)
-            for r in reps
-            if r.team in teams and getattr(teams[r.team].caps, period) is not None
-        }
-        if per_rep:
-            bounds[f"rep {period}"] = per_rep
-        if per_team:
-            bounds[f"team {period}"] = per_team
+    for name, period, capped in roster.capped:
+        starts: dict[str, datetime] = {}
+        per: dict[int, datetime] = {}
+        for email, zone in capped:
+            rep = reps.get(email)
+            if rep is None:
+                continue
+            if zone not in starts:
+                starts[zone] = period_start(period, now, zone)
+            per[rep.id] = starts[zone]
+        if per:
+            bounds[name] = per
     if not bounds:
         return
     params: dict[str, Any] = {
@@ -385,7 +428,7 @@ def _count_assigned(conn: Connection, reps: list[Rep], teams: dict[str, TeamLoad
     }
     params["earliest"] = min(params.values())
     params["never"] = now + timedelta(days=1)
-    by_id = {r.id: r for r in reps}
+    by_id = {r.id: r for r in reps.values()}
     for row in conn.execute(_assigned_query(bounds), params).mappings():
         rep = by_id.get(row["rep_id"])
         if rep is None:
