@@ -187,3 +187,22 @@ def test_capacity_team_caps_and_inactive_reps_are_skipped_with_their_reason(db: 
     reasons = {s["rep"]: s["reason"] for s in routed_event(db, team_full.lead_id or 0)["push"]["skipped"]}
     assert reasons["Ana"] == "team West day cap reached: 5/4 (resets Tue 2026-01-06 00:00 Europe/Berlin)"
     assert reasons["Cy"].startswith("day cap reached: 2/2")
+
+
+def test_the_next_push_sees_an_org_change(db: Database, reps: dict[str, Person]) -> None:
+    """Who the candidates are is put together once per org version: a new version is seen at once."""
+    from leadpool.org import service as orgs
+
+    from .conftest import PUSH_ORG
+
+    assert [r.assigned_to for r in push(db, "rr", 3)] == [f"{n}@push.example" for n in ("ana", "ben", "cy")]
+    org = PUSH_ORG.replace("push_caps: {day: 2}", "push_caps: {hour: 1}")
+    org = org.replace(
+        "{email: ben@push.example, name: Ben,", "{email: ben@push.example, name: Ben, active: false,"
+    )
+    orgs.apply(db, org)
+    late = push(db, "rr", 2)
+    assert [r.assigned_to for r in late] == ["ana@push.example"] * 2
+    reasons = {s["rep"]: s["reason"] for s in routed_event(db, late[1].lead_id or 0)["push"]["skipped"]}
+    assert reasons["Ben"] == "inactive"
+    assert reasons["Cy"].startswith("hour cap reached: 1/1")
