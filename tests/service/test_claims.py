@@ -377,3 +377,34 @@ def test_a_value_the_driver_path_cannot_bind_is_written_as_sqlalchemy_would(
     with db.engine.connect() as conn:
         row = conn.execute(sa.select(events.c.reason, events.c.details).where(events.c.type == "probe")).one()
     assert (row.reason, row.details) == ("kept", {"seen": True})
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the driver path is SQLite's alone
+def test_a_direct_read_on_a_read_connection_begins_as_sqlalchemy_would(db: Database, people: Any) -> None:
+    """On a connection not yet in a transaction, storage.batch.direct begins the plain (deferred)
+    read transaction SQLAlchemy's autobegin would: the same rows, no write lock taken, rolled back
+    when the connection closes. A connection whose transaction ended inside its block is refused
+    by SQLAlchemy, as before."""
+    import sqlite3
+
+    from leadpool.storage.batch import direct
+
+    (lead,) = add(db, 1)
+    probe = sa.select(leads.c.id, leads.c.created_at).where(leads.c.id == sa.bindparam("lead"))
+    with db.engine.connect() as conn:
+        usual = conn.execute(probe, {"lead": lead}).all()
+    with db.engine.connect() as conn:
+        assert not conn.in_transaction()
+        rows = direct(conn, probe, {"lead": lead})
+        assert conn.in_transaction()
+        other = sqlite3.connect(db.engine.url.database or "", timeout=0.1, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # a reader holds no write lock
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+    assert [tuple(r) for r in rows] == [tuple(r) for r in usual]
+    with db.engine.connect() as conn, conn.begin() as begun:
+        begun.commit()
+        with pytest.raises(sa.exc.InvalidRequestError):
+            direct(conn, probe, {"lead": lead})

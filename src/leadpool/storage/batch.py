@@ -171,12 +171,21 @@ def _prepared(statement: ClauseElement, dialect: Any) -> _SQLiteStatement:
 def _driver_ready(
     conn: Connection, statement: ClauseElement, params: Mapping[str, Any]
 ) -> _SQLiteStatement | None:
-    """The statement prepared for SQLite's driver, when it can go there: inside a transaction
-    already begun, and given exactly the values it names."""
-    if conn.dialect.name != "sqlite" or not conn.in_transaction():
+    """The statement prepared for SQLite's driver, when it can go there: inside a transaction,
+    and given exactly the values it names. A connection not yet in one begins it here as
+    SQLAlchemy's autobegin would have on executing (a read connection's plain BEGIN): the
+    scheduler's reads each tick go through a fresh connection. One whose transaction has ended
+    inside its block is left to SQLAlchemy, which refuses it."""
+    if conn.dialect.name != "sqlite":
         return None
     prepared = _prepared(statement, conn.dialect)
-    return prepared if prepared.direct and prepared.takes(params) else None
+    if not (prepared.direct and prepared.takes(params)):
+        return None
+    if not conn.in_transaction():
+        if conn.closed or conn.get_transaction() is not None or conn._trans_context_manager is not None:
+            return None
+        conn.begin()
+    return prepared
 
 
 def direct(conn: Connection, statement: ClauseElement, params: Mapping[str, Any]) -> list[Any]:
