@@ -67,9 +67,10 @@ class _Shared:
 
 
 def _oldest(db: Database) -> dict[int, dict[int, datetime]]:
-    """Per pool and aging step, when its longest-waiting available lead entered the pool."""
+    """Per pool and aging step, when its longest-waiting available lead entered the pool. Read
+    every tick: straight to SQLite's driver (storage.batch.direct)."""
     with db.engine.connect() as conn:
-        rows = conn.execute(_OLDEST).all()
+        rows = direct(conn, _OLDEST, {})
     out: dict[int, dict[int, datetime]] = {}
     for pool_id, step, entered in rows:
         if entered is not None:

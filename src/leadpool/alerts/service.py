@@ -31,6 +31,7 @@ from leadpool.notify.service import Alert, hand_off
 from leadpool.org.schema import AlertRules, Level, Pool
 from leadpool.org.service import CurrentOrg, current
 from leadpool.scheduler.service import JobResult
+from leadpool.storage.batch import direct
 from leadpool.storage.db import Database
 from leadpool.storage.tables import When, alerts, fixed, users
 
@@ -256,7 +257,7 @@ def _episodes(
     only the columns stepping reads."""
     statements = _statements(checks)
     if keys is None:
-        return list(conn.execute(statements.read, {"at": at}).all())
+        return direct(conn, statements.read, {"at": at})
     query = statements.moving_locked if conn.dialect.name == "postgresql" else statements.moving
     return list(conn.execute(query, {"at": at, "keys": sorted(keys)}).all())
 

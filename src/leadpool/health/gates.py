@@ -20,6 +20,7 @@ from leadpool.identity.access import Person, matches
 from leadpool.identity.model import Role
 from leadpool.org.schema import Audience, Pool
 from leadpool.org.service import ORG_REFRESH_SECONDS, CurrentOrg, current
+from leadpool.storage.batch import direct
 from leadpool.storage.db import Database
 from leadpool.storage.tables import pool_states
 
@@ -88,7 +89,7 @@ _STATES = sa.select(pool_states.c.pool_id, pool_states.c.state, pool_states.c.pi
 def states(conn: Connection) -> dict[int, PoolState]:
     return {
         pool_id: PoolState.from_json(state, _utc(pinned_until))
-        for pool_id, state, pinned_until in conn.execute(_STATES)
+        for pool_id, state, pinned_until in direct(conn, _STATES, {})
     }
 
 

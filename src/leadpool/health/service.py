@@ -38,6 +38,7 @@ from leadpool.org.service import CurrentOrg, current
 from leadpool.pools import moves
 from leadpool.push import service as push
 from leadpool.scheduler.service import JobResult
+from leadpool.storage.batch import direct
 from leadpool.storage.db import Database
 from leadpool.storage.tables import AVAILABLE, When, claims, events, leads
 
@@ -53,7 +54,7 @@ def _epoch(column: Any, dialect: str) -> Any:
 def depths(conn: Connection, at: datetime, pool_id: int | None = None) -> dict[int, Depth]:
     """Available leads per pool and their average time in pool, in one grouped read."""
     query = _DEPTHS[conn.dialect.name, pool_id is not None]
-    rows = conn.execute(query, {"pool": pool_id}).all()
+    rows = direct(conn, query, {"pool": pool_id} if pool_id is not None else {})
     now = at.timestamp()
     return {r[0]: _depth(r[1], r[2], now) for r in rows}
 
@@ -64,7 +65,7 @@ def depths_waited(
     """`depths`, and per pool how many available leads have waited at least each of `hours`: the
     alert checks want both every tick, and one grouped read scans the available leads once."""
     query = _depths_waited(conn.dialect.name, len(hours))
-    rows = conn.execute(query, {f"waited_{i}": at - timedelta(hours=h) for i, h in enumerate(hours)})
+    rows = direct(conn, query, {f"waited_{i}": at - timedelta(hours=h) for i, h in enumerate(hours)})
     now = at.timestamp()
     depth: dict[int, Depth] = {}
     waited: dict[int, list[int]] = {}

@@ -40,12 +40,12 @@ def run(db: Database, at: datetime) -> JobResult:
     deadlines = db.memo.setdefault("sla_deadlines", {})
     # Many ticks nothing is due: find that out with reads alone, without taking the write lock.
     with db.engine.connect() as conn:
-        if not _due_claims(conn, org, at, deadlines) and conn.execute(_FIRST_DUE, {"at": at}).first() is None:
+        if not _due_claims(conn, org, at, deadlines) and not direct(conn, _ANY_FIRST_DUE, {"at": at}):
             return result
     with db.transaction() as conn:
         push.lock(conn)  # reassigning pushes; one lock order for every job
         breached = _contact_ladder(conn, org, at, result, deadlines)
-        _offenders(conn, org.loaded.org, breached, at, result)
+        _offenders(conn, org, breached, at, result)
         _first_response(conn, org, at, result)
         hand_off(conn, db, result.alerts)  # with the rungs that raised them: never one without the other
     return result
@@ -81,23 +81,33 @@ def _emails(conn: Connection, org: CurrentOrg, wanted: Iterable[int] = ()) -> di
     return known
 
 
+def _ladders(org: CurrentOrg) -> tuple[dict[int, tuple[str, ContactSla]], dict[str, Any]]:
+    """Each pool's name and contact SLA by pool id, and the org's users by email (lower case):
+    the org version's alone, and wanted by every tick's read and again under the lock."""
+    found: tuple[dict[int, tuple[str, ContactSla]], dict[str, Any]] | None = org.memo.get("sla ladders")
+    if found is None:
+        o = org.loaded.org
+        ladders = {
+            org.pool_ids[p.name]: (p.name, p.contact_sla or o.slas.contact)
+            for p in o.pools
+            if p.name in org.pool_ids
+        }
+        found = org.memo["sla ladders"] = (ladders, {u.email.lower(): u for u in o.users})
+    return found
+
+
 def _due_claims(
     conn: Connection, org: CurrentOrg, at: datetime, deadlines: dict[Any, datetime]
 ) -> list[tuple[Any, str, ContactSla, list[int]]]:
     """Every open claim with ladder steps due at `at`: its row, pool, SLA and the steps, in order."""
     o = org.loaded.org
-    ladders = {
-        org.pool_ids[p.name]: (p.name, p.contact_sla or o.slas.contact)
-        for p in o.pools
-        if p.name in org.pool_ids
-    }
+    ladders, people = _ladders(org)
     if not ladders:
         return []
     soonest = min(sla.hours for _, sla in ladders.values())
-    rows = conn.execute(_HELD_CLAIMS, {"claimed_before": at - timedelta(hours=soonest)}).all()
+    rows = direct(conn, _HELD_CLAIMS, {"claimed_before": at - timedelta(hours=soonest)})
     if not rows:
         return []
-    people = {u.email.lower(): u for u in o.users}
     emails = _emails(conn, org, (row.rep_id for row in rows))
     out = []
     for row in rows:
@@ -219,17 +229,19 @@ def _managers_of(org: Org, email: str) -> tuple[str, ...]:
     return tuple(found or [u.email for u in org.users if u.role is Role.ops and u.active])
 
 
-def _offenders(conn: Connection, org: Org, reps: set[int], at: datetime, result: JobResult) -> None:
+def _offenders(
+    conn: Connection, org_version: CurrentOrg, reps: set[int], at: datetime, result: JobResult
+) -> None:
     """Repeat offenders (§8): enough first breaches in the window earn a penalty, once at a time."""
+    org = org_version.loaded.org
     rules = org.slas.contact.offenders
     if rules is None or not reps:
         return
-    emails = {user_id: email for user_id, email in conn.execute(_EMAILS)}
+    emails = _emails(conn, org_version, reps)
     since = at - timedelta(days=rules.within_days)
     for rep_id in sorted(reps):
-        breaches = conn.execute(_BREACHES, {"rep": rep_id, "since": since}).scalar_one()
-        active = conn.execute(_PENALISED, {"rep": rep_id, "at": at}).first()
-        if breaches < rules.breaches or active is not None:
+        ((breaches,),) = direct(conn, _BREACHES, {"rep": rep_id, "since": since})
+        if breaches < rules.breaches or direct(conn, _PENALISED, {"rep": rep_id, "at": at}):
             continue
         ends = at + timedelta(days=rules.days)
         reason = f"{breaches} claim-to-contact SLA breaches in {rules.within_days:g} days"
@@ -270,7 +282,7 @@ def _offenders(conn: Connection, org: Org, reps: set[int], at: datetime, result:
 
 def _first_response(conn: Connection, org: CurrentOrg, at: datetime, result: JobResult) -> None:
     """Leads nobody has contacted within their source's first-response SLA: say so, once."""
-    rows = conn.execute(_FIRST_DUE, {"at": at}).all()
+    rows = direct(conn, _FIRST_DUE, {"at": at})
     if not rows:
         return
     o = org.loaded.org
@@ -296,11 +308,16 @@ def _first_response(conn: Connection, org: CurrentOrg, at: datetime, result: Job
     result.counts["first_response_missed"] = len(rows)
 
 
+_FIRST_DUE_NOW = sa.and_(
+    leads.c.first_response_due_at <= sa.bindparam("at"), leads.c.first_contact_at.is_(None)
+)
 _FIRST_DUE = (
     sa.select(leads.c.id, leads.c.pool_id, leads.c.owner_id, leads.c.source, leads.c.created_at)
-    .where(leads.c.first_response_due_at <= sa.bindparam("at"), leads.c.first_contact_at.is_(None))
+    .where(_FIRST_DUE_NOW)
     .order_by(leads.c.first_response_due_at)
 )
+# Whether any is due: the read before the lock wants no more than that.
+_ANY_FIRST_DUE = sa.select(leads.c.id).where(_FIRST_DUE_NOW).limit(1)
 
 
 def _team_managers(org: Org, team: str | None) -> tuple[str, ...]:
