@@ -408,3 +408,28 @@ def test_a_direct_read_on_a_read_connection_begins_as_sqlalchemy_would(db: Datab
         begun.commit()
         with pytest.raises(sa.exc.InvalidRequestError):
             direct(conn, probe, {"lead": lead})
+
+
+def test_direct_many_writes_every_row_as_sqlalchemy_executemany_would(db: Database, people: Any) -> None:
+    """storage.batch.direct_many runs one statement for many rows (SQLite: the driver's
+    executemany; PostgreSQL: SQLAlchemy's), in order, with the values bound as SQLAlchemy binds them."""
+    from leadpool.storage.batch import direct_many
+
+    lead_ids = add(db, 2)
+    at = datetime(2026, 1, 5, 10, 30, tzinfo=UTC)
+    names = ("lead_id", "type", "at", "details")
+    insert = sa.insert(events).values({n: sa.bindparam(n, type_=events.c[n].type) for n in names})
+    rows = [{"lead_id": i, "type": "probe", "at": at, "details": {"n": n}} for n, i in enumerate(lead_ids)]
+    with db.transaction() as conn:
+        direct_many(conn, insert, rows)
+        direct_many(conn, insert, rows[:1])
+        direct_many(conn, insert, [])
+    with db.engine.connect() as conn:
+        found = conn.execute(
+            sa.select(events.c.lead_id, events.c.at, events.c.details)
+            .where(events.c.type == "probe")
+            .order_by(events.c.id)
+        ).all()
+    expected = [(r["lead_id"], r["details"]) for r in [*rows, rows[0]]]
+    assert [(f.lead_id, f.details) for f in found] == expected
+    assert {f.at.replace(tzinfo=None) for f in found} == {at.replace(tzinfo=None)}

@@ -25,7 +25,7 @@ from leadpool.org.schema import AgingAction, Bracket, Pool
 from leadpool.org.service import CurrentOrg, current
 from leadpool.push import service as push
 from leadpool.scheduler.service import JobResult
-from leadpool.storage.batch import direct
+from leadpool.storage.batch import direct, direct_many
 from leadpool.storage.db import Database
 from leadpool.storage.tables import AVAILABLE, events, leads
 
@@ -112,7 +112,11 @@ _POOL = sa.bindparam("pool", type_=leads.c.pool_id.type)
 _CUTOFF = sa.bindparam("cutoff", type_=leads.c.entered_pool_at.type)
 _AT = sa.bindparam("at", type_=leads.c.entered_pool_at.type)
 _THRESHOLD = sa.bindparam("threshold", type_=leads.c.priority.type)
-_AGED = sa.insert(events)
+# The events of a bracket's leads, in one executemany (storage.batch.direct_many).
+_AGED_COLUMNS = ("lead_id", "type", "at", "pool_id", "reason", "details")
+_AGED = sa.insert(events).values(
+    {name: sa.bindparam(name, type_=events.c[name].type) for name in _AGED_COLUMNS}
+)
 _DATA = sa.select(leads.c.id, leads.c.data).where(leads.c.id.in_(sa.bindparam("ids", expanding=True)))
 
 
@@ -161,7 +165,8 @@ def _age_pool(
             if not ids:
                 continue
             if not postgres:  # PostgreSQL logged them in the same statement
-                conn.execute(
+                direct_many(
+                    conn,
                     _AGED,
                     [
                         {

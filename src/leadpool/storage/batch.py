@@ -108,15 +108,28 @@ class _SQLiteStatement:
                 self.judged[keys] = known
         return known
 
-    def cursor(self, raw: Any, params: Mapping[str, Any]) -> Any:
-        """The driver's cursor after running the statement once with these values."""
+    def bound(self, params: Mapping[str, Any]) -> list[Any]:
+        """The positional values the driver is given for these values."""
         values = {**self.constants, **params} if self.constants else params
         bound = [values[name] for name in self.names]
         for i, bind in self.binding:
             bound[i] = bind(bound[i])
+        return bound
+
+    def cursor(self, raw: Any, params: Mapping[str, Any]) -> Any:
+        """The driver's cursor after running the statement once with these values."""
+        bound = self.bound(params)
         try:
             return raw.execute(self.sql, bound)
         except sqlite3.Error as exc:  # raised as SQLAlchemy would (IntegrityError, OperationalError, ...)
+            raise sa.exc.DBAPIError.instance(self.sql, bound, exc, sqlite3.Error) from exc
+
+    def run_many(self, raw: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run the statement once per row of values, in one call to the driver (executemany)."""
+        bound = [self.bound(row) for row in rows]
+        try:
+            raw.executemany(self.sql, bound)
+        except sqlite3.Error as exc:
             raise sa.exc.DBAPIError.instance(self.sql, bound, exc, sqlite3.Error) from exc
 
     def execute(self, raw: Any, params: Mapping[str, Any]) -> list[Any]:
@@ -211,6 +224,19 @@ def direct_insert(conn: Connection, statement: ClauseElement, params: Mapping[st
     inserted = result.inserted_primary_key
     assert inserted is not None  # a single-row INSERT always reports the key it made
     return int(inserted[0])
+
+
+def direct_many(conn: Connection, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]) -> None:
+    """One prebuilt statement returning no rows, run for many rows of values, as `direct` runs
+    one: on SQLite one executemany of the driver when every row gives exactly the values it
+    names, elsewhere SQLAlchemy's executemany (a single row: its execute)."""
+    if not rows:
+        return
+    prepared = _driver_ready(conn, statement, rows[0])
+    if prepared is not None and not prepared.returns and all(prepared.takes(row) for row in rows):
+        prepared.run_many(conn.connection.driver_connection, rows)
+        return
+    conn.execute(statement, [dict(row) for row in rows] if len(rows) > 1 else dict(rows[0]))  # type: ignore[call-overload]
 
 
 _compiled: dict[int, tuple[str, dict[str, Any]]] = {}
