@@ -39,14 +39,10 @@ def run(db: Database, at: datetime) -> JobResult:
     # Each bracket's statements depend only on the org version: built once per database, then bound.
     shared = _Shared(db.memo.setdefault("aging_statements", {}))
     due = []
-    for pool in org.loaded.org.pools:
-        aging = pool.aging or org.loaded.org.aging
-        ladder = aging.ladder()
-        if not ladder or pool.name not in org.pool_ids:
-            continue
-        due_steps = _due_steps(oldest.get(org.pool_ids[pool.name], {}), ladder, at)
+    for pool, pool_id, ladder, high_value in _aged_pools(org):
+        due_steps = _due_steps(oldest.get(pool_id, {}), ladder, at)
         if due_steps:  # a pool with nothing old enough costs no lock and no writes
-            due.append((pool, ladder, aging.high_value_score, due_steps))
+            due.append((pool, ladder, high_value, due_steps))
     if not due:
         return result
     with db.transaction() as conn:
@@ -64,6 +60,21 @@ class _Shared:
 
     statements: dict[Any, list[Any]]
     push_view: Any = None
+
+
+def _aged_pools(org: CurrentOrg) -> list[tuple[Pool, int, list[Bracket], float]]:
+    """The pools with an aging ladder: each with its id, ladder (by hours) and high-value score.
+    The org version's alone, so worked out once per version rather than every tick."""
+    found: list[tuple[Pool, int, list[Bracket], float]] | None = org.memo.get("aging pools")
+    if found is None:
+        found = []
+        for pool in org.loaded.org.pools:
+            aging = pool.aging or org.loaded.org.aging
+            ladder = aging.ladder()
+            if ladder and pool.name in org.pool_ids:
+                found.append((pool, org.pool_ids[pool.name], ladder, aging.high_value_score))
+        org.memo["aging pools"] = found
+    return found
 
 
 def _oldest(db: Database) -> dict[int, dict[int, datetime]]:
@@ -88,13 +99,18 @@ _OLDEST = (
 def _due_steps(oldest: dict[int, datetime], ladder: list[Bracket], at: datetime) -> set[int]:
     """Brackets with a lead due: one at an earlier step that entered before the bracket's cutoff.
     Judged before the run, this is never too few: a run only moves leads to later steps."""
-    return {
-        step
-        for step, bracket in enumerate(ladder, start=1)
-        if any(
-            entered <= at - timedelta(hours=bracket.after_hours) for s, entered in oldest.items() if s < step
-        )
-    }
+    due: set[int] = set()
+    if not oldest:
+        return due
+    # The earliest entry among the steps before each bracket, carried from bracket to bracket.
+    earliest: datetime | None = None
+    for step, bracket in enumerate(ladder, start=1):
+        entered = oldest.get(step - 1)
+        if entered is not None and (earliest is None or entered < earliest):
+            earliest = entered
+        if earliest is not None and earliest <= at - timedelta(hours=bracket.after_hours):
+            due.add(step)
+    return due
 
 
 @dataclass(frozen=True)

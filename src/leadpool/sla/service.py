@@ -27,7 +27,7 @@ from leadpool.org.service import CurrentOrg, current
 from leadpool.push import service as push
 from leadpool.scheduler.service import JobResult
 from leadpool.sla.model import step_due
-from leadpool.storage.batch import direct
+from leadpool.storage.batch import direct, direct_many
 from leadpool.storage.db import Database
 from leadpool.storage.tables import HELD, claims, leads, penalties, users
 
@@ -220,6 +220,9 @@ _MISSED = (
     .where(leads.c.id.in_(sa.bindparam("ids", expanding=True)))
     .values(first_response_due_at=None)
 )
+_MISSED_ONE = (
+    sa.update(leads).where(leads.c.id == sa.bindparam("lead")).values(first_response_due_at=sa.null())
+)
 
 
 def _managers_of(org: Org, email: str) -> tuple[str, ...]:
@@ -302,9 +305,14 @@ def _first_response(conn: Connection, org: CurrentOrg, at: datetime, result: Job
             reason=what,
             details={"minutes": minutes, "holder": holder},
         )
-        to = (holder, *_managers_of(o, holder)) if holder else _team_managers(o, pool.team if pool else None)
+        to = (
+            (holder, *_managers_of(o, holder)) if holder else _pool_managers(org, pool.team if pool else None)
+        )
         result.alerts.append(Alert("sla.first_response", what, at, tuple(to), row.id))
-    conn.execute(_MISSED, {"ids": [r.id for r in rows]})
+    if conn.dialect.name == "postgresql":
+        conn.execute(_MISSED, {"ids": [r.id for r in rows]})
+    else:  # the driver's executemany: SQLAlchemy re-renders an expanding IN on every call
+        direct_many(conn, _MISSED_ONE, [{"lead": r.id} for r in rows])
     result.counts["first_response_missed"] = len(rows)
 
 
@@ -323,6 +331,16 @@ _ANY_FIRST_DUE = sa.select(leads.c.id).where(_FIRST_DUE_NOW).limit(1)
 def _team_managers(org: Org, team: str | None) -> tuple[str, ...]:
     found = [u.email for u in org.users if u.role is Role.manager and team and u.team == team and u.active]
     return tuple(found or [u.email for u in org.users if u.role is Role.ops and u.active])
+
+
+def _pool_managers(org: CurrentOrg, team: str | None) -> tuple[str, ...]:
+    """`_team_managers`, worked out once per org version and team: a tick may miss many first
+    responses in the same few pools."""
+    known: dict[str | None, tuple[str, ...]] = org.memo.setdefault("sla team managers", {})
+    found = known.get(team)
+    if found is None:
+        found = known[team] = _team_managers(org.loaded.org, team)
+    return found
 
 
 # ---- penalties: visible to the rep, lifted by a manager ---------------------------------------
