@@ -40,11 +40,16 @@ def run(db: Database, at: datetime) -> JobResult:
     deadlines = db.memo.setdefault("sla_deadlines", {})
     # Many ticks nothing is due: find that out with reads alone, without taking the write lock.
     with db.engine.connect() as conn:
-        if not _due_claims(conn, org, at, deadlines) and not direct(conn, _ANY_FIRST_DUE, {"at": at}):
+        claims_due = bool(_due_claims(conn, org, at, deadlines))
+        if not claims_due and not direct(conn, _ANY_FIRST_DUE, {"at": at}):
             return result
     with db.transaction() as conn:
         push.lock(conn)  # reassigning pushes; one lock order for every job
-        breached = _contact_ladder(conn, org, at, result, deadlines)
+        # What is due is read again under the lock: another run may have fired it meanwhile. What
+        # was not due cannot have become due: a claim is due by its age at `at`, and claims are
+        # only ever made at the time they are made (never before `at`) and their steps only rise.
+        # Anything that did would fire on the next tick: every due step fires, however late.
+        breached = _contact_ladder(conn, org, at, result, deadlines) if claims_due else set()
         _offenders(conn, org, breached, at, result)
         _first_response(conn, org, at, result)
         hand_off(conn, db, result.alerts)  # with the rungs that raised them: never one without the other
