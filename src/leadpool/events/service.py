@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadpool.events.model import EventType
-from leadpool.storage.batch import direct
+from leadpool.storage.batch import direct, direct_many
 from leadpool.storage.tables import events
 
 # An event's reason is a one-line summary, often composed ("offline: <the rep's reason>", "<reason>
@@ -56,11 +56,8 @@ def append(
 
 def append_rows(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Events put together by their writer, each naming every column `append` binds: intake's,
-    one per stored lead. A single one goes out as an append does."""
-    if len(rows) == 1:
-        direct(conn, _INSERT, rows[0])
-    elif rows:
-        conn.execute(_INSERT, list(rows))
+    one per stored lead, and push's. They go out as appends do (storage.batch)."""
+    direct_many(conn, _INSERT, rows)
 
 
 # Built once: every append binds the same columns, so it is compiled once and, on SQLite, sent to the

@@ -27,7 +27,7 @@ from leadpool.claims.service import REP_LOCK_SPACE
 from leadpool.clock import as_utc
 from leadpool.errors import Conflict, InvalidInput, NotFound, Problem
 from leadpool.events.model import EventType
-from leadpool.events.service import append
+from leadpool.events.service import append, append_rows
 from leadpool.identity.access import Person, allowed, matches
 from leadpool.identity.model import Permission, Role
 from leadpool.leads.access import locked_lead
@@ -37,14 +37,13 @@ from leadpool.org.service import CurrentOrg, current
 from leadpool.push.availability import PERIODS, Absence, Rep, TeamLoad, cap_zone, next_opening, period_start
 from leadpool.push.engine import Plan, Situation, anyone_free, plan, pushes
 from leadpool.rules.routing import Decision
-from leadpool.storage.batch import direct
+from leadpool.storage.batch import direct, direct_many, insert_naming
 from leadpool.storage.db import Database
 from leadpool.storage.tables import (
     AVAILABLE,
     absences,
     claims,
     declines,
-    events,
     fixed,
     leads,
     offers,
@@ -563,13 +562,12 @@ class _Writes:
 
     def flush(self, conn: Connection, state: _State) -> None:
         if self.assigned:
-            conn.execute(_ASSIGN, [{**a, "b_now": self.now} for a in self.assigned])
-            conn.execute(_CLAIM_ROWS, self.claim_rows)
+            direct_many(conn, _ASSIGN, [{**a, "b_now": self.now} for a in self.assigned])
+            direct_many(conn, _CLAIM_ROWS, self.claim_rows)
         if self.offered:
-            conn.execute(_OFFER, self.offered)
-            conn.execute(_OFFER_ROWS, self.offer_rows)
-        if self.events:
-            conn.execute(_EVENTS, self.events)
+            direct_many(conn, _OFFER, self.offered)
+            direct_many(conn, _OFFER_ROWS, self.offer_rows)
+        append_rows(conn, self.events)
         _save_cursors(conn, state.situation.cursors, state.dirty, self.now)
 
 
@@ -580,9 +578,9 @@ _ASSIGN = (
     .values(status=Status.claimed.value, owner_id=sa.bindparam("b_owner"), claimed_at=sa.bindparam("b_now"))
 )
 _OFFER = sa.update(leads).where(leads.c.id == sa.bindparam("b_id")).values(status=Status.offered.value)
-_CLAIM_ROWS = sa.insert(claims)
-_OFFER_ROWS = sa.insert(offers)
-_EVENTS = sa.insert(events)
+# Each names the columns its rows give, so that on SQLite it goes to the driver (storage.batch).
+_CLAIM_ROWS = insert_naming(claims, ("lead_id", "rep_id", "pool_id", "kind", "action", "claimed_at"))
+_OFFER_ROWS = insert_naming(offers, ("lead_id", "rep_id", "round", "offered_at", "expires_at"))
 
 
 def _count(rep: Rep, state: _State) -> None:
@@ -602,7 +600,7 @@ def _save_cursors(
     rows = [{"key": k, "state": cursors.get(k, {}), "updated_at": now} for k in sorted(dirty)]
     if not rows:
         return
-    conn.execute(_UPSERT_CURSORS[conn.dialect.name], rows)
+    direct_many(conn, _UPSERT_CURSORS[conn.dialect.name], rows)
 
 
 def _upsert_cursors(insert: Any) -> Any:
