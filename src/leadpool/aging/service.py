@@ -25,7 +25,7 @@ from leadpool.org.schema import AgingAction, Bracket, Pool
 from leadpool.org.service import CurrentOrg, current
 from leadpool.push import service as push
 from leadpool.scheduler.service import JobResult
-from leadpool.storage.batch import direct, direct_many
+from leadpool.storage.batch import direct, direct_many, insert_naming
 from leadpool.storage.db import Database
 from leadpool.storage.tables import AVAILABLE, events, leads
 
@@ -130,9 +130,7 @@ _AT = sa.bindparam("at", type_=leads.c.entered_pool_at.type)
 _THRESHOLD = sa.bindparam("threshold", type_=leads.c.priority.type)
 # The events of a bracket's leads, in one executemany (storage.batch.direct_many).
 _AGED_COLUMNS = ("lead_id", "type", "at", "pool_id", "reason", "details")
-_AGED = sa.insert(events).values(
-    {name: sa.bindparam(name, type_=events.c[name].type) for name in _AGED_COLUMNS}
-)
+_AGED = insert_naming(events, _AGED_COLUMNS)
 _DATA = sa.select(leads.c.id, leads.c.data).where(leads.c.id.in_(sa.bindparam("ids", expanding=True)))
 
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadpool.events.model import EventType
-from leadpool.storage.batch import direct, direct_many
+from leadpool.storage.batch import direct, direct_many, insert_naming
 from leadpool.storage.tables import events
 
 # An event's reason is a one-line summary, often composed ("offline: <the rep's reason>", "<reason>
@@ -63,7 +63,7 @@ def append_rows(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 # Built once: every append binds the same columns, so it is compiled once and, on SQLite, sent to the
 # driver directly (storage.batch.direct): the event log's hottest line.
 _COLUMNS = ("type", "at", "reason", "details", "lead_id", "actor_id", "pool_id", "rep_id")
-_INSERT = sa.insert(events).values({name: sa.bindparam(name, type_=events.c[name].type) for name in _COLUMNS})
+_INSERT = insert_naming(events, _COLUMNS)
 
 
 def on_lead(
