@@ -29,7 +29,7 @@ from leadpool.push.service import Pushed, Routed, push_routed
 from leadpool.push.service import explain as explain_push
 from leadpool.rules.routing import Decision
 from leadpool.sla.model import first_response_due
-from leadpool.storage.batch import direct_insert
+from leadpool.storage.batch import direct_insert, named_values
 from leadpool.storage.db import Database
 from leadpool.storage.tables import leads
 
@@ -385,8 +385,7 @@ _LEADS_RETURNING = sa.insert(leads).returning(leads.c.id, sort_by_parameter_orde
 def _leads_unless_taken(columns: tuple[str, ...]) -> Any:
     """A lead's INSERT ... ON CONFLICT DO NOTHING naming the columns _lead_row fills: compiled once,
     it binds just these (storage.batch.direct_insert sends it to SQLite's driver)."""
-    values = {name: sa.bindparam(name, type_=leads.c[name].type) for name in columns}
-    return sqlite_insert(leads).values(values).on_conflict_do_nothing()
+    return sqlite_insert(leads).values(named_values(leads, columns)).on_conflict_do_nothing()
 
 
 def _insert_leads(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:

@@ -17,7 +17,7 @@ from leadpool.identity.model import Permission
 from leadpool.leads.access import held_lead, may_see, owner_filter
 from leadpool.leads.model import Outcome, Status
 from leadpool.org.service import current
-from leadpool.storage.batch import direct
+from leadpool.storage.batch import direct, named_values
 from leadpool.storage.db import Database
 from leadpool.storage.tables import events, leads
 
@@ -44,7 +44,7 @@ def _holder_update(columns: tuple[str, ...]) -> Any:
     return (
         sa.update(leads)
         .where(*_HOLDS_WORKABLE)
-        .values({name: sa.bindparam(name, type_=leads.c[name].type) for name in columns})
+        .values(named_values(leads, columns))
         .returning(leads.c.id, leads.c.pool_id, leads.c.owner_id)
     )
 

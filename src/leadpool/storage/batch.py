@@ -239,11 +239,16 @@ def direct_many(conn: Connection, statement: ClauseElement, rows: Sequence[Mappi
     conn.execute(statement, [dict(row) for row in rows] if len(rows) > 1 else dict(rows[0]))  # type: ignore[call-overload]
 
 
+def named_values(table: sa.Table, columns: Sequence[str]) -> dict[str, Any]:
+    """VALUES (or SET) binding exactly these columns, each by its own name and type: a statement
+    built once with them compiles to one SQL text that `direct` and `direct_many` can send to the
+    driver (an INSERT compiled without values would name every column of the table)."""
+    return {name: sa.bindparam(name, type_=table.c[name].type) for name in columns}
+
+
 def insert_naming(table: sa.Table, columns: Sequence[str]) -> sa.Insert:
-    """An INSERT binding exactly these columns, each by its own name: built once by a hot path,
-    it compiles to one statement that `direct` and `direct_many` can send to the driver (an INSERT
-    compiled without values would name every column of the table)."""
-    return sa.insert(table).values({name: sa.bindparam(name, type_=table.c[name].type) for name in columns})
+    """An INSERT binding exactly these columns by name (see named_values)."""
+    return sa.insert(table).values(named_values(table, columns))
 
 
 _compiled: dict[int, tuple[str, dict[str, Any]]] = {}
