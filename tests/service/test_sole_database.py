@@ -37,14 +37,11 @@ pools:
     access: {claim: {tiers: [top]}}
     health:
       overflow: {enter_at: 6, leave_under: 4, action: widen, widen_to: {tiers: [cold]}}
-rules:
-  - {name: warm, when: "true", pool: Warm}
+rules: [{name: warm, when: "true", pool: Warm}]
+# From 1 October, an overflowing Warm is widened to top reps only.
 seasons:
-  - name: Q4
-    start: 2026-10-01
-    end: 2026-12-31
-    pools:
-      Warm: {overflow: {enter_at: 6, leave_under: 4, action: widen, widen_to: {tiers: [top]}}}
+  - {name: Q4, start: 2026-10-01, end: 2026-12-31,
+     pools: {Warm: {overflow: {enter_at: 6, leave_under: 4, action: widen, widen_to: {tiers: [top]}}}}}
 """
 
 
