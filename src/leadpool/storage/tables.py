@@ -71,6 +71,10 @@ api_tokens = sa.Table(
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", When, nullable=False),
     sa.Column("revoked_at", When),
+    # A token may be given an end; one that has passed it is refused like a revoked one.
+    sa.Column("expires_at", When),
+    # When the token last authenticated a request, so admins can find and revoke unused ones.
+    sa.Column("last_used_at", When),
 )
 
 pools = sa.Table(
@@ -100,6 +104,9 @@ leads = sa.Table(
     sa.Column("id", Id, primary_key=True, autoincrement=True),
     sa.Column("external_id", sa.String(200)),
     sa.Column("idempotency_key", sa.String(200)),
+    # A digest of the request that carried the idempotency key: the same key with another body is a
+    # different request, refused rather than answered with the first one's lead.
+    sa.Column("request_digest", sa.String(64)),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("pool_id", Id, sa.ForeignKey("pools.id")),
     sa.Column("owner_id", Id, sa.ForeignKey("users.id")),
