@@ -1,14 +1,20 @@
 """Who may call what: every API endpoint and every role, on one realistic state.
 
-The table below is the specification. A role listed for an endpoint is served (2xx); every other role is refused with 403, or with
-404 where the thing is hidden from them (a rep asking for another rep's lead learns nothing). A
-test fails when an endpoint exists that the table does not list, so a new endpoint cannot ship
-without a decision on who may call it."""
+The table below is the specification. A role listed for an endpoint is served (2xx). A role that
+may not even see the thing (another team's held lead, another rep's absence) is told "not found"
+(404), exactly as if it did not exist: a caller never learns about what it may not see. Every other
+refused role gets 403, or 404 where the endpoint answers for things by id. A test fails when an
+endpoint exists that the table does not list, so a new endpoint cannot ship without a decision on
+who may call it.
+
+The people: `rep` (Rita, DACH) holds the leads; `other_rep` (Rob) is on her team; `manager` (Mia)
+manages DACH, the leads' team; `other_manager` (Max) manages Nordics; then executive, ops, admin."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,15 +23,19 @@ from fastapi.testclient import TestClient
 
 from leadpool.clock import ManualClock
 from leadpool.identity.model import Role
-from leadpool.identity.service import create_user, issue_token
+from leadpool.identity.service import create_user, issue_token, person_by_email
 from leadpool.storage.db import Database
 from leadpool.storage.tables import alerts, deliveries, penalties, pools
 
-ROLES = ("anonymous", "rep", "other_rep", "manager", "ops", "executive", "admin")
+ROLES = ("anonymous", "rep", "other_rep", "manager", "other_manager", "executive", "ops", "admin")
 EVERYONE = frozenset(ROLES) - {"anonymous"}
-READERS = frozenset({"manager", "ops", "executive", "admin"})
+MANAGERS = frozenset({"manager", "other_manager"})
+READERS = MANAGERS | {"ops", "executive", "admin"}
 OPS = frozenset({"ops", "admin"})
-STAFF = frozenset({"manager", "ops", "admin"})  # may act on other people's leads (managers: their team's)
+STAFF = MANAGERS | OPS  # may take leads in and act on leads (managers: their own team's)
+TEAM = frozenset({"manager"}) | OPS  # acts on the DACH team's leads and people: its manager, ops, admin
+# Who may not even see Rita's held lead, or her own things: the other rep and the other team's manager.
+STRANGERS = frozenset({"other_rep", "other_manager"})
 
 
 @dataclass(frozen=True)
@@ -35,7 +45,8 @@ class Case:
     allowed: frozenset[str]
     body: Any = None
     params: dict[str, str] = field(default_factory=dict)
-    hidden: bool = False  # refused roles get 404 (the thing is not theirs to know about)
+    unseen: frozenset[str] = frozenset()  # refused with exactly 404: the thing is not theirs to know of
+    by_id: bool = False  # other refused roles may get 404 as well as 403 (the path names a thing by id)
     content_type: str | None = None
     served: tuple[int, ...] = ()  # answers that also mean "let in, then told no on the merits"
 
@@ -53,70 +64,134 @@ CASES = [
     Case("GET", "/api/v1/me", EVERYONE),
     Case("POST", "/api/v1/leads", STAFF, body={"email": "new@new.example", "company": "New", "score": 30}),
     Case("POST", "/api/v1/leads/batch", STAFF, body={"leads": [{"email": "b@b.example", "score": 30}]}),
-    Case("POST", "/api/v1/leads/explain", OPS | {"manager"}, body={"email": "x@x.example", "score": 30}),
+    Case("POST", "/api/v1/leads/explain", STAFF, body={"email": "x@x.example", "score": 30}),
     Case("GET", "/api/v1/leads", EVERYONE),
-    Case("GET", "/api/v1/leads/{rita_lead}", {"rep"} | READERS, hidden=True),
-    Case("POST", "/api/v1/leads/{rita_lead}/contact", {"rep"} | STAFF, body={"channel": "call"}, hidden=True),
+    Case("GET", "/api/v1/leads/{rita_lead}", {"rep", "manager", "executive"} | OPS, unseen=STRANGERS),
+    Case(
+        "POST",
+        "/api/v1/leads/{rita_lead}/contact",
+        {"rep"} | TEAM,
+        body={"channel": "call"},
+        unseen=STRANGERS,
+        by_id=True,
+    ),
     Case(
         "POST",
         "/api/v1/leads/{rita_lead}/outcome",
-        {"rep"} | STAFF,
+        {"rep"} | TEAM,
         body={"outcome": "disqualified"},
-        hidden=True,
+        unseen=STRANGERS,
+        by_id=True,
     ),
-    Case("POST", "/api/v1/leads/{rita_lead}/release", {"rep"} | STAFF, body={"reason": "r"}, hidden=True),
+    Case(
+        "POST",
+        "/api/v1/leads/{rita_lead}/release",
+        {"rep"} | TEAM,
+        body={"reason": "r"},
+        unseen=STRANGERS,
+        by_id=True,
+    ),
     Case("GET", "/api/v1/pools", EVERYONE),
     Case("GET", "/api/v1/pools/Cold/leads", EVERYONE),
-    # Admins hold every permission (§2 admin: structure), claiming included.
-    Case("POST", "/api/v1/pools/Cold/claims", {"rep", "other_rep", "manager", "admin"}, body={}),
+    # Cold's default claim audience is reps and managers; admins hold every permission.
+    Case("POST", "/api/v1/pools/Cold/claims", {"rep", "other_rep", "admin"} | MANAGERS, body={}),
     Case("GET", "/api/v1/offers", EVERYONE),
     # Nobody, ops included, accepts a lead that was not offered to them.
-    Case("POST", "/api/v1/offers/{rita_lead}/accept", frozenset(), hidden=True),
+    Case("POST", "/api/v1/offers/{rita_lead}/accept", frozenset(), unseen=STRANGERS, by_id=True),
     # Only the holder gets past the door, to be told a claimed lead is not an assignment to decline.
     Case(
         "POST",
         "/api/v1/leads/{rita_lead}/decline",
         {"rep"},
         body={"reason": "r"},
-        hidden=True,
+        unseen=STRANGERS,
+        by_id=True,
         served=(409,),
     ),
     Case("POST", "/api/v1/push/tick", OPS),
     Case("GET", "/api/v1/reports/fairness", READERS, params=SPAN),
+    # Rita's own presence and time off: herself, her manager, ops.
     Case(
         "PUT",
         "/api/v1/users/rita@test.example/online",
-        {"rep"} | STAFF,
+        {"rep"} | TEAM,
         body={"online": False, "reason": "at lunch"},
+        by_id=True,
     ),
-    Case("POST", "/api/v1/absences", {"rep"} | STAFF, body="{absence_body}"),
-    Case("GET", "/api/v1/absences", EVERYONE),
-    Case("DELETE", "/api/v1/absences/{absence}", {"rep"} | STAFF),
+    Case("POST", "/api/v1/absences", {"rep"} | TEAM, body="{absence_body}", by_id=True),
+    Case("GET", "/api/v1/absences", EVERYONE),  # each sees whose absences they may (see below)
+    Case("DELETE", "/api/v1/absences/{absence}", {"rep"} | TEAM, unseen=STRANGERS | {"executive"}),
     Case("POST", "/api/v1/accounts", OPS, body={"accounts": [{"name": "A", "owner": "rita@test.example"}]}),
     Case("GET", "/api/v1/accounts", READERS),
     Case("GET", "/api/v1/me/penalties", EVERYONE),
-    Case("POST", "/api/v1/penalties/{penalty}/lift", STAFF, body={"reason": "r"}),
+    # Rita's penalty: lifted by her manager or ops; another rep does not learn it exists.
+    Case(
+        "POST",
+        "/api/v1/penalties/{penalty}/lift",
+        TEAM,
+        body={"reason": "r"},
+        unseen={"other_rep"},
+        by_id=True,
+    ),
     Case(
         "POST",
         "/api/v1/leads/{rita_lead}/transfers",
-        {"rep"} | STAFF,
+        {"rep"} | TEAM,
         body={"to_pool": "Warm", "reason": "asked for it"},
-        hidden=True,
+        unseen=STRANGERS,
+        by_id=True,
     ),
-    Case("GET", "/api/v1/transfers", READERS),
-    # The transfer goes to Warm, a pool of no team: only ops decide it (a manager decides their team's).
-    Case("POST", "/api/v1/transfers/{transfer}/decision", OPS, body={"approve": False}),
+    # An unheld lead in Cold, a pool of no team: only ops move it.
+    Case(
+        "POST",
+        "/api/v1/leads/{cold_lead}/transfers",
+        OPS,
+        body={"to_pool": "Warm", "reason": "asked for it"},
+        by_id=True,
+    ),
+    Case("GET", "/api/v1/transfers", READERS),  # each sees the transfers of leads they may see
+    # Rita's transfer into Warm, a pool of no team: only ops decide it.
+    Case(
+        "POST",
+        "/api/v1/transfers/{transfer}/decision",
+        OPS,
+        body={"approve": False},
+        unseen=STRANGERS,
+        by_id=True,
+    ),
+    # Rob's transfer into DACH Deals: the DACH manager decides it too; Max cannot see Rob's lead.
+    Case(
+        "POST",
+        "/api/v1/transfers/{rob_transfer}/decision",
+        TEAM,
+        body={"approve": False},
+        unseen={"rep", "other_manager"},
+        by_id=True,
+    ),
+    # Mia asked for this one herself: somebody else decides it.
+    Case(
+        "POST",
+        "/api/v1/transfers/{mia_transfer}/decision",
+        OPS,
+        body={"approve": False},
+        unseen=STRANGERS,
+        by_id=True,
+    ),
     # The holder may re-score their own lead (research showed more intent); re-tiering follows.
     Case(
         "PUT",
         "/api/v1/leads/{rita_lead}/score",
-        {"rep"} | STAFF,
+        {"rep"} | TEAM,
         body={"score": 95, "reason": "demo"},
-        hidden=True,
+        unseen=STRANGERS,
+        by_id=True,
     ),
+    # An unheld lead is re-scored by whoever manages its pool: Cold has no team, DACH Deals has.
+    Case("PUT", "/api/v1/leads/{cold_lead}/score", OPS, body={"score": 40, "reason": "r"}, by_id=True),
+    Case("PUT", "/api/v1/leads/{deals_lead}/score", TEAM, body={"score": 70, "reason": "r"}, by_id=True),
     Case("GET", "/api/v1/reports/transfers", READERS, params=SPAN),
-    # Managers and executives read the queue (oversight); only ops decide it.
-    Case("GET", "/api/v1/review", READERS, hidden=True),
+    # The review queue holds contact data of every team's leads: ops, like the web page.
+    Case("GET", "/api/v1/review", OPS),
     Case(
         "POST",
         "/api/v1/review/decisions",
@@ -125,6 +200,7 @@ CASES = [
     ),
     Case("GET", "/api/v1/health/pools", READERS),
     Case("POST", "/api/v1/pools/Cold/health/reset", OPS, body={"reason": "undo"}),  # Cold: no team
+    Case("POST", "/api/v1/pools/DACH Deals/health/reset", TEAM, body={"reason": "undo"}),
     Case("GET", "/api/v1/metrics/pools", READERS),
     Case("GET", "/api/v1/metrics/series", READERS),
     Case("GET", "/api/v1/metrics/by-time", READERS),
@@ -135,17 +211,24 @@ CASES = [
     Case("GET", "/api/v1/deliveries", OPS),
     Case("POST", "/api/v1/deliveries/{delivery}/retry", OPS),
     Case("GET", "/api/v1/alerts", EVERYONE),
-    # On Cold, a pool of no team: ops and admins; the alert is hidden from those who cannot see it.
-    Case("POST", "/api/v1/alerts/{alert}/acknowledge", OPS, hidden=True),
+    # An alert on Cold (no team): ops; on DACH Deals: its manager too.
+    Case("POST", "/api/v1/alerts/{alert}/acknowledge", OPS, by_id=True),
+    Case("POST", "/api/v1/alerts/{deals_alert}/acknowledge", TEAM, by_id=True),
 ]
 # Open to anyone, by design: liveness, readiness and the API's own description.
 PUBLIC = {"GET /api/v1/health", "GET /api/v1/ready"}
+ORG = (Path(__file__).parent / "org.yaml").read_text(encoding="utf-8")
 
 
 @pytest.fixture
 def backend() -> str:
     """Who may call what does not depend on the database: SQLite only."""
     return "sqlite"
+
+
+@pytest.fixture
+def org_text() -> str:
+    return ORG
 
 
 @dataclass
@@ -168,6 +251,9 @@ class World:
             kwargs["json"] = body
         return self.client.request(case.method, case.path.format(**self.ids), **kwargs)
 
+    def as_(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
 
 def _fill(value: Any, ids: dict[str, Any]) -> Any:
     if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
@@ -179,35 +265,74 @@ def _fill(value: Any, ids: dict[str, Any]) -> Any:
     return value
 
 
+WHO = {
+    "rep": "rita",
+    "other_rep": "rob",
+    "manager": "mia",
+    "other_manager": "max",
+    "executive": "eve",
+    "ops": "ops",
+    "admin": "admin",
+}
+
+
+def _alert(db: Database, pool: str, now: Any) -> int:
+    with db.transaction() as conn:
+        pool_id = conn.execute(sa.select(pools.c.id).where(pools.c.name == pool)).scalar_one()
+        return int(
+            conn.execute(
+                alerts.insert()
+                .values(
+                    check="depth",
+                    subject=pool,
+                    pool_id=pool_id,
+                    level="red",
+                    message=f"{pool} holds 120 leads (red from 100)",
+                    details={},
+                    recipients=["ops@test.example"],
+                    opened_at=now,
+                    updated_at=now,
+                )
+                .returning(alerts.c.id)
+            ).scalar_one()
+        )
+
+
 @pytest.fixture
 def world(db: Database, client: TestClient, clock: ManualClock, org_text: str) -> World:
     create_user(db, "admin@test.example", "Ada Admin", Role.admin)
-    who = {
-        "rep": "rita",
-        "other_rep": "rob",
-        "manager": "mia",
-        "ops": "ops",
-        "executive": "eve",
-        "admin": "admin",
-    }
-    from leadpool.identity.service import person_by_email
-
     tokens = {
-        role: issue_token(db, person_by_email(db, f"{name}@test.example").id) for role, name in who.items()
+        role: issue_token(db, person_by_email(db, f"{name}@test.example").id) for role, name in WHO.items()
     }
-    ops = {"Authorization": f"Bearer {tokens['ops']}"}
-    rita = {"Authorization": f"Bearer {tokens['rep']}"}
-    leads = [{"email": f"l{i}@co{i}.example", "company": f"Co {i}", "score": 30} for i in range(4)]
-    leads.append({"email": "low@low.example", "company": "Low", "score": 5})  # below min_score: review
-    results = client.post("/api/v1/leads/batch", json={"leads": leads}, headers=ops).json()["results"]
-    review_lead = results[-1]["lead_id"]
-    rita_lead = client.post("/api/v1/pools/Cold/claims", json={}, headers=rita).json()["claimed"][0][
-        "lead_id"
+    w = World(client, tokens, {})
+    cold = [{"email": f"l{i}@co{i}.example", "company": f"Co {i}", "score": 30} for i in range(8)]
+    deals = [
+        {"email": f"d{i}@deal{i}.example", "company": f"Deal {i}", "score": 60, "source": "partner"}
+        for i in range(2)
     ]
-    other = client.post("/api/v1/pools/Cold/claims", json={}, headers=rita).json()["claimed"][0]["lead_id"]
-    transfer = client.post(
-        f"/api/v1/leads/{other}/transfers", json={"to_pool": "Warm", "reason": "wants a demo"}, headers=rita
-    ).json()["id"]
+    low = [{"email": "low@low.example", "company": "Low", "score": 5}]  # below min_score: review
+    results = client.post("/api/v1/leads/batch", json={"leads": cold + deals + low}, headers=w.as_("ops"))
+    ids = [r["lead_id"] for r in results.json()["results"]]
+    review_lead, deals_lead, cold_lead = ids[-1], ids[-3], ids[7]
+
+    def claim(role: str) -> int:
+        reply = client.post("/api/v1/pools/Cold/claims", json={}, headers=w.as_(role))
+        return int(reply.json()["claimed"][0]["lead_id"])
+
+    rita_lead, other, third = claim("rep"), claim("rep"), claim("rep")
+    rob_lead = claim("other_rep")
+
+    def transfer(role: str, lead: int, to: str) -> int:
+        body = {"to_pool": to, "reason": "wants a demo"}
+        reply = client.post(f"/api/v1/leads/{lead}/transfers", json=body, headers=w.as_(role))
+        assert reply.status_code == 201, reply.text
+        return int(reply.json()["id"])
+
+    ids_ = {
+        "transfer": transfer("rep", other, "Warm"),
+        "rob_transfer": transfer("other_rep", rob_lead, "DACH Deals"),
+        "mia_transfer": transfer("manager", third, "DACH Deals"),
+    }
     start = clock.now() + timedelta(days=3)
     absence_body = {
         "email": "rita@test.example",
@@ -215,7 +340,7 @@ def world(db: Database, client: TestClient, clock: ManualClock, org_text: str) -
         "ends_at": (start + timedelta(days=2)).isoformat(),
         "reason": "PTO",
     }
-    absence = client.post("/api/v1/absences", json=absence_body, headers=ops).json()["id"]
+    absence = client.post("/api/v1/absences", json=absence_body, headers=w.as_("ops")).json()["id"]
     with db.transaction() as conn:
         penalty = conn.execute(
             penalties.insert()
@@ -229,23 +354,8 @@ def world(db: Database, client: TestClient, clock: ManualClock, org_text: str) -
             )
             .returning(penalties.c.id)
         ).scalar_one()
+    alert = _alert(db, "Cold", clock.now())
     with db.transaction() as conn:
-        cold = conn.execute(sa.select(pools.c.id).where(pools.c.name == "Cold")).scalar_one()
-        alert = conn.execute(
-            alerts.insert()
-            .values(
-                check="depth",
-                subject="Cold",
-                pool_id=cold,
-                level="red",
-                message="Cold holds 120 leads (red from 100)",
-                details={},
-                recipients=["ops@test.example"],
-                opened_at=clock.now(),
-                updated_at=clock.now(),
-            )
-            .returning(alerts.c.id)
-        ).scalar_one()
         delivery = conn.execute(
             deliveries.insert()
             .values(
@@ -261,12 +371,15 @@ def world(db: Database, client: TestClient, clock: ManualClock, org_text: str) -
             )
             .returning(deliveries.c.id)
         ).scalar_one()
-    ids = {
+    w.ids = {
+        **ids_,
         "alert": alert,
+        "deals_alert": _alert(db, "DACH Deals", clock.now()),
         "delivery": delivery,
         "rita_lead": rita_lead,
+        "cold_lead": cold_lead,
+        "deals_lead": deals_lead,
         "review_lead": review_lead,
-        "transfer": transfer,
         "absence": absence,
         "absence_body": {
             **absence_body,
@@ -276,7 +389,8 @@ def world(db: Database, client: TestClient, clock: ManualClock, org_text: str) -
         "penalty": penalty,
         "org": org_text,
     }
-    return World(client, tokens, ids)
+    clock.advance(timedelta(minutes=20))  # past Rita's claim cooldown, so her next claim is on the merits
+    return w
 
 
 def test_the_table_lists_every_endpoint(client: TestClient) -> None:
@@ -291,20 +405,26 @@ def _template(path: str) -> str:
     """The OpenAPI spelling of a case's path: its filled-in parts back as parameters."""
     names = {
         "{rita_lead}": "{lead_id}",
+        "{cold_lead}": "{lead_id}",
+        "{deals_lead}": "{lead_id}",
         "{absence}": "{absence_id}",
         "{penalty}": "{penalty_id}",
         "{transfer}": "{transfer_id}",
+        "{rob_transfer}": "{transfer_id}",
+        "{mia_transfer}": "{transfer_id}",
         "{delivery}": "{delivery_id}",
         "{alert}": "{alert_id}",
+        "{deals_alert}": "{alert_id}",
     }
     for ours, theirs in names.items():
         path = path.replace(ours, theirs)
-    return (
-        path.replace("/pools/Cold/leads", "/pools/{pool}/leads")
-        .replace("/pools/Cold/claims", "/pools/{pool}/claims")
-        .replace("/pools/Cold/health", "/pools/{name}/health")
-        .replace("/users/rita@test.example/", "/users/{email}/")
-    )
+    for pool in ("Cold", "DACH Deals"):
+        path = (
+            path.replace(f"/pools/{pool}/leads", "/pools/{pool}/leads")
+            .replace(f"/pools/{pool}/claims", "/pools/{pool}/claims")
+            .replace(f"/pools/{pool}/health", "/pools/{name}/health")
+        )
+    return path.replace("/users/rita@test.example/", "/users/{email}/")
 
 
 def _expected(case: Case, role: str, status: int) -> bool:
@@ -312,7 +432,9 @@ def _expected(case: Case, role: str, status: int) -> bool:
         return status == 401
     if role in case.allowed:
         return 200 <= status < 300 or status in case.served
-    return status in ((403, 404) if case.hidden else (403,))
+    if role in case.unseen:
+        return status == 404
+    return status in ((403, 404) if case.by_id else (403,))
 
 
 READS = [c for c in CASES if c.method == "GET"]
@@ -330,3 +452,36 @@ def test_who_may_change_what(world: World, case: Case, role: str) -> None:
     """Each role on its own copy of the state, so one role's change cannot decide another's answer."""
     status = world.call(case, role)
     assert _expected(case, role, status), f"{case.id} as {role}: {status}"
+
+
+def test_a_refusal_for_what_the_caller_may_not_see_says_only_not_found(world: World) -> None:
+    """The 404 a stranger gets names nothing of the lead: not its pool, its holder or its team."""
+    for case in CASES:
+        for role in case.unseen:
+            reply = world.answer(case, role)
+            text = reply.text.lower()
+            assert reply.status_code == 404, (case.id, role)
+            assert not any(word in text for word in ("rita", "dach", "cold", "warm", "claimed")), (
+                case.id,
+                role,
+                text,
+            )
+
+
+def test_each_sees_only_the_absences_they_may(world: World) -> None:
+    """Time off carries free-text reasons: a rep sees their own, a manager their team's, ops all."""
+    seen = {}
+    for role in ROLES[1:]:
+        reply = world.client.get("/api/v1/absences", headers=world.as_(role))
+        assert reply.status_code == 200, (role, reply.text)
+        seen[role] = {a["email"] for a in reply.json()["absences"]}
+    rita = "rita@test.example"
+    assert {role for role, emails in seen.items() if rita in emails} == {"rep", "manager", "ops", "admin"}
+
+
+def test_each_sees_only_the_transfers_of_leads_they_may_see(world: World) -> None:
+    seen = {}
+    for role in ("manager", "other_manager", "executive", "ops"):
+        reply = world.client.get("/api/v1/transfers", headers=world.as_(role))
+        seen[role] = len(reply.json()["transfers"])
+    assert seen == {"manager": 3, "other_manager": 0, "executive": 3, "ops": 3}

@@ -15,14 +15,27 @@ import sqlalchemy as sa
 
 from leadpool.identity.service import person_by_email
 from leadpool.storage.tables import leads, pools
+from leadpool.web.auth import set_password
 from tests.web.conftest import Site
 
-ROLES = ("rep", "manager", "ops", "executive", "admin")
-CLAIMERS = frozenset({"rep", "manager", "admin"})
+# The example org's first rep and manager are on DACH; `other_rep` and `other_manager` are EMEA's.
+ROLES = ("rep", "other_rep", "manager", "other_manager", "ops", "executive", "admin")
+CLAIMERS = frozenset({"rep", "other_rep", "manager", "other_manager", "admin"})
 OPS = frozenset({"ops", "admin"})
-VIEWERS = frozenset({"manager", "ops", "executive", "admin"})
-DECIDERS = frozenset({"manager", "ops", "admin"})
+VIEWERS = frozenset({"manager", "other_manager", "ops", "executive", "admin"})
+DECIDERS = frozenset({"manager", "other_manager", "ops", "admin"})
 EVERYONE = frozenset(ROLES)
+OTHER_TEAM = {"other_rep": "claire.martin@northwind.example", "other_manager": "james.hale@northwind.example"}
+
+
+def _logins(site: Site) -> dict[str, httpx.Client]:
+    """Every role logged in; the other team's rep and manager get a password first."""
+    for role, email in OTHER_TEAM.items():
+        if role not in site.logins:
+            password = f"pw-{role}-0123456789"
+            set_password(site.db, person_by_email(site.db, email).id, password)
+            site.logins[role] = (email, password)
+    return {role: site.login_http(role) for role in ROLES}
 
 
 @dataclass(frozen=True)
@@ -93,7 +106,7 @@ def _csrf(client: httpx.Client) -> str:
 
 
 def test_who_may_open_which_page(site: Site) -> None:
-    clients = {role: site.login_http(role) for role in ROLES}
+    clients = _logins(site)
     anonymous = httpx.Client(base_url=site.url, follow_redirects=False)
     wrong = {}
     for page in PAGES:
@@ -112,7 +125,7 @@ def test_who_may_open_which_page(site: Site) -> None:
 
 
 def test_a_form_from_a_role_that_may_not_post_it_is_refused_and_changes_nothing(site: Site) -> None:
-    clients = {role: site.login_http(role) for role in ROLES}
+    clients = _logins(site)
     with site.db.engine.connect() as conn:
         before = conn.execute(
             sa.select(leads.c.id, leads.c.status, leads.c.owner_id).order_by(leads.c.id)
@@ -136,26 +149,38 @@ def test_a_form_from_a_role_that_may_not_post_it_is_refused_and_changes_nothing(
     assert after == before
 
 
-def test_a_rep_cannot_work_another_reps_lead_from_the_pages(site: Site) -> None:
-    """Another rep's lead, by its id: contact, release and outcome are refused and nothing moves."""
-    rep = site.login_http("rep")
-    email = site.logins["rep"][0]
-    rep_id = person_by_email(site.db, email).id
+def test_nobody_works_a_lead_of_someone_they_do_not_answer_for_from_the_pages(site: Site) -> None:
+    """Another rep's lead, by its id: contact, release and outcome are refused and nothing moves,
+    for a rep of the same team and for the rep and the manager of another team alike."""
+    clients = _logins(site)
+    rep_id = person_by_email(site.db, site.logins["rep"][0]).id
     with site.db.engine.connect() as conn:
         theirs = conn.execute(
             sa.select(leads.c.id, leads.c.owner_id)
             .where(leads.c.status == "claimed", leads.c.owner_id != rep_id)
             .limit(1)
         ).first()
-    assert theirs is not None, "the example seed holds claimed leads of several reps"
-    for action, form in (
-        ("contact", {"channel": "call"}),
-        ("release", {"reason": "mine now"}),
-        ("outcome", {"outcome": "won", "amount": "5000"}),
-    ):
-        reply = rep.post(f"/leads/{theirs.id}/{action}", data={**form, "csrf": _csrf(rep)})
-        said = re.findall(r'class="flash[^"]*"[^>]*>([^<]*)', reply.text)
-        assert said == [f"No lead {theirs.id} among your leads."], (action, reply.status_code, said)
+        mine = conn.execute(
+            sa.select(leads.c.id, leads.c.owner_id)
+            .where(leads.c.status == "claimed", leads.c.owner_id == rep_id)
+            .limit(1)
+        ).first()
+    assert theirs is not None and mine is not None, "the example seed holds claimed leads of several reps"
+    tries = [("rep", theirs), ("other_rep", mine), ("other_manager", mine)]
+    for role, lead in tries:
+        client = clients[role]
+        for action, form in (
+            ("contact", {"channel": "call"}),
+            ("release", {"reason": "mine now"}),
+            ("outcome", {"outcome": "won", "amount": "5000"}),
+        ):
+            reply = client.post(f"/leads/{lead.id}/{action}", data={**form, "csrf": _csrf(client)})
+            said = re.findall(r'class="flash[^"]*"[^>]*>([^<]*)', reply.text)
+            assert said == [f"No lead {lead.id} among your leads."], (role, action, reply.status_code, said)
     with site.db.engine.connect() as conn:
-        owner = conn.execute(sa.select(leads.c.owner_id).where(leads.c.id == theirs.id)).scalar_one()
-    assert owner == theirs.owner_id
+        owners = dict(
+            conn.execute(
+                sa.select(leads.c.id, leads.c.owner_id).where(leads.c.id.in_([theirs.id, mine.id]))
+            ).all()
+        )
+    assert owners == {theirs.id: theirs.owner_id, mine.id: mine.owner_id}
