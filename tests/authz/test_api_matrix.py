@@ -51,6 +51,10 @@ CASES = [
     Case("PUT", "/api/v1/org", OPS, body="{org}", content_type="application/yaml"),
     Case("POST", "/api/v1/org/check", OPS, body="{org}", content_type="application/yaml"),
     Case("GET", "/api/v1/me", EVERYONE),
+    # Everyone lists (and revokes) their own tokens; only admins issue them, and anyone's.
+    Case("GET", "/api/v1/tokens", EVERYONE),
+    Case("POST", "/api/v1/tokens", {"admin"}, body={"email": "rita@test.example", "name": "sync"}),
+    Case("DELETE", "/api/v1/tokens/{rita_token}", {"rep", "admin"}, hidden=True),
     Case("POST", "/api/v1/leads", STAFF, body={"email": "new@new.example", "company": "New", "score": 30}),
     Case("POST", "/api/v1/leads/batch", STAFF, body={"leads": [{"email": "b@b.example", "score": 30}]}),
     Case("POST", "/api/v1/leads/explain", OPS | {"manager"}, body={"email": "x@x.example", "score": 30}),
@@ -261,7 +265,11 @@ def world(db: Database, client: TestClient, clock: ManualClock, org_text: str) -
             )
             .returning(deliveries.c.id)
         ).scalar_one()
+    issue_token(db, person_by_email(db, "rita@test.example").id, "spare")
     ids = {
+        "rita_token": next(
+            t["id"] for t in client.get("/api/v1/tokens", headers=rita).json() if t["name"] == "spare"
+        ),
         "alert": alert,
         "delivery": delivery,
         "rita_lead": rita_lead,
@@ -296,6 +304,7 @@ def _template(path: str) -> str:
         "{transfer}": "{transfer_id}",
         "{delivery}": "{delivery_id}",
         "{alert}": "{alert_id}",
+        "{rita_token}": "{token_id}",
     }
     for ours, theirs in names.items():
         path = path.replace(ours, theirs)
