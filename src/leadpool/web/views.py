@@ -101,15 +101,17 @@ def login(
             email=email,
             error="the form expired; please try again",
         )
+    address = request.client.host if request.client else None  # uvicorn's, from a trusted proxy
     try:
-        who = auth.verify_login(db, email, password, rules)
+        who = auth.verify_login(db, email, password, rules, address=address)
     except NotFound:
         return _login_page(request, next_path=_safe_next(next) or "/", email=email, error=auth.WRONG)
     except auth.LockedOut as locked:
         wait = local(locked.until, "UTC", "%H:%M UTC")
-        error = f"too many failed logins for this email; try again after {wait}"
+        where = "from your network address" if locked.scope == "address" else "for this email"
+        error = f"too many failed logins {where}; try again after {wait}"
         return _login_page(request, next_path=_safe_next(next) or "/", email=email, error=error)
-    token, _ = auth.start_session(db, who, rules)
+    token, _ = auth.start_session(db, who, rules, address=address)
     target = _safe_next(next)
     response = RedirectResponse(home(db, who) if target in (None, "/") else target, status_code=303)
     response.set_cookie(
