@@ -92,10 +92,17 @@ def _clean(text: str, width: int = 200) -> str:
 
 
 def set_password(
-    db: Database, user_id: int, password: str, *, min_length: int = 10, actor_id: int | None = None
+    db: Database,
+    user_id: int,
+    password: str,
+    *,
+    min_length: int = 10,
+    actor_id: int | None = None,
+    keep_session: int | None = None,
 ) -> None:
     """Store an argon2 hash of `password`; refuse one too short to resist guessing. Every session
-    of the person ends: a new password is what one sets after a suspected compromise."""
+    of the person ends, but `keep_session` (the one a person changes their own password from): a
+    new password is what one sets after a suspected compromise."""
     problem = None
     if len(password) < min_length:
         problem = f"is {len(password)} characters long; use at least {min_length}"
@@ -113,18 +120,23 @@ def set_password(
         conn.execute(
             sa.update(users).where(users.c.id == user_id).values(password_hash=_hasher.hash(password))
         )
-        conn.execute(
+        ended = conn.execute(
             sa.update(web_sessions)
-            .where(web_sessions.c.user_id == user_id, web_sessions.c.ended_at.is_(None))
+            .where(
+                web_sessions.c.user_id == user_id,
+                web_sessions.c.ended_at.is_(None),
+                web_sessions.c.id != (keep_session or 0),
+            )
             .values(ended_at=now)
-        )
+        ).rowcount
+        own = actor_id == user_id
         append(
             conn,
             EventType.password_set,
             now,
             actor_id=actor_id,
-            reason=f"password set for {who.email}",
-            details={"user_id": user_id},
+            reason=f"{who.email} changed their password" if own else f"password set for {who.email}",
+            details={"user_id": user_id, "sessions_ended": ended},
         )
 
 
