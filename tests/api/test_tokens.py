@@ -68,6 +68,19 @@ def as_utc_iso(text: str) -> Any:
     return as_utc(datetime.fromisoformat(text))
 
 
+def test_an_end_with_an_offset_is_kept_as_the_same_instant(
+    db: Database, client: TestClient, admin: dict[str, str], clock: ManualClock
+) -> None:
+    berlin = "2026-01-05T18:00:00+01:00"  # 17:00 UTC; the clock says 09:00 UTC
+    body = {"email": "rita@test.example", "expires_at": berlin}
+    secret = client.post("/api/v1/tokens", json=body, headers=admin).json()["token"]
+    clock.advance(hours=7, minutes=59)
+    assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 200
+    clock.advance(minutes=1)
+    r = client.get("/api/v1/me", headers=bearer(secret))
+    assert r.json()["error"]["message"] == "this API token expired at 2026-01-05T17:00:00+00:00"
+
+
 def test_an_end_in_the_past_or_two_ends_are_refused_with_the_field(
     client: TestClient, admin: dict[str, str], clock: ManualClock
 ) -> None:
@@ -130,6 +143,9 @@ def test_a_user_lists_and_revokes_their_own_tokens_only_and_issues_none(
     rob_token = issue_token(db, people["rob"].id, "rob's")
     mine = client.get("/api/v1/tokens", headers=rita).json()
     assert {t["owner"] for t in mine} == {"rita@test.example"}
+    for other in ("rob@test.example", "nobody@test.example"):  # neither tokens nor who exists
+        r = client.get("/api/v1/tokens", params={"email": other}, headers=rita)
+        assert (r.status_code, r.json()) == (200, [])
     # Another user's token is not found, exactly like one that does not exist.
     rob_id = next(t["id"] for t in client.get("/api/v1/tokens", headers=admin).json() if t["name"] == "rob's")
     theirs = client.delete(f"/api/v1/tokens/{rob_id}", headers=rita)

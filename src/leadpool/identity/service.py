@@ -122,9 +122,11 @@ def issue_token(
     With `expires_at`, the token is refused from then on (an end for a contractor's or a script's)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = db.clock.now()
-    if expires_at is not None and as_utc(expires_at) <= now:
+    # Stored in UTC: SQLite keeps a time's wall clock and drops its offset.
+    expires_at = as_utc(expires_at) if expires_at is not None else None
+    if expires_at is not None and expires_at <= now:
         raise InvalidInput(
-            [Problem("expires_at", f"{as_utc(expires_at).isoformat()} has already passed")],
+            [Problem("expires_at", f"{expires_at.isoformat()} has already passed")],
             hint="give a time in the future, or none for a token that does not expire",
         )
     with db.transaction() as conn:
@@ -151,7 +153,7 @@ def issue_token(
                 "token_id": token_id,
                 "prefix": token[:10],
                 "name": name,
-                **({"expires_at": as_utc(expires_at).isoformat()} if expires_at else {}),
+                **({"expires_at": expires_at.isoformat()} if expires_at else {}),
             },
         )
     return token

@@ -35,6 +35,8 @@ def list_tokens(
     all: Annotated[bool, Query(description="include revoked and expired tokens")] = False,
 ) -> list[dict[str, Any]]:
     """API tokens, never their secrets: an admin's listing has everyone's, anyone else's their own."""
+    if email and me.role is not Role.admin and email.strip().lower() != me.email:
+        return []  # only their own, and no word on whether that email is a user's
     owner = person_by_email(db, email).id if email else None
     now = db.clock.now()
     return [t.to_dict(now) for t in tokens.list_tokens(db, me, owner_id=owner, include_ended=all)]
