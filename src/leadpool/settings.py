@@ -51,10 +51,15 @@ class Settings(BaseSettings):
     # The site's address as browsers see it (https://leads.example.com), when a proxy in front of
     # leadpool changes the Host header: forms are accepted from this origin too (CSRF check).
     web_origin: str | None = None
-    # After login_failures refused logins for one email within login_lockout_minutes, further tries
-    # for it are refused unchecked until the oldest of them is that old (slows password guessing).
+    # After login_failures refused logins for one email from one client address within
+    # login_lockout_minutes, further tries from there are refused unchecked until the oldest of them
+    # is that old (slows password guessing); likewise after login_address_failures from one address
+    # for any emails, and login_email_failures for one email from every address together (an
+    # address it logged in from lately is spared that one). See web/throttle.py.
     login_failures: int = Field(10, ge=1)
     login_lockout_minutes: float = Field(15, gt=0)
+    login_address_failures: int = Field(50, ge=1)
+    login_email_failures: int = Field(100, ge=1)
 
     @classmethod
     def settings_customise_sources(

@@ -16,7 +16,7 @@ def test_every_call_needs_a_token(client: TestClient) -> None:
     assert r.status_code == 401
     assert r.json()["error"]["code"] == "unauthenticated"
     r = client.get("/api/v1/pools", headers={"Authorization": "Bearer lp_nope"})
-    assert r.status_code == 401 and "unknown or revoked" in r.json()["error"]["message"]
+    assert r.status_code == 401 and "unknown API token" in r.json()["error"]["message"]
 
 
 def test_intake_claim_contact_outcome_over_http(client: TestClient, auth: Any) -> None:

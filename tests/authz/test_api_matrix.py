@@ -62,6 +62,10 @@ CASES = [
     Case("PUT", "/api/v1/org", OPS, body="{org}", content_type="application/yaml"),
     Case("POST", "/api/v1/org/check", OPS, body="{org}", content_type="application/yaml"),
     Case("GET", "/api/v1/me", EVERYONE),
+    # Everyone lists (and revokes) their own tokens; only admins issue them, and anyone's.
+    Case("GET", "/api/v1/tokens", EVERYONE),
+    Case("POST", "/api/v1/tokens", {"admin"}, body={"email": "rita@test.example", "name": "sync"}),
+    Case("DELETE", "/api/v1/tokens/{rita_token}", {"rep", "admin"}, unseen=EVERYONE - {"rep", "admin"}),
     Case("POST", "/api/v1/leads", STAFF, body={"email": "new@new.example", "company": "New", "score": 30}),
     Case("POST", "/api/v1/leads/batch", STAFF, body={"leads": [{"email": "b@b.example", "score": 30}]}),
     Case("POST", "/api/v1/leads/explain", STAFF, body={"email": "x@x.example", "score": 30}),
@@ -371,8 +375,11 @@ def world(db: Database, client: TestClient, clock: ManualClock, org_text: str) -
             )
             .returning(deliveries.c.id)
         ).scalar_one()
+    issue_token(db, person_by_email(db, "rita@test.example").id, "spare")
+    mine = client.get("/api/v1/tokens", headers=w.as_("rep")).json()
     w.ids = {
         **ids_,
+        "rita_token": next(t["id"] for t in mine if t["name"] == "spare"),
         "alert": alert,
         "deals_alert": _alert(db, "DACH Deals", clock.now()),
         "delivery": delivery,
@@ -415,6 +422,7 @@ def _template(path: str) -> str:
         "{delivery}": "{delivery_id}",
         "{alert}": "{alert_id}",
         "{deals_alert}": "{alert_id}",
+        "{rita_token}": "{token_id}",
     }
     for ours, theirs in names.items():
         path = path.replace(ours, theirs)

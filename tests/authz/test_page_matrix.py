@@ -66,6 +66,9 @@ PAGES = [
     Page("GET", "/charts/{chart}.{fmt}", VIEWERS),
     Page("POST", "/dashboard/alerts/{alert_id}/acknowledge", DECIDERS),
     Page("POST", "/transfers/{transfer_id}/decision", DECIDERS, (("decision", "reject"),)),
+    # Everyone changes their own password (and only their own: the session says whose).
+    Page("GET", "/password", EVERYONE),
+    Page("POST", "/password", EVERYONE, (("current", "x"), ("new", "y"), ("again", "y"))),
 ]
 # Open to anyone: the login form, logging out, and the dashboards' stylesheet.
 PUBLIC = {"GET /login", "POST /login", "POST /logout", "GET /dashboard/dashboards.css"}

@@ -7,15 +7,17 @@ handlers and the database) and invalid ones (negative mode: the refusal must sti
 are sent, as several roles, against the seeded example organisation on each backend.
 
 The database is shared by the whole run, as a server's is: earlier requests (claims, decisions,
-score changes) shape what later ones meet. No operation revokes a token or deactivates a user short
-of PUT /org with a valid org file, which random text never is; the run asserts the tokens held."""
+score changes) shape what later ones meet. No operation deactivates a user short of PUT /org with a
+valid org file, which random text never is. DELETE /tokens/{id} may revoke the fuzzer's own tokens
+(a small id is a likely guess): they are restored after each such request, and the run asserts the
+tokens held everywhere else."""
 
 from __future__ import annotations
 
 import json
 import os
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,10 +40,11 @@ from schemathesis.errors import FailureGroup
 
 from leadpool.api.app import create_app
 from leadpool.clock import ManualClock
+from leadpool.identity.service import digest, issue_token, person_by_email
 from leadpool.seed import seed_example
 from leadpool.settings import EXAMPLES
 from leadpool.storage.db import Database
-from leadpool.storage.tables import leads, pools, users
+from leadpool.storage.tables import api_tokens, leads, pools, users
 
 # 39 operations, up to 18 valid and 18 invalid requests each (one per role where nothing varies):
 # about 1,040 requests, 30 s on SQLite; generating them costs more than answering them.
@@ -92,6 +95,7 @@ class Run:
     """What the fuzzer sent and what went wrong, kept across every operation of one backend."""
 
     tokens: dict[str, str]
+    keep_tokens: Callable[[], None] = lambda: None  # undoes a revocation of the fuzzer's own tokens
     requests: int = 0
     statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
     failures: list[str] = field(default_factory=list)
@@ -107,6 +111,8 @@ class Run:
             self.failures.append(f"{label}: 500 (raised {type(exc).__name__}: {exc})\n  {_request(case)}")
             return
         self.statuses[case.operation.label][response.status_code] += 1
+        if case.method.upper() == "DELETE" and case.formatted_path.startswith("/api/v1/tokens/"):
+            self.keep_tokens()
         try:
             case.validate_response(response, checks=CHECKS, headers=headers)
         except FailureGroup as group:
@@ -152,6 +158,7 @@ def _fuzz(schema: Any, run: Run) -> None:
 @dataclass
 class Seeded:
     app: Any
+    db: Database
     tokens: dict[str, str]  # role -> API token
     real: dict[str, list[Any]]  # path parameter -> values that name something in the database
 
@@ -161,6 +168,7 @@ def seeded(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
     monkeypatch.chdir(tmp_path)  # seed_example writes its token file next to SQLite, else under ./data
     db = Database(db_url, clock=ManualClock())
     tokens = {label.split()[0]: token for label, token in seed_example(db, EXAMPLES).items()}
+    decoys = [issue_token(db, person_by_email(db, email).id, "decoy") for email in _emails(db)]
     with db.engine.connect() as conn:
         pool_names = list(conn.execute(sa.select(pools.c.name).order_by(pools.c.id)).scalars())
         real = {
@@ -168,9 +176,34 @@ def seeded(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
             "pool": pool_names,
             "name": pool_names,
             "email": list(conn.execute(sa.select(users.c.email).order_by(users.c.id)).scalars()),
+            "token_id": list(
+                conn.execute(
+                    sa.select(api_tokens.c.id).where(api_tokens.c.prefix.in_([d[:10] for d in decoys]))
+                ).scalars()
+            ),
         }
-    yield Seeded(create_app(db), tokens, real)
+    yield Seeded(create_app(db), db, tokens, real)
     db.dispose()
+
+
+def _emails(db: Database) -> list[str]:
+    with db.engine.connect() as conn:
+        return list(conn.execute(sa.select(users.c.email).order_by(users.c.id)).scalars())
+
+
+def _keeping(db: Database, tokens: dict[str, str]) -> Callable[[], None]:
+    """Un-revoke the fuzzer's own tokens, so one generated revocation cannot stop the rest."""
+    ours = [digest(token) for token in tokens.values()]
+
+    def keep() -> None:
+        with db.transaction() as conn:
+            conn.execute(
+                sa.update(api_tokens)
+                .where(api_tokens.c.token_hash.in_(ours), api_tokens.c.revoked_at.is_not(None))
+                .values(revoked_at=None)
+            )
+
+    return keep
 
 
 def _aim_at_real_rows(schema: Any, real: dict[str, list[Any]]) -> None:
@@ -188,7 +221,7 @@ def _aim_at_real_rows(schema: Any, real: dict[str, list[Any]]) -> None:
 
 
 def test_every_generated_request_gets_an_answer_a_client_can_read(seeded: Seeded) -> None:
-    run = Run(tokens=seeded.tokens)
+    run = Run(tokens=seeded.tokens, keep_tokens=_keeping(seeded.db, seeded.tokens))
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", seeded.app)
     _aim_at_real_rows(schema, seeded.real)
     # The token is ours, on every request: a generated or negated one (schemathesis drops the header

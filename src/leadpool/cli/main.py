@@ -656,15 +656,6 @@ def create_admin(email: str, name: Annotated[str, typer.Option()] = "Admin", db_
 
 
 @app.command()
-def token(email: str, name: Annotated[str, typer.Option()] = "cli", db_url: DbUrl = None) -> None:
-    """Issue an API token for a user (shown once; stored hashed)."""
-    from leadpool.identity.service import issue_token
-
-    db = _db(db_url)
-    print(issue_token(db, _as(db, email).id, name))
-
-
-@app.command()
 def password(
     email: str,
     stdin: Annotated[bool, typer.Option("--stdin", help="read the password from one line of stdin")] = False,
@@ -1239,6 +1230,14 @@ def report(
             )
     console.print(table)
 
+
+def _register() -> None:
+    from leadpool.cli.tokens import app as tokens
+
+    app.add_typer(tokens, name="token")  # `token EMAIL`, `token list`, `token revoke`
+
+
+_register()
 
 if __name__ == "__main__":
     app()

@@ -55,6 +55,7 @@ class EventType(StrEnum):
     availability = "user.availability"  # online/offline toggled, PTO added
     accounts_imported = "accounts.imported"
     token_issued = "token.issued"
+    token_revoked = "token.revoked"
     # Health alerts (§13): an episode opens, changes level, clears; someone acknowledges it.
     alert_raised = "alert.raised"
     alert_changed = "alert.changed"

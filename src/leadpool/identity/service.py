@@ -4,11 +4,14 @@ stored form (a slow password hash would cost every API call); the clear token is
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
+from leadpool.clock import as_utc
 from leadpool.errors import Conflict, InvalidInput, NotFound, Problem, Unauthenticated
 from leadpool.events.model import EventType
 from leadpool.events.service import append
@@ -20,7 +23,7 @@ from leadpool.storage.tables import api_tokens, teams, users
 TOKEN_PREFIX = "lp_"
 
 
-def _digest(token: str) -> str:
+def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -106,39 +109,115 @@ def person_by_email(db: Database, email: str) -> Person:
     return _person(row)
 
 
-def issue_token(db: Database, user_id: int, name: str = "cli", *, actor_id: int | None = None) -> str:
-    """Create an API token; only its digest is stored, so this is the one time it can be shown."""
+def issue_token(
+    db: Database,
+    user_id: int,
+    name: str = "cli",
+    *,
+    actor_id: int | None = None,
+    expires_at: datetime | None = None,
+    why: str | None = None,
+) -> str:
+    """Create an API token; only its digest is stored, so this is the one time it can be shown.
+    With `expires_at`, the token is refused from then on (an end for a contractor's or a script's)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = db.clock.now()
-    with db.transaction() as conn:
-        conn.execute(
-            sa.insert(api_tokens).values(
-                user_id=user_id, name=name, prefix=token[:10], token_hash=_digest(token), created_at=now
-            )
+    # Stored in UTC: SQLite keeps a time's wall clock and drops its offset.
+    expires_at = as_utc(expires_at) if expires_at is not None else None
+    if expires_at is not None and expires_at <= now:
+        raise InvalidInput(
+            [Problem("expires_at", f"{expires_at.isoformat()} has already passed")],
+            hint="give a time in the future, or none for a token that does not expire",
         )
+    with db.transaction() as conn:
+        token_id = conn.execute(
+            sa.insert(api_tokens)
+            .values(
+                user_id=user_id,
+                name=name,
+                prefix=token[:10],
+                token_hash=digest(token),
+                created_at=now,
+                expires_at=expires_at,
+            )
+            .returning(api_tokens.c.id)
+        ).scalar_one()
         append(
             conn,
             EventType.token_issued,
             now,
             actor_id=actor_id,
-            reason=name,
-            details={"user_id": user_id, "prefix": token[:10]},
+            reason=why or name,
+            details={
+                "user_id": user_id,
+                "token_id": token_id,
+                "prefix": token[:10],
+                "name": name,
+                **({"expires_at": expires_at.isoformat()} if expires_at else {}),
+            },
         )
     return token
 
 
+# last_used_at is written at most this often per token: it answers "is this token still in use?",
+# which a minute's precision answers as well as a write on every request would, at no cost to the
+# claim path (one UPDATE per token per minute, not one per call).
+TOUCH_EVERY = timedelta(minutes=1)
+log = logging.getLogger("leadpool.identity")
+
+
 def authenticate(db: Database, token: str) -> Person:
+    """The person a token acts for. A revoked or expired token is refused at once, saying which and
+    since when: the caller holds the token, so that tells them nothing about anyone else."""
+    now = db.clock.now()
     with db.engine.connect() as conn:
         row = conn.execute(
-            sa.select(*_PERSON_COLUMNS)
-            .select_from(api_tokens.join(users).outerjoin(teams))
-            .where(
-                api_tokens.c.token_hash == _digest(token), api_tokens.c.revoked_at.is_(None), users.c.active
+            sa.select(
+                *_PERSON_COLUMNS,
+                users.c.active,
+                api_tokens.c.id.label("token_id"),
+                api_tokens.c.revoked_at,
+                api_tokens.c.expires_at,
+                api_tokens.c.last_used_at,
             )
+            .select_from(api_tokens.join(users).outerjoin(teams))
+            .where(api_tokens.c.token_hash == digest(token))
         ).first()
     if row is None:
         raise Unauthenticated(
-            "unknown or revoked API token",
+            "unknown API token",
             hint="send 'Authorization: Bearer <token>'; issue one with `leadpool token EMAIL`",
         )
+    renew = "ask an admin for a new one (`leadpool token EMAIL`)"
+    if row.revoked_at is not None:
+        raise Unauthenticated(
+            f"this API token was revoked at {as_utc(row.revoked_at).isoformat()}", hint=renew
+        )
+    if row.expires_at is not None and now >= as_utc(row.expires_at):
+        raise Unauthenticated(f"this API token expired at {as_utc(row.expires_at).isoformat()}", hint=renew)
+    if not row.active:
+        raise Unauthenticated("this API token's user is deactivated", hint="ask an admin")
+    if row.last_used_at is None or now - as_utc(row.last_used_at) >= TOUCH_EVERY:
+        _touch(db, row.token_id, now)
     return _person(row)
+
+
+def _touch(db: Database, token_id: int, now: datetime) -> None:
+    """Record that the token was used, when no other request did so within TOUCH_EVERY (checked
+    again in the UPDATE, so workers racing here write once). It never waits: a row another
+    transaction holds is skipped (PostgreSQL), a busy SQLite is not queued for, and a write that
+    fails is logged, never the request's failure. The next request tries again; last use is a
+    hint for admins, not a guarantee."""
+    mine = api_tokens.alias("mine")  # not correlated with the UPDATE's own table
+    stale = sa.or_(mine.c.last_used_at.is_(None), mine.c.last_used_at <= now - TOUCH_EVERY)
+    free = (
+        sa.select(mine.c.id)
+        .where(mine.c.id == token_id, stale)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    try:
+        with db.transaction_unless_busy() as conn:
+            conn.execute(sa.update(api_tokens).where(api_tokens.c.id == free).values(last_used_at=now))
+    except sa.exc.DBAPIError as exc:
+        log.info("did not record the last use of API token %s: %s", token_id, exc.orig or exc)

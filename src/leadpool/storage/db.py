@@ -51,6 +51,10 @@ class _SQLite(SQLiteDialect_pysqlite):
 registry.register("sqlite.leadpool", __name__, "_SQLite")
 
 
+# How long a SQLite writer waits for another to finish before giving up.
+BUSY_MS = 60000
+
+
 class NestedConnection(RuntimeError):
     """A second connection asked for while a sole-user database's one connection is out."""
 
@@ -104,7 +108,7 @@ def make_engine(url: str, *, pool_size: int = 10, sole: bool = False) -> Engine:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_MS}")
             # Pages read through the OS's shared mapping and a 16 MB cache per connection, rather
             # than a read() call for every page past SQLite's 2 MB default: a year of events and
             # claims does not fit in 2 MB, and each miss was a system call.
@@ -168,6 +172,31 @@ class Database:
                 _WRITING.reset(writing)
             with begun:
                 yield conn
+
+    @contextmanager
+    def transaction_unless_busy(self) -> Iterator[Connection]:
+        """A write transaction that does not wait for another writer: contended, it fails at once
+        (OperationalError) instead of queueing behind the busy timeout. For bookkeeping writes a
+        request can skip, such as a token's last use. On PostgreSQL writers only wait on the rows
+        they change, which callers skip themselves (FOR UPDATE SKIP LOCKED)."""
+        if self.is_postgres:
+            with self.transaction() as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            raw.execute("PRAGMA busy_timeout=0")
+            try:
+                writing = _WRITING.set(True)
+                try:
+                    begun = conn.begin()
+                finally:
+                    _WRITING.reset(writing)
+                with begun:
+                    yield conn
+            finally:
+                raw.execute(f"PRAGMA busy_timeout={BUSY_MS}")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -7,8 +7,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,7 +23,9 @@ from leadpool.identity.service import person
 from leadpool.leads.model import NOT_TEXT
 from leadpool.settings import Settings
 from leadpool.storage.db import Database
-from leadpool.storage.tables import events, users, web_sessions
+from leadpool.storage.tables import users, web_sessions
+from leadpool.web.throttle import Limits, locked_until, turn
+from leadpool.web.throttle import LockedOut as LockedOut  # where callers have always found it
 
 _hasher = PasswordHasher()
 # Verified when the email is unknown, so a refusal takes as long whether or not the account exists.
@@ -43,8 +43,10 @@ class SessionRules:
     https: bool = False
     min_password: int = 10
     origin: str | None = None  # the public origin, when a proxy rewrites Host
-    failures: int = 10  # refused logins for one email within `lockout` before it is locked
+    failures: int = 10  # refused logins for one email from one address within `lockout`
     lockout: timedelta = timedelta(minutes=15)
+    address_failures: int = 50  # refused logins from one address, whatever the email
+    email_failures: int = 100  # refused logins for one email from every address together
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SessionRules:
@@ -56,7 +58,13 @@ class SessionRules:
             origin=settings.web_origin,
             failures=settings.login_failures,
             lockout=timedelta(minutes=settings.login_lockout_minutes),
+            address_failures=settings.login_address_failures,
+            email_failures=settings.login_email_failures,
         )
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.failures, self.lockout, self.address_failures, self.email_failures)
 
 
 @dataclass(frozen=True)
@@ -84,10 +92,17 @@ def _clean(text: str, width: int = 200) -> str:
 
 
 def set_password(
-    db: Database, user_id: int, password: str, *, min_length: int = 10, actor_id: int | None = None
+    db: Database,
+    user_id: int,
+    password: str,
+    *,
+    min_length: int = 10,
+    actor_id: int | None = None,
+    keep_session: int | None = None,
 ) -> None:
     """Store an argon2 hash of `password`; refuse one too short to resist guessing. Every session
-    of the person ends: a new password is what one sets after a suspected compromise."""
+    of the person ends, but `keep_session` (the one a person changes their own password from): a
+    new password is what one sets after a suspected compromise."""
     problem = None
     if len(password) < min_length:
         problem = f"is {len(password)} characters long; use at least {min_length}"
@@ -105,18 +120,23 @@ def set_password(
         conn.execute(
             sa.update(users).where(users.c.id == user_id).values(password_hash=_hasher.hash(password))
         )
-        conn.execute(
+        ended = conn.execute(
             sa.update(web_sessions)
-            .where(web_sessions.c.user_id == user_id, web_sessions.c.ended_at.is_(None))
+            .where(
+                web_sessions.c.user_id == user_id,
+                web_sessions.c.ended_at.is_(None),
+                web_sessions.c.id != (keep_session or 0),
+            )
             .values(ended_at=now)
-        )
+        ).rowcount
+        own = actor_id == user_id
         append(
             conn,
             EventType.password_set,
             now,
             actor_id=actor_id,
-            reason=f"password set for {who.email}",
-            details={"user_id": user_id},
+            reason=f"{who.email} changed their password" if own else f"password set for {who.email}",
+            details={"user_id": user_id, "sessions_ended": ended},
         )
 
 
@@ -126,99 +146,65 @@ def has_password(db: Database, user_id: int) -> bool:
     return value is not None
 
 
-def _refuse(db: Database, email: str, user_id: int | None, why: str) -> NotFound:
+def _refuse(db: Database, email: str, address: str | None, user_id: int | None, why: str) -> NotFound:
     with db.transaction() as conn:
         append(
             conn,
             EventType.login_failed,
             db.clock.now(),
             reason=WRONG,
-            details={"email": _clean(email), "why": why, **({"user_id": user_id} if user_id else {})},
+            details={
+                "email": _clean(email),
+                "why": why,
+                **({"address": address} if address else {}),
+                **({"user_id": user_id} if user_id else {}),
+            },
         )
     return NotFound(WRONG)
 
 
-class LockedOut(Exception):
-    """Too many refused logins for one email: no password is checked until `until`."""
-
-    def __init__(self, until: datetime) -> None:
-        super().__init__(f"too many failed logins; try again after {until.isoformat()}")
-        self.until = until
-
-
-_LOCKING = ("no such user", "no password set", "wrong password", "user is inactive")
-
-
-def _lockout(db: Database, email: str, rules: SessionRules) -> datetime | None:
-    """When the email may be tried again, if it has had too many refusals lately. Counted from the
-    refusal events (one index range: type and time), whether or not the account exists."""
-    now = db.clock.now()
-    details = events.c.details
-    with db.engine.connect() as conn:
-        recent = conn.execute(
-            sa.select(events.c.at)
-            .where(
-                events.c.type == EventType.login_failed.value,
-                events.c.at > now - rules.lockout,
-                details["email"].as_string() == _clean(email),
-                details["why"].as_string().in_(_LOCKING),
-            )
-            .order_by(events.c.at.desc())
-            .limit(rules.failures)
-        ).all()
-    if len(recent) < rules.failures:
-        return None
-    return as_utc(recent[-1].at) + rules.lockout
-
-
-class _Turn:
-    """One email's turn at the password check (a plain Lock takes no weak reference)."""
-
-    __slots__ = ("__weakref__", "lock")
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-
-
-_TURNS: weakref.WeakValueDictionary[str, _Turn] = weakref.WeakValueDictionary()
-_TURNS_GUARD = threading.Lock()
-
-
-def _turn(email: str) -> _Turn:
-    with _TURNS_GUARD:
-        turn = _TURNS.get(email)
-        if turn is None:
-            turn = _TURNS[email] = _Turn()
-        return turn
-
-
-def verify_login(db: Database, email: str, password: str, rules: SessionRules | None = None) -> Person:
+def verify_login(
+    db: Database, email: str, password: str, rules: SessionRules | None = None, *, address: str | None = None
+) -> Person:
     """The person whose email and password these are; NotFound(WRONG) otherwise, saying neither which
     was wrong nor whether the account exists (the event records which, for ops). With `rules`, an
-    email refused too often lately raises LockedOut without its password being looked at.
+    email or a client `address` refused too often lately raises LockedOut without the password
+    being looked at (see web.throttle for the limits and why there are three).
 
-    One email's attempts take turns within a process: guesses sent all at once would otherwise all
-    read the refusal count before any of them had written its refusal, and all pass the lockout.
-    Across worker processes at most one more guess per worker gets through."""
+    Attempts take turns within a process, per address and per email, so guesses sent all at once
+    cannot all read the refusal count before any has written its refusal."""
     email = email.strip().lower()
-    turn = _turn(email)
-    with turn.lock:
-        return _verify(db, email, password, rules)
+    address = _clean(address, 100) if address else None
+    by_address = turn(f"address {address}") if address else None
+    by_email = turn(f"email {email}")
+    if by_address is None:
+        with by_email.lock:
+            return _verify(db, email, password, rules, address)
+    with by_address.lock, by_email.lock:  # always in this order: no two attempts wait on each other
+        return _verify(db, email, password, rules, address)
 
 
-def _verify(db: Database, email: str, password: str, rules: SessionRules | None) -> Person:
+def _verify(
+    db: Database, email: str, password: str, rules: SessionRules | None, address: str | None
+) -> Person:
     if rules is not None:
-        until = _lockout(db, email, rules)
-        if until is not None:
+        locked = locked_until(db, email, address, rules.limits)
+        if locked is not None:
             with db.transaction() as conn:
                 append(
                     conn,
                     EventType.login_failed,
                     db.clock.now(),
                     reason="too many failed logins",
-                    details={"email": _clean(email), "why": "locked out", "until": until.isoformat()},
+                    details={
+                        "email": _clean(email),
+                        "why": "locked out",
+                        "scope": locked.scope,
+                        "until": locked.until.isoformat(),
+                        **({"address": address} if address else {}),
+                    },
                 )
-            raise LockedOut(until)
+            raise locked
     with db.engine.connect() as conn:
         row = conn.execute(
             sa.select(users.c.id, users.c.password_hash, users.c.active).where(users.c.email == email)
@@ -229,13 +215,13 @@ def _verify(db: Database, email: str, password: str, rules: SessionRules | None)
     except (VerificationError, InvalidHashError):
         ok = False
     if row is None:
-        raise _refuse(db, email, None, "no such user")
+        raise _refuse(db, email, address, None, "no such user")
     if stored is None:
-        raise _refuse(db, email, row.id, "no password set")
+        raise _refuse(db, email, address, row.id, "no password set")
     if not ok:
-        raise _refuse(db, email, row.id, "wrong password")
+        raise _refuse(db, email, address, row.id, "wrong password")
     if not row.active:
-        raise _refuse(db, email, row.id, "user is inactive")
+        raise _refuse(db, email, address, row.id, "user is inactive")
     if _hasher.check_needs_rehash(stored):  # the hasher's parameters were raised since: upgrade it
         with db.transaction() as conn:
             conn.execute(
@@ -244,7 +230,9 @@ def _verify(db: Database, email: str, password: str, rules: SessionRules | None)
     return person(db, row.id)
 
 
-def start_session(db: Database, who: Person, rules: SessionRules) -> tuple[str, WebSession]:
+def start_session(
+    db: Database, who: Person, rules: SessionRules, *, address: str | None = None
+) -> tuple[str, WebSession]:
     """A new session for `who`: the clear token for the cookie (shown once), and the session."""
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
@@ -262,7 +250,16 @@ def start_session(db: Database, who: Person, rules: SessionRules) -> tuple[str, 
             )
             .returning(web_sessions.c.id)
         ).scalar_one()
-        append(conn, EventType.login, now, actor_id=who.id, reason=f"{who.email} logged in")
+        # The address makes it one this email is known to log in from (web.throttle spares it).
+        where = {"address": _clean(address, 100)} if address else {}
+        append(
+            conn,
+            EventType.login,
+            now,
+            actor_id=who.id,
+            reason=f"{who.email} logged in",
+            details={"email": who.email, **where},
+        )
     return token, WebSession(session_id, who, csrf)
 
 

@@ -18,6 +18,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadpool.clock import as_utc
 from leadpool.identity.access import Person, allowed
@@ -270,6 +271,39 @@ def flash(response: Response, kind: str, text: str) -> Response:
     value = base64.urlsafe_b64encode(json.dumps([kind, text[:1500]]).encode()).decode()
     response.set_cookie(FLASH_COOKIE, value, httponly=True, samesite="lax", path="/")
     return response
+
+
+class SecureCookies:
+    """Under https (web_https) every cookie leadpool sets is marked Secure, so a browser never sends
+    it over plain http, where anyone on the path could read it. Done here, once, rather than at each
+    of the many places that set a flash message without a request in hand."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def secured(message: Message) -> None:
+            rules = getattr(scope["app"].state, "web_rules", None) if "app" in scope else None
+            if message["type"] == "http.response.start" and rules is not None and rules.https:
+                message = {
+                    **message,
+                    "headers": [
+                        (
+                            k,
+                            v + b"; Secure"
+                            if k.lower() == b"set-cookie" and b"; secure" not in v.lower()
+                            else v,
+                        )
+                        for k, v in message.get("headers", [])
+                    ],
+                }
+            await send(message)
+
+        await self.app(scope, receive, secured)
 
 
 def _flashes(request: Request) -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from leadpool.errors import NotFound
+from leadpool.errors import InvalidInput, NotFound
 from leadpool.leads.model import NOT_TEXT
 from leadpool.settings import Settings
 from leadpool.web import auth
@@ -23,6 +23,7 @@ from leadpool.web.pages import (
     CheckedForm,
     LoginNeeded,
     PageForbidden,
+    SecureCookies,
     Session,
     get_rules,
     home,
@@ -101,15 +102,17 @@ def login(
             email=email,
             error="the form expired; please try again",
         )
+    address = request.client.host if request.client else None  # uvicorn's, from a trusted proxy
     try:
-        who = auth.verify_login(db, email, password, rules)
+        who = auth.verify_login(db, email, password, rules, address=address)
     except NotFound:
         return _login_page(request, next_path=_safe_next(next) or "/", email=email, error=auth.WRONG)
     except auth.LockedOut as locked:
         wait = local(locked.until, "UTC", "%H:%M UTC")
-        error = f"too many failed logins for this email; try again after {wait}"
+        where = "from your network address" if locked.scope == "address" else "for this email"
+        error = f"too many failed logins {where}; try again after {wait}"
         return _login_page(request, next_path=_safe_next(next) or "/", email=email, error=error)
-    token, _ = auth.start_session(db, who, rules)
+    token, _ = auth.start_session(db, who, rules, address=address)
     target = _safe_next(next)
     response = RedirectResponse(home(db, who) if target in (None, "/") else target, status_code=303)
     response.set_cookie(
@@ -133,6 +136,46 @@ def logout(db: DB, session: Session, _form: CheckedForm) -> Response:
     return response
 
 
+@router.get("/password")
+def password_form(request: Request, session: Session, rules: Rules) -> Response:
+    return render(request, "password.html", min_password=rules.min_password)
+
+
+@router.post("/password")
+def change_password(request: Request, db: DB, session: Session, rules: Rules, form: CheckedForm) -> Response:
+    """A person changes their own password: the current one first (a session left open on a shared
+    computer must not be enough to take the account over), the new one twice. Their other sessions
+    end; this one goes on. A wrong current password counts as a refused login (web.throttle)."""
+    fields = {
+        k: v[: auth.MAX_PASSWORD + 1] if isinstance(v := form.get(k), str) else ""
+        for k in ("current", "new", "again")
+    }
+    who = session.person
+
+    def refused(error: str) -> Response:
+        return render(request, "password.html", status=422, min_password=rules.min_password, error=error)
+
+    address = request.client.host if request.client else None
+    try:
+        auth.verify_login(db, who.email, fields["current"], rules, address=address)
+    except NotFound:
+        return refused("Your current password is not that one; nothing was changed.")
+    except auth.LockedOut as locked:
+        wait = f"{local(locked.until, who.timezone)} ({who.timezone})"
+        return refused(f"Too many wrong passwords; try again after {wait}. Nothing was changed.")
+    if fields["new"] != fields["again"]:
+        return refused("The new password and its repetition differ; type the same one twice.")
+    if fields["new"] == fields["current"]:
+        return refused("The new password is your current one; choose another.")
+    try:
+        auth.set_password(
+            db, who.id, fields["new"], min_length=rules.min_password, actor_id=who.id, keep_session=session.id
+        )
+    except InvalidInput as problem:
+        return refused(f"The new password {problem.problems[0].message}.")
+    return redirect("/", "ok", "Your password is changed; your other sessions were logged out.")
+
+
 def mount(app: FastAPI, settings: Settings | None = None) -> None:
     """Add the web app to the API's app: pages at the root, assets under /static."""
     from leadpool.web.dashboards import router as dashboards_router
@@ -143,6 +186,7 @@ def mount(app: FastAPI, settings: Settings | None = None) -> None:
     for pages in (router, rep_router, ops_router, dashboards_router):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(SecureCookies)  # under web_https, the flash cookie too is Secure
 
     async def _login_needed(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginNeeded)
