@@ -105,7 +105,7 @@ CASES = [
     ),
     Case("GET", "/api/v1/transfers", READERS),
     # The transfer goes to Warm, a pool of no team: only ops decide it (a manager decides their team's).
-    Case("POST", "/api/v1/transfers/{transfer}/decision", OPS, body={"approve": False}),
+    Case("POST", "/api/v1/transfers/{transfer}/decision", OPS, body={"approve": False}, hidden=True),
     # The holder may re-score their own lead (research showed more intent); re-tiering follows.
     Case(
         "PUT",

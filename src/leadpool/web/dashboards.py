@@ -69,10 +69,6 @@ def may_acknowledge(who: Person, pool: Pool | None) -> bool:
     return who.role is Role.manager and pool is not None and allowed(pool, who, Permission.manage)
 
 
-def may_decide(who: Person, target: Pool | None) -> bool:
-    return not read_only(who) and target is not None and allowed(target, who, Permission.manage)
-
-
 def visible_pools(org: CurrentOrg, who: Person) -> list[Pool]:
     """The pools this person may view, their own team's (those they manage) first, then org order."""
     pools = [
@@ -238,9 +234,10 @@ def cards(
 
 
 def pending_transfers(db: Database, who: Person, pool: str | None = None) -> list[dict[str, Any]]:
-    """Transfers waiting for a decision, with names instead of ids and whether `who` may decide."""
+    """The transfers waiting for a decision that `who` may see, with names instead of ids and
+    whether `who` may decide (the service's rule: ops, or the manager of the lead's team)."""
     org = current(db)
-    rows = transfers.pending(db)
+    rows = transfers.pending(db, who)
     if not rows:
         return []
     with db.engine.connect() as conn:
@@ -268,7 +265,7 @@ def pending_transfers(db: Database, who: Person, pool: str | None = None) -> lis
                 "to": to_name,
                 "by": emails.get(r["requested_by"], "?"),
                 "company": companies.get(r["lead_id"]) or "",
-                "may_decide": may_decide(who, target),
+                "may_decide": not read_only(who) and r["may_decide"],
             }
         )
     return out
