@@ -272,12 +272,16 @@ def pending_transfers(db: Database, who: Person, pool: str | None = None) -> lis
 
 
 def rep_table(db: Database, who: Person, span: Range, pool: str | None = None) -> list[RepMetrics]:
-    """A manager's own team (on the overview); everyone who claimed from the pool (on a pool page)."""
-    team = who.team if who.role is Role.manager and pool is None else None
-    reps = metrics.rep_metrics(db, span.start, span.end, pool=pool, team=team)
+    """A manager's own team (on the overview); everyone who claimed from the pool (on a pool page),
+    for a manager only her team's reps one by one and every other team's as one summed row."""
+    manager = who.role is Role.manager
+    team = who.team if manager and pool is None else None
+    reps = metrics.rep_metrics(
+        db, span.start, span.end, pool=pool, team=team, fold_except=who.team, fold=manager
+    )
     if pool is not None:
         reps = [r for r in reps if r.leads or r.open_leads]
-    return sorted(reps, key=lambda r: (r.team or "", -r.leads, r.name))
+    return sorted(reps, key=lambda r: (r.rep_id == 0, r.team or "", -r.leads, r.name))  # other teams last
 
 
 def _context(db: Database, who: Person, span: Range) -> dict[str, Any]:
