@@ -87,7 +87,7 @@ def test_wrong_types_over_http_name_the_field(client: TestClient, auth: Any) -> 
 def test_roles_are_enforced(client: TestClient, auth: Any) -> None:
     r = client.post("/api/v1/leads", json=lead(1), headers=auth["rob"])
     assert r.status_code == 403 and "needs one of the roles" in r.json()["error"]["message"]
-    assert client.get("/api/v1/review", headers=auth["rob"]).status_code == 404
+    assert client.get("/api/v1/review", headers=auth["rob"]).status_code == 403  # ops only, as the web page
     assert client.get("/api/v1/review", headers=auth["ops"]).json()["counts"] == {}
     pools = {p["name"]: p["permissions"] for p in client.get("/api/v1/pools", headers=auth["rob"]).json()}
     assert "Hot" not in pools and pools["Cold"] == ["claim"]

@@ -84,7 +84,7 @@ def test_a_requested_transfer_moves_the_lead_unclaimed_once_ops_approve(
 
 def test_a_rejected_transfer_leaves_the_lead_where_it_is(db: Database, people: dict[str, Person]) -> None:
     (r,) = ingest(db, [IntakeItem({"email": "t@x.example", "score": 30})])
-    t = transfers.request(db, people["mia"], r.lead_id or 0, "Hot", "looks big")
+    t = transfers.request(db, people["ops"], r.lead_id or 0, "Hot", "looks big")
     transfers.decide(db, people["ops"], t["id"], False, "not a demo request")
     assert _where(db, r.lead_id or 0) == ("available", "Cold", None)
 
@@ -104,7 +104,7 @@ def test_a_score_crossing_a_tier_boundary_re_tiers_the_lead(db: Database, people
 
 def test_the_transfer_rate_alert(db: Database, people: dict[str, Person], clock: ManualClock) -> None:
     results = ingest(db, [IntakeItem({"email": f"r{i}@x.example", "score": 30}) for i in range(10)])
-    t = transfers.request(db, people["mia"], results[0].lead_id or 0, "Warm", "MQL after all")
+    t = transfers.request(db, people["ops"], results[0].lead_id or 0, "Warm", "MQL after all")
     transfers.decide(db, people["ops"], t["id"], True)
     clock.advance(timedelta(hours=1))
     rates = {r["pool"]: r for r in transfers.rates(db, clock.now() - timedelta(days=1), clock.now())}

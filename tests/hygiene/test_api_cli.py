@@ -37,7 +37,7 @@ def test_ops_decide_review_items_over_http_and_reps_cannot(
     }
     r = client.post("/api/v1/review/decisions", json=body, headers=auth["rob"])
     assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
-    assert client.get("/api/v1/review", headers=auth["rob"]).status_code == 404
+    assert client.get("/api/v1/review", headers=auth["rob"]).status_code == 403
     r = client.post("/api/v1/review/decisions", json=body, headers=auth["ops"])
     assert r.json() == {"verdict": "return", "done": low, "refused": []}
     lead = client.get(f"/api/v1/leads/{low[0]}", headers=auth["ops"]).json()

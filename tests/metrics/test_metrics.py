@@ -56,7 +56,7 @@ def history(db: Database, people: Any, clock: ManualClock) -> dict[str, Any]:
     claim(db, rita, "Cold", lead_id=c)
     record_outcome(db, rob, a, Outcome.won, amount=Decimal("1000"))
     clock.set(t0 + timedelta(hours=5))
-    moved = transfers.request(db, people["mia"], d, "Warm", "asked for the other product")
+    moved = transfers.request(db, people["ops"], d, "Warm", "asked for the other product")
     transfers.decide(db, people["ops"], moved["id"], True)
     clock.set(t0 + timedelta(hours=6))
     return {"t0": t0, "end": clock.now(), "ids": (a, b, c, d)}

@@ -108,12 +108,19 @@ def cancel_absence(db: Database, actor: Person, absence_id: int) -> None:
     now = db.clock.now()
     with db.transaction() as conn:
         row = conn.execute(
-            sa.select(absences.c.id, users.c.email, absences.c.reason)
+            sa.select(
+                absences.c.id,
+                users.c.email,
+                absences.c.reason,
+                users.c.id.label("id_of_user"),
+                teams.c.name.label("team"),
+            )
             .join(users, users.c.id == absences.c.user_id)
+            .outerjoin(teams, teams.c.id == users.c.team_id)
             .where(absences.c.id == absence_id)
         ).first()
-        if row is None:
-            raise NotFound(f"no absence {absence_id}", hint="GET /api/v1/absences lists them")
+        if row is None or not _sees(actor, row.id_of_user, row.team):
+            raise NotFound(f"no absence {absence_id}", hint="GET /api/v1/absences lists the ones you may see")
         user_id, _ = _target(conn, actor, row.email)
         conn.execute(sa.delete(absences).where(absences.c.id == absence_id))
         append(
@@ -204,7 +211,18 @@ def import_absences(
     return added, rejected
 
 
-def list_absences(db: Database, *, current_only: bool = True) -> list[dict[str, Any]]:
+def _sees(actor: Person, user_id: int, team: str | None) -> bool:
+    """Absences carry free-text reasons (sick, medical): a rep's are theirs and their manager's to
+    read, and ops' and admins' (who plan around them); nobody else's."""
+    if actor.role in (Role.ops, Role.admin) or user_id == actor.id:
+        return True
+    return actor.role is Role.manager and actor.team is not None and team == actor.team
+
+
+def list_absences(
+    db: Database, actor: Person | None = None, *, current_only: bool = True
+) -> list[dict[str, Any]]:
+    """The absences `actor` may see (see _sees); every one without an actor (the CLI, push)."""
     now = db.clock.now()
     query = (
         sa.select(absences.c.id, users.c.email, absences.c.starts_at, absences.c.ends_at, absences.c.reason)
@@ -213,6 +231,12 @@ def list_absences(db: Database, *, current_only: bool = True) -> list[dict[str, 
     )
     if current_only:
         query = query.where(absences.c.ends_at > now)
+    if actor is not None and actor.role not in (Role.ops, Role.admin):
+        mine = users.c.id == actor.id
+        if actor.role is Role.manager and actor.team is not None:
+            team = sa.select(teams.c.id).where(teams.c.name == actor.team).scalar_subquery()
+            mine = sa.or_(mine, users.c.team_id == team)
+        query = query.where(mine)
     with db.engine.connect() as conn:
         return [
             {**r, "starts_at": as_utc(r["starts_at"]), "ends_at": as_utc(r["ends_at"])}

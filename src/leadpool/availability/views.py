@@ -41,7 +41,7 @@ def add_absence(db: DB, me: Me, body: AbsenceIn) -> dict[str, Any]:
 
 @router.get("/absences")
 def absences(db: DB, me: Me) -> dict[str, Any]:
-    return {"absences": service.list_absences(db)}
+    return {"absences": service.list_absences(db, me)}
 
 
 @router.delete("/absences/{absence_id}", status_code=204)

@@ -101,7 +101,7 @@ def claim(
     if taken:
         return [Claimed(lead, pool.name, priority, now) for lead, priority in taken]
     if lead_id is not None:
-        raise _unavailable(db, lead_id, pool.name)
+        raise _unavailable(db, org, lead_id, pool.name)
     raise NotFound(
         f"{pool.name} has no available leads right now", hint="try another pool or come back later"
     )
@@ -460,13 +460,15 @@ def _hint(refusal: Refusal) -> str:
     return "see the message for what to claim first"
 
 
-def _unavailable(db: Database, lead_id: int, pool: str) -> Conflict | NotFound:
+def _unavailable(db: Database, org: CurrentOrg, lead_id: int, pool: str) -> Conflict | NotFound:
+    """Why a lead asked for by id was not taken. Only a lead of this pool (one the rep could see in
+    it) is said to exist; anything else reads as not there, wherever it is (§2)."""
     with db.engine.connect() as conn:
         row = conn.execute(sa.select(leads.c.status, leads.c.pool_id).where(leads.c.id == lead_id)).first()
-    if row is None:
-        return NotFound(f"no lead with id {lead_id}")
-    if row.status == Status.available.value:
-        return Conflict(f"lead {lead_id} is not in {pool}", hint="claim it from the pool it is in")
+    if row is None or row.pool_id != org.pool_ids.get(pool) or row.status == Status.available.value:
+        return NotFound(
+            f"no lead {lead_id} in {pool}", hint=f"claim next from {pool}, or from the pool it is in"
+        )
     return Conflict(
         f"lead {lead_id} is no longer available ({row.status})",
         hint="someone else got it first; claim next instead",

@@ -29,8 +29,8 @@ from leadpool.health.model import (
     overflow_step,
 )
 from leadpool.health.model import sizing_step as _sizing_step
-from leadpool.identity.access import Person
-from leadpool.identity.model import Role
+from leadpool.identity.access import Person, allowed
+from leadpool.identity.model import Permission, Role
 from leadpool.leads.model import Status
 from leadpool.notify.service import Alert, hand_off
 from leadpool.org.schema import Assign, Audience, Health, Pool, Strategy
@@ -669,11 +669,15 @@ def report(db: Database) -> list[dict[str, Any]]:
 
 
 def reset(db: Database, actor: Person, pool_name: str, *, pin_days: float = 7, reason: str) -> dict[str, Any]:
-    """An admin undoes every automatic change to a pool; automation leaves it alone for `pin_days`."""
-    if actor.role not in (Role.admin, Role.ops):
-        raise Forbidden("only ops and admins reset a pool's automatic changes")
+    """Whoever manages the pool (ops, admins, its team's manager) undoes every automatic change to
+    it; automation leaves it alone for `pin_days`."""
     org = current(db)
     pool = org.pool(pool_name)
+    if not allowed(pool, actor, Permission.manage):
+        raise Forbidden(
+            f"resetting {pool.name}'s automatic changes needs manage permission on it",
+            hint="ops, admins, or the manager of the pool's team may",
+        )
     pool_id = org.pool_ids[pool.name]
     at = db.clock.now()
     with db.transaction() as conn:

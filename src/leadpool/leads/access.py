@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadpool.errors import NotFound
-from leadpool.identity.access import Person
-from leadpool.identity.model import Role
+from leadpool.identity.access import Person, allowed
+from leadpool.identity.model import Permission, Role
+from leadpool.org.schema import Pool
 from leadpool.storage.tables import leads, teams, users
 
 
@@ -36,6 +37,21 @@ def may_see(conn: Connection, actor: Person, owner_id: int | None) -> bool:
     if actor.role in (Role.ops, Role.admin, Role.executive):
         return True
     return may_work(conn, actor, owner_id)
+
+
+def may_see_lead(conn: Connection, actor: Person, owner_id: int | None, pool: Pool | None) -> bool:
+    """A held lead as may_see; an unheld one to whoever may view its pool (managers view all)."""
+    if may_see(conn, actor, owner_id):
+        return True
+    return owner_id is None and pool is not None and allowed(pool, actor, Permission.view)
+
+
+def may_manage_lead(conn: Connection, actor: Person, owner_id: int | None, pool: Pool | None) -> bool:
+    """Moving or re-scoring a lead: who may work it (holder, their manager, ops, admins), and for a
+    lead nobody holds, whoever manages its pool (a manager her team's pools)."""
+    if may_work(conn, actor, owner_id):
+        return True
+    return owner_id is None and pool is not None and allowed(pool, actor, Permission.manage)
 
 
 def owner_filter(actor: Person, owner_column: Any) -> Any:

@@ -7,7 +7,7 @@ weekdays and percentiles in the org's time zone. Definitions are in metrics.mode
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -707,10 +707,13 @@ def rep_metrics(
     pool: str | None = None,
     team: str | None = None,
     rep_id: int | None = None,
+    fold_except: str | None = None,
+    fold: bool = False,
 ) -> list[RepMetrics]:
     """Per rep (role rep; one team with `team`; one rep with `rep_id`), claims in the range: what
     they took, contact speed, releases, SLA breaches, quality mix, open leads and hoarding signals.
-    The average rep (for the hoarding mark) is taken over the listed team, before `rep_id` narrows."""
+    The average rep (for the hoarding mark) is taken over the listed team, before `rep_id` narrows.
+    With `fold`, reps of any team but `fold_except` come as one summed row (a manager's view)."""
     _check_range(start, end)
     org = current(db)
     only = _pool_id(org, pool)
@@ -785,37 +788,55 @@ def rep_metrics(
     marks = Hoarding(
         m.hoarding_claim_share, m.hoarding_contact_rate, m.hoarding_open, m.hoarding_contact_hours
     )
+    empty = {"claim": 0, "assign": 0, "mix": {}, "waits": {}, "contacted": 0}
+
+    def row(ids: list[int], email: str, name: str, team: str | None, signals: bool) -> RepMetrics:
+        """One rep's figures, or (several ids) their sum, the contact median over all their leads."""
+        t: dict[str, Any] = {"claim": 0, "assign": 0, "mix": Counter(), "waits": Counter(), "contacted": 0}
+        for rid in ids:
+            one = took.get(rid, empty)
+            t["claim"] += one["claim"]
+            t["assign"] += one["assign"]
+            t["contacted"] += one["contacted"]
+            t["mix"].update(one["mix"])
+            t["waits"].update(one["waits"])
+        n = t["claim"] + t["assign"]
+        rate = ratio(t["contacted"], n)
+        p50 = hours(percentile(dict(t["waits"]), 50))
+        releases = sum(seen.get((E.released.value, rid), 0) for rid in ids)
+        open_leads = sum(open_now.get(rid, 0) for rid in ids)
+        return RepMetrics(
+            rep_id=ids[0] if len(ids) == 1 else 0,
+            email=email,
+            name=name,
+            team=team,
+            leads=n,
+            claims=t["claim"],
+            assigned=t["assign"],
+            contacted=t["contacted"],
+            contact_rate=rate,
+            contact_p50=p50,
+            releases=releases,
+            abandonment=ratio(releases, n),
+            sla_breaches=sum(seen.get((E.sla_breached.value, rid), 0) for rid in ids),
+            quality_mix=dict(sorted(t["mix"].items())),
+            open_leads=open_leads,
+            hoarding=hoarding_signals(n, average, rate, open_leads, p50, marks) if signals else (),
+        )
+
     out = []
+    folded = []
     for r in reps:
         rid = int(r.id)
         if rep_id is not None and rid != rep_id:
             continue
-        t = took.get(rid, {"claim": 0, "assign": 0, "mix": {}, "waits": {}, "contacted": 0})
-        n = t["claim"] + t["assign"]
-        rate = ratio(t["contacted"], n)
-        p50 = hours(percentile(t["waits"], 50))
-        releases = seen.get((E.released.value, rid), 0)
-        open_leads = open_now.get(rid, 0)
-        out.append(
-            RepMetrics(
-                rep_id=rid,
-                email=r.email,
-                name=r.name,
-                team=r[3],
-                leads=n,
-                claims=t["claim"],
-                assigned=t["assign"],
-                contacted=t["contacted"],
-                contact_rate=rate,
-                contact_p50=p50,
-                releases=releases,
-                abandonment=ratio(releases, n),
-                sla_breaches=seen.get((E.sla_breached.value, rid), 0),
-                quality_mix=dict(sorted(t["mix"].items())),
-                open_leads=open_leads,
-                hoarding=hoarding_signals(n, average, rate, open_leads, p50, marks),
-            )
-        )
+        if fold and (fold_except is None or r[3] != fold_except):
+            folded.append(rid)
+            continue
+        out.append(row([rid], r.email, r.name, r[3], True))
+    if folded:
+        # Per-rep signals of people outside the viewer's team are not hers to read (§2).
+        out.append(row(folded, "", f"Other teams ({len(folded)} reps)", None, False))
     return out
 
 

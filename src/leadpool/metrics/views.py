@@ -98,10 +98,13 @@ def reps(
     team: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
     """Per rep: leads, contact speed, releases, SLA breaches, quality mix, open leads, hoarding
-    signals. A rep gets their own row only."""
+    signals. A rep gets their own row only; a manager her team's reps, every other team's as one
+    summed row; ops, admins and executives every rep."""
     s, e = window(db, start, end)
-    only = me.id if me.role is Role.rep else None
-    rows = service.rep_metrics(db, s, e, pool=pool, team=team, rep_id=only)
+    only = me.id if me.role not in (Role.manager, Role.ops, Role.admin, Role.executive) else None
+    rows = service.rep_metrics(
+        db, s, e, pool=pool, team=team, rep_id=only, fold_except=me.team, fold=me.role is Role.manager
+    )
     return {"from": s, "to": e, "reps": [asdict(r) for r in rows]}
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadpool.claims.limits import effective_limits
-from leadpool.errors import LeadpoolError, NotFound
+from leadpool.errors import Forbidden, InvalidInput, LeadpoolError, NotFound, Problem
 from leadpool.events.model import EventType
 from leadpool.events.service import append
 from leadpool.identity.access import Person, allowed
@@ -178,13 +178,24 @@ def _upsert(
     return dict(conn.execute(sa.select(table.c[key], table.c.id)).all())
 
 
-def apply(db: Database, text: str, *, actor_id: int | None = None, dry_run: bool = False) -> Changes:
-    """Load an org file. Applying the same file twice changes nothing and says so."""
+def apply(
+    db: Database,
+    text: str,
+    *,
+    actor_id: int | None = None,
+    dry_run: bool = False,
+    actor: Person | None = None,
+) -> Changes:
+    """Load an org file. Applying the same file twice changes nothing and says so. With an `actor`
+    (the API), who is admin changes only by an admin's hand; without one (the operator's CLI, the
+    seed) the file is trusted as it stands."""
     loaded = parse(text)
     checksum = hashlib.sha256(loaded.org.model_dump_json().encode()).hexdigest()
     now = db.clock.now()
+    if actor is not None:
+        actor_id = actor.id
     try:
-        return _apply(db, loaded, text, checksum, now, actor_id, dry_run)
+        return _apply(db, loaded, text, checksum, now, actor_id, dry_run, actor)
     except _DryRun as done:
         return done.changes
 
@@ -194,8 +205,40 @@ class _DryRun(Exception):
         self.changes = changes
 
 
+def _check_admins(conn: Connection, actor: Person | None, rows: list[dict[str, Any]]) -> None:
+    """§2: making or unmaking an admin (role or active flag) is an admin's act, and no change may
+    leave the org with no active admin where it had one, whoever makes it."""
+    before = {r.email: r for r in conn.execute(sa.select(users.c.email, users.c.role, users.c.active))}
+    after = {email: (r.role == Role.admin.value and r.active) for email, r in before.items()} | {
+        r["email"]: r["role"] == Role.admin.value and bool(r["active"]) for r in rows
+    }
+    was = {email for email, r in before.items() if r.role == Role.admin.value and r.active}
+    gains = sorted(e for e, admin in after.items() if admin and e not in was)
+    losses = sorted(e for e in was if not after[e])
+    if (gains or losses) and actor is not None and actor.role is not Role.admin:
+        named = ", ".join(
+            [f"{e} would become admin" for e in gains] + [f"{e} would lose admin" for e in losses]
+        )
+        raise Forbidden(
+            f"only an admin changes who is admin ({named}); nothing was applied",
+            hint="keep those users' role and active flag as they are, or ask an admin to apply the file",
+        )
+    if was and not any(after.values()):
+        raise InvalidInput(
+            [Problem("users", f"this file leaves no active admin ({', '.join(losses)} would lose admin)")],
+            hint="keep at least one active user with role admin",
+        )
+
+
 def _apply(
-    db: Database, loaded: LoadedOrg, text: str, checksum: str, now: Any, actor_id: int | None, dry_run: bool
+    db: Database,
+    loaded: LoadedOrg,
+    text: str,
+    checksum: str,
+    now: Any,
+    actor_id: int | None,
+    dry_run: bool,
+    actor: Person | None = None,
 ) -> Changes:
     org = loaded.org
     with db.transaction() as conn:
@@ -222,6 +265,7 @@ def _apply(
             }
             for u in org.users
         ]
+        _check_admins(conn, actor, user_rows)
         _upsert(conn, users, "email", user_rows, changes, "users", now)
         pool_rows = [{"name": p.name, "kind": p.kind.value, "active": True} for p in org.pools]
         _upsert(conn, pools, "name", pool_rows, changes, "pools", now)

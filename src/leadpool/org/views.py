@@ -34,4 +34,4 @@ def check(text: YamlBody, _who: Admin) -> dict[str, Any]:
 
 @router.put("")
 def apply(text: YamlBody, db: DB, who: Admin) -> dict[str, Any]:
-    return service.apply(db, text, actor_id=who.id).as_dict()
+    return service.apply(db, text, actor=who).as_dict()

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from leadpool.clock import as_utc
-from leadpool.errors import InvalidInput, Problem
+from leadpool.errors import Forbidden, InvalidInput, Problem
+from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.org.service import current
 from leadpool.push.fairness import gini
@@ -29,6 +30,7 @@ def fairness(
     period: str = "day",
     team: str | None = None,
     kind: str = "assign",
+    actor: Person | None = None,
 ) -> dict[str, Any]:
     """Leads given to each rep (pushed, claimed or both) per period in the org's time zone.
 
@@ -51,6 +53,16 @@ def fairness(
         problems.append(Problem("team", f"unknown team '{team}'"))
     if problems:
         raise InvalidInput(problems)
+    if actor is not None and actor.role is Role.manager:
+        # Per-rep figures are a manager's for her own team only (§2); other teams' are not hers.
+        if team is not None and team != actor.team:
+            raise Forbidden(
+                f"a manager sees the fairness report of her own team ({actor.team or 'none'}), not {team}",
+                hint="leave out team, or ask ops for the whole org",
+            )
+        team = actor.team
+        if team is None:
+            raise Forbidden("a manager without a team has no reps to report on", hint="ask ops")
     scope = [u for u in org.users if u.role is Role.rep and u.active and (team is None or u.team == team)]
     with db.reports.connect() as conn:
         ids = dict(conn.execute(sa.select(users.c.email, users.c.id)).all())

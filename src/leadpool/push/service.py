@@ -758,7 +758,12 @@ def decline(db: Database, rep: Person, lead_id: int, reason: str) -> dict[str, A
     org = current(db)
     with db.transaction() as conn:
         lock(conn)
-        lead = locked_lead(conn, lead_id)
+        # One answer for a lead that does not exist and one that is someone else's: nothing leaks.
+        unknown = NotFound(f"no lead {lead_id} among your leads and offers")
+        try:
+            lead = locked_lead(conn, lead_id)
+        except NotFound:
+            raise unknown from None
         if lead.status == Status.offered.value:
             updated = conn.execute(
                 sa.update(offers)
@@ -766,7 +771,7 @@ def decline(db: Database, rep: Person, lead_id: int, reason: str) -> dict[str, A
                 .values(answer="declined", answered_at=now)
             ).rowcount
             if not updated:
-                raise NotFound(f"lead {lead_id} has no open offer to you")
+                raise unknown
         else:
             held = conn.execute(
                 sa.select(claims.c.id, claims.c.kind).where(
@@ -774,7 +779,7 @@ def decline(db: Database, rep: Person, lead_id: int, reason: str) -> dict[str, A
                 )
             ).first()
             if lead.owner_id != rep.id or held is None:
-                raise NotFound(f"lead {lead_id} is not among your leads")
+                raise unknown
             if held.kind != "assign":
                 raise Conflict(
                     f"you claimed lead {lead_id} yourself; only leads pushed to you can be declined",

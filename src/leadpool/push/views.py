@@ -56,5 +56,5 @@ def fairness(
     team: str | None = None,
     kind: Literal["assign", "claim", "all"] = "assign",
 ) -> dict[str, Any]:
-    """Leads per rep per period and the Gini coefficient over the range."""
-    return reports.fairness(db, start, end, period=period, team=team, kind=kind)
+    """Leads per rep per period and the Gini coefficient over the range (a manager: her team's)."""
+    return reports.fairness(db, start, end, period=period, team=team, kind=kind, actor=me)

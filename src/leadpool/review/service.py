@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadpool.clock import as_utc
-from leadpool.errors import Forbidden, InvalidInput, NotFound, Problem
+from leadpool.errors import Forbidden, InvalidInput, Problem
 from leadpool.events.model import EventType
 from leadpool.health import gates as health
 from leadpool.identity.access import Person
@@ -38,8 +38,9 @@ def queue(
     db: Database, actor: Person, *, reason: str | None = None, limit: int = 100, offset: int = 0
 ) -> dict[str, Any]:
     """Counts by reason and by time waiting, and the leads themselves, oldest first."""
-    if actor.role not in (*_DECIDERS, Role.manager, Role.executive):
-        raise NotFound("the review queue is for ops")
+    if actor.role not in _DECIDERS:
+        # The queue holds every team's contact data: ops' work, as on the web page.
+        raise Forbidden("the review queue is for ops", hint="ask someone with the ops or admin role")
     org = current(db)
     now = db.clock.now()
     since = sa.func.coalesce(leads.c.entered_pool_at, leads.c.created_at)

@@ -371,12 +371,17 @@ def lift(db: Database, actor: Person, penalty_id: int, reason: str) -> None:
                 penalties.c.id == penalty_id
             )
         ).first()
-        if row is None:
-            raise NotFound(f"no penalty {penalty_id}")
-        from leadpool.leads.access import may_work
+        from leadpool.leads.access import may_see
 
-        if actor.role not in (Role.manager, Role.ops, Role.admin) or not may_work(conn, actor, row.rep_id):
-            raise Forbidden("only the rep's manager or ops may lift a penalty")
+        # Another team's penalties are not a manager's to know of, nor another rep's to a rep.
+        if row is None or not may_see(conn, actor, row.rep_id):
+            raise NotFound(f"no penalty {penalty_id}")
+        ops = actor.role in (Role.ops, Role.admin)
+        if not ops and (actor.role is not Role.manager or row.rep_id == actor.id):
+            raise Forbidden(
+                "only the rep's manager or ops may lift a penalty, and nobody their own",
+                hint="ask ops (or your manager) to lift it",
+            )
         conn.execute(
             sa.update(penalties).where(penalties.c.id == penalty_id).values(lifted_at=now, lifted_by=actor.id)
         )

@@ -6,7 +6,7 @@ transfers means its routing rules need fixing: the scheduler says so."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -15,8 +15,8 @@ from leadpool.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from leadpool.events.model import EventType
 from leadpool.events.service import append
 from leadpool.identity.access import Person, allowed
-from leadpool.identity.model import Permission, Role
-from leadpool.leads.access import locked_lead, may_work
+from leadpool.identity.model import MANAGES_ALL, SEES_ALL, Permission, Role
+from leadpool.leads.access import locked_lead, may_manage_lead, may_see_lead, owner_filter
 from leadpool.leads.model import LIVE_STATUSES, Status, field_types, normalise
 from leadpool.notify.service import Alert
 from leadpool.org.schema import Pool
@@ -37,8 +37,11 @@ def request(db: Database, actor: Person, lead_id: int, to_pool: str, reason: str
     now = db.clock.now()
     with db.transaction() as conn:
         lead = locked_lead(conn, lead_id)
-        if not (may_work(conn, actor, lead.owner_id) or actor.role is Role.manager):
-            raise NotFound(f"no lead {lead_id} among your leads")
+        # The same words as for a lead that does not exist: a caller learns nothing of other teams' leads.
+        if not may_manage_lead(
+            conn, actor, lead.owner_id, org.pool_by_id(lead.pool_id) if lead.pool_id else None
+        ):
+            raise NotFound(f"no lead {lead_id}")
         if lead.status not in _MOVABLE or lead.pool_id is None:
             raise Conflict(f"lead {lead_id} is {lead.status}; only leads in a pool or held by a rep can move")
         if org.pool_ids[target.name] == lead.pool_id:
@@ -74,23 +77,48 @@ def request(db: Database, actor: Person, lead_id: int, to_pool: str, reason: str
     return {"id": transfer_id, "lead_id": lead_id, "to": target.name, "status": "pending"}
 
 
+def may_decide(conn: Connection, org: CurrentOrg, actor: Person, transfer: Any, lead: Any) -> str | None:
+    """Why the actor may not decide this transfer, or None when they may (§9): ops and admins
+    always; a manager only for her own team's lead (held by her team, or unheld in a pool she
+    manages) going into a pool she manages, and never her own request."""
+    if actor.role in MANAGES_ALL:
+        return None
+    target = org.pool_by_id(transfer.to_pool_id)
+    here = org.pool_by_id(lead.pool_id) if lead.pool_id is not None else None
+    if actor.role is not Role.manager:
+        return "transfers are decided by ops, or by the manager of the lead's team"
+    if transfer.requested_by == actor.id:
+        return "you asked for this transfer; another person (ops, or another manager of the team) decides it"
+    if not may_manage_lead(conn, actor, lead.owner_id, here):
+        return "this lead is not your team's: ops decide its transfer"
+    if target is None or not allowed(target, actor, Permission.manage):
+        name = target.name if target else "the target pool"
+        return f"deciding transfers into {name} needs manage permission on it (ops, or its team's manager)"
+    return None
+
+
+def _sees_transfer(conn: Connection, org: CurrentOrg, actor: Person, transfer: Any, lead: Any) -> bool:
+    here = org.pool_by_id(lead.pool_id) if lead.pool_id is not None else None
+    return transfer.requested_by == actor.id or may_see_lead(conn, actor, lead.owner_id, here)
+
+
 def decide(db: Database, actor: Person, transfer_id: int, approve: bool, note: str = "") -> dict[str, Any]:
-    """Ops (or whoever manages the target pool) approve or reject; approval moves the lead."""
+    """Ops, or the manager of the lead's team, approve or reject; approval moves the lead."""
     org = current(db)
     now = db.clock.now()
     with db.transaction() as conn:
         row = conn.execute(
             sa.select(transfers).where(transfers.c.id == transfer_id).with_for_update()
         ).first()
-        if row is None:
-            raise NotFound(f"no transfer {transfer_id}")
+        lead = locked_lead(conn, row.lead_id) if row is not None else None
+        if row is None or lead is None or not _sees_transfer(conn, org, actor, row, lead):
+            raise NotFound(f"no transfer {transfer_id}", hint="GET /api/v1/transfers lists those you may see")
         target = org.pool_by_id(row.to_pool_id)
         if target is None:
             raise Conflict(f"pool of transfer {transfer_id} no longer exists")
-        if not allowed(target, actor, Permission.manage):
-            raise Forbidden(
-                f"deciding transfers into {target.name} needs manage permission on it (ops, or its manager)"
-            )
+        refusal = may_decide(conn, org, actor, row, lead)
+        if refusal is not None:
+            raise Forbidden(refusal, hint="ask ops to decide it")
         if row.status != "pending":
             raise Conflict(f"transfer {transfer_id} was {row.status} already")
         conn.execute(
@@ -103,7 +131,6 @@ def decide(db: Database, actor: Person, transfer_id: int, approve: bool, note: s
                 note=note[:300],
             )
         )
-        lead = locked_lead(conn, row.lead_id)
         if not approve:
             append(
                 conn,
@@ -186,8 +213,14 @@ def change_score(db: Database, actor: Person, lead_id: int, score: float, reason
     now = db.clock.now()
     with db.transaction() as conn:
         lead = locked_lead(conn, lead_id)
-        if not may_work(conn, actor, lead.owner_id) and actor.role is not Role.manager:
-            raise NotFound(f"no lead {lead_id} among your leads")
+        here = org.pool_by_id(lead.pool_id) if lead.pool_id is not None else None
+        if not may_see_lead(conn, actor, lead.owner_id, here):
+            raise NotFound(f"no lead {lead_id}")
+        if not may_manage_lead(conn, actor, lead.owner_id, here):
+            raise Forbidden(
+                f"you may not change the score of lead {lead_id}",
+                hint="its holder, the holder's manager, or whoever manages its pool (ops) may",
+            )
         data = {**lead.data, "score": values["score"]}
         conn.execute(sa.update(leads).where(leads.c.id == lead_id).values(score=values["score"], data=data))
         append(
@@ -200,12 +233,17 @@ def change_score(db: Database, actor: Person, lead_id: int, score: float, reason
             reason=f"score {lead.score} → {values['score']}: {reason}"[:300],
             details={"from": lead.score, "to": values["score"]},
         )
-        moved = None
+        moved = asked = None
         if org.loaded.org.transfers.auto_retier and lead.status == Status.available.value:
             decision = org.loaded.rulebook.decide(data)
             if decision.pool and org.pool_ids.get(decision.pool) not in (None, lead.pool_id):
                 target = org.pool(decision.pool)
                 why = f"score {lead.score} → {values['score']}: {decision.message}"
+                if not allowed(target, actor, Permission.manage):
+                    # A manager's new score must not carry a lead into a pool she does not manage
+                    # past the transfer decision: the move waits for ops (or that pool's manager).
+                    asked = _ask_retier(conn, org, actor, lead, target, now, why)
+                    return {"lead_id": lead_id, "score": values["score"], "moved_to": None, "transfer": asked}
                 transfer_id = conn.execute(
                     sa.insert(transfers)
                     .values(
@@ -233,15 +271,78 @@ def change_score(db: Database, actor: Person, lead_id: int, score: float, reason
                     data,
                 )
                 moved = target.name
-    return {"lead_id": lead_id, "score": values["score"], "moved_to": moved}
+    return {"lead_id": lead_id, "score": values["score"], "moved_to": moved, "transfer": asked}
 
 
-def pending(db: Database) -> list[dict[str, Any]]:
+def _ask_retier(
+    conn: Connection, org: CurrentOrg, actor: Person, lead: Any, target: Pool, now: datetime, why: str
+) -> int | None:
+    """The re-tiering as a pending transfer in the actor's name; none if one already waits."""
+    waiting = conn.execute(
+        sa.select(transfers.c.id).where(transfers.c.lead_id == lead.id, transfers.c.status == "pending")
+    ).scalar()
+    if waiting is not None:
+        return None
+    transfer_id = int(
+        conn.execute(
+            sa.insert(transfers)
+            .values(
+                lead_id=lead.id,
+                from_pool_id=lead.pool_id,
+                to_pool_id=org.pool_ids[target.name],
+                reason=f"re-tiering: {why}"[:300],
+                requested_by=actor.id,
+                requested_at=now,
+                status="pending",
+            )
+            .returning(transfers.c.id)
+        ).scalar_one()
+    )
+    append(
+        conn,
+        EventType.transfer_requested,
+        now,
+        lead_id=lead.id,
+        actor_id=actor.id,
+        pool_id=lead.pool_id,
+        reason=f"transfer to {target.name} requested: re-tiering: {why}"[:300],
+        details={"transfer_id": transfer_id, "to": target.name},
+    )
+    return transfer_id
+
+
+def pending(db: Database, actor: Person | None = None) -> list[dict[str, Any]]:
+    """Transfers waiting for a decision, oldest first: all of them for ops, admins and executives
+    (or with no actor), a manager those of leads she may see (her team's held leads, leads nobody
+    holds), anyone else their own leads' and requests. Each says whether the actor may decide it."""
+    org = current(db)
+    query = (
+        sa.select(transfers, leads.c.owner_id.label("lead_owner_id"), leads.c.pool_id.label("lead_pool_id"))
+        .join(leads, leads.c.id == transfers.c.lead_id)
+        .where(transfers.c.status == "pending")
+        .order_by(transfers.c.requested_at, transfers.c.id)
+    )
+    if actor is not None and actor.role not in (Role.ops, Role.admin, Role.executive):
+        shown = [owner_filter(actor, leads.c.owner_id), transfers.c.requested_by == actor.id]
+        if actor.role in SEES_ALL:
+            shown.append(leads.c.owner_id.is_(None))
+        query = query.where(sa.or_(*shown))
+    found = []
     with db.engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(transfers).where(transfers.c.status == "pending").order_by(transfers.c.requested_at)
-        )
-        return [dict(r._mapping) for r in rows]
+        for r in conn.execute(query).all():
+            lead = _Lead(r.lead_owner_id, r.lead_pool_id)
+            item = {k: v for k, v in r._mapping.items() if k not in ("lead_owner_id", "lead_pool_id")}
+            if actor is not None:
+                item["may_decide"] = may_decide(conn, org, actor, r, lead) is None
+            found.append(item)
+    return found
+
+
+class _Lead(NamedTuple):
+    """The parts of a lead may_decide looks at."""
+
+    owner_id: int | None
+    pool_id: int | None
 
 
 def rates(db: Database, start: datetime, end: datetime) -> list[dict[str, Any]]:

@@ -43,7 +43,7 @@ def request(db: DB, me: Me, lead_id: PathId, body: TransferIn) -> dict[str, Any]
 @router.get("/transfers")
 def pending(db: DB, me: Readers) -> dict[str, Any]:
     """Transfers waiting for a decision."""
-    return {"transfers": service.pending(db)}
+    return {"transfers": service.pending(db, me)}
 
 
 @router.post("/transfers/{transfer_id}/decision")

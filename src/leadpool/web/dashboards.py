@@ -69,10 +69,6 @@ def may_acknowledge(who: Person, pool: Pool | None) -> bool:
     return who.role is Role.manager and pool is not None and allowed(pool, who, Permission.manage)
 
 
-def may_decide(who: Person, target: Pool | None) -> bool:
-    return not read_only(who) and target is not None and allowed(target, who, Permission.manage)
-
-
 def visible_pools(org: CurrentOrg, who: Person) -> list[Pool]:
     """The pools this person may view, their own team's (those they manage) first, then org order."""
     pools = [
@@ -238,9 +234,10 @@ def cards(
 
 
 def pending_transfers(db: Database, who: Person, pool: str | None = None) -> list[dict[str, Any]]:
-    """Transfers waiting for a decision, with names instead of ids and whether `who` may decide."""
+    """The transfers waiting for a decision that `who` may see, with names instead of ids and
+    whether `who` may decide (the service's rule: ops, or the manager of the lead's team)."""
     org = current(db)
-    rows = transfers.pending(db)
+    rows = transfers.pending(db, who)
     if not rows:
         return []
     with db.engine.connect() as conn:
@@ -268,19 +265,23 @@ def pending_transfers(db: Database, who: Person, pool: str | None = None) -> lis
                 "to": to_name,
                 "by": emails.get(r["requested_by"], "?"),
                 "company": companies.get(r["lead_id"]) or "",
-                "may_decide": may_decide(who, target),
+                "may_decide": not read_only(who) and r["may_decide"],
             }
         )
     return out
 
 
 def rep_table(db: Database, who: Person, span: Range, pool: str | None = None) -> list[RepMetrics]:
-    """A manager's own team (on the overview); everyone who claimed from the pool (on a pool page)."""
-    team = who.team if who.role is Role.manager and pool is None else None
-    reps = metrics.rep_metrics(db, span.start, span.end, pool=pool, team=team)
+    """A manager's own team (on the overview); everyone who claimed from the pool (on a pool page),
+    for a manager only her team's reps one by one and every other team's as one summed row."""
+    manager = who.role is Role.manager
+    team = who.team if manager and pool is None else None
+    reps = metrics.rep_metrics(
+        db, span.start, span.end, pool=pool, team=team, fold_except=who.team, fold=manager
+    )
     if pool is not None:
         reps = [r for r in reps if r.leads or r.open_leads]
-    return sorted(reps, key=lambda r: (r.team or "", -r.leads, r.name))
+    return sorted(reps, key=lambda r: (r.rep_id == 0, r.team or "", -r.leads, r.name))  # other teams last
 
 
 def _context(db: Database, who: Person, span: Range) -> dict[str, Any]:
