@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 from leadpool.api.deps import DB, Instant, Me, PathId, require
 from leadpool.identity.access import Person
@@ -30,7 +30,7 @@ class Decision(BaseModel):
 
 class ScoreIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    score: float
+    score: StrictFloat  # a JSON number: pydantic would read false as 0.0
     reason: str = Field(min_length=1, max_length=300)
 
 
