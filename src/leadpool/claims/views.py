@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leadpool.api.deps import DB, BodyId, Me, PathId
 from leadpool.claims import service
+from leadpool.leads.model import PlainText
 
 router = APIRouter(tags=["claims"])
 
@@ -21,7 +22,7 @@ class ClaimRequest(BaseModel):
 
 class ReleaseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=300)
+    reason: PlainText = Field(min_length=1, max_length=300)
 
 
 @router.post("/pools/{pool}/claims", status_code=201)

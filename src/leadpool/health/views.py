@@ -11,6 +11,7 @@ from leadpool.api.deps import DB, Me, require
 from leadpool.health import service
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
+from leadpool.leads.model import PlainText
 
 router = APIRouter(tags=["health"])
 Readers = Annotated[Person, Depends(require(Role.admin, Role.ops, Role.manager, Role.executive))]
@@ -18,7 +19,7 @@ Readers = Annotated[Person, Depends(require(Role.admin, Role.ops, Role.manager, 
 
 class ResetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=250)
+    reason: PlainText = Field(min_length=1, max_length=250)
     pin_days: float = Field(7, ge=0, le=365)
 
 

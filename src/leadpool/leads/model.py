@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
 
 from leadpool.errors import Problem
 from leadpool.org.schema import DEFAULT_FIELD_LIMITS, FieldLimits, FieldSpec, FieldType
@@ -232,6 +234,25 @@ def shown(value: Any, width: int = 60) -> str:
     if len(text) > width:
         text = text[: width - 1] + "…"
     return _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _plain(text: str) -> str:
+    bad = _UNSTORABLE.search(text)
+    if bad is not None:
+        what = (
+            "a lone surrogate (half of a character)" if bad.group() >= "\ud800" else "the control character"
+        )
+        raise ValueError(
+            f"contains {what} U+{ord(bad.group()):04X} at position {bad.start() + 1}; remove it "
+            "(notes and reasons are plain text, shown in terminals and spreadsheets)"
+        )
+    return text
+
+
+# A note, a reason or a channel a person types for the record: plain text, with line breaks and tabs
+# but no control characters (an escape sequence would run in the terminal that prints it), as lead
+# values. Every request model's free text uses it: `reason: PlainText = Field(min_length=1, …)`.
+PlainText = Annotated[str, AfterValidator(_plain)]
 
 
 def text_problem(text: str, longest: int) -> str | None:

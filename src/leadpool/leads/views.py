@@ -12,7 +12,7 @@ from leadpool.errors import Conflict, InvalidInput
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.leads import service, work
-from leadpool.leads.model import Outcome
+from leadpool.leads.model import Outcome, PlainText
 
 router = APIRouter(tags=["leads"])
 Intake = Annotated[Person, Depends(require(Role.admin, Role.ops, Role.manager))]
@@ -30,15 +30,15 @@ NOTE = Field("", max_length=2000)
 
 class ContactRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    channel: str = Field("call", min_length=1, max_length=50, description="call, email, meeting, …")
-    note: str = NOTE
+    channel: PlainText = Field("call", min_length=1, max_length=50, description="call, email, meeting, …")
+    note: PlainText = NOTE
 
 
 class OutcomeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: Outcome
     amount: Decimal | None = None
-    note: str = NOTE
+    note: PlainText = NOTE
 
 
 def _result(r: service.IntakeResult) -> dict[str, Any]:
