@@ -214,6 +214,9 @@ def coerce(
 # stored in PostgreSQL), and lone surrogates (not Unicode at all: no database can encode them).
 # Either usually means the file was read with the wrong encoding.
 _UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# What no typed text holds (a note, a reason, a form field): control characters, in an escape
+# sequence, would run in the terminal that prints them. Lead values are refused them too.
+CONTROL_CHARACTERS = _UNSTORABLE
 # What no field of any kind can hold, lead value or not (an org file, a note, a reason): NUL, which
 # PostgreSQL stores in neither text nor JSON, and lone surrogates. The API and the YAML readers use it.
 NOT_TEXT = re.compile(r"[\x00\ud800-\udfff]")
