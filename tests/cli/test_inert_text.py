@@ -68,3 +68,24 @@ def test_the_consoles_neutralise_every_string_they_print() -> None:
     plain = re.sub(r"\x1b\[[0-9;]*m", "", out)
     assert plain.count(MARKUP) == 2 and "⚠" not in plain
     assert "\\x1b[2J" in plain and "ok styled on purpose" in plain
+
+
+def test_a_reason_given_on_the_command_line_is_plain_text(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    org = tmp_path / "org.yaml"
+    org.write_text(SMALL_ORG, encoding="utf-8")
+    assert run("apply", str(org), "--db", url)[0] == 0
+    db = Database(url)
+    (taken,) = ingest(db, [IntakeItem({"email": "ann@acme.example", "company": "Acme", "score": 30})])
+    db.dispose()
+    assert run("claim", "Cold", "--as", "rob@test.example", "--lead", str(taken.lead_id), "--db", url)[0] == 0
+    code, out = run(
+        "release", str(taken.lead_id), "--reason", ESCAPE, "--as", "rob@test.example", "--db", url
+    )
+    said = " ".join(out.replace("│", " ").split())  # Typer draws the error in a box
+    assert code == 2 and "control character \\x1b at position 1" in said
+    assert "\x1b" not in out
+    code, out = run(
+        "release", str(taken.lead_id), "--reason", "wrong region", "--as", "rob@test.example", "--db", url
+    )
+    assert code == 0, out

@@ -21,7 +21,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from leadpool.cli.output import InertConsole
+from leadpool.cli.output import InertConsole, plain_text
 from leadpool.csvfile import records
 from leadpool.errors import ClaimRefused, LeadpoolError
 from leadpool.settings import EXAMPLES, Settings
@@ -364,7 +364,7 @@ def claim(
 @app.command()
 def release(
     lead_id: int,
-    reason: Annotated[str, typer.Option(help="why it goes back")],
+    reason: Annotated[str, typer.Option(help="why it goes back", callback=plain_text)],
     as_user: Annotated[str, typer.Option("--as")],
     db_url: DbUrl = None,
 ) -> None:
@@ -465,7 +465,7 @@ def review_decide(
     verdict: Annotated[str, typer.Argument(help="archive | nurture | recycle | return")],
     lead_ids: Annotated[list[int], typer.Argument(help="one lead id or many")],
     as_user: Annotated[str, typer.Option("--as", help="email of an ops user")],
-    reason: Annotated[str, typer.Option(help="why; recorded with the decision")],
+    reason: Annotated[str, typer.Option(help="why; recorded with the decision", callback=plain_text)],
     pool: Annotated[str | None, typer.Option(help="target pool instead of the default")] = None,
     fix: Annotated[list[str] | None, typer.Option(help="return: FIELD=VALUE corrections")] = None,
     as_json: JsonOut = False,
@@ -546,7 +546,7 @@ def health(db_url: DbUrl = None, as_json: JsonOut = False) -> None:
 def health_reset(
     pool: str,
     as_user: Annotated[str, typer.Option("--as", help="email of an ops user or admin")],
-    reason: Annotated[str, typer.Option(help="why; recorded")],
+    reason: Annotated[str, typer.Option(help="why; recorded", callback=plain_text)],
     pin_days: Annotated[float, typer.Option(help="automation leaves the pool alone this long")] = 7,
     db_url: DbUrl = None,
 ) -> None:
@@ -829,7 +829,7 @@ def pto(
     as_user: Annotated[str, typer.Option("--as", help="who records it: the rep, their manager, ops")],
     starts: Annotated[str, typer.Option("--from", help="ISO time with offset, e.g. 2026-12-01T00:00+01:00")],
     ends: Annotated[str, typer.Option("--until", help="ISO time with offset")],
-    reason: Annotated[str, typer.Option()] = "PTO",
+    reason: Annotated[str, typer.Option(callback=plain_text)] = "PTO",
     db_url: DbUrl = None,
 ) -> None:
     """Record PTO or out-of-office: push skips the rep for the period."""
@@ -878,7 +878,7 @@ def availability(
     email: str,
     as_user: Annotated[str, typer.Option("--as")],
     online: Annotated[bool, typer.Option("--online/--offline")] = True,
-    reason: Annotated[str | None, typer.Option(help="why you go offline")] = None,
+    reason: Annotated[str | None, typer.Option(help="why you go offline", callback=plain_text)] = None,
     db_url: DbUrl = None,
 ) -> None:
     """Go offline (with a reason) or back online for pushed leads."""
@@ -909,7 +909,7 @@ def accept(lead_id: int, as_user: Annotated[str, typer.Option("--as")], db_url: 
 def decline(
     lead_id: int,
     as_user: Annotated[str, typer.Option("--as")],
-    reason: Annotated[str, typer.Option(help="why you turn it down")],
+    reason: Annotated[str, typer.Option(help="why you turn it down", callback=plain_text)],
     db_url: DbUrl = None,
 ) -> None:
     """Turn down a lead pushed or offered to you; it goes on to the next rep, never back to you."""

@@ -11,8 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import typer
 from rich.console import Console
 from rich.text import Text
+
+from leadpool.leads.model import CONTROL_CHARACTERS
 
 # C0 and C1 controls but tab and line feed (a carriage return rewrites the line it ends), and the
 # bidirectional overrides, which make text read in another order than it is stored.
@@ -36,3 +39,14 @@ class InertConsole(Console):
     def render_str(self, text: str, **kwargs: Any) -> Text:
         """Every str Rich prints passes through here (print arguments, table cells, titles)."""
         return super().render_str(inert(text), **kwargs)
+
+
+def plain_text(value: str | None) -> str | None:
+    """An option's callback for a reason or a note: plain text, as the API and the web app take it."""
+    found = CONTROL_CHARACTERS.search(value) if value is not None else None
+    if found is not None:
+        raise typer.BadParameter(
+            f"contains the control character {_visible(found)} at position {found.start() + 1}; "
+            "remove it (a reason is plain text)"
+        )
+    return value
