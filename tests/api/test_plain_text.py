@@ -82,3 +82,19 @@ def test_line_breaks_and_tabs_in_a_note_are_kept(client: TestClient, auth: Any, 
     assert r.is_success, r.text
     history = client.get(f"/api/v1/leads/{held}", headers=auth["rob"]).json()["events"]
     assert history[-1]["details"]["note"] == note
+
+
+def test_an_account_name_is_plain_text_and_no_formula(client: TestClient, auth: Any) -> None:
+    accounts = [
+        {"name": "Acme\x1b[2J", "owner": "rita@test.example"},
+        {"name": '=HYPERLINK("http://evil.example")', "owner": "rita@test.example"},
+        {"name": "Acme", "owner": "rita@test.example", "external_id": "crm\x07"},
+        {"name": "Beta GmbH", "owner": "rita@test.example"},
+    ]
+    r = client.post("/api/v1/accounts", json={"accounts": accounts}, headers=auth["ops"])
+    assert r.is_success, r.text
+    assert r.json()["created"] == 1
+    rejected = {x["where"]: x["message"] for x in r.json()["rejected"]}
+    assert "control character U+001B" in rejected["accounts[0]: name"]
+    assert "spreadsheet formula" in rejected["accounts[1]: name"]
+    assert "control character U+0007" in rejected["accounts[2]: external_id"]
