@@ -67,3 +67,13 @@ def test_a_review_fix_stays_within_the_range(client: TestClient, auth: Any, db: 
     assert r.status_code == 422, r.text
     assert r.json()["error"]["details"]["problems"][0]["where"] == "fixes.score"
     assert scores(db) == [5]
+
+
+def test_a_boolean_is_no_count_or_number_of_days(client: TestClient, auth: Any) -> None:
+    client.post("/api/v1/leads", json=lead(1), headers=auth["ops"])
+    r = client.post("/api/v1/pools/Cold/claims", json={"count": True}, headers=auth["rob"])
+    assert r.status_code == 422 and r.json()["error"]["details"]["problems"][0]["where"] == "body.count"
+    r = client.post(
+        "/api/v1/pools/Cold/health/reset", json={"reason": "checked", "pin_days": True}, headers=auth["ops"]
+    )
+    assert r.status_code == 422 and r.json()["error"]["details"]["problems"][0]["where"] == "body.pin_days"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 from leadpool.api.deps import DB, Me, require
 from leadpool.health import service
@@ -20,7 +20,7 @@ Readers = Annotated[Person, Depends(require(Role.admin, Role.ops, Role.manager, 
 class ResetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: PlainText = Field(min_length=1, max_length=250)
-    pin_days: float = Field(7, ge=0, le=365)
+    pin_days: StrictFloat = Field(7, ge=0, le=365)  # a JSON number: pydantic would read true as 1.0
 
 
 @router.get("/health/pools")
