@@ -22,7 +22,7 @@ import sqlalchemy as sa
 import yaml
 
 from leadpool.identity.service import issue_token, person_by_email
-from leadpool.leads.service import scoped_key
+from leadpool.leads.callers import scoped_key
 from leadpool.org import service as orgs
 from leadpool.storage.db import Database
 from leadpool.storage.tables import claims, events, job_runs, leads, users

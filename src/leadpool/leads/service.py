@@ -7,8 +7,6 @@ one row at a time, each re-resolved against what is now committed, so no good ro
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +25,7 @@ from leadpool.health import gates as health
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.leads.access import visible_leads
+from leadpool.leads.callers import hide_unseen, request_digest, scoped_key
 from leadpool.leads.model import DedupeKeys, Status, dedupe_keys, field_types, normalise
 from leadpool.org.service import CurrentOrg, current
 from leadpool.pools.priority import priority
@@ -47,19 +46,6 @@ class IntakeItem:
     request_digest: str | None = None  # of the whole request (a batch); None: of `raw`
 
 
-def request_digest(body: Any) -> str:
-    """What a request said, as 64 hex digits: the same key with another body is another request."""
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def scoped_key(caller_id: int | None, key: str) -> str:
-    """An Idempotency-Key as stored: a digest of the caller and the key, so two callers' keys never
-    meet (a key is the caller's own name for a request), and any key fits the 200-character column
-    whatever its length. The CLI and imports, which act as nobody, share caller 0."""
-    return hashlib.sha256(f"{caller_id or 0}:{key}".encode()).hexdigest()
-
-
 @dataclass
 class IntakeResult:
     where: str
@@ -67,7 +53,7 @@ class IntakeResult:
     lead_id: int | None = None
     status: str | None = None
     pool: str | None = None
-    reason: str | None = None  # review reason, or why it was rejected ('taken': see _hide_unseen)
+    reason: str | None = None  # review reason, or why it was rejected ('taken': see callers.hide_unseen)
     message: str | None = None
     duplicate_of: int | None = None
     assigned_to: str | None = None  # push: the rep it went to (or 'offered to …')
@@ -132,47 +118,7 @@ def ingest(
         now = db.clock.now()
         for result_index, result in _store(db, org, rows, channel, actor_id, now):
             results[result_index] = result
-    return _hide_unseen(db, org, viewer, [r for r in results if r is not None])
-
-
-def _hide_unseen(
-    db: Database, org: CurrentOrg, viewer: Person | None, results: list[IntakeResult]
-) -> list[IntakeResult]:
-    """Answers that name a lead the caller may not see lose its id (§2: nobody learns of what they
-    may not see): a duplicate still goes to review, saying only that it repeats an existing lead,
-    and a repeated external id held by such a lead is refused as taken, without the lead's id."""
-    if viewer is None or viewer.role in (Role.ops, Role.admin):
-        return results
-    named = {r.lead_id for r in results if r.by_external_id and r.lead_id is not None}
-    named |= {r.duplicate_of for r in results if r.duplicate_of is not None}
-    if not named:
-        return results
-    with db.engine.connect() as conn:
-        seen = visible_leads(conn, org, viewer, named)
-    out = []
-    for r in results:
-        if r.by_external_id and r.lead_id not in seen:
-            taken = (
-                "is already taken by another lead; send this lead with its own external_id, or leave "
-                "it out (ops can look the existing lead up)"
-            )
-            out.append(
-                IntakeResult(
-                    r.where,
-                    "rejected",
-                    reason="taken",
-                    message=f"external_id: {taken}",
-                    problems=[Problem("external_id", taken)],
-                )
-            )
-            continue
-        if r.duplicate_of is not None and r.duplicate_of not in seen:
-            r.message = (r.message or "").replace(
-                f"duplicate of lead {r.duplicate_of}", "duplicate of a lead"
-            )
-            r.duplicate_of = None
-        out.append(r)
-    return out
+    return hide_unseen(db, org, viewer, [r for r in results if r is not None])
 
 
 def _store(

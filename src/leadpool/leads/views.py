@@ -11,7 +11,7 @@ from leadpool.api.deps import DB, Me, Offset, PathId, require
 from leadpool.errors import Conflict, InvalidInput
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
-from leadpool.leads import service, work
+from leadpool.leads import callers, service, work
 from leadpool.leads.model import Outcome, PlainText
 
 router = APIRouter(tags=["leads"])
@@ -65,7 +65,7 @@ def create_lead(
 ) -> JSONResponse:
     """Take in one lead. Retrying with the same Idempotency-Key (yours: keys are per caller) and the
     same body, or the same external_id, returns the original; the same key with another body is 409."""
-    item = service.IntakeItem(lead, "lead", idempotency_key, service.request_digest(["lead", lead]))
+    item = service.IntakeItem(lead, "lead", idempotency_key, callers.request_digest(["lead", lead]))
     (result,) = service.ingest(db, [item], actor_id=who.id, viewer=who)
     if result.reason == "taken":
         raise Conflict(result.message or "", hint="send this lead with its own external_id")
@@ -85,7 +85,7 @@ def create_leads(
 
     An Idempotency-Key names the whole batch: sent again with the same leads it returns the originals,
     with other leads it is refused (409) and nothing is stored."""
-    digest = service.request_digest(["batch", batch.leads]) if idempotency_key else None
+    digest = callers.request_digest(["batch", batch.leads]) if idempotency_key else None
     items = [
         service.IntakeItem(raw, f"leads[{i}]", f"{idempotency_key}:{i}" if idempotency_key else None, digest)
         for i, raw in enumerate(batch.leads)
