@@ -105,6 +105,7 @@ def test_the_org_file_takes_a_range_next_to_the_plain_form_and_checks_it() -> No
     for text, where, says in [
         ("  ratio: {type: number, min: 5, max: 1}\n", "fields.ratio.range", "above max"),
         ("  flag: {type: boolean, min: 1}\n", "fields.flag.range", "number and integer"),
+        ("  budget: {min: 1}\n", "fields.budget.range.type", "required"),
         ("  score: {type: string}\n", "fields.score", "built-in number field"),
         ("  country: number\n", "fields.country", "built-in string field"),
     ]:
