@@ -136,3 +136,9 @@ def test_an_import_refuses_an_ambiguous_number_naming_field_and_line() -> None:
     assert row.line == 2 and row.raw == {}
     (problem,) = row.problems
     assert problem.where == "score" and "ambiguous" in problem.message and "decimal:" in problem.message
+
+
+def test_a_negative_company_size_is_refused_by_default() -> None:
+    values, problems = normalise({"company_size": "-1,200"}, TYPES)
+    assert values == {} and problems[0].where == "company_size" and "at least 0" in problems[0].message
+    assert normalise({"company_size": "1,200"}, TYPES) == ({"company_size": 1200}, [])
