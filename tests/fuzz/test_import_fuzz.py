@@ -53,6 +53,14 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
 )
 TYPES = field_types({"is_competitor": FieldType.boolean})
+# These tests are about what can be stored, not about an org's ranges: here a score may be any
+# number a column holds (the default range, 0 to 100, is tested in tests/unit/test_numbers.py).
+WIDE_ORG = SMALL_ORG.replace("fields:\n", "fields:\n  score: {type: number, min: -1.0e15, max: 1.0e15}\n")
+
+
+@pytest.fixture
+def org_text() -> str:
+    return WIDE_ORG
 TEXT_FIELDS = ["company", "first_name", "last_name", "phone", "city"]
 HEADER = ["external_id", "email", *TEXT_FIELDS, "score"]
 
@@ -169,7 +177,7 @@ def importer(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) ->
     template = workdir / "org.db"
     shutil.copy(sqlite_template, template)
     db = Database(f"sqlite:///{template}", clock=ManualClock())
-    orgs.apply(db, SMALL_ORG)
+    orgs.apply(db, WIDE_ORG)
     db.dispose()
     return Importer(template, workdir)
 

@@ -58,9 +58,11 @@ def test_messy_export_reads_into_clean_fields() -> None:
 
 
 def test_european_number_format() -> None:
-    mapping = Mapping(columns={"Score": "score"}, thousands=".", decimal=",", delimiter=";")
-    (row,) = rows("Score\n1.234,5\n", mapping)
-    assert normalise(row.raw, TYPES)[0]["score"] == 1234.5
+    mapping = Mapping(
+        columns={"Score": "score", "Staff": "company_size"}, thousands=".", decimal=",", delimiter=";"
+    )
+    (row,) = rows("Score;Staff\n99,5;1.234\n", mapping)
+    assert normalise(row.raw, TYPES)[0] == {"score": 99.5, "company_size": 1234}
 
 
 def test_lines_are_where_records_start_even_after_multiline_cells() -> None:
@@ -69,7 +71,8 @@ def test_lines_are_where_records_start_even_after_multiline_cells() -> None:
     assert [r.line for r in got] == [2, 5, 6]
     assert got[0].raw["company"] == "Alpha\nHoldings"
     assert got[1].problems and "4 cells but the header has 3 columns" in got[1].problems[0].message
-    assert normalise(got[2].raw, TYPES)[1][0].where == "score"
+    # A number is read with the mapping's separators as the row is read: refused there, by field.
+    assert got[2].problems[0].where == "score" and "expected a number" in got[2].problems[0].message
 
 
 def test_a_mapping_to_an_unknown_field_stops_before_any_row() -> None:

@@ -13,6 +13,7 @@ from leadpool.accounts.model import company_key, domain_of
 from leadpool.errors import Problem
 from leadpool.events.model import EventType
 from leadpool.events.service import append
+from leadpool.leads.model import text_problem
 from leadpool.storage.db import Database
 from leadpool.storage.tables import accounts, users
 
@@ -103,6 +104,12 @@ def _read(
     external = str(raw["external_id"]).strip() if raw.get("external_id") else None
     row = {"external_id": external, "name": name, "name_key": key, "domain": domain, "website": website}
     problems += _too_long(where, row)
+    # Names and ids are shown on pages, printed by the CLI and exported: as a lead's company, no
+    # control character (an escape sequence) and no spreadsheet formula.
+    for column, value in (("name", name), ("external_id", external)):
+        trouble = text_problem(value, len(value)) if value else None
+        if trouble is not None:
+            problems.append(Problem(f"{where}: {column}", trouble))
     if problems:
         return None, problems
     return {**row, "owner_id": owners[owner]}, []

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leadpool.api.deps import DB, Instant, Me, PathId
 from leadpool.availability import service
+from leadpool.leads.model import PlainText
 
 router = APIRouter(tags=["availability"])
 
@@ -16,7 +17,7 @@ router = APIRouter(tags=["availability"])
 class Online(BaseModel):
     model_config = ConfigDict(extra="forbid")
     online: bool
-    reason: str | None = Field(None, max_length=300)
+    reason: PlainText | None = Field(None, max_length=300)
 
 
 class AbsenceIn(BaseModel):
@@ -24,7 +25,7 @@ class AbsenceIn(BaseModel):
     email: str
     starts_at: Instant
     ends_at: Instant
-    reason: str = Field(min_length=1, max_length=300)
+    reason: PlainText = Field(min_length=1, max_length=300)
 
 
 @router.put("/users/{email}/online")

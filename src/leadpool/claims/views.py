@@ -3,10 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from leadpool.api.deps import DB, BodyId, Me, PathId
 from leadpool.claims import service
+from leadpool.leads.model import PlainText
 
 router = APIRouter(tags=["claims"])
 
@@ -16,12 +17,12 @@ class ClaimRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     lead_id: BodyId | None = None
-    count: int = Field(1, ge=1, le=1000)
+    count: StrictInt = Field(1, ge=1, le=1000)  # a JSON number: pydantic would read true as 1
 
 
 class ReleaseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=300)
+    reason: PlainText = Field(min_length=1, max_length=300)
 
 
 @router.post("/pools/{pool}/claims", status_code=201)

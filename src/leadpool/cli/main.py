@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -20,7 +19,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
+from leadpool.cli.output import InertConsole, plain_text
 from leadpool.csvfile import records
 from leadpool.errors import ClaimRefused, LeadpoolError
 from leadpool.settings import EXAMPLES, Settings
@@ -29,8 +30,10 @@ from leadpool.storage.db import Database
 app = typer.Typer(
     help="leadpool: lead intake, routing into pools, and race-safe claims.", no_args_is_help=True
 )
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)  # never break a path or a message across lines
+# Stored text prints inert (cli.output): a call that styles its words passes markup=True and
+# escapes every value it puts among them.
+console = InertConsole(soft_wrap=True)
+err = InertConsole(stderr=True, soft_wrap=True)  # never break a path or a message across lines
 
 DbUrl = Annotated[str | None, typer.Option("--db", envvar="LEADPOOL_DATABASE_URL", help="database URL")]
 JsonOut = Annotated[bool, typer.Option("--json", help="machine-readable output")]
@@ -51,7 +54,7 @@ def _fail(exc: LeadpoolError, *, as_json: bool = False) -> NoReturn:
     else:
         problems = exc.details.get("problems", [])
         headline = f"{len(problems)} problem(s)" if problems else exc.message
-        err.print(f"[bold red]error[/] ({exc.code}): {headline}", highlight=False)
+        err.print(f"[bold red]error[/] ({exc.code}): {escape(headline)}", highlight=False, markup=True)
         for problem in problems:
             err.print(
                 f"  • {problem['where']}: {problem['message']}"
@@ -65,7 +68,7 @@ def _fail(exc: LeadpoolError, *, as_json: bool = False) -> NoReturn:
                 + (f"; passes at {r.retry_after.isoformat()}" if r.retry_after else "")
             )
         if exc.hint:
-            err.print(f"  [dim]{exc.hint}[/]")
+            err.print(f"  [dim]{escape(exc.hint)}[/]", markup=True)
     raise typer.Exit(3 if isinstance(exc, ClaimRefused) else 2)
 
 
@@ -103,7 +106,10 @@ def migrate(
         finally:
             src.dispose()
             dst.dispose()
-    console.print(f"[green]moved[/] {summary.line()} into {dst.engine.url.render_as_string()}")
+    console.print(
+        f"[green]moved[/] {escape(summary.line())} into {escape(dst.engine.url.render_as_string())}",
+        markup=True,
+    )
     console.print("point LEADPOOL_DATABASE_URL at it; the source was left as it was")
 
 
@@ -125,7 +131,7 @@ def backup(
             summary = backup_sqlite(db.engine, file)
         except LeadpoolError as exc:
             _fail(exc)
-    console.print(f"[green]backed up[/] {summary.line()} to {file}")
+    console.print(f"[green]backed up[/] {escape(summary.line())} to {escape(str(file))}", markup=True)
 
 
 @app.command()
@@ -147,7 +153,7 @@ def restore(
             summary = restore_sqlite(file, db.engine, force=force)
         except LeadpoolError as exc:
             _fail(exc)
-    console.print(f"[green]restored[/] {summary.line()}")
+    console.print(f"[green]restored[/] {escape(summary.line())}", markup=True)
 
 
 @app.command()
@@ -161,8 +167,9 @@ def check(file: Path) -> None:
         _fail(exc)
     org = loaded.org
     console.print(
-        f"[green]ok[/] {org.organisation}: {len(org.teams)} teams, {len(org.users)} users, "
-        f"{len(org.pools)} pools, {len(org.rules)} rules"
+        f"[green]ok[/] {escape(org.organisation)}: {len(org.teams)} teams, {len(org.users)} users, "
+        f"{len(org.pools)} pools, {len(org.rules)} rules",
+        markup=True,
     )
 
 
@@ -219,7 +226,7 @@ def import_leads(
             TimeRemainingColumn(),
             console=err,
         ) as progress:
-            task = progress.add_task(file.name, total=total_bytes, rows=0)
+            task = progress.add_task(escape(file.name), total=total_bytes, rows=0)
             report = import_file(
                 db,
                 file,
@@ -235,7 +242,7 @@ def import_leads(
         _fail(exc)
     rejected, counts, reasons, read = report.rejected, report.outcomes, report.reasons, report.read
     for line in rejected[:50]:
-        err.print(f"[red]rejected[/] {line}")
+        err.print(f"[red]rejected[/] {escape(line)}", markup=True)
     if len(rejected) > 50:
         err.print(f"… and {len(rejected) - 50} more rejected rows")
     table = Table(title=f"import of {file.name}")
@@ -264,7 +271,9 @@ def route(
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         err.print(
-            f"[red]error[/]: the lead is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+            f"[red]error[/]: the lead is not valid JSON ({escape(exc.msg)} at line {exc.lineno} column "
+            f"{exc.colno})",
+            markup=True,
         )
         raise typer.Exit(2) from None
     try:
@@ -273,12 +282,13 @@ def route(
         _fail(exc)
     if result["outcome"] == "rejected":
         for p in result["problems"]:
-            err.print(f"[red]invalid[/] {p['where']}: {p['message']}")
+            err.print(f"[red]invalid[/] {escape(p['where'])}: {escape(p['message'])}", markup=True)
         raise typer.Exit(2)
     for check_ in result["qualification"]:
         mark = "[green]✓[/]" if check_["passed"] else "[red]✗[/]"
         console.print(
-            f"{mark} qualification {check_['step']} '{escape(check_['name'])}': {escape(check_['detail'])}"
+            f"{mark} qualification {check_['step']} '{escape(check_['name'])}': {escape(check_['detail'])}",
+            markup=True,
         )
     if explain:
         for step in result["rules"]:
@@ -287,30 +297,35 @@ def route(
             note = f" ({step['note']})" if step["note"] else ""
             console.print(
                 f"{mark} rule '{escape(step['rule'])}' → {escape(step['pool'])}: "
-                f"{escape(step['condition'])}  {escape(f'[{seen}]')}{escape(note)}"
+                f"{escape(step['condition'])}  {escape(f'[{seen}]')}{escape(note)}",
+                markup=True,
             )
-    where = f"pool [bold]{result['pool']}[/]" if result["outcome"] == "pool" else "[bold]review queue[/]"
-    console.print(f"→ {where}: {escape(result['message'])}")
+    where = (
+        f"pool [bold]{escape(result['pool'])}[/]" if result["outcome"] == "pool" else "[bold]review queue[/]"
+    )
+    console.print(f"→ {where}: {escape(result['message'])}", markup=True)
     if result.get("push"):
         _print_push(result["push"])
 
 
 def _print_push(push: dict[str, Any]) -> None:
     """Push part of `route`: who was considered, who was skipped and why, and who would get it."""
-    console.print(f"push ({escape(push['rule'])}): strategy {' → '.join(push['chain'])}")
+    console.print(f"push ({escape(push['rule'])}): strategy {escape(' → '.join(push['chain']))}", markup=True)
     if "when" in push:
         w = push["when"]
         mark = "[green]✓[/]" if w["matched"] else "[red]✗[/]"
-        console.print(f"  {mark} push only when {escape(w['condition'])}  {escape(str(w['values']))}")
+        console.print(
+            f"  {mark} push only when {escape(w['condition'])}  {escape(str(w['values']))}", markup=True
+        )
     for key in ("split", "note"):
         if push.get(key):
-            console.print(f"  {escape(push[key])}")
+            console.print(f"  {push[key]}")
     console.print(f"  considered: {', '.join(push['considered']) or 'nobody'}")
     for skip in push["skipped"]:
-        console.print(f"  [yellow]skipped[/] {escape(skip['rep'])}: {escape(skip['reason'])}")
+        console.print(f"  [yellow]skipped[/] {escape(skip['rep'])}: {escape(skip['reason'])}", markup=True)
     for note in push["notes"]:
-        console.print(f"  [dim]{escape(note)}[/]")
-    console.print(f"→ {escape(push['message'])}")
+        console.print(f"  [dim]{escape(note)}[/]", markup=True)
+    console.print(f"→ {push['message']}")
 
 
 def _as(db: Database, email: str) -> Any:
@@ -349,7 +364,7 @@ def claim(
 @app.command()
 def release(
     lead_id: int,
-    reason: Annotated[str, typer.Option(help="why it goes back")],
+    reason: Annotated[str, typer.Option(help="why it goes back", callback=plain_text)],
     as_user: Annotated[str, typer.Option("--as")],
     db_url: DbUrl = None,
 ) -> None:
@@ -375,7 +390,9 @@ def lead(lead_id: int, as_user: Annotated[str, typer.Option("--as")], db_url: Db
     except LeadpoolError as exc:
         _fail(exc)
     console.print(
-        f"lead {data['id']} [bold]{data['status']}[/] in {data['pool'] or '—'}; fields {data['fields']}"
+        f"lead {data['id']} [bold]{escape(data['status'])}[/] in {escape(data['pool'] or '—')}; "
+        f"fields {escape(str(data['fields']))}",
+        markup=True,
     )
     for e in data["events"]:
         console.print(f"  {e['at']:%Y-%m-%d %H:%M:%S} {e['type']:<14} {e['reason'] or ''}")
@@ -448,7 +465,7 @@ def review_decide(
     verdict: Annotated[str, typer.Argument(help="archive | nurture | recycle | return")],
     lead_ids: Annotated[list[int], typer.Argument(help="one lead id or many")],
     as_user: Annotated[str, typer.Option("--as", help="email of an ops user")],
-    reason: Annotated[str, typer.Option(help="why; recorded with the decision")],
+    reason: Annotated[str, typer.Option(help="why; recorded with the decision", callback=plain_text)],
     pool: Annotated[str | None, typer.Option(help="target pool instead of the default")] = None,
     fix: Annotated[list[str] | None, typer.Option(help="return: FIELD=VALUE corrections")] = None,
     as_json: JsonOut = False,
@@ -481,7 +498,7 @@ def review_decide(
         return
     console.print(f"{result['verdict']}: {len(result['done'])} lead(s) decided")
     for r in result["refused"]:
-        console.print(f"[yellow]lead {r['lead_id']}[/]: {r['why']}")
+        console.print(f"[yellow]lead {r['lead_id']}[/]: {escape(r['why'])}", markup=True)
 
 
 @app.command()
@@ -529,7 +546,7 @@ def health(db_url: DbUrl = None, as_json: JsonOut = False) -> None:
 def health_reset(
     pool: str,
     as_user: Annotated[str, typer.Option("--as", help="email of an ops user or admin")],
-    reason: Annotated[str, typer.Option(help="why; recorded")],
+    reason: Annotated[str, typer.Option(help="why; recorded", callback=plain_text)],
     pin_days: Annotated[float, typer.Option(help="automation leaves the pool alone this long")] = 7,
     db_url: DbUrl = None,
 ) -> None:
@@ -571,13 +588,13 @@ def alerts(
     for a in found:
         table.add_row(
             str(a["id"]),
-            f"[{colour.get(a['level'], '')}]{a['level']}[/]",
+            Text(a["level"], style=colour.get(a["level"], "")),
             a["check"],
-            escape(a["subject"]),
-            escape(a["message"]),
+            a["subject"],
+            a["message"],
             str(a["opened_at"])[:16],
             str(a["closed_at"] or "")[:16],
-            escape(a["acknowledged_by"] or ""),
+            a["acknowledged_by"] or "",
         )
     console.print(table if found else "no alerts" + ("" if show_all else " open"))
 
@@ -718,11 +735,13 @@ def serve(
         if tokens and fmt == "json":
             say("example API tokens are in data/example-tokens.txt")  # a log never holds a token
         elif tokens:
-            err.print("[bold]example tokens[/] (Authorization: Bearer …):")
+            err.print("[bold]example tokens[/] (Authorization: Bearer …):", markup=True)
             for who, tok in tokens.items():
                 err.print(f"  {who:<34} {tok}")
             site = f"http://{host or settings.host}:{port or settings.port}"
-            err.print(f"[bold]example web logins[/] (email and password, at {site}/login):")
+            err.print(
+                f"[bold]example web logins[/] (email and password, at {escape(site)}/login):", markup=True
+            )
             for who, secret in example_passwords(db).items():
                 err.print(f"  {who:<34} {secret}")
     host = host or settings.host
@@ -789,7 +808,7 @@ def import_accounts(
     except LeadpoolError as exc:  # a file that cannot be read at all: named by line, nothing stored
         _fail(exc)
     for problem in report.rejected:
-        err.print(f"[red]rejected[/] {problem.where}: {problem.message}")
+        err.print(f"[red]rejected[/] {escape(problem.where)}: {escape(problem.message)}", markup=True)
     console.print(f"{report.created} created, {report.updated} updated, {len(report.rejected)} rejected")
     if report.rejected:
         raise typer.Exit(1)
@@ -801,7 +820,7 @@ def pto(
     as_user: Annotated[str, typer.Option("--as", help="who records it: the rep, their manager, ops")],
     starts: Annotated[str, typer.Option("--from", help="ISO time with offset, e.g. 2026-12-01T00:00+01:00")],
     ends: Annotated[str, typer.Option("--until", help="ISO time with offset")],
-    reason: Annotated[str, typer.Option()] = "PTO",
+    reason: Annotated[str, typer.Option(callback=plain_text)] = "PTO",
     db_url: DbUrl = None,
 ) -> None:
     """Record PTO or out-of-office: push skips the rep for the period."""
@@ -839,7 +858,7 @@ def pto_import(
     except LeadpoolError as exc:
         _fail(exc)
     for problem in rejected:
-        err.print(f"[red]rejected[/] {problem.where}: {problem.message}")
+        err.print(f"[red]rejected[/] {escape(problem.where)}: {escape(problem.message)}", markup=True)
     console.print(f"{added} absences added, {len(rejected)} problems")
     if rejected:
         raise typer.Exit(1)
@@ -850,7 +869,7 @@ def availability(
     email: str,
     as_user: Annotated[str, typer.Option("--as")],
     online: Annotated[bool, typer.Option("--online/--offline")] = True,
-    reason: Annotated[str | None, typer.Option(help="why you go offline")] = None,
+    reason: Annotated[str | None, typer.Option(help="why you go offline", callback=plain_text)] = None,
     db_url: DbUrl = None,
 ) -> None:
     """Go offline (with a reason) or back online for pushed leads."""
@@ -881,7 +900,7 @@ def accept(lead_id: int, as_user: Annotated[str, typer.Option("--as")], db_url: 
 def decline(
     lead_id: int,
     as_user: Annotated[str, typer.Option("--as")],
-    reason: Annotated[str, typer.Option(help="why you turn it down")],
+    reason: Annotated[str, typer.Option(help="why you turn it down", callback=plain_text)],
     db_url: DbUrl = None,
 ) -> None:
     """Turn down a lead pushed or offered to you; it goes on to the next rep, never back to you."""
@@ -892,7 +911,7 @@ def decline(
         result = run(db, _as(db, as_user), lead_id, reason)
     except LeadpoolError as exc:
         _fail(exc)
-    console.print(f"declined lead {lead_id}; next: {escape(result['next']['message'])}")
+    console.print(f"declined lead {lead_id}; next: {result['next']['message']}")
 
 
 @app.command("push-tick")
@@ -1019,7 +1038,7 @@ def simulate(
         for path in lab_examples():
             first = load(path).scenario
             about = escape(" ".join(first.description.split()))
-            console.print(f"[bold]{path.stem}[/]  {first.name}: {about}")
+            console.print(f"[bold]{escape(path.stem)}[/]  {escape(first.name)}: {about}", markup=True)
         return
     names = scenarios or []
     if not names:
@@ -1034,7 +1053,11 @@ def simulate(
         _fail(exc, as_json=as_json)
     for item in loaded:
         for warning in item.warnings:
-            err.print(f"[yellow]warning[/] {item.source.name}: {warning.where}: {warning.message}; ignored")
+            err.print(
+                f"[yellow]warning[/] {escape(item.source.name)}: {escape(warning.where)}: "
+                f"{escape(warning.message)}; ignored",
+                markup=True,
+            )
         if seed is not None:
             item.scenario.seed = seed
         if days is not None:
@@ -1060,7 +1083,10 @@ def simulate(
                 _fail(exc, as_json=as_json)
     for run in runs:
         for problem in run.skipped:
-            err.print(f"[yellow]skipped[/] {run.name}: {problem.where}: {problem.message}")
+            err.print(
+                f"[yellow]skipped[/] {escape(run.name)}: {escape(problem.where)}: {escape(problem.message)}",
+                markup=True,
+            )
     files = report.write(runs, out)
     if as_json:
         print(

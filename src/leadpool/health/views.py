@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 from leadpool.api.deps import DB, Me, require
 from leadpool.health import service
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
+from leadpool.leads.model import PlainText
 
 router = APIRouter(tags=["health"])
 Readers = Annotated[Person, Depends(require(Role.admin, Role.ops, Role.manager, Role.executive))]
@@ -18,8 +19,8 @@ Readers = Annotated[Person, Depends(require(Role.admin, Role.ops, Role.manager, 
 
 class ResetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=250)
-    pin_days: float = Field(7, ge=0, le=365)
+    reason: PlainText = Field(min_length=1, max_length=250)
+    pin_days: StrictFloat = Field(7, ge=0, le=365)  # a JSON number: pydantic would read true as 1.0
 
 
 @router.get("/health/pools")

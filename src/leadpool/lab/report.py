@@ -11,6 +11,7 @@ from typing import Any
 from matplotlib import rcParams
 from matplotlib.figure import Figure
 from rich.table import Table
+from rich.text import Text
 
 from leadpool.lab.runner import Run
 
@@ -87,7 +88,7 @@ def table(runs: Sequence[Run]) -> Table:
         t.add_row(
             name,
             *(
-                f"[bold green]{_fmt_metric(name, v)}[/]"
+                Text(_fmt_metric(name, v), style="bold green")
                 if best is not None and v == best
                 else _fmt_metric(name, v)
                 for v in values

@@ -8,10 +8,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadpool.errors import NotFound
+from leadpool.events.model import EventType
 from leadpool.identity.access import Person, allowed
 from leadpool.identity.model import Permission, Role
 from leadpool.org.schema import Pool
-from leadpool.storage.tables import leads, teams, users
+from leadpool.storage.tables import events, leads, teams, users
 
 
 def _team_of(conn: Connection, user_id: int) -> str | None:
@@ -108,3 +109,41 @@ _LOCKED_LEAD = (
     .where(leads.c.id == sa.bindparam("lead_id"))
     .with_for_update()
 )
+
+
+def visible_leads(conn: Connection, org: Any, actor: Person, lead_ids: set[int]) -> set[int]:
+    """Which of these leads the actor may know of, in one read: those get_lead would show them
+    (owned ones they may see, unowned ones in a pool they may view) and those they took in
+    themselves. Intake answers name another lead (a repeated external id, a duplicate) only then."""
+    if not lead_ids:
+        return set()
+    if actor.role in (Role.ops, Role.admin, Role.executive):
+        return set(lead_ids)
+    rows = conn.execute(
+        sa.select(leads.c.id, leads.c.owner_id, leads.c.pool_id, teams.c.name)
+        .select_from(leads.outerjoin(users, users.c.id == leads.c.owner_id).outerjoin(teams))
+        .where(leads.c.id.in_(lead_ids))
+    ).all()
+    seen: set[int] = set()
+    for lead_id, owner_id, pool_id, team in rows:
+        if owner_id is not None:
+            mine = owner_id == actor.id
+            team_mine = actor.role is Role.manager and actor.team is not None and team == actor.team
+            if mine or team_mine:
+                seen.add(lead_id)
+        elif pool_id is not None:
+            pool = org.pool_by_id(pool_id)
+            if pool is not None and allowed(pool, actor, Permission.view):
+                seen.add(lead_id)
+    rest = set(lead_ids) - seen
+    if rest:
+        seen |= set(
+            conn.execute(
+                sa.select(events.c.lead_id).where(
+                    events.c.lead_id.in_(rest),
+                    events.c.actor_id == actor.id,
+                    events.c.type.in_([EventType.routed.value, EventType.review.value]),
+                )
+            ).scalars()
+        )
+    return seen

@@ -1,7 +1,8 @@
 """Reading messy CRM exports (CSV or JSON lines) into lead fields, as a mapping file declares.
 
-This only reads and cleans: placeholders become empty, labels are translated, numbers lose their
-separators. Typed reading happens in `leads.model.normalise`, the same for every channel. A bad row
+This only reads and cleans: placeholders become empty, labels are translated, numbers are read with
+the mapping's separators (and refused, naming field and line, when they do not fit them). Typed
+reading happens in `leads.model.normalise`, the same for every channel. A bad row
 never stops the good ones: each row carries its own problems, with its line in the file.
 """
 
@@ -20,7 +21,7 @@ from typing import Annotated, Any, Literal, TextIO
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from leadpool.errors import InvalidInput, Problem
-from leadpool.leads.model import normalise, shown
+from leadpool.leads.model import normalise, read_number, shown
 from leadpool.org.loader import load_yaml
 from leadpool.org.schema import FieldType
 
@@ -36,7 +37,9 @@ class Mapping(BaseModel):
     columns: dict[str, str | None] = {}  # source column -> lead field; null ignores the column
     unmapped: Literal["error", "ignore"] = "ignore"  # columns neither mapped nor named like a field
     placeholders: list[str] = PLACEHOLDERS  # compared case-insensitively after trimming
-    thousands: str = ","
+    # How numbers are written: decimal ',' reads '0,95' as 0.95. Unset, thousands is ',' beside a
+    # decimal '.' and '.' beside a decimal ','. A value whose separators fit neither is refused.
+    thousands: str | None = None
     decimal: str = "."
     lowercase: list[str] = []
     uppercase: list[str] = []
@@ -78,6 +81,8 @@ class Mapping(BaseModel):
         """A number like '1.200,50' is only readable when the two separators are distinct characters."""
         if len(self.decimal) != 1:
             raise ValueError(f"decimal: '{shown(self.decimal)}' must be one character, e.g. '.' or ','")
+        if self.thousands is None:
+            self.thousands = {".": ",", ",": "."}.get(self.decimal, "")
         if len(self.thousands) > 1 or self.thousands == self.decimal:
             raise ValueError(
                 f"thousands: '{shown(self.thousands)}' must be one character other than the decimal "
@@ -142,6 +147,7 @@ class _Cleaner:
         return None if self.mapping.unmapped == "ignore" else False
 
     def cell(self, name: str, value: Any) -> Any:
+        """The cleaned value; raises ValueError for a number its separators leave ambiguous."""
         if value is None:
             return None
         if not isinstance(value, str):
@@ -160,11 +166,8 @@ class _Cleaner:
             text = text.upper()
         if name in self.numeric:
             m = self.mapping
-            if m.thousands:
-                text = text.replace(m.thousands, "")
-            text = text.replace(" ", "").replace("\u00a0", "")
-            if m.decimal != ".":
-                text = text.replace(m.decimal, ".")
+            # As a plain '1200.5', which normalise reads whatever the separators were.
+            return str(read_number(text, thousands=m.thousands or "", decimal=m.decimal))
         return text
 
 
@@ -209,15 +212,20 @@ def read_rows(
         yield from _csv(stream, cleaner, keep)
 
 
-def _apply(cleaner: _Cleaner, pairs: Iterator[tuple[str, Any]]) -> dict[str, Any] | None:
+def _apply(cleaner: _Cleaner, pairs: Iterator[tuple[str, Any]], bad: list[Problem]) -> dict[str, Any] | None:
     """The row's lead fields, constants included; None when the row itself holds no lead value
-    (every mapped cell empty or a placeholder): storing it would make an empty lead of constants."""
+    (every mapped cell empty or a placeholder): storing it would make an empty lead of constants.
+    A cell that cannot be read as its field is added to `bad`, by field."""
     raw: dict[str, Any] = {}
     for column, value in pairs:
         target = cleaner.target(column)
         if not target:
             continue
-        cleaned = cleaner.cell(target, value)
+        try:
+            cleaned = cleaner.cell(target, value)
+        except ValueError as exc:
+            bad.append(Problem(target, str(exc)))
+            continue
         if cleaned is not None or target not in raw:
             raw[target] = cleaned
     found = {k: v for k, v in raw.items() if v is not None}
@@ -338,7 +346,11 @@ def _csv(stream: TextIO, cleaner: _Cleaner, keep: tuple[str, ...] = ()) -> Itera
             )
             continue
         found = {column: cells[i].strip() for column, i in kept if i < len(cells)} if kept else {}
-        raw = _apply(cleaner, zip(header, cells, strict=False))
+        bad: list[Problem] = []
+        raw = _apply(cleaner, zip(header, cells, strict=False), bad)
+        if bad:
+            yield Row(line, {}, bad, kept=found)
+            continue
         if raw is None:
             yield Row(line, {}, [Problem(f"line {line}", _EMPTY)], kept=found)
             continue
@@ -387,5 +399,9 @@ def _jsonl(stream: TextIO, cleaner: _Cleaner) -> Iterator[Row]:
                 listed = ", ".join(shown(k, 30) for k in unknown[:5]) + (" …" if len(unknown) > 5 else "")
                 yield Row(number, {}, [Problem(f"line {number}", f"unmapped keys: {listed}")])
                 continue
-        raw = _apply(cleaner, iter(obj.items()))
+        bad: list[Problem] = []
+        raw = _apply(cleaner, iter(obj.items()), bad)
+        if bad:
+            yield Row(number, {}, bad)
+            continue
         yield Row(number, {}, [Problem(f"line {number}", _EMPTY)]) if raw is None else Row(number, raw)

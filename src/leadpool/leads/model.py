@@ -9,10 +9,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any
+from functools import cache
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
 
 from leadpool.errors import Problem
-from leadpool.org.schema import DEFAULT_FIELD_LIMITS, FieldLimits, FieldType
+from leadpool.org.schema import DEFAULT_FIELD_LIMITS, FieldLimits, FieldSpec, FieldType
 
 
 class Status(StrEnum):
@@ -70,8 +73,94 @@ FALSE_WORDS = frozenset({"false", "no", "n", "0", "f", "off", "nein", "non"})
 _EMAIL = re.compile(r"^[^@\s]+@([^@\s]+\.[^@\s]+)$")
 
 
-def field_types(custom: Mapping[str, FieldType]) -> dict[str, FieldType]:
-    return {**BUILTIN_FIELDS, **custom}
+# A number field's allowed range when the org file declares none: a score is a percentage (a score of
+# 1e15 would put a lead first in every pool) and a company has no negative size.
+DEFAULT_RANGES: dict[str, tuple[float | None, float | None]] = {"score": (0, 100), "company_size": (0, None)}
+
+
+class FieldTypes(dict[str, FieldType]):
+    """Every lead field's type, and the range each number field must stay within, as the org file
+    declares them: what normalise() checks on every channel."""
+
+    def __init__(
+        self, types: Mapping[str, FieldType], ranges: Mapping[str, tuple[float | None, float | None]]
+    ):
+        super().__init__(types)
+        self.ranges = dict(ranges)
+
+
+def field_types(custom: Mapping[str, FieldType | FieldSpec]) -> FieldTypes:
+    """The built-in fields and the org's own; a field declared with min/max (a built-in one too)
+    replaces its default range."""
+    types: dict[str, FieldType] = dict(BUILTIN_FIELDS)
+    ranges = dict(DEFAULT_RANGES)
+    for name, declared in custom.items():
+        if isinstance(declared, FieldSpec):
+            types[name] = declared.type
+            ranges[name] = (declared.min, declared.max)
+        else:
+            types[name] = declared
+    return FieldTypes(types, ranges)
+
+
+def _in_range(value: float, low: float | None, high: float | None) -> str | None:
+    """Why a number is outside its field's range, naming the range; None when it is inside."""
+    if (low is None or value >= low) and (high is None or value <= high):
+        return None
+    span = (
+        f"between {low:g} and {high:g}"
+        if low is not None and high is not None
+        else f"at least {low:g}"
+        if low is not None
+        else f"at most {high:g}"
+    )
+    return (
+        f"{value:g} is out of range; it must be {span} (the org file sets a field's range with "
+        "'min:' and 'max:' under 'fields:')"
+    )
+
+
+# Spaces group digits ('1 200 000'), never separate decimals, whatever the mapping says.
+_SPACES = " \u00a0\u202f"
+_SEPARATOR_LIKE = frozenset(",.'" + _SPACES)
+
+
+@cache
+def _number_pattern(thousands: str, decimal: str) -> re.Pattern[str]:
+    """An unsigned number: digits grouped in threes by the thousands separator (or not grouped at
+    all), an optional decimal part, an optional exponent. ASCII digits only: Decimal would read
+    other scripts' digits, which no export means as a score."""
+    group = re.escape(thousands) + _SPACES
+    return re.compile(
+        rf"(?P<whole>[0-9]{{1,3}}(?:[{group}][0-9]{{3}})+|[0-9]*)"
+        rf"(?:{re.escape(decimal)}(?P<fraction>[0-9]*))?(?P<exponent>[eE][+-]?[0-9]+)?"
+    )
+
+
+def read_number(text: str, *, thousands: str = ",", decimal: str = ".") -> Decimal:
+    """A number written with a decimal separator and thousands grouping, read only when that is
+    unambiguous: thousands separators must group exactly three digits ('1,200,000'), so '0,95' is
+    never read as 95, nor '1.5' as 15 where '.' groups thousands. Raises ValueError saying what to do."""
+    body = text.strip()
+    sign = body[:1] if body[:1] in "+-" else ""
+    found = _number_pattern(thousands, decimal).fullmatch(body[len(sign) :])
+    if found is not None and (found["whole"] or found["fraction"]):
+        whole = re.sub(r"[^0-9]", "", found["whole"])
+        try:
+            fraction = f".{found['fraction']}" if found["fraction"] else ""
+            return Decimal(f"{sign}{whole or '0'}{fraction}{found['exponent'] or ''}")
+        except InvalidOperation:  # an exponent beyond what Decimal holds: '1e99999999999999999999'
+            raise ValueError(f"'{shown(text)}' is out of range") from None
+    plain = body.lstrip("+-")
+    digits_and_separators = all(c in "0123456789" or c in _SEPARATOR_LIKE for c in plain)
+    if digits_and_separators and any(c.isdigit() for c in plain) and any(not c.isdigit() for c in plain):
+        grouping = f"'{thousands}' groups thousands in threes, " if thousands else ""
+        raise ValueError(
+            f"'{shown(text)}' is ambiguous: {grouping}'{decimal}' marks decimals, and this fits neither; "
+            f"write it as 0.95 or 1200, or, for a file import, set 'decimal:' and 'thousands:' in the "
+            "mapping (decimal: ',' reads 0,95 as 0.95)"
+        )
+    raise ValueError(f"expected a number, got '{shown(text)}'")
 
 
 def coerce(
@@ -106,16 +195,10 @@ def coerce(
         raise ValueError(f"expected a number, got {value}")
     if isinstance(value, int | float):
         number = Decimal(str(value))
+    elif isinstance(value, dict | list):
+        raise ValueError(f"expected a number, got {type(value).__name__}")
     else:
-        text = str(value).strip().replace(" ", "").replace("\u00a0", "")
-        if thousands:
-            text = text.replace(thousands, "")
-        if decimal != ".":
-            text = text.replace(decimal, ".")
-        try:
-            number = Decimal(text)
-        except (InvalidOperation, ArithmeticError):
-            raise ValueError(f"expected a number, got '{shown(value)}'") from None
+        number = read_number(str(value), thousands=thousands, decimal=decimal)
     if not number.is_finite():
         raise ValueError(f"expected a finite number, got '{shown(value)}'")
     if number.copy_abs() > largest:  # copy_abs: abs() would trap Overflow on '1e999999999' itself
@@ -131,6 +214,9 @@ def coerce(
 # stored in PostgreSQL), and lone surrogates (not Unicode at all: no database can encode them).
 # Either usually means the file was read with the wrong encoding.
 _UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# What no typed text holds (a note, a reason, a form field): control characters, in an escape
+# sequence, would run in the terminal that prints them. Lead values are refused them too.
+CONTROL_CHARACTERS = _UNSTORABLE
 # What no field of any kind can hold, lead value or not (an org file, a note, a reason): NUL, which
 # PostgreSQL stores in neither text nor JSON, and lone surrogates. The API and the YAML readers use it.
 NOT_TEXT = re.compile(r"[\x00\ud800-\udfff]")
@@ -151,6 +237,25 @@ def shown(value: Any, width: int = 60) -> str:
     if len(text) > width:
         text = text[: width - 1] + "…"
     return _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _plain(text: str) -> str:
+    bad = _UNSTORABLE.search(text)
+    if bad is not None:
+        what = (
+            "a lone surrogate (half of a character)" if bad.group() >= "\ud800" else "the control character"
+        )
+        raise ValueError(
+            f"contains {what} U+{ord(bad.group()):04X} at position {bad.start() + 1}; remove it "
+            "(notes and reasons are plain text, shown in terminals and spreadsheets)"
+        )
+    return text
+
+
+# A note, a reason or a channel a person types for the record: plain text, with line breaks and tabs
+# but no control characters (an escape sequence would run in the terminal that prints it), as lead
+# values. Every request model's free text uses it: `reason: PlainText = Field(min_length=1, …)`.
+PlainText = Annotated[str, AfterValidator(_plain)]
 
 
 def text_problem(text: str, longest: int) -> str | None:
@@ -188,8 +293,10 @@ def normalise(
 ) -> tuple[dict[str, Any], list[Problem]]:
     """Turn incoming values into typed lead fields, naming every field that could not be read.
 
-    Every channel (API, file import, review fixes) comes through here, so the limits and the refusal
-    of control characters and spreadsheet formulas hold for all of them."""
+    Every channel (API, file import, review fixes, score changes) comes through here, so the limits,
+    the number fields' ranges and the refusal of control characters and spreadsheet formulas hold for
+    all of them. `types` from field_types() carries the org's ranges; a plain mapping gets the defaults."""
+    ranges = types.ranges if isinstance(types, FieldTypes) else DEFAULT_RANGES
     values: dict[str, Any] = {}
     problems: list[Problem] = []
     for key, value in raw.items():
@@ -211,7 +318,12 @@ def normalise(
         except ValueError as exc:
             problems.append(Problem(key, str(exc)))
             continue
-        trouble = text_problem(read, longest) if isinstance(read, str) else None
+        if isinstance(read, str):
+            trouble = text_problem(read, longest)
+        elif isinstance(read, int | float) and not isinstance(read, bool) and key in ranges:
+            trouble = _in_range(read, *ranges[key])
+        else:
+            trouble = None
         if trouble is not None:
             problems.append(Problem(key, trouble))
             continue

@@ -18,10 +18,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from leadpool.errors import Problem
+from leadpool.errors import Conflict, Problem
 from leadpool.events.model import EventType
 from leadpool.events.service import append_rows
 from leadpool.health import gates as health
+from leadpool.identity.access import Person
+from leadpool.identity.model import Role
+from leadpool.leads.access import visible_leads
+from leadpool.leads.callers import hide_unseen, request_digest, scoped_key
 from leadpool.leads.model import DedupeKeys, Status, dedupe_keys, field_types, normalise
 from leadpool.org.service import CurrentOrg, current
 from leadpool.pools.priority import priority
@@ -38,7 +42,8 @@ from leadpool.storage.tables import leads
 class IntakeItem:
     raw: Mapping[str, Any]
     where: str = ""  # 'line 17' or 'leads[3]', for the report
-    idempotency_key: str | None = None
+    idempotency_key: str | None = None  # as the caller sent it; stored scoped to the caller
+    request_digest: str | None = None  # of the whole request (a batch); None: of `raw`
 
 
 @dataclass
@@ -48,11 +53,12 @@ class IntakeResult:
     lead_id: int | None = None
     status: str | None = None
     pool: str | None = None
-    reason: str | None = None  # review reason, or why it was rejected
+    reason: str | None = None  # review reason, or why it was rejected ('taken': see callers.hide_unseen)
     message: str | None = None
     duplicate_of: int | None = None
     assigned_to: str | None = None  # push: the rep it went to (or 'offered to …')
     problems: list[Problem] = field(default_factory=list)
+    by_external_id: bool = False  # 'existing' because another request took in this external id
 
 
 @dataclass
@@ -61,14 +67,23 @@ class _Row:
     where: str
     values: dict[str, Any]
     external_id: str | None
-    idem: str | None
+    idem: str | None  # scoped_key of the caller's Idempotency-Key
+    digest: str | None  # request_digest, kept with the key
     keys: DedupeKeys
     decision: Decision
 
 
 def ingest(
-    db: Database, items: Sequence[IntakeItem], *, channel: str = "api", actor_id: int | None = None
+    db: Database,
+    items: Sequence[IntakeItem],
+    *,
+    channel: str = "api",
+    actor_id: int | None = None,
+    viewer: Person | None = None,
 ) -> list[IntakeResult]:
+    """Take leads in. `viewer`, the person calling, is told of other leads (the one holding a
+    repeated external id, the one a duplicate repeats) only where they may see them; None (the CLI,
+    an import, the lab) is told everything."""
     org = current(db)
     types = field_types(org.loaded.org.fields)
     dup = org.loaded.org.duplicates
@@ -92,7 +107,9 @@ def ingest(
                 item.where,
                 values,
                 values.get("external_id"),
-                item.idempotency_key or None,  # '' names no request: stored, it would clash with the next ''
+                # '' names no request: stored, it would clash with the next ''
+                scoped_key(actor_id, item.idempotency_key) if item.idempotency_key else None,
+                (item.request_digest or request_digest(item.raw)) if item.idempotency_key else None,
                 dedupe_keys(values, by_email=dup.by_email, by_person=dup.by_domain_and_name),
                 org.loaded.rulebook.decide(values, gates=gated),
             )
@@ -101,7 +118,7 @@ def ingest(
         now = db.clock.now()
         for result_index, result in _store(db, org, rows, channel, actor_id, now):
             results[result_index] = result
-    return [r for r in results if r is not None]
+    return hide_unseen(db, org, viewer, [r for r in results if r is not None])
 
 
 def _store(
@@ -164,7 +181,7 @@ def _insert(
     pushed.write(conn)
     out += list(created.items())
     for r, earlier in repeats:
-        first = created[earlier]
+        first = created[earlier]  # a lead this request made: the caller may be told of it
         out.append(
             (
                 r.index,
@@ -211,7 +228,14 @@ def _already_accepted(
     repeats: list[tuple[_Row, int]] = []
     for r in rows:
         handles = _request_handles(r)
-        prior = next((known[h] for h in handles if h in known), None)
+        mine = known.get(f"idem:{r.idem}") if r.idem else None
+        if mine is not None and mine["request_digest"] not in (None, r.digest):
+            raise Conflict(
+                f"{r.where}: this Idempotency-Key was used with a different request body; use a new key "
+                "for a new lead",
+                hint="send the first body again to get its lead back, or a new Idempotency-Key for this one",
+            )
+        prior = mine if mine is not None else next((known[h] for h in handles if h in known), None)
         if prior is not None:
             answered.append(
                 (
@@ -225,6 +249,7 @@ def _already_accepted(
                         prior["review_reason"],
                         "already accepted; returning the original lead",
                         prior["duplicate_of"],
+                        by_external_id=mine is None,
                     ),
                 )
             )
@@ -246,6 +271,7 @@ _ACCEPTED_COLUMNS = (
     leads.c.id,
     leads.c.external_id,
     leads.c.idempotency_key,
+    leads.c.request_digest,
     leads.c.status,
     leads.c.pool_id,
     leads.c.review_reason,
@@ -436,6 +462,7 @@ def _lead_row(
     return {
         "external_id": r.external_id,
         "idempotency_key": r.idem,
+        "request_digest": r.digest,
         "status": Status.available.value if routed else Status.review.value,
         "pool_id": org.pool_ids[pool.name] if pool else None,
         "owner_id": None,
@@ -461,8 +488,10 @@ def _lead_row(
     }
 
 
-def explain(db: Database, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Dry-run one lead against the current rules: the path it would take and why, changing nothing."""
+def explain(db: Database, raw: Mapping[str, Any], viewer: Person | None = None) -> dict[str, Any]:
+    """Dry-run one lead against the current rules: the path it would take and why, changing nothing.
+
+    The lead it would duplicate is named only to a viewer who may see it (None: the CLI)."""
     org = current(db)
     values, problems = normalise(raw, field_types(org.loaded.org.fields))
     if problems:
@@ -485,6 +514,12 @@ def explain(db: Database, raw: Mapping[str, Any]) -> dict[str, Any]:
         ]
         if conds:
             duplicate_of = conn.execute(sa.select(leads.c.id).where(sa.or_(*conds)).limit(1)).scalar()
+        hidden = (
+            duplicate_of is not None
+            and viewer is not None
+            and viewer.role not in (Role.ops, Role.admin)
+            and duplicate_of not in visible_leads(conn, org, viewer, {duplicate_of})
+        )
     outcome = "review" if duplicate_of is not None or decision.pool is None else "pool"
     pushed = explain_push(db, values, decision) if outcome == "pool" else None
     return {
@@ -493,8 +528,14 @@ def explain(db: Database, raw: Mapping[str, Any]) -> dict[str, Any]:
         "pool": decision.pool if duplicate_of is None else None,
         "rule": decision.rule,
         "reason": "duplicate" if duplicate_of is not None else decision.reason,
-        "message": f"duplicate of lead {duplicate_of}" if duplicate_of is not None else decision.message,
-        "duplicate_of": duplicate_of,
+        "message": (
+            decision.message
+            if duplicate_of is None
+            else "duplicate of a lead"
+            if hidden
+            else f"duplicate of lead {duplicate_of}"
+        ),
+        "duplicate_of": None if hidden else duplicate_of,
         "values": values,
         "qualification": [c.__dict__ for c in decision.qualification],
         "rules": [s.__dict__ for s in decision.steps],

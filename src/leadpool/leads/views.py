@@ -8,11 +8,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadpool.api.deps import DB, Me, Offset, PathId, require
-from leadpool.errors import InvalidInput
+from leadpool.errors import Conflict, InvalidInput
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
-from leadpool.leads import service, work
-from leadpool.leads.model import Outcome
+from leadpool.leads import callers, service, work
+from leadpool.leads.model import Outcome, PlainText
 
 router = APIRouter(tags=["leads"])
 Intake = Annotated[Person, Depends(require(Role.admin, Role.ops, Role.manager))]
@@ -30,15 +30,15 @@ NOTE = Field("", max_length=2000)
 
 class ContactRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    channel: str = Field("call", min_length=1, max_length=50, description="call, email, meeting, …")
-    note: str = NOTE
+    channel: PlainText = Field("call", min_length=1, max_length=50, description="call, email, meeting, …")
+    note: PlainText = NOTE
 
 
 class OutcomeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: Outcome
     amount: Decimal | None = None
-    note: str = NOTE
+    note: PlainText = NOTE
 
 
 def _result(r: service.IntakeResult) -> dict[str, Any]:
@@ -63,8 +63,12 @@ def create_lead(
     lead: LeadFields,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> JSONResponse:
-    """Take in one lead. Retrying with the same Idempotency-Key or external_id returns the original."""
-    (result,) = service.ingest(db, [service.IntakeItem(lead, "lead", idempotency_key)], actor_id=who.id)
+    """Take in one lead. Retrying with the same Idempotency-Key (yours: keys are per caller) and the
+    same body, or the same external_id, returns the original; the same key with another body is 409."""
+    item = service.IntakeItem(lead, "lead", idempotency_key, callers.request_digest(["lead", lead]))
+    (result,) = service.ingest(db, [item], actor_id=who.id, viewer=who)
+    if result.reason == "taken":
+        raise Conflict(result.message or "", hint="send this lead with its own external_id")
     if result.outcome == "rejected":
         raise InvalidInput(result.problems, hint="fix the named fields and send the lead again")
     return JSONResponse(_result(result), status_code=201 if result.outcome == "created" else 200)
@@ -77,12 +81,16 @@ def create_leads(
     batch: Batch,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=190)] = None,
 ) -> dict[str, Any]:
-    """Take in many leads; bad ones are reported one by one and never stop the good ones."""
+    """Take in many leads; bad ones are reported one by one and never stop the good ones.
+
+    An Idempotency-Key names the whole batch: sent again with the same leads it returns the originals,
+    with other leads it is refused (409) and nothing is stored."""
+    digest = callers.request_digest(["batch", batch.leads]) if idempotency_key else None
     items = [
-        service.IntakeItem(raw, f"leads[{i}]", f"{idempotency_key}:{i}" if idempotency_key else None)
+        service.IntakeItem(raw, f"leads[{i}]", f"{idempotency_key}:{i}" if idempotency_key else None, digest)
         for i, raw in enumerate(batch.leads)
     ]
-    results = service.ingest(db, items, actor_id=who.id)
+    results = service.ingest(db, items, actor_id=who.id, viewer=who)
     summary: dict[str, int] = {}
     for r in results:
         summary[r.outcome] = summary.get(r.outcome, 0) + 1
@@ -90,9 +98,9 @@ def create_leads(
 
 
 @router.post("/leads/explain")
-def explain(db: DB, _who: Intake, lead: LeadFields) -> dict[str, Any]:
+def explain(db: DB, who: Intake, lead: LeadFields) -> dict[str, Any]:
     """Dry-run one lead against the current rules; nothing is stored."""
-    return service.explain(db, lead)
+    return service.explain(db, lead, viewer=who)
 
 
 @router.get("/leads")

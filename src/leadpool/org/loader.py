@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from leadpool.errors import InvalidInput, Problem
 from leadpool.identity.model import Role
 from leadpool.leads.model import NOT_TEXT, field_types, shown
-from leadpool.org.schema import DEFAULT_YAML_LIMITS, FieldType, Org, Strategy, YamlLimits
+from leadpool.org.schema import DEFAULT_YAML_LIMITS, FieldSpec, FieldType, Org, Strategy, YamlLimits
 from leadpool.rules.engine import compile_condition
 from leadpool.rules.routing import RuleBook, compile_rulebook
 
@@ -236,7 +236,10 @@ def parse(text: str, *, source: str = "org file", lines: bool = True) -> LoadedO
 def _conditions_alone(data: dict[str, Any]) -> list[Problem]:
     """Check each rule and qualification condition of a file whose structure is still broken."""
     try:
-        custom = {str(k): FieldType(v) for k, v in (data.get("fields") or {}).items()}
+        custom = {
+            str(k): FieldType(v.get("type") if isinstance(v, dict) else v)
+            for k, v in (data.get("fields") or {}).items()
+        }
     except (ValueError, AttributeError, TypeError):
         return []
     types = field_types(custom)
@@ -318,9 +321,21 @@ def cross_check(org: Org) -> list[Problem]:
                 key = "email" if kind == "user" else "name"
                 problems.append(Problem(f"{section}[{i}].{key}", f"duplicate {kind} '{name}'"))
             seen.add(name)
-    for name in org.fields:
-        if name in field_types({}):
-            problems.append(Problem(f"fields.{name}", "is a built-in field; remove it from 'fields:'"))
+    builtin = field_types({})
+    for name, declared in org.fields.items():
+        if name not in builtin:
+            continue
+        kind = builtin[name].value
+        if not isinstance(declared, FieldSpec) or declared.type.value != kind:
+            # Listed only to give a built-in number its range: its type stays the built-in one.
+            how = f"; list it only to set its range, as {{type: {kind}, min: …, max: …}}"
+            ranged = kind in ("number", "integer")
+            problems.append(
+                Problem(
+                    f"fields.{name}",
+                    f"is a built-in {kind} field" + (how if ranged else "; remove it from 'fields:'"),
+                )
+            )
     for i, user in enumerate(org.users):
         if user.team and user.team not in teams:
             problems.append(Problem(f"users[{i}].team", f"unknown team '{user.team}'"))

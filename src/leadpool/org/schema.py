@@ -9,7 +9,7 @@ from datetime import date, time
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from leadpool.identity.model import Role
 from leadpool.notify.model import Notifications
@@ -40,6 +40,37 @@ class FieldType(StrEnum):
     number = "number"
     integer = "integer"
     boolean = "boolean"
+
+
+class FieldSpec(Strict):
+    """A field declared with its range, `score: {type: number, min: 0, max: 100}`, next to the plain
+    `score: number`: a number outside it is refused on every channel, at intake and on every update."""
+
+    type: FieldType
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _a_range_of_numbers(self) -> Self:
+        if (self.min is not None or self.max is not None) and self.type not in (
+            FieldType.number,
+            FieldType.integer,
+        ):
+            raise ValueError(f"min and max apply to number and integer fields, not {self.type.value}")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min:g}) is above max ({self.max:g})")
+        return self
+
+
+def _declared_as(value: Any) -> str:
+    return "range" if isinstance(value, dict | FieldSpec) else "type"
+
+
+# Tagged by form, so a mistake is reported once, in the form it was written in (a plain type's
+# 'fields.x.type', a range's 'fields.x.range.min'), not once per form it might have been.
+FieldDeclaration = Annotated[
+    Annotated[FieldType, Tag("type")] | Annotated[FieldSpec, Tag("range")], Discriminator(_declared_as)
+]
 
 
 class Cooldown(Strict):
@@ -774,7 +805,8 @@ class Metrics(Strict):
 class Org(Strict):
     organisation: str = Field(min_length=1)
     timezone: str = "UTC"
-    fields: dict[str, FieldType] = {}
+    # A field's type, or {type:, min:, max:} for a number's range (a built-in number field too).
+    fields: dict[str, FieldDeclaration] = {}
     limits: Limits = DEFAULT_LIMITS
     tiers: dict[str, Tier] = {}
     teams: list[Team] = []

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from leadpool.api.deps import DB, Instant, Me, PathId, require
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
+from leadpool.leads.model import PlainText
 from leadpool.push import reports, service
 
 router = APIRouter(tags=["push"])
@@ -19,7 +20,7 @@ Ops = Annotated[Person, Depends(require(Role.admin, Role.ops))]
 
 class DeclineRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=300)
+    reason: PlainText = Field(min_length=1, max_length=300)
 
 
 @router.get("/offers")

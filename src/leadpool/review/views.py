@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadpool.api.deps import DB, BodyId, Me, Offset
+from leadpool.leads.model import PlainText
 from leadpool.review import service
 from leadpool.review.model import Verdict
 
@@ -18,7 +19,7 @@ class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     lead_ids: list[BodyId] = Field(min_length=1, max_length=10_000)
     verdict: Verdict
-    reason: str = Field(min_length=1, max_length=250)
+    reason: PlainText = Field(min_length=1, max_length=250)
     pool: str | None = None  # nurture / recycle / return: this pool instead of the default
     fixes: dict[str, Any] | None = None  # return: corrected field values
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadpool.api.deps import DB, Me, PathId
+from leadpool.leads.model import PlainText
 from leadpool.sla import service
 
 router = APIRouter(tags=["slas"])
@@ -15,7 +16,7 @@ router = APIRouter(tags=["slas"])
 
 class Lift(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=300)
+    reason: PlainText = Field(min_length=1, max_length=300)
 
 
 @router.get("/me/penalties")

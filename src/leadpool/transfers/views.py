@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 from leadpool.api.deps import DB, Instant, Me, PathId, require
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
+from leadpool.leads.model import PlainText
 from leadpool.transfers import service
 
 router = APIRouter(tags=["transfers"])
@@ -19,19 +20,19 @@ Readers = Annotated[Person, Depends(require(Role.admin, Role.ops, Role.manager, 
 class TransferIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     to_pool: str
-    reason: str = Field(min_length=1, max_length=300)
+    reason: PlainText = Field(min_length=1, max_length=300)
 
 
 class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
     approve: bool
-    note: str = Field("", max_length=300)
+    note: PlainText = Field("", max_length=300)
 
 
 class ScoreIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    score: float
-    reason: str = Field(min_length=1, max_length=300)
+    score: StrictFloat  # a JSON number: pydantic would read false as 0.0
+    reason: PlainText = Field(min_length=1, max_length=300)
 
 
 @router.post("/leads/{lead_id}/transfers", status_code=201)

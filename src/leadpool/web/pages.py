@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from leadpool.clock import as_utc
 from leadpool.identity.access import Person, allowed
 from leadpool.identity.model import Permission, Role
-from leadpool.leads.model import NOT_TEXT
+from leadpool.leads.model import CONTROL_CHARACTERS
 from leadpool.org.service import current
 from leadpool.storage.db import Database
 from leadpool.web import auth
@@ -248,10 +248,10 @@ async def checked_form(request: Request, session: Annotated[WebSession, Depends(
             title="Form refused",
         )
     for name, value in form.multi_items():
-        if isinstance(value, str) and NOT_TEXT.search(value):
+        if isinstance(value, str) and CONTROL_CHARACTERS.search(value):
             raise PageForbidden(
-                f"The field '{name[:40]}' holds a character that is not text (a NUL, or half of a "
-                "character), so nothing was changed. Type it again without it.",
+                f"The field '{name[:40]}' holds a character that is not text (a control character, a "
+                "NUL, or half of a character), so nothing was changed. Type it again without it.",
                 title="Form refused",
             )
     return form
