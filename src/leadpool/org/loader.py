@@ -237,10 +237,10 @@ def _conditions_alone(data: dict[str, Any]) -> list[Problem]:
     """Check each rule and qualification condition of a file whose structure is still broken."""
     try:
         custom = {
-            str(k): FieldType(v.get("type") if isinstance(v, dict) else v)
+            str(k): FieldType(v["type"] if isinstance(v, dict) else v)
             for k, v in (data.get("fields") or {}).items()
         }
-    except (ValueError, AttributeError, TypeError):
+    except (ValueError, AttributeError, TypeError, KeyError):
         return []
     types = field_types(custom)
     found: list[Problem] = []
