@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadpool.api.deps import DB, BodyId, Me, PathId
+from leadpool.api.deps import DB, BodyId, Me, Name, PathId
 from leadpool.claims import service
 
 router = APIRouter(tags=["claims"])
@@ -25,7 +25,7 @@ class ReleaseRequest(BaseModel):
 
 
 @router.post("/pools/{pool}/claims", status_code=201)
-def claim(db: DB, me: Me, pool: str, body: ClaimRequest) -> dict[str, Any]:
+def claim(db: DB, me: Me, pool: Name, body: ClaimRequest) -> dict[str, Any]:
     taken = service.claim(db, me, pool, lead_id=body.lead_id, n=body.count)
     return {
         "claimed": [
