@@ -22,6 +22,9 @@ from starlette.types import ASGIApp
 
 from leadpool.accounts.views import router as accounts_router
 from leadpool.alerts.views import router as alerts_router
+from leadpool.api.bodies import SHOWN as SHOWN_PROBLEMS
+from leadpool.api.bodies import message as _message
+from leadpool.api.bodies import where as _where
 from leadpool.api.deps import refuse_unstorable
 from leadpool.api.guard import (
     DATABASE_DOWN,
@@ -76,23 +79,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _where(loc: tuple[Any, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _message(error: dict[str, Any]) -> str:
-    """Pydantic's message, without the "Value error, " it puts before our own validators' words."""
-    if error["type"] == "value_error" and "error" in error.get("ctx", {}):
-        return str(error["ctx"]["error"])
-    return str(error["msg"])
-
-
 log = logging.getLogger("leadpool.api")
-# A refusal names at most this many problems: 500,000 unknown keys get a short answer, not 50 MB.
-SHOWN_PROBLEMS = 20
 
 
 def _unavailable(message: str, hint: str) -> JSONResponse:

@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, Field
 from starlette.concurrency import run_in_threadpool
 
+from leadpool.api import bodies
 from leadpool.api.guard import NO_TOKEN, PERSON
 from leadpool.errors import Forbidden, InvalidInput, Problem, Unauthenticated
 from leadpool.identity.access import Person
@@ -82,28 +83,6 @@ _bearer = HTTPBearer(auto_error=False, description="An API token from `leadpool 
 _ESCAPED = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
-# No body this API takes has an object with more keys than this (a lead has its org's fields, a few
-# dozen). Validating each unknown key costs an error object, and FastAPI makes every one of them
-# before a handler could refuse: half a million keys took seconds. Bodies are refused here instead.
-MAX_KEYS = 1000
-_SMALLEST_KEY = 4  # bytes of JSON per key at least ("":0,): a smaller body cannot be too wide
-
-
-def _crowded(value: Any) -> tuple[str, int] | None:
-    """The first object (by where it is) with more than MAX_KEYS keys, and how many it has. Walked
-    with a stack: a body nested a thousand deep must not exhaust Python's recursion (a 500)."""
-    stack: list[tuple[Any, str]] = [(value, "body")]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, dict):
-            if len(item) > MAX_KEYS:
-                return where, len(item)
-            stack.extend((v, f"{where}.{k}") for k, v in item.items() if isinstance(v, dict | list))
-        else:
-            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item) if isinstance(v, dict | list))
-    return None
-
-
 def _unstorable(value: Any, where: str) -> Iterator[tuple[str, str]]:
     if isinstance(value, str):
         bad = NOT_TEXT.search(value)
@@ -129,15 +108,8 @@ async def refuse_unstorable(request: Request) -> None:
     found = [p for source, name, value in given for p in _unstorable(value, f"{source}.{name}")]
     body = await request.body()  # FastAPI has read it already; this is its cached copy
     parsed = request.__dict__.get("_json")  # and parsed it, when the endpoint takes JSON
-    if len(body) > MAX_KEYS * _SMALLEST_KEY and isinstance(parsed, dict | list):
-        crowded = _crowded(parsed)
-        if crowded is not None:
-            where, keys = crowded
-            most = f"no field of this API takes more than {MAX_KEYS:,}"
-            raise InvalidInput(
-                [Problem(where, f"an object with {keys:,} keys; {most}")],
-                hint="send only the fields the endpoint takes (see the OpenAPI description at /api/v1/docs)",
-            )
+    if len(body) > bodies.SMALL and isinstance(parsed, dict | list):
+        bodies.refuse_the_unreasonable(request, parsed)
     at = body.find(b"\x00")
     if at >= 0:  # raw: in a YAML body (a JSON one with a raw NUL fails to parse first)
         found.append(("body", f"contains a NUL character at byte {at}"))
