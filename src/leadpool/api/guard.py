@@ -31,13 +31,19 @@ PUBLIC = frozenset(
         f"{API_PREFIX}/health",
         f"{API_PREFIX}/ready",
         f"{API_PREFIX}/docs",
-        f"{API_PREFIX}/docs/oauth2-redirect",
         f"{API_PREFIX}/openapi.json",
     }
 )
 PERSON = "leadpool.person"  # the scope key under which the gate leaves whom the token names
 REALM = 'Bearer realm="leadpool"'
 RETRY_SECONDS = 2  # what a 503 asks the client to wait: a failover or a restart takes seconds
+
+
+def route_path(scope: Scope) -> str:
+    """The path as the app routes it: without the prefix a proxy mounts it under (--root-path)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
 
 
 def is_api(path: str) -> bool:
@@ -181,7 +187,8 @@ class TokenGate:
         self.db = db
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not is_api(scope["path"]) or scope["path"] in PUBLIC:
+        path = route_path(scope) if scope["type"] == "http" else ""
+        if not is_api(path) or path in PUBLIC:
             await self.app(scope, receive, send)
             return
         token = bearer(scope)
@@ -222,7 +229,7 @@ class AnswerHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        api = is_api(scope["path"])
+        api = is_api(route_path(scope))
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
