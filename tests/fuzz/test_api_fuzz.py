@@ -45,7 +45,7 @@ from leadpool.storage.db import Database
 from leadpool.storage.tables import leads, pools, users
 
 # 39 operations, up to 6 valid and 6 invalid requests each, every one sent as each of the five
-# roles and without a token: about 450 cases, 2,700 requests, 40 s on SQLite (generating a case
+# roles and without a token: about 450 cases, 2,700 requests, 15 s on SQLite (generating a case
 # costs more than answering it, so each is sent six times). By hand, LEADPOOL_FUZZ_EXAMPLES=200
 # digs deeper and LEADPOOL_FUZZ_SEED=7 elsewhere; each run is reproducible (derandomized, or from
 # that seed).
