@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     import_batch_size: int = 1000
+    # The largest request body read, in bytes; a larger one is refused (413) before it is read. The
+    # largest legitimate bodies are a full POST /leads/batch (5,000 leads, about 2 MB at 400 bytes
+    # a lead) and POST /accounts (10,000 accounts); 8 MiB leaves room for wide leads.
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
     tick_seconds: int = 60  # how often time-driven jobs run (aging, SLAs, offers)
     # Run the scheduler inside `leadpool serve` too: the single-machine default. With several API
     # workers on PostgreSQL, run `leadpool scheduler` once instead (leadership makes extras idle).

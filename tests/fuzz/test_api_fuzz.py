@@ -4,7 +4,8 @@ What a client would notice is checked on every generated request: the server nev
 and every 4xx carries the one error envelope (`{"error": {"code", "message", "hint"?, "details"?}}`)
 with a message that says what was wrong. Both valid requests (positive mode: they reach the
 handlers and the database) and invalid ones (negative mode: the refusal must still be the envelope)
-are sent, as several roles, against the seeded example organisation on each backend.
+are sent, each one as every role (rep, manager, ops, executive, admin) and once without a token,
+against the seeded example organisation on each backend.
 
 The database is shared by the whole run, as a server's is: earlier requests (claims, decisions,
 score changes) shape what later ones meet. No operation deactivates a user short of PUT /org with a
@@ -46,13 +47,14 @@ from leadpool.settings import EXAMPLES
 from leadpool.storage.db import Database
 from leadpool.storage.tables import api_tokens, leads, pools, users
 
-# 39 operations, up to 18 valid and 18 invalid requests each (one per role where nothing varies):
-# about 1,040 requests, 30 s on SQLite; generating them costs more than answering them.
-# By hand, LEADPOOL_FUZZ_EXAMPLES=200 digs deeper and LEADPOOL_FUZZ_SEED=7 elsewhere; each run is
-# reproducible (derandomized, or from that seed).
-EXAMPLES_PER_MODE = int(os.environ.get("LEADPOOL_FUZZ_EXAMPLES", "18"))
+# 39 operations, up to 6 valid and 6 invalid requests each, every one sent as each of the five
+# roles and without a token: about 450 cases, 2,700 requests, 15 s on SQLite (generating a case
+# costs more than answering it, so each is sent six times). By hand, LEADPOOL_FUZZ_EXAMPLES=200
+# digs deeper and LEADPOOL_FUZZ_SEED=7 elsewhere; each run is reproducible (derandomized, or from
+# that seed).
+EXAMPLES_PER_MODE = int(os.environ.get("LEADPOOL_FUZZ_EXAMPLES", "6"))
 SEED = os.environ.get("LEADPOOL_FUZZ_SEED")
-MIN_REQUESTS = 1000
+MIN_CASES = 350
 SHOWN = 8  # failures printed in full; the rest are counted
 
 
@@ -85,9 +87,12 @@ CHECKS = [
 ]
 
 
-# Who sends each request is drawn with it: mostly ops and admins, whom every handler lets in, and a
-# manager and a rep, who meet the role checks and see only their own leads.
-ROLES = ("ops", "admin", "ops", "admin", "manager", "rep")
+# Every case is sent as each of these, in this order: the roles that see least first, so a rep's
+# claim or a manager's decision happens before ops and admins meet the same lead. None: no token.
+ROLES = ("rep", "manager", "executive", "ops", "admin")
+NOBODY = "nobody"
+# What anyone may call without a token; everything else must be 401 for them.
+PUBLIC = {"GET /api/v1/health", "GET /api/v1/ready"}
 
 
 @dataclass
@@ -96,23 +101,33 @@ class Run:
 
     tokens: dict[str, str]
     keep_tokens: Callable[[], None] = lambda: None  # undoes a revocation of the fuzzer's own tokens
+    cases: int = 0
     requests: int = 0
     statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    by_role: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
     failures: list[str] = field(default_factory=list)
 
+    def send_as_everyone(self, case: Case) -> None:
+        self.cases += 1
+        for role in (*ROLES, NOBODY):
+            self.send(case, role)
+
     def send(self, case: Case, role: str) -> None:
-        headers = {"Authorization": f"Bearer {self.tokens[role]}"}
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role != NOBODY else {}
         label = f"{case.method.upper()} {case.formatted_path} as {role}"
         self.requests += 1
         try:
             response = case.call(headers=headers)
-        except Exception as exc:  # Starlette re-raises what it answered 500 for
+        except Exception as exc:  # a failure the app did not answer at all
             self.statuses[case.operation.label][500] += 1
             self.failures.append(f"{label}: 500 (raised {type(exc).__name__}: {exc})\n  {_request(case)}")
             return
         self.statuses[case.operation.label][response.status_code] += 1
+        self.by_role[role][response.status_code] += 1
         if case.method.upper() == "DELETE" and case.formatted_path.startswith("/api/v1/tokens/"):
             self.keep_tokens()
+        if role == NOBODY and case.operation.label not in PUBLIC and response.status_code != 401:
+            self.failures.append(f"{label}: {response.status_code} without a token\n  {_request(case)}")
         try:
             case.validate_response(response, checks=CHECKS, headers=headers)
         except FailureGroup as group:
@@ -142,9 +157,9 @@ def _fuzz(schema: Any, run: Run) -> None:
                 phases=[Phase.explicit, Phase.generate],
                 suppress_health_check=list(HealthCheck),
             )
-            @given(case=operation.as_strategy(generation_mode=mode), role=st.sampled_from(ROLES))
-            def one(case: Case, role: str) -> None:
-                run.send(case, role)
+            @given(case=operation.as_strategy(generation_mode=mode))
+            def one(case: Case) -> None:
+                run.send_as_everyone(case)
 
             if SEED is not None:
                 one = seed(int(SEED))(one)
@@ -232,11 +247,14 @@ def test_every_generated_request_gets_an_answer_a_client_can_read(seeded: Seeded
 
     operations = {r.ok().label for r in schema.get_all_operations()}
     assert set(run.statuses) == operations, f"never fuzzed: {sorted(operations - set(run.statuses))}"
-    assert run.requests >= MIN_REQUESTS, f"only {run.requests} requests generated"
+    assert run.cases >= MIN_CASES, f"only {run.cases} cases generated"
     shown = "\n".join(run.failures[:SHOWN])
     more = f"\n... and {len(run.failures) - SHOWN} more" if len(run.failures) > SHOWN else ""
     assert not run.failures, f"{len(run.failures)} of {run.requests} responses were wrong:\n{shown}{more}"
-    refused = {op: c[401] for op, c in run.statuses.items() if c[401]}
+    refused = {role: c[401] for role, c in run.by_role.items() if c[401] and role != NOBODY}
     assert not refused, f"our real tokens were refused (did a request revoke them?): {refused}"
+    for role in ROLES:
+        assert run.by_role[role].total() >= MIN_CASES, f"{role} sent only {run.by_role[role].total()}"
+        assert any(200 <= status < 300 for status in run.by_role[role]), f"{role} was never answered 2xx"
     answered = {op for op, c in run.statuses.items() if any(200 <= status < 300 for status in c)}
     assert len(answered) >= len(operations) / 2, f"few requests got past refusals: {sorted(answered)}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from leadpool.alerts import service
 from leadpool.api.deps import DB, Me, PathId
@@ -13,7 +13,9 @@ router = APIRouter(tags=["alerts"])
 
 
 @router.get("/alerts")
-def list_alerts(db: DB, me: Me, all: bool = False, limit: int = 100) -> list[dict[str, Any]]:
+def list_alerts(
+    db: DB, me: Me, all: bool = False, limit: int = Query(100, ge=1, le=1000)
+) -> list[dict[str, Any]]:
     """Open alert episodes you may see, worst first; `all=true`: closed ones too, newest first.
     Reps see none; managers their team's pools and the org's; ops, executives and admins all."""
     if all:

@@ -5,18 +5,36 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import ASGIApp
 
 from leadpool.accounts.views import router as accounts_router
 from leadpool.alerts.views import router as alerts_router
+from leadpool.api.bodies import SHOWN as SHOWN_PROBLEMS
+from leadpool.api.bodies import message as _message
+from leadpool.api.bodies import where as _where
 from leadpool.api.deps import refuse_unstorable
+from leadpool.api.guard import (
+    DATABASE_DOWN,
+    RETRY_SECONDS,
+    TOO_LARGE_HINT,
+    AnswerHeaders,
+    BodyLimit,
+    BodyTooLarge,
+    TokenGate,
+)
 from leadpool.api.middleware import RequestIds
 from leadpool.availability.views import router as availability_router
 from leadpool.claims.views import router as claims_router
@@ -32,6 +50,7 @@ from leadpool.org.views import router as org_router
 from leadpool.pools.views import router as pools_router
 from leadpool.push.views import router as push_router
 from leadpool.review.views import router as review_router
+from leadpool.settings import Settings
 from leadpool.sla.views import router as sla_router
 from leadpool.storage.db import Database
 from leadpool.storage.migrate import schema_state
@@ -60,22 +79,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _where(loc: tuple[Any, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _message(error: dict[str, Any]) -> str:
-    """Pydantic's message, without the "Value error, " it puts before our own validators' words."""
-    if error["type"] == "value_error" and "error" in error.get("ctx", {}):
-        return str(error["ctx"]["error"])
-    return str(error["msg"])
-
-
 log = logging.getLogger("leadpool.api")
-RETRY_SECONDS = 2  # what a 503 asks the client to wait: a failover or a restart takes seconds
 
 
 def _unavailable(message: str, hint: str) -> JSONResponse:
@@ -99,6 +103,8 @@ def _http_refusal(request: Request, exc: StarletteHTTPException) -> tuple[str, s
     if exc.status_code == 405:
         allowed = (exc.headers or {}).get("Allow", "")
         return code, f"{request.method} is not allowed on {request.url.path}; it takes {allowed}", DOCS_HINT
+    if isinstance(exc, BodyTooLarge):
+        return code, str(exc.detail), TOO_LARGE_HINT
     if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
         cause = exc.__cause__
         return (
@@ -111,14 +117,55 @@ def _http_refusal(request: Request, exc: StarletteHTTPException) -> tuple[str, s
     return code, str(exc.detail), DOCS_HINT
 
 
-def create_app(db: Database, *, dispose_on_shutdown: bool = False) -> FastAPI:
+METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path: Starlette's 405 names only the first route's,
+    and several routes share a path (GET and PUT /org, GET and POST /leads ...)."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+    return ", ".join(allowed)
+
+
+def _capped(problems: list[dict[str, Any]]) -> dict[str, Any]:
+    details: dict[str, Any] = {"problems": problems[:SHOWN_PROBLEMS]}
+    if len(problems) > SHOWN_PROBLEMS:
+        details["more_problems"] = len(problems) - SHOWN_PROBLEMS
+    return details
+
+
+class _Api(FastAPI):
+    """FastAPI whose outermost layers are the request id and the answer headers: its 500 handler
+    runs in Starlette's ServerErrorMiddleware, outside every middleware added with add_middleware,
+    where the request id would already be gone and X-Request-ID never added."""
+
+    https = False
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestIds(AnswerHeaders(super().build_middleware_stack(), https=self.https))
+
+
+SWAGGER_ASSETS = Path(fastapi_offline.__file__).parent / "static"  # Swagger UI 5, from PyPI
+DOCS_ASSETS = "/static/swagger-ui"
+
+
+def create_app(
+    db: Database, *, settings: Settings | None = None, dispose_on_shutdown: bool = False
+) -> FastAPI:
+    settings = settings or Settings()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         if dispose_on_shutdown:  # a server's own engine; tests hand in one they keep using
             db.dispose()
 
-    app = FastAPI(
+    app = _Api(
         lifespan=lifespan,
         title="leadpool",
         version="0.1.0",
@@ -127,10 +174,11 @@ def create_app(db: Database, *, dispose_on_shutdown: bool = False) -> FastAPI:
             "Every refusal says what was wrong, where, and what to do."
         ),
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served below, from leadpool's own copy of Swagger UI
         redoc_url=None,
         dependencies=[Depends(refuse_unstorable)],
     )
+    app.https = settings.web_https
     app.state.db = db
 
     @app.exception_handler(LeadpoolError)
@@ -139,29 +187,40 @@ def create_app(db: Database, *, dispose_on_shutdown: bool = False) -> FastAPI:
         if isinstance(exc, ClaimRefused) and exc.refusal.retry_after is not None:
             wait = (exc.refusal.retry_after - db.clock.now()).total_seconds()
             headers["Retry-After"] = str(max(1, int(wait + 0.999)))
-        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status, headers=headers)
+        body = exc.to_dict()
+        problems = body.get("details", {}).get("problems")
+        if isinstance(problems, list) and len(problems) > SHOWN_PROBLEMS:
+            body["details"] = {**body["details"], **_capped(problems)}
+        return JSONResponse({"error": body}, status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [{"where": _where(tuple(e["loc"])), "message": _message(e)} for e in exc.errors()]
+        errors = exc.errors()
+        # Only the problems shown are turned into text: a body with 500,000 unknown keys has as
+        # many errors, and the answer names the first few and counts the rest.
+        problems = [
+            {"where": _where(tuple(e["loc"])), "message": _message(e)} for e in errors[:SHOWN_PROBLEMS]
+        ]
         message = "; ".join(f"{p['where']}: {p['message']}" for p in problems[:5])
+        if len(errors) > 5:
+            message += f" (and {len(errors) - 5:,} more)"
+        details: dict[str, Any] = {"problems": problems}
+        if len(errors) > SHOWN_PROBLEMS:
+            details["more_problems"] = len(errors) - SHOWN_PROBLEMS
         return JSONResponse(
-            {
-                "error": {
-                    "code": "invalid_input",
-                    "message": message,
-                    "details": {"problems": problems},
-                    "hint": DOCS_HINT,
-                }
-            },
+            {"error": {"code": "invalid_input", "message": message, "details": details, "hint": DOCS_HINT}},
             status_code=422,
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+            exc = StarletteHTTPException(405, exc.detail, headers=headers)
         code, message, hint = _http_refusal(request, exc)
         body = {"code": code, "message": message, "hint": hint}
-        return JSONResponse({"error": body}, status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse({"error": body}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(sa.exc.OperationalError)
     async def _database_unavailable(_request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
@@ -169,14 +228,11 @@ def create_app(db: Database, *, dispose_on_shutdown: bool = False) -> FastAPI:
         # network; SQLite locked past its timeout). Nothing was committed by this request unless
         # the commit itself was cut off, and then the idempotency key returns the original.
         log.warning("database unavailable: %s", exc.orig if exc.orig is not None else exc)
-        return _unavailable(
-            "the database is not answering; nothing was changed by this request",
-            "retry after Retry-After seconds, with the same Idempotency-Key: a lead is never taken twice",
-        )
+        return _unavailable(*DATABASE_DOWN)
 
     @app.exception_handler(Exception)
     async def _internal_error(_request: Request, exc: Exception) -> JSONResponse:
-        # Starlette logs the traceback; the client gets the envelope and the id to quote.
+        # RequestIds, around this, logs the traceback; the client gets the envelope and the id.
         body = {
             "code": "internal_error",
             "message": "leadpool failed on this request; it is a bug, and it was logged",
@@ -184,6 +240,17 @@ def create_app(db: Database, *, dispose_on_shutdown: bool = False) -> FastAPI:
             "details": {"request_id": REQUEST_ID.get()},
         }
         return JSONResponse({"error": body}, status_code=500)
+
+    @app.get("/api/v1/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        """Swagger UI from leadpool's own files: the API's description works offline too."""
+        return get_swagger_ui_html(
+            openapi_url="/api/v1/openapi.json",
+            title="leadpool API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
 
     @app.get("/api/v1/health", tags=["health"], responses=ERROR_RESPONSES)
     def health() -> dict[str, str]:
@@ -222,6 +289,8 @@ def create_app(db: Database, *, dispose_on_shutdown: bool = False) -> FastAPI:
     ):
         app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.include_router(metrics_prometheus, responses=ERROR_RESPONSES)  # GET /metrics for Prometheus
-    mount_web(app)  # the web app's pages at the site root, its assets under /static
-    app.add_middleware(RequestIds)
+    app.mount(DOCS_ASSETS, StaticFiles(directory=SWAGGER_ASSETS), name="swagger-ui")  # before /static
+    mount_web(app, settings)  # the web app's pages at the site root, its assets under /static
+    app.add_middleware(TokenGate, db=db)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # outside the gate: costs nothing
     return app

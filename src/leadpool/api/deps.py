@@ -12,7 +12,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, Field
+from starlette.concurrency import run_in_threadpool
 
+from leadpool.api import bodies
+from leadpool.api.guard import NO_TOKEN, PERSON
 from leadpool.errors import Forbidden, InvalidInput, Problem, Unauthenticated
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
@@ -40,7 +43,37 @@ def _within_calendar(value: datetime) -> datetime:
     return value
 
 
-Instant = Annotated[datetime, AfterValidator(_within_calendar)]
+Instant = Annotated[
+    datetime,
+    AfterValidator(_within_calendar),
+    Field(description=f"a time between {_FIRST.date().isoformat()} and {_LAST.date().isoformat()}"),
+]
+# Reports over a range read every event in it; no report is asked for over more than three years.
+LONGEST_RANGE = timedelta(days=1100)
+Name = Annotated[str, Path(min_length=1, max_length=200, description="a name, as the org file spells it")]
+Text = Annotated[str | None, Query(min_length=1, max_length=200)]
+
+
+def before(moment: datetime, span: timedelta) -> datetime:
+    """`moment` less `span`, or the calendar's first day: a default range ending near year 1 must
+    not fail to compute (OverflowError, a 500)."""
+    if moment.replace(tzinfo=None) - _FIRST <= span:
+        return _FIRST.replace(tzinfo=moment.tzinfo)
+    return moment - span
+
+
+def check_range(start: datetime, end: datetime, names: tuple[str, str] = ("from", "to")) -> None:
+    """A range runs forwards and spans at most LONGEST_RANGE; the refusal names the field. A time
+    without an offset is read in the other's zone here (the service reads it in the org's)."""
+    if (start.tzinfo is None) != (end.tzinfo is None):
+        zone = start.tzinfo or end.tzinfo
+        start, end = start.replace(tzinfo=start.tzinfo or zone), end.replace(tzinfo=end.tzinfo or zone)
+    if end <= start:
+        raise InvalidInput([Problem(names[1], f"must be after {names[0]} ({start.isoformat()})")])
+    if end - start > LONGEST_RANGE:
+        span = f"{(end - start).days:,} days after {names[0]}; a range spans at most {LONGEST_RANGE.days:,}"
+        raise InvalidInput([Problem(names[1], f"is {span}")], hint="ask for a shorter range, or several")
+
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `leadpool token EMAIL`")
 
@@ -74,6 +107,9 @@ async def refuse_unstorable(request: Request) -> None:
     given += [("query", name, value) for name, value in request.query_params.multi_items()]
     found = [p for source, name, value in given for p in _unstorable(value, f"{source}.{name}")]
     body = await request.body()  # FastAPI has read it already; this is its cached copy
+    parsed = request.__dict__.get("_json")  # and parsed it, when the endpoint takes JSON
+    if len(body) > bodies.SMALL and isinstance(parsed, dict | list):
+        bodies.refuse_the_unreasonable(request, parsed)
     at = body.find(b"\x00")
     if at >= 0:  # raw: in a YAML body (a JSON one with a raw NUL fails to parse first)
         found.append(("body", f"contains a NUL character at byte {at}"))
@@ -94,13 +130,19 @@ async def get_db(request: Request) -> Database:
     return db
 
 
-def get_person(
+async def get_person(
+    request: Request,
     db: Annotated[Database, Depends(get_db)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Person:
+    """Whom the token names: api.guard.TokenGate looked it up before the body was read, so no
+    request authenticates twice; without the gate in front (an app built otherwise), here."""
+    person: Person | None = request.scope.get(PERSON)
+    if person is not None:
+        return person
     if credentials is None:
-        raise Unauthenticated("no API token sent", hint="send 'Authorization: Bearer <token>'")
-    return authenticate(db, credentials.credentials)
+        raise Unauthenticated(NO_TOKEN[0], hint=NO_TOKEN[1])
+    return await run_in_threadpool(authenticate, db, credentials.credentials)
 
 
 def require(*roles: Role):  # type: ignore[no-untyped-def]

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from leadpool.logs import REQUEST_ID
 
 access = logging.getLogger("leadpool.access")
+errors = logging.getLogger("leadpool.api")
 HEADER = b"x-request-id"
 # A caller's own id is kept when it is a sane token, so a load balancer's id follows the request.
 _SANE = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
@@ -32,16 +33,24 @@ class RequestIds:
         token = REQUEST_ID.set(rid)
         started = time.perf_counter()
         status = 500  # what the client sees if the app dies before it answers
+        answered = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, answered = message["status"], True
                 message["headers"] = [*message.get("headers", []), (HEADER, rid.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # This wraps the app's whole stack, the 500 handler included, so the traceback is
+            # logged here under the id the client was given; once that 500 has gone out, the
+            # server need not log the same failure again without it.
+            errors.exception("internal error on %s %s", scope["method"], scope["path"])
+            if not answered:
+                raise
         finally:
             extra: dict[str, Any] = {
                 "request_id": rid,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadpool.api.deps import DB, Instant, Me, PathId
@@ -29,7 +29,7 @@ class AbsenceIn(BaseModel):
 
 
 @router.put("/users/{email}/online")
-def set_online(db: DB, me: Me, email: str, body: Online) -> dict[str, Any]:
+def set_online(db: DB, me: Me, email: Annotated[str, Path(max_length=320)], body: Online) -> dict[str, Any]:
     """Go offline (with a reason push shows on routing events) or back online."""
     return service.set_online(db, me, email, body.online, body.reason)
 

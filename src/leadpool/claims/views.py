@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from leadpool.api.deps import DB, BodyId, Me, PathId
+from leadpool.api.deps import DB, BodyId, Me, Name, PathId
 from leadpool.claims import service
 from leadpool.leads.model import PlainText
 
@@ -26,7 +26,7 @@ class ReleaseRequest(BaseModel):
 
 
 @router.post("/pools/{pool}/claims", status_code=201)
-def claim(db: DB, me: Me, pool: str, body: ClaimRequest) -> dict[str, Any]:
+def claim(db: DB, me: Me, pool: Name, body: ClaimRequest) -> dict[str, Any]:
     taken = service.claim(db, me, pool, lead_id=body.lead_id, n=body.count)
     return {
         "claimed": [

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
-from leadpool.api.deps import DB, Me, require
+from leadpool.api.deps import DB, Me, Name, require
 from leadpool.health import service
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
@@ -30,6 +30,6 @@ def pools(db: DB, me: Readers) -> list[dict[str, Any]]:
 
 
 @router.post("/pools/{name}/health/reset")
-def reset(db: DB, me: Me, name: str, body: ResetIn) -> dict[str, Any]:
+def reset(db: DB, me: Me, name: Name, body: ResetIn) -> dict[str, Any]:
     """Undo every automatic change to a pool; automation leaves it alone for `pin_days`."""
     return service.reset(db, me, name, pin_days=body.pin_days, reason=body.reason)

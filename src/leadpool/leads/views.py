@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadpool.api.deps import DB, Me, Offset, PathId, require
+from leadpool.api.deps import DB, Me, Offset, PathId, Text, require
 from leadpool.errors import Conflict, InvalidInput
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
@@ -107,7 +107,7 @@ def explain(db: DB, who: Intake, lead: LeadFields) -> dict[str, Any]:
 def list_leads(
     db: DB,
     me: Me,
-    status: str | None = None,
+    status: Text = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: Offset = 0,
 ) -> list[dict[str, Any]]:

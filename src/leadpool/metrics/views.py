@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from leadpool.api.deps import DB, Instant, Me, require
+from leadpool.api.deps import DB, Instant, Me, before, require
 from leadpool.errors import InvalidInput, Problem
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
@@ -38,7 +38,7 @@ DEFAULT_DAYS = 7
 def window(db: Database, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
     """The range asked for; by default the last 7 days from the clock."""
     end = end or db.clock.now()
-    start = start or end - timedelta(days=DEFAULT_DAYS)
+    start = start or before(end, timedelta(days=DEFAULT_DAYS))
     if end <= start:
         raise InvalidInput([Problem("end", "must be after start")])
     return start, end

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from leadpool.api.deps import DB, PathId, require
+from leadpool.api.deps import DB, MAX_ID, PathId, require
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.notify import service
@@ -23,7 +23,9 @@ def deliveries(
     status: Annotated[Literal["pending", "sent", "failed"] | None, Query()] = None,
     channel: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="page: deliveries with a lower id")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="page: deliveries with a lower id")
+    ] = None,
 ) -> dict[str, Any]:
     """Deliveries, newest first, each with its attempts (when, ok, HTTP status, error, duration)."""
     return {"deliveries": service.listing(db, status=status, channel=channel, limit=limit, before=before)}

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadpool.api.deps import DB, Instant, Me, PathId, require
+from leadpool.api.deps import DB, Instant, Me, PathId, Text, check_range, require
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.leads.model import PlainText
@@ -54,8 +54,9 @@ def fairness(
     start: Annotated[Instant, Query(alias="from")],
     end: Annotated[Instant, Query(alias="to")],
     period: Literal["day", "week", "month"] = "day",
-    team: str | None = None,
+    team: Text = None,
     kind: Literal["assign", "claim", "all"] = "assign",
 ) -> dict[str, Any]:
     """Leads per rep per period and the Gini coefficient over the range (a manager: her team's)."""
+    check_range(start, end)
     return reports.fairness(db, start, end, period=period, team=team, kind=kind, actor=me)

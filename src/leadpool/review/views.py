@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadpool.api.deps import DB, BodyId, Me, Offset
+from leadpool.api.deps import DB, BodyId, Me, Offset, Text
 from leadpool.leads.model import PlainText
 from leadpool.review import service
 from leadpool.review.model import Verdict
@@ -28,7 +28,7 @@ class DecisionIn(BaseModel):
 def review(
     db: DB,
     me: Me,
-    reason: str | None = None,
+    reason: Text = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: Offset = 0,
 ) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
-from leadpool.api.deps import DB, Instant, Me, PathId, require
+from leadpool.api.deps import DB, Instant, Me, PathId, check_range, require
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.leads.model import PlainText
@@ -66,4 +66,5 @@ def rates(
     end: Annotated[Instant, Query(alias="to")],
 ) -> dict[str, Any]:
     """Per pool: leads in, leads transferred out, and the rate (alert above the org's limit)."""
+    check_range(start, end)
     return {"pools": service.rates(db, start, end)}
