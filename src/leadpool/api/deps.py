@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, StrictInt
 from starlette.concurrency import run_in_threadpool
 
 from leadpool.api import bodies
@@ -27,7 +27,8 @@ from leadpool.storage.db import Database
 # and reaching the database it fails there (SQLite: OverflowError), so it is refused as input.
 MAX_ID = 2**63 - 1
 PathId = Annotated[int, Path(ge=1, le=MAX_ID, description="an id, as the API returned it")]
-BodyId = Annotated[int, Field(ge=1, le=MAX_ID, description="an id, as the API returned it")]
+# Strict: JSON true is not the id 1.
+BodyId = Annotated[StrictInt, Field(ge=1, le=MAX_ID, description="an id, as the API returned it")]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="how many to skip")]
 
 

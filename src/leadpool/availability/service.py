@@ -30,15 +30,15 @@ def _target(conn: Connection, actor: Person, email: str) -> tuple[int, str]:
         .select_from(users.outerjoin(teams))
         .where(users.c.email == email.strip().lower())
     ).first()
-    if row is None:
-        raise NotFound(f"no user '{email}'")
-    if row.id == actor.id or actor.role in (Role.ops, Role.admin):
+    if row is not None and (row.id == actor.id or actor.role in (Role.ops, Role.admin)):
         return row.id, row.email
-    if actor.role is Role.manager and actor.team is not None and row.team == actor.team:
+    if row is not None and actor.role is Role.manager and actor.team is not None and row.team == actor.team:
         return row.id, row.email
-    raise Forbidden(
-        f"you may not change {row.email}'s availability",
-        hint="reps set their own; managers their team's; ops anyone's",
+    # The same answer for an unknown email and someone outside one's reach: which emails are users
+    # is not a rep's to learn by trying.
+    raise NotFound(
+        f"no user '{email}' among the people you may act for",
+        hint="reps set their own availability; managers their team's; ops anyone's",
     )
 
 
