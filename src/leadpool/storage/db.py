@@ -15,7 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, RootTransaction
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from leadpool.clock import Clock, SystemClock
@@ -53,6 +53,16 @@ registry.register("sqlite.leadpool", __name__, "_SQLite")
 
 # How long a SQLite writer waits for another to finish before giving up.
 BUSY_MS = 60000
+
+
+def _begin_writing(conn: Connection) -> RootTransaction:
+    """BEGIN a write transaction (IMMEDIATE on SQLite): the flag holds for this BEGIN only, not
+    for reads opened inside it."""
+    writing = _WRITING.set(True)
+    try:
+        return conn.begin()
+    finally:
+        _WRITING.reset(writing)
 
 
 class NestedConnection(RuntimeError):
@@ -164,14 +174,8 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A write transaction. Hot paths that pipeline their statements use storage.batch instead."""
-        with self.engine.connect() as conn:
-            writing = _WRITING.set(True)  # for this BEGIN only, not for reads opened inside
-            try:
-                begun = conn.begin()
-            finally:
-                _WRITING.reset(writing)
-            with begun:
-                yield conn
+        with self.engine.connect() as conn, _begin_writing(conn):
+            yield conn
 
     @contextmanager
     def transaction_unless_busy(self) -> Iterator[Connection]:
@@ -188,12 +192,7 @@ class Database:
             assert raw is not None
             raw.execute("PRAGMA busy_timeout=0")
             try:
-                writing = _WRITING.set(True)
-                try:
-                    begun = conn.begin()
-                finally:
-                    _WRITING.reset(writing)
-                with begun:
+                with _begin_writing(conn):
                     yield conn
             finally:
                 raw.execute(f"PRAGMA busy_timeout={BUSY_MS}")

@@ -51,29 +51,7 @@ def request(db: Database, actor: Person, lead_id: int, to_pool: str, reason: str
         ).scalar()
         if pending is not None:
             raise Conflict(f"lead {lead_id} has a transfer waiting for a decision (#{pending})")
-        transfer_id = conn.execute(
-            sa.insert(transfers)
-            .values(
-                lead_id=lead_id,
-                from_pool_id=lead.pool_id,
-                to_pool_id=org.pool_ids[target.name],
-                reason=reason.strip(),
-                requested_by=actor.id,
-                requested_at=now,
-                status="pending",
-            )
-            .returning(transfers.c.id)
-        ).scalar_one()
-        append(
-            conn,
-            EventType.transfer_requested,
-            now,
-            lead_id=lead_id,
-            actor_id=actor.id,
-            pool_id=lead.pool_id,
-            reason=f"transfer to {target.name} requested: {reason.strip()}"[:300],
-            details={"transfer_id": transfer_id, "to": target.name},
-        )
+        transfer_id = _open(conn, org, actor, lead, target, reason.strip(), now)
     return {"id": transfer_id, "lead_id": lead_id, "to": target.name, "status": "pending"}
 
 
@@ -283,6 +261,13 @@ def _ask_retier(
     ).scalar()
     if waiting is not None:
         return None
+    return _open(conn, org, actor, lead, target, f"re-tiering: {why}", now)
+
+
+def _open(
+    conn: Connection, org: CurrentOrg, actor: Person, lead: Any, target: Pool, reason: str, now: datetime
+) -> int:
+    """A pending transfer of the lead into `target`, and the event that says who asked and why."""
     transfer_id = int(
         conn.execute(
             sa.insert(transfers)
@@ -290,7 +275,7 @@ def _ask_retier(
                 lead_id=lead.id,
                 from_pool_id=lead.pool_id,
                 to_pool_id=org.pool_ids[target.name],
-                reason=f"re-tiering: {why}"[:300],
+                reason=reason[:300],
                 requested_by=actor.id,
                 requested_at=now,
                 status="pending",
@@ -305,7 +290,7 @@ def _ask_retier(
         lead_id=lead.id,
         actor_id=actor.id,
         pool_id=lead.pool_id,
-        reason=f"transfer to {target.name} requested: re-tiering: {why}"[:300],
+        reason=f"transfer to {target.name} requested: {reason}"[:300],
         details={"transfer_id": transfer_id, "to": target.name},
     )
     return transfer_id
