@@ -434,6 +434,7 @@ def review(
     db_url: DbUrl = None,
 ) -> None:
     """The review queue (§3, §10): counts by reason and by time waiting, and the leads, oldest first."""
+    from leadpool.leads.model import SAME_KEY
     from leadpool.review.service import queue as review_queue
 
     db = _db(db_url)
@@ -447,9 +448,12 @@ def review(
     table = Table("id", "reason", "waiting h", "from pool", "duplicate of", "email", "company", "score")
     for lead_ in queue["leads"]:
         f = lead_["fields"]
+        why = lead_["review_reason"] or ""
+        if lead_["duplicate_by"] in SAME_KEY:
+            why += f" ({SAME_KEY[lead_['duplicate_by']]})"
         table.add_row(
             str(lead_["id"]),
-            lead_["review_reason"] or "",
+            why,
             str(lead_["waiting_hours"]),
             lead_["pool"] or "",
             str(lead_["duplicate_of"] or ""),
