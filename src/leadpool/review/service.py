@@ -66,6 +66,8 @@ def queue(
         item = lead_dict(m, org.pool_names)
         waited = now - as_utc(m["entered_pool_at"] or m["created_at"])
         item["waiting_hours"] = round(waited.total_seconds() / 3600, 1)
+        # Whole seconds for a page to word: hours rounded to 0.1 say "0 s" for three minutes.
+        item["waiting_seconds"] = int(waited.total_seconds())
         item["duplicate_by"] = _shared_key(org, m["data"], kept.get(m["duplicate_of"]))
         out.append(item)
     return {"total": len(rows), "counts": dict(by_reason), "by_age": dict(by_age), "leads": out}
