@@ -286,10 +286,7 @@ def route(
         raise typer.Exit(2)
     for check_ in result["qualification"]:
         mark = "[green]✓[/]" if check_["passed"] else "[red]✗[/]"
-        console.print(
-            f"{mark} qualification {check_['step']} '{escape(check_['name'])}': {escape(check_['detail'])}",
-            markup=True,
-        )
+        console.print(f"{mark} {escape(check_['summary'])}", markup=True)
     if explain:
         for step in result["rules"]:
             mark = "[green]✓ matched[/]" if step["matched"] else "[dim]✗ no match[/]"
