@@ -9,7 +9,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from leadpool.claims.service import claim
+from leadpool.claims.service import claim, release
 from leadpool.clock import ManualClock
 from leadpool.leads.service import IntakeItem, ingest
 from leadpool.metrics import service
@@ -53,9 +53,11 @@ def test_a_range_ending_mid_hour_reads_that_moment(db: Database, clock: ManualCl
     clock.set(t0 + timedelta(minutes=50))
     claim(db, people["rob"], "Cold", lead_id=a)
     claim(db, people["rita"], "Cold", lead_id=b)
+    clock.set(t0 + timedelta(minutes=52))
+    release(db, people["rob"], a, "wrong person")
     clock.set(t0 + timedelta(hours=2))
     (cold,) = service.pool_metrics(db, t0 - timedelta(days=1), t0 + timedelta(minutes=30), pool="Cold")
-    # At 09:30 all four waited; the claims at 09:50 are after the range.
-    assert (cold.depth, cold.additions, cold.claims) == (4, 4, 0)
+    # At 09:30 all four waited; the claims at 09:50 and the release at 09:52 are after the range.
+    assert (cold.depth, cold.additions, cold.claims, cold.releases, cold.available) == (4, 4, 0, 0, 4)
     (cold,) = service.pool_metrics(db, t0 - timedelta(days=1), t0 + timedelta(minutes=55), pool="Cold")
-    assert (cold.depth, cold.additions, cold.claims) == (2, 4, 2)
+    assert (cold.depth, cold.additions, cold.claims, cold.releases, cold.available) == (3, 4, 2, 1, 5)

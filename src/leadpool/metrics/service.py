@@ -137,6 +137,7 @@ class _Hourly:
     tallies: dict[int, dict[int, Tally]] = field(default_factory=lambda: defaultdict(dict))
     net: dict[int, dict[int, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
     exits: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # in [start, end)
+    # into the queue in [start, end): what a bucket had available beyond its opening depth
     inflow: dict[int, dict[int, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
     depth_now: dict[int, int] = field(default_factory=dict)
     since_end: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # net flow in [end, now)
@@ -207,16 +208,18 @@ def _hourly(
                     out.tally(pid, h).claims += n
             elif type_ in ADDED or (type_ == E.reviewed.value):
                 out.net[pid][h] += n
-                out.inflow[pid][h] += n
                 if after:
                     out.since_end[pid] += n
+                else:
+                    out.inflow[pid][h] += n
                 if inside and type_ in ADDED:
                     out.tally(pid, h).additions += n
             elif type_ == E.released.value:
                 out.net[pid][h] += n
-                out.inflow[pid][h] += n
                 if after:
                     out.since_end[pid] += n
+                else:
+                    out.inflow[pid][h] += n
                 if inside:
                     out.tally(pid, h).releases += n
         if from_id is not None and (pool_id is None or from_id == pool_id):
