@@ -9,11 +9,14 @@ from leadpool.leads.service import IntakeItem, ingest
 from tests.web.conftest import Site
 
 
-def _waiting(html: str, lead_id: int) -> str:
+def _cells(html: str, lead_id: int) -> list[str]:
     row = re.search(rf'<tr>\s*<td><input[^>]*value="{lead_id}".*?</tr>', html, re.S)
     assert row is not None, f"lead {lead_id} is not on the page"
-    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(0), re.S)
-    return cells[-1].strip()
+    return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(0), re.S)]
+
+
+def _waiting(html: str, lead_id: int) -> str:
+    return _cells(html, lead_id)[-1]
 
 
 def test_the_queue_shows_minutes_and_hours_waited(site: Site) -> None:
@@ -27,6 +30,7 @@ def test_the_queue_shows_minutes_and_hours_waited(site: Site) -> None:
     page = ops.get("/review", params={"reason": "duplicate"})
     assert page.status_code == 200
     assert _waiting(page.text, dup.lead_id) == "2 min"
+    assert "(same email)" in _cells(page.text, dup.lead_id)[2]  # the reason says which key repeats
     site.clock.advance(minutes=5)
     assert _waiting(ops.get("/review", params={"reason": "duplicate"}).text, dup.lead_id) == "7 min"
     site.clock.advance(hours=2, minutes=5)
