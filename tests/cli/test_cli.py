@@ -105,7 +105,7 @@ def test_import_keeps_good_rows_and_reports_bad_ones_by_line(
     assert lines["read"] == "5"
     assert lines["imported (new leads)"] == "4"
     assert lines["rejected"] == "1"
-    assert lines["review: duplicate"] == "1"
+    assert lines["review: duplicate (same email)"] == "1"
     assert lines["review: excluded"] == "1"
     assert lines["review: incomplete"] == "1"
     code, out = run("import", str(csv), "--mapping", str(mapping), "--db", sqlite_db)

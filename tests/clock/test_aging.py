@@ -10,11 +10,13 @@ import sqlalchemy as sa
 
 from leadpool.aging import service as aging
 from leadpool.clock import ManualClock
+from leadpool.identity.service import person_by_email
 from leadpool.leads.service import IntakeItem, ingest
 from leadpool.notify.service import Recorder
 from leadpool.scheduler.service import Job
 from leadpool.storage.db import Database
 from leadpool.storage.tables import events, leads
+from leadpool.transfers import service as transfers
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -170,3 +172,16 @@ def test_the_top_threshold_is_the_priority_at_the_rank_python_would_compute(db: 
             for percent in percents:
                 expected = ranked[max(0, int(len(ranked) * percent / 100) - 1)]
                 assert aging._top_threshold(conn, pool, percent) == expected, (len(ranked), percent)
+
+
+def test_a_new_score_keeps_the_lift_aging_gave(db: Database, clock: ManualClock) -> None:
+    """A boosted lead whose score then rises moves up by the rise, not back down to its score."""
+    (old,) = _lead(db, "cold", 5)
+    clock.advance(hours=12)
+    _lead(db, "cold", 50, n=9)
+    clock.advance(hours=12)
+    aging.run(db, clock.now())
+    lifted = _lead_row(db, old).priority
+    assert lifted > 5
+    transfers.change_score(db, person_by_email(db, "ops@a.example"), old, 8, "replied to the webinar mail")
+    assert _lead_row(db, old).priority == lifted + 3

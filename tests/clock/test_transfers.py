@@ -116,3 +116,30 @@ def test_the_transfer_rate_alert(db: Database, people: dict[str, Person], clock:
     alerts = transfers.rate_job(db, clock.now()).alerts
     assert [a.details["pool"] for a in alerts] == ["Cold"]
     assert alerts[0].to == ("ops@test.example",)
+
+
+def test_a_new_score_re_sorts_the_pool(db: Database, people: dict[str, Person], client: TestClient) -> None:
+    """§5: pools re-sort as scores change; the lead enriched past the others is offered first."""
+    a, b = (
+        r.lead_id or 0
+        for r in ingest(
+            db,
+            [
+                IntakeItem({"email": "a@a.example", "score": 60, "status": "MQL"}),
+                IntakeItem({"email": "b@b.example", "score": 70, "status": "MQL"}),
+            ],
+        )
+    )
+    ops = _auth(db, people["ops"])
+
+    def order() -> list[int]:
+        listing = client.get("/api/v1/pools/Warm/leads", headers=ops)
+        assert listing.status_code == 200, listing.text
+        return [row["id"] for row in listing.json()["leads"]]
+
+    assert order() == [b, a]
+    changed = client.put(f"/api/v1/leads/{a}/score", json={"score": 90, "reason": "enriched"}, headers=ops)
+    assert changed.status_code == 200 and changed.json()["moved_to"] is None, changed.text
+    assert order() == [a, b]
+    taken = client.post("/api/v1/pools/Warm/claims", json={}, headers=_auth(db, people["rob"]))
+    assert taken.status_code == 201 and [c["lead_id"] for c in taken.json()["claimed"]] == [a], taken.text

@@ -286,10 +286,7 @@ def route(
         raise typer.Exit(2)
     for check_ in result["qualification"]:
         mark = "[green]✓[/]" if check_["passed"] else "[red]✗[/]"
-        console.print(
-            f"{mark} qualification {check_['step']} '{escape(check_['name'])}': {escape(check_['detail'])}",
-            markup=True,
-        )
+        console.print(f"{mark} {escape(check_['summary'])}", markup=True)
     if explain:
         for step in result["rules"]:
             mark = "[green]✓ matched[/]" if step["matched"] else "[dim]✗ no match[/]"
@@ -434,6 +431,7 @@ def review(
     db_url: DbUrl = None,
 ) -> None:
     """The review queue (§3, §10): counts by reason and by time waiting, and the leads, oldest first."""
+    from leadpool.leads.model import SAME_KEY
     from leadpool.review.service import queue as review_queue
 
     db = _db(db_url)
@@ -447,9 +445,12 @@ def review(
     table = Table("id", "reason", "waiting h", "from pool", "duplicate of", "email", "company", "score")
     for lead_ in queue["leads"]:
         f = lead_["fields"]
+        why = lead_["review_reason"] or ""
+        if lead_["duplicate_by"] in SAME_KEY:
+            why += f" ({SAME_KEY[lead_['duplicate_by']]})"
         table.add_row(
             str(lead_["id"]),
-            lead_["review_reason"] or "",
+            why,
             str(lead_["waiting_hours"]),
             lead_["pool"] or "",
             str(lead_["duplicate_of"] or ""),

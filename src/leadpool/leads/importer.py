@@ -62,7 +62,7 @@ def import_file(
                     report.reasons["invalid data"] += 1
                     report.rejected.append(f"{r.where}: {r.message}")
                 elif r.outcome == "created" and r.status == "review":
-                    report.reasons[f"review: {r.reason}"] += 1
+                    report.reasons[f"review: {r.review_label}"] += 1
                     report.in_review += 1
                 elif r.outcome == "created":
                     report.in_pools += 1

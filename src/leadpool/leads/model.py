@@ -351,12 +351,31 @@ def _fold(text: str) -> str:
     return " ".join(plain.lower().split())
 
 
+# Which key made a lead a duplicate, in words: an answer saying "same email" for a lead that shares
+# only its company domain and contact name sends the reader looking for an email that differs.
+SAME_KEY = {"email": "same email", "person": "same person at the same company domain"}
+
+
+def duplicate_message(of: int | str, by: str | None) -> str:
+    """'duplicate of lead 12 (same email)'; `of` is 'a lead' where the reader may not see it."""
+    of = f"lead {of}" if isinstance(of, int) else of
+    return f"duplicate of {of} ({SAME_KEY[by]})" if by in SAME_KEY else f"duplicate of {of}"
+
+
 @dataclass(frozen=True)
 class DedupeKeys:
     """§3: same email, or same company domain and contact name, is the same lead."""
 
     email: str | None
     person: str | None
+
+    def shared_with(self, other: DedupeKeys) -> str | None:
+        """'email' or 'person': the key this lead shares with the other (email first), if any."""
+        if self.email and self.email == other.email:
+            return "email"
+        if self.person and self.person == other.person:
+            return "person"
+        return None
 
 
 def dedupe_keys(

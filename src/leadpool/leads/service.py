@@ -26,7 +26,15 @@ from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.leads.access import visible_leads
 from leadpool.leads.callers import hide_unseen, request_digest, scoped_key
-from leadpool.leads.model import DedupeKeys, Status, dedupe_keys, field_types, normalise
+from leadpool.leads.model import (
+    SAME_KEY,
+    DedupeKeys,
+    Status,
+    dedupe_keys,
+    duplicate_message,
+    field_types,
+    normalise,
+)
 from leadpool.org.service import CurrentOrg, current
 from leadpool.pools.priority import priority
 from leadpool.push.service import Pushed, Routed, push_routed
@@ -59,6 +67,14 @@ class IntakeResult:
     assigned_to: str | None = None  # push: the rep it went to (or 'offered to …')
     problems: list[Problem] = field(default_factory=list)
     by_external_id: bool = False  # 'existing' because another request took in this external id
+    duplicate_by: str | None = None  # the key a duplicate shares: 'email' or 'person' (leads.model.SAME_KEY)
+
+    @property
+    def review_label(self) -> str | None:
+        """The review reason as a summary counts it: a duplicate says which key it shares."""
+        if self.reason == "duplicate" and self.duplicate_by in SAME_KEY:
+            return f"duplicate ({SAME_KEY[self.duplicate_by]})"
+        return self.reason
 
 
 @dataclass
@@ -150,6 +166,7 @@ def _insert(
     out, fresh, repeats = _already_accepted(conn, org, rows)
     dupes: list[tuple[_Row, str]] = []
     dupe_rows: list[dict[str, Any]] = []
+    shared: dict[int, str] = {}
     unique = _insert_if_unique(conn, org, fresh, channel, now)
     if unique is not None:
         primary_rows, primaries, ids = fresh, [unique[0]], {fresh[0].index: unique[1]}
@@ -159,6 +176,7 @@ def _insert(
         ids = dict(zip((r.index for r in primary_rows), _insert_leads(conn, primaries), strict=True))
         key_owner = {**live, **{key: ids[index] for key, index in first_holder.items()}}
         dupe_rows = [_lead_row(org, r, channel, now, duplicate_of=key_owner[k], live=False) for r, k in dupes]
+        shared = {r.index: "email" if k.startswith("e:") else "person" for r, k in dupes}
         ids.update(zip((r.index for r, _ in dupes), _insert_leads(conn, dupe_rows), strict=True))
     # Push (§5) hands routed leads to reps in the same transaction: nobody sees them unassigned.
     routed = [
@@ -174,7 +192,7 @@ def _insert(
         *zip([r for r, _ in dupes], dupe_rows, strict=True),
     ]:
         event, created[r.index] = _outcome(
-            r, row, ids[r.index], channel, now, actor_id, pushed.notes.get(ids[r.index])
+            r, row, ids[r.index], channel, now, actor_id, pushed.notes.get(ids[r.index]), shared.get(r.index)
         )
         event_rows.append(event)
     append_rows(conn, event_rows)
@@ -194,6 +212,7 @@ def _insert(
                     first.reason,
                     "repeated in this batch; returning the first",
                     first.duplicate_of,
+                    duplicate_by=first.duplicate_by,
                 ),
             )
         )
@@ -360,6 +379,7 @@ def _outcome(
     now: datetime,
     actor_id: int | None,
     push: dict[str, Any] | None = None,
+    duplicate_by: str | None = None,
 ) -> tuple[dict[str, Any], IntakeResult]:
     """The event a stored lead leaves, naming the rule (or the review reason) and the values seen.
 
@@ -385,7 +405,7 @@ def _outcome(
         return event, IntakeResult(
             r.where, "created", lead_id, status, r.decision.pool, None, message, assigned_to=to
         )
-    message = _review_message(r, row)
+    message = _review_message(r, row, duplicate_by)
     event = {
         **base,
         "type": EventType.review.value,
@@ -394,12 +414,21 @@ def _outcome(
         "details": {
             "message": message,
             "duplicate_of": row["duplicate_of"],
+            "duplicate_by": duplicate_by,
             "channel": channel,
             "checks": [c.__dict__ for c in r.decision.qualification],
         },
     }
     return event, IntakeResult(
-        r.where, "created", lead_id, row["status"], None, row["review_reason"], message, row["duplicate_of"]
+        r.where,
+        "created",
+        lead_id,
+        row["status"],
+        None,
+        row["review_reason"],
+        message,
+        row["duplicate_of"],
+        duplicate_by=duplicate_by,
     )
 
 
@@ -445,11 +474,9 @@ def _request_handles(r: _Row) -> list[str]:
     return ([f"ext:{r.external_id}"] if r.external_id else []) + ([f"idem:{r.idem}"] if r.idem else [])
 
 
-def _review_message(r: _Row, row: Mapping[str, Any]) -> str:
+def _review_message(r: _Row, row: Mapping[str, Any], duplicate_by: str | None) -> str:
     if row["duplicate_of"] is not None:
-        return (
-            f"duplicate of lead {row['duplicate_of']} (same {'email' if r.keys.email else 'domain and name'})"
-        )
+        return duplicate_message(int(row["duplicate_of"]), duplicate_by)
     return r.decision.message
 
 
@@ -502,7 +529,7 @@ def explain(db: Database, raw: Mapping[str, Any], viewer: Person | None = None) 
     decision = org.loaded.rulebook.decide(values, explain=True, gates=health.gates(db).intake)
     dup = org.loaded.org.duplicates
     keys = dedupe_keys(values, by_email=dup.by_email, by_person=dup.by_domain_and_name)
-    duplicate_of = None
+    duplicate_of = duplicate_by = None
     with db.engine.connect() as conn:
         conds = [
             c
@@ -513,7 +540,12 @@ def explain(db: Database, raw: Mapping[str, Any], viewer: Person | None = None) 
             if c is not None
         ]
         if conds:
-            duplicate_of = conn.execute(sa.select(leads.c.id).where(sa.or_(*conds)).limit(1)).scalar()
+            found = conn.execute(
+                sa.select(leads.c.id, leads.c.email_key, leads.c.person_key).where(sa.or_(*conds)).limit(1)
+            ).first()
+            if found is not None:
+                duplicate_of = int(found.id)
+                duplicate_by = keys.shared_with(DedupeKeys(found.email_key, found.person_key))
         hidden = (
             duplicate_of is not None
             and viewer is not None
@@ -531,11 +563,10 @@ def explain(db: Database, raw: Mapping[str, Any], viewer: Person | None = None) 
         "message": (
             decision.message
             if duplicate_of is None
-            else "duplicate of a lead"
-            if hidden
-            else f"duplicate of lead {duplicate_of}"
+            else duplicate_message("a lead" if hidden else duplicate_of, duplicate_by)
         ),
         "duplicate_of": None if hidden else duplicate_of,
+        "duplicate_by": duplicate_by,
         "values": values,
         "qualification": [c.__dict__ for c in decision.qualification],
         "rules": [s.__dict__ for s in decision.steps],

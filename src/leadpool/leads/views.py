@@ -51,6 +51,7 @@ def _result(r: service.IntakeResult) -> dict[str, Any]:
         "reason": r.reason,
         "message": r.message,
         "duplicate_of": r.duplicate_of,
+        "duplicate_by": r.duplicate_by,
         "assigned_to": r.assigned_to,
         "problems": [{"where": p.where, "message": p.message} for p in r.problems],
     }

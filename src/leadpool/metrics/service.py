@@ -137,8 +137,16 @@ class _Hourly:
     tallies: dict[int, dict[int, Tally]] = field(default_factory=lambda: defaultdict(dict))
     net: dict[int, dict[int, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
     exits: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # in [start, end)
+    # into the queue in [start, end): what a bucket had available beyond its opening depth
     inflow: dict[int, dict[int, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
     depth_now: dict[int, int] = field(default_factory=dict)
+    since_end: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # net flow in [end, now)
+
+    def depth_at_end(self, pool_id: int) -> int:
+        """The depth at the range's end to the second: today's minus what flowed in since. Read
+        per hour, a range ending now would see the depth at the start of the current hour, 0 for
+        a pool whose leads all came in this hour."""
+        return max(0, self.depth_now.get(pool_id, 0) - self.since_end.get(pool_id, 0))
 
     def tally(self, pool_id: int, hour: int) -> Tally:
         return self.tallies[pool_id].setdefault(hour, Tally())
@@ -161,56 +169,67 @@ def _hourly(
     upto = max(end, now)
     out = _Hourly()
     name_to_id = org.pool_ids
-    last = int(end.timestamp() // 3600)
 
     hour = _hour(events.c.at, d).label("hour")
+    # After the range's end (up to now): flows that count toward no tally, only back to the depth.
+    late = sa.case((events.c.at >= end, 1), else_=0).label("late")
     query = (
-        sa.select(events.c.type, events.c.pool_id, sa.null(), hour, sa.func.count())
+        sa.select(events.c.type, events.c.pool_id, sa.null(), hour, late, sa.func.count())
         .where(
             events.c.type.in_([*ADDED, *RETURNED, *TAKEN]),
             events.c.at >= start,
             events.c.at < upto,
         )
-        .group_by(events.c.type, events.c.pool_id, hour)
+        .group_by(events.c.type, events.c.pool_id, hour, late)
     )
     # Moves out of a pool of leads nobody held: few, and the only rows whose details are read.
     moved_from = events.c.details["from"].as_string()
     moves = (
-        sa.select(events.c.type, sa.null(), moved_from, hour, sa.func.count())
+        sa.select(events.c.type, sa.null(), moved_from, hour, late, sa.func.count())
         .where(
             events.c.type.in_(MOVED),
             events.c.at >= start,
             events.c.at < upto,
             events.c.rep_id.is_(None),
         )
-        .group_by(events.c.type, moved_from, hour)
+        .group_by(events.c.type, moved_from, hour, late)
     )
     rows = [*conn.execute(query), *conn.execute(moves)]
-    for type_, pid, from_name, h, n in rows:
+    for type_, pid, from_name, h, after, n in rows:
         h, n = int(h), int(n)
-        inside = h < last or (h == last and _at(h) < end)
+        inside = not after
         from_id = name_to_id.get(from_name) if from_name else None
         if pid is not None and (pool_id is None or pid == pool_id):
             if type_ in TAKEN:
                 out.net[pid][h] -= n
+                if after:
+                    out.since_end[pid] -= n
                 if inside:
                     out.tally(pid, h).claims += n
             elif type_ in ADDED or (type_ == E.reviewed.value):
                 out.net[pid][h] += n
-                out.inflow[pid][h] += n
+                if after:
+                    out.since_end[pid] += n
+                else:
+                    out.inflow[pid][h] += n
                 if inside and type_ in ADDED:
                     out.tally(pid, h).additions += n
             elif type_ == E.released.value:
                 out.net[pid][h] += n
-                out.inflow[pid][h] += n
+                if after:
+                    out.since_end[pid] += n
+                else:
+                    out.inflow[pid][h] += n
                 if inside:
                     out.tally(pid, h).releases += n
         if from_id is not None and (pool_id is None or from_id == pool_id):
             out.net[from_id][h] -= n
+            if after:
+                out.since_end[from_id] -= n
             if inside:
                 out.exits[from_id] += n
     dropped = (
-        sa.select(leads.c.pool_id, hour, sa.func.count())
+        sa.select(leads.c.pool_id, hour, late, sa.func.count())
         .select_from(events.join(leads, leads.c.id == events.c.lead_id))
         .where(
             events.c.type.in_(DROPPED),
@@ -218,13 +237,15 @@ def _hourly(
             events.c.at < upto,
             leads.c.pool_id.is_not(None),
         )
-        .group_by(leads.c.pool_id, hour)
+        .group_by(leads.c.pool_id, hour, late)
     )
     if pool_id is not None:
         dropped = dropped.where(leads.c.pool_id == pool_id)
-    for pid, h, n in conn.execute(dropped):
+    for pid, h, after, n in conn.execute(dropped):
         out.net[pid][int(h)] -= int(n)
-        if int(h) < last or (int(h) == last and _at(int(h)) < end):
+        if after:
+            out.since_end[pid] -= int(n)
+        else:
             out.exits[pid] += int(n)
     depth = sa.select(leads.c.pool_id, sa.func.count()).where(
         leads.c.status == Status.available.value, leads.c.pool_id.is_not(None)
@@ -383,8 +404,7 @@ def pool_metrics(
         moved = transfers.get(p.name)
         health, _season = org.loaded.org.health(p, now.astimezone(ZoneInfo(org.loaded.org.timezone)).date())
         capacity = capacity_per_day(org, p, health)
-        last = int(end.timestamp() // 3600)
-        shown = _depth_at_hours(h, pid, [last])[last] if end < now else h.depth_now.get(pid, 0)
+        shown = h.depth_at_end(pid)
         size = advice(capacity, h.depth_now.get(pid, 0), health.sizing.days_of_capacity)
         by_rep = spread.get(pid, {})
         for email in org.claimers(p):

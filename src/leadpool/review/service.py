@@ -50,6 +50,12 @@ def queue(
         if reason:
             query = query.where(leads.c.review_reason == reason)
         page = conn.execute(query.order_by(since, leads.c.id).limit(limit).offset(offset)).mappings().all()
+        originals = {m["duplicate_of"] for m in page if m["duplicate_of"] is not None}
+        kept = (
+            dict(conn.execute(sa.select(leads.c.id, leads.c.data).where(leads.c.id.in_(originals))).all())
+            if originals
+            else {}
+        )
     by_reason: Counter[str] = Counter()
     by_age: Counter[str] = Counter()
     for why, at in rows:
@@ -60,8 +66,23 @@ def queue(
         item = lead_dict(m, org.pool_names)
         waited = now - as_utc(m["entered_pool_at"] or m["created_at"])
         item["waiting_hours"] = round(waited.total_seconds() / 3600, 1)
+        # Whole seconds for a page to word: hours rounded to 0.1 say "0 s" for three minutes.
+        item["waiting_seconds"] = int(waited.total_seconds())
+        item["duplicate_by"] = _shared_key(org, m["data"], kept.get(m["duplicate_of"]))
         out.append(item)
     return {"total": len(rows), "counts": dict(by_reason), "by_age": dict(by_age), "leads": out}
+
+
+def _shared_key(org: CurrentOrg, data: Mapping[str, Any], original: Mapping[str, Any] | None) -> str | None:
+    """Which key a duplicate shares with the lead it repeats ('email' or 'person'), from both
+    leads' data: the original may since have left the queue and given up its keys."""
+    if original is None:
+        return None
+    dup = org.loaded.org.duplicates
+    mine, theirs = (
+        dedupe_keys(d, by_email=dup.by_email, by_person=dup.by_domain_and_name) for d in (data, original)
+    )
+    return mine.shared_with(theirs)
 
 
 def decide(

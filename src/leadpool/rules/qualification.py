@@ -19,6 +19,21 @@ class Check:
     passed: bool
     detail: str
     values: dict[str, Any] = field(default_factory=dict)
+    # The step in words that cannot be read backwards: "not excluded by 'competitor'" where a bare
+    # "✓ exclusion 'competitor'" reads as if the exclusion had matched.
+    summary: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.summary:
+            object.__setattr__(self, "summary", f"{_said(self.step, self.name, self.passed)}: {self.detail}")
+
+
+def _said(step: str, name: str, passed: bool) -> str:
+    if step == "exclusion":
+        return f"not excluded by '{name}'" if passed else f"excluded by '{name}'"
+    if step == "bypass":
+        return f"let in by '{name}'" if passed else f"'{name}' does not let it in"
+    return name  # required fields, minimum score: the detail says how it went
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.leads import service as leads
 from leadpool.leads import work
+from leadpool.leads.model import SAME_KEY
 from leadpool.org.service import current
 from leadpool.review import service as review
 from leadpool.review.model import Verdict
@@ -56,6 +57,7 @@ def review_queue(
         page=PAGE,
         verdicts=[v.value for v in Verdict],
         pools=[p.name for p in org.loaded.org.pools],
+        same_key=SAME_KEY,
     )
 
 
