@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from leadpool.errors import InvalidInput
+from leadpool.hygiene.contact import contact_problems
 from leadpool.leads.country import country_code
 from leadpool.leads.model import field_types, normalise
 from leadpool.org.loader import parse
@@ -72,3 +73,11 @@ def test_the_example_org_routes_a_british_lead_to_emea() -> None:
     example = parse((EXAMPLES / "org.yaml").read_text(encoding="utf-8"))
     values, _ = normalise({"email": "a@b.example", "company": "B", "score": 70, "country": "UK"}, TYPES)
     assert example.rulebook.decide(values).pool == "EMEA"
+
+
+def test_a_british_local_phone_number_is_read_for_the_stored_country() -> None:
+    """The phone check reads a number without +44 for the lead's country: 'UK' is no region the
+    phone library knows, so a valid London number was called invalid."""
+    values, _ = normalise({"phone": "020 7946 0018", "country": "UK"}, TYPES)
+    assert values["country"] == "GB"
+    assert contact_problems(values, "DE") == {}
