@@ -82,4 +82,5 @@ def test_the_summary_says_where_the_leads_went_and_what_they_lacked(tmp_path: Pa
     assert rows["review: incomplete"] == "2" and rows["email missing"] == "2"
     assert rows["review: below_threshold"] == "1"
     assert "incomplete: email missing in 2 rows" in out
-    assert "line 4: country 'Atlantis' (in 2 rows) is not a country leadpool knows" in out
+    assert "line 4: country 'Atlantis' is not a country leadpool knows; kept as written" in out
+    assert "(2 rows in all)" in out

@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from leadpool.leads.country import unrecognised
 from leadpool.leads.importer import ImportReport
 
 SHOWN = 50  # rejected rows and unknown countries listed one by one; the rest are counted
@@ -26,9 +27,8 @@ def print_report(report: ImportReport, name: str, console: Console, err: Console
         err.print(f"… and {len(rejected) - SHOWN:,} more rejected rows")
     for value, n in report.countries.most_common(SHOWN):
         err.print(
-            f"[yellow]warning[/] {escape(report.first_seen[value])}: country '{escape(value)}' "
-            f"(in {_rows(n)}) is not a country leadpool knows; kept as written, so rules on country do not "
-            "match it (write a name or an ISO code, e.g. 'Germany' or 'DE')",
+            f"[yellow]warning[/] {escape(report.first_seen[value])}: country "
+            f"{escape(unrecognised(value) or value)} ({_rows(n)} in all)",
             markup=True,
         )
     if len(report.countries) > SHOWN:

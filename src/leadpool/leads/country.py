@@ -96,3 +96,14 @@ def country_code(value: str) -> str | None:
     if len(value) > 100:
         return None
     return _names().get(_fold(value))
+
+
+def unrecognised(value: object) -> str | None:
+    """Why a lead's `country` will match no rule on country, said to whoever sent it (the import
+    summary, the API's answer); None when it names a country, or is empty or not text."""
+    if not isinstance(value, str) or not value.strip() or country_code(value) is not None:
+        return None
+    return (
+        f"'{value.strip()[:60]}' is not a country leadpool knows; kept as written, so rules on country "
+        "do not match it (write a name or an ISO code, e.g. 'Germany' or 'DE')"
+    )
