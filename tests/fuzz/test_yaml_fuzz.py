@@ -223,8 +223,8 @@ def test_a_wrong_value_at_any_path_of_a_mapping_is_refused_or_usable(doc: Any) -
         ("encoding: base64\n", "encoding", "not a text encoding"),
         ("delimiter: ';;'\n", "delimiter", "use one character"),
         ("delimiter: '\"'\n", "delimiter", "use one character"),
-        ("decimal: ''\n", "mapping file", "must be one character"),
-        ("thousands: '.'\ndecimal: '.'\n", "mapping file", "other than the decimal separator"),
+        ("decimal: ''\n", "decimal", "must be one character"),
+        ("thousands: '.'\ndecimal: '.'\n", "thousands", "other than the decimal separator"),
         ("constants: {campaign: '=HYPERLINK(1)'}\n", "constants.campaign", "formula"),
         ("constants: {score: lots}\n", "constants.score", "expected a number"),
     ],
@@ -235,7 +235,10 @@ def test_a_mapping_that_could_not_read_a_file_is_refused_when_loaded(
     with pytest.raises(InvalidInput) as refused:
         mapping = load_mapping(text)
         list(read_rows(io.StringIO(EXAMPLE_CSV), "csv", mapping, TYPES))  # constants: checked on reading
-    assert any(p.where == where and says in p.message for p in refused.value.problems), refused.value.problems
+    # A key of the file is named with its line ('encoding (line 1)'); a constant, checked on reading, by its path.
+    assert any(p.where.split(" (line ")[0] == where and says in p.message for p in refused.value.problems), (
+        refused.value.problems
+    )
 
 
 # ---- what would exhaust memory, time or the stack -------------------------------------------------

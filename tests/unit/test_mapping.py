@@ -96,6 +96,7 @@ def test_jsonl_bad_lines_are_reported_and_the_next_lines_read() -> None:
 def test_mapping_file_errors_name_the_key() -> None:
     with pytest.raises(InvalidInput) as caught:
         load_mapping("colums: {A: email}\n")
-    assert caught.value.problems[0].where == "colums"
+    assert caught.value.problems[0].where == "colums (line 1)"
+    assert caught.value.problems[0].message == "unknown key (did you mean 'columns'?)"
     with pytest.raises(InvalidInput):
         load_mapping("columns: [\n")

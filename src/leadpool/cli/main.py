@@ -203,20 +203,31 @@ def apply_org(
 @app.command("import")
 def import_leads(
     file: Path,
-    mapping: Annotated[Path | None, typer.Option(help="column mapping YAML")] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="mapping YAML: which column feeds which field; see docs/import-mapping.md"),
+    ] = None,
     db_url: DbUrl = None,
     batch_size: Annotated[int, typer.Option(min=1, max=5000)] = 1000,
     channel: str = "import",
 ) -> None:
-    """Import leads from CSV or JSON lines; bad rows are reported by line and the good ones kept."""
+    """Import leads from CSV or JSON lines; bad rows are reported by line and the good ones kept.
+
+    The mapping file names the lead field each column feeds, the values that mean empty ("Select",
+    "N/A", "-" by default), label translations, constants, number separators, delimiter and
+    encoding. Every key, with an example: docs/import-mapping.md in the leadpool repository."""
+    from leadpool.cli.imports import print_report
     from leadpool.leads.importer import import_file
     from leadpool.leads.mapping import Mapping, load_mapping
+    from leadpool.leads.model import field_types
     from leadpool.org.service import current
 
     db = _db(db_url)
     try:
-        spec = load_mapping(mapping.read_text(encoding="utf-8")) if mapping else Mapping()
-        current(db)  # no org applied yet: say so before drawing a progress bar
+        # No org applied yet: say so before drawing a progress bar. The org's fields let one run
+        # list every problem of the mapping file, the fields it names included.
+        types = field_types(current(db).loaded.org.fields)
+        spec = load_mapping(mapping.read_text(encoding="utf-8"), types) if mapping else Mapping()
         total_bytes = file.stat().st_size
         with Progress(
             TextColumn("[bold]importing[/] {task.description}"),
@@ -240,21 +251,7 @@ def import_leads(
             progress.update(task, completed=total_bytes, rows=report.read)
     except LeadpoolError as exc:
         _fail(exc)
-    rejected, counts, reasons, read = report.rejected, report.outcomes, report.reasons, report.read
-    for line in rejected[:50]:
-        err.print(f"[red]rejected[/] {escape(line)}", markup=True)
-    if len(rejected) > 50:
-        err.print(f"… and {len(rejected) - 50} more rejected rows")
-    table = Table(title=f"import of {file.name}")
-    table.add_column("")
-    table.add_column("rows", justify="right")
-    table.add_row("read", str(read))
-    table.add_row("imported (new leads)", str(counts["created"]))
-    table.add_row("already imported", str(counts["existing"]))
-    table.add_row("rejected", str(counts["rejected"]))
-    for reason, n in sorted(reasons.items()):
-        table.add_row(f"  {reason}", str(n))
-    console.print(table)
+    print_report(report, file.name, console, err)
 
 
 @app.command()

@@ -18,11 +18,12 @@ from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TextIO
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from leadpool.errors import InvalidInput, Problem
 from leadpool.leads.model import normalise, read_number, shown
-from leadpool.org.loader import load_yaml
+from leadpool.org.keys import did_you_mean
+from leadpool.org.loader import read_yaml, validation_problems
 from leadpool.org.schema import FieldType
 
 Format = Literal["csv", "jsonl"]
@@ -39,8 +40,9 @@ class Mapping(BaseModel):
     placeholders: list[str] = PLACEHOLDERS  # compared case-insensitively after trimming
     # How numbers are written: decimal ',' reads '0,95' as 0.95. Unset, thousands is ',' beside a
     # decimal '.' and '.' beside a decimal ','. A value whose separators fit neither is refused.
-    thousands: str | None = None
+    # (decimal comes first: the thousands check reads it, in the same pass as every other key.)
     decimal: str = "."
+    thousands: Annotated[str | None, Field(validate_default=True)] = None
     lowercase: list[str] = []
     uppercase: list[str] = []
     values: dict[str, dict[str, Any]] = {}  # per field, case-insensitive label -> value
@@ -76,37 +78,95 @@ class Mapping(BaseModel):
             )
         return value
 
-    @model_validator(mode="after")
-    def _separators(self) -> Mapping:
+    @field_validator("decimal")
+    @classmethod
+    def _one_decimal(cls, value: str) -> str:
+        if len(value) != 1:
+            raise ValueError(f"'{shown(value)}' must be one character, e.g. '.' or ','")
+        return value
+
+    @field_validator("thousands")
+    @classmethod
+    def _separators(cls, value: str | None, info: ValidationInfo) -> str | None:
         """A number like '1.200,50' is only readable when the two separators are distinct characters."""
-        if len(self.decimal) != 1:
-            raise ValueError(f"decimal: '{shown(self.decimal)}' must be one character, e.g. '.' or ','")
-        if self.thousands is None:
-            self.thousands = {".": ",", ",": "."}.get(self.decimal, "")
-        if len(self.thousands) > 1 or self.thousands == self.decimal:
+        decimal = info.data.get("decimal")
+        if decimal is None:
+            return value  # the decimal separator is refused already
+        if value is None:
+            value = {".": ",", ",": "."}.get(decimal, "")
+        if len(value) > 1 or value == decimal:
             raise ValueError(
-                f"thousands: '{shown(self.thousands)}' must be one character other than the decimal "
-                "separator, or empty"
+                f"'{shown(value)}' must be one character other than the decimal separator, or empty"
             )
-        return self
+        return value
 
 
-def load_mapping(text: str) -> Mapping:
+HINT = "fix the listed places in the mapping file; every key is described in docs/import-mapping.md"
+
+
+def load_mapping(text: str, types: MappingABC[str, FieldType] | None = None) -> Mapping:
     """A mapping file, read with the same guarded YAML reader as the org file (no alias bombs, no
-    stack-deep nesting), so any text gives a Mapping or an InvalidInput naming the place."""
-    data, _ = load_yaml(text, source="mapping file")
-    data = {} if data is None else data
-    if not isinstance(data, dict):
-        raise InvalidInput([Problem("mapping file", "expected a mapping with 'columns:' …")])
+    stack-deep nesting), so any text gives a Mapping or an InvalidInput naming the place and line.
+
+    With the org's field `types`, the fields the file names are checked too, so one run lists every
+    problem of the file: a mistyped key and a column mapped to an undeclared field together."""
+    data, located = read_yaml(text, source="mapping file", expected="'columns:' …", empty=True)
+    problems: list[Problem] = []
+    mapping = None
     try:
-        return Mapping.model_validate(data)
+        mapping = Mapping.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            where = ".".join(shown(p) for p in error["loc"]) or "mapping file"
-            message = "unknown key" if error["type"] == "extra_forbidden" else str(error["msg"])
-            problems.append(Problem(where, message.removeprefix("Value error, ")))
-        raise InvalidInput(problems, hint="fix the mapping file") from None
+        problems = validation_problems(exc, located, Mapping)
+    if types is not None:
+        problems += [located(loc, message) for loc, message in field_problems(data, types)]
+    if problems or mapping is None:
+        raise InvalidInput(problems, hint=HINT)
+    return mapping
+
+
+def _unknown_field(name: str, types: MappingABC[str, FieldType]) -> str:
+    """How to make an undeclared field known: the org file declares every field beyond the built-in ones."""
+    return (
+        f"unknown lead field '{shown(name)}'{did_you_mean(name, types)}; declare it in the org file "
+        f"under 'fields:', e.g. `fields: {{{shown(name)}: boolean}}` (string, number, integer or boolean)"
+    )
+
+
+def field_problems(
+    data: MappingABC[str, Any], types: MappingABC[str, FieldType]
+) -> list[tuple[tuple[Any, ...], str]]:
+    """Every place a mapping names a lead field the org does not have, with what to do; read from
+    the file's data as it is, so a file with other problems still has these found in the same run."""
+    found: list[tuple[tuple[Any, ...], str]] = []
+    columns = data.get("columns")
+    if isinstance(columns, dict):
+        for column, target in columns.items():
+            if isinstance(target, str) and target not in types:
+                found.append(
+                    (
+                        ("columns", column),
+                        f"maps to {_unknown_field(target, types)}; or map it to null to skip it",
+                    )
+                )
+    for key in ("constants", "values"):
+        named = data.get(key)
+        if isinstance(named, dict):
+            found += [((key, name), _unknown_field(str(name), types)) for name in named if name not in types]
+    for key in ("lowercase", "uppercase"):
+        listed = data.get(key)
+        if isinstance(listed, list):
+            found += [
+                ((key, i), _unknown_field(name, types))
+                for i, name in enumerate(listed)
+                if isinstance(name, str) and name not in types
+            ]
+    constants = data.get("constants")
+    if isinstance(constants, dict):
+        # A constant goes on every row: one that cannot be stored (a formula, a word for a number)
+        # would refuse every row, so it is refused once, here.
+        _, bad = normalise({k: v for k, v in constants.items() if k in types}, types)
+        found += [(("constants", p.where), p.message) for p in bad]
+    return found
 
 
 def detect_format(path: str) -> Format:
@@ -173,17 +233,17 @@ class _Cleaner:
 
 def check_mapping(mapping: Mapping, types: MappingABC[str, FieldType], header: list[str]) -> list[Problem]:
     """Problems with the mapping itself, found before any row is read."""
-    problems = []
-    for column, target in mapping.columns.items():
-        if target is not None and target not in types:
-            problems.append(Problem(f"columns.{column}", f"maps to unknown lead field '{target}'"))
-    for name in mapping.constants:
-        if name not in types:
-            problems.append(Problem(f"constants.{name}", "unknown lead field"))
-    # A constant goes on every row: one that cannot be stored (a formula, a word for a number) would
-    # refuse every row, so it is refused once, here.
-    _, bad = normalise({k: v for k, v in mapping.constants.items() if k in types}, types)
-    problems += [Problem(f"constants.{p.where}", p.message) for p in bad]
+    named = {
+        "columns": mapping.columns,
+        "constants": mapping.constants,
+        "values": mapping.values,
+        "lowercase": mapping.lowercase,
+        "uppercase": mapping.uppercase,
+    }
+    problems = [
+        Problem("".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip("."), message)
+        for loc, message in field_problems(named, types)
+    ]
     if mapping.unmapped == "error":
         for column in header:
             if column and column not in mapping.columns and column not in types:

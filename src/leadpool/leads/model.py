@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator
 
 from leadpool.errors import Problem
+from leadpool.leads.country import country_code
 from leadpool.org.schema import DEFAULT_FIELD_LIMITS, FieldLimits, FieldSpec, FieldType
 
 
@@ -341,8 +342,11 @@ def normalise(
             values.setdefault("company_domain", match.group(1))
     if values.get("company_domain"):
         values["company_domain"] = values["company_domain"].lower().removeprefix("www.")
-    if values.get("country"):
-        values["country"] = values["country"].upper()
+    if isinstance(country := values.get("country"), str):
+        # Stored as its ISO code whatever the channel wrote ('Germany', 'DEU', 'uk'), so a rule on
+        # `country in ['DE']` matches; a value naming no country is kept as written (the importer
+        # reports it), never upper-cased into a code that looks real.
+        values["country"] = country_code(country) or country
     return values, problems
 
 

@@ -12,6 +12,7 @@ from leadpool.errors import Conflict, InvalidInput
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.leads import callers, service, work
+from leadpool.leads.country import unrecognised
 from leadpool.leads.model import Outcome, PlainText
 
 router = APIRouter(tags=["leads"])
@@ -41,7 +42,10 @@ class OutcomeRequest(BaseModel):
     note: PlainText = NOTE
 
 
-def _result(r: service.IntakeResult) -> dict[str, Any]:
+def _result(r: service.IntakeResult, raw: Any = None) -> dict[str, Any]:
+    """One lead's answer; `raw`, as sent, adds a warning for a country kept as written (the lead is
+    taken in, but a rule on country will not match it)."""
+    why = unrecognised(raw.get("country")) if r.outcome == "created" and isinstance(raw, dict) else None
     return {
         "where": r.where,
         "outcome": r.outcome,
@@ -54,6 +58,7 @@ def _result(r: service.IntakeResult) -> dict[str, Any]:
         "duplicate_by": r.duplicate_by,
         "assigned_to": r.assigned_to,
         "problems": [{"where": p.where, "message": p.message} for p in r.problems],
+        "warnings": [{"where": "country", "message": why}] if why else [],
     }
 
 
@@ -72,7 +77,7 @@ def create_lead(
         raise Conflict(result.message or "", hint="send this lead with its own external_id")
     if result.outcome == "rejected":
         raise InvalidInput(result.problems, hint="fix the named fields and send the lead again")
-    return JSONResponse(_result(result), status_code=201 if result.outcome == "created" else 200)
+    return JSONResponse(_result(result, lead), status_code=201 if result.outcome == "created" else 200)
 
 
 @router.post("/leads/batch")
@@ -95,7 +100,9 @@ def create_leads(
     summary: dict[str, int] = {}
     for r in results:
         summary[r.outcome] = summary.get(r.outcome, 0) + 1
-    return {"summary": summary, "results": [_result(r) for r in results]}
+    # Each answer names its lead's place ('leads[3]'), hidden ones included.
+    raws = {item.where: item.raw for item in items}
+    return {"summary": summary, "results": [_result(r, raws.get(r.where)) for r in results]}
 
 
 @router.post("/leads/explain")

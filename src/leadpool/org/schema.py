@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from leadpool.identity.model import Role
+from leadpool.leads.country import country_code
 from leadpool.notify.model import Notifications
 
 
@@ -266,6 +267,13 @@ class Territory(Strict):
     state: list[str] | None = None
     metro: list[str] | None = None
     to: str = Field(min_length=1)
+
+    @field_validator("country")
+    @classmethod
+    def _iso_codes(cls, value: list[str] | None) -> list[str] | None:
+        """Leads store countries as ISO codes (leads.country), so 'UK' or 'Germany' here means
+        GB or DE; a value naming no country stays as written."""
+        return None if value is None else [country_code(c) or c for c in value]
 
     def keys(self) -> dict[str, list[str]]:
         return {

@@ -51,6 +51,37 @@ def _symbols(node: Any, found: list[str], builtins: list[str] | None = None) -> 
                     _symbols(item, found, builtins)
 
 
+def _country_literals(node: Any, found: list[str]) -> None:
+    """The strings a condition compares `country` with: `country == 'UK'`, `'DE' != country`,
+    `country in ['DE', 'AT']`. Countries are stored as ISO codes, so the org check can say which of
+    these no lead will ever hold."""
+    ast = rule_engine.ast
+
+    def is_country(n: Any) -> bool:
+        return isinstance(n, ast.SymbolExpression) and n.name == "country" and n.scope is None
+
+    if isinstance(node, ast.ComparisonExpression) and node.type in ("eq", "ne"):
+        for one, other in ((node.left, node.right), (node.right, node.left)):
+            if is_country(one) and isinstance(other, ast.StringExpression):
+                found.append(other.value)
+    elif (
+        isinstance(node, ast.ContainsExpression)
+        and is_country(node.member)
+        and isinstance(node.container, ast.ArrayExpression)
+    ):
+        found += [i.value for i in node.container.value if isinstance(i, ast.StringExpression)]
+    names = [n for cls in type(node).__mro__ for n in getattr(cls, "__slots__", ())]
+    names += list(getattr(node, "__dict__", {}))
+    for name in names:
+        child = getattr(node, name, None) if name != "context" else None
+        if isinstance(child, rule_engine.ast.ASTNodeBase):
+            _country_literals(child, found)
+        elif isinstance(child, list | tuple):
+            for item in child:
+                if isinstance(item, rule_engine.ast.ASTNodeBase):
+                    _country_literals(item, found)
+
+
 @dataclass(frozen=True)
 class Evaluation:
     matched: bool
@@ -87,6 +118,9 @@ class Expression:
         builtins: list[str] = []
         _symbols(self._rule.statement, found, builtins)
         self.symbols = tuple(found)
+        countries: list[str] = []
+        _country_literals(self._rule.statement, countries)
+        self.countries = tuple(dict.fromkeys(countries))  # the values `country` is compared with
         # (matched, error) by the values the condition looks at. A condition is a pure function of
         # them unless it reads a builtin such as '$now'; those are evaluated every time. The
         # expression lives as long as its org version, so nothing here can go stale.

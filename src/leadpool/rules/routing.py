@@ -8,6 +8,7 @@ from typing import Any
 
 from leadpool.errors import Problem
 from leadpool.health.model import Gate
+from leadpool.leads.country import country_code
 from leadpool.leads.model import field_types
 from leadpool.org.schema import Assign, Org
 from leadpool.rules.engine import Expression, compile_condition
@@ -115,6 +116,18 @@ def compile_rulebook(org: Org) -> tuple[RuleBook | None, list[Problem]]:
         if isinstance(result, Problem):
             problems.append(result)
             return None
+        for written in result.countries:
+            code = country_code(written)
+            if code is not None and code != written:
+                # 'UK' matched while countries were only upper-cased; now it would silently match
+                # nothing, as 'Germany' always did.
+                problems.append(
+                    Problem(
+                        where,
+                        f"compares country with '{written}', which no lead holds: countries are stored "
+                        f"as ISO codes; write '{code}'",
+                    )
+                )
         return result
 
     q = org.qualification
