@@ -433,7 +433,7 @@ def review(
     reason: Annotated[str | None, typer.Option(help="only this reason")] = None,
     db_url: DbUrl = None,
 ) -> None:
-    """The review queue (§3, §10): counts by reason and by time waiting, and the leads, oldest first."""
+    """The review queue: counts by reason and by time waiting, and the leads, oldest first."""
     from leadpool.review.service import queue as review_queue
 
     db = _db(db_url)
@@ -471,7 +471,7 @@ def review_decide(
     as_json: JsonOut = False,
     db_url: DbUrl = None,
 ) -> None:
-    """Decide review items (§10): archive, nurture, recycle, or fix the data and return to a pool."""
+    """Decide review items: archive, nurture, recycle, or fix the data and return to a pool."""
     from leadpool.errors import InvalidInput, Problem
     from leadpool.review.model import Verdict
     from leadpool.review.service import decide
@@ -503,7 +503,7 @@ def review_decide(
 
 @app.command()
 def health(db_url: DbUrl = None, as_json: JsonOut = False) -> None:
-    """Pool health (§11, §12): depth against the recommended size, overflow, automatic changes."""
+    """Pool health: depth against the recommended size, overflow, automatic changes."""
     from leadpool.health.service import report
 
     db = _db(db_url)
@@ -569,7 +569,7 @@ def alerts(
     db_url: DbUrl = None,
     as_json: JsonOut = False,
 ) -> None:
-    """Health alert episodes (§13): open ones worst first; --all includes the closed."""
+    """Health alert episodes: open ones worst first; --all includes the closed."""
     from leadpool.alerts.service import history, open_alerts
 
     db = _db(db_url)
@@ -630,7 +630,7 @@ def deliveries_command(
     retry: Annotated[int | None, typer.Option(help="put this failed delivery back to pending, now")] = None,
     db_url: DbUrl = None,
 ) -> None:
-    """The notification outbox (§13): what went to which channel, attempts and the last error."""
+    """The notification outbox: what went to which channel, attempts and the last error."""
     from leadpool.notify import service as notify
 
     db = _db(db_url)
@@ -800,7 +800,7 @@ def import_accounts(
     file: Annotated[Path, typer.Argument(help="CSV with name, owner (email), domain, website, external_id")],
     db_url: DbUrl = None,
 ) -> None:
-    """Import known accounts and their owners; a lead from one is pushed to its owner (§4)."""
+    """Import known accounts and their owners; a lead from one is pushed to its owner."""
     from leadpool.accounts.service import import_accounts as run
 
     try:
@@ -1027,7 +1027,7 @@ def simulate(
     examples: Annotated[bool, typer.Option("--examples", help="list the shipped example scenarios")] = False,
     as_json: JsonOut = False,
 ) -> None:
-    """Strategy lab (§14): run the real engine on a virtual clock against scenarios of leads and rep
+    """Strategy lab: run the real engine on a virtual clock against scenarios of leads and rep
     behaviour, and compare speed-to-lead, SLA compliance, fairness and expected conversions."""
     from leadpool.lab import report
     from leadpool.lab.runner import examples as lab_examples
@@ -1116,7 +1116,7 @@ def report(
     as_json: Annotated[bool, typer.Option("--json")] = False,
     db_url: DbUrl = None,
 ) -> None:
-    """The §12 metrics: per pool (or per rep with --reps, or folded --by weekday|hour)."""
+    """Pool metrics: per pool (or per rep with --reps, or folded --by weekday|hour)."""
     from dataclasses import asdict
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo

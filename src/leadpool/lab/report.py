@@ -225,7 +225,7 @@ figure {{ margin: 1.5rem 0; }} figure svg {{ max-width: 100%; height: auto; }}
 <p class="note">{s.days} simulated days from {s.start.isoformat()}, seed {s.seed}, the scheduler every
 {s.tick_minutes:g} minutes. Every run used the real leadpool engine on a throwaway database.
 Green marks the best value where better has a direction. Expected conversions weigh each contacted
-lead's base rate by the speed-to-lead decay of domain.md §1.</p>
+lead's base rate by how soon it was first contacted (the scenario's speed-to-lead decay).</p>
 <table><thead><tr>{"".join(f"<th>{e(h)}</th>" for h in head)}</tr></thead>
 <tbody>{"".join(rows)}</tbody></table>
 {figures}
