@@ -21,7 +21,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from leadpool.cli.output import InertConsole, plain_text
+from leadpool.cli.output import KEY, NUM, InertConsole, plain_text
+from leadpool.cli.output import table as out_table
 from leadpool.csvfile import records
 from leadpool.errors import ClaimRefused, LeadpoolError
 from leadpool.settings import EXAMPLES, Settings
@@ -406,7 +407,8 @@ def list_users(db_url: DbUrl = None) -> None:
     from leadpool.storage.tables import teams, users
 
     db = _db(db_url)
-    table = Table("id", "email", "name", "role", "title", "team", "tier", "time zone", "active")
+    # The job title and an inactive mark ride with the role: 100 columns hold whole emails and zones.
+    table = out_table(("id", NUM), ("email", KEY), "name", "role, title", "team", "tier", ("time zone", KEY))
     with db.engine.connect() as conn:
         for row in conn.execute(
             sa.select(
@@ -423,7 +425,16 @@ def list_users(db_url: DbUrl = None) -> None:
             .select_from(users.outerjoin(teams))
             .order_by(users.c.id)
         ):
-            table.add_row(*("" if v is None else str(v) for v in row))
+            who_id, email, name, role, title, team, tier, zone, active = row
+            table.add_row(
+                str(who_id),
+                email,
+                name,
+                (f"{role}, {title}" if title else role) + ("" if active else ", inactive"),
+                team or "",
+                tier or "",
+                zone,
+            )
     console.print(table)
 
 
@@ -444,12 +455,21 @@ def review(
     for name, n in sorted(queue["counts"].items()):
         console.print(f"{name:<18} {n:>6}")
     console.print("waiting: " + ", ".join(f"{k} {v}" for k, v in queue["by_age"].items()))
-    table = Table("id", "reason", "waiting h", "from pool", "duplicate of", "email", "company", "score")
+    table = out_table(
+        ("id", NUM),
+        "reason",
+        ("wait h", NUM),
+        "from pool",
+        ("dup of", NUM),
+        ("email", KEY),
+        "company",
+        ("score", NUM),
+    )
     for lead_ in queue["leads"]:
         f = lead_["fields"]
         table.add_row(
             str(lead_["id"]),
-            lead_["review_reason"] or "",
+            (lead_["review_reason"] or "").replace("_", " "),
             str(lead_["waiting_hours"]),
             lead_["pool"] or "",
             str(lead_["duplicate_of"] or ""),
@@ -514,7 +534,9 @@ def health(db_url: DbUrl = None, as_json: JsonOut = False) -> None:
     if as_json:
         typer.echo(json.dumps(pools, default=str))
         return
-    table = Table("pool", "depth", "avg age h", "recommended", "sizing", "state", "season")
+    table = out_table(
+        ("pool", KEY), ("depth", NUM), ("avg age h", NUM), ("advised size", NUM), "sizing", "state", "season"
+    )
     for p in pools:
         st = p["state"]
         words = [
@@ -584,7 +606,7 @@ def alerts(
         typer.echo(json.dumps(found, default=str))
         return
     colour = {"yellow": "yellow", "red": "red", "critical": "bold magenta"}
-    table = Table("id", "level", "check", "subject", "message", "opened", "closed", "acknowledged")
+    table = out_table(("id", NUM), "level", "check", "subject", "message", "opened", "closed", "acknowledged")
     for a in found:
         table.add_row(
             str(a["id"]),
@@ -614,7 +636,7 @@ def job_runs(
     query = sa.select(runs).order_by(runs.c.tick.desc()).limit(limit)
     if job:
         query = query.where(runs.c.job == job)
-    table = Table("job", "tick", "finished", "result")
+    table = out_table(("job", KEY), "tick", "finished", "result")
     with db.engine.connect() as conn:
         for r in conn.execute(query):
             result = {k: v for k, v in (r.result or {}).items() if k not in ("leads", "report")}
@@ -641,7 +663,17 @@ def deliveries_command(
             _fail(exc)
         console.print(f"delivery {retry} is pending again; the notify job sends it on its next tick")
         return
-    table = Table("id", "channel", "kind", "status", "attempts", "created", "next / sent", "to", "last error")
+    table = out_table(
+        ("id", NUM),
+        "channel",
+        "kind",
+        "status",
+        ("attempts", NUM),
+        "created",
+        "next / sent",
+        "to",
+        "last error",
+    )
     for d in notify.listing(db, status=status, channel=channel, limit=limit):
         table.add_row(
             str(d["id"]),
@@ -959,11 +991,12 @@ def fairness(
         print(json.dumps(result, default=str))
         return
     buckets = sorted({b for r in result["reps"] for b in r["periods"]})
-    table = Table(title=f"leads per rep ({result['kind']}), {result['from']} to {result['to']}")
-    table.add_column("rep")
-    for bucket in buckets:
-        table.add_column(bucket, justify="right")
-    table.add_column("total", justify="right")
+    table = out_table(
+        ("rep", KEY),
+        *((bucket, NUM) for bucket in buckets),
+        ("total", NUM),
+        title=f"leads per rep ({result['kind']}), {result['from']} to {result['to']}",
+    )
     for r in result["reps"]:
         table.add_row(r["rep"], *(str(r["periods"].get(b, 0)) for b in buckets), str(r["total"]))
     console.print(table)
@@ -1121,6 +1154,7 @@ def report(
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
+    from leadpool.cli import reports as report_tables
     from leadpool.errors import InvalidInput, Problem
     from leadpool.metrics import service as metrics
     from leadpool.org.service import current
@@ -1134,12 +1168,6 @@ def report(
             raise InvalidInput([Problem(where, f"'{text}' is not an ISO date or time")]) from None
         zone = ZoneInfo(current(database).loaded.org.timezone)
         return value if value.tzinfo else value.replace(tzinfo=zone)  # the organisation's time zone
-
-    def pct(x: float | None) -> str:
-        return "-" if x is None else f"{100 * x:.1f}%"
-
-    def num(x: float | None) -> str:
-        return "-" if x is None else f"{x:,.2f}"
 
     try:
         end = instant(ends, "--to") if ends else database.clock.now()
@@ -1163,98 +1191,13 @@ def report(
         return
     span = f"{start.isoformat(timespec='minutes')} to {end.isoformat(timespec='minutes')}"
     if reps:
-        table = Table(title=f"reps, {span}")
-        for col in (
-            "rep",
-            "leads",
-            "contacted",
-            "contact p50 h",
-            "abandonment",
-            "SLA breaches",
-            "open",
-            "quality mix",
-            "hoarding",
-        ):
-            table.add_column(col, justify="left" if col in ("rep", "quality mix", "hoarding") else "right")
-        for r in rows:
-            mix = ", ".join(f"{k} {v}" for k, v in r.quality_mix.items())
-            table.add_row(
-                r.email,
-                str(r.leads),
-                pct(r.contact_rate),
-                num(r.contact_p50),
-                pct(r.abandonment),
-                str(r.sla_breaches),
-                str(r.open_leads),
-                mix,
-                "; ".join(r.hoarding) or "-",
-            )
+        tables = [report_tables.reps(rows, span)]
     elif by is not None:
-        table = Table(title=f"by {by}{f' in {pool}' if pool else ''}, {span}")
-        for col in (
-            by,
-            "additions",
-            "claims",
-            "claim rate",
-            "depletion",
-            "to claim p50 h",
-            "p90 h",
-            "abandonment",
-        ):
-            table.add_column(col, justify="left" if col == by else "right")
-        for p in rows:
-            table.add_row(
-                p.label,
-                str(p.additions),
-                str(p.claims),
-                pct(p.claim_rate),
-                num(p.depletion),
-                num(p.time_to_claim_p50),
-                num(p.time_to_claim_p90),
-                pct(p.abandonment),
-            )
+        tables = [report_tables.by_time(rows, by, pool, span)]
     else:
-        table = Table(title=f"pools, {span}")
-        columns = (
-            "pool",
-            "added",
-            "claims",
-            "claim rate",
-            "to claim p50/p90 h",
-            "abandon",
-            "queue abandon",
-            "depletion",
-            "depth",
-            "to opp / won",
-            "deal",
-            "contact p50 h",
-            "in SLA",
-            "transfer",
-            "Gini",
-            "size",
-        )
-        for col in columns:
-            table.add_column(col, justify="left" if col == "pool" else "right")
-        for m in rows:
-            table.add_row(
-                m.pool,
-                str(m.additions),
-                str(m.claims),
-                pct(m.claim_rate),
-                f"{num(m.time_to_claim_p50)} / {num(m.time_to_claim_p90)}",
-                pct(m.abandonment),
-                pct(m.queue_abandonment),
-                num(m.depletion),
-                str(m.depth),
-                f"{pct(m.to_opportunity)} / {pct(m.to_won)}",
-                num(m.average_deal_size),
-                num(m.contact_p50),
-                pct(m.within_contact_sla),
-                pct(m.transfer_rate),
-                num(m.gini),
-                f"{m.recommended[0]}-{m.recommended[1]}",
-            )
-    console.print(table)
+        tables = report_tables.pools(rows, span)
+    for made in tables:
+        console.print(made)
 
 
 def _register() -> None:
