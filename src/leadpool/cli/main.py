@@ -731,15 +731,33 @@ def password(
 @app.command()
 def serve(
     db_url: DbUrl = None,
-    host: Annotated[str | None, typer.Option()] = None,
-    port: Annotated[int | None, typer.Option()] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, max=64, help="API worker processes (PostgreSQL for more than 1)")
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="address to listen on; 0.0.0.0 for every interface",
+            show_default="127.0.0.1, or LEADPOOL_HOST",
+        ),
     ] = None,
-    log_format: Annotated[str | None, typer.Option(help="text or json (one object a line)")] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="TCP port to listen on", show_default="8000, or LEADPOOL_PORT"),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="API worker processes (PostgreSQL for more than 1)",
+            show_default="1, or LEADPOOL_WORKERS",
+        ),
+    ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(help="text or json (one object a line)", show_default="text, or LEADPOOL_LOG_FORMAT"),
+    ] = None,
     seed: Annotated[bool, typer.Option(help="load the example organisation into an empty database")] = True,
 ) -> None:
-    """Run the HTTP API. On an empty database, seed the example organisation so there is something to see.
+    """Run the web app and the HTTP API. On an empty database, seed the example organisation first.
 
     With --workers N, N processes serve the API; the scheduler runs once, in this (the supervising)
     process. SIGTERM or Ctrl-C stops taking connections and lets requests in flight finish."""
@@ -783,7 +801,8 @@ def serve(
         say("note: SQLite takes one writer at a time: extra workers add little (PostgreSQL)")
     where = db.engine.url.render_as_string()  # the password, if any, shown as ***
     plural = "s" if workers > 1 else ""
-    say(f"leadpool on http://{host}:{port}/api/v1/docs ({where}, {workers} worker{plural})")
+    say(f"leadpool on http://{host}:{port}/ ({where}, {workers} worker{plural})")
+    say(f"API docs: http://{host}:{port}/api/v1/docs")
     scheduler = _start_scheduler(db, settings, say) if settings.scheduler_in_server else None
     try:
         uvicorn.run(
