@@ -76,3 +76,10 @@ def test_no_command_help_cites_a_section() -> None:
         result = runner.invoke(app, [*words, "--help"], env={"COLUMNS": "200"})
         assert result.exit_code == 0, (words, result.output)
         assert SIGN not in result.output, (words, _around(result.output))
+
+
+def test_the_strategy_lab_examples_cite_no_section() -> None:
+    """Their descriptions head the lab's reports too."""
+    result = CliRunner().invoke(app, ["simulate", "--examples"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and "round_robin" in result.output, result.output
+    assert SIGN not in result.output, _around(result.output)
