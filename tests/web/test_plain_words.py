@@ -30,10 +30,16 @@ def test_openapi_document_cites_no_section(client: Any) -> None:
     assert SIGN not in text, _around(text)
 
 
+@pytest.fixture(params=["site", pytest.param("pg_site", marks=pytest.mark.postgres)])
+def any_site(request: pytest.FixtureRequest) -> Site:
+    site: Site = request.getfixturevalue(request.param)
+    return site
+
+
 @pytest.mark.parametrize("role", ["rep", "manager", "ops", "executive", "admin"])
-def test_no_page_a_role_reaches_cites_a_section(site: Site, role: str) -> None:
+def test_no_page_a_role_reaches_cites_a_section(any_site: Site, role: str) -> None:
     """Follows every link of the role's pages (nav, dashboards, a pool's charts, lead histories)."""
-    http = site.login_http(role)
+    http = any_site.login_http(role)
     seen: set[str] = set()
     visits: dict[str, int] = {}  # per path: one lead's history or one pool's chart stands for all
     todo = ["/"]
