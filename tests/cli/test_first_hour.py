@@ -9,9 +9,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -23,6 +26,7 @@ from leadpool.seed import seed_example
 from leadpool.settings import EXAMPLES
 from leadpool.storage.db import Database
 from leadpool.storage.migrate import upgrade
+from tests.prod.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -66,6 +70,40 @@ def test_serve_help_says_how_to_pick_address_and_port() -> None:
     assert "address to listen on" in lines["--host"] and "127.0.0.1" in lines["--host"]
     assert "TCP port" in lines["--port"] and "8000" in lines["--port"]
     assert "default" in lines["--workers"] and "default" in lines["--log-format"]
+
+
+def test_serve_listens_on_the_port_it_is_given(tmp_path: Path) -> None:
+    """`./scripts/serve --port N`, as the README says, on a database of the test's own."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env |= {
+        "LEADPOOL_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "LEADPOOL_SCHEDULER_IN_SERVER": "false",
+    }
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [str(ROOT / "scripts" / "serve"), "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # uv and the server it starts, stopped together below
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v1/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)  # polling a process that is starting, not timing the product
+        assert f"http://127.0.0.1:{port}/api/v1/docs" in log.read_text()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
 
 
 @pytest.fixture
