@@ -161,7 +161,7 @@ def test_a_manager_claims_where_the_org_lets_them_and_views_the_rest_in_full(sit
     assert refused.url.path == "/pools/Hot" and flash is not None
     assert (
         flash.group(1)
-        == "You (manager, team DACH) may not claim from Hot. Pool access is set under pools[].access.claim in the org file (§2)."
+        == "You (manager, team DACH) may not claim from Hot. Pool access is set under pools[].access.claim in the org file."
     )
 
 

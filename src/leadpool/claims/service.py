@@ -74,7 +74,7 @@ def claim(
         _refused(db, rep.id, pool_id, denied, now, lead_id=lead_id, n=n)
         raise Forbidden(
             denied.message,
-            hint="pool access is set under pools[].access.claim in the org file (§2)",
+            hint="pool access is set under pools[].access.claim in the org file",
             details=denied.to_dict(),
         )
     released = now

@@ -21,7 +21,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from leadpool.cli.output import InertConsole, plain_text
+from leadpool.cli.output import KEY, NUM, InertConsole, plain_text
+from leadpool.cli.output import table as out_table
 from leadpool.csvfile import records
 from leadpool.errors import ClaimRefused, LeadpoolError
 from leadpool.settings import EXAMPLES, Settings
@@ -400,7 +401,8 @@ def list_users(db_url: DbUrl = None) -> None:
     from leadpool.storage.tables import teams, users
 
     db = _db(db_url)
-    table = Table("id", "email", "name", "role", "title", "team", "tier", "time zone", "active")
+    # The job title and an inactive mark ride with the role: 100 columns hold whole emails and zones.
+    table = out_table(("id", NUM), ("email", KEY), "name", "role, title", "team", "tier", ("time zone", KEY))
     with db.engine.connect() as conn:
         for row in conn.execute(
             sa.select(
@@ -417,7 +419,16 @@ def list_users(db_url: DbUrl = None) -> None:
             .select_from(users.outerjoin(teams))
             .order_by(users.c.id)
         ):
-            table.add_row(*("" if v is None else str(v) for v in row))
+            who_id, email, name, role, title, team, tier, zone, active = row
+            table.add_row(
+                str(who_id),
+                email,
+                name,
+                (f"{role}, {title}" if title else role) + ("" if active else ", inactive"),
+                team or "",
+                tier or "",
+                zone,
+            )
     console.print(table)
 
 
@@ -427,7 +438,7 @@ def review(
     reason: Annotated[str | None, typer.Option(help="only this reason")] = None,
     db_url: DbUrl = None,
 ) -> None:
-    """The review queue (§3, §10): counts by reason and by time waiting, and the leads, oldest first."""
+    """The review queue: counts by reason and by time waiting, and the leads, oldest first."""
     from leadpool.leads.model import SAME_KEY
     from leadpool.review.service import queue as review_queue
 
@@ -439,7 +450,16 @@ def review(
     for name, n in sorted(queue["counts"].items()):
         console.print(f"{name:<18} {n:>6}")
     console.print("waiting: " + ", ".join(f"{k} {v}" for k, v in queue["by_age"].items()))
-    table = Table("id", "reason", "waiting h", "from pool", "duplicate of", "email", "company", "score")
+    table = out_table(
+        ("id", NUM),
+        "reason",
+        ("wait h", NUM),
+        "from pool",
+        ("dup of", NUM),
+        ("email", KEY),
+        "company",
+        ("score", NUM),
+    )
     for lead_ in queue["leads"]:
         f = lead_["fields"]
         why = lead_["review_reason"] or ""
@@ -447,7 +467,7 @@ def review(
             why += f" ({SAME_KEY[lead_['duplicate_by']]})"
         table.add_row(
             str(lead_["id"]),
-            why,
+            why.replace("_", " "),
             str(lead_["waiting_hours"]),
             lead_["pool"] or "",
             str(lead_["duplicate_of"] or ""),
@@ -469,7 +489,7 @@ def review_decide(
     as_json: JsonOut = False,
     db_url: DbUrl = None,
 ) -> None:
-    """Decide review items (§10): archive, nurture, recycle, or fix the data and return to a pool."""
+    """Decide review items: archive, nurture, recycle, or fix the data and return to a pool."""
     from leadpool.errors import InvalidInput, Problem
     from leadpool.review.model import Verdict
     from leadpool.review.service import decide
@@ -501,7 +521,7 @@ def review_decide(
 
 @app.command()
 def health(db_url: DbUrl = None, as_json: JsonOut = False) -> None:
-    """Pool health (§11, §12): depth against the recommended size, overflow, automatic changes."""
+    """Pool health: depth against the recommended size, overflow, automatic changes."""
     from leadpool.health.service import report
 
     db = _db(db_url)
@@ -512,7 +532,9 @@ def health(db_url: DbUrl = None, as_json: JsonOut = False) -> None:
     if as_json:
         typer.echo(json.dumps(pools, default=str))
         return
-    table = Table("pool", "depth", "avg age h", "recommended", "sizing", "state", "season")
+    table = out_table(
+        ("pool", KEY), ("depth", NUM), ("avg age h", NUM), ("advised size", NUM), "sizing", "state", "season"
+    )
     for p in pools:
         st = p["state"]
         words = [
@@ -567,7 +589,7 @@ def alerts(
     db_url: DbUrl = None,
     as_json: JsonOut = False,
 ) -> None:
-    """Health alert episodes (§13): open ones worst first; --all includes the closed."""
+    """Health alert episodes: open ones worst first; --all includes the closed."""
     from leadpool.alerts.service import history, open_alerts
 
     db = _db(db_url)
@@ -582,7 +604,7 @@ def alerts(
         typer.echo(json.dumps(found, default=str))
         return
     colour = {"yellow": "yellow", "red": "red", "critical": "bold magenta"}
-    table = Table("id", "level", "check", "subject", "message", "opened", "closed", "acknowledged")
+    table = out_table(("id", NUM), "level", "check", "subject", "message", "opened", "closed", "acknowledged")
     for a in found:
         table.add_row(
             str(a["id"]),
@@ -612,7 +634,7 @@ def job_runs(
     query = sa.select(runs).order_by(runs.c.tick.desc()).limit(limit)
     if job:
         query = query.where(runs.c.job == job)
-    table = Table("job", "tick", "finished", "result")
+    table = out_table(("job", KEY), "tick", "finished", "result")
     with db.engine.connect() as conn:
         for r in conn.execute(query):
             result = {k: v for k, v in (r.result or {}).items() if k not in ("leads", "report")}
@@ -628,7 +650,7 @@ def deliveries_command(
     retry: Annotated[int | None, typer.Option(help="put this failed delivery back to pending, now")] = None,
     db_url: DbUrl = None,
 ) -> None:
-    """The notification outbox (§13): what went to which channel, attempts and the last error."""
+    """The notification outbox: what went to which channel, attempts and the last error."""
     from leadpool.notify import service as notify
 
     db = _db(db_url)
@@ -639,7 +661,17 @@ def deliveries_command(
             _fail(exc)
         console.print(f"delivery {retry} is pending again; the notify job sends it on its next tick")
         return
-    table = Table("id", "channel", "kind", "status", "attempts", "created", "next / sent", "to", "last error")
+    table = out_table(
+        ("id", NUM),
+        "channel",
+        "kind",
+        "status",
+        ("attempts", NUM),
+        "created",
+        "next / sent",
+        "to",
+        "last error",
+    )
     for d in notify.listing(db, status=status, channel=channel, limit=limit):
         table.add_row(
             str(d["id"]),
@@ -697,15 +729,33 @@ def password(
 @app.command()
 def serve(
     db_url: DbUrl = None,
-    host: Annotated[str | None, typer.Option()] = None,
-    port: Annotated[int | None, typer.Option()] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, max=64, help="API worker processes (PostgreSQL for more than 1)")
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="address to listen on; 0.0.0.0 for every interface",
+            show_default="127.0.0.1, or LEADPOOL_HOST",
+        ),
     ] = None,
-    log_format: Annotated[str | None, typer.Option(help="text or json (one object a line)")] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="TCP port to listen on", show_default="8000, or LEADPOOL_PORT"),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="API worker processes (PostgreSQL for more than 1)",
+            show_default="1, or LEADPOOL_WORKERS",
+        ),
+    ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(help="text or json (one object a line)", show_default="text, or LEADPOOL_LOG_FORMAT"),
+    ] = None,
     seed: Annotated[bool, typer.Option(help="load the example organisation into an empty database")] = True,
 ) -> None:
-    """Run the HTTP API. On an empty database, seed the example organisation so there is something to see.
+    """Run the web app and the HTTP API. On an empty database, seed the example organisation first.
 
     With --workers N, N processes serve the API; the scheduler runs once, in this (the supervising)
     process. SIGTERM or Ctrl-C stops taking connections and lets requests in flight finish."""
@@ -749,7 +799,8 @@ def serve(
         say("note: SQLite takes one writer at a time: extra workers add little (PostgreSQL)")
     where = db.engine.url.render_as_string()  # the password, if any, shown as ***
     plural = "s" if workers > 1 else ""
-    say(f"leadpool on http://{host}:{port}/api/v1/docs ({where}, {workers} worker{plural})")
+    say(f"leadpool on http://{host}:{port}/ ({where}, {workers} worker{plural})")
+    say(f"API docs: http://{host}:{port}/api/v1/docs")
     scheduler = _start_scheduler(db, settings, say) if settings.scheduler_in_server else None
     try:
         uvicorn.run(
@@ -798,7 +849,7 @@ def import_accounts(
     file: Annotated[Path, typer.Argument(help="CSV with name, owner (email), domain, website, external_id")],
     db_url: DbUrl = None,
 ) -> None:
-    """Import known accounts and their owners; a lead from one is pushed to its owner (§4)."""
+    """Import known accounts and their owners; a lead from one is pushed to its owner."""
     from leadpool.accounts.service import import_accounts as run
 
     try:
@@ -957,11 +1008,12 @@ def fairness(
         print(json.dumps(result, default=str))
         return
     buckets = sorted({b for r in result["reps"] for b in r["periods"]})
-    table = Table(title=f"leads per rep ({result['kind']}), {result['from']} to {result['to']}")
-    table.add_column("rep")
-    for bucket in buckets:
-        table.add_column(bucket, justify="right")
-    table.add_column("total", justify="right")
+    table = out_table(
+        ("rep", KEY),
+        *((bucket, NUM) for bucket in buckets),
+        ("total", NUM),
+        title=f"leads per rep ({result['kind']}), {result['from']} to {result['to']}",
+    )
     for r in result["reps"]:
         table.add_row(r["rep"], *(str(r["periods"].get(b, 0)) for b in buckets), str(r["total"]))
     console.print(table)
@@ -1025,7 +1077,7 @@ def simulate(
     examples: Annotated[bool, typer.Option("--examples", help="list the shipped example scenarios")] = False,
     as_json: JsonOut = False,
 ) -> None:
-    """Strategy lab (§14): run the real engine on a virtual clock against scenarios of leads and rep
+    """Strategy lab: run the real engine on a virtual clock against scenarios of leads and rep
     behaviour, and compare speed-to-lead, SLA compliance, fairness and expected conversions."""
     from leadpool.lab import report
     from leadpool.lab.runner import examples as lab_examples
@@ -1114,11 +1166,12 @@ def report(
     as_json: Annotated[bool, typer.Option("--json")] = False,
     db_url: DbUrl = None,
 ) -> None:
-    """The §12 metrics: per pool (or per rep with --reps, or folded --by weekday|hour)."""
+    """Pool metrics: per pool (or per rep with --reps, or folded --by weekday|hour)."""
     from dataclasses import asdict
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
+    from leadpool.cli import reports as report_tables
     from leadpool.errors import InvalidInput, Problem
     from leadpool.metrics import service as metrics
     from leadpool.org.service import current
@@ -1132,12 +1185,6 @@ def report(
             raise InvalidInput([Problem(where, f"'{text}' is not an ISO date or time")]) from None
         zone = ZoneInfo(current(database).loaded.org.timezone)
         return value if value.tzinfo else value.replace(tzinfo=zone)  # the organisation's time zone
-
-    def pct(x: float | None) -> str:
-        return "-" if x is None else f"{100 * x:.1f}%"
-
-    def num(x: float | None) -> str:
-        return "-" if x is None else f"{x:,.2f}"
 
     try:
         end = instant(ends, "--to") if ends else database.clock.now()
@@ -1161,98 +1208,13 @@ def report(
         return
     span = f"{start.isoformat(timespec='minutes')} to {end.isoformat(timespec='minutes')}"
     if reps:
-        table = Table(title=f"reps, {span}")
-        for col in (
-            "rep",
-            "leads",
-            "contacted",
-            "contact p50 h",
-            "abandonment",
-            "SLA breaches",
-            "open",
-            "quality mix",
-            "hoarding",
-        ):
-            table.add_column(col, justify="left" if col in ("rep", "quality mix", "hoarding") else "right")
-        for r in rows:
-            mix = ", ".join(f"{k} {v}" for k, v in r.quality_mix.items())
-            table.add_row(
-                r.email,
-                str(r.leads),
-                pct(r.contact_rate),
-                num(r.contact_p50),
-                pct(r.abandonment),
-                str(r.sla_breaches),
-                str(r.open_leads),
-                mix,
-                "; ".join(r.hoarding) or "-",
-            )
+        tables = [report_tables.reps(rows, span)]
     elif by is not None:
-        table = Table(title=f"by {by}{f' in {pool}' if pool else ''}, {span}")
-        for col in (
-            by,
-            "additions",
-            "claims",
-            "claim rate",
-            "depletion",
-            "to claim p50 h",
-            "p90 h",
-            "abandonment",
-        ):
-            table.add_column(col, justify="left" if col == by else "right")
-        for p in rows:
-            table.add_row(
-                p.label,
-                str(p.additions),
-                str(p.claims),
-                pct(p.claim_rate),
-                num(p.depletion),
-                num(p.time_to_claim_p50),
-                num(p.time_to_claim_p90),
-                pct(p.abandonment),
-            )
+        tables = [report_tables.by_time(rows, by, pool, span)]
     else:
-        table = Table(title=f"pools, {span}")
-        columns = (
-            "pool",
-            "added",
-            "claims",
-            "claim rate",
-            "to claim p50/p90 h",
-            "abandon",
-            "queue abandon",
-            "depletion",
-            "depth",
-            "to opp / won",
-            "deal",
-            "contact p50 h",
-            "in SLA",
-            "transfer",
-            "Gini",
-            "size",
-        )
-        for col in columns:
-            table.add_column(col, justify="left" if col == "pool" else "right")
-        for m in rows:
-            table.add_row(
-                m.pool,
-                str(m.additions),
-                str(m.claims),
-                pct(m.claim_rate),
-                f"{num(m.time_to_claim_p50)} / {num(m.time_to_claim_p90)}",
-                pct(m.abandonment),
-                pct(m.queue_abandonment),
-                num(m.depletion),
-                str(m.depth),
-                f"{pct(m.to_opportunity)} / {pct(m.to_won)}",
-                num(m.average_deal_size),
-                num(m.contact_p50),
-                pct(m.within_contact_sla),
-                pct(m.transfer_rate),
-                num(m.gini),
-                f"{m.recommended[0]}-{m.recommended[1]}",
-            )
-    console.print(table)
+        tables = report_tables.pools(rows, span)
+    for made in tables:
+        console.print(made)
 
 
 def _register() -> None:

@@ -12,7 +12,10 @@ import re
 from typing import Any
 
 import typer
+from rich import box
+from rich.cells import cell_len
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from leadpool.leads.model import CONTROL_CHARACTERS
@@ -50,3 +53,46 @@ def plain_text(value: str | None) -> str | None:
             "remove it (a reason is plain text)"
         )
     return value
+
+
+# --- tables ---------------------------------------------------------------------------------------
+# A terminal of 100 columns must show every table whole: no rules between columns (a space does),
+# long text folds onto more lines, and what a reader copies into the next command (an email, an
+# id, a token prefix) is never cut.
+
+KEY = "key"  # an email, id or name to copy: never wrapped, never cut
+NUM = "num"  # a figure: right-aligned, never wrapped
+TEXT = "text"  # words: wrapped, and folded where one word is wider than its column
+
+
+class _FitTable(Table):
+    """A figure's column is as wide as its widest figure or header word, never wider: a header
+    of several words wraps onto lines of its own, so the width goes to the columns that need it."""
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        for column in self.columns:
+            if column.justify == "right":
+                words = str(column.header).split() or [""]
+                cells = [c if isinstance(c, str) else getattr(c, "plain", "") for c in column.cells]
+                column.max_width = max(cell_len(w) for w in [*words, *cells])
+        yield from super().__rich_console__(console, options)
+
+
+def table(*columns: str | tuple[str, str], title: str | None = None) -> Table:
+    """A table that fits narrow terminals. A column is its header (TEXT) or (header, kind)."""
+    made = _FitTable(
+        title=title,
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1, 0, 0),  # with the separator: two spaces between columns
+        title_justify="left",
+    )
+    for column in columns:
+        header, kind = (column, TEXT) if isinstance(column, str) else column
+        made.add_column(
+            header,
+            justify="right" if kind == NUM else "left",
+            no_wrap=kind == KEY,
+            overflow="fold",
+        )
+    return made

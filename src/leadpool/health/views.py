@@ -25,7 +25,7 @@ class ResetIn(BaseModel):
 
 @router.get("/health/pools")
 def pools(db: DB, me: Readers) -> list[dict[str, Any]]:
-    """Per pool: depth, average age, recommended size (§12), overflow, and what automation changed."""
+    """Per pool: depth, average age, recommended size, overflow, and what automation changed."""
     return service.report(db)
 
 

@@ -78,7 +78,13 @@ def _best(name: str, values: list[Any]) -> Any:
 
 
 def table(runs: Sequence[Run]) -> Table:
-    t = Table(title="Strategy comparison" if len(runs) > 1 else runs[0].name, show_lines=False)
+    # The best value is green on a terminal and starred everywhere: piped into a file or read
+    # without colour, the star is what marks it.
+    t = Table(
+        title="Strategy comparison" if len(runs) > 1 else runs[0].name,
+        show_lines=False,
+        caption="* best value, where better has a direction" if len(runs) > 1 else None,
+    )
     t.add_column("metric")
     for run in runs:
         t.add_column(run.name, justify="right")
@@ -88,7 +94,7 @@ def table(runs: Sequence[Run]) -> Table:
         t.add_row(
             name,
             *(
-                Text(_fmt_metric(name, v), style="bold green")
+                Text(f"* {_fmt_metric(name, v)}", style="bold green")
                 if best is not None and v == best
                 else _fmt_metric(name, v)
                 for v in values
@@ -225,7 +231,7 @@ figure {{ margin: 1.5rem 0; }} figure svg {{ max-width: 100%; height: auto; }}
 <p class="note">{s.days} simulated days from {s.start.isoformat()}, seed {s.seed}, the scheduler every
 {s.tick_minutes:g} minutes. Every run used the real leadpool engine on a throwaway database.
 Green marks the best value where better has a direction. Expected conversions weigh each contacted
-lead's base rate by the speed-to-lead decay of domain.md §1.</p>
+lead's base rate by how soon it was first contacted (the scenario's speed-to-lead decay).</p>
 <table><thead><tr>{"".join(f"<th>{e(h)}</th>" for h in head)}</tr></thead>
 <tbody>{"".join(rows)}</tbody></table>
 {figures}

@@ -46,7 +46,7 @@ def window(db: Database, start: datetime | None, end: datetime | None) -> tuple[
 
 @router.get("/metrics/pools")
 def pools(db: DB, me: Readers, start: Start = None, end: End = None, pool: PoolName = None) -> dict[str, Any]:
-    """Every §12 figure per pool over the range (shares as fractions, times in hours)."""
+    """Every pool metric over the range (shares as fractions, times in hours)."""
     s, e = window(db, start, end)
     return {"from": s, "to": e, "pools": [asdict(m) for m in service.pool_metrics(db, s, e, pool=pool)]}
 
@@ -83,7 +83,8 @@ def by_time(
 
 @router.get("/metrics/ages")
 def ages(db: DB, me: Readers, at: At = None, pool: PoolName = None) -> dict[str, Any]:
-    """Available leads by time in pool: §12 brackets and §13 colours, with shares."""
+    """Available leads by time in pool: the report's age brackets and the age colours (green,
+    yellow, red), with shares."""
     moment = at or db.clock.now()
     return {"at": moment, "pools": [asdict(a) for a in service.age_distribution(db, moment, pool=pool)]}
 
@@ -159,7 +160,7 @@ class PoolCollector(Collector):
         )
         colours = GaugeMetricFamily(
             "leadpool_pool_age_colour_share",
-            "share of available leads by §13 colour",
+            "share of available leads by age colour",
             labels=["pool", "colour"],
         )
         for a in service.age_distribution(self.db, end):

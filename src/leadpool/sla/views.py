@@ -21,7 +21,7 @@ class Lift(BaseModel):
 
 @router.get("/me/penalties")
 def my_penalties(db: DB, me: Me) -> dict[str, Any]:
-    """Your current and upcoming repeat-offender penalties (§8), with why and until when."""
+    """Your current and upcoming repeat-offender penalties, with why and until when."""
     return {"penalties": service.my_penalties(db, me)}
 
 

@@ -212,7 +212,7 @@ def age_chart(dist: AgeDistribution, marks: AgeMarks) -> Figure:
         top.set_xlim(0, 100)
         top.set_ylim(-0.5, 0.9)
         top.set_yticks([])
-        top.set_xlabel("% of the queue by §13 colour")
+        top.set_xlabel("% of the queue by age colour")
         top.legend(
             handles=[
                 Patch(color=c, label=names[k])
@@ -239,7 +239,7 @@ def age_chart(dist: AgeDistribution, marks: AgeMarks) -> Figure:
             )
         bottom.set_ylim(0, 118)
         bottom.set_ylabel("% of leads waiting")
-        bottom.set_xlabel("time in pool (§12 brackets; leads, and % of the queue)")
+        bottom.set_xlabel("time in pool (leads, and % of the queue)")
         older = 100 * (dist.older_than_24h or 0)
         late = older > marks.over_percent  # §12: more than this share over 24 h
         bottom.set_title(
