@@ -13,14 +13,16 @@ from leadpool.csvfile import records
 from leadpool.errors import LeadpoolError
 from leadpool.identity.model import Role
 from leadpool.identity.service import issue_token, person_by_email
+from leadpool.lab.history import backdated, history_start, play
 from leadpool.leads.importer import import_file
 from leadpool.leads.mapping import load_mapping
 from leadpool.org import service as orgs
 from leadpool.storage.db import Database
-from leadpool.storage.tables import org_versions, users
+from leadpool.storage.tables import leads, org_versions, users
 from leadpool.web.auth import has_password, set_password
 
 TOKENS_FILE = "example-tokens.txt"
+HISTORY_DAYS = 21  # three weeks: the dashboards' 14 days filled, plus a week before them
 
 
 def _tokens_path(db: Database) -> Path:
@@ -28,26 +30,34 @@ def _tokens_path(db: Database) -> Path:
     return (Path(database).parent if database and database != ":memory:" else Path("data")) / TOKENS_FILE
 
 
-def seed_example(db: Database, examples: Path, *, console: Console | None = None) -> dict[str, str]:
+def seed_example(
+    db: Database, examples: Path, *, console: Console | None = None, history_days: int = HISTORY_DAYS
+) -> dict[str, str]:
     """Apply examples/org.yaml, import examples/accounts.csv and examples/leads.csv into an empty
     database; return demo tokens. The example users get web passwords too, kept beside their tokens
-    (`example_passwords`); a database seeded before there were passwords gets them now."""
+    (`example_passwords`); a database seeded before there were passwords gets them now.
+
+    With `history_days`, the leads arrive over that many backdated days and the example reps work
+    them (lab.history), so charts and ages are filled whatever the hour; 0 imports them all now."""
     path = _tokens_path(db)
     with db.engine.connect() as conn:
         empty = conn.execute(sa.select(sa.func.count()).select_from(org_versions)).scalar_one() == 0
     if not empty:
         _give_passwords(db, path)
         return _read_tokens(path)
-    orgs.apply(db, (examples / "org.yaml").read_text(encoding="utf-8"))
-    if (examples / "accounts.csv").exists():  # before the leads, so account owners get theirs
-        import_accounts(db, records(examples / "accounts.csv"))
-    mapping = load_mapping((examples / "leads.mapping.yaml").read_text(encoding="utf-8"))
-    report = import_file(db, examples / "leads.csv", mapping)
-    if console:
-        console.print(
-            f"seeded the example organisation: {report.in_pools} leads in pools, "
-            f"{report.in_review} in the review queue, {report.outcomes['rejected']} rejected"
-        )
+    org_text = (examples / "org.yaml").read_text(encoding="utf-8")
+    if history_days > 0:
+        _seed_history(db, examples, org_text, history_days, console)
+    else:
+        orgs.apply(db, org_text)
+        _import_accounts(db, examples)
+        mapping = load_mapping((examples / "leads.mapping.yaml").read_text(encoding="utf-8"))
+        report = import_file(db, examples / "leads.csv", mapping)
+        if console:
+            console.print(
+                f"seeded the example organisation: {report.in_pools} leads in pools, "
+                f"{report.in_review} in the review queue, {report.outcomes['rejected']} rejected"
+            )
     tokens: dict[str, str] = {}
     with db.engine.connect() as conn:
         picks = {}
@@ -64,6 +74,33 @@ def seed_example(db: Database, examples: Path, *, console: Console | None = None
         passwords[label] = _new_password(db, user_id)
     _write(path, tokens, passwords)
     return tokens
+
+
+def _import_accounts(db: Database, examples: Path) -> None:
+    if (examples / "accounts.csv").exists():  # before the leads, so account owners get theirs
+        import_accounts(db, records(examples / "accounts.csv"))
+
+
+def _seed_history(db: Database, examples: Path, org_text: str, days: int, console: Console | None) -> None:
+    """The org as of `days` ago, then the example leads arriving and being worked up to now."""
+    now = db.clock.now()
+    with backdated(db, history_start(org_text, now, days)) as clock:
+        orgs.apply(db, org_text)
+        _import_accounts(db, examples)
+        admin = orgs.current(db).loaded.org.users
+        recorder = next(u.email for u in admin if u.role is Role.admin)
+        played = play(db, examples, clock, now=now, days=days, recorder=recorder)
+    if console:
+        with db.engine.connect() as conn:
+            by_status: dict[str, int] = dict(
+                conn.execute(sa.select(leads.c.status, sa.func.count()).group_by(leads.c.status)).all()
+            )
+        console.print(
+            f"seeded the example organisation with {played.days} days of history: {played.arrived} leads "
+            f"arrived, {by_status.get('available', 0)} wait in pools, "
+            f"{by_status.get('claimed', 0)} are held by reps, "
+            f"{by_status.get('review', 0)} in the review queue"
+        )
 
 
 def example_passwords(db: Database) -> dict[str, str]:

@@ -182,7 +182,7 @@ class Seeded:
 def seeded(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Seeded]:
     monkeypatch.chdir(tmp_path)  # seed_example writes its token file next to SQLite, else under ./data
     db = Database(db_url, clock=ManualClock())
-    tokens = {label.split()[0]: token for label, token in seed_example(db, EXAMPLES).items()}
+    tokens = {label.split()[0]: token for label, token in seed_example(db, EXAMPLES, history_days=0).items()}
     decoys = [issue_token(db, person_by_email(db, email).id, "decoy") for email in _emails(db)]
     with db.engine.connect() as conn:
         pool_names = list(conn.execute(sa.select(pools.c.name).order_by(pools.c.id)).scalars())

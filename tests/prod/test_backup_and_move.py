@@ -94,7 +94,7 @@ def test_an_online_backup_is_a_consistent_snapshot_and_restores(
         writer.execute("ROLLBACK")
         writer.close()
     assert code == 0, out
-    assert f"{len(before['leads'])} leads, {len(before['events'])} events" in out
+    assert f"{len(before['leads']):,} leads, {len(before['events']):,} events" in out
     assert rows(f"sqlite:///{tmp_path / 'backup.db'}") == before
     assert not (tmp_path / "backup.db.partial").exists()
 

@@ -21,7 +21,7 @@ import uvicorn
 
 from leadpool.api.app import create_app
 from leadpool.clock import ManualClock
-from leadpool.seed import example_passwords, seed_example
+from leadpool.seed import HISTORY_DAYS, example_passwords, seed_example
 from leadpool.settings import EXAMPLES
 from leadpool.storage.db import Database
 from tests.prod.servers import free_port
@@ -92,13 +92,17 @@ def _site(
     clock: ManualClock,
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
+    *,
+    history_days: int = 0,
 ) -> Iterator[Site]:
+    """`history_days`: the weeks of backdated history `leadpool serve` seeds; 0 (most tests) imports
+    the example leads at the clock's now, quicker and with every lead still waiting."""
     from tests.conftest import fresh_url
 
     urls = fresh_url(backend, tmp_path, request)
     monkeypatch.chdir(tmp_path)  # seed_example keeps its token file beside SQLite, else under ./data
     db = Database(next(urls), clock=clock)
-    seed_example(db, EXAMPLES)
+    seed_example(db, EXAMPLES, history_days=history_days)
     logins = {label.split()[0]: (label.split()[1], pw) for label, pw in example_passwords(db).items()}
     try:
         app = create_app(db)
@@ -123,6 +127,14 @@ def site(
 ) -> Iterator[Site]:
     """The example organisation on SQLite behind a real server."""
     yield from _site("sqlite", tmp_path, site_clock, request, monkeypatch)
+
+
+@pytest.fixture
+def demo_site(
+    tmp_path: Path, site_clock: ManualClock, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Site]:
+    """The example organisation as `leadpool serve` seeds it: weeks of history up to the clock's now."""
+    yield from _site("sqlite", tmp_path, site_clock, request, monkeypatch, history_days=HISTORY_DAYS)
 
 
 @pytest.fixture

@@ -282,3 +282,12 @@ def advice(capacity_per_day: int, depth: int, days: tuple[float, float]) -> Advi
     else:
         verdict = "healthy"
     return Advice(capacity_per_day, low, high, depth, verdict)
+
+
+def judgement(level: str | None, alert: str, size: Advice) -> tuple[str, str]:
+    """The one verdict on a pool's depth that every view shows (`leadpool health`, the dashboard's
+    badge and depth chart): a depth alert mark reached comes first, else the sizing advice.
+    Returns a short word ('red', 'too shallow', 'healthy' …) and the sentence behind it."""
+    if level:
+        return level, f"{level}: {alert}; recommended {size.low}-{size.high}"
+    return size.verdict.split(":")[0], size.verdict

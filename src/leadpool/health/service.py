@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from leadpool.alerts import model as alert_model
 from leadpool.clock import ended_days
 from leadpool.errors import Forbidden
 from leadpool.events.model import EventType
@@ -26,6 +27,7 @@ from leadpool.health.model import (
     PoolState,
     advice,
     caps_step,
+    judgement,
     overflow_step,
 )
 from leadpool.health.model import sizing_step as _sizing_step
@@ -641,6 +643,10 @@ def report(db: Database) -> list[dict[str, Any]]:
                 capacity_per_day(org, pool, health), d.available, health.sizing.days_of_capacity
             )
             state = states.get(pool_id, PoolState())
+            marks = alert_model.rules_for(org.loaded.org.alerts, pool.alerts).depth
+            reading = alert_model.depth(pool.name, marks, d.available) if marks else None
+            level = reading.level.value if reading and reading.level else None
+            word, verdict = judgement(level, reading.message if reading else "", size)
             out.append(
                 {
                     "pool": pool.name,
@@ -648,7 +654,9 @@ def report(db: Database) -> list[dict[str, Any]]:
                     "average_age_hours": round(d.average_age_hours, 2),
                     "capacity_per_day": size.capacity_per_day,
                     "recommended": [size.low, size.high],
-                    "sizing": size.verdict,
+                    "level": level,  # the depth alert mark reached (yellow, red, critical), if any
+                    "judgement": word,  # what every view calls the pool's depth
+                    "sizing": verdict,
                     "season": season,
                     "overflow": (
                         {

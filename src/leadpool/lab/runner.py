@@ -254,10 +254,13 @@ class Simulation:
         self.leads: dict[int, Seen] = {}
         self.depth_cache: dict[str, int] | None = None
         self.dirty = False  # the engine changed who holds what since the reps last looked
+        self.channel = "simulation"  # what intake records as the leads' channel
 
     # -- set-up ----------------------------------------------------------------------------------
 
-    def prepare(self) -> None:
+    def prepare(self, recorder: str | None = None) -> None:
+        """`recorder`: the org's admin who records the reps' PTO; without one the lab adds its own
+        (a throwaway database has nobody to ask)."""
         upgrade(self.db.engine)
         orgs.apply(self.db, self.loaded.org_text)
         self.org = orgs.current(self.db)
@@ -268,7 +271,11 @@ class Simulation:
         ).astimezone(UTC)
         self.end = self.start + timedelta(days=self.s.days)
         self.clock.set(self.start)
-        admin = create_user(self.db, LAB_ADMIN, "Strategy lab", Role.admin)
+        admin = (
+            person_by_email(self.db, recorder)
+            if recorder
+            else create_user(self.db, LAB_ADMIN, "Strategy lab", Role.admin)
+        )
         self.reps: dict[int, Rep] = {}
         for user in o.users:
             if user.role is not Role.rep or not user.active:
@@ -391,7 +398,7 @@ class Simulation:
         self.dirty = True
 
     def _arrive(self, arrival: Arrival) -> None:
-        for result in ingest(self.db, [IntakeItem(arrival.raw, arrival.where)], channel="simulation"):
+        for result in ingest(self.db, [IntakeItem(arrival.raw, arrival.where)], channel=self.channel):
             if result.lead_id is not None and result.outcome == "created":
                 self.leads[result.lead_id] = Seen(self.clock.now(), _score(arrival.raw))
             if result.outcome == "rejected":

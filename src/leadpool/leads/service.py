@@ -40,7 +40,7 @@ from leadpool.pools.priority import priority
 from leadpool.push.service import Pushed, Routed, push_routed
 from leadpool.push.service import explain as explain_push
 from leadpool.rules.routing import Decision
-from leadpool.sla.model import first_response_due
+from leadpool.sla.model import first_response_deadline
 from leadpool.storage.batch import direct_insert, named_values
 from leadpool.storage.db import Database
 from leadpool.storage.tables import leads
@@ -508,9 +508,7 @@ def _lead_row(
         "created_at": now,
         "entered_pool_at": now if routed else None,
         "first_response_due_at": (
-            first_response_due(org.loaded.org.slas.first_response_minutes, v.get("source"), now)
-            if routed
-            else None
+            first_response_deadline(org.loaded.org, v.get("source"), now, pool) if routed else None
         ),
     }
 

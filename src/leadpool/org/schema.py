@@ -473,6 +473,9 @@ class Slas(Strict):
     first_response_minutes: dict[str, Annotated[float, Field(gt=0)]] = Field(
         default_factory=lambda: dict(FIRST_RESPONSE_MINUTES)
     )
+    # Counted in working hours (push.working_hours, on the team's wall clock), as a rep would: a
+    # lead in at 17:55 on a 60-minute SLA is due 08:55 the next working morning. false: calendar time.
+    first_response_working_time: bool = True
 
 
 class Transfers(Strict):

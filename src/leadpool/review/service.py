@@ -26,7 +26,7 @@ from leadpool.org.service import CurrentOrg, current
 from leadpool.pools import moves
 from leadpool.pools.priority import priority
 from leadpool.review.model import Verdict, bucket
-from leadpool.sla.model import first_response_due
+from leadpool.sla.model import first_response_deadline
 from leadpool.storage.db import Database
 from leadpool.storage.tables import leads
 
@@ -247,9 +247,7 @@ def _return(
             aging_step=0,
             flag=None,
             priority=priority(target, data),
-            first_response_due_at=first_response_due(
-                org.loaded.org.slas.first_response_minutes, data.get("source"), now
-            ),
+            first_response_due_at=first_response_deadline(org.loaded.org, data.get("source"), now, target),
         )
     )
     changed = sorted(k for k in fixes if m["data"].get(k) != fixes[k])

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from leadpool.org.schema import ContactSla, Org, User, Weekday, WorkingHours
+from leadpool.identity.model import Role
+from leadpool.org.schema import ContactSla, Org, Pool, User, Weekday, WorkingHours
 
 _DAYS = list(Weekday)
 
@@ -49,3 +50,31 @@ def first_response_due(
     """When a lead from this source must have had its first contact (§8), if its source has an SLA."""
     minutes = minutes_by_source.get(source or "")
     return arrived + timedelta(minutes=minutes) if minutes else None
+
+
+def first_response_deadline(
+    org: Org, source: str | None, arrived: datetime, pool: Pool | None
+) -> datetime | None:
+    """When a lead arriving in `pool` must have had its first contact, counted in working hours
+    unless the org says calendar time: in the time zone of the pool's team (its manager's, else its
+    first rep's), else the org's, since nobody holds a pool lead yet."""
+    minutes = org.slas.first_response_minutes.get(source or "")
+    if not minutes:
+        return None
+    hours = org.push.working_hours  # None: the org keeps no working hours, so calendar time
+    if not org.slas.first_response_working_time or hours is None:
+        return arrived + timedelta(minutes=minutes)
+    return deadline(arrived, minutes / 60, hours, team_zone(org, pool.team if pool else None))
+
+
+def team_zone(org: Org, team: str | None) -> str:
+    """The wall clock a team works on: the time zone its manager gives, else its first rep's, else
+    the org's (a user who names no zone is on the default, which says nothing of the team)."""
+    members = [
+        u for u in org.users if team and u.team == team and u.active and "timezone" in u.model_fields_set
+    ]
+    for role in (Role.manager, Role.rep):
+        found = next((u.timezone for u in members if u.role is role), None)
+        if found:
+            return found
+    return org.timezone

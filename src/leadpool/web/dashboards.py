@@ -179,15 +179,6 @@ def _level(name: str | None) -> Level | None:
     return Level(name) if name else None
 
 
-def depth_level(marks: tuple[int, int, int] | None, depth: int) -> str | None:
-    if marks is None:
-        return None
-    for level, mark in zip(("critical", "red", "yellow"), marks[::-1], strict=True):
-        if depth >= mark:
-            return level
-    return None
-
-
 @dataclass(frozen=True)
 class Card:
     pool: Pool
@@ -213,7 +204,9 @@ def cards(
     today = now.astimezone(ZoneInfo(org.loaded.org.timezone)).date()
     out = []
     for p in pools:
-        h = by_pool.get(p.name, {"depth": 0, "average_age_hours": 0, "recommended": [0, 0], "sizing": ""})
+        h = by_pool.get(
+            p.name, {"depth": 0, "average_age_hours": 0, "recommended": [0, 0], "sizing": "", "judgement": ""}
+        )
         marks = thresholds(org, p)
         a = ages.get(p.name)
         out.append(
@@ -225,7 +218,7 @@ def cards(
                 colours={s.label: s.share or 0.0 for s in a.colours} if a else {},
                 older_than_24h=a.older_than_24h if a else None,
                 thresholds=marks,
-                level=depth_level(marks.depth, int(h["depth"])),
+                level=h.get("level"),  # the health report's judgement, as `leadpool health` shows it
                 alerts=sum(1 for x in open_ if x["pool"] == p.name),
                 days_of_capacity=org.loaded.org.health(p, today)[0].sizing.days_of_capacity,
             )
@@ -453,7 +446,7 @@ def chart(
                     p.name,
                     int(h["depth"]),
                     marks,
-                    depth_level(marks, int(h["depth"])),
+                    h.get("level"),
                     (int(h["recommended"][0]), int(h["recommended"][1])),
                 )
             )
