@@ -43,7 +43,7 @@ def busy_install(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     url = f"sqlite:///{tmp_path / 'leadpool.db'}"
     db = Database(url, clock=ManualClock())
     upgrade(db.engine)
-    tokens = seed_example(db, EXAMPLES)
+    tokens = seed_example(db, EXAMPLES, history_days=0)  # the leads waiting, to claim after the move
     rep = {"Authorization": f"Bearer {tokens[next(k for k in tokens if k.startswith('rep '))]}"}
     with TestClient(create_app(db)) as client:
         claimed = client.post("/api/v1/pools/Cold/claims", json={"count": 2}, headers=rep).json()["claimed"]
