@@ -261,7 +261,7 @@ def route(
     db_url: DbUrl = None,
 ) -> None:
     """Dry-run one lead against the current rules: where it would go and why. Changes nothing."""
-    from leadpool.leads.service import explain as dry_run
+    from leadpool.leads.explain import explain as dry_run
 
     text = Path(lead[1:]).read_text(encoding="utf-8") if lead.startswith("@") else lead
     try:

@@ -13,6 +13,7 @@ from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.leads import callers, service, work
 from leadpool.leads.country import unrecognised
+from leadpool.leads.explain import explain as dry_run
 from leadpool.leads.model import Outcome, PlainText
 
 router = APIRouter(tags=["leads"])
@@ -108,7 +109,7 @@ def create_leads(
 @router.post("/leads/explain")
 def explain(db: DB, who: Intake, lead: LeadFields) -> dict[str, Any]:
     """Dry-run one lead against the current rules; nothing is stored."""
-    return service.explain(db, lead, viewer=who)
+    return dry_run(db, lead, viewer=who)
 
 
 @router.get("/leads")

@@ -1,6 +1,6 @@
 """Ops pages: the review queue with bulk decisions, the rule tester (paste a lead, see its path and
 why), and any lead's event history ('why is this lead here?'). Each calls what the API calls:
-review.service, leads.service.explain, leads.work.get_lead (with its §2 visibility)."""
+review.service, leads.explain, leads.work.get_lead (with its §2 visibility)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from leadpool.api.deps import MAX_ID
 from leadpool.errors import InvalidInput, LeadpoolError
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
-from leadpool.leads import service as leads
 from leadpool.leads import work
+from leadpool.leads.explain import explain
 from leadpool.leads.model import SAME_KEY
 from leadpool.org.service import current
 from leadpool.review import service as review
@@ -119,7 +119,7 @@ def test_rule(request: Request, db: DB, me: Ops, form: CheckedForm) -> HTMLRespo
             error = 'Paste one lead as a JSON object: {"email": "…", "company": "…", "score": 70}.'
         else:
             try:
-                result = leads.explain(db, lead)
+                result = explain(db, lead)
             except LeadpoolError as exc:
                 error = exc.message
     return render(
