@@ -217,6 +217,31 @@ def test_out_of_range_parameters_are_422_with_the_field_named(
     assert where in [p["where"] for p in r.json()["error"]["details"]["problems"]]
 
 
+BODIES = [
+    ("/api/v1/leads/1/transfers", {"to_pool": "x" * 201, "reason": "r"}, "body.to_pool"),
+    (
+        "/api/v1/accounts",
+        {"accounts": [{"name": "A" * 301, "owner": "rita@test.example"}]},
+        "body.accounts[0].name",
+    ),
+    ("/api/v1/review/decisions", {"lead_ids": [1], "verdict": "return", "pool": "x" * 201}, "body.pool"),
+    (
+        "/api/v1/review/decisions",
+        {"lead_ids": [1], "verdict": "return", "fixes": {f"f{i}": 1 for i in range(101)}},
+        "body.fixes",
+    ),
+]
+
+
+@pytest.mark.parametrize(("url", "body", "where"), BODIES, ids=[w for _, _, w in BODIES])
+def test_over_long_body_fields_are_422_with_the_field_named(
+    client: TestClient, auth: Any, url: str, body: dict[str, Any], where: str
+) -> None:
+    r = client.post(url, json=body, headers=auth["ops"])
+    assert r.status_code == 422, r.text
+    assert where in [p["where"] for p in r.json()["error"]["details"]["problems"]]
+
+
 def test_a_default_range_near_the_start_of_the_calendar_is_answered(client: TestClient, auth: Any) -> None:
     # The default start, 7 days before `end`, would fall before year 1.
     r = client.get("/api/v1/metrics/pools?end=0001-01-03T00:00:00Z", headers=auth["ops"])

@@ -19,11 +19,11 @@ Readers = Annotated[Person, Depends(require(Role.admin, Role.ops, Role.manager, 
 
 class AccountIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str
-    owner: str = Field(description="the owner's email")
-    domain: str | None = None
-    website: str | None = None
-    external_id: str | None = None
+    name: str = Field(min_length=1, max_length=300)
+    owner: str = Field(min_length=3, max_length=254, description="the owner's email")
+    domain: str | None = Field(None, max_length=253)
+    website: str | None = Field(None, max_length=2000)
+    external_id: str | None = Field(None, max_length=200)
 
 
 class AccountsIn(BaseModel):

@@ -20,8 +20,10 @@ class DecisionIn(BaseModel):
     lead_ids: list[BodyId] = Field(min_length=1, max_length=10_000)
     verdict: Verdict
     reason: PlainText = Field(min_length=1, max_length=250)
-    pool: str | None = None  # nurture / recycle / return: this pool instead of the default
-    fixes: dict[str, Any] | None = None  # return: corrected field values
+    # nurture / recycle / return: this pool instead of the default
+    pool: str | None = Field(None, min_length=1, max_length=200)
+    # return: corrected field values (each field's own limits apply when they are read)
+    fixes: dict[str, Any] | None = Field(None, max_length=100)
 
 
 @router.get("/review")

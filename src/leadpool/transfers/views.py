@@ -19,7 +19,7 @@ Readers = Annotated[Person, Depends(require(Role.admin, Role.ops, Role.manager, 
 
 class TransferIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    to_pool: str
+    to_pool: str = Field(min_length=1, max_length=200, description="the pool's name, as in the org file")
     reason: PlainText = Field(min_length=1, max_length=300)
 
 
