@@ -58,12 +58,18 @@ def _due(db: Database, lead_id: int) -> datetime:
 
 
 def _missed(db: Database, lead_id: int) -> int:
+    return len(_misses(db, lead_id))
+
+
+def _misses(db: Database, lead_id: int) -> list[str]:
     with db.engine.connect() as conn:
-        return conn.execute(
-            sa.select(sa.func.count()).where(
-                events.c.lead_id == lead_id, events.c.type == "sla.first_response_missed"
-            )
-        ).scalar_one()
+        return list(
+            conn.execute(
+                sa.select(events.c.reason).where(
+                    events.c.lead_id == lead_id, events.c.type == "sla.first_response_missed"
+                )
+            ).scalars()
+        )
 
 
 def test_a_lead_at_17_55_on_a_one_hour_sla_is_due_at_08_55_next_morning(
@@ -77,6 +83,8 @@ def test_a_lead_at_17_55_on_a_one_hour_sla_is_due_at_08_55_next_morning(
     clock.set(datetime(2026, 1, 6, 8, 56, tzinfo=BERLIN).astimezone(UTC))
     sla.run(db, clock.now())
     assert _missed(db, lead_id) == 1
+    # The breach says its minutes were working ones, or 15 hours late would read as one.
+    assert "within 60 working min of arriving" in _misses(db, lead_id)[0]
 
 
 def test_calendar_time_when_the_org_says_so(db: Database) -> None:

@@ -295,11 +295,14 @@ def _first_response(conn: Connection, org: CurrentOrg, at: datetime, result: Job
         return
     o = org.loaded.org
     emails = _emails(conn, org, (r.owner_id for r in rows if r.owner_id))
+    # Say which minutes: working ones are why a lead in at 17:55 was not late at 19:00.
+    working = o.slas.first_response_working_time and o.push.working_hours is not None
+    clock = "working min" if working else "min"
     for row in rows:
         minutes = o.slas.first_response_minutes.get(row.source or "", 0)
         holder = emails.get(row.owner_id) if row.owner_id else None
         pool = org.pool_by_id(row.pool_id) if row.pool_id else None
-        what = f"lead {row.id} ({row.source}) not contacted within {minutes:g} min of arriving"
+        what = f"lead {row.id} ({row.source}) not contacted within {minutes:g} {clock} of arriving"
         append(
             conn,
             EventType.first_response_missed,
