@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -35,12 +36,27 @@ app = typer.Typer(
 console = InertConsole(soft_wrap=True)
 err = InertConsole(stderr=True, soft_wrap=True)  # never break a path or a message across lines
 
+# The command line being run, so the databases its command opens are closed when it ends.
+_RUN: ContextVar[typer.Context | None] = ContextVar("leadpool_cli_run", default=None)
+
+
+@app.callback()
+def _run(ctx: typer.Context) -> None:
+    token = _RUN.set(ctx)
+    ctx.call_on_close(lambda: _RUN.reset(token))
+
+
 DbUrl = Annotated[str | None, typer.Option("--db", envvar="LEADPOOL_DATABASE_URL", help="database URL")]
 JsonOut = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
 def _db(url: str | None, *, migrate: bool = True) -> Database:
     db = Database(url or Settings().database_url)
+    # Its connections close with the command, not whenever the engine is collected: a command run
+    # in-process (tests, a shell embedding the CLI) would otherwise leave PostgreSQL sessions open.
+    run = _RUN.get()
+    if run is not None:
+        run.call_on_close(db.dispose)
     if migrate:
         from leadpool.storage.migrate import upgrade
 
