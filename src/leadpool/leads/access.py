@@ -104,6 +104,7 @@ _LOCKED_LEAD = (
         leads.c.pool_id,
         leads.c.data,
         leads.c.score,
+        leads.c.priority,
         leads.c.return_count,
     )
     .where(leads.c.id == sa.bindparam("lead_id"))

@@ -202,7 +202,7 @@ def change_score(db: Database, actor: Person, lead_id: int, score: float, reason
         data = {**lead.data, "score": values["score"]}
         changes: dict[str, Any] = {"score": values["score"], "data": data}
         if here is not None:
-            changes["priority"] = _rescored(conn, here, lead, data)
+            changes["priority"] = _rescored(here, lead, data)
         conn.execute(sa.update(leads).where(leads.c.id == lead_id).values(**changes))
         append(
             conn,
@@ -255,11 +255,10 @@ def change_score(db: Database, actor: Person, lead_id: int, score: float, reason
     return {"lead_id": lead_id, "score": values["score"], "moved_to": moved, "transfer": asked}
 
 
-def _rescored(conn: Connection, pool: Pool, lead: Any, data: dict[str, Any]) -> float:
+def _rescored(pool: Pool, lead: Any, data: dict[str, Any]) -> float:
     """The lead's place in its pool after a new score (§5: pools re-sort as scores change). What
     aging added on top of the score's priority stays: an old lead keeps the lift it earned."""
-    stored = conn.execute(sa.select(leads.c.priority).where(leads.c.id == lead.id)).scalar_one()
-    lift = max(0.0, float(stored or 0.0) - priority(pool, lead.data))
+    lift = max(0.0, float(lead.priority or 0.0) - priority(pool, lead.data))
     return priority(pool, data) + lift
 
 
