@@ -143,3 +143,24 @@ def test_a_new_score_re_sorts_the_pool(db: Database, people: dict[str, Person], 
     assert order() == [a, b]
     taken = client.post("/api/v1/pools/Warm/claims", json={}, headers=_auth(db, people["rob"]))
     assert taken.status_code == 201 and [c["lead_id"] for c in taken.json()["claimed"]] == [a], taken.text
+
+
+@pytest.mark.parametrize(("cold_leads", "alerted"), [(20, False), (19, True)])
+def test_the_transfer_rate_alert_fires_only_above_5_percent(
+    db: Database, people: dict[str, Person], clock: ManualClock, cold_leads: int, alerted: bool
+) -> None:
+    """1 of 20 moved out is 5.0%, at the limit: no alert; 1 of 19 (5.3%) is above it."""
+    results = ingest(db, [IntakeItem({"email": f"r{i}@x.example", "score": 30}) for i in range(cold_leads)])
+    t = transfers.request(db, people["ops"], results[0].lead_id or 0, "Warm", "MQL after all")
+    transfers.decide(db, people["ops"], t["id"], True)
+    clock.advance(timedelta(hours=1))
+    assert [a.details["pool"] for a in transfers.rate_job(db, clock.now()).alerts] == (["Cold"] if alerted else [])
+
+
+def test_the_transfer_rate_looks_back_30_days(db: Database, people: dict[str, Person], clock: ManualClock) -> None:
+    results = ingest(db, [IntakeItem({"email": f"r{i}@x.example", "score": 30}) for i in range(10)])
+    t = transfers.request(db, people["ops"], results[0].lead_id or 0, "Warm", "MQL after all")
+    transfers.decide(db, people["ops"], t["id"], True)
+    decided = clock.now()
+    assert transfers.rate_job(db, decided + timedelta(days=30, minutes=-1)).alerts
+    assert not transfers.rate_job(db, decided + timedelta(days=30, minutes=1)).alerts
