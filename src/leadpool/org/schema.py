@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_val
 from leadpool.identity.model import Role
 from leadpool.leads.country import country_code
 from leadpool.notify.model import Notifications
+from leadpool.review.model import REASONS as REVIEW_REASONS
 
 
 class Strict(BaseModel):
@@ -646,7 +647,7 @@ class Hygiene(Strict):
 
     stale: Stale = Stale()
     junk: list[Condition] = []  # daily: live, unclaimed leads matching one are archived
-    archive_reasons: list[str] = ["junk"]  # daily: review leads waiting for these reasons are archived
+    archive_reasons: list[str] = []  # daily: review leads waiting for these reasons are archived
     invalid_contact: Literal["flag", "archive"] = "flag"  # daily flag; weekly archive if 'archive'
     default_region: str = "US"  # phone numbers without +country are read for the lead's country, else this
     max_age_days: Annotated[float, Field(gt=0)] | None = 90  # weekly: unclaimed past this → archived
@@ -659,6 +660,18 @@ class Hygiene(Strict):
             )
         ]
     )  # monthly: matching unclaimed leads are purged (archived, keys freed, history kept)
+
+    @field_validator("archive_reasons")
+    @classmethod
+    def _known_reasons(cls, reasons: list[str]) -> list[str]:
+        # A reason no lead can wait for would archive nothing, silently: name it and the choices.
+        unknown = [r for r in reasons if r not in REVIEW_REASONS]
+        if unknown:
+            hint = " (junk leads are archived by the `junk:` conditions)" if "junk" in unknown else ""
+            raise ValueError(
+                f"not a review reason: {', '.join(unknown)}{hint}; choose from {', '.join(REVIEW_REASONS)}"
+            )
+        return reasons
 
 
 class Level(StrEnum):
