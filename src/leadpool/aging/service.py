@@ -16,6 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from leadpool.aging import model
+from leadpool.aging.model import Plan
 from leadpool.clock import as_utc
 from leadpool.events.model import EventType
 from leadpool.identity.model import Role
@@ -29,8 +31,6 @@ from leadpool.storage.batch import direct, direct_many, insert_naming
 from leadpool.storage.db import Database
 from leadpool.storage.tables import AVAILABLE, events, leads
 
-_A = AgingAction
-
 
 def run(db: Database, at: datetime) -> JobResult:
     org = current(db)
@@ -40,7 +40,7 @@ def run(db: Database, at: datetime) -> JobResult:
     shared = _Shared(db.memo.setdefault("aging_statements", {}))
     due = []
     for pool, pool_id, ladder, high_value in _aged_pools(org):
-        due_steps = _due_steps(oldest.get(pool_id, {}), ladder, at)
+        due_steps = model.due_steps(oldest.get(pool_id, {}), ladder, at)
         if due_steps:  # a pool with nothing old enough costs no lock and no writes
             due.append((pool, ladder, high_value, due_steps))
     if not due:
@@ -96,30 +96,12 @@ _OLDEST = (
 )
 
 
-def _due_steps(oldest: dict[int, datetime], ladder: list[Bracket], at: datetime) -> set[int]:
-    """Brackets with a lead due: one at an earlier step that entered before the bracket's cutoff.
-    Judged before the run, this is never too few: a run only moves leads to later steps."""
-    due: set[int] = set()
-    if not oldest:
-        return due
-    # The earliest entry among the steps before each bracket, carried from bracket to bracket.
-    earliest: datetime | None = None
-    for step, bracket in enumerate(ladder, start=1):
-        entered = oldest.get(step - 1)
-        if entered is not None and (earliest is None or entered < earliest):
-            earliest = entered
-        if earliest is not None and earliest <= at - timedelta(hours=bracket.after_hours):
-            due.add(step)
-    return due
-
-
 @dataclass(frozen=True)
 class _Group:
     """One UPDATE of a bracket: the leads it applies to, what it sets, and what its events say."""
 
     statement: Any
-    actions: list[AgingAction]
-    reason: str
+    plan: Plan
     details: dict[str, Any]
 
 
@@ -166,7 +148,7 @@ def _age_pool(
             statements[key] = _groups(
                 org, aging, pool, bracket, step, high_value, threshold is not None, postgres
             )
-        label = f"unclaimed {bracket.after_hours:g} h in {pool.name}"
+        label = model.label(bracket, pool.name)
         params = {
             "pool": pool_id,
             "cutoff": at - timedelta(hours=bracket.after_hours),
@@ -188,7 +170,7 @@ def _age_pool(
                             "type": EventType.aged.value,
                             "at": at,
                             "pool_id": pool_id,
-                            "reason": group.reason,
+                            "reason": group.plan.reason,
                             "details": group.details,
                         }
                         for i in ids
@@ -196,9 +178,9 @@ def _age_pool(
                 )
             counted = f"bracket {bracket.after_hours:g}h"
             result.counts[counted] = result.counts.get(counted, 0) + len(ids)
-            if AgingAction.alert_manager in group.actions:
+            if group.plan.alert:
                 to_alert += ids
-            if AgingAction.force_assign in group.actions:
+            if group.plan.force_assign:
                 rows = conn.execute(_DATA, {"ids": ids}).all()
                 shared.push_view = shared.push_view or push.view(conn, org, at)
                 waiting = [(r.id, r.data) for r in rows]
@@ -236,62 +218,33 @@ def _groups(
     steps: list[Any] = [sa.literal_column(str(s)) for s in range(step)]
     due = sa.and_(leads.c.aging_step.in_(steps), leads.c.entered_pool_at <= _CUTOFF)
     base = sa.and_(leads.c.pool_id == _POOL, AVAILABLE, due)
-    parts: list[tuple[Any, list[AgingAction], bool]]
-    if bracket.high_value is None:
-        parts = [(sa.true(), bracket.actions, False)]
-    else:
-        parts = [
-            (leads.c.score >= high_value, bracket.high_value, True),
-            (sa.or_(leads.c.score < high_value, leads.c.score.is_(None)), bracket.actions, False),
-        ]
-    label = f"unclaimed {bracket.after_hours:g} h in {pool.name}"
+    high_value_leads = {
+        None: sa.true(),
+        True: leads.c.score >= high_value,
+        False: sa.or_(leads.c.score < high_value, leads.c.score.is_(None)),
+    }
     groups = []
-    for condition, actions, valuable in parts:
-        values, done = _changes(org, aging, bracket, actions, boosts, step)
-        reason = (f"{label}: {', '.join(done) or 'marked'}" + (" (high value)" if valuable else ""))[:300]
-        details = {"after_hours": bracket.after_hours, "actions": done}
+    for plan in model.plans(aging, bracket, step, pool.name, org.pool_ids):
+        details = {"after_hours": bracket.after_hours, "actions": list(plan.done)}
+        condition = high_value_leads[plan.high_value]
+        values = _changes(org, plan, boosts)
         update = sa.update(leads).where(sa.and_(base, condition)).values(**values).returning(leads.c.id)
-        groups.append(
-            _Group(_logged(update, reason, details) if postgres else update, actions, reason, details)
-        )
+        groups.append(_Group(_logged(update, plan.reason, details) if postgres else update, plan, details))
     return groups
 
 
-def _changes(
-    org: CurrentOrg,
-    aging: Any,
-    bracket: Bracket,
-    actions: list[AgingAction],
-    boosts: bool,
-    step: int,
-) -> tuple[dict[str, Any], list[str]]:
-    """What one UPDATE sets for these actions, and the words the event uses for them."""
-    values: dict[str, Any] = {"aging_step": step}
-    done: list[str] = []
-    if _A.boost in actions and bracket.top_percent is not None:
-        if boosts:
-            values["priority"] = sa.case((leads.c.priority < _THRESHOLD, _THRESHOLD), else_=leads.c.priority)
-        done.append(f"priority into the top {bracket.top_percent:g}%")
-    if _A.flag in actions:
-        values["flag"] = f"manager review: unclaimed {bracket.after_hours:g} h"
-        done.append("flagged for manager review")
-    if _A.alert_manager in actions:
-        done.append("manager alerted")
-    if _A.force_assign in actions:
-        done.append("force-assigned")
-    for action, target in ((_A.nurture, aging.nurture_pool), (_A.recycle, aging.recycle_pool)):
-        if action not in actions:
-            continue
-        if target and target in org.pool_ids:
-            values.update(pool_id=org.pool_ids[target], entered_pool_at=_AT, aging_step=0)
-            done.append(f"moved to {target} ({action.value})")
-        else:
-            values["flag"] = f"{action.value}: unclaimed {bracket.after_hours:g} h"
-            done.append(f"flagged for {action.value} (no {action.value}_pool set)")
-    if _A.archive in actions:
+def _changes(org: CurrentOrg, plan: Plan, boosts: bool) -> dict[str, Any]:
+    """What one UPDATE sets to carry out a bracket's plan."""
+    values: dict[str, Any] = {"aging_step": plan.step}
+    if plan.boost_percent is not None and boosts:
+        values["priority"] = sa.case((leads.c.priority < _THRESHOLD, _THRESHOLD), else_=leads.c.priority)
+    if plan.flag is not None:
+        values["flag"] = plan.flag
+    if plan.move_to is not None:
+        values.update(pool_id=org.pool_ids[plan.move_to], entered_pool_at=_AT)
+    if plan.archive:
         values.update(status=Status.archived.value, closed_at=_AT, email_key=None, person_key=None)
-        done.append("archived")
-    return values, done
+    return values
 
 
 def _logged(update: Any, reason: str, details: dict[str, Any]) -> Any:
