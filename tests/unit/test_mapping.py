@@ -100,3 +100,36 @@ def test_mapping_file_errors_name_the_key() -> None:
     assert caught.value.problems[0].message == "unknown key (did you mean 'columns'?)"
     with pytest.raises(InvalidInput):
         load_mapping("columns: [\n")
+
+
+def test_a_constant_wins_over_a_column_of_the_same_field() -> None:
+    (row,) = rows("email,source\na@x.example,web\n", Mapping(constants={"source": "tradeshow"}))
+    assert row.raw["source"] == "tradeshow"
+
+
+def test_header_cells_are_trimmed_but_compared_exactly() -> None:
+    (row,) = rows(" Mail ,Email\na@x.example,b@x.example\n", Mapping(columns={"Mail": "email"}))
+    assert row.raw == {"email": "a@x.example"}  # "Email" is not "email": an unmapped column, dropped
+    with pytest.raises(InvalidInput) as caught:
+        rows("Email\na@x.example\n", Mapping(unmapped="error"))
+    assert caught.value.problems[0].where == "column 'Email'"
+
+
+def test_unmapped_error_refuses_each_json_line_with_an_unknown_key_and_reads_the_rest() -> None:
+    text = '{"email": "a@x.example"}\n{"email": "b@x.example", "shoe_size": 44}\n{"email": "c@x.example"}\n'
+    got = rows(text, Mapping(unmapped="error"), "jsonl")
+    assert [r.line for r in got] == [1, 2, 3]
+    assert not got[0].problems and not got[2].problems
+    assert [(p.where, p.message) for p in got[1].problems] == [("line 2", "unmapped keys: shoe_size")]
+
+
+@pytest.mark.parametrize("placeholder", ["", "Select", "N/A", "na", "-", "--", "None", "NULL", "nil", "unknown", "TBD", "?"])
+def test_every_default_placeholder_means_an_empty_cell(placeholder: str) -> None:
+    (row,) = rows(f"email,company\na@x.example,{placeholder}\n", Mapping())
+    assert row.raw == {"email": "a@x.example"}
+
+
+def test_an_empty_thousands_separator_means_numbers_are_not_grouped() -> None:
+    plain, grouped = rows("company_size\n1200\n\"1,200\"\n", Mapping(thousands=""))
+    assert normalise(plain.raw, TYPES)[0] == {"company_size": 1200}
+    assert [(p.where, "ambiguous" in p.message) for p in grouped.problems] == [("company_size", True)]
