@@ -59,6 +59,8 @@ def test_offer_accept_decline_and_fairness_over_http(client: TestClient, auth: A
     totals = {x["rep"]: x["total"] for x in body["reps"]}
     assert totals == {"ana@push.example": 1, "ben@push.example": 1, "cy@push.example": 0}
     assert body["gini"] == pytest.approx(0.3333, abs=1e-4)
+    # Weighted: Ana's one lead counts as a third of one (her weight is 3): 1/3, 1, 0.
+    assert body["weighted_gini"] == pytest.approx(0.5, abs=1e-4)
     r = client.get(
         "/api/v1/reports/fairness",
         params={"from": "2026-01-05", "to": "2026-01-06", "period": "year"},
