@@ -114,3 +114,39 @@ def test_org_check_reports_paths(client: TestClient, auth: Any) -> None:
 def test_openapi_is_served_under_api_v1(client: TestClient) -> None:
     spec = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/pools/{pool}/claims" in spec["paths"]
+
+
+def test_a_batch_takes_at_most_5000_leads_and_5000_fit_the_default_body_limit(
+    client: TestClient, auth: Any
+) -> None:
+    """The README's sizing of the 8 MiB default: a full 5,000-lead batch of realistic leads is
+    about 2 MB, so it is never cut off by the body limit; lead 5,001 is refused by name."""
+    import json
+
+    from leadpool.settings import Settings
+
+    full = {
+        "leads": [
+            lead(
+                i,
+                first_name="Alexandra",
+                last_name="Vandenberg-Schmidt",
+                title="Head of Revenue Operations",
+                phone="+49 30 901820 00",
+                company_domain=f"co{i}.example",
+                country="DE",
+                city="Berlin",
+                source="demo_request",
+                campaign="spring-fair-2026",
+            )
+            for i in range(5000)
+        ]
+    }
+    size = len(json.dumps(full).encode())
+    assert 1_000_000 < size < 3_000_000
+    assert Settings().max_body_bytes == 8 * 1024 * 1024 > size
+    over = {"leads": [*full["leads"], lead(5000)]}
+    r = client.post("/api/v1/leads/batch", json=over, headers=auth["ops"])
+    assert r.status_code == 422
+    (problem,) = r.json()["error"]["details"]["problems"]
+    assert problem["where"] == "body.leads" and "5000" in problem["message"]
