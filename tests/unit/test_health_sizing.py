@@ -154,6 +154,18 @@ def test_loosening_stops_at_the_lowest_bound() -> None:
     assert state.min_score == 40 and changes == [] and state.shallow_days == 2
 
 
+def test_tightening_from_an_org_threshold_under_the_bounds_lands_inside_them() -> None:
+    """Bounds [40, 60] and an org threshold of 30: the pool's threshold goes to 40, not 35."""
+    state, changes = run([day(n, **LOW) for n in range(3)], base=30)
+    assert state.min_score == 40 and changes[0].reason.endswith("threshold 30 -> 40")
+
+
+def test_loosening_from_an_org_threshold_over_the_bounds_lands_inside_them() -> None:
+    """Bounds [40, 60] and an org threshold of 70: a shallow pool goes to 60, not 65."""
+    state, changes = run([day(0, **SHALLOW), day(1, **SHALLOW)], base=70)
+    assert state.min_score == 60 and changes[0].reason.endswith("threshold 70 -> 60")
+
+
 def test_a_pool_both_slow_and_shallow_on_the_same_day_tightens_and_keeps_counting_shallow() -> None:
     even = SIZING.model_copy(update={"tighten_after_days": 2, "loosen_after_days": 2})
     both = [day(n, **LOW, **SHALLOW) for n in range(2)]
