@@ -214,7 +214,7 @@ def sizing_step(
         lowest, highest = sizing.min_score_bounds
         current = new.min_score if new.min_score is not None else (base_min_score or lowest)
         if new.low_depletion_days >= sizing.tighten_after_days and current < highest:
-            target = min(highest, current + sizing.step)
+            target = min(highest, max(lowest, current + sizing.step))
             changes.append(
                 Change(
                     "tightened",
@@ -225,7 +225,7 @@ def sizing_step(
             )
             new = replace(new, min_score=target, low_depletion_days=0)
         elif new.shallow_days >= sizing.loosen_after_days and current > lowest:
-            target = max(lowest, current - sizing.step)
+            target = max(lowest, min(highest, current - sizing.step))
             changes.append(
                 Change(
                     "loosened",
