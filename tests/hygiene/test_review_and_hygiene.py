@@ -220,3 +220,23 @@ def test_each_job_run_leaves_a_report_with_the_leads_it_touched(
             sa.select(job_runs.c.result).where(job_runs.c.job == "hygiene-daily")
         ).scalar_one()
     assert report["archived_junk"] == 1 and report["leads"] == {"archived_junk": [junk]}
+
+
+RECYCLING_ORG = ORG.replace(
+    "  - {name: Nurture, aging: {preset: off}}\naging: {preset: off, nurture_pool: Nurture}",
+    "  - {name: Nurture, aging: {preset: off}}\n  - {name: Recycle, aging: {preset: off}}\n"
+    "aging: {preset: off, nurture_pool: Nurture, recycle_pool: Recycle}",
+)
+
+
+@pytest.mark.parametrize("org_text", [RECYCLING_ORG])
+def test_recycle_sends_a_review_lead_to_the_recycling_pool_unclaimed(
+    db: Database, who: dict[str, Any], org_text: str
+) -> None:
+    assert "recycle_pool: Recycle" in org_text
+    lead_id = _in(db, {"email": "low@x.example", "score": 10})[0].lead_id
+    assert decide(db, who["ops"], [lead_id], Verdict.recycle, reason="re-engage in spring")["done"] == [lead_id]
+    row = _row(db, lead_id)
+    assert (row.status, row.review_reason, row.owner_id) == ("available", None, None)
+    last = get_lead(db, who["ops"], lead_id)["events"][-1]
+    assert (last["pool"], last["reason"]) == ("Recycle", "recycle: re-engage in spring")
