@@ -60,6 +60,10 @@ def test_a_batch_that_would_pass_the_hourly_limit_is_refused_whole() -> None:
     # One claim too many: the oldest claim of the hour must age out first.
     assert r.retry_after == three[0] + timedelta(hours=1)
     assert "(3 in the last hour)" in r.message
+    # Five more need all three gone: the newest must age out too.
+    assert refused(Limits(hourly_claims=5), standing(hour_claims=three), n=5).retry_after == three[2] + timedelta(
+        hours=1
+    )
 
 
 def test_the_hours_window_frees_exactly_an_hour_after_the_claim_that_must_age_out() -> None:

@@ -96,6 +96,17 @@ def test_the_window_closes_its_length_after_the_drop() -> None:
     assert (r.current, r.retry_after) == ("10:15", berlin(5, 12))
 
 
+def test_the_window_edges_hold_to_the_microsecond() -> None:
+    close = berlin(5, 10, 15)
+    assert released_before(RELEASE, close - timedelta(microseconds=1)) == berlin(5, 10)
+    r = refusal(RELEASE, close + timedelta(microseconds=500))
+    assert r.retry_after == berlin(5, 12)
+
+
+def test_released_before_is_given_in_utc() -> None:
+    assert released_before(RELEASE, berlin(5, 10, 5)).tzinfo is UTC
+
+
 def test_a_lead_that_arrived_after_a_drop_waits_for_the_next_one() -> None:
     """Only leads in the pool by the drop may be taken in its window (the claim path filters on
     released_before): one arriving at 10:02 is not in the 10:00 drop but is in the 12:00 one."""
@@ -230,6 +241,18 @@ def test_the_rotation_is_as_long_as_the_claimers_list() -> None:
 def test_the_rotation_starts_again_every_day() -> None:
     assert owner(FLASH, berlin(6, 8)) == RITA
     assert owner(FLASH, berlin(6, 8, 45)) == ROB
+
+
+def test_the_rotation_day_is_the_orgs_day_just_after_midnight() -> None:
+    night = Release(realtime=True, first=time(0, 15), rotation_minutes=30)
+    # Tuesday 00:20 in Berlin is still Monday 23:20 in UTC: Tuesday's rotation has begun.
+    assert owner(night, berlin(6, 0, 20), [RITA, ROB]) == RITA
+    assert owner(night, berlin(6, 0, 50), [RITA, ROB]) == ROB
+
+
+def test_a_slot_ends_on_the_minute_whatever_the_second_of_asking() -> None:
+    asked = berlin(5, 8, 10, 30) + timedelta(microseconds=250)
+    assert refusal(FLASH, asked, rep(ROB), THREE).retry_after == berlin(5, 8, 30)
 
 
 def test_a_rotation_refusal_names_the_slot_owner_and_when_it_ends() -> None:
