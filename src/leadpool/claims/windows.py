@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from leadpool.errors import Refusal
 from leadpool.identity.access import Person
@@ -13,6 +13,9 @@ from leadpool.org.schema import ClaimHours, Pool, Release, Weekday
 from leadpool.push.availability import next_opening, zone_info
 
 _DAYS = list(Weekday)
+# The on-call rota counts weeks from this Monday, so it keeps turning over a new year (a year of 53
+# ISO weeks would otherwise repeat a rep); it is ISO week 0 of 2026, so 2026's weeks keep their rep.
+_ROTA_EPOCH = date(2025, 12, 22)
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,8 @@ def _claim_hours(hours: ClaimHours, rep: Person, now: datetime) -> Refusal | Non
     working_day = _DAYS[local.weekday()] in business.days
     if working_day and business.start <= local.time() < business.end:
         return None
-    on_call = hours.on_call[local.isocalendar()[1] % len(hours.on_call)] if hours.on_call else None
+    week = (local.date() - _ROTA_EPOCH).days // 7
+    on_call = hours.on_call[week % len(hours.on_call)] if hours.on_call else None
     if not working_day and hours.weekends == "closed":
         opens = next_opening(business, now, rep.timezone)
         return Refusal(
