@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+from pydantic import ValidationError
+
 from leadpool.claims.windows import Window, check, drops
 from leadpool.errors import Refusal
 from leadpool.identity.access import Person
@@ -182,13 +185,24 @@ def test_a_rep_without_an_offset_claims_at_the_drop() -> None:
         assert "min for tier" not in refusal(TIERED, berlin(5, 10) - SEC, who).message
 
 
-def test_a_tier_offset_of_more_than_a_day_still_finds_the_next_window() -> None:
-    early = Release(every_hours=24, first=time(8, 0), tier_offsets={"top": -25 * 60})
-    # Each drop opens for top 25 hours early: Tuesday's at Monday 07:00, Wednesday's at Tuesday 07:00.
-    assert released_before(early, berlin(5, 7, 14), rep(tier="top")) == berlin(5, 7, 14)
+def test_a_tier_offset_of_nearly_a_day_still_finds_the_next_window() -> None:
+    early = Release(every_hours=24, first=time(8, 0), tier_offsets={"top": -23 * 60})
+    # Each drop opens for top 23 hours early: Tuesday's at Monday 09:00, Wednesday's at Tuesday 09:00.
+    assert released_before(early, berlin(5, 9, 14), rep(tier="top")) == berlin(5, 9, 14)
     r = refusal(early, berlin(5, 12), rep(tier="top"))
-    assert r.retry_after == berlin(6, 7)
-    assert r.message.endswith("Next window opens Tue 07:00 Europe/Berlin")
+    assert r.retry_after == berlin(6, 9)
+    assert r.message.endswith("Next window opens Tue 09:00 Europe/Berlin")
+
+
+@pytest.mark.parametrize("minutes", [-1441, 1441])
+def test_a_tier_offset_of_more_than_a_day_is_refused_when_the_org_loads(minutes: int) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Release(tier_offsets={"top": minutes})
+    assert refused.value.errors()[0]["loc"] == ("tier_offsets", "top")
+
+
+def test_a_tier_offset_of_a_day_either_way_is_taken() -> None:
+    assert Release(tier_offsets={"top": -1440, "low": 1440}).tier_offsets == {"top": -1440, "low": 1440}
 
 
 # Without a schedule

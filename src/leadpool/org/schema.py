@@ -502,7 +502,8 @@ class Release(Strict):
     realtime: bool = False
     claim_window_minutes: Annotated[float, Field(gt=0)] = 15
     # Priority access: minutes relative to the drop, by tier (top performers 15 early, below quota 30 late).
-    tier_offsets: dict[str, float] = {}
+    # At most a day either way: a window is looked for among the drops of the days around today.
+    tier_offsets: dict[str, Annotated[float, Field(ge=-1440, le=1440)]] = {}
     # Rotation: from the first drop, each claimer in turn gets an exclusive slot this long, daily.
     rotation_minutes: Annotated[float, Field(gt=0)] | None = None
 
