@@ -310,3 +310,45 @@ def test_daily_sizing_judges_the_orgs_own_day(db: Database, clock: ManualClock) 
     clock.set(datetime(2026, 3, 4, 0, 0, tzinfo=UTC))  # judges Tokyo's Tuesday: 10 in, 0 claimed
     health.sizing_job(db, clock.now())
     assert slow_days() == 1
+
+
+def test_an_admins_pin_runs_out_after_its_days_and_automation_resumes(
+    db: Database, clock: ManualClock, who: dict[str, Any]
+) -> None:
+    for lead_id in _in(db, 4):
+        claim(db, who["r1"], "Warm", lead_id=lead_id)
+        log_contact(db, who["r1"], lead_id)
+        record_outcome(db, who["r1"], lead_id, Outcome.disqualified)
+    clock.advance(hours=1)
+    assert health.sizing_job(db, clock.now()).counts == {"paused": 1}
+    reset_at = clock.now()
+    health.reset(db, who["ops"], "Warm", reason="audited", pin_days=7)
+    # Conversion is still 0%: the pool is paused again as soon as the pin ends, not a minute sooner.
+    assert health.sizing_job(db, reset_at + timedelta(days=7, minutes=-1)).counts == {}
+    assert health.sizing_job(db, reset_at + timedelta(days=7)).counts == {"paused": 1}
+
+
+# Without the age escalation (which would move the oldest first) and the volume move.
+NURTURING_ORG = ORG.replace(" escalate_to: Hot,", "").replace(
+    "min_claims: 4, settle_days: 0, window_days: 30}",
+    "min_claims: 4, settle_days: 0, window_days: 30,\n                  nurture_after_days: 7, nurture_to: Spare}",
+)
+
+
+@pytest.mark.parametrize("org_text", [NURTURING_ORG])
+def test_leads_unclaimed_for_nurture_after_days_move_to_the_nurture_pool(
+    db: Database, clock: ManualClock, org_text: str
+) -> None:
+    assert "nurture_after_days: 7" in org_text and "escalate_to" not in org_text
+    old = _in(db, 2)
+    clock.advance(days=1)
+    _in(db, 1)
+    entered = T0
+    assert health.rebalance_job(db, entered + timedelta(days=7, minutes=-1)).counts.get("nurtured", 0) == 0
+    assert health.rebalance_job(db, entered + timedelta(days=7)).counts["nurtured"] == 2
+    with db.engine.connect() as conn:
+        moved = conn.execute(
+            sa.select(events.c.lead_id, events.c.reason).where(events.c.type == "lead.rebalanced")
+        ).all()
+    assert sorted(m.lead_id for m in moved) == sorted(old)
+    assert moved[0].reason == "age: unclaimed 7 days in Warm; to Spare"
