@@ -3,15 +3,17 @@ largest number a lead may carry, the review queue's age buckets, and the filters
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from leadpool.identity.model import Role
 from leadpool.leads.model import field_types, normalise
 from leadpool.notify.model import Alert, Channel, Notifications
+from leadpool.org.loader import parse
 from leadpool.org.schema import FieldType
 from leadpool.review.model import bucket
+from leadpool.sla.model import first_response_deadline
 
 TYPES = field_types({"budget": FieldType.number, "seats": FieldType.integer, "notes": FieldType.string})
 
@@ -105,3 +107,28 @@ def test_a_channel_carries_only_its_roles_kinds_and_levels() -> None:
     assert names(_alert("sla.breach", "red")) == ["ops", "all"]  # not one of ops-red's kinds
     assert names(_alert("lead.assigned", "info")) == ["all"]  # a rep's notice: no ops role wants it
     assert names(_alert("alert.depth", "info")) == []  # no role's routing wants it at all
+
+
+@pytest.mark.parametrize(
+    ("source", "minutes"),
+    [
+        ("demo_request", 5),
+        ("contact_sales", 5),
+        ("referral", 15),
+        ("cold_reply", 30),
+        ("content", 120),
+        ("event", 24 * 60),
+        ("recycled", 48 * 60),
+        ("web", None),  # a source without a first-response SLA
+    ],
+)
+def test_first_response_is_due_by_source_as_documented(source: str, minutes: int | None) -> None:
+    """In calendar time (an org without working hours): demo requests 5 minutes, referrals 15,
+    cold replies 30, content 2 hours, events a day, recycled leads 48 hours."""
+    org = parse(
+        "organisation: X\npush: {working_hours: null}\nteams: [{name: S}]\n"
+        "users: [{email: a@x.example, name: A, team: S}]\npools: [{name: P, team: S}]\n"
+        "rules: [{name: all, when: 'true', pool: P}]\n"
+    ).org
+    due = first_response_deadline(org, source, AT, org.pools[0])
+    assert due == (AT + timedelta(minutes=minutes) if minutes is not None else None)
