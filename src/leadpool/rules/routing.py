@@ -90,16 +90,23 @@ class RuleBook:
                 if held:
                     message += " (" + "; ".join(held) + ")"
                 return Decision(pool, name, None, message, verdict.checks, steps)
-        fallback_gate = gates.get(self.fallback) if gates else None
-        if self.fallback != "review" and (fallback_gate is None or not fallback_gate.refuses(values)):
-            return Decision(
-                self.fallback,
-                None,
-                None,
-                f"no rule matched; fallback pool '{self.fallback}'",
-                verdict.checks,
-                steps,
-            )
+        if self.fallback != "review":
+            fallback_gate = gates.get(self.fallback) if gates else None
+            refused = fallback_gate.refuses(values) if fallback_gate else None
+            if not refused:
+                return Decision(
+                    self.fallback,
+                    None,
+                    None,
+                    f"no rule matched; fallback pool '{self.fallback}'",
+                    verdict.checks,
+                    steps,
+                )
+            # The fallback pool is paused or capped like any other (§11): the lead waits in review
+            # as held, saying so, rather than as if no pool had been meant for it.
+            if not held:
+                held.append("no rule matched")
+            held.append(f"fallback pool '{self.fallback}' is not taking this lead: {refused}")
         if held:
             return Decision(None, None, "held", "; ".join(held), verdict.checks, steps)
         return Decision(None, None, "unrouted", "no routing rule matched", verdict.checks, steps)
