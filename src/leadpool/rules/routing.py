@@ -94,14 +94,13 @@ class RuleBook:
             fallback_gate = gates.get(self.fallback) if gates else None
             refused = fallback_gate.refuses(values) if fallback_gate else None
             if not refused:
-                return Decision(
-                    self.fallback,
-                    None,
-                    None,
-                    f"no rule matched; fallback pool '{self.fallback}'",
-                    verdict.checks,
-                    steps,
-                )
+                # A rule whose pool refused it did match: the message says so, not "no rule matched".
+                message = f"fallback pool '{self.fallback}'"
+                if held:
+                    message = f"no other rule matched; {message} (" + "; ".join(held) + ")"
+                else:
+                    message = f"no rule matched; {message}"
+                return Decision(self.fallback, None, None, message, verdict.checks, steps)
             # The fallback pool is paused or capped like any other (§11): the lead waits in review
             # as held, saying so, rather than as if no pool had been meant for it.
             if not held:
