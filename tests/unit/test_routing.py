@@ -129,7 +129,12 @@ def test_a_closed_pool_passes_the_lead_to_the_next_matching_rule_and_the_message
         ("hot", True, "Hot is not taking this lead: queue cap: depth 3 over 2"),
         ("warm", True, None),
     ]
-    assert d.as_details()["rule"] == "warm"  # the step that placed it is the one after the held one
+    assert d.as_details() == {
+        "rule": "warm",
+        "condition": "score >= 60 and country == 'DE'",
+        "values": {"score": 85, "country": "DE"},
+        "message": d.message,
+    }
 
 
 def test_a_lead_every_matching_pool_refused_goes_to_the_fallback_naming_each_held_rule() -> None:
@@ -142,6 +147,7 @@ def test_a_lead_every_matching_pool_refused_goes_to_the_fallback_naming_each_hel
         "rule 'vip' matched but Hot is not taking this lead: paused; "
         "rule 'warm' matched but Warm is not taking this lead: capped)"
     )
+    assert (d.as_details()["condition"], d.as_details()["values"]) == (None, {})
 
 
 def test_a_gate_only_matters_for_a_rule_that_matched() -> None:

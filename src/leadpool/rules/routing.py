@@ -38,7 +38,9 @@ class Decision:
 
     def as_details(self) -> dict[str, Any]:
         """What the routing event stores: enough to answer 'why is this lead here?' later."""
-        matched = next((s for s in self.steps if s.matched), None)
+        # The step of the rule that placed the lead: an earlier rule that matched but whose pool
+        # refused the lead (a held step) is not why it is here.
+        matched = next((s for s in self.steps if s.matched and s.rule == self.rule), None)
         return {
             "rule": self.rule,
             "condition": matched.condition if matched else None,
