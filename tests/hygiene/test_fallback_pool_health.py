@@ -62,7 +62,8 @@ _n = iter(range(10_000))
 def _in(db: Database, count: int = 1) -> list[IntakeResult]:
     """Leads no rule matches: they belong to the fallback pool."""
     return ingest(
-        db, [IntakeItem({"email": f"f{next(_n)}@x.example", "source": "web", "score": 60}) for _ in range(count)]
+        db,
+        [IntakeItem({"email": f"f{next(_n)}@x.example", "source": "web", "score": 60}) for _ in range(count)],
     )
 
 

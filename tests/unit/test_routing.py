@@ -249,3 +249,25 @@ def test_a_fallback_gate_that_refuses_only_low_scores_still_takes_a_high_score()
     low = BOOK.decide(lead(score=54, country="FR"), gates=gates)
     assert (low.pool, low.reason) == (None, "held")
     assert "fallback pool 'Warm' is not taking this lead: score 54 is under" in low.message
+
+
+def test_two_held_rules_before_the_match_are_both_named_in_order() -> None:
+    d = BOOK.decide(lead(score=85, vip=True, country="DE"), gates={"Hot": closed("paused")})
+    assert (d.pool, d.rule) == ("Warm", "warm")
+    assert d.message.endswith(
+        " (rule 'hot' matched but Hot is not taking this lead: paused; "
+        "rule 'vip' matched but Hot is not taking this lead: paused)"
+    )
+
+
+def test_every_outcome_keeps_the_qualification_it_passed_and_the_rules_it_tried() -> None:
+    values = lead(score=85, country="FR")
+    passed = [("required", True), ("min_score", True)]
+    for d in (
+        BOOK.decide(values, explain=True),  # placed by a rule
+        BOOK.decide(lead(score=55, country="FR"), explain=True),  # the fallback pool
+        BOOK.decide(values, explain=True, gates={"Hot": closed("x"), "Warm": closed("y")}),  # held
+        book("review").decide(lead(score=55, country="FR"), explain=True),  # unrouted
+    ):
+        assert [(c.step, c.passed) for c in d.qualification] == passed, d.message
+        assert [s.rule for s in d.steps][:1] == ["hot"], d.message
