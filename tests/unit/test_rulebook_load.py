@@ -131,3 +131,17 @@ fallback: B
     assert when.source == "score >= 90"
     assert book.qualifier.settings.min_score == 40
 
+
+
+def test_a_rule_named_like_a_pools_push_settings_is_refused() -> None:
+    """Push settings are looked up by rule name, then by 'pool NAME': a rule called 'pool A' would
+    silently push under pool A's settings, or lend A's leads its own."""
+    text = BASE + (
+        "rules:\n"
+        "  - {name: pool A, when: 'score >= 80', pool: B, assign: {strategy: round_robin}}\n"
+        "  - {name: pool C, when: 'score >= 70', pool: B}\n"
+        "  - {name: poolA, when: 'score >= 60', pool: A}\n"
+    )
+    assert problems(text) == [
+        "rules[0].name (line 5): rule name 'pool A' is taken by pool 'A' (its push settings); rename the rule"
+    ]

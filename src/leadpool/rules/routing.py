@@ -151,6 +151,15 @@ def compile_rulebook(org: Org) -> tuple[RuleBook | None, list[Problem]]:
     for i, rule in enumerate(org.rules):
         if rule.name in seen_names:
             problems.append(Problem(f"rules[{i}].name", f"duplicate rule name '{rule.name}'"))
+        elif rule.name.startswith("pool ") and rule.name[5:] in pools:
+            # Push settings and rotations are keyed by rule name, and a pool's by 'pool NAME'.
+            problems.append(
+                Problem(
+                    f"rules[{i}].name",
+                    f"rule name '{rule.name}' is taken by pool '{rule.name[5:]}' (its push settings); "
+                    "rename the rule",
+                )
+            )
         seen_names.add(rule.name)
         if rule.pool not in pools:
             problems.append(Problem(f"rules[{i}].pool", f"unknown pool '{rule.pool}'"))
