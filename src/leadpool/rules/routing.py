@@ -38,7 +38,9 @@ class Decision:
 
     def as_details(self) -> dict[str, Any]:
         """What the routing event stores: enough to answer 'why is this lead here?' later."""
-        matched = next((s for s in self.steps if s.matched), None)
+        # The step of the rule that placed the lead: an earlier rule that matched but whose pool
+        # refused the lead (a held step) is not why it is here.
+        matched = next((s for s in self.steps if s.matched and s.rule == self.rule), None)
         return {
             "rule": self.rule,
             "condition": matched.condition if matched else None,
@@ -90,16 +92,22 @@ class RuleBook:
                 if held:
                     message += " (" + "; ".join(held) + ")"
                 return Decision(pool, name, None, message, verdict.checks, steps)
-        fallback_gate = gates.get(self.fallback) if gates else None
-        if self.fallback != "review" and (fallback_gate is None or not fallback_gate.refuses(values)):
-            return Decision(
-                self.fallback,
-                None,
-                None,
-                f"no rule matched; fallback pool '{self.fallback}'",
-                verdict.checks,
-                steps,
-            )
+        if self.fallback != "review":
+            fallback_gate = gates.get(self.fallback) if gates else None
+            refused = fallback_gate.refuses(values) if fallback_gate else None
+            if not refused:
+                # A rule whose pool refused it did match: the message says so, not "no rule matched".
+                message = f"fallback pool '{self.fallback}'"
+                if held:
+                    message = f"no other rule matched; {message} (" + "; ".join(held) + ")"
+                else:
+                    message = f"no rule matched; {message}"
+                return Decision(self.fallback, None, None, message, verdict.checks, steps)
+            # The fallback pool is paused or capped like any other (§11): the lead waits in review
+            # as held, saying so, rather than as if no pool had been meant for it.
+            if not held:
+                held.append("no rule matched")
+            held.append(f"fallback pool '{self.fallback}' is not taking this lead: {refused}")
         if held:
             return Decision(None, None, "held", "; ".join(held), verdict.checks, steps)
         return Decision(None, None, "unrouted", "no routing rule matched", verdict.checks, steps)
@@ -143,6 +151,15 @@ def compile_rulebook(org: Org) -> tuple[RuleBook | None, list[Problem]]:
     for i, rule in enumerate(org.rules):
         if rule.name in seen_names:
             problems.append(Problem(f"rules[{i}].name", f"duplicate rule name '{rule.name}'"))
+        elif rule.name.startswith("pool ") and rule.name[5:] in pools:
+            # Push settings and rotations are keyed by rule name, and a pool's by 'pool NAME'.
+            problems.append(
+                Problem(
+                    f"rules[{i}].name",
+                    f"rule name '{rule.name}' is taken by pool '{rule.name[5:]}' (its push settings); "
+                    "rename the rule",
+                )
+            )
         seen_names.add(rule.name)
         if rule.pool not in pools:
             problems.append(Problem(f"rules[{i}].pool", f"unknown pool '{rule.pool}'"))
