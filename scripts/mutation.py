@@ -9,6 +9,8 @@ with its reason, in tests/unit/equivalent_mutants.toml and left out of the score
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -64,6 +66,21 @@ def results() -> dict[str, str]:
     return found
 
 
+def fresh_state() -> None:
+    """mutmut keeps its mutants in mutants/ and only regenerates files whose source changed: after
+    a change to [tool.mutmut] (a module added) start again, or the new module has no mutants."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mutmut"]
+    seen = ROOT / "mutants" / "leadpool-mutmut-config.json"
+    wanted = json.dumps(config, sort_keys=True)
+    if seen.exists() and seen.read_text(encoding="utf-8") == wanted:
+        return
+    if (ROOT / "mutants").exists():
+        print("[tool.mutmut] is new or changed: starting again from no mutants", file=sys.stderr)
+        shutil.rmtree(ROOT / "mutants")
+    seen.parent.mkdir()
+    seen.write_text(wanted, encoding="utf-8")
+
+
 def main() -> int:
     known = configured()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -74,6 +91,7 @@ def main() -> int:
     args = parser.parse_args()
     modules = chosen(args.modules, known)
     if not args.report:
+        fresh_state()
         patterns = [f"{m}.*" for m in modules] if args.modules else []
         run = subprocess.run(["mutmut", "run", "--max-children", "2", *patterns], cwd=ROOT)
         if run.returncode not in (0, 1):
@@ -104,6 +122,10 @@ def main() -> int:
         scored = c["killed"] + c["survived"]
         score = 100.0 * c["killed"] / scored if scored else 100.0
         total = scored + c["equivalent"] + c["not run"]
+        if total == 0:
+            print(f"{module:34} no mutants: not run yet, or nothing in it to change")
+            below.append(module)
+            continue
         print(f"{module:34} {total:8} {c['killed']:7} {c['survived']:9} {c['equivalent']:7} {score:6.1f}%")
         if c["not run"]:
             print(f"  {c['not run']} mutant(s) not run yet: run without --report")
