@@ -13,6 +13,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 import tomllib
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT = ROOT / "tests" / "unit" / "equivalent_mutants.toml"
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 NOT_RUN = {"not checked", "skipped", "check was interrupted by user"}
 
 
@@ -81,6 +83,34 @@ def fresh_state() -> None:
     seen.write_text(wanted, encoding="utf-8")
 
 
+def run_mutmut(patterns: list[str]) -> int:
+    """mutmut run, its output kept in mutants/mutmut-run.log; on screen only its progress line and
+    what went wrong (the per-mutant lines are thousands)."""
+    log = ROOT / "mutants" / "mutmut-run.log"
+    with subprocess.Popen(
+        ["mutmut", "run", "--max-children", "2", *patterns],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    ) as run, log.open("w", encoding="utf-8") as kept:
+        assert run.stdout is not None
+        shown = 0.0
+        for line in run.stdout:
+            kept.write(line)
+            text = line.rstrip("\n").rsplit("\r", 1)[-1]
+            if text.startswith(("🎉", "🙁", "🫥", "⏰", "🤔", "🔇", "🧙")):
+                continue  # one line per mutant
+            if text[:1] in SPINNER:  # a progress line: one every ten seconds is enough
+                if time.monotonic() - shown < 10:
+                    continue
+                shown = time.monotonic()
+            print(text, flush=True)
+    print(f"(mutmut's full output: {log.relative_to(ROOT)})")
+    return run.returncode
+
+
 def main() -> int:
     known = configured()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -93,9 +123,9 @@ def main() -> int:
     if not args.report:
         fresh_state()
         patterns = [f"{m}.*" for m in modules] if args.modules else []
-        run = subprocess.run(["mutmut", "run", "--max-children", "2", *patterns], cwd=ROOT)
-        if run.returncode not in (0, 1):
-            return run.returncode
+        code = run_mutmut(patterns)
+        if code not in (0, 1):
+            return code
     status = results()
     why = equivalents()
     counts: dict[str, Counter[str]] = defaultdict(Counter)
