@@ -164,3 +164,10 @@ def test_no_contacted_claims_is_not_a_contact_alert() -> None:
     assert r.message.startswith("no contacted claims") and r.message.endswith("window")
     assert r.figures == {"contact_hours": None}
     assert model.contact("Warm", CONTACT, {}).level is None
+
+
+def test_a_claim_rate_just_under_the_mark_is_not_shown_rounded_onto_it() -> None:
+    """19.6% is under 20%: the message must not say "claim rate 20% ... under 20%"."""
+    r = model.claim_rate("Warm", RATE, 49, 201, 10)
+    assert r.level is Level.red and "claim rate 19.6% (49 of 250) under 20%" in r.message
+    assert "claim rate 19.96% (499 of 2500)" in model.claim_rate("Warm", RATE, 499, 2001, 10).message

@@ -210,3 +210,23 @@ def test_capacity_reading_gives_depth_capacity_and_ratio() -> None:
     assert (ok.check, ok.subject) == ("capacity", "Warm")
     assert "depth 200 within capacity 288" in ok.message
     assert ok.figures == {"depth": 200, "capacity": 288, "mark": 1, "ratio": 0.69}
+
+
+# -- a failing reading never reads as exactly its mark ---------------------------------------------
+
+
+def test_a_share_just_over_the_percent_is_not_shown_rounded_onto_it() -> None:
+    """20.4% of 49 leads is more than 20%: the message must not say "20% ... (more than 20%)"."""
+    past_green = model.age("Warm", AgeAlert(), Ages(49, 10, 0))
+    assert past_green.level is Level.yellow
+    assert "20.4% of 49 leads waited over 4 h" in past_green.message
+    past_red = model.age("Warm", AgeAlert(), Ages(49, 10, 10))
+    assert past_red.level is Level.red
+    assert "20.4% of 49 leads waited over 24 h" in past_red.message
+    assert "22% of 50 leads" in model.age("Warm", AgeAlert(), Ages(50, 11, 0)).message
+
+
+def test_an_average_age_just_over_the_mark_is_not_shown_rounded_onto_it() -> None:
+    r = model.average_age("Warm", Threshold(mark=24), 10, 24.04)
+    assert r.level is Level.yellow and "average age 24.04 h over 24 h" in r.message
+    assert "average age 24.1 h over 24 h" in model.average_age("Warm", Threshold(mark=24), 10, 24.06).message
