@@ -90,6 +90,7 @@ def test_claim_rate_reading_gives_the_rate_the_counts_and_the_mark() -> None:
     r = model.claim_rate("Warm", RATE, 2, 10, 10)
     assert (r.check, r.subject, r.level) == ("claim_rate", "Warm", Level.red)
     assert "claim rate 17%" in r.message and "(2 of 12)" in r.message and "under 20%" in r.message
+    assert r.message.endswith(": too big or poor quality")
     assert r.figures == {"claimed": 2, "left": 10, "claim_rate_percent": 16.7, "mark": 20}
     ok = model.claim_rate("Warm", RATE, 1, 2, 3)
     assert (ok.check, ok.subject, ok.level) == ("claim_rate", "Warm", None)
