@@ -57,6 +57,14 @@ class Reading:
     figures: dict[str, Any] = field(default_factory=dict)
 
 
+def _shown(value: float, mark: float, digits: int = 0) -> str:
+    """A failing figure as a manager reads it beside its mark: to `digits` decimals, or as many more
+    as it takes not to round onto the mark (19.6% is "under 20%", never "20% under 20%")."""
+    while value != mark and round(value, digits) == mark:
+        digits += 1
+    return f"{value:.{digits}f}"
+
+
 def _over(check: str, subject: str, t: Threshold, value: float, failing: str, passing: str) -> Reading:
     return (
         Reading(check, subject, t.level, failing)
@@ -102,11 +110,14 @@ def age(subject: str, rules: AgeAlert, ages: Ages) -> Reading:
         "red_hours": rules.red_hours,
     }
     if n >= rules.min_depth and red > rules.over_percent:
-        why = f"{red:.0f}% of {n} leads waited over {rules.red_hours:g} h (more than {rules.over_percent:g}%)"
+        why = (
+            f"{_shown(red, rules.over_percent)}% of {n} leads waited over {rules.red_hours:g} h"
+            f" (more than {rules.over_percent:g}%)"
+        )
         return Reading("age", subject, rules.red_level, why, figures)
     if n >= rules.min_depth and yellow_or_red > rules.over_percent:
         why = (
-            f"{yellow_or_red:.0f}% of {n} leads waited over {rules.green_hours:g} h"
+            f"{_shown(yellow_or_red, rules.over_percent)}% of {n} leads waited over {rules.green_hours:g} h"
             f" (more than {rules.over_percent:g}%): claiming can't keep up"
         )
         return Reading("age", subject, rules.level, why, figures)
@@ -119,7 +130,7 @@ def average_age(subject: str, rules: Threshold, available: int, hours: float) ->
         subject,
         rules,
         hours if available else 0.0,
-        f"average age {hours:.1f} h over {rules.mark:g} h",
+        f"average age {_shown(hours, rules.mark, 1)} h over {rules.mark:g} h",
         f"average age {hours:.1f} h within {rules.mark:g} h",
     )
     return Reading(
@@ -195,7 +206,10 @@ def claim_rate(subject: str, rules: Threshold, claimed: int, left: int, min_lead
     if seen < min_leads:
         return Reading("claim_rate", subject, None, f"only {seen} leads in the day", figures)
     if rate < rules.mark:
-        why = f"claim rate {rate:.0f}% ({claimed} of {seen}) under {rules.mark:g}%: too big or poor quality"
+        why = (
+            f"claim rate {_shown(rate, rules.mark)}% ({claimed} of {seen}) under {rules.mark:g}%:"
+            " too big or poor quality"
+        )
         return Reading("claim_rate", subject, rules.level, why, figures)
     return Reading("claim_rate", subject, None, f"claim rate {rate:.0f}%", figures)
 
