@@ -352,3 +352,24 @@ def test_leads_unclaimed_for_nurture_after_days_move_to_the_nurture_pool(
         ).all()
     assert sorted(m.lead_id for m in moved) == sorted(old)
     assert moved[0].reason == "age: unclaimed 7 days in Warm; to Spare"
+
+
+AUTO_ASSIGN_ORG = ORG.replace("action: partner, partner_team: Partner, handoff_hours: 4", "action: auto_assign")
+
+
+@pytest.mark.parametrize("org_text", [AUTO_ASSIGN_ORG])
+def test_auto_assign_overflow_pushes_the_excess_round_robin_to_the_pools_claimers(
+    db: Database, clock: ManualClock, who: dict[str, Any], org_text: str
+) -> None:
+    assert "action: auto_assign" in org_text
+    ids = _in(db, 6, source="busy")
+    result = health.overflow_job(db, clock.now())
+    assert result.counts == {"overflow_entered": 1, "overflow_assigned": 4}  # down to 2, under 3
+    with db.engine.connect() as conn:
+        owners = [
+            r.owner_id
+            for r in conn.execute(sa.select(leads.c.owner_id).where(leads.c.id.in_(ids), leads.c.status == "claimed"))
+        ]
+    # Busy is claimed by the top tier: r1 and r2 take two each, nobody outside the pool's claimers.
+    assert sorted(owners) == sorted([who["r1"].id, who["r1"].id, who["r2"].id, who["r2"].id])
+    assert health.overflow_job(db, clock.now()).counts == {"overflow_left": 1}
