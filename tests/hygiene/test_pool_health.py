@@ -373,3 +373,25 @@ def test_auto_assign_overflow_pushes_the_excess_round_robin_to_the_pools_claimer
     # Busy is claimed by the top tier: r1 and r2 take two each, nobody outside the pool's claimers.
     assert sorted(owners) == sorted([who["r1"].id, who["r1"].id, who["r2"].id, who["r2"].id])
     assert health.overflow_job(db, clock.now()).counts == {"overflow_left": 1}
+
+
+DEFAULT_REBALANCE_ORG = ORG.replace(
+    """      rebalance: {over: 8, under: 3, to: [Spare], average_age_hours: 36, oldest_percent: 50, escalate_to: Hot,
+                  min_claims: 4, settle_days: 0, window_days: 30}""",
+    "      rebalance: {to: [Spare], escalate_to: Hot}",
+)
+
+
+@pytest.mark.parametrize("org_text", [DEFAULT_REBALANCE_ORG])
+def test_rebalancing_defaults_move_past_300_and_escalate_the_oldest_20_percent_past_36_hours(
+    db: Database, clock: ManualClock, org_text: str
+) -> None:
+    """The documented defaults: over 300 while Spare is under 50 moves the excess; an average age
+    over 36 h escalates the oldest 20%."""
+    assert "rebalance: {to: [Spare], escalate_to: Hot}" in org_text
+    _in(db, 300)
+    assert health.rebalance_job(db, clock.now()).counts == {}
+    _in(db, 1)
+    assert health.rebalance_job(db, clock.now()).counts == {"moved_volume": 1}
+    assert health.rebalance_job(db, T0 + timedelta(hours=36)).counts.get("escalated_age", 0) == 0
+    assert health.rebalance_job(db, T0 + timedelta(hours=36, minutes=1)).counts["escalated_age"] == 60
