@@ -4,6 +4,7 @@ on volume / age / performance, dynamic sizing over consecutive days, seasons, an
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -395,3 +396,23 @@ def test_rebalancing_defaults_move_past_300_and_escalate_the_oldest_20_percent_p
     assert health.rebalance_job(db, clock.now()).counts == {"moved_volume": 1}
     assert health.rebalance_job(db, T0 + timedelta(hours=36)).counts.get("escalated_age", 0) == 0
     assert health.rebalance_job(db, T0 + timedelta(hours=36, minutes=1)).counts["escalated_age"] == 60
+
+
+@pytest.mark.parametrize(("contact_after", "flagged"), [(timedelta(hours=4), False), (timedelta(hours=4, minutes=6), True)])
+def test_slow_claim_to_contact_over_4_hours_flags_a_capacity_problem(
+    db: Database, clock: ManualClock, who: dict[str, Any], contact_after: timedelta, flagged: bool
+) -> None:
+    ids = _in(db, 4)
+    for lead_id in ids:
+        claim(db, who["r1"], "Warm", lead_id=lead_id)
+    clock.advance(contact_after)
+    for lead_id in ids:
+        log_contact(db, who["r1"], lead_id)
+        record_outcome(db, who["r1"], lead_id, Outcome.opportunity, amount=Decimal(1000))
+    result = health.sizing_job(db, clock.now())
+    assert ("capacity" in result.counts) is flagged
+    (warm,) = [p for p in health.report(db) if p["pool"] == "Warm"]
+    if flagged:
+        assert warm["capacity_flag"] == "claim-to-contact averages 4.1 h, over 4 h: a capacity problem"
+    else:
+        assert warm["capacity_flag"] is None
