@@ -124,6 +124,12 @@ def test_the_remembered_opening_belongs_to_the_very_hours_asked_about() -> None:
     assert next_opening(OFFICE, MON_10, "UTC") is None
 
 
+def test_a_rep_with_no_working_days_takes_no_pushed_leads() -> None:
+    """`working_hours: {days: []}` never opens; it used to count as open around the clock."""
+    never = WorkingHours(days=[])
+    assert busy(rep(hours=never), MON_10) == "outside working hours (08:00-18:00 UTC; no working days)"
+
+
 def test_a_rep_without_working_hours_is_available_around_the_clock() -> None:
     assert busy(rep(hours=None), datetime(2026, 1, 10, 3, 0, tzinfo=UTC)) is None
 
