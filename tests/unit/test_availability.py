@@ -15,6 +15,13 @@ MON_10 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)  # a Monday in winter: Berlin i
 OFFICE = WorkingHours()  # mon-fri 08:00-18:00
 
 
+@pytest.fixture(autouse=True)
+def _nothing_remembered() -> None:
+    """Answers are remembered per instant; each test works them out afresh."""
+    availability._OPENINGS.clear()
+    availability.period_start.cache_clear()
+
+
 def rep(**kw: object) -> Rep:
     base: dict[str, object] = {"id": 1, "email": "ana@x", "name": "Ana", "team": None, "timezone": "UTC"}
     return Rep(**{**base, **kw})  # type: ignore[arg-type]
@@ -73,7 +80,8 @@ def test_working_hours_include_the_opening_second_and_exclude_the_closing_one(lo
 
 def test_before_opening_the_next_opening_is_the_same_morning() -> None:
     now = datetime(2026, 1, 5, 6, 59, 59, tzinfo=UTC)  # 07:59:59 in Berlin
-    assert next_opening(OFFICE, now, "Europe/Berlin") == datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
+    opens = next_opening(OFFICE, now, "Europe/Berlin")
+    assert opens == datetime(2026, 1, 5, 7, 0, tzinfo=UTC) and opens.tzinfo is UTC
     assert busy(rep(hours=OFFICE, timezone="Europe/Berlin"), now) == (
         "outside working hours (08:00-18:00 Europe/Berlin; next from Mon 2026-01-05 08:00 Europe/Berlin)"
     )

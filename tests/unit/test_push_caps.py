@@ -10,6 +10,7 @@ import pytest
 from leadpool.org.loader import parse
 from leadpool.org.schema import Assign, Caps, Strategy
 from leadpool.org.service import CurrentOrg
+from leadpool.push import availability
 from leadpool.push.availability import (
     Rep,
     TeamLoad,
@@ -22,6 +23,13 @@ from leadpool.push.availability import (
 from leadpool.push.engine import Situation, plan, why_busy
 
 MON_10 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)  # Monday 5 January 2026
+
+
+@pytest.fixture(autouse=True)
+def _nothing_remembered() -> None:
+    """Answers are remembered per instant; each test works them out afresh."""
+    availability._OPENINGS.clear()
+    availability.period_start.cache_clear()
 
 
 def utc(*args: int) -> datetime:
@@ -60,6 +68,7 @@ def test_a_period_runs_from_its_local_start_up_to_the_next_one(
 ) -> None:
     assert period_start(period, now, zone) == start
     assert period_end(period, now, zone) == end
+    assert period_start(period, now, zone).tzinfo is UTC and period_end(period, now, zone).tzinfo is UTC
 
 
 def test_an_unknown_period_is_refused() -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from leadpool.org.schema import Assign, Offer, Strategy, Territory
 from leadpool.push.availability import Rep
-from leadpool.push.engine import Plan, Situation, anyone_free, plan, pushes, territory_of, why_busy
+from leadpool.push.engine import Plan, Situation, anyone_free, fair_pick, plan, pushes, territory_of, why_busy
 
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 RR = Assign(strategy=[Strategy.round_robin])
@@ -42,6 +42,24 @@ def test_round_robin_is_a_strict_rotation_in_list_order() -> None:
 def test_round_robin_ignores_weights() -> None:
     people = reps(3, 1)
     assert names(RR, people, situation(people), 6) == ["R0", "R1"] * 3
+    people = reps(1, 3)
+    assert names(RR, people, situation(people), 6) == ["R0", "R1"] * 3
+
+
+def test_fair_pick_weighs_reps_unless_asked_to_count_each_as_one() -> None:
+    people = reps(1, 3)
+    weighted: dict[str, float] = {}
+    assert [fair_pick(weighted, people, False).name for _ in range(4)] == ["R1", "R0", "R1", "R1"]
+    plain: dict[str, float] = {}
+    assert [fair_pick(plain, people, False, unit=True).name for _ in range(4)] == ["R0", "R1", "R0", "R1"]
+
+
+def test_when_nobodys_turn_has_started_the_rep_whose_turn_starts_first_gets_the_lead() -> None:
+    """R2 (weight 2) steps in for R1: R0's next turn starts before R2's second one."""
+    people = reps(1, 1, 2)
+    where = situation(people)
+    got = [plan("w", WEIGHTED, {}, [people[i] for i in pair], where).rep for pair in ((0, 1), (0, 2), (0, 2))]
+    assert [r.name for r in got if r] == ["R0", "R2", "R0"]
 
 
 def test_weighted_three_to_one_gives_a_b_a_a() -> None:
@@ -121,6 +139,46 @@ def test_least_loaded_picks_the_emptiest_desk_then_the_longest_waiting() -> None
     assert names(assign, people, where, 1) == ["R2"]
 
 
+def test_a_rep_new_to_a_least_loaded_rotation_takes_leads_until_level() -> None:
+    people = reps(1, 1, 1)
+    people[0].open_leads = people[1].open_leads = 3
+    assign = Assign(strategy=[Strategy.least_loaded])
+    where = situation(people)
+    assert names(assign, people[:2], where, 2) == ["R0", "R1"]
+    assert names(assign, people, where, 3) == ["R2", "R2", "R2"]  # 0 open leads against 3
+
+
+def _back_with_an_empty_desk() -> tuple[list[Rep], Assign, Situation]:
+    """R1 misses a lead and comes back with 0 open leads against R0's 6."""
+    people = reps(1, 1)
+    assign = Assign(strategy=[Strategy.least_loaded])
+    where = situation(people)
+    names(assign, people, where, 2)
+    people[1].online = False
+    names(assign, people, where, 1)
+    people[1].online = True
+    people[0].open_leads = 6
+    return people, assign, where
+
+
+def test_a_returning_rep_who_is_level_for_real_is_then_judged_by_their_real_load() -> None:
+    people, assign, where = _back_with_an_empty_desk()
+    assert names(assign, people, where, 1) == ["R1"]  # level by rule: R1 waited longest
+    people[1].open_leads = 6  # level for real now
+    assert names(assign, people, where, 1) == ["R0"]
+    people[1].open_leads = 2  # then closes four: the emptiest desk again
+    assert names(assign, people, where, 2) == ["R1", "R1"]
+
+
+def test_once_catch_up_has_served_a_returning_rep_they_are_judged_by_real_load() -> None:
+    people, assign, where = _back_with_an_empty_desk()
+    assert names(assign, people, where, 1) == ["R1"]
+    where.catch_up = True
+    assert names(assign, people, where, 1) == ["R1"]
+    where.catch_up = False
+    assert names(assign, people, where, 2) == ["R1", "R1"]
+
+
 def test_least_loaded_lets_a_returning_rep_catch_up_only_when_asked() -> None:
     people = reps(1, 1)
     assign = Assign(strategy=[Strategy.least_loaded])
@@ -197,6 +255,8 @@ def test_the_first_territory_entry_matching_every_key_wins_case_insensitively() 
     assert territory_of(TERRITORIES, {"country": "ch"}) == (1, TERRITORIES[1])
     assert territory_of(TERRITORIES, {"country": "DE"}) is None
     assert territory_of(TERRITORIES, {}) is None
+    # A lead without the key matches no entry listing values for it, whatever they are.
+    assert territory_of([Territory(state=["XXXX", "NONE"], to="r0@x")], {"country": "AT"}) is None
     catch_all = Territory(to="team East")
     assert territory_of([*TERRITORIES, catch_all], {"country": None}) == (4, catch_all)
 
