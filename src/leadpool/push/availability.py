@@ -145,12 +145,10 @@ def unavailable(rep: Rep, now: datetime, *, max_open: int | None, team: TeamLoad
         return f"offline ({rep.offline_reason})" if rep.offline_reason else "offline"
     if rep.hours is not None:
         opens = next_opening(rep.hours, now, rep.timezone)
-        if opens is not None:
+        if opens is not None or not rep.hours.days:  # no working day: never opens
             h = rep.hours
-            return (
-                f"outside working hours ({h.start:%H:%M}-{h.end:%H:%M} {rep.timezone}; "
-                f"next from {_when(opens, rep.timezone)})"
-            )
+            nxt = f"next from {_when(opens, rep.timezone)}" if opens is not None else "no working days"
+            return f"outside working hours ({h.start:%H:%M}-{h.end:%H:%M} {rep.timezone}; {nxt})"
     if max_open is not None and rep.open_leads >= max_open:
         return f"at capacity: {rep.open_leads} open leads (max_open {max_open})"
     full = cap_reached(rep.caps, rep.assigned, now, rep.timezone)
