@@ -15,13 +15,6 @@ MON_10 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)  # a Monday in winter: Berlin i
 OFFICE = WorkingHours()  # mon-fri 08:00-18:00
 
 
-@pytest.fixture(autouse=True)
-def _nothing_remembered() -> None:
-    """Answers are remembered per instant; each test works them out afresh."""
-    availability._OPENINGS.clear()
-    availability.period_start.cache_clear()
-
-
 def rep(**kw: object) -> Rep:
     base: dict[str, object] = {"id": 1, "email": "ana@x", "name": "Ana", "team": None, "timezone": "UTC"}
     return Rep(**{**base, **kw})  # type: ignore[arg-type]

@@ -10,7 +10,6 @@ import pytest
 from leadpool.org.loader import parse
 from leadpool.org.schema import Assign, Caps, Strategy
 from leadpool.org.service import CurrentOrg
-from leadpool.push import availability
 from leadpool.push.availability import (
     Rep,
     TeamLoad,
@@ -23,13 +22,6 @@ from leadpool.push.availability import (
 from leadpool.push.engine import Situation, plan, why_busy
 
 MON_10 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)  # Monday 5 January 2026
-
-
-@pytest.fixture(autouse=True)
-def _nothing_remembered() -> None:
-    """Answers are remembered per instant; each test works them out afresh."""
-    availability._OPENINGS.clear()
-    availability.period_start.cache_clear()
 
 
 def utc(*args: int) -> datetime:
