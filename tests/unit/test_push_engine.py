@@ -169,3 +169,25 @@ def test_gini() -> None:
     assert gini([5, 5, 5, 5]) == 0
     assert gini([0, 0, 0, 12]) == 0.75
     assert gini([]) == 0
+
+
+def test_gini_is_the_same_whatever_order_the_reps_come_in() -> None:
+    assert gini([1, 2, 3, 4]) == 0.25
+    assert gini([4, 1, 3, 2]) == 0.25
+
+
+def test_gini_is_rounded_to_four_places() -> None:
+    assert gini([1, 2]) == 0.1667
+
+
+def test_gini_of_nothing_distributed_is_zero() -> None:
+    assert gini([0, 0, 0]) == 0
+
+
+def test_gini_counts_a_negative_as_zero() -> None:
+    assert gini([-5, 5]) == 0.5
+    assert gini([-5, 0, 0]) == 0
+
+
+def test_gini_reads_fractional_counts() -> None:
+    assert gini([0.5, 1.5]) == 0.25
