@@ -104,6 +104,13 @@ def test_a_manage_audience_adds_managers_of_other_teams_and_reps() -> None:
     assert not allowed(p, who(Role.manager, team="EMEA"), MANAGE)
 
 
+def test_a_rep_who_may_manage_a_pool_may_see_it() -> None:
+    """Manage implies view: a rep named to manage a pool is not refused its full preview."""
+    p = pool(team="DACH", manage=Audience(users=["lead@x.example"]))
+    assert allowed(p, who(Role.rep, email="lead@x.example"), VIEW)
+    assert not allowed(p, who(Role.rep, email="other@x.example"), VIEW)
+
+
 def test_an_executive_named_in_a_manage_audience_manages_that_pool() -> None:
     p = pool(manage=Audience(roles=[Role.executive]))
     assert allowed(p, who(Role.executive), MANAGE)

@@ -56,7 +56,8 @@ def allowed(pool: Pool, person: Person, permission: Permission) -> bool:
     if permission is Permission.view:
         if role in SEES_ALL:
             return True
-        return pool.access.view is not None and matches(pool.access.view, person)
+        # Manage implies view: a rep trusted to move a pool's leads may see what they move.
+        return any(a is not None and matches(a, person) for a in (pool.access.view, pool.access.manage))
     # claim
     if role in (Role.executive, Role.ops):
         return False
