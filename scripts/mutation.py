@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -88,7 +89,7 @@ def run_mutmut(patterns: list[str]) -> int:
     what went wrong (the per-mutant lines are thousands)."""
     log = ROOT / "mutants" / "mutmut-run.log"
     with subprocess.Popen(
-        ["mutmut", "run", "--max-children", "2", *patterns],
+        ["mutmut", "run", "--max-children", str(os.cpu_count() or 2), *patterns],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -144,7 +145,11 @@ def main() -> int:
         counts[module][kind] += 1
         if kind == "survived":
             survivors[module].append(f"{mutant} ({state})")
-    stale += [f"{m}: listed as equivalent but no such mutant" for m in why if m not in status]
+    stale += [
+        f"{m}: listed as equivalent but no such mutant"
+        for m in why
+        if m not in status and module_of(m, modules) is not None
+    ]
     below = []
     print(f"\n{'module':34} {'mutants':>8} {'killed':>7} {'survived':>9} {'equiv.':>7} {'score':>7}")
     for module in modules:
