@@ -115,7 +115,7 @@ def _release_window(
     pool: str, release: Release, rep: Person, now: datetime, zone: str, own_slot: bool
 ) -> Window:
     tz = zone_info(zone)
-    offset = timedelta(minutes=release.tier_offsets.get(rep.tier or "", 0))
+    offset = timedelta(minutes=release.tier_offsets.get(rep.tier, 0) if rep.tier else 0)
     window = timedelta(minutes=release.claim_window_minutes)
     local = now.astimezone(tz)
     today = local.replace(hour=0, minute=0, second=0, microsecond=0)

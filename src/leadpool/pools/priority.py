@@ -17,6 +17,6 @@ def priority(pool: Pool, values: Mapping[str, Any]) -> float:
     if pool.ordering is Ordering.fifo:
         return 0.0
     score = values.get("score") or 0.0
-    source = values.get("source")
-    bonus = pool.priority.source_values.get(source, 0.0) if source else 0.0
+    sources: Mapping[Any, float] = pool.priority.source_values  # a lead without a source finds none
+    bonus = sources.get(values.get("source"), 0.0)
     return float(score) * pool.priority.score_weight + bonus
