@@ -10,20 +10,11 @@ import pytest
 from leadpool.claims.limits import Penalty, Standing, check, effective_limits
 from leadpool.errors import Refusal
 from leadpool.org.schema import Cooldown, Limits, Org, Pool, Ratio, Tier
+from tests.unit.test_limits import standing
 
 NOW = datetime(2026, 3, 6, 15, 30, tzinfo=UTC)  # a Friday afternoon
 MIDNIGHT = datetime(2026, 3, 7, 0, 0, tzinfo=UTC)  # the next day in UTC
 SEC = timedelta(seconds=1)
-
-
-def standing(**kw: object) -> Standing:
-    base: dict[str, object] = {
-        "open_leads": 0,
-        "claims_today": 0,
-        "pool_claims_today": 0,
-        "ratio_claims_today": 0,
-    }
-    return Standing(**{**base, **kw})  # type: ignore[arg-type]
 
 
 def refuse(limits: Limits, s: Standing, n: int = 1, now: datetime = NOW, zone: str = "UTC") -> Refusal | None:
