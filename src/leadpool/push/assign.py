@@ -5,7 +5,7 @@ lead again after it was passed on. Callers hold the push lock.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +34,6 @@ def _plan(
     values: Mapping[str, Any],
     owner: tuple[int, str] | None,
     excluded: frozenset[int] = frozenset(),
-    decide: Callable[..., Plan] = plan,
 ) -> Plan:
     situation = state.situation
     by_id = {r.id: r for r in situation.reps.values()}
@@ -48,7 +47,7 @@ def _plan(
         note = f"{owner[1]}, whose owner is not an active rep"
     else:
         note = owner[1]
-    result = decide(
+    result = plan(
         key,
         assign,
         values,

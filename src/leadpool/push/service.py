@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from leadpool.org.schema import Assign
 from leadpool.org.service import CurrentOrg
 from leadpool.push.assign import _owners, _plan, force_assign
-from leadpool.push.engine import plan, pushes
+from leadpool.push.engine import pushes
 from leadpool.push.explain import explain
 from leadpool.push.offers import accept_offer, decline, open_offers, remember_decline
 from leadpool.push.roster import PUSH_LOCK_SPACE, _cursors, _load, _State, lock, view
@@ -123,9 +123,7 @@ def push_routed(conn: Connection, org: CurrentOrg, routed: Sequence[Routed], now
     for (r, key, assign), owner in zip(pushing, owners, strict=True):
         pool = org.loaded.org.pool(r.decision.pool or "")
         assert pool is not None  # a routed lead is in a pool of the current org
-        # The engine's plan is passed from here so that benchmarks/bench.py can time it by patching
-        # this module's `plan`.
-        result = _plan(org, state, key, assign, pool, r.values, owner, decide=plan)
+        result = _plan(org, state, key, assign, pool, r.values, owner)
         writes.add(r.lead_id, org.pool_ids[pool.name], key, assign, result, state, how="at intake")
         notes[r.lead_id] = {"pushed": result.rep is not None or bool(result.offer_to), **result.as_details()}
     return Pushed(notes, writes, state)
