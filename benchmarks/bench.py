@@ -261,12 +261,12 @@ def push_run(url: str, org_text: str, rows: list[dict[str, Any]], batch: int) ->
 
 
 def bench_push(n: int, batch: int, reps: int = 40) -> None:
-    import leadpool.push.service as push_service
+    import leadpool.push.assign as push_assign
 
     rows = synthetic_leads(n)
     print(f"\n== push: {n:,} leads in batches of {batch}, {reps} reps, every rule account owner -> weighted")
     timings: list[float] = []
-    engine_plan = push_service.plan
+    engine_plan = push_assign.plan
 
     def timed(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter_ns()
@@ -285,12 +285,12 @@ def bench_push(n: int, batch: int, reps: int = 40) -> None:
                 else:
                     urls = [pg_create(name) for name in names]
                 pool_t, pool_counts = push_run(urls[0], pool_org(reps), rows, batch)
-                push_service.plan = timed  # type: ignore[assignment]
+                push_assign.plan = timed  # type: ignore[assignment]
                 timings.clear()
                 try:
                     push_t, push_counts = push_run(urls[1], push_org(reps), rows, batch)
                 finally:
-                    push_service.plan = engine_plan
+                    push_assign.plan = engine_plan
             finally:
                 if backend == "postgresql":
                     for name in names:

@@ -1,0 +1,167 @@
+"""What push decided, written: assignments, offers, their claim rows and events gathered over a batch
+and written in a few statements at the end, with the rotation state they moved.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+
+from leadpool.events.model import EventType
+from leadpool.events.service import append_rows
+from leadpool.leads.model import Status
+from leadpool.org.schema import Assign
+from leadpool.push.availability import PERIODS, Rep
+from leadpool.push.engine import Plan
+from leadpool.push.roster import _State
+from leadpool.storage.batch import direct_many, insert_naming
+from leadpool.storage.tables import claims, leads, offers, push_cursors
+
+
+class _Writes:
+    """Assignments, offers and their events, gathered and written in a few statements at the end."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.assigned: list[dict[str, Any]] = []
+        self.offered: list[dict[str, Any]] = []
+        self.offer_rows: list[dict[str, Any]] = []
+        self.claim_rows: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        lead_id: int,
+        pool_id: int,
+        key: str,
+        assign: Assign,
+        result: Plan,
+        state: _State,
+        *,
+        how: str,
+        round: int = 1,
+    ) -> None:
+        details = {"rule": key, "how": how, **result.as_details()}
+        if result.offer_to:
+            assert assign.offer is not None
+            expires = self.now + timedelta(minutes=assign.offer.minutes)
+            self.offered.append({"b_id": lead_id})
+            self.offer_rows += [
+                {
+                    "lead_id": lead_id,
+                    "rep_id": r.id,
+                    "round": round,
+                    "offered_at": self.now,
+                    "expires_at": expires,
+                }
+                for r in result.offer_to
+            ]
+            self.events.append(
+                self._event(
+                    EventType.offered,
+                    lead_id,
+                    pool_id,
+                    None,
+                    result.message,
+                    {**details, "round": round, "expires_at": expires.isoformat()},
+                )
+            )
+            return
+        rep = result.rep
+        if rep is None:
+            return
+        self.assigned.append({"b_id": lead_id, "b_owner": rep.id})
+        self.claim_rows.append(
+            {
+                "lead_id": lead_id,
+                "rep_id": rep.id,
+                "pool_id": pool_id,
+                "kind": "assign",
+                "action": uuid.uuid4().hex,
+                "claimed_at": self.now,
+            }
+        )
+        self.events.append(self._event(EventType.assigned, lead_id, pool_id, rep.id, result.message, details))
+        _count(rep, state)
+
+    def _event(
+        self,
+        type: EventType,
+        lead_id: int,
+        pool_id: int,
+        rep_id: int | None,
+        reason: str,
+        details: dict[str, Any],
+    ) -> dict[str, Any]:
+        return {
+            "lead_id": lead_id,
+            "type": type.value,
+            "at": self.now,
+            "actor_id": None,
+            "pool_id": pool_id,
+            "rep_id": rep_id,
+            "reason": reason[:300],
+            "details": details,
+        }
+
+    def flush(self, conn: Connection, state: _State) -> None:
+        if self.assigned:
+            direct_many(conn, _ASSIGN, [{**a, "b_now": self.now} for a in self.assigned])
+            direct_many(conn, _CLAIM_ROWS, self.claim_rows)
+        if self.offered:
+            direct_many(conn, _OFFER, self.offered)
+            direct_many(conn, _OFFER_ROWS, self.offer_rows)
+        append_rows(conn, self.events)
+        _save_cursors(conn, state.situation.cursors, state.dirty, self.now)
+
+
+# Built once: a push of one lead (at intake, by aging, after a decline) binds values only.
+_ASSIGN = (
+    sa.update(leads)
+    .where(leads.c.id == sa.bindparam("b_id"))
+    .values(status=Status.claimed.value, owner_id=sa.bindparam("b_owner"), claimed_at=sa.bindparam("b_now"))
+)
+_OFFER = sa.update(leads).where(leads.c.id == sa.bindparam("b_id")).values(status=Status.offered.value)
+# Each names the columns its rows give, so that on SQLite it goes to the driver (storage.batch).
+_CLAIM_ROWS = insert_naming(claims, ("lead_id", "rep_id", "pool_id", "kind", "action", "claimed_at"))
+_OFFER_ROWS = insert_naming(offers, ("lead_id", "rep_id", "round", "offered_at", "expires_at"))
+
+
+def _count(rep: Rep, state: _State) -> None:
+    """What one more pushed lead does to the counts the next decision in the same batch sees."""
+    rep.open_leads += 1
+    for period in PERIODS:
+        rep.assigned[period] = rep.assigned.get(period, 0) + 1
+    team = state.situation.teams.get(rep.team) if rep.team else None
+    if team is not None:
+        for period in PERIODS:
+            team.assigned[period] = team.assigned.get(period, 0) + 1
+
+
+def _save_cursors(
+    conn: Connection, cursors: dict[str, dict[str, Any]], dirty: set[str], now: datetime
+) -> None:
+    rows = [{"key": k, "state": cursors.get(k, {}), "updated_at": now} for k in sorted(dirty)]
+    if not rows:
+        return
+    direct_many(conn, _UPSERT_CURSORS[conn.dialect.name], rows)
+
+
+def _upsert_cursors(insert: Any) -> Any:
+    return insert.on_conflict_do_update(
+        index_elements=[push_cursors.c.key],
+        set_={"state": insert.excluded.state, "updated_at": insert.excluded.updated_at},
+    )
+
+
+# Built once per dialect: every push of a lead moves a rotation.
+_UPSERT_CURSORS = {
+    "postgresql": _upsert_cursors(pg_insert(push_cursors)),
+    "sqlite": _upsert_cursors(sqlite_insert(push_cursors)),
+}
