@@ -15,6 +15,7 @@ from leadpool.clock import ManualClock, as_utc
 from leadpool.events.model import EventType
 from leadpool.events.service import append
 from leadpool.notify import channels as sending
+from leadpool.notify import delivery
 from leadpool.notify import service as notify
 from leadpool.notify.model import Alert
 from leadpool.scheduler.service import Job, JobResult
@@ -229,7 +230,7 @@ def test_the_claim_lease_covers_the_budget_and_one_last_attempt(
     db: Database, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     leases: list[timedelta] = []
-    monkeypatch.setattr(notify, "_claim", lambda _db, _now, lease: leases.append(lease) or [])
+    monkeypatch.setattr(delivery, "_claim", lambda _db, _now, lease: leases.append(lease) or [])
     notes = notify._config(db).model_copy(update={"send_budget_seconds": 20})
     notify.send_due(db, notes)
     assert leases == [timedelta(seconds=20 + 30 + 60)]  # budget, exec-hook's 30 s timeout, margin

@@ -16,6 +16,7 @@ from leadpool.claims.service import claim
 from leadpool.clock import ManualClock, as_utc
 from leadpool.identity.access import Person
 from leadpool.leads.service import IntakeItem, ingest
+from leadpool.notify import delivery
 from leadpool.notify import service as notify
 from leadpool.notify.model import Alert
 from leadpool.notify.webhook import Refused, verify
@@ -284,7 +285,7 @@ def test_racing_senders_send_each_delivery_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TEST_HOOK_URL", receiver.url)
-    monkeypatch.setattr(notify, "BATCH", 3)  # small takes, so the four senders interleave
+    monkeypatch.setattr(delivery, "BATCH", 3)  # small takes, so the four senders interleave
     ids = notify.enqueue(db, [escalation(clock) for _ in range(40)])
     others = [Database(db_url, clock=clock) for _ in range(3)]
     try:

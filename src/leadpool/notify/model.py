@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -35,6 +36,14 @@ class Alert:
             "lead_id": self.lead_id,
             "details": self.details,
         }
+
+
+class Notifier(Protocol):
+    """Told of a job run's alerts by the scheduler after the run ended. A notifier that also has
+    `write(conn, alerts)` (the Outbox) is written to inside the transaction that ends the run,
+    instead of being sent to after it."""
+
+    def send(self, alerts: Sequence[Alert]) -> None: ...
 
 
 class Level(StrEnum):

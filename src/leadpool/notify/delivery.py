@@ -1,0 +1,206 @@
+"""Sending what is due: the notify job takes the due deliveries, sends each on its channel within a
+wall-time budget, records every attempt, and retries with backoff until the channel's limit. It
+runs outside every claim and intake transaction with a short timeout, so a dead channel costs
+routing and claiming nothing."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from leadpool.notify import channels as sending
+from leadpool.notify.model import Channel, Notifications, backoff
+from leadpool.notify.webhook import Outcome
+from leadpool.storage.db import Database
+from leadpool.storage.tables import deliveries, delivery_attempts
+
+log = logging.getLogger("leadpool.alerts")
+
+BATCH = 200  # deliveries one notify run claims; the rest wait for the next tick
+WORKERS = 4  # channels sent to at once, each by one thread (one slow channel holds up only itself)
+
+
+_ANY_DUE = (
+    sa.select(deliveries.c.id)
+    .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= sa.bindparam("now"))
+    .limit(1)
+)
+
+
+def _claim(db: Database, now: datetime, lease: timedelta) -> list[Any]:
+    """Take the due deliveries for this run: each row is taken by one runner only (SKIP LOCKED on
+    PostgreSQL, the write lock on SQLite, and a conditional UPDATE on both). Taking counts the
+    attempt and moves next_attempt_at past the lease, so a runner that dies mid-send leaves the
+    delivery to be tried again later, not lost."""
+    # Most ticks nothing is due: find that out with a read, without taking the write lock.
+    with db.engine.connect() as conn:
+        if conn.execute(_ANY_DUE, {"now": now}).first() is None:
+            return []
+    with db.transaction() as conn:
+        due = (
+            sa.select(deliveries.c.id)
+            .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
+            .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+            .limit(BATCH)
+        )
+        if conn.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        ids = list(conn.execute(due).scalars())
+        if not ids:
+            return []
+        return list(
+            conn.execute(
+                sa.update(deliveries)
+                .where(
+                    deliveries.c.id.in_(ids),
+                    deliveries.c.status == "pending",
+                    deliveries.c.next_attempt_at <= now,
+                )
+                .values(attempts=deliveries.c.attempts + 1, next_attempt_at=now + lease)
+                .returning(
+                    deliveries.c.id,
+                    deliveries.c.channel,
+                    deliveries.c.payload,
+                    deliveries.c.recipients,
+                    deliveries.c.attempts,
+                )
+            ).all()
+        )
+
+
+def send_due(
+    db: Database,
+    notes: Notifications,
+    extra: Sequence[Channel] = (),
+    *,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> dict[str, int]:
+    """Send every due delivery once, within `notes.send_budget_seconds` of wall time: a row not
+    tried when the budget runs out goes back untried and due at once (`deferred`), so one slow
+    channel costs the scheduler's other jobs at most the budget plus one timeout. Returns counts
+    of sent, retrying, failed and deferred. `monotonic` measures the budget (tests pass their own)."""
+    known = {c.name: c for c in (*notes.channels, *extra)}
+    longest = max((c.retry or notes.retry).timeout_seconds for c in known.values()) if known else 5
+    budget = notes.send_budget_seconds
+    began = monotonic()
+    now = db.clock.now()
+    # The lease outlasts the run: the budget, one attempt begun at its end, and a margin. A runner
+    # that dies leaves its rows to the next run after that, never to two runners at once.
+    taken = _claim(db, now, timedelta(seconds=budget + longest + 60))
+    by_channel: dict[str, list[Any]] = {}
+    for row in taken:
+        by_channel.setdefault(row.channel, []).append(row)
+    counts = {"sent": 0, "retrying": 0, "failed": 0, "deferred": 0}
+
+    def one_channel(name: str, rows: list[Any]) -> list[str]:
+        channel = known.get(name)
+        retry = (channel.retry if channel else None) or notes.retry
+        outcomes: list[str] = []
+        with httpx.Client() as client:  # one per channel and run: connections are reused
+            for i, row in enumerate(rows):
+                if monotonic() - began >= budget:
+                    _put_back(db, [r.id for r in rows[i:]], db.clock.now())
+                    outcomes += ["deferred"] * (len(rows) - i)
+                    break
+                started = time.perf_counter()
+                outcome = _attempt(db, name, channel, row, retry.timeout_seconds, client)
+                took = (time.perf_counter() - started) * 1000
+                wait = partial(backoff, retry, spread=row.id)
+                outcomes.append(_record(db, row, outcome, took, retry.attempts, wait))
+                if channel is not None and not outcome.ok and outcome.status_code is None:
+                    # Unreachable: the others for this channel wait for their next turn untried,
+                    # instead of each costing a timeout now.
+                    later = db.clock.now() + backoff(retry, 1, row.id)
+                    _put_back(db, [r.id for r in rows[i + 1 :]], later)
+                    break
+        return outcomes
+
+    if by_channel:
+        with ThreadPoolExecutor(
+            max_workers=min(WORKERS, len(by_channel)), thread_name_prefix="leadpool-notify"
+        ) as pool:
+            for outcomes in pool.map(lambda item: one_channel(*item), by_channel.items()):
+                for what in outcomes:
+                    counts[what] += 1
+    return counts
+
+
+def _attempt(
+    db: Database, name: str, channel: Channel | None, row: Any, timeout: float, client: httpx.Client
+) -> Outcome:
+    """One send, as an Outcome whatever happens: an exception of this row (a URL no library can
+    parse, a plugin's bug) is this row's failed attempt, never the end of the run for the rest."""
+    if channel is None:
+        return Outcome(False, None, f"channel {name} is not in the org's notifications any more")
+    try:
+        return sending.send(
+            channel,
+            row.id,
+            {"alerts": [row.payload]} if channel.type == "webhook" else row.payload,
+            list(row.recipients or []),
+            timestamp=int(db.clock.now().timestamp()),
+            timeout=timeout,
+            client=client,
+        )
+    except Exception as exc:
+        log.warning("delivery %s on %s: sending raised", row.id, name, exc_info=True)
+        return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _put_back(db: Database, ids: list[int], at: datetime) -> None:
+    if ids:
+        with db.transaction() as conn:
+            conn.execute(
+                sa.update(deliveries)
+                .where(deliveries.c.id.in_(ids), deliveries.c.status == "pending")
+                .values(attempts=deliveries.c.attempts - 1, next_attempt_at=at)
+            )
+
+
+def _record(
+    db: Database, row: Any, outcome: Outcome, took_ms: float, limit: int, wait: Callable[..., timedelta]
+) -> str:
+    """The attempt's row, and the delivery's new state: sent, due again after backoff, or failed."""
+    now = db.clock.now()
+    with db.transaction() as conn:
+        conn.execute(
+            sa.insert(delivery_attempts).values(
+                delivery_id=row.id,
+                at=now,
+                ok=outcome.ok,
+                status_code=outcome.status_code,
+                error=(outcome.error or None) and outcome.error[:500],
+                duration_ms=round(took_ms, 1),
+            )
+        )
+        if outcome.ok:
+            state: dict[str, Any] = {
+                "status": "sent",
+                "sent_at": now,
+                "next_attempt_at": None,
+                "last_error": None,
+            }
+            what = "sent"
+        elif row.attempts >= limit:
+            state = {"status": "failed", "next_attempt_at": None, "last_error": (outcome.error or "")[:500]}
+            what = "failed"
+            log.error(
+                "delivery %s on %s failed after %s attempts: %s",
+                row.id,
+                row.channel,
+                row.attempts,
+                outcome.error,
+            )
+        else:
+            state = {"next_attempt_at": now + wait(row.attempts), "last_error": (outcome.error or "")[:500]}
+            what = "retrying"
+        conn.execute(sa.update(deliveries).where(deliveries.c.id == row.id).values(**state))
+    return what
