@@ -10,7 +10,6 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import httpx
 
@@ -21,10 +20,8 @@ from leadpool.notify.model import Alert, Channel, Notifier
 from leadpool.notify.notices import rep_notices
 from leadpool.notify.outbox import Outbox, enqueue, hand_off, payload_of, queue
 from leadpool.notify.outbox import config as _config
+from leadpool.scheduler.service import JobResult
 from leadpool.storage.db import Database
-
-if TYPE_CHECKING:
-    from leadpool.scheduler.service import JobResult
 
 __all__ = [
     "Alert",
@@ -122,8 +119,6 @@ def job(
 ) -> Callable[[Database, datetime], JobResult]:
     """The `notify` job: rep notices from new events, then every delivery that is due (within
     the run's send budget)."""
-    from leadpool.scheduler.service import JobResult  # at run time: the scheduler imports this module
-
     more = tuple(extra)
 
     def run(db: Database, at: datetime) -> JobResult:

@@ -26,7 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from leadpool.clock import as_utc
-from leadpool.notify.service import Alert, Notifier
+from leadpool.notify.model import Alert, Notifier
 from leadpool.scheduler.ticks import due_ticks
 from leadpool.storage.db import Database
 from leadpool.storage.tables import job_runs
