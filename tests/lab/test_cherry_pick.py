@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from leadpool.clock import ManualClock
-from leadpool.lab.runner import _BEST, PREVIEW_PAGE
+from leadpool.lab.reads import BEST as _BEST
+from leadpool.lab.reads import PREVIEW_PAGE
 from leadpool.leads.service import IntakeItem, ingest
 from leadpool.org.service import current
 from leadpool.storage.db import Database

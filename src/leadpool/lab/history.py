@@ -18,8 +18,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from leadpool.clock import Clock, ManualClock
-from leadpool.lab.runner import Loaded, Simulation
+from leadpool.lab.loading import Loaded
 from leadpool.lab.scenario import Scenario
+from leadpool.lab.simulation import Simulation
 from leadpool.lab.stream import Arrival, synthetic
 from leadpool.leads.mapping import load_mapping, read_rows
 from leadpool.leads.model import field_types

@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -26,19 +24,15 @@ from leadpool.identity.access import Person
 from leadpool.leads.callers import hide_unseen, request_digest, scoped_key
 from leadpool.leads.model import (
     SAME_KEY,
-    DedupeKeys,
     Status,
     dedupe_keys,
     duplicate_message,
     field_types,
     normalise,
 )
+from leadpool.leads.store import Row, insert_if_unique, insert_leads, lead_row, split_duplicates
 from leadpool.org.service import CurrentOrg, current
-from leadpool.pools.priority import priority
 from leadpool.push.service import Pushed, Routed, push_routed
-from leadpool.rules.routing import Decision
-from leadpool.sla.model import first_response_deadline
-from leadpool.storage.batch import direct_insert, named_values
 from leadpool.storage.db import Database
 from leadpool.storage.tables import leads
 
@@ -74,18 +68,6 @@ class IntakeResult:
         return self.reason
 
 
-@dataclass
-class _Row:
-    index: int
-    where: str
-    values: dict[str, Any]
-    external_id: str | None
-    idem: str | None  # scoped_key of the caller's Idempotency-Key
-    digest: str | None  # request_digest, kept with the key
-    keys: DedupeKeys
-    decision: Decision
-
-
 def ingest(
     db: Database,
     items: Sequence[IntakeItem],
@@ -101,7 +83,7 @@ def ingest(
     types = field_types(org.loaded.org.fields)
     dup = org.loaded.org.duplicates
     results: list[IntakeResult | None] = [None] * len(items)
-    rows: list[_Row] = []
+    rows: list[Row] = []
     gated = health.gates(db).intake
     for i, item in enumerate(items):
         values, problems = normalise(item.raw, types)
@@ -115,7 +97,7 @@ def ingest(
             )
             continue
         rows.append(
-            _Row(
+            Row(
                 i,
                 item.where,
                 values,
@@ -135,7 +117,7 @@ def ingest(
 
 
 def _store(
-    db: Database, org: CurrentOrg, rows: list[_Row], channel: str, actor_id: int | None, now: datetime
+    db: Database, org: CurrentOrg, rows: list[Row], channel: str, actor_id: int | None, now: datetime
 ) -> list[tuple[int, IntakeResult]]:
     try:
         with db.transaction() as conn:
@@ -157,24 +139,24 @@ def _store(
 
 
 def _insert(
-    conn: Connection, org: CurrentOrg, rows: list[_Row], channel: str, actor_id: int | None, now: datetime
+    conn: Connection, org: CurrentOrg, rows: list[Row], channel: str, actor_id: int | None, now: datetime
 ) -> list[tuple[int, IntakeResult]]:
     """Store one batch: answer repeats with their original, mark duplicates, insert, log events."""
     out, fresh, repeats = _already_accepted(conn, org, rows)
-    dupes: list[tuple[_Row, str]] = []
+    dupes: list[tuple[Row, str]] = []
     dupe_rows: list[dict[str, Any]] = []
     shared: dict[int, str] = {}
-    unique = _insert_if_unique(conn, org, fresh, channel, now)
+    unique = insert_if_unique(conn, org, fresh, channel, now)
     if unique is not None:
         primary_rows, primaries, ids = fresh, [unique[0]], {fresh[0].index: unique[1]}
     else:
-        primary_rows, dupes, live, first_holder = _split_duplicates(conn, fresh)
-        primaries = [_lead_row(org, r, channel, now, duplicate_of=None, live=True) for r in primary_rows]
-        ids = dict(zip((r.index for r in primary_rows), _insert_leads(conn, primaries), strict=True))
+        primary_rows, dupes, live, first_holder = split_duplicates(conn, fresh)
+        primaries = [lead_row(org, r, channel, now, duplicate_of=None, live=True) for r in primary_rows]
+        ids = dict(zip((r.index for r in primary_rows), insert_leads(conn, primaries), strict=True))
         key_owner = {**live, **{key: ids[index] for key, index in first_holder.items()}}
-        dupe_rows = [_lead_row(org, r, channel, now, duplicate_of=key_owner[k], live=False) for r, k in dupes]
+        dupe_rows = [lead_row(org, r, channel, now, duplicate_of=key_owner[k], live=False) for r, k in dupes]
         shared = {r.index: "email" if k.startswith("e:") else "person" for r, k in dupes}
-        ids.update(zip((r.index for r, _ in dupes), _insert_leads(conn, dupe_rows), strict=True))
+        ids.update(zip((r.index for r, _ in dupes), insert_leads(conn, dupe_rows), strict=True))
     # Push (§5) hands routed leads to reps in the same transaction: nobody sees them unassigned.
     routed = [
         Routed(ids[r.index], r.values, r.decision)
@@ -217,8 +199,8 @@ def _insert(
 
 
 def _already_accepted(
-    conn: Connection, org: CurrentOrg, rows: list[_Row]
-) -> tuple[list[tuple[int, IntakeResult]], list[_Row], list[tuple[_Row, int]]]:
+    conn: Connection, org: CurrentOrg, rows: list[Row]
+) -> tuple[list[tuple[int, IntakeResult]], list[Row], list[tuple[Row, int]]]:
     """Idempotency: a request whose external id or key was accepted before gets the original back.
 
     Returns those answers, the rows still to store, and rows repeating an earlier row of the batch."""
@@ -239,9 +221,9 @@ def _already_accepted(
             if m["idempotency_key"]:
                 known["idem:" + m["idempotency_key"]] = m
     answered: list[tuple[int, IntakeResult]] = []
-    fresh: list[_Row] = []
+    fresh: list[Row] = []
     first_in_batch: dict[str, int] = {}
-    repeats: list[tuple[_Row, int]] = []
+    repeats: list[tuple[Row, int]] = []
     for r in rows:
         handles = _request_handles(r)
         mine = known.get(f"idem:{r.idem}") if r.idem else None
@@ -302,74 +284,10 @@ _ACCEPTED = sa.select(*_ACCEPTED_COLUMNS).where(
 _ACCEPTED_ONE = sa.select(*_ACCEPTED_COLUMNS).where(
     sa.or_(leads.c.external_id == sa.bindparam("ext_id"), leads.c.idempotency_key == sa.bindparam("idem"))
 )
-_LIVE_KEYS = sa.select(leads.c.id, leads.c.email_key, leads.c.person_key).where(
-    sa.or_(
-        leads.c.email_key.in_(sa.bindparam("emails", expanding=True)),
-        leads.c.person_key.in_(sa.bindparam("persons", expanding=True)),
-    )
-)
-_LIVE_KEYS_ONE = sa.select(leads.c.id, leads.c.email_key, leads.c.person_key).where(
-    sa.or_(leads.c.email_key == sa.bindparam("email"), leads.c.person_key == sa.bindparam("person"))
-)
-
-
-def _insert_if_unique(
-    conn: Connection, org: CurrentOrg, rows: list[_Row], channel: str, now: datetime
-) -> tuple[dict[str, Any], int] | None:
-    """On SQLite, one lead goes in as a live lead unless a live lead holds one of its duplicate keys,
-    in one statement instead of a read and an insert: its row and id, or None when it collided (then
-    nothing was written, and _split_duplicates reads which lead it duplicates).
-
-    SQLite has one writer at a time, and this transaction has already looked for the request's
-    external id and idempotency key, so the only unique keys the row can collide on are its duplicate
-    keys, which only live leads hold: a collision is exactly what _split_duplicates would have found.
-    PostgreSQL keeps the read, whose races end in the IntegrityError that _store settles."""
-    if len(rows) != 1 or conn.dialect.name != "sqlite":
-        return None
-    row = _lead_row(org, rows[0], channel, now, duplicate_of=None, live=True)
-    lead_id = direct_insert(conn, _leads_unless_taken(tuple(row)), row)
-    return (row, lead_id) if lead_id is not None else None
-
-
-def _split_duplicates(
-    conn: Connection, rows: list[_Row]
-) -> tuple[list[_Row], list[tuple[_Row, str]], dict[str, int], dict[str, int]]:
-    """§3 duplicates, against live leads and within the batch.
-
-    Returns the rows that become live leads, the duplicates with the key they share, the live leads'
-    ids by key, and for each key first taken in this batch the index of the row that took it."""
-    emails = {r.keys.email for r in rows if r.keys.email}
-    persons = {r.keys.person for r in rows if r.keys.person}
-    live: dict[str, int] = {}
-    if emails or persons:
-        if len(emails) <= 1 and len(persons) <= 1:
-            found = conn.execute(
-                _LIVE_KEYS_ONE, {"email": next(iter(emails), None), "person": next(iter(persons), None)}
-            )
-        else:
-            found = conn.execute(_LIVE_KEYS, {"emails": list(emails), "persons": list(persons)})
-        for lead_id, email_key, person_key in found:
-            if email_key:
-                live["e:" + email_key] = lead_id
-            if person_key:
-                live["p:" + person_key] = lead_id
-    primaries: list[_Row] = []
-    dupes: list[tuple[_Row, str]] = []
-    first_holder: dict[str, int] = {}
-    for r in rows:
-        keys = [k for k in ("e:" + (r.keys.email or ""), "p:" + (r.keys.person or "")) if len(k) > 2]
-        hit = next((k for k in keys if k in live or k in first_holder), None)
-        if hit is not None:
-            dupes.append((r, hit))
-            continue
-        for k in keys:
-            first_holder[k] = r.index
-        primaries.append(r)
-    return primaries, dupes, live, first_holder
 
 
 def _outcome(
-    r: _Row,
+    r: Row,
     row: dict[str, Any],
     lead_id: int,
     channel: str,
@@ -429,82 +347,12 @@ def _outcome(
     )
 
 
-_LEADS = sa.insert(leads)
-_LEADS_RETURNING = sa.insert(leads).returning(leads.c.id, sort_by_parameter_order=True)
-
-
-@cache
-def _leads_unless_taken(columns: tuple[str, ...]) -> Any:
-    """A lead's INSERT ... ON CONFLICT DO NOTHING naming the columns _lead_row fills: compiled once,
-    it binds just these (storage.batch.direct_insert sends it to SQLite's driver)."""
-    return sqlite_insert(leads).values(named_values(leads, columns)).on_conflict_do_nothing()
-
-
-def _insert_leads(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert leads and return their ids in order.
-
-    On PostgreSQL the ids are drawn from the sequence first, so the rows go in as a plain pipelined
-    executemany; a multi-row INSERT … RETURNING of a thousand rows costs more to build and parse in
-    the client than the server spends storing it."""
-    if not rows:
-        return []
-    if len(rows) == 1:
-        # One lead: a plain INSERT, whose id SQLite reports as the cursor's lastrowid (no RETURNING
-        # result to build) and PostgreSQL returns in the same round trip (no separate nextval).
-        inserted = conn.execute(_LEADS, rows[0]).inserted_primary_key
-        assert inserted is not None  # a single-row INSERT always reports the key it made
-        return [inserted[0]]
-    if conn.dialect.name == "postgresql":
-        ids = list(
-            conn.execute(
-                sa.text("SELECT nextval(pg_get_serial_sequence('leads', 'id')) FROM generate_series(1, :n)"),
-                {"n": len(rows)},
-            ).scalars()
-        )
-        conn.execute(_LEADS, [{**row, "id": lead_id} for row, lead_id in zip(rows, ids, strict=True)])
-        return ids
-    return list(conn.execute(_LEADS_RETURNING, rows).scalars())
-
-
-def _request_handles(r: _Row) -> list[str]:
+def _request_handles(r: Row) -> list[str]:
     """What makes a request the same as an earlier one: its external id or its idempotency key."""
     return ([f"ext:{r.external_id}"] if r.external_id else []) + ([f"idem:{r.idem}"] if r.idem else [])
 
 
-def _review_message(r: _Row, row: Mapping[str, Any], duplicate_by: str | None) -> str:
+def _review_message(r: Row, row: Mapping[str, Any], duplicate_by: str | None) -> str:
     if row["duplicate_of"] is not None:
         return duplicate_message(int(row["duplicate_of"]), duplicate_by)
     return r.decision.message
-
-
-def _lead_row(
-    org: CurrentOrg, r: _Row, channel: str, now: datetime, *, duplicate_of: int | None, live: bool
-) -> dict[str, Any]:
-    v = r.values
-    routed = duplicate_of is None and r.decision.pool is not None
-    pool = org.loaded.org.pool(r.decision.pool) if routed and r.decision.pool else None
-    return {
-        "external_id": r.external_id,
-        "idempotency_key": r.idem,
-        "request_digest": r.digest,
-        "status": Status.available.value if routed else Status.review.value,
-        "pool_id": org.pool_ids[pool.name] if pool else None,
-        "owner_id": None,
-        "priority": priority(pool, v) if pool else 0.0,
-        "score": v.get("score"),
-        "source": v.get("source"),
-        "email": v.get("email"),
-        "company": v.get("company"),
-        "data": v,
-        "email_key": r.keys.email if live else None,
-        "person_key": r.keys.person if live else None,
-        "duplicate_of": duplicate_of,
-        "review_reason": None if routed else ("duplicate" if duplicate_of is not None else r.decision.reason),
-        "channel": channel,
-        "return_count": 0,
-        "created_at": now,
-        "entered_pool_at": now if routed else None,
-        "first_response_due_at": (
-            first_response_deadline(org.loaded.org, v.get("source"), now, pool) if routed else None
-        ),
-    }
