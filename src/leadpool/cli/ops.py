@@ -19,7 +19,7 @@ from leadpool.settings import EXAMPLES, Settings
 from leadpool.storage.db import Database
 
 app = typer.Typer(
-    help="Running the install: the server, the scheduler, job runs, notification deliveries.",
+    help="Running the install: serve (web app and API), the scheduler, job runs, notification deliveries.",
     no_args_is_help=True,
 )
 
