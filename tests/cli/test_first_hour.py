@@ -147,9 +147,9 @@ def test_the_readme_dry_run_routes_into_a_pool(
     example: tuple[Database, dict[str, str]], tmp_path: Path
 ) -> None:
     db, _ = example
-    lead = re.search(r"\./scripts/leadpool route '(\{[^']*\})'", README)
+    lead = re.search(r"\./scripts/leadpool leads route '(\{[^']*\})'", README)
     assert lead is not None
-    out = runner.invoke(app, ["route", lead.group(1), "--db", str(db.engine.url)]).output
+    out = runner.invoke(app, ["leads", "route", lead.group(1), "--db", str(db.engine.url)]).output
     assert "→ pool Hot" in out, out
 
 

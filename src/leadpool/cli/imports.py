@@ -1,4 +1,4 @@
-"""How `leadpool import` tells what became of a file: every row counted, and every new lead placed
+"""How `leadpool leads import` tells what became of a file: every row counted, and every new lead placed
 (which pool, which rep, why review), so the next step is plain without querying the database."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`leadpool report` as tables that fit a 100-column terminal: the pool figures in two tables (how
+"""`leadpool pools report` as tables that fit a 100-column terminal: the pool figures in two tables (how
 the pool flows, then what became of its leads), the per-rep and the by-time tables on their own."""
 
 from __future__ import annotations

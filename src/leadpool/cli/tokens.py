@@ -68,7 +68,7 @@ def issue(
     db_url: DbUrl = None,
 ) -> None:
     """Issue an API token for a user (shown once; stored hashed)."""
-    from leadpool.cli.main import _as, _db, _fail
+    from leadpool.cli.context import _as, _db, _fail
     from leadpool.identity.service import issue_token
     from leadpool.identity.tokens import refuse_control
 
@@ -98,7 +98,7 @@ def list_(
     revoked. Revoked and expired ones only with --all."""
     import json
 
-    from leadpool.cli.main import _as, _db, console
+    from leadpool.cli.context import _as, _db, console
     from leadpool.identity.tokens import list_tokens
 
     db = _db(db_url)
@@ -131,7 +131,7 @@ def revoke(
     db_url: DbUrl = None,
 ) -> None:
     """Revoke an API token at once: its next request gets 401."""
-    from leadpool.cli.main import _db, _fail, err
+    from leadpool.cli.context import _db, _fail, err
     from leadpool.identity.tokens import revoke_token
 
     db = _db(db_url)
