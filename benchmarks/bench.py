@@ -704,7 +704,7 @@ def http_rate(
 
 def bench_http(clients: int, seconds: float) -> None:
     """Claims over HTTP: leadpool's endpoint next to a bare ASGI app making the same calls on the
-    same uvicorn (target >= 0.8x), then `leadpool serve --workers 1, 2, 4`. Client processes share
+    same uvicorn (target >= 0.8x), then `leadpool ops serve --workers 1, 2, 4`. Client processes share
     the machine with the servers, as they do for both sides of each ratio."""
     from tests.prod.servers import Proc, free_port, server
 

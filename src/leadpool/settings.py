@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     reports_database_url: str | None = Field(None, repr=False)
     host: str = "127.0.0.1"
     port: int = 8000
-    # API worker processes for `leadpool serve`; more than one wants PostgreSQL (README, production).
+    # API worker processes for `leadpool ops serve`; more than one wants PostgreSQL (README, production).
     workers: int = Field(1, ge=1, le=64)
     # How long a stopping server lets in-flight requests finish before it closes them.
     graceful_seconds: int = Field(30, ge=0)
@@ -40,8 +40,8 @@ class Settings(BaseSettings):
     # a lead) and POST /accounts (10,000 accounts); 8 MiB leaves room for wide leads.
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
     tick_seconds: int = 60  # how often time-driven jobs run (aging, SLAs, offers)
-    # Run the scheduler inside `leadpool serve` too: the single-machine default. With several API
-    # workers on PostgreSQL, run `leadpool scheduler` once instead (leadership makes extras idle).
+    # Run the scheduler inside `leadpool ops serve` too: the single-machine default. With several API
+    # workers on PostgreSQL, run `leadpool ops scheduler` once instead (leadership makes extras idle).
     scheduler_in_server: bool = True
     webhook_url: str | None = Field(None, repr=False)  # alerts are POSTed here as JSON, besides the log
     # Signs those POSTs (X-Leadpool-Signature, notify.webhook); unsigned without it.

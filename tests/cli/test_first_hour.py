@@ -65,7 +65,7 @@ def test_the_wrapper_runs_the_cli_without_uv_on_path(tmp_path: Path) -> None:
 
 
 def test_serve_help_says_how_to_pick_address_and_port() -> None:
-    out = runner.invoke(app, ["serve", "--help"], env={"COLUMNS": "200"}).output
+    out = runner.invoke(app, ["ops", "serve", "--help"], env={"COLUMNS": "200"}).output
     lines = {line.split()[1]: line for line in out.splitlines() if line.startswith("│ --")}
     assert "address to listen on" in lines["--host"] and "127.0.0.1" in lines["--host"]
     assert "TCP port" in lines["--port"] and "8000" in lines["--port"]

@@ -1,5 +1,5 @@
 """Real leadpool processes for production tests: servers and schedulers started as an operator would
-(`leadpool serve`, `leadpool scheduler`), killed with SIGKILL or stopped with SIGTERM, and clients
+(`leadpool ops serve`, `leadpool ops scheduler`), killed with SIGKILL or stopped with SIGTERM, and clients
 that retry the way the README tells them to."""
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ class Proc:
 def server(tmp: Path, name: str, db_url: str, *extra: str, **env: str) -> Proc:
     port = free_port()
     return Proc(
-        ["serve", "--no-seed", "--port", str(port), *extra],
+        ["ops", "serve", "--no-seed", "--port", str(port), *extra],
         {"LEADPOOL_DATABASE_URL": db_url, **env},
         tmp / f"{name}.log",
         port,
@@ -110,7 +110,7 @@ def server(tmp: Path, name: str, db_url: str, *extra: str, **env: str) -> Proc:
 
 
 def scheduler(tmp: Path, name: str, db_url: str, **env: str) -> Proc:
-    return Proc(["scheduler"], {"LEADPOOL_DATABASE_URL": db_url, **env}, tmp / f"{name}.log")
+    return Proc(["ops", "scheduler"], {"LEADPOOL_DATABASE_URL": db_url, **env}, tmp / f"{name}.log")
 
 
 RETRYABLE = {502, 503, 504}

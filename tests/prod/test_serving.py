@@ -173,7 +173,7 @@ def test_readiness_names_a_database_whose_schema_is_behind(tmp_path: Path) -> No
         r = client.get("/api/v1/ready")
         assert r.status_code == 503
         assert "schema is at nothing" in r.json()["error"]["message"]
-        assert "leadpool migrate" in r.json()["error"]["hint"]
+        assert "leadpool db migrate" in r.json()["error"]["hint"]
     db.dispose()
 
 

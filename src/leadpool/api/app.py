@@ -266,7 +266,7 @@ def create_app(
         if current != head:
             return _unavailable(
                 f"the database schema is at {current or 'nothing'}, this code needs {head}",
-                "run `leadpool migrate` against this database",
+                "run `leadpool db migrate` against this database",
             )
         return {"status": "ready", "database": db.dialect, "schema": current}
 

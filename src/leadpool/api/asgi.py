@@ -1,4 +1,4 @@
-"""The entry point for servers that start their own processes: `leadpool serve --workers N`, or
+"""The entry point for servers that start their own processes: `leadpool ops serve --workers N`, or
 `uvicorn --factory leadpool.api.asgi:create --workers N`. Each process reads the settings (the
 environment, LEADPOOL_CONFIG) and opens its own connection pool."""
 

@@ -285,7 +285,7 @@ def advice(capacity_per_day: int, depth: int, days: tuple[float, float]) -> Advi
 
 
 def judgement(level: str | None, alert: str, size: Advice) -> tuple[str, str]:
-    """The one verdict on a pool's depth that every view shows (`leadpool health`, the dashboard's
+    """The one verdict on a pool's depth that every view shows (`leadpool pools health`, the dashboard's
     badge and depth chart): a depth alert mark reached comes first, else the sizing advice.
     Returns a short word ('red', 'too shallow', 'healthy' …) and the sentence behind it."""
     if level:

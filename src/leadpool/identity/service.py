@@ -105,7 +105,7 @@ def person_by_email(db: Database, email: str) -> Person:
             .where(users.c.email == email.strip().lower())
         ).first()
     if row is None:
-        raise NotFound(f"no user with email {email}", hint="list users with `leadpool users`")
+        raise NotFound(f"no user with email {email}", hint="list users with `leadpool users list`")
     return _person(row)
 
 

@@ -239,7 +239,7 @@ def parse(text: str, *, source: str = "org file", lines: bool = True) -> LoadedO
     problems += [located(_loc(p.where), p.message) for p in rule_problems]
     if problems or rulebook is None:
         raise InvalidInput(
-            problems, hint="fix the listed places in the org file and run `leadpool check` again"
+            problems, hint="fix the listed places in the org file and run `leadpool org check` again"
         )
     return LoadedOrg(org, rulebook)
 

@@ -142,7 +142,7 @@ def _load(db: Database, cached: tuple[float, CurrentOrg] | None) -> CurrentOrg:
         if latest is None:
             raise NoOrg(
                 "no organisation has been applied yet",
-                hint="run `leadpool apply ORG.yaml` (see examples/org.yaml)",
+                hint="run `leadpool org apply ORG.yaml` (see examples/org.yaml)",
             )
         if cached is not None and cached[1].version == latest:
             db.org_cache = (time.monotonic(), cached[1])

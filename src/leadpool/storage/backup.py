@@ -160,7 +160,7 @@ def copy_all(source: Engine, target: Engine, *, progress: Progress | None = None
     if revision != code:
         raise Conflict(
             f"the source schema is at {revision or 'nothing'}, this code needs {code}",
-            hint="run `leadpool migrate --db SOURCE` first (or start the old server once)",
+            hint="run `leadpool db migrate --db SOURCE` first (or start the old server once)",
         )
     upgrade(target)
     held = {name: n for name, n in summarise(target).rows.items() if n}

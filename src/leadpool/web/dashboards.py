@@ -218,7 +218,7 @@ def cards(
                 colours={s.label: s.share or 0.0 for s in a.colours} if a else {},
                 older_than_24h=a.older_than_24h if a else None,
                 thresholds=marks,
-                level=h.get("level"),  # the health report's judgement, as `leadpool health` shows it
+                level=h.get("level"),  # the health report's judgement, as `leadpool pools health` shows it
                 alerts=sum(1 for x in open_ if x["pool"] == p.name),
                 days_of_capacity=org.loaded.org.health(p, today)[0].sizing.days_of_capacity,
             )
