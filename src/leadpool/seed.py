@@ -18,6 +18,7 @@ from leadpool.leads.importer import import_file
 from leadpool.leads.mapping import load_mapping
 from leadpool.org import service as orgs
 from leadpool.storage.db import Database
+from leadpool.storage.dialect import database_file
 from leadpool.storage.tables import leads, org_versions, users
 from leadpool.web.auth import has_password, set_password
 
@@ -26,7 +27,7 @@ HISTORY_DAYS = 21  # three weeks: the dashboards' 14 days filled, plus a week be
 
 
 def _tokens_path(db: Database) -> Path:
-    database = db.engine.url.database if db.dialect == "sqlite" else None
+    database = database_file(db.engine)
     return (Path(database).parent if database and database != ":memory:" else Path("data")) / TOKENS_FILE
 
 

@@ -27,6 +27,7 @@ from leadpool.org.schema import AgingAction, Bracket, Pool
 from leadpool.org.service import CurrentOrg, current
 from leadpool.push import service as push
 from leadpool.scheduler.service import JobResult
+from leadpool.storage import dialect
 from leadpool.storage.batch import direct, direct_many, insert_naming
 from leadpool.storage.db import Database
 from leadpool.storage.tables import AVAILABLE, events, leads
@@ -129,7 +130,7 @@ def _age_pool(
 ) -> None:
     pool_id = org.pool_ids[pool.name]
     aging = pool.aging or org.loaded.org.aging
-    postgres = conn.dialect.name == "postgresql"
+    in_cte = dialect.writes_in_cte(conn)
     thresholds: dict[float, float | None] = {}
     statements = shared.statements
     for step, bracket in enumerate(ladder, start=1):
@@ -146,7 +147,7 @@ def _age_pool(
             if len(statements) > 1000:
                 statements.clear()
             statements[key] = _groups(
-                org, aging, pool, bracket, step, high_value, threshold is not None, postgres
+                org, aging, pool, bracket, step, high_value, threshold is not None, in_cte
             )
         label = model.label(bracket, pool.name)
         params = {
@@ -160,7 +161,7 @@ def _age_pool(
             ids = [r[0] for r in direct(conn, group.statement, params)]
             if not ids:
                 continue
-            if not postgres:  # PostgreSQL logged them in the same statement
+            if not in_cte:  # else the UPDATE logged them in the same statement
                 direct_many(
                     conn,
                     _AGED,
@@ -210,7 +211,7 @@ def _groups(
     step: int,
     high_value: float,
     boosts: bool,
-    postgres: bool,
+    in_cte: bool,
 ) -> list[_Group]:
     """A bracket's UPDATEs: high-value leads and the rest when it treats them apart, else one."""
     # One index range per earlier step: the due leads, however many ticks were missed. Spelled as
@@ -229,7 +230,7 @@ def _groups(
         condition = high_value_leads[plan.high_value]
         values = _changes(org, plan, boosts)
         update = sa.update(leads).where(sa.and_(base, condition)).values(**values).returning(leads.c.id)
-        groups.append(_Group(_logged(update, plan.reason, details) if postgres else update, plan, details))
+        groups.append(_Group(_logged(update, plan.reason, details) if in_cte else update, plan, details))
     return groups
 
 
@@ -266,7 +267,7 @@ def _logged(update: Any, reason: str, details: dict[str, Any]) -> Any:
 def _top_threshold(conn: Connection, pool_id: int, top_percent: float) -> float | None:
     """The priority a lead needs to be in the top `top_percent` of the pool's available leads: the
     lead at that rank, counted and read in one statement (none when the pool has no such lead)."""
-    statement = _NTH_PRIORITY_PG if conn.dialect.name == "postgresql" else _NTH_PRIORITY
+    statement = _NTH_PRIORITY(conn)
     rows = direct(conn, statement, {"pool": pool_id, "percent": float(top_percent)})
     value = rows[0][0] if rows else None
     return float(value) if value is not None else None
@@ -294,8 +295,7 @@ def _nth_priority(whole: Any) -> Any:
     )
 
 
-_NTH_PRIORITY = _nth_priority(lambda x: sa.cast(x, sa.Integer))
-_NTH_PRIORITY_PG = _nth_priority(lambda x: sa.cast(sa.func.trunc(x), sa.Integer))
+_NTH_PRIORITY = dialect.PerDialect(lambda d: _nth_priority(lambda x: dialect.truncated(x, d)))
 
 
 def _managers(org: CurrentOrg, pool: Pool) -> tuple[str, ...]:

@@ -9,8 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from leadpool.alerts import model
@@ -22,6 +20,7 @@ from leadpool.events.service import append
 from leadpool.notify.service import Alert
 from leadpool.org.schema import Level
 from leadpool.org.service import CurrentOrg
+from leadpool.storage import dialect
 from leadpool.storage.batch import direct
 from leadpool.storage.tables import When, alerts, fixed
 
@@ -104,7 +103,7 @@ def _episodes(
     statements = _statements(checks)
     if keys is None:
         return direct(conn, statements.read, {"at": at})
-    query = statements.moving_locked if conn.dialect.name == "postgresql" else statements.moving
+    query = statements.moving_locked if dialect.locks_rows(conn) else statements.moving
     return list(conn.execute(query, {"at": at, "keys": sorted(keys)}).all())
 
 
@@ -148,7 +147,7 @@ def _moves(
 
 def _insert_open(conn: Connection, values: dict[str, Any]) -> int | None:
     """Open an episode, unless one of that check and subject is already open: its id, or None."""
-    insert = pg_insert(alerts) if conn.dialect.name == "postgresql" else sqlite_insert(alerts)
+    insert = dialect.insert(conn, alerts)
     query = insert.values(**values).on_conflict_do_nothing(
         index_elements=[alerts.c.check, alerts.c.subject], index_where=alerts.c.closed_at.is_(None)
     )

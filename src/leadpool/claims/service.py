@@ -41,6 +41,7 @@ from leadpool.leads.model import Status
 from leadpool.org.service import CurrentOrg, current
 from leadpool.storage.batch import Batch, Call, write_batch
 from leadpool.storage.db import Database
+from leadpool.storage.dialect import writes_in_cte
 from leadpool.storage.tables import AVAILABLE, claims, events, leads
 
 
@@ -243,7 +244,7 @@ def _take(
         "reason": reason,
         "released": released,
     }
-    if db.is_postgres:
+    if writes_in_cte(db.dialect):  # take and record in one statement
         statement = _PG_TAKE_BY_ID if lead_id is not None else _PG_TAKE_NEXT
         (rows,) = batch.run_and_commit([(statement, params)])
         return [(lead, priority) for lead, priority in rows]

@@ -20,6 +20,8 @@ from leadpool.org.schema import Limits, Pool
 from leadpool.org.service import CurrentOrg
 from leadpool.storage.batch import Batch, Call, Sequential
 from leadpool.storage.db import Database
+from leadpool.storage.dialect import REP_LOCK_SPACE as REP_LOCK_SPACE
+from leadpool.storage.dialect import rep_lock
 from leadpool.storage.tables import claims, fixed, leads, penalties, users
 
 _OPEN = [s.value for s in OPEN_STATUSES]
@@ -83,12 +85,6 @@ _COUNT = (
     .select_from(users.join(_counts, sa.true()).outerjoin(_active, _active.c.id == _penalty))
     .where(users.c.id == sa.bindparam("rep"))
 )
-# On PostgreSQL the lock is its own statement: READ COMMITTED gives each statement a fresh snapshot,
-# so counts read after the lock is granted include the claims of whoever held it before. Counting in
-# the locking statement itself would use the snapshot from before the wait and let a limit slip.
-# A transaction-scoped advisory lock on the rep serialises their claims without writing to any row.
-REP_LOCK_SPACE = 0x6C70  # 'lp': keeps leadpool's advisory locks apart from anyone else's
-_LOCK_PG = sa.select(sa.func.pg_advisory_xact_lock(REP_LOCK_SPACE, sa.cast(sa.bindparam("rep"), sa.Integer)))
 _HOUR = (
     sa.select(claims.c.claimed_at)
     .where(_mine, claims.c.claimed_at > sa.bindparam("hour_ago"))
@@ -131,7 +127,12 @@ def lock_and_count(
     token; if the rep's row says otherwise (changed a moment ago), the counts are read again."""
     zone, tier = rep.timezone, rep.tier
     hour_ago = now - timedelta(hours=1)
-    calls: list[Call] = [(_LOCK_PG, {"rep": rep.id})] if db.is_postgres and lock else []
+    # The lock is its own statement: READ COMMITTED gives each statement a fresh snapshot, so counts
+    # read after the lock is granted include the claims of whoever held it before. Counting in the
+    # locking statement itself would use the snapshot from before the wait and let a limit slip. A
+    # transaction-scoped advisory lock on the rep serialises their claims without writing to any row.
+    lock_rep = rep_lock(db.dialect) if lock else None
+    calls: list[Call] = [(lock_rep, {"rep": rep.id})] if lock_rep is not None else []
     while True:
         limits = org.limits(pool, tier)
         cooldown = limits.cooldown if limits.cooldown is not None and limits.cooldown.minutes > 0 else None

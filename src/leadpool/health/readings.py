@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,18 +16,17 @@ from leadpool.events.model import EventType
 from leadpool.health.model import Depth
 from leadpool.org.schema import Health
 from leadpool.storage.batch import direct
+from leadpool.storage.dialect import PerDialect, epoch, name_of
 from leadpool.storage.tables import AVAILABLE, When, claims, events, leads
 
 
-def _epoch(column: Any, dialect: str) -> Any:
-    if dialect == "postgresql":
-        return sa.func.extract("epoch", column)
-    return (sa.func.julianday(column) - 2440587.5) * 86400.0
+def _epoch(column: Any, database: str) -> Any:
+    return epoch(column, database, exact=True)
 
 
 def depths(conn: Connection, at: datetime, pool_id: int | None = None) -> dict[int, Depth]:
     """Available leads per pool and their average time in pool, in one grouped read."""
-    query = _DEPTHS[conn.dialect.name, pool_id is not None]
+    query = _DEPTHS[pool_id is not None](conn)
     rows = direct(conn, query, {"pool": pool_id} if pool_id is not None else {})
     now = at.timestamp()
     return {r[0]: _depth(r[1], r[2], now) for r in rows}
@@ -37,7 +37,7 @@ def depths_waited(
 ) -> tuple[dict[int, Depth], dict[int, list[int]]]:
     """`depths`, and per pool how many available leads have waited at least each of `hours`: the
     alert checks want both every tick, and one grouped read scans the available leads once."""
-    query = _depths_waited(conn.dialect.name, len(hours))
+    query = _depths_waited(name_of(conn), len(hours))
     rows = direct(conn, query, {f"waited_{i}": at - timedelta(hours=h) for i, h in enumerate(hours)})
     now = at.timestamp()
     depth: dict[int, Depth] = {}
@@ -53,8 +53,8 @@ def _depth(count: Any, average_entered: Any, now: float) -> Depth:
     return Depth(int(count), hours)
 
 
-def _depths(dialect: str, one_pool: bool) -> Any:
-    entered = _epoch(leads.c.entered_pool_at, dialect)
+def _depths(database: str, one_pool: bool) -> Any:
+    entered = _epoch(leads.c.entered_pool_at, database)
     query = sa.select(leads.c.pool_id, sa.func.count(), sa.func.avg(entered)).where(AVAILABLE)
     if one_pool:
         query = query.where(leads.c.pool_id == sa.bindparam("pool"))
@@ -62,22 +62,22 @@ def _depths(dialect: str, one_pool: bool) -> Any:
 
 
 # Built once per dialect: the overflow job reads a pool's depth every tick.
-_DEPTHS = {(d, one): _depths(d, one) for d in ("sqlite", "postgresql") for one in (False, True)}
+_DEPTHS = {one: PerDialect(partial(_depths, one_pool=one)) for one in (False, True)}
 _WAITED: dict[tuple[str, int], Any] = {}
 
 
-def _depths_waited(dialect: str, marks: int) -> Any:
+def _depths_waited(database: str, marks: int) -> Any:
     """Built once per dialect and number of marks (the cut-offs are bound): the alerts read it
     every tick, and building a select costs more than running this one."""
-    query = _WAITED.get((dialect, marks))
+    query = _WAITED.get((database, marks))
     if query is None:
         entered = leads.c.entered_pool_at
         waited = [
             sa.func.count().filter(entered <= sa.bindparam(f"waited_{i}", type_=entered.type))
             for i in range(marks)
         ]
-        query = _WAITED[dialect, marks] = (
-            sa.select(leads.c.pool_id, sa.func.count(), sa.func.avg(_epoch(entered, dialect)), *waited)
+        query = _WAITED[database, marks] = (
+            sa.select(leads.c.pool_id, sa.func.count(), sa.func.avg(_epoch(entered, database)), *waited)
             .where(AVAILABLE)
             .group_by(leads.c.pool_id)
         )
@@ -133,7 +133,7 @@ def performances(conn: Connection, at: datetime, pools: Mapping[int, Health]) ->
         start, until = at - timedelta(days=window_days), at - timedelta(days=settle_days)
         rows = conn.execute(_CLAIMED, {"pools": ids, "start": start, "settled": until})
         settled.update((pool_id, (int(claimed), int(won))) for pool_id, claimed, won in rows)
-    contact = _CONTACT[conn.dialect.name]
+    contact = _CONTACT(conn)
     out: dict[int, dict[str, Any]] = {}
     for pool_id, health in pools.items():
         claimed, won = settled.get(pool_id, (0, 0))
@@ -178,8 +178,8 @@ _CLAIMED = (
 )
 
 
-def _contact(dialect: str) -> Any:
-    delay = _epoch(leads.c.first_contact_at, dialect) - _epoch(claims.c.claimed_at, dialect)
+def _contact(database: str) -> Any:
+    delay = _epoch(leads.c.first_contact_at, database) - _epoch(claims.c.claimed_at, database)
     return (
         sa.select(sa.func.avg(delay), sa.func.count())
         .select_from(claims.join(leads, leads.c.id == claims.c.lead_id))
@@ -191,4 +191,4 @@ def _contact(dialect: str) -> Any:
     )
 
 
-_CONTACT = {d: _contact(d) for d in ("sqlite", "postgresql")}
+_CONTACT = PerDialect(_contact)

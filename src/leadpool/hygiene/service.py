@@ -29,6 +29,7 @@ from leadpool.notify.service import Alert
 from leadpool.org.service import CurrentOrg, current
 from leadpool.pools.moves import log
 from leadpool.scheduler.service import JobResult
+from leadpool.storage import dialect
 from leadpool.storage.db import Database
 from leadpool.storage.tables import AVAILABLE, events, fixed, leads
 
@@ -241,7 +242,7 @@ def _stale_scan(conn: Connection, org: CurrentOrg, at: datetime, result: JobResu
     low = s.low_score if s.low_score is not None else org.loaded.org.qualification.min_score
     if s.inactive_days is not None and low is not None:
         since = at - timedelta(days=s.inactive_days)
-        if conn.dialect.name == "postgresql":  # an anti-join
+        if dialect.plans_anti_joins(conn):  # an anti-join
             quiet = ~sa.exists().where(events.c.lead_id == leads.c.id, events.c.at > since)
         else:  # one pass over recent events into a set, whatever SQLite's statistics say
             active = sa.select(events.c.lead_id).where(events.c.at > since, events.c.lead_id.is_not(None))

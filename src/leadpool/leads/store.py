@@ -10,7 +10,6 @@ from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from leadpool.leads.model import DedupeKeys, Status
@@ -18,6 +17,7 @@ from leadpool.org.service import CurrentOrg
 from leadpool.pools.priority import priority
 from leadpool.rules.routing import Decision
 from leadpool.sla.model import first_response_deadline
+from leadpool.storage import dialect
 from leadpool.storage.batch import direct_insert, named_values
 from leadpool.storage.tables import leads
 
@@ -59,10 +59,10 @@ def insert_if_unique(
     external id and idempotency key, so the only unique keys the row can collide on are its duplicate
     keys, which only live leads hold: a collision is exactly what split_duplicates would have found.
     PostgreSQL keeps the read, whose races end in the IntegrityError that leads.service settles."""
-    if len(rows) != 1 or conn.dialect.name != "sqlite":
+    if len(rows) != 1 or not dialect.one_writer(conn):
         return None
     row = lead_row(org, rows[0], channel, now, duplicate_of=None, live=True)
-    lead_id = direct_insert(conn, _leads_unless_taken(tuple(row)), row)
+    lead_id = direct_insert(conn, _leads_unless_taken(dialect.name_of(conn), tuple(row)), row)
     return (row, lead_id) if lead_id is not None else None
 
 
@@ -108,10 +108,10 @@ _LEADS_RETURNING = sa.insert(leads).returning(leads.c.id, sort_by_parameter_orde
 
 
 @cache
-def _leads_unless_taken(columns: tuple[str, ...]) -> Any:
+def _leads_unless_taken(database: str, columns: tuple[str, ...]) -> Any:
     """A lead's INSERT ... ON CONFLICT DO NOTHING naming the columns lead_row fills: compiled once,
     it binds just these (storage.batch.direct_insert sends it to SQLite's driver)."""
-    return sqlite_insert(leads).values(named_values(leads, columns)).on_conflict_do_nothing()
+    return dialect.insert(database, leads).values(named_values(leads, columns)).on_conflict_do_nothing()
 
 
 def insert_leads(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
@@ -128,13 +128,8 @@ def insert_leads(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
         inserted = conn.execute(_LEADS, rows[0]).inserted_primary_key
         assert inserted is not None  # a single-row INSERT always reports the key it made
         return [inserted[0]]
-    if conn.dialect.name == "postgresql":
-        ids = list(
-            conn.execute(
-                sa.text("SELECT nextval(pg_get_serial_sequence('leads', 'id')) FROM generate_series(1, :n)"),
-                {"n": len(rows)},
-            ).scalars()
-        )
+    ids = dialect.reserve_ids(conn, leads, len(rows))
+    if ids is not None:
         conn.execute(_LEADS, [{**row, "id": lead_id} for row, lead_id in zip(rows, ids, strict=True)])
         return ids
     return list(conn.execute(_LEADS_RETURNING, rows).scalars())

@@ -35,7 +35,7 @@ def _claimed(
     """One join of the range's claims to their leads (materialised once), grouped three ways:
     time to claim, claim-to-contact with the pool's contact SLA (contacted while held; due when
     contacted or past the SLA by now), and conversion of the distinct leads."""
-    d = conn.dialect.name
+    d = conn
     sla = _contact_sla_seconds(org)
     sla_of = sa.case(sla, value=claims.c.pool_id, else_=7200.0) if sla else sa.literal(7200.0)
     delay = _seconds(leads.c.first_contact_at, claims.c.claimed_at, d)

@@ -55,7 +55,7 @@ def _hourly(
     """The event log read once over [start, max(end, now)): the queue's flows per pool and hour
     (the depth at any past hour is today's depth minus what flowed in since), and the tallies of
     [start, end)."""
-    d = conn.dialect.name
+    d = conn
     upto = max(end, now)
     out = _Hourly()
     name_to_id = org.pool_ids

@@ -8,13 +8,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadpool.errors import InvalidInput, Problem
 from leadpool.events.model import EventType
 from leadpool.org.service import CurrentOrg
 from leadpool.storage.db import Database
+from leadpool.storage.dialect import On, epoch, for_aggregates, hour_of, seconds_between, whole
 
 E = EventType
 ADDED = (E.routed.value, E.transferred.value, E.rebalanced.value)  # as health's dynamic sizing counts
@@ -31,38 +31,16 @@ def _reading(db: Database) -> Iterator[Connection]:
     these few-second aggregates cost more than it saved, 2.8 s of 5 in one) and room to hash and
     sort a month of claims in memory instead of spilling to disk."""
     with db.reports.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("SET LOCAL jit = off")
-            conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+        for_aggregates(conn)
         yield conn
 
 
-def _epoch(column: Any, dialect: str) -> Any:
-    if dialect == "postgresql":
-        return sa.func.date_part("epoch", column)  # double precision: cheaper than extract's numeric
-    return (sa.func.julianday(column) - 2440587.5) * 86400.0
+# The time arithmetic every report shares, as storage spells it for each database.
+_epoch, _whole, _hour, _seconds = epoch, whole, hour_of, seconds_between
 
 
-def _whole(expr: Any, dialect: str) -> Any:
-    """floor() of a non-negative number, as an integer on both backends."""
-    if dialect == "postgresql":
-        return sa.cast(sa.func.floor(expr), sa.BigInteger)
-    return sa.cast(expr, sa.Integer)  # SQLite truncates, which is floor for x >= 0
-
-
-def _hour(column: Any, dialect: str) -> Any:
-    epoch = _epoch(column, dialect)
-    return _whole((epoch if dialect == "postgresql" else sa.func.round(epoch)) / 3600, dialect)
-
-
-def _seconds(later: Any, earlier: Any, dialect: str) -> Any:
-    """later - earlier in seconds; SQLite's julianday is off by microseconds, so it is rounded."""
-    diff = _epoch(later, dialect) - _epoch(earlier, dialect)
-    return diff if dialect == "postgresql" else sa.func.round(diff)
-
-
-def _minutes(later: Any, earlier: Any, dialect: str) -> Any:
-    return _whole(_seconds(later, earlier, dialect) / 60, dialect)
+def _minutes(later: Any, earlier: Any, on: On) -> Any:
+    return _whole(_seconds(later, earlier, on) / 60, on)
 
 
 def _at(hour: int) -> datetime:

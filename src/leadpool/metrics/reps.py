@@ -37,7 +37,7 @@ def rep_metrics(
     only = _pool_id(org, pool)
     m = org.loaded.org.metrics
     tiers = m.quality_tiers
-    d = db.reports.dialect.name
+    d = db.reports
     tier_case = sa.case(
         *[
             (leads.c.score >= lowest, sa.literal(name))

@@ -22,7 +22,7 @@ def source_metrics(db: Database, start: datetime, end: datetime) -> list[SourceM
     org = current(db)
     now = db.clock.now()
     limits = {k: v * 60 for k, v in org.loaded.org.slas.first_response_minutes.items()}
-    d = db.reports.dialect.name
+    d = db.reports
     delay = _seconds(leads.c.first_contact_at, leads.c.created_at, d)
     minutes = sa.case((leads.c.first_contact_at.is_not(None), _whole(delay / 60, d)), else_=None).label("m")
     sla = sa.case(limits, value=leads.c.source, else_=None) if limits else sa.null()

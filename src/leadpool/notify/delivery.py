@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from leadpool.notify import channels as sending
 from leadpool.notify.model import Channel, Notifications, backoff
 from leadpool.notify.webhook import Outcome
+from leadpool.storage import dialect
 from leadpool.storage.db import Database
 from leadpool.storage.tables import deliveries, delivery_attempts
 
@@ -51,7 +52,7 @@ def _claim(db: Database, now: datetime, lease: timedelta) -> list[Any]:
             .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
             .limit(BATCH)
         )
-        if conn.dialect.name == "postgresql":
+        if dialect.locks_rows(conn):
             due = due.with_for_update(skip_locked=True)
         ids = list(conn.execute(due).scalars())
         if not ids:

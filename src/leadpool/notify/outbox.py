@@ -12,12 +12,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from leadpool.errors import LeadpoolError
 from leadpool.notify.model import Alert, Channel, Notifications, level_of
+from leadpool.storage import dialect
 from leadpool.storage.db import Database
 from leadpool.storage.tables import deliveries
 
@@ -124,7 +123,7 @@ def insert_once(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     """Insert the rows whose dedupe key is new; the ids of those written."""
     if not rows:
         return []
-    insert = pg_insert(deliveries) if conn.dialect.name == "postgresql" else sqlite_insert(deliveries)
+    insert = dialect.insert(conn, deliveries)
     written: list[int] = []
     for row in rows:
         # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT here.

@@ -9,8 +9,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from leadpool.clock import as_utc
@@ -24,6 +22,7 @@ from leadpool.org.service import CurrentOrg, current
 from leadpool.push.assign import _repush
 from leadpool.push.engine import Plan
 from leadpool.push.roster import lock
+from leadpool.storage import dialect
 from leadpool.storage.db import Database
 from leadpool.storage.tables import claims, declines, leads, offers
 
@@ -231,6 +230,6 @@ def _next_round(conn: Connection, org: CurrentOrg, lead: Any, now: datetime) -> 
 def remember_decline(conn: Connection, lead_id: int, rep_id: int, at: datetime, reason: str) -> None:
     """This rep is never pushed this lead again. A rep may still pull a lead they declined or were
     relieved of, and lose it a second time: the first record stands."""
-    insert = pg_insert(declines) if conn.dialect.name == "postgresql" else sqlite_insert(declines)
+    insert = dialect.insert(conn, declines)
     row = {"lead_id": lead_id, "rep_id": rep_id, "at": at, "reason": reason[:300]}
     conn.execute(insert.values(**row).on_conflict_do_nothing())

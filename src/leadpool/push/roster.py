@@ -12,7 +12,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from leadpool.claims.service import REP_LOCK_SPACE
 from leadpool.clock import as_utc
 from leadpool.identity.model import Role
 from leadpool.leads.model import OPEN_STATUSES
@@ -21,24 +20,16 @@ from leadpool.org.service import CurrentOrg
 from leadpool.push.availability import PERIODS, Absence, Rep, TeamLoad, cap_zone, period_start
 from leadpool.push.engine import Situation
 from leadpool.storage.batch import direct
+from leadpool.storage.dialect import PUSH_LOCK_SPACE as PUSH_LOCK_SPACE
+from leadpool.storage.dialect import lock_push
 from leadpool.storage.tables import absences, claims, fixed, leads, push_cursors, users
-
-PUSH_LOCK_SPACE = 0x6C71  # 'lq': beside the claim path's per-rep locks (0x6C70)
-
-
-# Every rep's claim lock too (the claim path's, in id order), so a claim and a push never count the
-# same rep's open leads at once: push's max_open and the claim limits both stay exact.
-_LOCK_REPS = sa.text(
-    "SELECT count(pg_advisory_xact_lock(:space, CAST(id AS integer))) "
-    "FROM (SELECT id FROM users WHERE role IN ('rep', 'manager') ORDER BY id) AS reps"
-)
 
 
 def lock(conn: Connection) -> None:
-    """One push at a time (PostgreSQL; SQLite's write lock already serialises writers)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(PUSH_LOCK_SPACE, 0)))
-        conn.execute(_LOCK_REPS, {"space": REP_LOCK_SPACE})
+    """One push at a time, with every rep's claim lock too, so a claim and a push never count the
+    same rep's open leads at once: push's max_open and the claim limits both stay exact (where the
+    database's write lock does not already serialise writers)."""
+    lock_push(conn)
 
 
 @dataclass

@@ -9,8 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from leadpool.events.model import EventType
@@ -20,6 +18,7 @@ from leadpool.org.schema import Assign
 from leadpool.push.availability import PERIODS, Rep
 from leadpool.push.engine import Plan
 from leadpool.push.roster import _State
+from leadpool.storage import dialect
 from leadpool.storage.batch import direct_many, insert_naming
 from leadpool.storage.tables import claims, leads, offers, push_cursors
 
@@ -150,7 +149,7 @@ def _save_cursors(
     rows = [{"key": k, "state": cursors.get(k, {}), "updated_at": now} for k in sorted(dirty)]
     if not rows:
         return
-    direct_many(conn, _UPSERT_CURSORS[conn.dialect.name], rows)
+    direct_many(conn, _UPSERT_CURSORS(conn), rows)
 
 
 def _upsert_cursors(insert: Any) -> Any:
@@ -161,7 +160,4 @@ def _upsert_cursors(insert: Any) -> Any:
 
 
 # Built once per dialect: every push of a lead moves a rotation.
-_UPSERT_CURSORS = {
-    "postgresql": _upsert_cursors(pg_insert(push_cursors)),
-    "sqlite": _upsert_cursors(sqlite_insert(push_cursors)),
-}
+_UPSERT_CURSORS = dialect.PerDialect(lambda d: _upsert_cursors(dialect.insert(d, push_cursors)))

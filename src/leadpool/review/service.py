@@ -27,6 +27,7 @@ from leadpool.pools import moves
 from leadpool.pools.priority import priority
 from leadpool.review.model import Verdict, bucket
 from leadpool.sla.model import first_response_deadline
+from leadpool.storage import dialect
 from leadpool.storage.db import Database
 from leadpool.storage.tables import leads
 
@@ -120,7 +121,7 @@ def decide(
     details = {"verdict": verdict.value, "by": actor.email}
     with db.transaction() as conn:
         query = sa.select(leads).where(leads.c.id.in_(list(lead_ids)))
-        if conn.dialect.name == "postgresql":
+        if dialect.locks_rows(conn):
             query = query.with_for_update()
         found = {m["id"]: m for m in conn.execute(query).mappings()}
         waiting = []

@@ -21,18 +21,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from leadpool.clock import as_utc
 from leadpool.notify.model import Alert, Notifier
 from leadpool.scheduler.ticks import due_ticks
+from leadpool.storage import dialect
 from leadpool.storage.db import Database
 from leadpool.storage.tables import job_runs
 
 log = logging.getLogger("leadpool.scheduler")
-LEADER_LOCK = (0x6C72, 0)  # 'lr'
+LEADER_LOCK = dialect.LEADER_LOCK  # kept importable here
 
 
 @dataclass
@@ -92,7 +91,7 @@ class Scheduler:
 
     def lead(self) -> bool:
         """Whether this scheduler may act now (PostgreSQL: holds the leader lock)."""
-        if not self.db.is_postgres:
+        if not dialect.advisory_locks(self.db.dialect):
             return True
         if self._leader is not None:
             try:
@@ -101,7 +100,7 @@ class Scheduler:
             except sa.exc.DBAPIError:
                 self._leader = None  # the connection died, and the lock with it
         conn = self.db.engine.connect()
-        got = conn.execute(sa.select(sa.func.pg_try_advisory_lock(*LEADER_LOCK))).scalar()
+        got = dialect.try_leader_lock(conn)
         conn.commit()
         if got:
             self._leader = conn
@@ -113,7 +112,7 @@ class Scheduler:
     def step_down(self) -> None:
         if self._leader is not None:
             try:
-                self._leader.execute(sa.select(sa.func.pg_advisory_unlock(*LEADER_LOCK)))
+                dialect.release_leader_lock(self._leader)
                 self._leader.commit()
             finally:
                 self._leader.close()
@@ -200,7 +199,7 @@ class Scheduler:
 
     def _claim(self, job: Job, tick: datetime) -> bool:
         with self.db.transaction() as conn:
-            insert = pg_insert(job_runs) if conn.dialect.name == "postgresql" else sqlite_insert(job_runs)
+            insert = dialect.insert(conn, job_runs)
             row: dict[str, Any] = {
                 "job": job.name,
                 "tick": tick,

@@ -29,6 +29,7 @@ from leadpool.scheduler.service import JobResult
 from leadpool.sla.model import step_due
 from leadpool.storage.batch import direct, direct_many
 from leadpool.storage.db import Database
+from leadpool.storage.dialect import costs_round_trips, index_hint
 from leadpool.storage.tables import HELD, claims, leads, penalties, users
 
 
@@ -58,7 +59,7 @@ def run(db: Database, at: datetime) -> JobResult:
 
 # The held, uncontacted leads claimed long enough ago to be due for some step (working time is
 # never sooner than calendar time): one read for every pool and step.
-_HELD_CLAIMS = (
+_HELD_CLAIMS = index_hint(
     sa.select(
         claims.c.id,
         claims.c.lead_id,
@@ -70,10 +71,11 @@ _HELD_CLAIMS = (
     .select_from(leads)
     .join(claims, sa.and_(claims.c.lead_id == leads.c.id, claims.c.released_at.is_(None)))
     .where(HELD, claims.c.claimed_at <= sa.bindparam("claimed_before"))
-    .order_by(claims.c.claimed_at, claims.c.id)
+    .order_by(claims.c.claimed_at, claims.c.id),
     # From the few held leads, not from every claim ever made before the cut-off (SQLite's guess
     # without statistics, since claims.claimed_at has an index of its own).
-    .with_hint(leads, "INDEXED BY ix_leads_held", "sqlite")
+    leads,
+    "ix_leads_held",
 )
 _EMAILS = sa.select(users.c.id, users.c.email)
 
@@ -317,7 +319,7 @@ def _first_response(conn: Connection, org: CurrentOrg, at: datetime, result: Job
             (holder, *_managers_of(o, holder)) if holder else _pool_managers(org, pool.team if pool else None)
         )
         result.alerts.append(Alert("sla.first_response", what, at, tuple(to), row.id))
-    if conn.dialect.name == "postgresql":
+    if costs_round_trips(conn):
         conn.execute(_MISSED, {"ids": [r.id for r in rows]})
     else:  # the driver's executemany: SQLAlchemy re-renders an expanding IN on every call
         direct_many(conn, _MISSED_ONE, [{"lead": r.id} for r in rows])
