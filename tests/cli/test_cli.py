@@ -82,7 +82,7 @@ def test_import_keeps_good_rows_and_reports_bad_ones_by_line(
     csv = tmp_path / "export.csv"
     csv.write_text(
         "Email,Company,Score,Competitor,\n"
-        'ann@alpha.example,Alpha,99.5,No,\n'
+        "ann@alpha.example,Alpha,99.5,No,\n"
         "bob@beta.example,Beta,high,No,\n"
         "cid@gamma.example,Gamma,55,Yes,\n"
         "N/A,Delta,30,No,\n"

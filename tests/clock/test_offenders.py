@@ -75,7 +75,10 @@ def _claims_until_refused(db: Database, ana: Person) -> tuple[int, ClaimRefused]
         made += 1
 
 
-@pytest.mark.parametrize(("run_after", "penalised"), [(timedelta(days=30, minutes=-1), True), (timedelta(days=30, minutes=1), False)])
+@pytest.mark.parametrize(
+    ("run_after", "penalised"),
+    [(timedelta(days=30, minutes=-1), True), (timedelta(days=30, minutes=1), False)],
+)
 def test_a_breach_counts_for_30_days_after_its_claim(
     db: Database, clock: ManualClock, ana: Person, run_after: timedelta, penalised: bool
 ) -> None:
@@ -85,7 +88,9 @@ def test_a_breach_counts_for_30_days_after_its_claim(
     assert bool(sla.my_penalties(db, ana)) is penalised
 
 
-def test_three_breaches_halve_the_daily_claims_for_7_days(db: Database, clock: ManualClock, ana: Person) -> None:
+def test_three_breaches_halve_the_daily_claims_for_7_days(
+    db: Database, clock: ManualClock, ana: Person
+) -> None:
     later = T0 + timedelta(days=31)
     _breach(db, clock, ana, later, n=2)
     assert sla.my_penalties(db, ana) == []  # two are not yet three

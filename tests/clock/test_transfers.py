@@ -154,10 +154,14 @@ def test_the_transfer_rate_alert_fires_only_above_5_percent(
     t = transfers.request(db, people["ops"], results[0].lead_id or 0, "Warm", "MQL after all")
     transfers.decide(db, people["ops"], t["id"], True)
     clock.advance(timedelta(hours=1))
-    assert [a.details["pool"] for a in transfers.rate_job(db, clock.now()).alerts] == (["Cold"] if alerted else [])
+    assert [a.details["pool"] for a in transfers.rate_job(db, clock.now()).alerts] == (
+        ["Cold"] if alerted else []
+    )
 
 
-def test_the_transfer_rate_looks_back_30_days(db: Database, people: dict[str, Person], clock: ManualClock) -> None:
+def test_the_transfer_rate_looks_back_30_days(
+    db: Database, people: dict[str, Person], clock: ManualClock
+) -> None:
     results = ingest(db, [IntakeItem({"email": f"r{i}@x.example", "score": 30}) for i in range(10)])
     t = transfers.request(db, people["ops"], results[0].lead_id or 0, "Warm", "MQL after all")
     transfers.decide(db, people["ops"], t["id"], True)

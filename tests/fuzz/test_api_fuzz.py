@@ -226,7 +226,9 @@ def _aim_at_real_rows(schema: Any, real: dict[str, list[Any]]) -> None:
     and names almost never do, and a 404 stops at the lookup, short of the logic behind it."""
 
     @schema.hook
-    def flatmap_path_parameters(_context: Any, path_parameters: dict[str, Any] | None) -> st.SearchStrategy[Any]:
+    def flatmap_path_parameters(
+        _context: Any, path_parameters: dict[str, Any] | None
+    ) -> st.SearchStrategy[Any]:
         given = path_parameters or {}
         known = {k: st.sampled_from(real[k]) for k in given if real.get(k)}
         if not known:

@@ -61,6 +61,8 @@ WIDE_ORG = SMALL_ORG.replace("fields:\n", "fields:\n  score: {type: number, min:
 @pytest.fixture
 def org_text() -> str:
     return WIDE_ORG
+
+
 TEXT_FIELDS = ["company", "first_name", "last_name", "phone", "city"]
 HEADER = ["external_id", "email", *TEXT_FIELDS, "score"]
 

@@ -27,6 +27,10 @@ def test_every_example_pool_is_recommended_a_size_under_its_yellow_mark(db: Data
         yellow[pool.name] = marks.yellow
     sizes = health.report(db)
     assert sorted(p["pool"] for p in sizes) == sorted(yellow)
-    over = [(p["pool"], p["recommended"], yellow[p["pool"]]) for p in sizes if p["recommended"][1] >= yellow[p["pool"]]]
+    over = [
+        (p["pool"], p["recommended"], yellow[p["pool"]])
+        for p in sizes
+        if p["recommended"][1] >= yellow[p["pool"]]
+    ]
     assert over == []
     assert all(p["recommended"][1] > 0 for p in sizes), "every pool has reps who may claim from it"

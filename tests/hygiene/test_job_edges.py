@@ -83,7 +83,9 @@ def test_an_unreachable_lead_is_archived_when_invalid_contact_says_archive(db: D
 
 
 @pytest.mark.parametrize(("waiting", "near_empty"), [(9, ["Warm"]), (10, [])])
-def test_a_pool_under_10_leads_is_reported_near_empty(db: Database, waiting: int, near_empty: list[str]) -> None:
+def test_a_pool_under_10_leads_is_reported_near_empty(
+    db: Database, waiting: int, near_empty: list[str]
+) -> None:
     _in(db, *({"email": f"l{i}@x.example", "score": 55} for i in range(waiting)))
     result = hygiene.weekly(db, T0 + timedelta(hours=1))
     assert result.report["near_empty"] == near_empty

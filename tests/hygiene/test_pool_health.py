@@ -355,7 +355,9 @@ def test_leads_unclaimed_for_nurture_after_days_move_to_the_nurture_pool(
     assert moved[0].reason == "age: unclaimed 7 days in Warm; to Spare"
 
 
-AUTO_ASSIGN_ORG = ORG.replace("action: partner, partner_team: Partner, handoff_hours: 4", "action: auto_assign")
+AUTO_ASSIGN_ORG = ORG.replace(
+    "action: partner, partner_team: Partner, handoff_hours: 4", "action: auto_assign"
+)
 
 
 @pytest.mark.parametrize("org_text", [AUTO_ASSIGN_ORG])
@@ -369,7 +371,9 @@ def test_auto_assign_overflow_pushes_the_excess_round_robin_to_the_pools_claimer
     with db.engine.connect() as conn:
         owners = [
             r.owner_id
-            for r in conn.execute(sa.select(leads.c.owner_id).where(leads.c.id.in_(ids), leads.c.status == "claimed"))
+            for r in conn.execute(
+                sa.select(leads.c.owner_id).where(leads.c.id.in_(ids), leads.c.status == "claimed")
+            )
         ]
     # Busy is claimed by the top tier: r1 and r2 take two each, nobody outside the pool's claimers.
     assert sorted(owners) == sorted([who["r1"].id, who["r1"].id, who["r2"].id, who["r2"].id])
@@ -398,7 +402,9 @@ def test_rebalancing_defaults_move_past_300_and_escalate_the_oldest_20_percent_p
     assert health.rebalance_job(db, T0 + timedelta(hours=36, minutes=1)).counts["escalated_age"] == 60
 
 
-@pytest.mark.parametrize(("contact_after", "flagged"), [(timedelta(hours=4), False), (timedelta(hours=4, minutes=6), True)])
+@pytest.mark.parametrize(
+    ("contact_after", "flagged"), [(timedelta(hours=4), False), (timedelta(hours=4, minutes=6), True)]
+)
 def test_slow_claim_to_contact_over_4_hours_flags_a_capacity_problem(
     db: Database, clock: ManualClock, who: dict[str, Any], contact_after: timedelta, flagged: bool
 ) -> None:

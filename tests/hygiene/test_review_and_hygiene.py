@@ -235,7 +235,9 @@ def test_recycle_sends_a_review_lead_to_the_recycling_pool_unclaimed(
 ) -> None:
     assert "recycle_pool: Recycle" in org_text
     lead_id = _in(db, {"email": "low@x.example", "score": 10})[0].lead_id
-    assert decide(db, who["ops"], [lead_id], Verdict.recycle, reason="re-engage in spring")["done"] == [lead_id]
+    assert decide(db, who["ops"], [lead_id], Verdict.recycle, reason="re-engage in spring")["done"] == [
+        lead_id
+    ]
     row = _row(db, lead_id)
     assert (row.status, row.review_reason, row.owner_id) == ("available", None, None)
     last = get_lead(db, who["ops"], lead_id)["events"][-1]

@@ -279,7 +279,9 @@ def test_an_assigned_lead_makes_one_notice_for_its_rep_however_often_the_job_run
 
 # Four senders and the receiver share two cores: on a loaded machine a 2 s attempt can time out
 # after the receiver got it, and that attempt counts as failed. The race is about taking, not timing.
-@pytest.mark.parametrize("org_text", [ORG.replace("jitter: 0, timeout_seconds: 2}", "jitter: 0, timeout_seconds: 30}")])
+@pytest.mark.parametrize(
+    "org_text", [ORG.replace("jitter: 0, timeout_seconds: 2}", "jitter: 0, timeout_seconds: 30}")]
+)
 def test_racing_senders_send_each_delivery_once(
     db: Database,
     db_url: str,

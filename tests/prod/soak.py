@@ -104,7 +104,12 @@ async def _client(
             method, path, body, who = {
                 "intake": ("POST", "/api/v1/leads", None, tokens["ops"]),
                 "claim": ("POST", f"/api/v1/pools/{rng.choice(['Hot', 'Open', 'Open'])}/claims", {}, rep),
-                "contact": ("POST", f"/api/v1/leads/{held[-1] if held else 0}/contact", {"channel": "call"}, rep),
+                "contact": (
+                    "POST",
+                    f"/api/v1/leads/{held[-1] if held else 0}/contact",
+                    {"channel": "call"},
+                    rep,
+                ),
                 "pools": ("GET", "/api/v1/pools", None, rep),
                 "preview": ("GET", "/api/v1/pools/Open/leads?limit=20", None, rep),
                 "health": ("GET", "/api/v1/health/pools", None, tokens["manager"]),
@@ -112,7 +117,11 @@ async def _client(
             headers = {"Authorization": f"Bearer {who}"}
             if action == "intake":
                 key = next(keys)
-                body = {"email": f"s{key}@soak{key % 997}.example", "company": f"Soak {key}", "score": rng.randint(1, 99)}
+                body = {
+                    "email": f"s{key}@soak{key % 997}.example",
+                    "company": f"Soak {key}",
+                    "score": rng.randint(1, 99),
+                }
                 headers["Idempotency-Key"] = f"soak-{key}"
             started = time.perf_counter()
             try:

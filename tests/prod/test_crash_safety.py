@@ -152,7 +152,9 @@ def check(url: str, reports: list[Any]) -> Counter[str]:
         claimed_events = conn.execute(
             sa.select(events.c.lead_id, events.c.rep_id).where(events.c.type == "lead.claimed")
         ).all()
-        routed = set(conn.execute(sa.select(events.c.lead_id).where(events.c.type == "lead.routed")).scalars())
+        routed = set(
+            conn.execute(sa.select(events.c.lead_id).where(events.c.type == "lead.routed")).scalars()
+        )
         emails = dict(conn.execute(sa.select(users.c.email, users.c.id)).all())
     db.dispose()
 
@@ -183,7 +185,11 @@ def test_kill_9_of_a_server_and_the_leading_scheduler_on_postgres(pg: str, tmp_p
     ops, reps = prepare(pg)
     # A password in the URL (trust auth ignores it) that must never reach a log line.
     url = str(sa.make_url(pg).set(password=SECRET).render_as_string(hide_password=False))
-    env = {"LEADPOOL_SCHEDULER_IN_SERVER": "false", "LEADPOOL_LOG_FORMAT": "json", "LEADPOOL_TICK_SECONDS": "1"}
+    env = {
+        "LEADPOOL_SCHEDULER_IN_SERVER": "false",
+        "LEADPOOL_LOG_FORMAT": "json",
+        "LEADPOOL_TICK_SECONDS": "1",
+    }
     a, b = server(tmp_path, "a", url, **env).start(), server(tmp_path, "b", url, **env).start()
     s1, s2 = scheduler(tmp_path, "s1", url, **env).start(), scheduler(tmp_path, "s2", url, **env).start()
     for s in (s1, s2):

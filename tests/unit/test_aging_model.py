@@ -95,7 +95,14 @@ def test_a_boost_lifts_into_the_top_percent_and_says_so() -> None:
     assert p.boost_percent == 30
     assert p.done == ("priority into the top 30%",)
     assert p.reason == "unclaimed 24 h in Warm: priority into the top 30%"
-    assert (p.step, p.flag, p.move_to, p.archive, p.alert, p.force_assign) == (1, None, None, False, False, False)
+    assert (p.step, p.flag, p.move_to, p.archive, p.alert, p.force_assign) == (
+        1,
+        None,
+        None,
+        False,
+        False,
+        False,
+    )
     assert p.high_value is None
 
 

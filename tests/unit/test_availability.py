@@ -20,7 +20,9 @@ def rep(**kw: object) -> Rep:
     return Rep(**{**base, **kw})  # type: ignore[arg-type]
 
 
-def busy(r: Rep, now: datetime = MON_10, max_open: int | None = None, team: TeamLoad | None = None) -> str | None:
+def busy(
+    r: Rep, now: datetime = MON_10, max_open: int | None = None, team: TeamLoad | None = None
+) -> str | None:
     return unavailable(r, now, max_open=max_open, team=team)
 
 
@@ -62,13 +64,17 @@ def test_an_offline_rep_is_skipped_with_their_reason_when_they_gave_one() -> Non
         (time(18, 0, 1), False),
     ],
 )
-def test_working_hours_include_the_opening_second_and_exclude_the_closing_one(local: time, working: bool) -> None:
+def test_working_hours_include_the_opening_second_and_exclude_the_closing_one(
+    local: time, working: bool
+) -> None:
     # Berlin is UTC+1 in January: the rep's 08:00 is 07:00 UTC.
     now = datetime.combine(MON_10.date(), local, tzinfo=UTC) - timedelta(hours=1)
     reason = busy(rep(hours=OFFICE, timezone="Europe/Berlin"), now)
     assert (reason is None) is working
     if not working:
-        assert reason is not None and reason.startswith("outside working hours (08:00-18:00 Europe/Berlin; next from")
+        assert reason is not None and reason.startswith(
+            "outside working hours (08:00-18:00 Europe/Berlin; next from"
+        )
 
 
 def test_before_opening_the_next_opening_is_the_same_morning() -> None:
@@ -161,7 +167,10 @@ def test_checks_come_in_order_absence_presence_hours_load() -> None:
 
 def test_a_team_at_its_cap_stops_its_reps_and_says_which_team() -> None:
     team = TeamLoad(Caps(day=10), "America/New_York", {"day": 10})
-    assert busy(rep(team="West"), team=team) == "team West day cap reached: 10/10 (resets Tue 2026-01-06 00:00 America/New_York)"
+    assert (
+        busy(rep(team="West"), team=team)
+        == "team West day cap reached: 10/10 (resets Tue 2026-01-06 00:00 America/New_York)"
+    )
     assert busy(rep(team="West"), team=TeamLoad(Caps(day=10), "UTC", {"day": 9})) is None
 
 

@@ -59,7 +59,9 @@ def test_a_value_at_the_documented_limit_is_taken(field: str, value: object) -> 
         ("seats", 10**15 + 1, "the largest number accepted is 1,000,000,000,000,000"),
     ],
 )
-def test_one_past_the_documented_limit_is_refused_naming_the_field(field: str, value: object, said: str) -> None:
+def test_one_past_the_documented_limit_is_refused_naming_the_field(
+    field: str, value: object, said: str
+) -> None:
     values, problems = normalise({field: value}, TYPES)
     assert field not in values
     assert [p.where for p in problems] == [field]
@@ -92,7 +94,11 @@ def _alert(kind: str, level: str | None) -> Alert:
 
 def test_a_channel_carries_only_its_roles_kinds_and_levels() -> None:
     narrow = Channel(
-        name="ops-red", type="webhook", url="https://hooks.example/x", roles=[Role.ops], kinds=["alert.*"],
+        name="ops-red",
+        type="webhook",
+        url="https://hooks.example/x",
+        roles=[Role.ops],
+        kinds=["alert.*"],
         min_level="red",
     )
     ops = Channel(name="ops", type="webhook", url="https://hooks.example/o", roles=[Role.ops])

@@ -52,9 +52,9 @@ def test_a_batch_that_would_pass_the_hourly_limit_is_refused_whole() -> None:
     assert r.retry_after == three[0] + timedelta(hours=1)
     assert "(3 in the last hour)" in r.message
     # Five more need all three gone: the newest must age out too.
-    assert refused(Limits(hourly_claims=5), standing(hour_claims=three), n=5).retry_after == three[2] + timedelta(
-        hours=1
-    )
+    assert refused(Limits(hourly_claims=5), standing(hour_claims=three), n=5).retry_after == three[
+        2
+    ] + timedelta(hours=1)
 
 
 def test_the_hours_window_frees_exactly_an_hour_after_the_claim_that_must_age_out() -> None:
@@ -108,7 +108,11 @@ def test_cooldown_ends_exactly_its_length_after_the_last_claim() -> None:
 
 
 def test_claims_exactly_the_cooldown_apart_are_not_consecutive() -> None:
-    just_under = [NOW - timedelta(minutes=1), NOW - timedelta(minutes=16) + SEC, NOW - timedelta(minutes=31) + 2 * SEC]
+    just_under = [
+        NOW - timedelta(minutes=1),
+        NOW - timedelta(minutes=16) + SEC,
+        NOW - timedelta(minutes=31) + 2 * SEC,
+    ]
     assert refused(COOLDOWN, standing(recent_actions=just_under)).limit == "cooldown"
     apart = [NOW - timedelta(minutes=1), NOW - timedelta(minutes=16), NOW - timedelta(minutes=31) + SEC]
     assert refuse(COOLDOWN, standing(recent_actions=apart)) is None
@@ -215,7 +219,9 @@ def test_the_order_of_the_count_limits() -> None:
 PENALTY_ENDS = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
 
 
-def penalty(kind: str = "reduced_quota", factor: float | None = 0.5, ends_at: datetime = PENALTY_ENDS) -> Penalty:
+def penalty(
+    kind: str = "reduced_quota", factor: float | None = 0.5, ends_at: datetime = PENALTY_ENDS
+) -> Penalty:
     return Penalty(kind=kind, factor=factor, ends_at=ends_at, reason="3 SLA breaches in 30 days")
 
 
@@ -238,7 +244,9 @@ def test_a_reduced_quota_cuts_the_daily_limit_rounding_down() -> None:
     assert refuse(limits, standing(claims_today=6, penalty=penalty())) is None
     r = refused(limits, standing(claims_today=7, penalty=penalty()))
     assert (r.limit, r.value, r.current) == ("reduced_quota", 7, 7)
-    assert r.message == "your daily quota is cut to 7 until 2026-03-09T09:00:00+00:00: 3 SLA breaches in 30 days"
+    assert (
+        r.message == "your daily quota is cut to 7 until 2026-03-09T09:00:00+00:00: 3 SLA breaches in 30 days"
+    )
     # It passes at midnight, or when the penalty ends if that comes first.
     assert r.retry_after == MIDNIGHT
     soon = NOW + timedelta(hours=2)

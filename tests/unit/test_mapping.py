@@ -123,13 +123,15 @@ def test_unmapped_error_refuses_each_json_line_with_an_unknown_key_and_reads_the
     assert [(p.where, p.message) for p in got[1].problems] == [("line 2", "unmapped keys: shoe_size")]
 
 
-@pytest.mark.parametrize("placeholder", ["", "Select", "N/A", "na", "-", "--", "None", "NULL", "nil", "unknown", "TBD", "?"])
+@pytest.mark.parametrize(
+    "placeholder", ["", "Select", "N/A", "na", "-", "--", "None", "NULL", "nil", "unknown", "TBD", "?"]
+)
 def test_every_default_placeholder_means_an_empty_cell(placeholder: str) -> None:
     (row,) = rows(f"email,company\na@x.example,{placeholder}\n", Mapping())
     assert row.raw == {"email": "a@x.example"}
 
 
 def test_an_empty_thousands_separator_means_numbers_are_not_grouped() -> None:
-    plain, grouped = rows("company_size\n1200\n\"1,200\"\n", Mapping(thousands=""))
+    plain, grouped = rows('company_size\n1200\n"1,200"\n', Mapping(thousands=""))
     assert normalise(plain.raw, TYPES)[0] == {"company_size": 1200}
     assert [(p.where, "ambiguous" in p.message) for p in grouped.problems] == [("company_size", True)]

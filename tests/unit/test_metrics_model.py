@@ -123,7 +123,14 @@ def test_the_percentile_agrees_with_its_definition_at_every_whole_percent(histog
 
 @pytest.mark.parametrize(
     ("depletion", "reading"),
-    [(None, None), (1.0001, "shrinking"), (2, "shrinking"), (1, "stable"), (0.9999, "growing"), (0, "growing")],
+    [
+        (None, None),
+        (1.0001, "shrinking"),
+        (2, "shrinking"),
+        (1, "stable"),
+        (0.9999, "growing"),
+        (0, "growing"),
+    ],
 )
 def test_depletion_over_one_is_a_shrinking_pool_at_one_stable_under_growing(
     depletion: float | None, reading: str | None
@@ -331,7 +338,15 @@ TIERS = Metrics().quality_tiers  # hot 80, warm 50, cold 0
 
 @pytest.mark.parametrize(
     ("score", "tier"),
-    [(100, "hot"), (80, "hot"), (79.9, "warm"), (50, "warm"), (49.9, "cold"), (0, "cold"), (-1, "below tiers")],
+    [
+        (100, "hot"),
+        (80, "hot"),
+        (79.9, "warm"),
+        (50, "warm"),
+        (49.9, "cold"),
+        (0, "cold"),
+        (-1, "below tiers"),
+    ],
 )
 def test_a_score_is_in_the_first_tier_whose_lowest_score_it_reaches(score: float, tier: str) -> None:
     assert tier_of(score, TIERS) == tier

@@ -32,8 +32,14 @@ def _alert(kind: str, level: str | None = None) -> Alert:
 
 
 def test_an_alert_travels_as_a_plain_dict_with_every_field() -> None:
-    alert = Alert("sla.breach", "Lead 7 waits", AT, to=("a@x.example", "b@x.example"), lead_id=7,
-                  details={"level": "red", "pool": "Hot"})
+    alert = Alert(
+        "sla.breach",
+        "Lead 7 waits",
+        AT,
+        to=("a@x.example", "b@x.example"),
+        lead_id=7,
+        details={"level": "red", "pool": "Hot"},
+    )
     assert alert.as_dict() == {
         "kind": "sla.breach",
         "message": "Lead 7 waits",
@@ -50,7 +56,9 @@ def test_an_alert_is_as_loud_as_the_level_it_names(level: str) -> None:
 
 
 @pytest.mark.parametrize("details", [{}, {"level": None}, {"level": "loud"}, {"level": "RED"}, {"level": ""}])
-def test_an_alert_without_a_known_level_is_an_escalation_and_counts_as_red(details: dict[str, object]) -> None:
+def test_an_alert_without_a_known_level_is_an_escalation_and_counts_as_red(
+    details: dict[str, object],
+) -> None:
     assert level_of(Alert("x", "m", AT, details=details)) is Level.red
 
 
@@ -139,7 +147,9 @@ def test_url_env_and_secret_env_take_environment_variable_names(name: str) -> No
 
 
 @pytest.mark.parametrize("key", ["url_env", "secret_env"])
-@pytest.mark.parametrize("value", ["https://hooks.example/token", "1HOOK", "HOOK-URL", "HOOK URL", "HOOK_URL\n"])
+@pytest.mark.parametrize(
+    "value", ["https://hooks.example/token", "1HOOK", "HOOK-URL", "HOOK URL", "HOOK_URL\n"]
+)
 def test_a_pasted_url_or_odd_name_is_no_environment_variable_and_is_not_echoed(key: str, value: str) -> None:
     given = {"url_env": "HOOK_URL", key: value} if key == "secret_env" else {key: value}
     with pytest.raises(ValidationError) as refused:
@@ -188,13 +198,19 @@ def test_a_channel_for_no_role_that_is_told_carries_nothing() -> None:
 
 def test_an_alert_no_role_wants_goes_nowhere_even_on_a_channel_for_every_role() -> None:
     everyone = Channel(name="all", type="webhook", url=HOOK, roles=None)
-    assert Notifications(channels=[everyone], routing={}).channels_for(_alert("alert.depth", "critical")) == []
+    assert (
+        Notifications(channels=[everyone], routing={}).channels_for(_alert("alert.depth", "critical")) == []
+    )
 
 
 def test_rep_notices_are_carried_when_a_channel_takes_either_kind() -> None:
     def notes(*kinds: str, roles: list[Role] | None = None, min_level: str = "info") -> Notifications:
         return Notifications(
-            channels=[Channel(name="c", type="webhook", url=HOOK, kinds=list(kinds), roles=roles, min_level=min_level)]
+            channels=[
+                Channel(
+                    name="c", type="webhook", url=HOOK, kinds=list(kinds), roles=roles, min_level=min_level
+                )
+            ]
         )
 
     assert notes("lead.assigned").carries_rep_notices()
@@ -217,14 +233,21 @@ def test_rep_notices_are_carried_by_an_extra_channel() -> None:
 def test_retry_defaults_are_the_documented_ones() -> None:
     """README: retried after 30 s, doubling up to 1 h, 6 attempts in all, 5 s timeout."""
     retry = Retry()
-    assert (retry.attempts, retry.backoff_seconds, retry.factor, retry.max_backoff_seconds) == (6, 30, 2, 3600)
+    assert (retry.attempts, retry.backoff_seconds, retry.factor, retry.max_backoff_seconds) == (
+        6,
+        30,
+        2,
+        3600,
+    )
     assert (retry.jitter, retry.timeout_seconds) == (0.1, 5)
 
 
 STEADY = Retry(jitter=0)
 
 
-@pytest.mark.parametrize(("attempts", "seconds"), [(1, 30), (2, 60), (3, 120), (4, 240), (7, 1920), (8, 3600)])
+@pytest.mark.parametrize(
+    ("attempts", "seconds"), [(1, 30), (2, 60), (3, 120), (4, 240), (7, 1920), (8, 3600)]
+)
 def test_the_wait_starts_at_backoff_and_doubles_up_to_the_cap(attempts: int, seconds: float) -> None:
     assert backoff(STEADY, attempts, spread=1) == timedelta(seconds=seconds)
 

@@ -159,7 +159,9 @@ def test_an_audience_without_keys_matches_everyone() -> None:
         (Audience(territories=["US-CA"]), who(territories=("US-CA",)), who(territories=("US-NY",))),
     ],
 )
-def test_each_key_of_an_audience_decides_on_its_own(audience: Audience, fits: Person, misfits: Person) -> None:
+def test_each_key_of_an_audience_decides_on_its_own(
+    audience: Audience, fits: Person, misfits: Person
+) -> None:
     assert matches(audience, fits)
     assert not matches(audience, misfits)
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 from leadpool.org.schema import Ordering, Pool, PriorityWeights
 from leadpool.pools.priority import priority
 
-HOT = Pool(name="Hot", priority=PriorityWeights(score_weight=2.0, source_values={"demo_request": 30, "recycled": -10}))
+HOT = Pool(
+    name="Hot",
+    priority=PriorityWeights(score_weight=2.0, source_values={"demo_request": 30, "recycled": -10}),
+)
 
 
 def test_priority_is_score_times_weight_plus_the_source_value() -> None:

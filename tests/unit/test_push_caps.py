@@ -87,8 +87,14 @@ RESETS = {
 def test_a_cap_refuses_at_the_cap_and_allows_one_below(period: str) -> None:
     caps = Caps(**{period: 3})  # type: ignore[arg-type]
     assert cap_reached(caps, {period: 2}, MON_10, "UTC") is None
-    assert cap_reached(caps, {period: 3}, MON_10, "UTC") == f"{period} cap reached: 3/3 (resets {RESETS[period]})"
-    assert cap_reached(caps, {period: 4}, MON_10, "UTC") == f"{period} cap reached: 4/3 (resets {RESETS[period]})"
+    assert (
+        cap_reached(caps, {period: 3}, MON_10, "UTC")
+        == f"{period} cap reached: 3/3 (resets {RESETS[period]})"
+    )
+    assert (
+        cap_reached(caps, {period: 4}, MON_10, "UTC")
+        == f"{period} cap reached: 4/3 (resets {RESETS[period]})"
+    )
 
 
 @pytest.mark.parametrize("period", ["hour", "day", "week", "month"])
@@ -100,7 +106,10 @@ def test_leads_counted_in_another_period_do_not_fill_this_one(period: str) -> No
 
 
 def test_a_cap_of_zero_refuses_even_a_rep_given_nothing_yet() -> None:
-    assert cap_reached(Caps(week=0), {}, MON_10, "UTC") == "week cap reached: 0/0 (resets Mon 2026-01-12 00:00 UTC)"
+    assert (
+        cap_reached(Caps(week=0), {}, MON_10, "UTC")
+        == "week cap reached: 0/0 (resets Mon 2026-01-12 00:00 UTC)"
+    )
 
 
 def test_the_shortest_full_period_is_the_one_reported() -> None:
@@ -145,7 +154,9 @@ def _people() -> tuple[Situation, Rep, Rep]:
         for i, email in enumerate(("ana@x.example", "ben@x.example"), start=1)
     )
     org = loaded.org
-    situation = Situation(MON_10, {"ana@x.example": ana, "ben@x.example": ben}, {}, org.push.max_open, False, {})
+    situation = Situation(
+        MON_10, {"ana@x.example": ana, "ben@x.example": ben}, {}, org.push.max_open, False, {}
+    )
     return situation, ana, ben
 
 

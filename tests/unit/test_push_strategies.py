@@ -263,7 +263,9 @@ def test_the_first_territory_entry_matching_every_key_wins_case_insensitively() 
 
 def test_a_territory_naming_a_rep_gives_them_the_lead() -> None:
     west, where = team()
-    result = plan("t", Assign(strategy=[Strategy.territory], territories=TERRITORIES), {"country": "CH"}, west, where)
+    result = plan(
+        "t", Assign(strategy=[Strategy.territory], territories=TERRITORIES), {"country": "CH"}, west, where
+    )
     assert result.rep is where.reps["ben@x"]
     assert (result.strategy, result.segment) == ("territory", "t/territory[1]")
     assert result.message == "assigned to Ben by territory"
@@ -348,7 +350,9 @@ def test_an_offer_goes_to_as_many_different_reps_as_asked_in_rotation_order() ->
 def test_an_offer_to_more_reps_than_are_free_goes_to_all_who_are() -> None:
     people = reps(1, 1, 1)
     people[1].online = False
-    result = plan("h", Assign(strategy=[Strategy.round_robin], offer=Offer(to=3)), {}, people, situation(people))
+    result = plan(
+        "h", Assign(strategy=[Strategy.round_robin], offer=Offer(to=3)), {}, people, situation(people)
+    )
     assert [r.name for r in result.offer_to] == ["R0", "R2"]
 
 
@@ -364,7 +368,9 @@ def test_with_nobody_free_the_lead_goes_to_the_fallback() -> None:
 def test_with_nobody_free_and_no_fallback_the_lead_stays_in_its_pool() -> None:
     people = reps(1)
     people[0].online = False
-    result = plan("a", Assign(strategy=[Strategy.account_owner, Strategy.round_robin]), {}, people, situation(people))
+    result = plan(
+        "a", Assign(strategy=[Strategy.account_owner, Strategy.round_robin]), {}, people, situation(people)
+    )
     assert result.rep is None and result.offer_to == [] and result.strategy is None
     assert result.message == "stays in the pool: no available rep (no known account)"
     assert Plan().message == "stays in the pool: no available rep"

@@ -132,7 +132,6 @@ fallback: B
     assert book.qualifier.settings.min_score == 40
 
 
-
 def test_a_rule_named_like_a_pools_push_settings_is_refused() -> None:
     """Push settings are looked up by rule name, then by 'pool NAME': a rule called 'pool A' would
     silently push under pool A's settings, or lend A's leads its own."""

@@ -31,17 +31,23 @@ def berlin(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
     return datetime(2026, 1, day, hour, minute, second, tzinfo=UTC) - timedelta(hours=1)
 
 
-def window(release: Release | None, now: datetime, who: Person | None = None, claimers: Sequence[str] = ()) -> Window:
+def window(
+    release: Release | None, now: datetime, who: Person | None = None, claimers: Sequence[str] = ()
+) -> Window:
     return check(Pool(name="Cold", release=release), None, who or rep(), now, ZONE, claimers)
 
 
-def refusal(release: Release, now: datetime, who: Person | None = None, claimers: Sequence[str] = ()) -> Refusal:
+def refusal(
+    release: Release, now: datetime, who: Person | None = None, claimers: Sequence[str] = ()
+) -> Refusal:
     r = window(release, now, who, claimers).refusal
     assert r is not None, "expected a refusal"
     return r
 
 
-def released_before(release: Release, now: datetime, who: Person | None = None, claimers: Sequence[str] = ()) -> datetime:
+def released_before(
+    release: Release, now: datetime, who: Person | None = None, claimers: Sequence[str] = ()
+) -> datetime:
     w = window(release, now, who, claimers)
     assert w.refusal is None, w.refusal
     assert w.released_before is not None
@@ -143,8 +149,12 @@ def test_a_fractional_window_is_shown_as_it_was_written() -> None:
 
 def test_drop_times_follow_the_orgs_wall_clock_across_daylight_saving() -> None:
     # Berlin moves to summer time on 29 March 2026: 08:00 is 07:00 UTC before and 06:00 UTC after.
-    assert released_before(RELEASE, datetime(2026, 3, 28, 7, 0, tzinfo=UTC)) == datetime(2026, 3, 28, 7, 0, tzinfo=UTC)
-    assert released_before(RELEASE, datetime(2026, 3, 30, 6, 0, tzinfo=UTC)) == datetime(2026, 3, 30, 6, 0, tzinfo=UTC)
+    assert released_before(RELEASE, datetime(2026, 3, 28, 7, 0, tzinfo=UTC)) == datetime(
+        2026, 3, 28, 7, 0, tzinfo=UTC
+    )
+    assert released_before(RELEASE, datetime(2026, 3, 30, 6, 0, tzinfo=UTC)) == datetime(
+        2026, 3, 30, 6, 0, tzinfo=UTC
+    )
     r = refusal(RELEASE, datetime(2026, 3, 30, 6, 0, tzinfo=UTC) - SEC)
     assert r.retry_after == datetime(2026, 3, 30, 6, 0, tzinfo=UTC)
 
@@ -300,7 +310,9 @@ def test_rotation_slots_follow_the_orgs_wall_clock_across_daylight_saving() -> N
 
 # Rotation with scheduled releases: the slot owner's rights
 
-SCHEDULED = Release(every_hours=2, first=time(8, 0), last=time(16, 0), claim_window_minutes=15, rotation_minutes=30)
+SCHEDULED = Release(
+    every_hours=2, first=time(8, 0), last=time(16, 0), claim_window_minutes=15, rotation_minutes=30
+)
 
 
 def test_the_slot_owner_claims_the_drop_for_their_whole_slot() -> None:
