@@ -28,5 +28,5 @@ def test_a_cherry_picker_takes_the_best_lead_on_the_page_not_beyond_it(
         assert result.pool == "Cold"
         ids.append(result.lead_id)
     with db.engine.connect() as conn:
-        best = conn.execute(_BEST, {"pool": current(db).pool_ids["Cold"]}).scalar()
+        best = conn.execute(_BEST.statement, {"pool": current(db).pool_ids["Cold"]}).scalar()
     assert best == ids[40]

@@ -19,12 +19,12 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from leadpool.api.app import create_app
-from leadpool.claims.service import REP_LOCK_SPACE
 from leadpool.identity.service import issue_token, person_by_email
 from leadpool.leads.service import IntakeItem, ingest
 from leadpool.org import service as orgs
 from leadpool.settings import Settings
 from leadpool.storage.db import Database
+from leadpool.storage.dialect import REP_LOCK_SPACE
 from leadpool.storage.tables import claims, events, job_runs, leads
 
 from ..conftest import SMALL_ORG, _admin, fresh_url, pg_url
@@ -123,7 +123,9 @@ def test_losing_postgres_mid_request_is_a_503_and_the_retry_takes_effect_once(pg
             with direct.connect() as holder:
                 holder.execute(sa.select(sa.func.pg_advisory_lock(REP_LOCK_SPACE, rob.id)))
                 claiming = threading.Thread(
-                    target=lambda: answer.update(r=client.post("/api/v1/pools/Cold/claims", json={}, headers=as_rob))
+                    target=lambda: answer.update(
+                        r=client.post("/api/v1/pools/Cold/claims", json={}, headers=as_rob)
+                    )
                 )
                 claiming.start()
                 deadline = time.monotonic() + 30
@@ -159,7 +161,9 @@ def test_losing_postgres_mid_request_is_a_503_and_the_retry_takes_effect_once(pg
             assert conn.execute(sa.select(sa.func.count()).select_from(leads)).scalar() == 2
             # The cut claim left nothing: one claim and one claim event, both from the retry.
             assert conn.execute(sa.select(claims.c.lead_id)).scalars().all() == [first]
-            claimed = conn.execute(sa.select(events.c.lead_id).where(events.c.type == "lead.claimed")).scalars()
+            claimed = conn.execute(
+                sa.select(events.c.lead_id).where(events.c.type == "lead.claimed")
+            ).scalars()
             assert list(claimed) == [first]
     finally:
         db.dispose()
@@ -194,7 +198,9 @@ def test_settings_come_from_a_file_and_the_environment_wins(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = tmp_path / "leadpool.toml"
-    config.write_text('port = 9001\nworkers = 4\ndatabase_url = "postgresql://u:pw@db/lp"\n', encoding="utf-8")
+    config.write_text(
+        'port = 9001\nworkers = 4\ndatabase_url = "postgresql://u:pw@db/lp"\n', encoding="utf-8"
+    )
     monkeypatch.setenv("LEADPOOL_CONFIG", str(config))
     monkeypatch.setenv("LEADPOOL_WORKERS", "2")
     settings = Settings()
@@ -263,7 +269,11 @@ def test_serve_with_workers_runs_several_processes_and_one_scheduler(pg: str, tm
         with httpx.Client(timeout=30) as http:
             headers = {"Authorization": f"Bearer {token}"}
             for i in range(20):
-                r = http.post(f"{many.url}/api/v1/leads", json={"email": f"w{i}@w.example", "score": 20}, headers=headers)
+                r = http.post(
+                    f"{many.url}/api/v1/leads",
+                    json={"email": f"w{i}@w.example", "score": 20},
+                    headers=headers,
+                )
                 assert r.status_code == 201, r.text
         engine = sa.create_engine(pg, poolclass=sa.pool.NullPool)
         deadline = time.monotonic() + 30

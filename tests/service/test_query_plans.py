@@ -27,7 +27,7 @@ def _plan(sqlite_template: Path, statement: Any) -> str:
     return "\n".join(str(r[-1]) for r in rows)
 
 
-@pytest.mark.parametrize("statement", [_HELD_CLAIMS], ids=["sla held claims"])
+@pytest.mark.parametrize("statement", [_HELD_CLAIMS.statement], ids=["sla held claims"])
 def test_the_sla_job_reads_the_held_leads_not_every_claim(sqlite_template: Path, statement: Any) -> None:
     plan = _plan(sqlite_template, statement)
     assert "ix_leads_held" in plan, plan
@@ -38,5 +38,5 @@ def test_the_sla_job_reads_the_held_leads_not_every_claim(sqlite_template: Path,
 def test_a_hint_names_the_index_only_on_sqlite() -> None:
     from sqlalchemy.dialects import postgresql
 
-    sql = str(_HELD_CLAIMS.compile(dialect=postgresql.dialect()))
+    sql = str(_HELD_CLAIMS.statement.compile(dialect=postgresql.dialect()))
     assert "INDEXED BY" not in sql

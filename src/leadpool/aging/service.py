@@ -28,8 +28,8 @@ from leadpool.org.service import CurrentOrg, current
 from leadpool.push import service as push
 from leadpool.scheduler.service import JobResult
 from leadpool.storage import dialect
-from leadpool.storage.batch import direct, direct_many, insert_naming
 from leadpool.storage.db import Database
+from leadpool.storage.hot import Hot, hot, insert_naming
 from leadpool.storage.tables import AVAILABLE, events, leads
 
 
@@ -80,9 +80,9 @@ def _aged_pools(org: CurrentOrg) -> list[tuple[Pool, int, list[Bracket], float]]
 
 def _oldest(db: Database) -> dict[int, dict[int, datetime]]:
     """Per pool and aging step, when its longest-waiting available lead entered the pool. Read
-    every tick: straight to SQLite's driver (storage.batch.direct)."""
+    every tick."""
     with db.engine.connect() as conn:
-        rows = direct(conn, _OLDEST, {})
+        rows = _OLDEST.rows(conn)
     out: dict[int, dict[int, datetime]] = {}
     for pool_id, step, entered in rows:
         if entered is not None:
@@ -90,7 +90,7 @@ def _oldest(db: Database) -> dict[int, dict[int, datetime]]:
     return out
 
 
-_OLDEST = (
+_OLDEST = hot(
     sa.select(leads.c.pool_id, leads.c.aging_step, sa.func.min(leads.c.entered_pool_at))
     .where(AVAILABLE)
     .group_by(leads.c.pool_id, leads.c.aging_step)
@@ -101,7 +101,7 @@ _OLDEST = (
 class _Group:
     """One UPDATE of a bracket: the leads it applies to, what it sets, and what its events say."""
 
-    statement: Any
+    statement: Hot
     plan: Plan
     details: dict[str, Any]
 
@@ -111,7 +111,7 @@ _POOL = sa.bindparam("pool", type_=leads.c.pool_id.type)
 _CUTOFF = sa.bindparam("cutoff", type_=leads.c.entered_pool_at.type)
 _AT = sa.bindparam("at", type_=leads.c.entered_pool_at.type)
 _THRESHOLD = sa.bindparam("threshold", type_=leads.c.priority.type)
-# The events of a bracket's leads, in one executemany (storage.batch.direct_many).
+# The events of a bracket's leads, one statement run for all of them.
 _AGED_COLUMNS = ("lead_id", "type", "at", "pool_id", "reason", "details")
 _AGED = insert_naming(events, _AGED_COLUMNS)
 _DATA = sa.select(leads.c.id, leads.c.data).where(leads.c.id.in_(sa.bindparam("ids", expanding=True)))
@@ -158,13 +158,14 @@ def _age_pool(
         }
         to_alert: list[int] = []
         for group in statements[key]:
-            ids = [r[0] for r in direct(conn, group.statement, params)]
+            # A bracket's groups each bind the part of the tick's values their UPDATE uses.
+            binds = group.statement.binds(conn)
+            ids = [r[0] for r in group.statement.rows(conn, {k: v for k, v in params.items() if k in binds})]
             if not ids:
                 continue
             if not in_cte:  # else the UPDATE logged them in the same statement
-                direct_many(
+                _AGED.many(
                     conn,
-                    _AGED,
                     [
                         {
                             "lead_id": i,
@@ -230,7 +231,7 @@ def _groups(
         condition = high_value_leads[plan.high_value]
         values = _changes(org, plan, boosts)
         update = sa.update(leads).where(sa.and_(base, condition)).values(**values).returning(leads.c.id)
-        groups.append(_Group(_logged(update, plan.reason, details) if in_cte else update, plan, details))
+        groups.append(_Group(hot(_logged(update, plan.reason, details) if in_cte else update), plan, details))
     return groups
 
 
@@ -267,8 +268,7 @@ def _logged(update: Any, reason: str, details: dict[str, Any]) -> Any:
 def _top_threshold(conn: Connection, pool_id: int, top_percent: float) -> float | None:
     """The priority a lead needs to be in the top `top_percent` of the pool's available leads: the
     lead at that rank, counted and read in one statement (none when the pool has no such lead)."""
-    statement = _NTH_PRIORITY(conn)
-    rows = direct(conn, statement, {"pool": pool_id, "percent": float(top_percent)})
+    rows = _NTH_PRIORITY(conn).rows(conn, {"pool": pool_id, "percent": float(top_percent)})
     value = rows[0][0] if rows else None
     return float(value) if value is not None else None
 
@@ -295,7 +295,7 @@ def _nth_priority(whole: Any) -> Any:
     )
 
 
-_NTH_PRIORITY = dialect.PerDialect(lambda d: _nth_priority(lambda x: dialect.truncated(x, d)))
+_NTH_PRIORITY = dialect.PerDialect(lambda d: hot(_nth_priority(lambda x: dialect.truncated(x, d))))
 
 
 def _managers(org: CurrentOrg, pool: Pool) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ from leadpool.notify.service import Alert
 from leadpool.org.schema import Level
 from leadpool.org.service import CurrentOrg
 from leadpool.storage import dialect
-from leadpool.storage.batch import direct
+from leadpool.storage.hot import Hot, hot
 from leadpool.storage.tables import When, alerts, fixed
 
 _EVENT = {
@@ -58,7 +58,7 @@ class _Move:
 
 
 class _Statements(NamedTuple):
-    read: Any
+    read: Hot
     moving: Any
     moving_locked: Any
 
@@ -77,15 +77,17 @@ def _statements(checks: Sequence[str]) -> _Statements:
             alerts.c.check.in_([fixed(c) for c in key]),
             sa.or_(alerts.c.closed_at.is_(None), alerts.c.closed_at >= sa.bindparam("at", type_=When)),
         )
-        read = sa.select(
-            alerts.c.id,
-            alerts.c.check,
-            alerts.c.subject,
-            alerts.c.pool_id,
-            alerts.c.level,
-            alerts.c.details,
-            alerts.c.closed_at,
-        ).where(of)
+        read = hot(
+            sa.select(
+                alerts.c.id,
+                alerts.c.check,
+                alerts.c.subject,
+                alerts.c.pool_id,
+                alerts.c.level,
+                alerts.c.details,
+                alerts.c.closed_at,
+            ).where(of)
+        )
         moving = sa.select(alerts).where(
             of, sa.tuple_(alerts.c.check, alerts.c.subject).in_(sa.bindparam("keys", expanding=True))
         )
@@ -102,7 +104,7 @@ def _episodes(
     only the columns stepping reads."""
     statements = _statements(checks)
     if keys is None:
-        return direct(conn, statements.read, {"at": at})
+        return statements.read.rows(conn, {"at": at})
     query = statements.moving_locked if dialect.locks_rows(conn) else statements.moving
     return list(conn.execute(query, {"at": at, "keys": sorted(keys)}).all())
 

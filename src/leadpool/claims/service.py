@@ -6,13 +6,13 @@
    BEGIN IMMEDIATE), so two claims by the same rep are counted one after the other and cannot
    both slip under a limit.
 2. Read where the rep stands (one aggregate statement, with any repeat-offender penalty: claims.standing,
-   whose REP_LOCK_SPACE and counts callers still import from here) and ask the pure limit check.
+   whose `counts` callers still import from here) and ask the pure limit check.
 3. Take leads: claim-next and batches pick with FOR UPDATE SKIP LOCKED, so concurrent claimers never
    wait on each other's rows; claim-by-id only succeeds while the lead is still available. A
    partial unique index (one open claim per lead) backs the invariant in the database.
 4. Write the claim rows and one event per lead. A refusal writes only its event.
 
-On PostgreSQL steps 1-2 and 3-4 each travel as one pipelined round trip (storage.batch).
+On PostgreSQL steps 1-2 and 3-4 each go to the server together (storage.batch).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from sqlalchemy.engine import Connection
 
 from leadpool.claims import limits as limit_rules
 from leadpool.claims import windows
-from leadpool.claims.standing import REP_LOCK_SPACE as REP_LOCK_SPACE
 from leadpool.claims.standing import counts as counts
 from leadpool.claims.standing import lock_and_count
 from leadpool.errors import ClaimRefused, Conflict, Forbidden, InvalidInput, NotFound, Problem, Refusal
@@ -42,6 +41,7 @@ from leadpool.org.service import CurrentOrg, current
 from leadpool.storage.batch import Batch, Call, write_batch
 from leadpool.storage.db import Database
 from leadpool.storage.dialect import writes_in_cte
+from leadpool.storage.hot import hot
 from leadpool.storage.tables import AVAILABLE, claims, events, leads
 
 
@@ -106,7 +106,7 @@ def claim(
     )
 
 
-# PostgreSQL takes and records in one round trip: pick under SKIP LOCKED (a materialised CTE picks
+# PostgreSQL takes and records in one statement: pick under SKIP LOCKED (a materialised CTE picks
 # exactly once; a plain IN (… LIMIT n) subquery may be re-run inside an UPDATE and take more), mark
 # the leads claimed, and write their claim rows and events from what the UPDATE returned.
 _PG_TAKE = """
@@ -129,8 +129,8 @@ SELECT id, 'lead.claimed', :now, :rep, :pool, :rep, :reason,
 FROM taken
 RETURNING lead_id, CAST(details ->> 'priority' AS double precision)
 """
-_PG_TAKE_NEXT = sa.text(_PG_TAKE.format(by_id="", skip="SKIP LOCKED"))
-_PG_TAKE_BY_ID = sa.text(_PG_TAKE.format(by_id="AND id = :lead", skip=""))
+_PG_TAKE_NEXT = hot(sa.text(_PG_TAKE.format(by_id="", skip="SKIP LOCKED")))
+_PG_TAKE_BY_ID = hot(sa.text(_PG_TAKE.format(by_id="AND id = :lead", skip="")))
 
 # A lead that arrived after the rep's release window opened waits for the next drop (§7).
 _claimable = sa.and_(
@@ -146,13 +146,13 @@ _picked = (
     .cte("picked")
 )
 _mark = {"status": Status.claimed.value, "owner_id": sa.bindparam("rep"), "claimed_at": sa.bindparam("now")}
-_SQLITE_TAKE_NEXT = (
+_SQLITE_TAKE_NEXT = hot(
     sa.update(leads)
     .where(leads.c.id == _picked.c.id, AVAILABLE)
     .values(**_mark)
     .returning(leads.c.id, leads.c.priority)
 )
-_SQLITE_TAKE_BY_ID = (
+_SQLITE_TAKE_BY_ID = hot(
     sa.update(leads)
     .where(leads.c.id == sa.bindparam("lead"), _claimable)
     .values(**_mark)
@@ -160,15 +160,17 @@ _SQLITE_TAKE_BY_ID = (
 )
 
 
-_CLAIM_ROW = sa.insert(claims).values(
-    lead_id=sa.bindparam("c_lead"),
-    rep_id=sa.bindparam("rep"),
-    pool_id=sa.bindparam("pool"),
-    kind="claim",
-    action=sa.bindparam("action"),
-    claimed_at=sa.bindparam("now"),
+_CLAIM_ROW = hot(
+    sa.insert(claims).values(
+        lead_id=sa.bindparam("c_lead"),
+        rep_id=sa.bindparam("rep"),
+        pool_id=sa.bindparam("pool"),
+        kind="claim",
+        action=sa.bindparam("action"),
+        claimed_at=sa.bindparam("now"),
+    )
 )
-_EVENT = sa.insert(events).values(
+_EVENT_VALUES = sa.insert(events).values(
     lead_id=sa.bindparam("e_lead"),
     type=sa.bindparam("e_type"),
     at=sa.bindparam("e_at"),
@@ -181,8 +183,11 @@ _EVENT = sa.insert(events).values(
 # A refused claim of one lead names it only if it exists: the id is the caller's, not yet checked
 # (the refusal comes first), and a made-up one broke the event's foreign key (a 500). The id asked
 # for is kept in the details either way.
-_REFUSAL_EVENT = _EVENT.values(
-    lead_id=sa.select(leads.c.id).where(leads.c.id == sa.bindparam("e_lead")).scalar_subquery()
+_EVENT = hot(_EVENT_VALUES)
+_REFUSAL_EVENT = hot(
+    _EVENT_VALUES.values(
+        lead_id=sa.select(leads.c.id).where(leads.c.id == sa.bindparam("e_lead")).scalar_subquery()
+    )
 )
 
 
@@ -233,34 +238,34 @@ def _take(
 ) -> list[tuple[int, float]]:
     how = "by id" if lead_id is not None else ("next" if n == 1 else f"batch of {n}")
     reason = f"claimed {how} from {pool}"
-    params: dict[str, Any] = {
-        "pool": pool_id,
-        "rep": rep_id,
-        "now": now,
-        "n": 1 if lead_id is not None else n,
-        "lead": lead_id,
-        "action": uuid.uuid4().hex,
-        "how": how,
-        "reason": reason,
-        "released": released,
-    }
+    action = uuid.uuid4().hex
+    which: dict[str, Any] = {"lead": lead_id} if lead_id is not None else {"n": n}
+    take = {"pool": pool_id, "rep": rep_id, "now": now, "released": released, **which}
     if writes_in_cte(db.dialect):  # take and record in one statement
         statement = _PG_TAKE_BY_ID if lead_id is not None else _PG_TAKE_NEXT
-        (rows,) = batch.run_and_commit([(statement, params)])
+        recorded = {
+            **take,
+            "n": 1 if lead_id is not None else n,
+            "action": action,
+            "how": how,
+            "reason": reason,
+        }
+        (rows,) = batch.run_and_commit([(statement, recorded)])
         return [(lead, priority) for lead, priority in rows]
     # SQLite holds the database lock (BEGIN IMMEDIATE), so the same steps run one statement at a time.
     update = _SQLITE_TAKE_BY_ID if lead_id is not None else _SQLITE_TAKE_NEXT
-    (rows,) = batch.run([(update, params)])
+    (rows,) = batch.run([(update, take)])
     taken = [(lead, priority) for lead, priority in rows]
+    row = {"rep": rep_id, "pool": pool_id, "action": action, "now": now}
     batch.run_and_commit(
-        [(_CLAIM_ROW, {**params, "c_lead": lead}) for lead, _ in taken]
+        [(_CLAIM_ROW, {**row, "c_lead": lead}) for lead, _ in taken]
         + [
             _event_call(
                 EventType.claimed,
                 rep_id,
                 pool_id,
                 now,
-                params["reason"],
+                reason,
                 {"how": how, "priority": priority},
                 lead,
             )

@@ -20,14 +20,14 @@ from leadpool.org.schema import Limits, Pool
 from leadpool.org.service import CurrentOrg
 from leadpool.storage.batch import Batch, Call, Sequential
 from leadpool.storage.db import Database
-from leadpool.storage.dialect import REP_LOCK_SPACE as REP_LOCK_SPACE
 from leadpool.storage.dialect import rep_lock
+from leadpool.storage.hot import hot
 from leadpool.storage.tables import claims, fixed, leads, penalties, users
 
 _OPEN = [s.value for s in OPEN_STATUSES]
 _DAY = timedelta(days=1)
 
-# Statements are built once; SQLAlchemy caches their compiled form, so a claim only binds values.
+# Statements are built once, so a claim only binds values.
 _mine = sa.and_(claims.c.rep_id == sa.bindparam("rep"), claims.c.kind == fixed("claim"))
 _today = claims.c.claimed_at >= sa.bindparam("day")
 _counts = (
@@ -69,7 +69,7 @@ _penalty = (
     .scalar_subquery()
 )
 _active = penalties.alias("active_penalty")
-_COUNT = (
+_COUNT = hot(
     sa.select(
         users.c.tier,
         users.c.timezone,
@@ -85,13 +85,13 @@ _COUNT = (
     .select_from(users.join(_counts, sa.true()).outerjoin(_active, _active.c.id == _penalty))
     .where(users.c.id == sa.bindparam("rep"))
 )
-_HOUR = (
+_HOUR = hot(
     sa.select(claims.c.claimed_at)
     .where(_mine, claims.c.claimed_at > sa.bindparam("hour_ago"))
     .order_by(claims.c.claimed_at)
 )
 _started = sa.func.min(claims.c.claimed_at)
-_ACTIONS = (
+_ACTIONS = hot(
     sa.select(_started)
     .where(_mine, claims.c.claimed_at >= sa.bindparam("window"))
     .group_by(claims.c.action)
@@ -121,7 +121,7 @@ def lock_and_count(
     *,
     lock: bool = True,
 ) -> tuple[Any, Limits, limit_rules.Standing]:
-    """Lock the rep and read every count the limits need, in one round trip.
+    """Lock the rep and read every count the limits need, in one batch.
 
     The day boundary follows the rep's time zone and the limits their tier. Both came with the
     token; if the rep's row says otherwise (changed a moment ago), the counts are read again."""

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadpool.events.model import EventType
-from leadpool.storage.batch import direct, direct_many, insert_naming
+from leadpool.storage.hot import insert_naming
 from leadpool.storage.tables import events
 
 # An event's reason is a one-line summary, often composed ("offline: <the rep's reason>", "<reason>
@@ -38,32 +38,42 @@ def append(
     pool_id: int | None = None,
     rep_id: int | None = None,
 ) -> None:
-    direct(
-        conn,
-        _INSERT,
-        {
-            "type": type.value,
-            "at": at,
-            "reason": _summary(reason),
-            "details": details or {},
-            "lead_id": lead_id,
-            "actor_id": actor_id,
-            "pool_id": pool_id,
-            "rep_id": rep_id,
-        },
-    )
+    EVENT.rows(conn, event_row(type, at, lead_id, pool_id, rep_id, reason, details, actor_id=actor_id))
+
+
+def event_row(
+    type: EventType,
+    at: datetime,
+    lead_id: int | None,
+    pool_id: int | None,
+    rep_id: int | None,
+    reason: str | None,
+    details: dict[str, Any] | None,
+    *,
+    actor_id: int | None,
+) -> dict[str, Any]:
+    """One event's values for EVENT (actor None: leadpool itself)."""
+    return {
+        "type": type.value,
+        "at": at,
+        "reason": _summary(reason),
+        "details": details or {},
+        "lead_id": lead_id,
+        "actor_id": actor_id,
+        "pool_id": pool_id,
+        "rep_id": rep_id,
+    }
 
 
 def append_rows(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Events put together by their writer, each naming every column `append` binds: intake's,
-    one per stored lead, and push's. They go out as appends do (storage.batch)."""
-    direct_many(conn, _INSERT, rows)
+    one per stored lead, and push's: one statement run for many rows."""
+    EVENT.many(conn, rows)
 
 
-# Built once: every append binds the same columns, so it is compiled once and, on SQLite, sent to the
-# driver directly (storage.batch.direct): the event log's hottest line.
+# Every append binds the same columns: the event log's hottest statement, also sent in a batch.
 _COLUMNS = ("type", "at", "reason", "details", "lead_id", "actor_id", "pool_id", "rep_id")
-_INSERT = insert_naming(events, _COLUMNS)
+EVENT = insert_naming(events, _COLUMNS)
 
 
 def on_lead(

@@ -20,8 +20,8 @@ from leadpool.identity.access import Person, matches
 from leadpool.identity.model import Role
 from leadpool.org.schema import Audience, Pool
 from leadpool.org.service import ORG_REFRESH_SECONDS, CurrentOrg, current
-from leadpool.storage.batch import direct
 from leadpool.storage.db import Database
+from leadpool.storage.hot import hot
 from leadpool.storage.tables import pool_states
 
 
@@ -82,14 +82,14 @@ def may_claim_widened(db: Database, pool: Pool, rep: Person) -> bool:
     return audience is not None and rep.role is Role.rep and matches(audience, rep)
 
 
-# Built once: the overflow job reads every pool's state every tick (updated_at is not part of it).
-_STATES = sa.select(pool_states.c.pool_id, pool_states.c.state, pool_states.c.pinned_until)
+# The overflow job reads every pool's state every tick (updated_at is not part of it).
+_STATES = hot(sa.select(pool_states.c.pool_id, pool_states.c.state, pool_states.c.pinned_until))
 
 
 def states(conn: Connection) -> dict[int, PoolState]:
     return {
         pool_id: PoolState.from_json(state, _utc(pinned_until))
-        for pool_id, state, pinned_until in direct(conn, _STATES, {})
+        for pool_id, state, pinned_until in _STATES.rows(conn)
     }
 
 

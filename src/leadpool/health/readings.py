@@ -15,8 +15,8 @@ from sqlalchemy.engine import Connection
 from leadpool.events.model import EventType
 from leadpool.health.model import Depth
 from leadpool.org.schema import Health
-from leadpool.storage.batch import direct
 from leadpool.storage.dialect import PerDialect, epoch, name_of
+from leadpool.storage.hot import Hot, hot
 from leadpool.storage.tables import AVAILABLE, When, claims, events, leads
 
 
@@ -27,7 +27,7 @@ def _epoch(column: Any, database: str) -> Any:
 def depths(conn: Connection, at: datetime, pool_id: int | None = None) -> dict[int, Depth]:
     """Available leads per pool and their average time in pool, in one grouped read."""
     query = _DEPTHS[pool_id is not None](conn)
-    rows = direct(conn, query, {"pool": pool_id} if pool_id is not None else {})
+    rows = query.rows(conn, {"pool": pool_id} if pool_id is not None else {})
     now = at.timestamp()
     return {r[0]: _depth(r[1], r[2], now) for r in rows}
 
@@ -38,7 +38,7 @@ def depths_waited(
     """`depths`, and per pool how many available leads have waited at least each of `hours`: the
     alert checks want both every tick, and one grouped read scans the available leads once."""
     query = _depths_waited(name_of(conn), len(hours))
-    rows = direct(conn, query, {f"waited_{i}": at - timedelta(hours=h) for i, h in enumerate(hours)})
+    rows = query.rows(conn, {f"waited_{i}": at - timedelta(hours=h) for i, h in enumerate(hours)})
     now = at.timestamp()
     depth: dict[int, Depth] = {}
     waited: dict[int, list[int]] = {}
@@ -53,20 +53,20 @@ def _depth(count: Any, average_entered: Any, now: float) -> Depth:
     return Depth(int(count), hours)
 
 
-def _depths(database: str, one_pool: bool) -> Any:
+def _depths(database: str, one_pool: bool) -> Hot:
     entered = _epoch(leads.c.entered_pool_at, database)
     query = sa.select(leads.c.pool_id, sa.func.count(), sa.func.avg(entered)).where(AVAILABLE)
     if one_pool:
         query = query.where(leads.c.pool_id == sa.bindparam("pool"))
-    return query.group_by(leads.c.pool_id)
+    return hot(query.group_by(leads.c.pool_id))
 
 
 # Built once per dialect: the overflow job reads a pool's depth every tick.
 _DEPTHS = {one: PerDialect(partial(_depths, one_pool=one)) for one in (False, True)}
-_WAITED: dict[tuple[str, int], Any] = {}
+_WAITED: dict[tuple[str, int], Hot] = {}
 
 
-def _depths_waited(database: str, marks: int) -> Any:
+def _depths_waited(database: str, marks: int) -> Hot:
     """Built once per dialect and number of marks (the cut-offs are bound): the alerts read it
     every tick, and building a select costs more than running this one."""
     query = _WAITED.get((database, marks))
@@ -76,7 +76,7 @@ def _depths_waited(database: str, marks: int) -> Any:
             sa.func.count().filter(entered <= sa.bindparam(f"waited_{i}", type_=entered.type))
             for i in range(marks)
         ]
-        query = _WAITED[database, marks] = (
+        query = _WAITED[database, marks] = hot(
             sa.select(leads.c.pool_id, sa.func.count(), sa.func.avg(_epoch(entered, database)), *waited)
             .where(AVAILABLE)
             .group_by(leads.c.pool_id)

@@ -14,12 +14,13 @@ from leadpool.clock import as_utc
 from leadpool.events.model import EventType
 from leadpool.lab.outcomes import ClaimRecord, LeadRecord
 from leadpool.storage.db import Database
+from leadpool.storage.hot import hot
 from leadpool.storage.tables import AVAILABLE, HELD, claims, events, leads, offers, users
 
-DEPTH = sa.select(leads.c.pool_id, sa.func.count()).where(AVAILABLE).group_by(leads.c.pool_id)
+DEPTH = hot(sa.select(leads.c.pool_id, sa.func.count()).where(AVAILABLE).group_by(leads.c.pool_id))
 
 # What reps see, built once: the lab reads these thousands of times a simulated day.
-HOLDER = sa.select(leads.c.status, leads.c.owner_id).where(leads.c.id == sa.bindparam("lead"))
+HOLDER = hot(sa.select(leads.c.status, leads.c.owner_id).where(leads.c.id == sa.bindparam("lead")))
 PREVIEW_PAGE = 100  # leads the web pool page shows a rep (web/rep.py), in claim order
 _PAGE = (
     sa.select(leads.c.id, leads.c.score)
@@ -28,17 +29,21 @@ _PAGE = (
     .limit(PREVIEW_PAGE)
     .subquery()
 )
-BEST = sa.select(_PAGE.c.id).order_by(_PAGE.c.score.desc().nulls_last(), _PAGE.c.id).limit(1)
+BEST = hot(sa.select(_PAGE.c.id).order_by(_PAGE.c.score.desc().nulls_last(), _PAGE.c.id).limit(1))
 # Per user, a seek on (owner, status): without statistics SQLite would rather scan every lead ever owned.
-HELD_BY = sa.select(users.c.id, leads.c.id).select_from(
-    users.join(leads, sa.and_(leads.c.owner_id == users.c.id, HELD))
+HELD_BY = hot(
+    sa.select(users.c.id, leads.c.id).select_from(
+        users.join(leads, sa.and_(leads.c.owner_id == users.c.id, HELD))
+    )
 )
-OFFERED = sa.select(offers.c.rep_id, offers.c.lead_id, offers.c.id).where(
-    offers.c.answer.is_(None), offers.c.expires_at > sa.bindparam("now")
+OFFERED = hot(
+    sa.select(offers.c.rep_id, offers.c.lead_id, offers.c.id).where(
+        offers.c.answer.is_(None), offers.c.expires_at > sa.bindparam("now")
+    )
 )
 
 _h12, _h24, _h48 = (sa.bindparam(f"h{h}", type_=leads.c.created_at.type) for h in (12, 24, 48))
-AGES = (
+AGES = hot(
     sa.select(
         leads.c.pool_id,
         sa.func.count(),

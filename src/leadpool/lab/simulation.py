@@ -43,8 +43,8 @@ from leadpool.push.service import accept_offer, decline
 from leadpool.scheduler.jobs import default_jobs
 from leadpool.scheduler.service import Job
 from leadpool.scheduler.ticks import due_ticks
-from leadpool.storage.batch import direct
 from leadpool.storage.db import Database
+from leadpool.storage.hot import NO_VALUES, Hot
 from leadpool.storage.migrate import upgrade
 
 LAB_ADMIN = "strategy-lab@leadpool.invalid"  # records the reps' PTO, like an ops admin would
@@ -335,11 +335,10 @@ class Simulation:
         rows = self._read(BEST, {"pool": self.pool_ids[pool]})
         return int(rows[0][0]) if rows else None
 
-    def _read(self, statement: Any, params: Mapping[str, Any] | None = None) -> list[Any]:
-        """One of the reps' reads, thousands a simulated day: sent as the engine's hot statements
-        are (storage.batch.direct), in a read transaction of its own."""
+    def _read(self, statement: Hot, params: Mapping[str, Any] = NO_VALUES) -> list[Any]:
+        """One of the reps' reads, thousands a simulated day, in a read transaction of its own."""
         with self.db.engine.begin() as conn:
-            return direct(conn, statement, params or {})
+            return statement.rows(conn, params)
 
     def _depth(self) -> dict[str, int]:
         """Available leads per pool; re-read only after something the lab did not do itself."""
@@ -356,8 +355,8 @@ class Simulation:
         with self.db.engine.begin() as conn:  # both from one snapshot
             # Sorted here, not in SQL: an ORDER BY id would make SQLite walk every lead in id order
             # instead of the few held and pending ones.
-            held = sorted(direct(conn, HELD_BY, {}), key=lambda r: r[1])
-            pending = sorted(direct(conn, OFFERED, {"now": now}), key=lambda r: r[2])
+            held = sorted(HELD_BY.rows(conn), key=lambda r: r[1])
+            pending = sorted(OFFERED.rows(conn, {"now": now}), key=lambda r: r[2])
         offered = [(rep_id, lead_id) for rep_id, lead_id, _ in pending]
         mine: dict[int, set[int]] = {}
         for rep_id, lead_id in held:

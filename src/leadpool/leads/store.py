@@ -18,7 +18,7 @@ from leadpool.pools.priority import priority
 from leadpool.rules.routing import Decision
 from leadpool.sla.model import first_response_deadline
 from leadpool.storage import dialect
-from leadpool.storage.batch import direct_insert, named_values
+from leadpool.storage.hot import Hot, hot, named_values
 from leadpool.storage.tables import leads
 
 
@@ -62,7 +62,7 @@ def insert_if_unique(
     if len(rows) != 1 or not dialect.one_writer(conn):
         return None
     row = lead_row(org, rows[0], channel, now, duplicate_of=None, live=True)
-    lead_id = direct_insert(conn, _leads_unless_taken(dialect.name_of(conn), tuple(row)), row)
+    lead_id = _leads_unless_taken(dialect.name_of(conn), tuple(row)).insert_id(conn, row)
     return (row, lead_id) if lead_id is not None else None
 
 
@@ -108,23 +108,21 @@ _LEADS_RETURNING = sa.insert(leads).returning(leads.c.id, sort_by_parameter_orde
 
 
 @cache
-def _leads_unless_taken(database: str, columns: tuple[str, ...]) -> Any:
-    """A lead's INSERT ... ON CONFLICT DO NOTHING naming the columns lead_row fills: compiled once,
-    it binds just these (storage.batch.direct_insert sends it to SQLite's driver)."""
-    return dialect.insert(database, leads).values(named_values(leads, columns)).on_conflict_do_nothing()
+def _leads_unless_taken(database: str, columns: tuple[str, ...]) -> Hot:
+    """A lead's INSERT ... ON CONFLICT DO NOTHING naming the columns lead_row fills."""
+    return hot(dialect.insert(database, leads).values(named_values(leads, columns)).on_conflict_do_nothing())
 
 
 def insert_leads(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     """Insert leads and return their ids in order.
 
-    On PostgreSQL the ids are drawn from the sequence first, so the rows go in as a plain pipelined
-    executemany; a multi-row INSERT … RETURNING of a thousand rows costs more to build and parse in
-    the client than the server spends storing it."""
+    Where the database can reserve ids first (PostgreSQL's sequence), the rows go in as one plain
+    many-row write: an INSERT … RETURNING of a thousand rows costs more to build and read back
+    than to store."""
     if not rows:
         return []
     if len(rows) == 1:
-        # One lead: a plain INSERT, whose id SQLite reports as the cursor's lastrowid (no RETURNING
-        # result to build) and PostgreSQL returns in the same round trip (no separate nextval).
+        # One lead: a plain INSERT, which reports the id it made without a separate reservation.
         inserted = conn.execute(_LEADS, rows[0]).inserted_primary_key
         assert inserted is not None  # a single-row INSERT always reports the key it made
         return [inserted[0]]

@@ -17,8 +17,8 @@ from leadpool.identity.model import Permission
 from leadpool.leads.access import held_lead, may_see, owner_filter
 from leadpool.leads.model import Outcome, Status
 from leadpool.org.service import current
-from leadpool.storage.batch import direct, named_values
 from leadpool.storage.db import Database
+from leadpool.storage.hot import Hot, hot, named_values
 from leadpool.storage.tables import events, leads
 
 _WORKABLE = (Status.claimed.value, Status.contacted.value, Status.opportunity.value)
@@ -38,10 +38,10 @@ _HOLDS_WORKABLE = (
 
 
 @cache
-def _holder_update(columns: tuple[str, ...]) -> Any:
-    """The holder's outcome: one UPDATE per set of columns it writes, each named (compiled once, it
-    goes to SQLite's driver directly), returning what on_lead reads, none of which it changes."""
-    return (
+def _holder_update(columns: tuple[str, ...]) -> Hot:
+    """The holder's outcome: one UPDATE per set of columns it writes (an outcome writes one of a
+    few), returning what on_lead reads, none of which it changes."""
+    return hot(
         sa.update(leads)
         .where(*_HOLDS_WORKABLE)
         .values(named_values(leads, columns))
@@ -51,7 +51,7 @@ def _holder_update(columns: tuple[str, ...]) -> Any:
 
 # The first touch: contacted, the first-response SLA met. The old status and first_contact_at decide
 # what changes and what the event says, so only a lead not yet touched takes this path.
-_FIRST_TOUCH = (
+_FIRST_TOUCH = hot(
     sa.update(leads)
     .where(*_HOLDS_WORKABLE, leads.c.first_contact_at.is_(None))
     .values(
@@ -77,7 +77,7 @@ def log_contact(db: Database, actor: Person, lead_id: int, *, channel: str = "ca
         # The common case, the holder's first touch, is one UPDATE that checks what held_lead does
         # and locks the row as it would; anything else (a later touch, a manager, a refusal) takes
         # the general path below, which reads the lead and explains a refusal.
-        touched = direct(conn, _FIRST_TOUCH, {"lead_id": lead_id, "holder": actor.id, "now": now})
+        touched = _FIRST_TOUCH.rows(conn, {"lead_id": lead_id, "holder": actor.id, "now": now})
         lead = touched[0] if touched else None
         first_touch = lead is not None
         if lead is None:
@@ -136,7 +136,7 @@ def record_outcome(
         # The holder's own outcome is one UPDATE that checks and locks what held_lead does; anyone
         # else, or a refusal, takes the general path, which reads the lead and says why.
         update = _holder_update(tuple(values))
-        updated = direct(conn, update, {"lead_id": lead_id, "holder": actor.id, **values})
+        updated = update.rows(conn, {"lead_id": lead_id, "holder": actor.id, **values})
         lead = updated[0] if updated else None
         if lead is None:
             lead = held_lead(conn, actor, lead_id)

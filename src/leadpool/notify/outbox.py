@@ -126,7 +126,7 @@ def insert_once(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     insert = dialect.insert(conn, deliveries)
     written: list[int] = []
     for row in rows:
-        # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT here.
+        # RETURNING, not rowcount: PostgreSQL reports no count for an INSERT … ON CONFLICT here.
         done = insert.values(**row).on_conflict_do_nothing(index_elements=["dedupe"])
         written += conn.execute(done.returning(deliveries.c.id)).scalars()
     return written

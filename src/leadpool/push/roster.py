@@ -19,9 +19,8 @@ from leadpool.org.schema import Caps, WorkingHours
 from leadpool.org.service import CurrentOrg
 from leadpool.push.availability import PERIODS, Absence, Rep, TeamLoad, cap_zone, period_start
 from leadpool.push.engine import Situation
-from leadpool.storage.batch import direct
-from leadpool.storage.dialect import PUSH_LOCK_SPACE as PUSH_LOCK_SPACE
 from leadpool.storage.dialect import lock_push
+from leadpool.storage.hot import hot
 from leadpool.storage.tables import absences, claims, fixed, leads, push_cursors, users
 
 
@@ -45,35 +44,36 @@ _PUSHABLE = (Role.rep.value, Role.manager.value)
 # What push reads of every user on each push: only what changes between pushes (the account flag,
 # presence, open leads); who a candidate is comes from the org file (see _roster). Open leads are
 # counted per rep or manager by a seek on (owner, status), so the cost stays flat however many
-# closed leads history holds, and the statement names no ids: it is compiled once and goes to the
-# driver directly.
-_USERS = sa.select(
-    users.c.id,
-    users.c.email,
-    users.c.active,
-    users.c.online,
-    users.c.offline_reason,
-    sa.select(sa.func.count())
-    .where(
-        leads.c.owner_id == users.c.id,
-        leads.c.status.in_([fixed(s) for s in _OPEN]),
-        users.c.role.in_([fixed(r) for r in _PUSHABLE]),
+# closed leads history holds, and the statement names no ids, so it is the same every push.
+_USERS = hot(
+    sa.select(
+        users.c.id,
+        users.c.email,
+        users.c.active,
+        users.c.online,
+        users.c.offline_reason,
+        sa.select(sa.func.count())
+        .where(
+            leads.c.owner_id == users.c.id,
+            leads.c.status.in_([fixed(s) for s in _OPEN]),
+            users.c.role.in_([fixed(r) for r in _PUSHABLE]),
+        )
+        .correlate(users)
+        .scalar_subquery()
+        .label("open_leads"),
     )
-    .correlate(users)
-    .scalar_subquery()
-    .label("open_leads"),
 )
 
-_AWAY = (
+_AWAY = hot(
     sa.select(absences.c.user_id, absences.c.starts_at, absences.c.ends_at, absences.c.reason)
     .where(absences.c.starts_at <= sa.bindparam("now"), absences.c.ends_at > sa.bindparam("now"))
     .order_by(absences.c.ends_at)
 )
-_CURSORS = sa.select(push_cursors.c.key, push_cursors.c.state)
+_CURSORS = hot(sa.select(push_cursors.c.key, push_cursors.c.state))
 
 
 def _cursors(conn: Connection) -> dict[str, dict[str, Any]]:
-    return {key: dict(value) for key, value in direct(conn, _CURSORS, {})}
+    return {key: dict(value) for key, value in _CURSORS.rows(conn)}
 
 
 def _load(
@@ -84,9 +84,9 @@ def _load(
     committed before. Only the database's part is read here; the org file's part is the roster."""
     o = org.loaded.org
     roster = _roster(org)
-    rows = {r.email: r for r in direct(conn, _USERS, {})}
+    rows = {r.email: r for r in _USERS.rows(conn)}
     away: dict[int, Absence] = {}
-    for a in direct(conn, _AWAY, {"now": now}):
+    for a in _AWAY.rows(conn, {"now": now}):
         away[a.user_id] = Absence(as_utc(a.starts_at), as_utc(a.ends_at), a.reason)
     reps: dict[str, Rep] = {}
     for c in roster.candidates:

@@ -27,13 +27,12 @@ from leadpool.push.assign import _owners, _plan, force_assign
 from leadpool.push.engine import pushes
 from leadpool.push.explain import explain
 from leadpool.push.offers import accept_offer, decline, open_offers, remember_decline
-from leadpool.push.roster import PUSH_LOCK_SPACE, _cursors, _load, _State, lock, view
+from leadpool.push.roster import _cursors, _load, _State, lock, view
 from leadpool.push.sweep import tick
 from leadpool.push.writes import _save_cursors, _Writes
 from leadpool.rules.routing import Decision
 
 __all__ = [
-    "PUSH_LOCK_SPACE",
     "Pushed",
     "Routed",
     "accept_offer",

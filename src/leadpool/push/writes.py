@@ -19,7 +19,7 @@ from leadpool.push.availability import PERIODS, Rep
 from leadpool.push.engine import Plan
 from leadpool.push.roster import _State
 from leadpool.storage import dialect
-from leadpool.storage.batch import direct_many, insert_naming
+from leadpool.storage.hot import Hot, hot, insert_naming, named_values
 from leadpool.storage.tables import claims, leads, offers, push_cursors
 
 
@@ -111,23 +111,22 @@ class _Writes:
 
     def flush(self, conn: Connection, state: _State) -> None:
         if self.assigned:
-            direct_many(conn, _ASSIGN, [{**a, "b_now": self.now} for a in self.assigned])
-            direct_many(conn, _CLAIM_ROWS, self.claim_rows)
+            _ASSIGN.many(conn, [{**a, "b_now": self.now} for a in self.assigned])
+            _CLAIM_ROWS.many(conn, self.claim_rows)
         if self.offered:
-            direct_many(conn, _OFFER, self.offered)
-            direct_many(conn, _OFFER_ROWS, self.offer_rows)
+            _OFFER.many(conn, self.offered)
+            _OFFER_ROWS.many(conn, self.offer_rows)
         append_rows(conn, self.events)
         _save_cursors(conn, state.situation.cursors, state.dirty, self.now)
 
 
 # Built once: a push of one lead (at intake, by aging, after a decline) binds values only.
-_ASSIGN = (
+_ASSIGN = hot(
     sa.update(leads)
     .where(leads.c.id == sa.bindparam("b_id"))
     .values(status=Status.claimed.value, owner_id=sa.bindparam("b_owner"), claimed_at=sa.bindparam("b_now"))
 )
-_OFFER = sa.update(leads).where(leads.c.id == sa.bindparam("b_id")).values(status=Status.offered.value)
-# Each names the columns its rows give, so that on SQLite it goes to the driver (storage.batch).
+_OFFER = hot(sa.update(leads).where(leads.c.id == sa.bindparam("b_id")).values(status=Status.offered.value))
 _CLAIM_ROWS = insert_naming(claims, ("lead_id", "rep_id", "pool_id", "kind", "action", "claimed_at"))
 _OFFER_ROWS = insert_naming(offers, ("lead_id", "rep_id", "round", "offered_at", "expires_at"))
 
@@ -149,13 +148,16 @@ def _save_cursors(
     rows = [{"key": k, "state": cursors.get(k, {}), "updated_at": now} for k in sorted(dirty)]
     if not rows:
         return
-    direct_many(conn, _UPSERT_CURSORS(conn), rows)
+    _UPSERT_CURSORS(conn).many(conn, rows)
 
 
-def _upsert_cursors(insert: Any) -> Any:
-    return insert.on_conflict_do_update(
-        index_elements=[push_cursors.c.key],
-        set_={"state": insert.excluded.state, "updated_at": insert.excluded.updated_at},
+def _upsert_cursors(insert: Any) -> Hot:
+    insert = insert.values(named_values(push_cursors, ("key", "state", "updated_at")))
+    return hot(
+        insert.on_conflict_do_update(
+            index_elements=[push_cursors.c.key],
+            set_={"state": insert.excluded.state, "updated_at": insert.excluded.updated_at},
+        )
     )
 
 

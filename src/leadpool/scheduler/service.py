@@ -95,7 +95,7 @@ class Scheduler:
             return True
         if self._leader is not None:
             try:
-                self._leader.exec_driver_sql("SELECT 1")
+                self._leader.execute(sa.text("SELECT 1"))
                 return True
             except sa.exc.DBAPIError:
                 self._leader = None  # the connection died, and the lock with it

@@ -27,9 +27,9 @@ from leadpool.org.service import CurrentOrg, current
 from leadpool.push import service as push
 from leadpool.scheduler.service import JobResult
 from leadpool.sla.model import step_due
-from leadpool.storage.batch import direct, direct_many
 from leadpool.storage.db import Database
-from leadpool.storage.dialect import costs_round_trips, index_hint
+from leadpool.storage.dialect import index_hint
+from leadpool.storage.hot import hot
 from leadpool.storage.tables import HELD, claims, leads, penalties, users
 
 
@@ -42,7 +42,7 @@ def run(db: Database, at: datetime) -> JobResult:
     # Many ticks nothing is due: find that out with reads alone, without taking the write lock.
     with db.engine.connect() as conn:
         claims_due = bool(_due_claims(conn, org, at, deadlines))
-        if not claims_due and not direct(conn, _ANY_FIRST_DUE, {"at": at}):
+        if not claims_due and not _ANY_FIRST_DUE.rows(conn, {"at": at}):
             return result
     with db.transaction() as conn:
         push.lock(conn)  # reassigning pushes; one lock order for every job
@@ -59,23 +59,25 @@ def run(db: Database, at: datetime) -> JobResult:
 
 # The held, uncontacted leads claimed long enough ago to be due for some step (working time is
 # never sooner than calendar time): one read for every pool and step.
-_HELD_CLAIMS = index_hint(
-    sa.select(
-        claims.c.id,
-        claims.c.lead_id,
-        claims.c.rep_id,
-        claims.c.claimed_at,
-        claims.c.pool_id,
-        claims.c.sla_step,
+_HELD_CLAIMS = hot(
+    index_hint(
+        sa.select(
+            claims.c.id,
+            claims.c.lead_id,
+            claims.c.rep_id,
+            claims.c.claimed_at,
+            claims.c.pool_id,
+            claims.c.sla_step,
+        )
+        .select_from(leads)
+        .join(claims, sa.and_(claims.c.lead_id == leads.c.id, claims.c.released_at.is_(None)))
+        .where(HELD, claims.c.claimed_at <= sa.bindparam("claimed_before"))
+        .order_by(claims.c.claimed_at, claims.c.id),
+        # From the few held leads, not from every claim ever made before the cut-off (SQLite's guess
+        # without statistics, since claims.claimed_at has an index of its own).
+        leads,
+        "ix_leads_held",
     )
-    .select_from(leads)
-    .join(claims, sa.and_(claims.c.lead_id == leads.c.id, claims.c.released_at.is_(None)))
-    .where(HELD, claims.c.claimed_at <= sa.bindparam("claimed_before"))
-    .order_by(claims.c.claimed_at, claims.c.id),
-    # From the few held leads, not from every claim ever made before the cut-off (SQLite's guess
-    # without statistics, since claims.claimed_at has an index of its own).
-    leads,
-    "ix_leads_held",
 )
 _EMAILS = sa.select(users.c.id, users.c.email)
 
@@ -112,7 +114,7 @@ def _due_claims(
     if not ladders:
         return []
     soonest = min(sla.hours for _, sla in ladders.values())
-    rows = direct(conn, _HELD_CLAIMS, {"claimed_before": at - timedelta(hours=soonest)})
+    rows = _HELD_CLAIMS.rows(conn, {"claimed_before": at - timedelta(hours=soonest)})
     if not rows:
         return []
     emails = _emails(conn, org, (row.rep_id for row in rows))
@@ -174,7 +176,7 @@ def _fire(
     rep_email = emails.get(row.rep_id, "?")
     waited = sla.hours * (step + 1)
     what = f"not contacted {waited:g} h after the claim (SLA {sla.hours:g} h, breach {step + 1})"
-    direct(conn, _STEP, {"claim": row.id, "sla_step": step + 1})
+    _STEP.rows(conn, {"claim": row.id, "sla_step": step + 1})
     pool_id = org.pool_ids[pool_name]
     append(
         conn,
@@ -205,10 +207,10 @@ def _fire(
             push.force_assign(conn, org, pool, [(row.lead_id, lead.data)], at, how=reason)
 
 
-_STEP = (
+_STEP = hot(
     sa.update(claims).where(claims.c.id == sa.bindparam("claim")).values(sla_step=sa.bindparam("sla_step"))
 )
-_BREACHES = (
+_BREACHES = hot(
     sa.select(sa.func.count())
     .select_from(claims)
     .where(
@@ -217,17 +219,14 @@ _BREACHES = (
         claims.c.claimed_at > sa.bindparam("since"),
     )
 )
-_PENALISED = sa.select(penalties.c.id).where(
-    penalties.c.rep_id == sa.bindparam("rep"),
-    penalties.c.lifted_at.is_(None),
-    penalties.c.ends_at > sa.bindparam("at"),
+_PENALISED = hot(
+    sa.select(penalties.c.id).where(
+        penalties.c.rep_id == sa.bindparam("rep"),
+        penalties.c.lifted_at.is_(None),
+        penalties.c.ends_at > sa.bindparam("at"),
+    )
 )
-_MISSED = (
-    sa.update(leads)
-    .where(leads.c.id.in_(sa.bindparam("ids", expanding=True)))
-    .values(first_response_due_at=None)
-)
-_MISSED_ONE = (
+_MISSED = hot(
     sa.update(leads).where(leads.c.id == sa.bindparam("lead")).values(first_response_due_at=sa.null())
 )
 
@@ -250,8 +249,8 @@ def _offenders(
     emails = _emails(conn, org_version, reps)
     since = at - timedelta(days=rules.within_days)
     for rep_id in sorted(reps):
-        ((breaches,),) = direct(conn, _BREACHES, {"rep": rep_id, "since": since})
-        if breaches < rules.breaches or direct(conn, _PENALISED, {"rep": rep_id, "at": at}):
+        (breaches,) = _BREACHES.one(conn, {"rep": rep_id, "since": since})
+        if breaches < rules.breaches or _PENALISED.rows(conn, {"rep": rep_id, "at": at}):
             continue
         ends = at + timedelta(days=rules.days)
         reason = f"{breaches} claim-to-contact SLA breaches in {rules.within_days:g} days"
@@ -292,7 +291,7 @@ def _offenders(
 
 def _first_response(conn: Connection, org: CurrentOrg, at: datetime, result: JobResult) -> None:
     """Leads nobody has contacted within their source's first-response SLA: say so, once."""
-    rows = direct(conn, _FIRST_DUE, {"at": at})
+    rows = _FIRST_DUE.rows(conn, {"at": at})
     if not rows:
         return
     o = org.loaded.org
@@ -319,23 +318,20 @@ def _first_response(conn: Connection, org: CurrentOrg, at: datetime, result: Job
             (holder, *_managers_of(o, holder)) if holder else _pool_managers(org, pool.team if pool else None)
         )
         result.alerts.append(Alert("sla.first_response", what, at, tuple(to), row.id))
-    if costs_round_trips(conn):
-        conn.execute(_MISSED, {"ids": [r.id for r in rows]})
-    else:  # the driver's executemany: SQLAlchemy re-renders an expanding IN on every call
-        direct_many(conn, _MISSED_ONE, [{"lead": r.id} for r in rows])
+    _MISSED.many(conn, [{"lead": r.id} for r in rows])
     result.counts["first_response_missed"] = len(rows)
 
 
 _FIRST_DUE_NOW = sa.and_(
     leads.c.first_response_due_at <= sa.bindparam("at"), leads.c.first_contact_at.is_(None)
 )
-_FIRST_DUE = (
+_FIRST_DUE = hot(
     sa.select(leads.c.id, leads.c.pool_id, leads.c.owner_id, leads.c.source, leads.c.created_at)
     .where(_FIRST_DUE_NOW)
     .order_by(leads.c.first_response_due_at)
 )
 # Whether any is due: the read before the lock wants no more than that.
-_ANY_FIRST_DUE = sa.select(leads.c.id).where(_FIRST_DUE_NOW).limit(1)
+_ANY_FIRST_DUE = hot(sa.select(leads.c.id).where(_FIRST_DUE_NOW).limit(1))
 
 
 def _team_managers(org: Org, team: str | None) -> tuple[str, ...]:

@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
 
+from leadpool.storage.hot import Hot, hot
+
 POSTGRESQL = "postgresql"
 SQLITE = "sqlite"
 NAMES = (SQLITE, POSTGRESQL)
@@ -63,12 +65,6 @@ def one_writer(on: On) -> bool:
 def writes_in_cte(on: On) -> bool:
     """Whether an UPDATE … RETURNING can feed an INSERT in the same statement (a data-modifying
     CTE): PostgreSQL."""
-    return name_of(on) == POSTGRESQL
-
-
-def costs_round_trips(on: On) -> bool:
-    """Whether each statement is a round trip to a server (PostgreSQL), so one larger statement beats
-    many; on SQLite a statement is a library call, where compiling can cost more than running."""
     return name_of(on) == POSTGRESQL
 
 
@@ -167,7 +163,9 @@ PUSH_LOCK_SPACE = 0x6C71  # 'lq': beside the claim path's per-rep locks (0x6C70)
 LEADER_LOCK = (0x6C72, 0)  # 'lr': the scheduler leader's session lock
 
 # One rep's claim lock until the transaction ends (bind `rep`).
-_REP_LOCK = sa.select(sa.func.pg_advisory_xact_lock(REP_LOCK_SPACE, sa.cast(sa.bindparam("rep"), sa.Integer)))
+_REP_LOCK = hot(
+    sa.select(sa.func.pg_advisory_xact_lock(REP_LOCK_SPACE, sa.cast(sa.bindparam("rep"), sa.Integer)))
+)
 # Every rep's claim lock (the claim path's, in id order), so a claim and a push never count the same
 # rep's open leads at once.
 _LOCK_REPS = sa.text(
@@ -176,7 +174,7 @@ _LOCK_REPS = sa.text(
 )
 
 
-def rep_lock(on: On) -> Any | None:
+def rep_lock(on: On) -> Hot | None:
     """The statement that locks one rep (bind `rep`) until the transaction ends; None where the
     database's write lock already serialises claims."""
     return _REP_LOCK if advisory_locks(on) else None
