@@ -6,17 +6,15 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from leadpool.errors import Problem
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.leads.access import visible_leads
+from leadpool.leads.model import IntakeResult
 from leadpool.org.service import CurrentOrg
 from leadpool.storage.db import Database
-
-if TYPE_CHECKING:  # leads.service imports this module
-    from leadpool.leads.service import IntakeResult
 
 
 def request_digest(body: Any) -> str:

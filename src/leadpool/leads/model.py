@@ -6,7 +6,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import cache
@@ -401,3 +401,26 @@ def dedupe_keys(
             # and still matches the same person.
             person = f"{domain}|#{hashlib.sha256(folded.encode()).hexdigest()}"
     return DedupeKeys(email=email, person=person)
+
+
+@dataclass
+class IntakeResult:
+    where: str
+    outcome: str  # created | existing | rejected
+    lead_id: int | None = None
+    status: str | None = None
+    pool: str | None = None
+    reason: str | None = None  # review reason, or why it was rejected ('taken': see callers.hide_unseen)
+    message: str | None = None
+    duplicate_of: int | None = None
+    assigned_to: str | None = None  # push: the rep it went to (or 'offered to …')
+    problems: list[Problem] = field(default_factory=list)
+    by_external_id: bool = False  # 'existing' because another request took in this external id
+    duplicate_by: str | None = None  # the key a duplicate shares: 'email' or 'person' (leads.model.SAME_KEY)
+
+    @property
+    def review_label(self) -> str | None:
+        """The review reason as a summary counts it: a duplicate says which key it shares."""
+        if self.reason == "duplicate" and self.duplicate_by in SAME_KEY:
+            return f"duplicate ({SAME_KEY[self.duplicate_by]})"
+        return self.reason

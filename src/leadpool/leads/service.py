@@ -8,7 +8,7 @@ one row at a time, each re-resolved against what is now committed, so no good ro
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,14 +16,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from leadpool.errors import Conflict, Problem
+from leadpool.errors import Conflict
 from leadpool.events.model import EventType
 from leadpool.events.service import append_rows
 from leadpool.health import gates as health
 from leadpool.identity.access import Person
 from leadpool.leads.callers import hide_unseen, request_digest, scoped_key
+from leadpool.leads.model import IntakeResult as IntakeResult
 from leadpool.leads.model import (
-    SAME_KEY,
     Status,
     dedupe_keys,
     duplicate_message,
@@ -43,29 +43,6 @@ class IntakeItem:
     where: str = ""  # 'line 17' or 'leads[3]', for the report
     idempotency_key: str | None = None  # as the caller sent it; stored scoped to the caller
     request_digest: str | None = None  # of the whole request (a batch); None: of `raw`
-
-
-@dataclass
-class IntakeResult:
-    where: str
-    outcome: str  # created | existing | rejected
-    lead_id: int | None = None
-    status: str | None = None
-    pool: str | None = None
-    reason: str | None = None  # review reason, or why it was rejected ('taken': see callers.hide_unseen)
-    message: str | None = None
-    duplicate_of: int | None = None
-    assigned_to: str | None = None  # push: the rep it went to (or 'offered to …')
-    problems: list[Problem] = field(default_factory=list)
-    by_external_id: bool = False  # 'existing' because another request took in this external id
-    duplicate_by: str | None = None  # the key a duplicate shares: 'email' or 'person' (leads.model.SAME_KEY)
-
-    @property
-    def review_label(self) -> str | None:
-        """The review reason as a summary counts it: a duplicate says which key it shares."""
-        if self.reason == "duplicate" and self.duplicate_by in SAME_KEY:
-            return f"duplicate ({SAME_KEY[self.duplicate_by]})"
-        return self.reason
 
 
 def ingest(
@@ -262,9 +239,9 @@ def _already_accepted(
     return answered, fresh, repeats
 
 
-# Built once with expanding IN lists: intake of one lead reuses the compiled statements. The `_ONE`
-# forms serve a batch of one with plain equalities (a None binding matches nothing): an expanding
-# list is re-rendered on every execution, which costs as much as running the read itself.
+# Built once with IN lists for a batch. The `_ONE` forms serve a batch of one with plain equalities
+# (a None binding matches nothing): an IN list is spelled out anew for every read, which costs as
+# much as the read itself.
 _ACCEPTED_COLUMNS = (
     leads.c.id,
     leads.c.external_id,
