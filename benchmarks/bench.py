@@ -6,7 +6,7 @@
           routing decision time per lead (p50/p99) inside the push engine.
   tick    one full scheduler tick (push, aging, SLAs) over 100,000 and 1,000,000 open leads, next to
           a bare UPDATE sweep over the same table, on SQLite and PostgreSQL.
-  hygiene the hourly, daily, weekly and monthly jobs (rebalancing, sizing, hygiene §10/§11) once
+  hygiene the hourly, daily, weekly and monthly jobs (rebalancing, sizing, hygiene) once
           each over N open leads, in seconds per job and leads scanned per second.
   claims  claim-next/s with N concurrent claimer processes on PostgreSQL, next to `pgbench -N`
           with the same client count against the same server.
@@ -774,7 +774,7 @@ def bench_soak(clients: int, seconds: float) -> None:
 
 
 def bench_lab(names: list[str], days: int) -> None:
-    """Strategy lab (§14): a 90-day scenario of 50 reps and 300 leads a day through the real engine.
+    """Strategy lab: a 90-day scenario of 50 reps and 300 leads a day through the real engine.
     Target: under a minute, i.e. at least 36 simulated hours per wall-clock second."""
     from leadpool.lab.runner import EXAMPLES, load, simulate
 
@@ -829,7 +829,7 @@ def _reference(n: int = 20_000) -> str:
     return f"SELECT by id {reads * 1e6:.1f} µs, one-row write transaction {writes * 1e6:.1f} µs"
 
 
-# -- metrics (§12) ---------------------------------------------------------------------------------
+# -- metrics -------------------------------------------------------------------------------------
 
 METRICS_DAYS = 90  # the history the events are spread over; the reports read the last 30 days of it
 
@@ -969,7 +969,7 @@ def _metrics_run(url: str, n: int, repeat: int = 3) -> tuple[dict[str, int], flo
 
 def bench_metrics(sizes: list[int], backends: list[str]) -> None:
     print(
-        "\n== metrics (§12): pool_metrics and a daily series over 30 days of an N-event history, next to"
+        "\n== metrics: pool_metrics and a daily series over 30 days of an N-event history, next to"
         " a bare count/avg over the same range of events"
     )
     tmp = Path(tempfile.mkdtemp(prefix="lp-bench-"))

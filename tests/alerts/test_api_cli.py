@@ -1,4 +1,4 @@
-"""Who sees which alerts (§2: nobody more than their role needs) and who may acknowledge them,
+"""Who sees which alerts (nobody more than their role needs) and who may acknowledge them,
 over HTTP; and the `leadpool alerts` command."""
 
 from __future__ import annotations

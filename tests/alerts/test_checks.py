@@ -1,4 +1,4 @@
-"""Each §13 check over simulated hours and days with the real scheduler, on both databases: the
+"""Each health check over simulated hours and days with the real scheduler, on both databases: the
 age colours and the 20% rule, leads over 72 h, depletion under 0.8 for two days (not one),
 conversion under 15%, claim-to-contact over 4 h."""
 

@@ -1,4 +1,4 @@
-"""The pure checks and episode moves (§13): thresholds at their edges, and a wobbling reading that
+"""The pure checks and episode moves: thresholds at their edges, and a wobbling reading that
 stays one episode."""
 
 from __future__ import annotations

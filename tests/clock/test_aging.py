@@ -1,4 +1,4 @@
-"""Aging (§8) driven through simulated days: each bracket fires once, in order, on time."""
+"""Aging driven through simulated days: each bracket fires once, in order, on time."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SLAs (§8) through simulated time: the breach ladder, working time across weekends and DST,
+"""SLAs through simulated time: the breach ladder, working time across weekends and DST,
 reassignment, repeat offenders and their penalties, first-response SLAs."""
 
 from __future__ import annotations

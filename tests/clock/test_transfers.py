@@ -1,4 +1,4 @@
-"""Transfers (§9): request with a reason, ops decide, the lead moves unclaimed; automatic
+"""Transfers: request with a reason, ops decide, the lead moves unclaimed; automatic
 re-tiering when a score crosses a boundary; the transfer-rate alert."""
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def test_the_transfer_rate_alert(db: Database, people: dict[str, Person], clock:
 
 
 def test_a_new_score_re_sorts_the_pool(db: Database, people: dict[str, Person], client: TestClient) -> None:
-    """§5: pools re-sort as scores change; the lead enriched past the others is offered first."""
+    """Pools re-sort as scores change; the lead enriched past the others is offered first."""
     a, b = (
         r.lead_id or 0
         for r in ingest(

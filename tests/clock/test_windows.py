@@ -1,4 +1,4 @@
-"""Release windows, rotation slots and access hours (§2, §7): refusals name the window and when it
+"""Release windows, rotation slots and access hours: refusals name the window and when it
 opens; leads that arrive after a drop wait for the next one."""
 
 from __future__ import annotations

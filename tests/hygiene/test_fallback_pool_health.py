@@ -1,4 +1,4 @@
-"""The org's `fallback` pool under pool health (§11): capped or paused, it stops taking the leads no
+"""The org's `fallback` pool under pool health: capped or paused, it stops taking the leads no
 rule matched like any other pool, and they wait in review as `held`, saying why (README, pool
 health: "they route on to the next rule (or wait in review as `held`)")."""
 

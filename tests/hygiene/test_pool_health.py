@@ -1,5 +1,6 @@
-"""§11 pool health on both databases: overflow with hysteresis, queue caps at intake, rebalancing
-on volume / age / performance, dynamic sizing over consecutive days, seasons, an admin's undo."""
+"""Pool health (product rules, Pool health) on both databases: overflow with hysteresis, queue caps
+at intake, rebalancing on volume / age / performance, dynamic sizing over consecutive days, seasons,
+an admin's undo."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""§10 hygiene: the ops review queue and its decisions, and the daily / weekly / monthly jobs,
-each driven by the controllable clock on both databases."""
+"""Hygiene (product rules, Hygiene): the ops review queue and its decisions, and the daily / weekly
+/ monthly jobs, each driven by the controllable clock on both databases."""
 
 from __future__ import annotations
 

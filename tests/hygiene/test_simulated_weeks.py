@@ -1,6 +1,6 @@
-"""Weeks of simulated inflow through every scheduler job (§10, §11): after each run the counts
-hold — no lead lost or duplicated, each in exactly one state, at most one holder — and every
-automatic change to a lead is explained by an event."""
+"""Weeks of simulated inflow through every scheduler job (hygiene and pool health): after each run
+the counts hold — no lead lost or duplicated, each in exactly one state, at most one holder — and
+every automatic change to a lead is explained by an event."""
 
 from __future__ import annotations
 

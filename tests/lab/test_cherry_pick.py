@@ -1,4 +1,4 @@
-"""A cherry-picking rep (§14 rep behaviour) picks from the pool page they see, as a rep would."""
+"""A cherry-picking rep (the lab's rep behaviour) picks from the pool page they see, as a rep would."""
 
 from __future__ import annotations
 

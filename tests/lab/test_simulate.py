@@ -1,4 +1,4 @@
-"""The strategy lab (§14) runs the real engine against a virtual clock: its figures are the engine's
+"""The strategy lab runs the real engine against a virtual clock: its figures are the engine's
 answers, reproducible from a seed, and a scenario with known answers checks each one exactly."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ HERE = Path(__file__).parent
 
 
 def _decay(minutes: float) -> float:
-    """§1 with the defaults, written out independently of the code under test."""
+    """Speed to lead with the defaults, written out independently of the code under test."""
     if minutes <= 5:
         return 1.0
     if minutes <= 30:
@@ -38,7 +38,7 @@ def test_a_clockwork_rep_gives_every_metric_its_known_value() -> None:
     assert s["time to contact p50 (min)"] == 12.0
     assert s["time to contact p90 (min)"] == 130.0
     assert s["contacted within 5 min"] == 0.0
-    # Demo request 5 min: missed; content 2 h: met; referral 15 min: missed (§8 defaults).
+    # Demo request 5 min: missed; content 2 h: met; referral 15 min: missed (the default SLAs).
     assert s["within first-response SLA"] == round(1 / 3, 4)
     # Monday: 0 claimed of 2 added (both pushed); Tuesday: 1 of 1 → mean 0.5.
     assert s["claim rate (per day)"] == 0.5

@@ -1,6 +1,6 @@
-"""§12 metrics from a small known history, built through the real services with a manual clock:
-every figure of a pool, a rep and a source, the trend and fold, the ages, who may read what, the CLI
-table and the Prometheus text."""
+"""Metrics (product rules, Metrics) from a small known history, built through the real services with
+a manual clock: every figure of a pool, a rep and a source, the trend and fold, the ages, who may
+read what, the CLI table and the Prometheus text."""
 
 from __future__ import annotations
 
@@ -103,15 +103,15 @@ def test_claim_rate_and_depletion_readings_use_the_pools_alert_marks(
     """The dashboard draws these readings beside the alerts: they judge by the same marks."""
     t0, end = history["t0"], history["end"]
     (cold,) = service.pool_metrics(db, t0, end, pool="Cold")
-    assert (cold.claim_rate, cold.claim_rate_reading) == (0.6, "acceptable")  # §12: 30-50% target
-    assert (cold.depletion, cold.low_depletion_days) == (0.75, 1)  # under §12's 0.8
+    assert (cold.claim_rate, cold.claim_rate_reading) == (0.6, "acceptable")  # 30-50% is the target
+    assert (cold.depletion, cold.low_depletion_days) == (0.75, 1)  # under the default 0.8
     _reapply(db, {"claim_rate_under_percent": {"mark": 65}, "depletion_under": {"mark": 0.7}})
     (cold,) = service.pool_metrics(db, t0, end, pool="Cold")
     assert cold.claim_rate_reading == "low: pool too big or poor quality"  # 60% under the alert's 65%
     assert cold.low_depletion_days == 0  # 0.75 is not under the alert's 0.7
     (warm,) = service.pool_metrics(db, t0, end, pool="Warm")
     assert warm.low_depletion_days == 1  # the org's marks still
-    # The §12 band is the org file's; with the pool's claim-rate check off, under 20% still reads low.
+    # The band is the org file's; with the pool's claim-rate check off, under 20% still reads low.
     _reapply(db, {"claim_rate_under_percent": None}, {"claim_rate_target_percent": [55, 65]})
     (cold,) = service.pool_metrics(db, t0, end, pool="Cold")
     assert cold.claim_rate_reading == "on target"

@@ -113,7 +113,8 @@ def test_notifications_block_defaults_and_refusals() -> None:
     notes = Notifications()
     assert notes.retry == Retry(attempts=6, backoff_seconds=30, factor=2, max_backoff_seconds=3600)
     assert notes.retry.timeout_seconds == 5
-    # §13 routing: reps get assignment and hot-lead notices, managers escalations, leadership critical.
+    # The default routing: reps get assignment and hot-lead notices, managers escalations,
+    # leadership critical.
     at = datetime(2026, 1, 5)
     assert notes.roles_for(Alert("lead.assigned", "", at, details={"level": "info"})) == {Role.rep}
     assert notes.roles_for(Alert("sla.breach", "", at)) == {Role.manager, Role.ops}

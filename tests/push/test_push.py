@@ -1,4 +1,4 @@
-"""Push at intake (§4, §5): strategies, availability skips with reasons, caps, fallback, hybrids."""
+"""Push at intake: strategies, availability skips with reasons, caps, fallback, hybrids."""
 
 from __future__ import annotations
 

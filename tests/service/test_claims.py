@@ -1,4 +1,4 @@
-"""Claims on both databases: order, ownership, every §6 limit with its retry time, and events."""
+"""Claims on both databases: order, ownership, every claim limit with its retry time, and events."""
 
 from __future__ import annotations
 

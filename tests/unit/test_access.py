@@ -1,4 +1,4 @@
-"""§2 permissions decided from the org file: who may claim, view and manage which pool."""
+"""Permissions decided from the org file: who may claim, view and manage which pool."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""§8 aging as a pure decision, on fixed instants: which brackets are due, and what each does."""
+"""Aging as a pure decision, on fixed instants: which brackets are due, and what each does."""
 
 from __future__ import annotations
 

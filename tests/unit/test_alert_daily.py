@@ -1,5 +1,6 @@
-"""§12/§13 daily checks as pure readings over finished days: depletion streaks, claim rate with its
-minimum leads, conversion with its minimum claims, claim-to-contact; each mark at its exact edge."""
+"""The daily health checks as pure readings over finished days: depletion streaks, claim rate with
+its minimum leads, conversion with its minimum claims, claim-to-contact; each mark at its exact
+edge."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""§13 alert episodes as pure moves: raised once, changed while it lasts (people told again only
+"""Alert episodes as pure moves: raised once, changed while it lasts (people told again only
 when it gets worse than anything told), a lower reading holding `settle` before the episode lowers
 or closes, and closed once, also when no check reads it any more. Plus whose rules and routes apply."""
 

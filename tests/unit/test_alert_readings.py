@@ -1,4 +1,4 @@
-"""§13 health checks as pure readings: every mark at its exact edge from both sides, the minimum
+"""Health checks as pure readings: every mark at its exact edge from both sides, the minimum
 samples, and the figures and words a manager reads beside each level."""
 
 from __future__ import annotations

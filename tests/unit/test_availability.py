@@ -1,4 +1,4 @@
-"""§4 availability of a rep for a pushed lead, as a pure decision on fixed instants: absences,
+"""Availability of a rep for a pushed lead, as a pure decision on fixed instants: absences,
 presence, working hours in the rep's own zone (edges to the second), max open, and team load."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""§2 access windows as a pure decision (claims.windows): business hours on the rep's own wall clock,
+"""Access windows as a pure decision (claims.windows): business hours on the rep's own wall clock,
 edges at 08:00:00 and 18:00:00 from both sides, weekends, and the weekly on-call rota."""
 
 from __future__ import annotations

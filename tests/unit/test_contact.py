@@ -1,4 +1,4 @@
-"""Can we reach this lead? (§10) An email or a phone that works makes a lead reachable; numbers
+"""Can we reach this lead? An email or a phone that works makes a lead reachable; numbers
 without +country are read for the lead's country, else the org's hygiene.default_region."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""§11 pool health as a pure decision: the intake gate, overflow with hysteresis and queue caps,
+"""Pool health as a pure decision: the intake gate, overflow with hysteresis and queue caps,
 each edge from both sides (at the threshold and one past it), on fixed instants."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""§11 dynamic sizing over consecutive days and the §12 sizing advice, pure: each mark from both
+"""Dynamic sizing over consecutive days and the sizing advice, pure: each mark from both
 sides (a day exactly at the mark does not count, one under does), the bounds, and the verdicts."""
 
 from __future__ import annotations
@@ -252,7 +252,7 @@ def test_a_pause_comes_after_the_threshold_change_of_the_same_day() -> None:
     assert state.min_score == 45 and state.held_sources == ("event", "content")
 
 
-# --- §12 sizing advice and the one judgement every view shows -------------------------------
+# --- Sizing advice and the one judgement every view shows ----------------------------------
 
 
 def test_recommended_size_is_two_to_three_days_of_capacity() -> None:

@@ -1,6 +1,9 @@
 """Where the code may know which database it talks to: storage (storage.dialect spells what differs)
 and settings. import-linter cannot forbid a subpackage of an external package (sqlalchemy.dialects),
-so these read the source instead."""
+so these read the source instead.
+
+And that the repository stands on its own: no file cites a document outside it by section number or
+by name; the product rules the code relies on are in docs/product-rules.md."""
 
 from __future__ import annotations
 
@@ -55,3 +58,68 @@ def test_the_check_sees_a_dialect_name_and_lets_a_url_pass() -> None:
         "`leadpool migrate --from sqlite:///data/leadpool.db --db postgresql+psycopg://…`"
     )
     assert not NAMING.search('yield f"sqlite:///{folder}"')
+
+
+# -- citations of outside documents ---------------------------------------------------------------
+
+ROOT = SRC.parents[1]
+CHECKED = ("src", "tests", "benchmarks", "examples", "scripts", "docs", "README.md")
+# Copies and outputs that tools write, besides any folder whose name starts with a dot (.venv, caches).
+SKIPPED_DIRS = {"mutants", "__pycache__", "node_modules", "artifacts", "bench-results", "lab-report"}
+# Spelt from parts, so that this file does not hold what it looks for.
+SECTION_SIGN = chr(0xA7)
+OUTSIDE_DOC = "domain" + ".md"
+
+
+def _cites_outside(text: str) -> bool:
+    return SECTION_SIGN in text or OUTSIDE_DOC in text
+
+
+def _checked_files() -> list[Path]:
+    found = []
+    for name in CHECKED:
+        top = ROOT / name
+        for path in [top] if top.is_file() else sorted(top.rglob("*")):
+            inside = path.relative_to(ROOT).parts[:-1]
+            if not path.is_file() or any(p in SKIPPED_DIRS or p.startswith(".") for p in inside):
+                continue
+            found.append(path)
+    return found
+
+
+def _text(path: Path) -> str | None:
+    """The file's text, or None for a binary file (a NUL byte, or not UTF-8)."""
+    data = path.read_bytes()
+    if b"\0" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def test_no_file_cites_a_document_outside_the_repository() -> None:
+    found = []
+    for path in _checked_files():
+        text = _text(path)
+        if text is None:
+            continue
+        found += [
+            f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+            for number, line in enumerate(text.splitlines(), start=1)
+            if _cites_outside(line)
+        ]
+    assert not found, (
+        "cite docs/product-rules.md by heading, e.g. '(product rules, Claim limits)', not an outside"
+        " document or its section numbers:\n" + "\n".join(found)
+    )
+
+
+def test_the_citation_check_reads_the_files_it_should() -> None:
+    files = {path.relative_to(ROOT).as_posix() for path in _checked_files()}
+    assert {"src/leadpool/org/schema.py", "tests/unit/test_layout.py", "examples/org.yaml"} <= files
+    # A mutation run's copy of the repository (mutants/) holds only src, tests and examples.
+    rest = ("README.md", "docs/product-rules.md", "scripts/test", "benchmarks/bench.py")
+    assert {name for name in rest if (ROOT / name).exists()} <= files
+    assert _cites_outside(f"limits ({SECTION_SIGN}6)") and _cites_outside(f"see ../shared/{OUTSIDE_DOC}")
+    assert not _cites_outside("limits (product rules, Claim limits)")

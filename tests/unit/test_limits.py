@@ -1,4 +1,4 @@
-"""§6 limits as a pure decision, on fixed instants (no clock, no database)."""
+"""Claim limits as a pure decision, on fixed instants (no clock, no database)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""§6 limits pinned at their exact edge from both sides: allowed at the limit, refused one past it,
-with the refusal a rep reads (which limit, the numbers, when to retry)."""
+"""Claim limits pinned at their exact edge from both sides: allowed at the limit, refused one past
+it, with the refusal a rep reads (which limit, the numbers, when to retry)."""
 
 from __future__ import annotations
 
@@ -214,7 +214,7 @@ def test_the_order_of_the_count_limits() -> None:
     assert refused(Limits(pool_daily=5, ratio=Ratio(pool="Warm")), s).limit == "pool_daily"
 
 
-# Penalties (§8)
+# Penalties (repeat SLA offenders)
 
 PENALTY_ENDS = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
 

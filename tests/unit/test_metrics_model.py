@@ -1,4 +1,4 @@
-"""§12 metric definitions, pure: shares, percentiles from minute histograms, the readings of claim
+"""Metric definitions, pure: shares, percentiles from minute histograms, the readings of claim
 rate and depletion, age brackets, trend buckets, the low-depletion streak, hoarding signals at their
 marks from both sides, score tiers and the Gini of leads per rep."""
 

@@ -1,4 +1,4 @@
-"""§13 notifications as data: who is told of which alert by default, how loud an alert is, which
+"""Notifications as data: who is told of which alert by default, how loud an alert is, which
 channels the org file may declare, and how long a failed delivery waits before it is tried again."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""§2 pool permissions, role by role, and the `access:` audiences of the org file: lists are ANDed
+"""Pool permissions, role by role, and the `access:` audiences of the org file: lists are ANDed
 across keys and ORed within a key (README "The organisation as code", examples/org.yaml)."""
 
 from __future__ import annotations

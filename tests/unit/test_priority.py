@@ -1,5 +1,5 @@
-"""Pool ordering (§5 pull ordering): priority = score x score_weight + the value of the lead's
-source; FIFO pools rank every lead equally (time in pool decides)."""
+"""Pool ordering (pull ordering): priority = score x score_weight + the value of the lead's source;
+FIFO pools rank every lead equally (time in pool decides)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""§5 push caps per period: where each period starts and ends (in which zone), the cap's exact edge
+"""Push caps per period: where each period starts and ends (in which zone), the cap's exact edge
 (refused at the cap, allowed one below), and a rep's own caps over the org's."""
 
 from __future__ import annotations

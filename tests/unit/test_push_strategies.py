@@ -1,4 +1,4 @@
-"""§5 who gets a pushed lead, strategy by strategy, on fixed instants: the rotations' exact order,
+"""Who gets a pushed lead, strategy by strategy, on fixed instants: the rotations' exact order,
 no flood for a rep back from an absence, the chain falling through, owners and territories,
 offers, the fallback, and what the routing event explains."""
 

@@ -1,4 +1,4 @@
-"""Qualification (§3) as a pure decision: required fields, exclusions, the minimum score at its
+"""Qualification as a pure decision: required fields, exclusions, the minimum score at its
 edge, bypasses below it, and the words each check shows in an explanation."""
 
 from __future__ import annotations

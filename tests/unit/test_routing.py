@@ -1,4 +1,4 @@
-"""Routing as a pure decision (§4): rule order, pool gates, the fallback, the push settings a rule
+"""Routing as a pure decision: rule order, pool gates, the fallback, the push settings a rule
 or its pool hands over, and the words a user reads about why a lead went where it went."""
 
 from __future__ import annotations

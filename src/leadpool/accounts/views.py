@@ -1,4 +1,4 @@
-"""Accounts over HTTP: import known accounts with their owners (§4 account ownership)."""
+"""Accounts over HTTP: import known accounts with their owners (account ownership)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Aging's decisions (§8), pure: which brackets of a pool's ladder have a lead due, and what a
-bracket does to its leads. aging.service turns these into SQL; nothing here reads a database."""
+"""Aging's decisions (product rules, Aging), pure: which brackets of a pool's ladder have a lead
+due, and what a bracket does to its leads. aging.service turns these into SQL; nothing here reads a
+database."""
 
 from __future__ import annotations
 

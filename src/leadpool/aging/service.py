@@ -1,5 +1,6 @@
-"""Aging (§8): unclaimed leads climb their pool's priority, get flagged, escalated, force-assigned,
-moved to nurture or recycling, and finally archived — each bracket once, in order.
+"""Aging (product rules, Aging): unclaimed leads climb their pool's priority, get flagged,
+escalated, force-assigned, moved to nurture or recycling, and finally archived — each bracket once,
+in order.
 
 Set-based: per pool and bracket one UPDATE marks every due lead (and boosts, flags, moves or
 archives it in the same statement), and its events are written from what that UPDATE returned.

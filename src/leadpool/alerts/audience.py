@@ -1,5 +1,5 @@
 """Who hears of an episode (by role, a manager only for the pools they manage) and who may read
-the stored episodes (§2)."""
+the stored episodes."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def recipients(org: CurrentOrg, pool: Pool | None, roles: Iterable[Role]) -> tup
 
 
 def _visible(org: CurrentOrg, person: Person) -> sa.ColumnElement[bool] | None:
-    """What a person may see (§2): reps no alerts, managers their team's pools and the org's,
+    """What a person may see: reps no alerts, managers their team's pools and the org's,
     ops, executives and admins all. None: everything."""
     if person.role in (Role.ops, Role.admin, Role.executive):
         return None

@@ -1,4 +1,4 @@
-"""The readings of §13's checks per pool: depth, the age colours and average age every tick;
+"""The readings of the health checks per pool: depth, the age colours and average age every tick;
 overdue leads, capacity, depletion, claim rate, conversion and contact once a day."""
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def _tick_readings(conn: Connection, org: CurrentOrg, at: datetime) -> list[tupl
 
 
 def _daily_readings(conn: Connection, org: CurrentOrg, at: datetime) -> list[tuple[_Pool, Reading]]:
-    """§13's daily checks, over the org's local days that have ended by `at`."""
+    """The daily checks, over the org's local days that have ended by `at`."""
     pools = _pools(org).pools
     most_days = max((p.rules.depletion_days for p in pools if p.rules.depletion_under), default=1)
     days = ended_days(org.loaded.org.timezone, at, most_days)

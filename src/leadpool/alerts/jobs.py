@@ -47,11 +47,11 @@ def _run(db: Database, at: datetime, checks: Sequence[str], read: Any, settle: b
 
 
 def tick_job(db: Database, at: datetime) -> JobResult:
-    """Every tick: depth (§13 50 / 100 / 200), the age colours and the 20% rule, average age."""
+    """Every tick: depth (50 / 100 / 200), the age colours and the 20% rule, average age."""
     return _run(db, at, model.TICK_CHECKS, _tick_readings, settle=True)
 
 
 def daily_job(db: Database, at: datetime) -> JobResult:
-    """Daily (§13): leads over 72 h, depth over capacity, depletion streaks, claim rate,
+    """Daily: leads over 72 h, depth over capacity, depletion streaks, claim rate,
     conversion and claim-to-contact."""
     return _run(db, at, model.DAILY_CHECKS, _daily_readings, settle=False)

@@ -1,5 +1,5 @@
-"""Health checks and alert episodes (§13), pure: what each check reads for a pool, and how an
-episode moves when a check is read again.
+"""Health checks and alert episodes (product rules, Alerts), pure: what each check reads for a pool,
+and how an episode moves when a check is read again.
 
 An episode is one stretch of a check failing for one subject (a pool, or 'org'): it opens once,
 changes level while it lasts, and closes once. Every move is a `Step` with the words that explain
@@ -37,7 +37,7 @@ def rules_for(org_rules: AlertRules, pool_rules: AlertRules | None) -> AlertRule
 
 
 def age_marks(org: Org, pool: Pool) -> AgeAlert:
-    """The §13 age colours a pool is judged and drawn by (its alert rules', also when its age check
+    """The age colours a pool is judged and drawn by (its alert rules', also when its age check
     is off): one setting, so a dashboard's colours are the alert's."""
     return rules_for(org.alerts, pool.alerts).age or AgeAlert()
 
@@ -74,7 +74,7 @@ def _over(check: str, subject: str, t: Threshold, value: float, failing: str, pa
 
 
 def depth(subject: str, rules: DepthAlert, available: int) -> Reading:
-    """§13: depth at 50 yellow, 100 red, 200 critical (the defaults)."""
+    """Depth at 50 yellow, 100 red, 200 critical (the defaults)."""
     figures = {"depth": available, "yellow": rules.yellow, "red": rules.red, "critical": rules.critical}
     for level, mark in (
         (Level.critical, rules.critical),
@@ -90,7 +90,7 @@ def depth(subject: str, rules: DepthAlert, available: int) -> Reading:
 
 @dataclass(frozen=True)
 class Ages:
-    """A pool's queue by §13 colour: all available leads, those past green, those past red."""
+    """A pool's queue by age colour: all available leads, those past green, those past red."""
 
     available: int
     past_green: int
@@ -98,7 +98,7 @@ class Ages:
 
 
 def age(subject: str, rules: AgeAlert, ages: Ages) -> Reading:
-    """§13: at least 80% of the queue should be green; more than 20% past it means something broke."""
+    """At least 80% of the queue should be green; more than 20% past it means something broke."""
     n = ages.available
     yellow_or_red = 100 * ages.past_green / n if n else 0.0
     red = 100 * ages.past_red / n if n else 0.0
@@ -139,7 +139,7 @@ def average_age(subject: str, rules: Threshold, available: int, hours: float) ->
 
 
 def overdue(subject: str, rules: Threshold, count: int) -> Reading:
-    """§13 daily: leads waiting over 72 h need escalating or assigning."""
+    """Daily: leads waiting over 72 h need escalating or assigning."""
     figures = {"overdue": count, "hours": rules.mark}
     if count:
         why = f"{count} lead(s) waiting over {rules.mark:g} h: escalate or assign"
@@ -148,7 +148,7 @@ def overdue(subject: str, rules: Threshold, count: int) -> Reading:
 
 
 def capacity(subject: str, rules: Threshold, available: int, most: int) -> Reading:
-    """§13 daily: depth over the pool's capacity (§12: daily claim capacity x the most days).
+    """Daily: depth over the pool's capacity (daily claim capacity x the most days of sizing).
     A pool nobody may claim from has no capacity to compare with: that is not this check's news."""
     figures = {"depth": available, "capacity": most, "mark": rules.mark}
     if most <= 0:
@@ -169,8 +169,8 @@ def capacity(subject: str, rules: Threshold, available: int, most: int) -> Readi
 
 
 def depletion(subject: str, rules: Threshold, days: int, finished: Sequence[Day]) -> Reading:
-    """§12: claims / additions under 0.8 for 2+ consecutive finished days -> investigate. A day with
-    nothing added has no depletion and breaks the streak. `finished` is newest first."""
+    """Depletion: claims / additions under 0.8 for 2+ consecutive finished days -> investigate. A
+    day with nothing added has no depletion and breaks the streak. `finished` is newest first."""
     streak = 0
     for d in finished:
         rate = d.depletion
@@ -199,7 +199,7 @@ def depletion(subject: str, rules: Threshold, days: int, finished: Sequence[Day]
 
 
 def claim_rate(subject: str, rules: Threshold, claimed: int, left: int, min_leads: int) -> Reading:
-    """§12: the share of the pool claimed in a day; under 20% the pool is too big or poor."""
+    """Claim rate: the share of the pool claimed in a day; under 20% the pool is too big or poor."""
     seen = claimed + left
     rate = 100 * claimed / seen if seen else 0.0
     figures = {"claimed": claimed, "left": left, "claim_rate_percent": round(rate, 1), "mark": rules.mark}
@@ -215,7 +215,7 @@ def claim_rate(subject: str, rules: Threshold, claimed: int, left: int, min_lead
 
 
 def conversion(subject: str, rules: Threshold, seen: dict[str, Any], min_claims: int) -> Reading:
-    """§11: pool conversion under 15% (of settled claims, enough of them) -> audit."""
+    """Pool conversion under 15% (of settled claims, enough of them) -> audit."""
     rate = seen.get("conversion_percent")
     if rate is None or seen.get("claimed", 0) < min_claims:
         return Reading("conversion", subject, None, f"fewer than {min_claims} settled claims", seen)
@@ -226,7 +226,7 @@ def conversion(subject: str, rules: Threshold, seen: dict[str, Any], min_claims:
 
 
 def contact(subject: str, rules: Threshold, seen: dict[str, Any]) -> Reading:
-    """§11, §13 compliance: claim-to-contact averaging over 4 h is a capacity problem."""
+    """Compliance: claim-to-contact averaging over 4 h is a capacity problem."""
     hours = seen.get("contact_hours")
     if hours is None:
         return Reading("contact", subject, None, "no contacted claims in the window", seen)

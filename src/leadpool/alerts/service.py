@@ -1,6 +1,6 @@
-"""Health checks and alert episodes (§13): the checks read the figures the health service keeps,
-episodes live in the `alerts` table (one open per check and subject), every move is an
-`alert.*` event, and people hear of it by role through the scheduler's notifiers.
+"""Health checks and alert episodes (product rules, Alerts): the checks read the figures the health
+service keeps, episodes live in the `alerts` table (one open per check and subject), every move is
+an `alert.*` event, and people hear of it by role through the scheduler's notifiers.
 
 The checks, episodes, audience and jobs live in their own modules; this one lists the episodes a
 person may see and acknowledges them, and is the address the scheduler, API and dashboards use."""

@@ -1,4 +1,4 @@
-"""Health alerts over HTTP (§13): the open episodes a person may see, history, acknowledging."""
+"""Health alerts over HTTP: the open episodes a person may see, history, acknowledging."""
 
 from __future__ import annotations
 

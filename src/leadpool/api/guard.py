@@ -170,7 +170,7 @@ NO_TOKEN = ("no API token sent", "send 'Authorization: Bearer <token>'")
 
 
 def challenge(error: str | None = None, description: str | None = None) -> str:
-    """WWW-Authenticate as RFC 6750 spells it: no error code when no token was sent (§3.1)."""
+    """WWW-Authenticate as RFC 6750 spells it: no error code when no token was sent (its section 3.1)."""
     if error is None:
         return REALM
     text = (description or "").replace("\\", "").replace('"', "'")

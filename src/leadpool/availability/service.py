@@ -1,4 +1,5 @@
-"""Rep availability for push (§4): the online/offline toggle and PTO / out-of-office periods.
+"""Rep availability for push (product rules, Push routing): the online/offline toggle and PTO /
+out-of-office periods.
 
 Working hours and caps live in the org file; these are the parts that change day to day, so they
 live in the database and are set by the rep, their manager, or ops.

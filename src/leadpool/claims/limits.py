@@ -1,4 +1,5 @@
-"""§6 claim limits as a pure decision: given where a rep stands, may they claim n more leads now?
+"""Claim limits (product rules, Claim limits) as a pure decision: given where a rep stands, may they
+claim n more leads now?
 
 The storage layer gathers a Standing inside the claim transaction (with the rep's row locked) and
 asks `check`; nothing here reads a clock or a database.
@@ -29,7 +30,7 @@ class Standing:
     # cooldown) and leaves them empty otherwise, where they allow the claim either way.
     hour_claims: list[datetime] = field(default_factory=list)  # claim times in the last hour, oldest first
     recent_actions: list[datetime] = field(default_factory=list)  # latest claim actions, newest first
-    penalty: Penalty | None = None  # an active repeat-offender penalty (§8)
+    penalty: Penalty | None = None  # an active repeat-offender penalty
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,7 @@ RETURNING lead_id, CAST(details ->> 'priority' AS double precision)
 _PG_TAKE_NEXT = hot(sa.text(_PG_TAKE.format(by_id="", skip="SKIP LOCKED")))
 _PG_TAKE_BY_ID = hot(sa.text(_PG_TAKE.format(by_id="AND id = :lead", skip="")))
 
-# A lead that arrived after the rep's release window opened waits for the next drop (§7).
+# A lead that arrived after the rep's release window opened waits for the next drop.
 _claimable = sa.and_(
     leads.c.pool_id == sa.bindparam("pool"),
     AVAILABLE,
@@ -298,7 +298,7 @@ def _hint(refusal: Refusal) -> str:
 
 def _unavailable(db: Database, org: CurrentOrg, lead_id: int, pool: str) -> Conflict | NotFound:
     """Why a lead asked for by id was not taken. Only a lead of this pool (one the rep could see in
-    it) is said to exist; anything else reads as not there, wherever it is (§2)."""
+    it) is said to exist; anything else reads as not there, wherever it is."""
     with db.engine.connect() as conn:
         row = conn.execute(sa.select(leads.c.status, leads.c.pool_id).where(leads.c.id == lead_id)).first()
     if row is None or row.pool_id != org.pool_ids.get(pool) or row.status == Status.available.value:
@@ -312,7 +312,7 @@ def _unavailable(db: Database, org: CurrentOrg, lead_id: int, pool: str) -> Conf
 
 
 def release(db: Database, actor: Person, lead_id: int, reason: str) -> None:
-    """Hand a lead back to its pool. It counts as abandonment (§12) and raises its return count."""
+    """Hand a lead back to its pool. It counts as abandonment and raises its return count."""
     if not reason.strip():
         raise InvalidInput([Problem("reason", "say why the lead goes back (it is shown to ops)")])
     now = db.clock.now()
@@ -335,7 +335,7 @@ def hand_back(
     details: dict[str, Any] | None = None,
 ) -> None:
     """The lead's open claim ends and the lead is available in its pool again, as abandonment:
-    by its holder's release, or by an SLA that ran out (§8)."""
+    by its holder's release, or by an SLA that ran out."""
     conn.execute(
         sa.update(leads)
         .where(leads.c.id == lead.id)

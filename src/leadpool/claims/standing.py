@@ -53,7 +53,7 @@ _open = (
     .where(leads.c.owner_id == sa.bindparam("rep"), leads.c.status.in_([fixed(s) for s in _OPEN]))
     .scalar_subquery()
 )
-# The active repeat-offender penalty, if any (§8), read with the counts in the same statement: the
+# The active repeat-offender penalty, if any, read with the counts in the same statement: the
 # latest-ending one is picked by id (uncorrelated, so run once) and its row joined in when there is one.
 _penalty = (
     sa.select(penalties.c.id)

@@ -1,4 +1,4 @@
-"""When a rep may claim from a pool (§2 access windows, §7 release windows and rotation slots),
+"""When a rep may claim from a pool (product rules, Access windows and Release windows),
 as a pure decision: the refusal names the window and when it opens."""
 
 from __future__ import annotations

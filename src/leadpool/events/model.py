@@ -13,23 +13,23 @@ class EventType(StrEnum):
     offered = "lead.offered"  # hot lane: offered to several reps at once
     offer_expired = "lead.offer_expired"
     declined = "lead.declined"  # an assigned rep turned it down, with a reason
-    sla_breached = "sla.breached"  # a claim-to-contact ladder step fired (§8)
+    sla_breached = "sla.breached"  # a claim-to-contact ladder step fired
     first_response_missed = "sla.first_response_missed"
     penalised = "rep.penalised"  # repeat SLA offender: reduced quota or suspended access
     penalty_lifted = "rep.penalty_lifted"
     transfer_requested = "transfer.requested"
     transfer_rejected = "transfer.rejected"
-    transferred = "lead.transferred"  # moved to another pool, unclaimed (§9)
+    transferred = "lead.transferred"  # moved to another pool, unclaimed
     score_changed = "lead.score_changed"
-    aged = "lead.aged"  # an aging bracket fired (§8): boosted, flagged, moved, archived …
-    # Hygiene (§10): stale leads sent to review, ops decisions, merges, flags and archiving by jobs.
+    aged = "lead.aged"  # an aging bracket fired: boosted, flagged, moved, archived …
+    # Hygiene: stale leads sent to review, ops decisions, merges, flags and archiving by jobs.
     stale = "lead.stale"
     reviewed = "lead.reviewed"  # an ops decision on a review item: archive, nurture, recycle, return
     merged = "lead.merged"
     flagged = "lead.flagged"
     archived = "lead.archived"
     purged = "lead.purged"
-    # Pool health (§11): leads moved by rebalancing or overflow, and every automatic pool change.
+    # Pool health: leads moved by rebalancing or overflow, and every automatic pool change.
     rebalanced = "lead.rebalanced"
     overflow_entered = "pool.overflow_entered"
     overflow_left = "pool.overflow_left"
@@ -41,7 +41,7 @@ class EventType(StrEnum):
     loosened = "pool.loosened"
     sources_paused = "pool.sources_paused"
     sources_resumed = "pool.sources_resumed"
-    capacity = "pool.capacity"  # claim-to-contact too slow: a capacity problem (§11)
+    capacity = "pool.capacity"  # claim-to-contact too slow: a capacity problem
     capacity_ok = "pool.capacity_ok"
     audit = "pool.audit"  # conversion too low, alert only (on_low_conversion: alert)
     audit_ok = "pool.audit_ok"
@@ -56,7 +56,7 @@ class EventType(StrEnum):
     accounts_imported = "accounts.imported"
     token_issued = "token.issued"
     token_revoked = "token.revoked"
-    # Health alerts (§13): an episode opens, changes level, clears; someone acknowledges it.
+    # Health alerts: an episode opens, changes level, clears; someone acknowledges it.
     alert_raised = "alert.raised"
     alert_changed = "alert.changed"
     alert_cleared = "alert.cleared"

@@ -1,6 +1,7 @@
-"""Pool-health state as the rest of leadpool sees it (§11): the gates on intake (paused, capped,
-dynamic threshold, paused sources) and widened claim access, read from pool_states and cached
-like the org. Kept apart from the jobs so intake and claims need not import push."""
+"""Pool-health state as the rest of leadpool sees it (product rules, Pool health): the gates on
+intake (paused, capped, dynamic threshold, paused sources) and widened claim access, read from
+pool_states and cached like the org. Kept apart from the jobs so intake and claims need not import
+push."""
 
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ def gates_in(conn: Connection, org: CurrentOrg, at: datetime) -> Gates:
 
 
 def may_claim_widened(db: Database, pool: Pool, rep: Person) -> bool:
-    """Overflow option 2 (§11): while a pool overflows, its `widen_to` audience may claim too."""
+    """Overflow by widening access: while a pool overflows, its `widen_to` audience may claim too."""
     audience = gates(db).widened.get(pool.name)
     return audience is not None and rep.role is Role.rep and matches(audience, rep)
 

@@ -1,5 +1,6 @@
-"""Pool health (§11, §12 sizing), pure: the state a pool's automation keeps, the gate it puts on
-intake, overflow with hysteresis, dynamic sizing over consecutive days, and the sizing advice.
+"""Pool health (product rules, Pool health; sizing under Metrics), pure: the state a pool's
+automation keeps, the gate it puts on intake, overflow with hysteresis, dynamic sizing over
+consecutive days, and the sizing advice.
 
 Every automatic change is a transition of `PoolState`, returned with the words that explain it,
 so the service can record an event per change and an admin can see and undo each one."""
@@ -188,7 +189,7 @@ class Day:
 def sizing_step(
     state: PoolState, sizing: Sizing, day: Day, base_min_score: float | None
 ) -> tuple[PoolState, list[Change]]:
-    """Dynamic sizing, once per finished day (§11): depletion under the mark for N days tightens the
+    """Dynamic sizing, once per finished day: depletion under the mark for N days tightens the
     pool's threshold one step, depth under the mark for M days loosens it, within admin bounds;
     average age over the mark pauses the low-priority sources until it is back under."""
     if state.last_day is not None and day.day <= state.last_day:
@@ -262,7 +263,7 @@ def sizing_step(
 
 @dataclass(frozen=True)
 class Advice:
-    """§12 sizing: a healthy pool holds 2-3 days of claim capacity."""
+    """Sizing: a healthy pool holds 2-3 days of claim capacity."""
 
     capacity_per_day: int
     low: int

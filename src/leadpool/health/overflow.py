@@ -1,5 +1,5 @@
 """The overflow job, every tick: a pool's overflow and queue-cap states follow its depth, and a pool
-in overflow drains its excess by auto-assignment or to a partner team (§11)."""
+in overflow drains its excess by auto-assignment or to a partner team (product rules, Pool health)."""
 
 from __future__ import annotations
 

@@ -88,7 +88,7 @@ def _depths_waited(database: str, marks: int) -> Hot:
 
 
 def flow(conn: Connection, start: datetime, end: datetime) -> tuple[dict[int, int], dict[int, int]]:
-    """Per pool, the leads that came in and the claims made between `start` and `end` (§12
+    """Per pool, the leads that came in and the claims made between `start` and `end` (for
     depletion); the sizing job and the alerts' daily checks read the same figures."""
     added: dict[int, int] = dict(
         conn.execute(
@@ -117,7 +117,7 @@ def flow(conn: Connection, start: datetime, end: datetime) -> tuple[dict[int, in
 
 
 def performance(conn: Connection, pool_id: int, at: datetime, health: Health) -> dict[str, Any]:
-    """Conversion of the pool's settled claims and its average claim-to-contact time (§11, §12)."""
+    """Conversion of the pool's settled claims and its average claim-to-contact time."""
     return performances(conn, at, {pool_id: health})[pool_id]
 
 

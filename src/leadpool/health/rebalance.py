@@ -1,5 +1,6 @@
-"""The rebalancing job, hourly (§11): volume moves from a full pool to the emptier pools it names,
-the oldest leads escalated when a pool's average age is high, and the unclaimed moved to nurture."""
+"""The rebalancing job, hourly (product rules, Pool health): volume moves from a full pool to the
+emptier pools it names, the oldest leads escalated when a pool's average age is high, and the
+unclaimed moved to nurture."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from leadpool.storage.tables import AVAILABLE, leads
 
 
 def rebalance_job(db: Database, at: datetime) -> JobResult:
-    """Hourly (§11): volume moves between pools and escalation of the oldest by age."""
+    """Hourly: volume moves between pools and escalation of the oldest by age."""
     org = current(db)
     result = JobResult()
     day = gates.day_of(org, at)

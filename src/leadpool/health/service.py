@@ -1,6 +1,7 @@
-"""Pool health (§11, §12) as admins see it: each pool's depth against its recommended size, its
-state and what changed it, and the reset that undoes automation. The jobs that make those changes
-are in overflow, rebalance and sizing; their names stay importable from here for the scheduler."""
+"""Pool health (product rules, Pool health) as admins see it: each pool's depth against its
+recommended size, its state and what changed it, and the reset that undoes automation. The jobs that
+make those changes are in overflow, rebalance and sizing; their names stay importable from here for
+the scheduler."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ __all__ = [
 
 
 def capacity_per_day(org: CurrentOrg, pool: Pool, health: Health) -> int:
-    """Daily claim capacity (§12): configured, else the sum over reps who may claim of their daily
+    """Daily claim capacity: configured, else the sum over reps who may claim of their daily
     limit in this pool (the smaller of their daily claims and the pool's per-rep daily cap)."""
     if health.sizing.capacity_per_day is not None:
         return health.sizing.capacity_per_day

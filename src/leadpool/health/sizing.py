@@ -1,6 +1,6 @@
-"""The sizing job, daily for the day that just ended (§11, §12): depletion and depth streaks move a
-pool's threshold within bounds, and its conversion and claim-to-contact raise or clear a pause, an
-audit or a capacity flag."""
+"""The sizing job, daily for the day that just ended (product rules, Pool health): depletion and
+depth streaks move a pool's threshold within bounds, and its conversion and claim-to-contact raise
+or clear a pause, an audit or a capacity flag."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def sizing_job(db: Database, at: datetime) -> JobResult:
             new, changes = _sizing_step(state, health.sizing, finished, base)
             for change in changes:
                 record(conn, org, pool, change, at, result)
-            # Performance (§11) looks at 30 days of claims: it moves by the day, so it is judged
+            # Performance looks at 30 days of claims: it moves by the day, so it is judged
             # daily here rather than every hour with the rebalancing.
             new = _performance(conn, org, pool, health, new, seen[pool_id], at, result)
             keep(db, conn, pool_id, state, new, at)

@@ -1,4 +1,5 @@
-"""Can we reach this lead? (§10) Email and phone checked by maintained validators, not regexes."""
+"""Can we reach this lead? (product rules, Hygiene) Email and phone checked by maintained
+validators, not regexes."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def contact_problems(data: Mapping[str, Any], default_region: str) -> dict[str, 
 
 
 def unreachable(data: Mapping[str, Any], default_region: str) -> bool:
-    """Neither a valid email nor a valid phone: data too poor to reach (§10)."""
+    """Neither a valid email nor a valid phone: data too poor to reach (product rules, Hygiene)."""
     problems = contact_problems(data, default_region)
     has_email = bool(data.get("email")) and "email" not in problems
     has_phone = bool(data.get("phone")) and "phone" not in problems

@@ -1,5 +1,5 @@
-"""Hygiene jobs (§10), run by the scheduler; each run leaves a report (counts per action and the
-leads touched, in job_runs) and one event per lead it changed.
+"""Hygiene jobs (product rules, Hygiene), run by the scheduler; each run leaves a report (counts per
+action and the leads touched, in job_runs) and one event per lead it changed.
 
 - Daily: merge exact duplicates (both histories kept), archive junk, flag missing required fields
   and invalid email or phone.
@@ -218,8 +218,8 @@ def weekly(db: Database, at: datetime) -> JobResult:
 
 
 def _stale_scan(conn: Connection, org: CurrentOrg, at: datetime, result: JobResult) -> None:
-    """§10 stale criteria, first match wins; the lead goes to the review queue, keeping its pool
-    as where it came from."""
+    """The stale criteria (product rules, Hygiene), first match wins; the lead goes to the review
+    queue, keeping its pool as where it came from."""
     s = org.loaded.org.hygiene.stale
     available = AVAILABLE
     criteria: list[tuple[str, Any, str]] = []
@@ -308,8 +308,8 @@ def monthly(db: Database, at: datetime) -> JobResult:
 
 
 def _structure(conn: Connection, org: CurrentOrg, at: datetime) -> dict[str, Any]:
-    """Structure effectiveness (§10 monthly): conversion by pool, and rule accuracy — of the leads
-    each rule routed in the last 30 days, how many were later moved or handed back."""
+    """Structure effectiveness (the monthly hygiene report): conversion by pool, and rule accuracy —
+    of the leads each rule routed in the last 30 days, how many were later moved or handed back."""
     since = at - timedelta(days=30)
     routed: dict[int, str] = {}
     later: Counter[int] = Counter()

@@ -1,4 +1,5 @@
-"""Who may claim, view or manage a pool (§2), decided from the org file alone."""
+"""Who may claim, view or manage a pool, decided from the org file alone (product rules, Roles and
+permissions)."""
 
 from __future__ import annotations
 
@@ -40,8 +41,8 @@ def matches(audience: Audience, person: Person) -> bool:
 
 
 def allowed(pool: Pool, person: Person, permission: Permission) -> bool:
-    """§2 defaults: rep claims on assigned pools; manager claims, views all, manages own team's;
-    ops manage all; executives view all; admin everything."""
+    """The default permissions: rep claims on assigned pools; manager claims, views all, manages own
+    team's; ops manage all; executives view all; admin everything."""
     role = person.role
     if role is Role.admin:
         return True

@@ -1,4 +1,4 @@
-"""Roles and per-pool permission levels of domain.md §2."""
+"""Roles and per-pool permission levels (product rules, Roles and permissions)."""
 
 from __future__ import annotations
 

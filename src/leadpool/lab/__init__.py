@@ -1,1 +1,2 @@
-"""Strategy lab (§14): simulate distribution strategies with the real engine on a virtual clock."""
+"""Strategy lab (product rules, Choosing a method): simulate distribution strategies with the real
+engine on a virtual clock."""

@@ -1,5 +1,5 @@
-"""What a strategy did (§12, §1): speed, SLA compliance, claiming, fairness and expected conversions,
-computed from what the engine recorded during a run."""
+"""What a strategy did (product rules, Metrics and Speed to lead): speed, SLA compliance, claiming,
+fairness and expected conversions, computed from what the engine recorded during a run."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from leadpool.lab.scenario import Conversion, Speed
 from leadpool.push.fairness import gini
 from leadpool.sla.model import first_response_due
 
-AGE_BUCKETS = ("0-12h", "12-24h", "24-48h", "48h+")  # §12's healthy age distribution
+AGE_BUCKETS = ("0-12h", "12-24h", "24-48h", "48h+")  # the metrics' healthy age distribution
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class Results:
 
 
 def speed_factor(minutes: float, speed: Speed) -> float:
-    """Share of a lead's value left after `minutes` to first contact (§1)."""
+    """Share of a lead's value left after `minutes` to first contact (product rules, Speed to lead)."""
     if minutes <= speed.full_minutes:
         return 1.0
     if minutes <= 30:
@@ -164,8 +164,8 @@ def _round(value: float | None) -> float | None:
 
 def chance(conversion: Conversion, score: float | None, tier: str | None, minutes: float) -> float:
     """A contacted lead's chance to convert: its score band's rate, the contacting rep's skill, and
-    what is left of its value after `minutes` to first contact (§1). The lab draws outcomes with it
-    and sums it into expected conversions."""
+    what is left of its value after `minutes` to first contact (product rules, Speed to lead). The
+    lab draws outcomes with it and sums it into expected conversions."""
     base = min(1.0, conversion.rate(score) * conversion.skill.get(tier or "", 1.0))
     return base * speed_factor(minutes, conversion.speed)
 
@@ -187,8 +187,8 @@ def received(claims: Iterable[ClaimRecord]) -> dict[int, int]:
 def _claim_rate(
     routed: Sequence[LeadRecord], pulled: Sequence[ClaimRecord], samples: Sequence[Sample], zone: str
 ) -> float | None:
-    """§12: share of a pool claimed per day = that day's claims ÷ (waiting at the day's start + added
-    that day), all pools together, averaged over the days anything was there to claim."""
+    """Claim rate: share of a pool claimed per day = that day's claims ÷ (waiting at the day's start
+    + added that day), all pools together, averaged over the days anything was there to claim."""
     if not pulled:
         return None
     tz = ZoneInfo(zone)

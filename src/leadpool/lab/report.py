@@ -64,7 +64,7 @@ def _fmt_metric(name: str, value: Any) -> str:
         return f"{value:,.1f}"
     if name.startswith("gini"):
         return f"{value:.3f}"
-    if name == "depletion":  # a ratio (§12: > 1 shrinking, < 1 growing), not a share
+    if name == "depletion":  # a ratio (> 1 shrinking, < 1 growing), not a share
         return f"{value:.2f}"
     return _fmt(value)
 

@@ -1,6 +1,7 @@
-"""A strategy-lab scenario (§14): an org plus the leads that arrive and how the reps behave.
+"""A strategy-lab scenario (product rules, Choosing a method): an org plus the leads that arrive and
+how the reps behave.
 
-Everything here is a default a scenario may change; the defaults come from domain.md."""
+Everything here is a default a scenario may change; the defaults come from docs/product-rules.md."""
 
 from __future__ import annotations
 
@@ -160,12 +161,13 @@ class Reps(Strict):
 
 
 class Speed(Strict):
-    """Speed-to-lead decay (§1): full value for `full_minutes`, `ratio_at_30_minutes` times less at
-    30 minutes (log-linear in between), then `hourly_loss` less for each further hour.
+    """Speed-to-lead decay (product rules, Speed to lead): full value for `full_minutes`,
+    `ratio_at_30_minutes` times less at 30 minutes (log-linear in between), then `hourly_loss` less
+    for each further hour.
 
     Sources behind the defaults: the Lead Response Management Study (Oldroyd, MIT/InsideSales.com,
     2007: 21x more likely to qualify at 5 than at 30 minutes) and Harvard Business Review, "The
-    Short Life of Online Sales Leads" (2011), as summarised in domain.md §1."""
+    Short Life of Online Sales Leads" (2011)."""
 
     full_minutes: Positive = 5
     ratio_at_30_minutes: Annotated[float, Field(ge=1)] = 21
@@ -185,14 +187,14 @@ class Band(Strict):
 
 class Conversion(Strict):
     # Conversion of a lead contacted at once, by score band — the same lead is worth the same in
-    # every strategy (§12: Hot 45%, Warm 22%, Cold 8%; §5 tiers: Hot 80+, Warm 50-79, Cold < 50).
+    # every strategy (Hot 45%, Warm 22%, Cold 8%; tiers: Hot 80+, Warm 50-79, Cold < 50).
     base: list[Band] = [
         Band(min_score=80, rate=0.45),
         Band(min_score=50, rate=0.22),
         Band(min_score=0, rate=0.08),
     ]
     speed: Speed = Speed()
-    skill: dict[str, Annotated[float, Field(ge=0)]] = {}  # by rep tier (§1: top reps convert 2-3x)
+    skill: dict[str, Annotated[float, Field(ge=0)]] = {}  # by rep tier (top reps convert 2-3x)
 
     def rate(self, score: float | None) -> float:
         """Base rate of the first band the score reaches; an unscored lead takes the lowest band."""

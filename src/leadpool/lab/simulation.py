@@ -394,7 +394,7 @@ class Simulation:
 
     def _outcome(self, payload: tuple[int, int]) -> None:
         """Won or lost, drawn with the lead's expected conversion: its score band, the rep's skill
-        and how fast it was first contacted (§1)."""
+        and how fast it was first contacted (product rules, Speed to lead)."""
         rep_id, lead_id = payload
         rep = self.reps[rep_id]
         seen = self.leads[lead_id]

@@ -1,4 +1,4 @@
-"""Who may see or work a lead (§2: nobody sees more than their role needs)."""
+"""Who may see or work a lead (nobody sees more than their role needs)."""
 
 from __future__ import annotations
 

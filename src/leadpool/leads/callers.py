@@ -1,5 +1,5 @@
 """What intake owes the caller: Idempotency-Keys that are their own, and no word of a lead they
-may not see (§2). The intake service (leads.service) calls these on every API request."""
+may not see. The intake service (leads.service) calls these on every API request."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def scoped_key(caller_id: int | None, key: str) -> str:
 def hide_unseen(
     db: Database, org: CurrentOrg, viewer: Person | None, results: list[IntakeResult]
 ) -> list[IntakeResult]:
-    """Answers that name a lead the caller may not see lose its id (§2: nobody learns of what they
+    """Answers that name a lead the caller may not see lose its id (nobody learns of what they
     may not see): a duplicate still goes to review, saying only that it repeats an existing lead,
     and a repeated external id held by such a lead is refused as taken, without the lead's id."""
     if viewer is None or viewer.role in (Role.ops, Role.admin):

@@ -1,4 +1,4 @@
-"""What a lead is, which states it moves through, and how incoming values are read (§3)."""
+"""What a lead is, which states it moves through, and how incoming values are read."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from leadpool.org.schema import DEFAULT_FIELD_LIMITS, FieldLimits, FieldSpec, Fi
 
 
 class Status(StrEnum):
-    review = "review"  # ops clean-up queue, not a pool (§3)
+    review = "review"  # ops clean-up queue, not a pool
     available = "available"  # in a pool, claimable
-    offered = "offered"  # hot lane: offered to several reps, waiting for the first to accept (§5)
+    offered = "offered"  # hot lane: offered to several reps, waiting for the first to accept
     claimed = "claimed"  # held by one rep, not yet contacted
     contacted = "contacted"  # first touch logged
     opportunity = "opportunity"
@@ -32,7 +32,7 @@ class Status(StrEnum):
     archived = "archived"
 
 
-# A rep's open leads count against max_open (§6).
+# A rep's open leads count against max_open.
 OPEN_STATUSES = (Status.claimed, Status.contacted, Status.opportunity)
 CLOSED_STATUSES = (Status.won, Status.lost, Status.disqualified, Status.archived)
 # A live lead holds its duplicate keys; a closed one frees them so a returning contact can come back.
@@ -368,7 +368,7 @@ def duplicate_message(of: int | str, by: str | None) -> str:
 
 @dataclass(frozen=True)
 class DedupeKeys:
-    """§3: same email, or same company domain and contact name, is the same lead."""
+    """Same email, or same company domain and contact name, is the same lead."""
 
     email: str | None
     person: str | None

@@ -1,4 +1,5 @@
-"""Intake (§3): normalise, deduplicate, qualify, route and store leads — idempotently and in batches.
+"""Intake (product rules, Intake and qualification): normalise, deduplicate, qualify, route and
+store leads — idempotently and in batches.
 
 The fast path does a whole batch with a few set-based statements. If a concurrent writer wins a
 unique key in between (same external id, idempotency key or duplicate key), the batch falls back to
@@ -134,7 +135,7 @@ def _insert(
         dupe_rows = [lead_row(org, r, channel, now, duplicate_of=key_owner[k], live=False) for r, k in dupes]
         shared = {r.index: "email" if k.startswith("e:") else "person" for r, k in dupes}
         ids.update(zip((r.index for r, _ in dupes), insert_leads(conn, dupe_rows), strict=True))
-    # Push (§5) hands routed leads to reps in the same transaction: nobody sees them unassigned.
+    # Push hands routed leads to reps in the same transaction: nobody sees them unassigned.
     routed = [
         Routed(ids[r.index], r.values, r.decision)
         for r, row in zip(primary_rows, primaries, strict=True)

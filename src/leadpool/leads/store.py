@@ -1,4 +1,4 @@
-"""A new lead's row and how it goes in. Live leads hold the duplicate keys (§3), so the duplicate
+"""A new lead's row and how it goes in. Live leads hold the duplicate keys, so the duplicate
 check against them is here with the inserts that take those keys; leads.service runs the intake
 around them (idempotency, push, events)."""
 
@@ -69,7 +69,7 @@ def insert_if_unique(
 def split_duplicates(
     conn: Connection, rows: list[Row]
 ) -> tuple[list[Row], list[tuple[Row, str]], dict[str, int], dict[str, int]]:
-    """§3 duplicates, against live leads and within the batch.
+    """Duplicates (product rules, Duplicates), against live leads and within the batch.
 
     Returns the rows that become live leads, the duplicates with the key they share, the live leads'
     ids by key, and for each key first taken in this batch the index of the row that took it."""

@@ -1,1 +1,1 @@
-"""§12 metrics: per pool, per rep, per source, over time; API, CLI and Prometheus."""
+"""Metrics (product rules, Metrics): per pool, per rep, per source, over time; API, CLI and Prometheus."""

@@ -1,5 +1,5 @@
-"""How long the waiting leads have waited: per pool, the §12 age brackets and the §13 colours at a
-moment."""
+"""How long the waiting leads have waited: per pool, the metrics' age brackets and the alerts'
+colours at a moment."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ _COLOURS = ("green", "yellow", "red")
 
 def age_distribution(db: Database, at: datetime, *, pool: str | None = None) -> list[AgeDistribution]:
     """Per pool, the leads available at `at` (those still available now that had entered by then)
-    by time in pool: the §12 brackets and the §13 colours."""
+    by time in pool: the age brackets and the colours."""
     org = current(db)
     only = _pool_id(org, pool)
     o = org.loaded.org

@@ -1,5 +1,5 @@
-"""The §12 metrics, pure: what each figure means, percentiles from grouped histograms, the age
-brackets, depletion readings and hoarding signals.
+"""The metrics (product rules, Metrics), pure: what each figure means, percentiles from grouped
+histograms, the age brackets, depletion readings and hoarding signals.
 
 The SQL (metrics.service) only counts and groups; every definition lives here, so the API, the CLI,
 Prometheus and the web pages agree on what a number means."""
@@ -50,7 +50,7 @@ def merge(into: dict[int, int], more: Mapping[int, int]) -> dict[int, int]:
 
 
 def depletion_reading(depletion: float | None) -> str | None:
-    """§12: claims ÷ additions over 1 the pool is shrinking, at 1 stable, under 1 growing."""
+    """Claims ÷ additions over 1 the pool is shrinking, at 1 stable, under 1 growing."""
     if depletion is None:
         return None
     if depletion > 1:
@@ -62,7 +62,7 @@ def depletion_reading(depletion: float | None) -> str | None:
 
 @dataclass(frozen=True)
 class ClaimRateBand:
-    """§12 claim-rate marks, as fractions of a day's pool: under `low` the pool is too big or poor
+    """Claim-rate marks, as fractions of a day's pool: under `low` the pool is too big or poor
     (the pool's claim-rate alert mark, so the reading and the alert beside it agree), `target` is the
     band to aim for, over `high` it is too small or understaffed (org file `metrics:`)."""
 
@@ -72,7 +72,7 @@ class ClaimRateBand:
 
 
 def claim_rate_reading(rate: float | None, band: ClaimRateBand = ClaimRateBand()) -> str | None:
-    """§12 claim rate: 30-50% a day is the target; under 20% the pool is too big or poor, over 70%
+    """Claim rate: 30-50% a day is the target; under 20% the pool is too big or poor, over 70%
     too small or understaffed (the defaults)."""
     if rate is None:
         return None
@@ -107,15 +107,15 @@ class Share:
 
 @dataclass(frozen=True)
 class AgeDistribution:
-    """Available leads at a moment, by time in pool: §12 brackets (healthy: 0-12 h >= 60%, 48 h+
-    < 5%) and §13 colours (green 0-4 h should hold >= 80%; yellow 4-24 h, red 24 h+)."""
+    """Available leads at a moment, by time in pool: the metrics' brackets (healthy: 0-12 h >= 60%,
+    48 h+ < 5%) and the alerts' colours (green 0-4 h should hold >= 80%; yellow 4-24 h, red 24 h+)."""
 
     pool: str | None
     at: datetime
     available: int
     brackets: tuple[Share, ...]
     colours: tuple[Share, ...]
-    older_than_24h: float | None  # §12: over 20% means claiming cannot keep up
+    older_than_24h: float | None  # over 20% means claiming cannot keep up
 
 
 def shares(labels: Sequence[str], counts: Sequence[int]) -> tuple[Share, ...]:
@@ -128,7 +128,7 @@ def shares(labels: Sequence[str], counts: Sequence[int]) -> tuple[Share, ...]:
 
 @dataclass(frozen=True)
 class PoolMetrics:
-    """Every §12 figure for one pool over [start, end). Shares are fractions (0.25 = 25%); times in
+    """Every metric for one pool over [start, end). Shares are fractions (0.25 = 25%); times in
     hours; None where the figure is undefined (nothing to divide)."""
 
     pool: str
@@ -158,10 +158,10 @@ class PoolMetrics:
     contact_p50: float | None  # claim-to-contact hours, claims contacted while held
     contact_p90: float | None
     within_contact_sla: float | None  # contacted within the pool's SLA ÷ claims due by now
-    transfer_rate: float | None  # transferred out ÷ entered (§9: over 5% the rules need fixing)
+    transfer_rate: float | None  # transferred out ÷ entered (over 5%: the rules need fixing)
     gini: float | None  # of leads per rep among the reps who may claim here
     capacity_per_day: int
-    recommended: tuple[int, int]  # §12 sizing: daily capacity x 2-3 days
+    recommended: tuple[int, int]  # sizing: daily capacity x 2-3 days
     sizing: str
 
 
@@ -216,11 +216,11 @@ class Tally:
         )
 
 
-DEPLETION_UNDER = 0.8  # §12: claims / additions under this for 2+ days -> investigate
+DEPLETION_UNDER = 0.8  # claims / additions under this for 2+ days -> investigate
 
 
 def low_depletion_streak(days: Iterable[tuple[int, int]], under: float = DEPLETION_UNDER) -> int:
-    """Trailing days (claims, additions) with depletion under the mark (§12: 0.8, the pool's
+    """Trailing days (claims, additions) with depletion under the mark (0.8, or the pool's
     depletion alert mark where it has one); a day without additions breaks the streak (nothing
     came in, so nothing piled up)."""
     streak = 0
@@ -234,7 +234,7 @@ def low_depletion_streak(days: Iterable[tuple[int, int]], under: float = DEPLETI
 
 @dataclass(frozen=True)
 class Hoarding:
-    """§12 hoarding marks (org file `metrics:`)."""
+    """Hoarding marks (org file `metrics:`)."""
 
     claim_share: float = 1.5
     contact_rate: float = 0.5
@@ -261,7 +261,7 @@ class RepMetrics:
     sla_breaches: int  # claim-to-contact ladder steps fired
     quality_mix: dict[str, int]  # leads by score tier (org `metrics.quality_tiers`)
     open_leads: int  # held now: claimed, contacted or opportunity
-    hoarding: tuple[str, ...]  # the §12 signals that fired, in words
+    hoarding: tuple[str, ...]  # the hoarding signals that fired, in words
 
 
 def hoarding_signals(
@@ -272,7 +272,7 @@ def hoarding_signals(
     contact_p50: float | None,
     marks: Hoarding,
 ) -> tuple[str, ...]:
-    """§12: high claim rate with low contact rate, many open leads, long claim-to-contact."""
+    """Hoarding: high claim rate with low contact rate, many open leads, long claim-to-contact."""
     out = []
     heavy = average_leads > 0 and leads >= marks.claim_share * average_leads
     if heavy and contact_rate is not None and contact_rate < marks.contact_rate:
@@ -306,7 +306,7 @@ class SourceMetrics:
     contacted: int
     response_p50: float | None  # hours
     response_p90: float | None
-    sla_minutes: float | None  # §8 first-response SLA for the source; None: none configured
+    sla_minutes: float | None  # first-response SLA for the source; None: none configured
     within_sla: float | None  # contacted within it ÷ leads due by now
 
 

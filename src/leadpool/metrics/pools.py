@@ -1,4 +1,4 @@
-"""The per-pool report: every §12 figure of a pool over a range, with the readings against the
+"""The per-pool report: every metric of a pool over a range, with the readings against the
 pool's marks and the sizing advice."""
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ from leadpool.transfers.service import rates as transfer_rates
 
 
 def _marks(org: CurrentOrg, pool: Pool) -> tuple[ClaimRateBand, float]:
-    """The pool's claim-rate band and depletion mark: its alert rules' (§13) where it has them, so
-    a reading never disagrees with the alert drawn beside it; §12's defaults where a check is off."""
+    """The pool's claim-rate band and depletion mark: its alert rules' where it has them, so a
+    reading never disagrees with the alert drawn beside it; the metrics' defaults where a check is
+    off."""
     rules = rules_for(org.loaded.org.alerts, pool.alerts)
     m = org.loaded.org.metrics
     low = rules.claim_rate_under_percent.mark / 100 if rules.claim_rate_under_percent else ClaimRateBand.low
@@ -49,7 +50,7 @@ def _marks(org: CurrentOrg, pool: Pool) -> tuple[ClaimRateBand, float]:
 def pool_metrics(
     db: Database, start: datetime, end: datetime, *, pool: str | None = None
 ) -> list[PoolMetrics]:
-    """Every §12 figure per pool over [start, end) (one pool with `pool`)."""
+    """Every metric per pool over [start, end) (one pool with `pool`)."""
     _check_range(start, end)
     org = current(db)
     now = db.clock.now()

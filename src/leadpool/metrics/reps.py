@@ -153,7 +153,7 @@ def rep_metrics(
             continue
         out.append(row([rid], r.email, r.name, r[3], True))
     if folded:
-        # Per-rep signals of people outside the viewer's team are not hers to read (§2).
+        # Per-rep signals of people outside the viewer's team are not hers to read.
         out.append(row(folded, "", f"Other teams ({len(folded)} reps)", None, False))
     return out
 

@@ -1,4 +1,4 @@
-"""The §12 metrics from the event log (and the claims table, the natural record of who held what).
+"""The metrics from the event log (and the claims table, the natural record of who held what).
 
 Every query is grouped and bounded by the range, through the (type, at), (pool_id, claimed_at) and
 (rep_id, claimed_at) indexes: the database returns counts per pool and UTC hour (and delays as

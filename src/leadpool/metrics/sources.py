@@ -1,4 +1,4 @@
-"""Speed to lead per source: time from intake to first contact, and the share within §8's
+"""Speed to lead per source: time from intake to first contact, and the share within its
 first-response SLA for that source."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from leadpool.storage.tables import leads
 
 def source_metrics(db: Database, start: datetime, end: datetime) -> list[SourceMetrics]:
     """Per source, leads taken in over [start, end): time from intake to first contact and the share
-    within §8's first-response SLA for that source (of the leads contacted or already past it)."""
+    within the first-response SLA for that source (of the leads contacted or already past it)."""
     _check_range(start, end)
     org = current(db)
     now = db.clock.now()

@@ -1,4 +1,4 @@
-"""The §12 figures over time: a series per day or hour, or folded by weekday or hour of day, in
+"""The metrics over time: a series per day or hour, or folded by weekday or hour of day, in
 the org's time zone."""
 
 from __future__ import annotations

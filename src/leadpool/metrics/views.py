@@ -1,4 +1,4 @@
-"""§12 metrics over HTTP: JSON under /api/v1/metrics, and Prometheus text at /metrics.
+"""Metrics over HTTP: JSON under /api/v1/metrics, and Prometheus text at /metrics.
 
 Pool-wide figures are for the people who run pools (managers, ops, executives, admins); a rep reads
 only their own row of /metrics/reps. Prometheus scrapes /metrics with a bearer API token of an ops,

@@ -1,4 +1,5 @@
-"""Notifications (§13) as data: the alert, the channels an org configures, who gets what, backoff.
+"""Notifications (product rules, Notifications) as data: the alert, the channels an org configures,
+who gets what, backoff.
 
 Pure: the org file's `notifications:` block is validated here, and the decisions (which channels
 carry an alert, when a failed delivery is tried again) are plain functions the outbox applies."""
@@ -48,7 +49,7 @@ class Notifier(Protocol):
 
 class Level(StrEnum):
     """How loud an alert is. Rep notices are `info`; an alert that names no level is an
-    escalation, so it counts as `red` (the manager's level in §13)."""
+    escalation, so it counts as `red` (the manager's level by default)."""
 
     info = "info"
     yellow = "yellow"
@@ -57,7 +58,8 @@ class Level(StrEnum):
 
 
 LEVEL_ORDER = {lv: i for i, lv in enumerate(Level)}
-# The rep's notices of §13, made by the notify job from these events (not by the hot path).
+# The rep's notices (product rules, Notifications), made by the notify job from these events (not by
+# the hot path).
 ASSIGNED = "lead.assigned"
 HOT = "lead.offered"
 
@@ -85,7 +87,7 @@ class Route(_Strict):
 
 
 def _default_routing() -> dict[Role, Route]:
-    # §13: the rep gets new-assignment and hot-lead notices, the manager escalations, leadership
+    # The rep gets new-assignment and hot-lead notices, the manager escalations, leadership
     # critical; ops see every health alert from yellow up. Admins only when the org says so.
     return {
         Role.rep: Route(kinds=[ASSIGNED, HOT]),
@@ -144,7 +146,8 @@ class Channel(_Strict):
 
 
 class Notifications(_Strict):
-    """§13 channels and who gets what. Without channels, alerts only go to the log."""
+    """Channels and who gets what (product rules, Notifications). Without channels, alerts only go
+    to the log."""
 
     channels: list[Channel] = []
     routing: dict[Role, Route] = Field(default_factory=_default_routing)

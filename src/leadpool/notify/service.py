@@ -1,7 +1,7 @@
-"""Notifications (§13): the notifiers the scheduler tells of a run's alerts (the log, the Outbox, a
-bare webhook, a recorder for tests) and the `notify` job, which writes the rep notices and sends
-what is due. The outbox itself is in outbox, the sending in delivery, rep notices in notices and
-the API's listing in listing; their public names stay importable from here."""
+"""Notifications (product rules, Notifications): the notifiers the scheduler tells of a run's alerts
+(the log, the Outbox, a bare webhook, a recorder for tests) and the `notify` job, which writes the
+rep notices and sends what is due. The outbox itself is in outbox, the sending in delivery, rep
+notices in notices and the API's listing in listing; their public names stay importable from here."""
 
 from __future__ import annotations
 

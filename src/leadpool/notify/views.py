@@ -1,4 +1,4 @@
-"""The notification outbox over HTTP (§13), for ops and admins: what was sent where, every attempt,
+"""The notification outbox over HTTP, for ops and admins: what was sent where, every attempt,
 and a hand retry for a delivery that gave up."""
 
 from __future__ import annotations

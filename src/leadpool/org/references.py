@@ -93,7 +93,7 @@ def cross_check(org: Org) -> list[Problem]:
 
 
 def _health_check(org: Org, teams: set[str], tiers: set[str]) -> list[Problem]:
-    """Rebalancing, overflow and seasons (§11) name pools and teams that must exist."""
+    """Rebalancing, overflow and seasons name pools and teams that must exist."""
     problems: list[Problem] = []
     pools = {p.name for p in org.pools}
     places = [(f"pools[{i}].health", p.name, p.health) for i, p in enumerate(org.pools)]
@@ -126,7 +126,7 @@ def _health_check(org: Org, teams: set[str], tiers: set[str]) -> list[Problem]:
 
 
 def _clock_check(org: Org, tiers: set[str], emails: list[str]) -> list[Problem]:
-    """Aging (§8) moves leads to named pools; windows (§2, §7) name tiers and on-call reps."""
+    """Aging moves leads to named pools; access and release windows name tiers and on-call reps."""
     problems: list[Problem] = []
     for i, pool in enumerate(org.pools):
         for tier in pool.release.tier_offsets if pool.release else {}:
@@ -150,7 +150,7 @@ def _clock_check(org: Org, tiers: set[str], emails: list[str]) -> list[Problem]:
 
 
 def _push_check(org: Org, teams: set[str], tiers: set[str], emails: list[str]) -> list[Problem]:
-    """Push settings (§4, §5): every person, team and zone they name must exist."""
+    """Push settings: every person, team and zone they name must exist."""
     problems: list[Problem] = []
     managers = {u.team for u in org.users if u.role is Role.manager and u.team}
     for team, caps in org.push.team_caps.items():

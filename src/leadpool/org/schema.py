@@ -1,6 +1,7 @@
 """The organisation as code: one YAML document validated into these models.
 
-Every number of domain.md lives here as a default the admin can override, never in the logic.
+Every number of the product rules (docs/product-rules.md) lives here as a default the admin can
+override, never in the logic.
 """
 
 from __future__ import annotations
@@ -81,14 +82,16 @@ class Cooldown(Strict):
 
 
 class Ratio(Strict):
-    """Anti-cherry-picking (§6): each claim from this pool needs `count` claims from `pool` today."""
+    """Anti-cherry-picking (product rules, Claim limits): each claim from this pool needs `count`
+    claims from `pool` today."""
 
     pool: str
     count: Annotated[int, Field(ge=1)] = 2
 
 
 class Limits(Layered):
-    """Claim limits (§6). None means 'not set here', so layers can be merged; 0 means none allowed."""
+    """Claim limits (product rules, Claim limits). None means 'not set here', so layers can be
+    merged; 0 means none allowed."""
 
     daily_claims: NonNeg | None = None
     max_open: NonNeg | None = None
@@ -106,14 +109,14 @@ DEFAULT_LIMITS = Limits(
 
 
 class FieldLimits(Strict):
-    """How much one incoming lead value may hold, on every intake channel (§3: API, file, CRM).
+    """How much one incoming lead value may hold, on every intake channel (API, file).
 
     A longer value is refused with the limit named, never cut short: a 10 MB 'company' is an export
     gone wrong, and a value longer than its database column would fail the whole batch."""
 
     text: Annotated[int, Field(ge=1)] = 1000  # characters, for any text field not named below
     # Fields with a column of their own (leads.external_id/email/company/source), and the parts of
-    # the duplicate key (§3). Email: 254 is the longest address SMTP carries (RFC 5321).
+    # the duplicate key. Email: 254 is the longest address SMTP carries (RFC 5321).
     lengths: dict[str, Annotated[int, Field(ge=1)]] = Field(
         default_factory=lambda: {
             "external_id": 200,
@@ -161,7 +164,7 @@ class Weekday(StrEnum):
 
 
 class WorkingHours(Strict):
-    """When a rep takes pushed leads, on the wall clock of the rep's own time zone (§2: 08-18)."""
+    """When a rep takes pushed leads, on the wall clock of the rep's own time zone (08-18 by default)."""
 
     days: list[Weekday] = [Weekday.mon, Weekday.tue, Weekday.wed, Weekday.thu, Weekday.fri]
     start: time = time(8, 0)
@@ -175,8 +178,9 @@ class WorkingHours(Strict):
 
 
 class Caps(Layered):
-    """Push caps per period (§5 'at capacity'). Periods reset at the rep's local boundaries unless
-    `timezone` names one zone for everybody. Assigned leads count here, never toward claim limits."""
+    """Push caps per period (product rules, Push routing). Periods reset at the rep's local
+    boundaries unless `timezone` names one zone for everybody. Assigned leads count here, never
+    toward claim limits."""
 
     hour: NonNeg | None = None
     day: NonNeg | None = None
@@ -187,10 +191,10 @@ class Caps(Layered):
 
 
 class PushSettings(Strict):
-    """Org-wide push defaults (§4 availability and capacity, §5 push)."""
+    """Org-wide push defaults: availability and capacity (product rules, Push routing)."""
 
     working_hours: WorkingHours | None = WorkingHours()
-    max_open: NonNeg | None = 50  # §4: skip reps with 50+ open leads
+    max_open: NonNeg | None = 50  # skip reps with 50+ open leads
     caps: Caps = Caps()
     team_caps: dict[str, Caps] = {}
     # A rep back from PTO or offline is not owed the leads they missed, unless this asks for it.
@@ -290,7 +294,8 @@ class Territory(Strict):
 
 
 class Offer(Strict):
-    """Hot lane (§5): offer to several reps at once; the first to accept gets the lead."""
+    """Hot lane (product rules, Hot lane): offer to several reps at once; the first to accept gets
+    the lead."""
 
     to: Annotated[int, Field(ge=1)] = 3
     minutes: Annotated[float, Field(gt=0)] = 5
@@ -298,7 +303,8 @@ class Offer(Strict):
 
 
 class Assign(Strict):
-    """Push (§5): who gets a lead routed here, tried strategy by strategy, else the fallback.
+    """Push (product rules, Push routing): who gets a lead routed here, tried strategy by strategy,
+    else the fallback.
 
     The rule's pool stays the lead's home: it is the queue fallback and where pushed leads go back."""
 
@@ -323,7 +329,7 @@ class Ordering(StrEnum):
 
 
 class PriorityWeights(Strict):
-    """Priority = score x score_weight + the value of the lead's source (§5 pull ordering)."""
+    """Priority = score x score_weight + the value of the lead's source (product rules, Pull ordering)."""
 
     score_weight: float = 1.0
     source_values: dict[str, float] = {}
@@ -359,7 +365,7 @@ class AgingAction(StrEnum):
 
 
 class Bracket(Strict):
-    """From `after_hours` unclaimed in the pool, do these once (§8 aging)."""
+    """From `after_hours` unclaimed in the pool, do these once (product rules, Aging)."""
 
     after_hours: Annotated[float, Field(gt=0)]
     top_percent: Annotated[float, Field(gt=0, le=100)] | None = None
@@ -383,7 +389,7 @@ class AgingPreset(StrEnum):
 
 _B, _A = Bracket, AgingAction
 AGING_PRESETS: dict[AgingPreset, list[Bracket]] = {
-    # §8 age-based priority, pool default.
+    # Age-based priority, the pool default (product rules, Aging).
     AgingPreset.pool: [
         _B(after_hours=24, top_percent=30, actions=[_A.boost]),
         _B(
@@ -410,7 +416,7 @@ AGING_PRESETS: dict[AgingPreset, list[Bracket]] = {
 
 
 class Aging(Strict):
-    """Aging rules of a pool (§8): a named preset, or brackets of your own."""
+    """Aging rules of a pool (product rules, Aging): a named preset, or brackets of your own."""
 
     preset: AgingPreset = AgingPreset.pool
     brackets: list[Bracket] | None = None
@@ -436,7 +442,8 @@ class SlaStep(StrEnum):
 
 
 class Offenders(Strict):
-    """Repeat offenders (§8): this many breaches within `within_days` earns a penalty for `days`."""
+    """Repeat offenders (product rules, SLA and escalation): this many breaches within `within_days`
+    earns a penalty for `days`."""
 
     breaches: Annotated[int, Field(ge=1)] = 3
     within_days: Annotated[float, Field(gt=0)] = 30
@@ -446,7 +453,8 @@ class Offenders(Strict):
 
 
 class ContactSla(Strict):
-    """Claim-to-contact SLA (§8): each step of the ladder fires one SLA period after the last."""
+    """Claim-to-contact SLA (product rules, SLA and escalation): each step of the ladder fires one
+    SLA period after the last."""
 
     hours: Annotated[float, Field(gt=0)] = 2
     ladder: list[SlaStep] = Field(
@@ -470,7 +478,7 @@ FIRST_RESPONSE_MINUTES: dict[str, float] = {
 
 class Slas(Strict):
     contact: ContactSla = ContactSla()
-    # First-response SLA by lead source (§8), in minutes from intake to first contact.
+    # First-response SLA by lead source, in minutes from intake to first contact.
     first_response_minutes: dict[str, Annotated[float, Field(gt=0)]] = Field(
         default_factory=lambda: dict(FIRST_RESPONSE_MINUTES)
     )
@@ -480,7 +488,7 @@ class Slas(Strict):
 
 
 class Transfers(Strict):
-    """Transfers between pools (§9)."""
+    """Transfers between pools (product rules, Transfers)."""
 
     # When a lead's score changes so that the rules now send it to another pool, move it there
     # (only while nobody holds it), as an approved, automatic transfer.
@@ -490,7 +498,8 @@ class Transfers(Strict):
 
 
 class Release(Strict):
-    """Release windows (§7): leads wait for scheduled drops and are claimed in a window after each.
+    """Release windows (product rules, Release windows): leads wait for scheduled drops and are
+    claimed in a window after each.
 
     Drops happen every `every_hours` from `first` to `last`, or once a day at `first`
     (`every_hours: 24`), on the org's wall clock; `realtime: true` releases at once (a flash pool)
@@ -509,7 +518,7 @@ class Release(Strict):
 
 
 class ClaimHours(Strict):
-    """Access windows (§2): when reps may claim, on their own wall clock."""
+    """Access windows (product rules, Access windows): when reps may claim, on their own wall clock."""
 
     business: WorkingHours = WorkingHours()
     on_call: list[str] = []  # after hours only the on-call rep claims; the list rotates weekly
@@ -522,8 +531,9 @@ class Condition(Strict):
 
 
 class Overflow(Strict):
-    """§11: a pool holding more than it can work. Enters at `enter_at`, leaves under `leave_under`
-    (the gap is the hysteresis that keeps a pool near its threshold from flapping)."""
+    """Overflow (product rules, Pool health): a pool holding more than it can work. Enters at
+    `enter_at`, leaves under `leave_under` (the gap is the hysteresis that keeps a pool near its
+    threshold from flapping)."""
 
     enter_at: Annotated[int, Field(gt=0)] = 300
     leave_under: Annotated[int, Field(gt=0)] = 200
@@ -548,15 +558,15 @@ class Overflow(Strict):
 
 
 class QueueCaps(Strict):
-    """§11 queue caps: past these, the pool stops taking new leads (they route on, or to review)
-    until it is back under; ops are alerted."""
+    """Queue caps (product rules, Pool health): past these, the pool stops taking new leads (they
+    route on, or to review) until it is back under; ops are alerted."""
 
     max_depth: Annotated[int, Field(gt=0)] | None = 100
     max_average_age_hours: Annotated[float, Field(gt=0)] | None = 24
 
 
 class Rebalance(Strict):
-    """§11 rebalancing, checked hourly; every move records its trigger."""
+    """Rebalancing (product rules, Pool health), checked hourly; every move records its trigger."""
 
     # Volume: over `over` while a pool in `to` is under `under` → this pool's lowest-priority
     # leads move there, until one side is back within bounds.
@@ -581,7 +591,7 @@ class Rebalance(Strict):
 
 
 class Sizing(Strict):
-    """§11 dynamic sizing, checked daily, and the §12 sizing advice."""
+    """Dynamic sizing, checked daily, and the sizing advice (product rules, Pool health; Metrics)."""
 
     # The pool's own qualification threshold moves by `step` within these bounds; without
     # bounds the threshold never moves on its own.
@@ -594,7 +604,7 @@ class Sizing(Strict):
     # Average age over this pauses the `low_priority_sources` until it is back under.
     pause_sources_over_age_hours: Annotated[float, Field(gt=0)] = 24
     low_priority_sources: list[str] = []
-    # Daily claim capacity; None: every rep who may claim x their daily claim limit (§12).
+    # Daily claim capacity; None: every rep who may claim x their daily claim limit.
     capacity_per_day: Annotated[int, Field(gt=0)] | None = None
     days_of_capacity: tuple[float, float] = (2, 3)
 
@@ -608,7 +618,8 @@ class Sizing(Strict):
 
 
 class Health(Strict):
-    """How a pool keeps itself healthy (§11). Overflow and queue caps are off unless set."""
+    """How a pool keeps itself healthy (product rules, Pool health). Overflow and queue caps are off
+    unless set."""
 
     overflow: Overflow | None = None
     queue_caps: QueueCaps | None = None
@@ -617,9 +628,9 @@ class Health(Strict):
 
 
 class Season(Strict):
-    """Seasonal overrides (§11): between `start` and `end` (inclusive, org time zone) each named
-    pool uses the health blocks given here instead of its own (e.g. Q4: smaller pools, more
-    auto-assign)."""
+    """Seasonal overrides (product rules, Pool health): between `start` and `end` (inclusive, org
+    time zone) each named pool uses the health blocks given here instead of its own (e.g. Q4:
+    smaller pools, more auto-assign)."""
 
     name: str = Field(min_length=1)
     start: date
@@ -634,7 +645,7 @@ class Season(Strict):
 
 
 class Stale(Strict):
-    """§10: which pooled, unclaimed leads the weekly scan sends to the review queue."""
+    """Which pooled, unclaimed leads the weekly scan sends to the review queue."""
 
     unclaimed_days: Annotated[float, Field(gt=0)] | None = 7
     returned_times: Annotated[int, Field(ge=1)] | None = 3
@@ -644,7 +655,7 @@ class Stale(Strict):
 
 
 class Hygiene(Strict):
-    """§10 hygiene jobs: daily, weekly and monthly, each leaving a report."""
+    """Hygiene jobs (product rules, Hygiene): daily, weekly and monthly, each leaving a report."""
 
     stale: Stale = Stale()
     junk: list[Condition] = []  # daily: live, unclaimed leads matching one are archived
@@ -676,7 +687,7 @@ class Hygiene(Strict):
 
 
 class Level(StrEnum):
-    """How bad a failing health check is (§13), in rising order."""
+    """How bad a failing health check is, in rising order."""
 
     yellow = "yellow"
     red = "red"
@@ -684,7 +695,7 @@ class Level(StrEnum):
 
 
 class DepthAlert(Strict):
-    """§13 depth: available leads at which a pool turns yellow, red and critical."""
+    """Depth (product rules, Alerts): available leads at which a pool turns yellow, red and critical."""
 
     yellow: Annotated[int, Field(gt=0)] = 50
     red: Annotated[int, Field(gt=0)] = 100
@@ -698,8 +709,8 @@ class DepthAlert(Strict):
 
 
 class AgeAlert(Strict):
-    """§13 age colours: green under `green_hours`, yellow up to `red_hours`, red after. More than
-    `over_percent` of the queue past green reads `level`; past red, `red_level`."""
+    """Age colours (product rules, Alerts): green under `green_hours`, yellow up to `red_hours`, red
+    after. More than `over_percent` of the queue past green reads `level`; past red, `red_level`."""
 
     green_hours: Annotated[float, Field(gt=0)] = 4
     red_hours: Annotated[float, Field(gt=0)] = 24
@@ -716,14 +727,14 @@ class AgeAlert(Strict):
 
 
 class Threshold(Strict):
-    """One figure against its mark (§13 daily checks), and the level when it is crossed."""
+    """One figure against its mark (the daily checks), and the level when it is crossed."""
 
     mark: float
     level: Level = Level.yellow
 
 
 class AlertRouting(Strict):
-    """Who hears of each level (§13): managers only of their own team's pools."""
+    """Who hears of each level: managers only of their own team's pools."""
 
     yellow: list[Role] = [Role.ops]
     red: list[Role] = [Role.manager, Role.ops]
@@ -731,19 +742,19 @@ class AlertRouting(Strict):
 
 
 class AlertRules(Strict):
-    """Health checks and alerts (§13). A check set to null is off. On a pool, the keys it sets
-    replace the org's. Depth and age are checked every tick, the rest once a day."""
+    """Health checks and alerts (product rules, Alerts). A check set to null is off. On a pool, the
+    keys it sets replace the org's. Depth and age are checked every tick, the rest once a day."""
 
     depth: DepthAlert | None = DepthAlert()
     age: AgeAlert | None = AgeAlert()
-    average_age_hours: Threshold | None = Threshold(mark=24, level=Level.yellow)  # §11 queue caps
+    average_age_hours: Threshold | None = Threshold(mark=24, level=Level.yellow)  # as the queue caps
     overdue_hours: Threshold | None = Threshold(mark=72, level=Level.red)  # leads waiting longer
     over_capacity: Threshold | None = Threshold(mark=1, level=Level.yellow)  # depth / (capacity x top days)
-    depletion_under: Threshold | None = Threshold(mark=0.8, level=Level.yellow)  # §12
+    depletion_under: Threshold | None = Threshold(mark=0.8, level=Level.yellow)
     depletion_days: Annotated[int, Field(ge=1)] = 2  # consecutive finished days under the mark
-    claim_rate_under_percent: Threshold | None = Threshold(mark=20, level=Level.yellow)  # §12
-    conversion_under_percent: Threshold | None = Threshold(mark=15, level=Level.red)  # §11
-    contact_over_hours: Threshold | None = Threshold(mark=4, level=Level.red)  # §11 claim-to-contact
+    claim_rate_under_percent: Threshold | None = Threshold(mark=20, level=Level.yellow)
+    conversion_under_percent: Threshold | None = Threshold(mark=15, level=Level.red)
+    contact_over_hours: Threshold | None = Threshold(mark=4, level=Level.red)  # claim-to-contact
     min_leads: Annotated[int, Field(ge=1)] = 10  # claim rate: fewer leads in the day is no signal
     settle_minutes: Annotated[float, Field(ge=0)] = 15  # a tick check reads lower this long to lower
     route: AlertRouting = AlertRouting()
@@ -770,7 +781,7 @@ class Pool(Strict):
 
 
 class Qualification(Strict):
-    """§3: what lets a lead in automatically and what sends it to the review queue."""
+    """What lets a lead in automatically and what sends it to the review queue."""
 
     min_score: float | None = 40
     required: list[str] = ["email", "company"]
@@ -794,9 +805,10 @@ Percent = Annotated[float, Field(ge=0, le=100)]
 
 
 class Metrics(Strict):
-    """§12 metrics: the brackets reports use and the marks of the hoarding signals (per rep)."""
+    """Metrics (product rules, Metrics): the brackets reports use and the marks of the hoarding
+    signals (per rep)."""
 
-    # The §13 colours (green, yellow, red) are the alerts' age marks: alerts.age.green_hours, red_hours.
+    # The colours (green, yellow, red) are the alerts' age marks: alerts.age.green_hours, red_hours.
     age_brackets_hours: list[Annotated[float, Field(gt=0)]] = Field(
         default_factory=lambda: [12.0, 24.0, 48.0]
     )
@@ -806,12 +818,12 @@ class Metrics(Strict):
     hoarding_contact_rate: Annotated[float, Field(ge=0, le=1)] = 0.5  # contacted / leads under this
     hoarding_open: Annotated[int, Field(ge=1)] = 30
     hoarding_contact_hours: Annotated[float, Field(gt=0)] = 4  # claim-to-contact p50 over this
-    # §12 time-to-claim targets the dashboards draw: by pool name, else the standard one.
+    # Time-to-claim targets the dashboards draw: by pool name, else the standard one.
     time_to_claim_hours: dict[str, Annotated[float, Field(gt=0)]] = Field(
         default_factory=lambda: {"Hot": 2.0, "Warm": 8.0, "Cold": 48.0}
     )
     time_to_claim_standard_hours: Annotated[float, Field(gt=0)] = 8
-    # §12 claim rate, in % of a day's pool: the band to aim for, and over `high` too small or
+    # Claim rate, in % of a day's pool: the band to aim for, and over `high` too small or
     # understaffed. Under the pool's alerts.claim_rate_under_percent (20) it reads low: one setting
     # for the reading and the alert drawn beside it (20 also when that check is off).
     claim_rate_target_percent: tuple[Percent, Percent] = (30.0, 50.0)
@@ -847,15 +859,15 @@ class Org(Strict):
     claim_hours: ClaimHours | None = None  # None: reps may claim at any hour
     hygiene: Hygiene = Hygiene()
     seasons: list[Season] = []
-    metrics: Metrics = Metrics()  # §12 report brackets and hoarding marks
+    metrics: Metrics = Metrics()  # report brackets and hoarding marks
     alerts: AlertRules = AlertRules()
-    notifications: Notifications = Notifications()  # §13 channels and routing (notify.model)
+    notifications: Notifications = Notifications()  # channels and routing (notify.model)
     fallback: Literal["review"] | str = "review"
 
     @model_validator(mode="before")
     @classmethod
     def _defaults_under_limits(cls, data: Any) -> Any:
-        # A partial `limits:` block overrides the §6 defaults key by key instead of erasing them.
+        # A partial `limits:` block overrides the default limits key by key instead of erasing them.
         if isinstance(data, dict) and isinstance(data.get("limits"), dict):
             merged = DEFAULT_LIMITS.model_dump(exclude_none=True)
             merged.update(data["limits"])

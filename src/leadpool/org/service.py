@@ -69,7 +69,8 @@ class CurrentOrg:
         return self._limits[key]
 
     def claimers(self, pool: Pool) -> list[str]:
-        """The reps who may claim from a pool, in org-file order: the order of rotation slots (§7)."""
+        """The reps who may claim from a pool, in org-file order: the order of rotation slots
+        (release windows)."""
         if pool.name not in self._claimers:
             self._claimers[pool.name] = [
                 u.email.lower()
@@ -206,7 +207,7 @@ class _DryRun(Exception):
 
 
 def _check_admins(conn: Connection, actor: Person | None, rows: list[dict[str, Any]]) -> None:
-    """§2: making or unmaking an admin (role or active flag) is an admin's act, and no change may
+    """Making or unmaking an admin (role or active flag) is an admin's act, and no change may
     leave the org with no active admin where it had one, whoever makes it."""
     before = {r.email: r for r in conn.execute(sa.select(users.c.email, users.c.role, users.c.active))}
     after = {email: (r.role == Role.admin.value and r.active) for email, r in before.items()} | {

@@ -1,4 +1,4 @@
-"""How a pool orders its available leads (§5 pull ordering).
+"""How a pool orders its available leads (product rules, Pull ordering).
 
 The stored sort key is computed when a lead enters a pool; later time-driven jobs (age boosts,
 transfers) recompute it through the same function, so claim-next stays a single indexed query.

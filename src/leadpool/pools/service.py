@@ -1,4 +1,5 @@
-"""Pools as reps and managers see them: depth, and a preview of available leads (§2 visibility)."""
+"""Pools as reps and managers see them: depth, and a preview of available leads (product rules,
+Visibility)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Is a rep available for a pushed lead right now, and if not, why (§2 time, §4 availability)?
+"""Is a rep available for a pushed lead right now, and if not, why (product rules, Push routing)?
 
 Everything here is a pure function of a rep's situation and an instant, so the same answer is
 given at intake, in `route --explain`, and by the strategy lab's simulated clock.

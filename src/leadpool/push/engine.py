@@ -1,4 +1,5 @@
-"""Who gets a pushed lead (§4, §5): the assignment strategies and the fallback chain, as pure code.
+"""Who gets a pushed lead (product rules, Push routing): the assignment strategies and the fallback
+chain, as pure code.
 
 The storage layer hands in the candidates (with their load and availability), the rotation state
 of each segment and the clock's instant; `plan` answers who gets the lead, who was skipped and

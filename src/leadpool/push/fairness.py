@@ -1,4 +1,4 @@
-"""Fairness of distribution (§5, §12): how evenly leads were spread across reps."""
+"""Fairness of distribution (product rules, Metrics): how evenly leads were spread across reps."""
 
 from __future__ import annotations
 

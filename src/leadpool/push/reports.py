@@ -54,7 +54,7 @@ def fairness(
     if problems:
         raise InvalidInput(problems)
     if actor is not None and actor.role is Role.manager:
-        # Per-rep figures are a manager's for her own team only (§2); other teams' are not hers.
+        # Per-rep figures are a manager's for her own team only; other teams' are not hers.
         if team is not None and team != actor.team:
             raise Forbidden(
                 f"a manager sees the fairness report of her own team ({actor.team or 'none'}), not {team}",

@@ -1,5 +1,5 @@
-"""The review queue (§3, §10), pure: what ops may decide about a lead waiting there, and the age
-buckets the queue is counted in."""
+"""The review queue (product rules, Review queue), pure: what ops may decide about a lead waiting
+there, and the age buckets the queue is counted in."""
 
 from __future__ import annotations
 

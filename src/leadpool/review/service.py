@@ -1,7 +1,7 @@
-"""The review queue (§3, §10): what waits there, counted by reason and age, and ops decisions on
-one lead or many — archive, nurture, recycle, or fix the data and return it to a pool. Each
-decision is a `lead.reviewed` event naming who decided and why; a lead that cannot take the
-decision is refused with the reason, and the others go ahead."""
+"""The review queue (product rules, Review queue): what waits there, counted by reason and age, and
+ops decisions on one lead or many — archive, nurture, recycle, or fix the data and return it to a
+pool. Each decision is a `lead.reviewed` event naming who decided and why; a lead that cannot take
+the decision is refused with the reason, and the others go ahead."""
 
 from __future__ import annotations
 

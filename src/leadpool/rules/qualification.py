@@ -1,4 +1,5 @@
-"""§3 qualification: which leads enter a pool automatically and which go to the review queue."""
+"""Qualification (product rules, Intake and qualification): which leads enter a pool automatically
+and which go to the review queue."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Ordered routing rules (§4): first match wins, and every decision says which rule and why."""
+"""Ordered routing rules (product rules, Routing): first match wins, and every decision says which
+rule and why."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ class RuleBook:
     fallback: str
     # Push settings by rule name, then by pool ('pool NAME'); a rule's own block wins over its pool's.
     assigns: dict[str, tuple[Assign, Expression | None]] = field(default_factory=dict)
-    # Hygiene (§10): conditions that mark a lead as junk, or as a test / internal record.
+    # Hygiene: conditions that mark a lead as junk, or as a test / internal record.
     junk: list[tuple[str, Expression]] = field(default_factory=list)
     test_records: list[tuple[str, Expression]] = field(default_factory=list)
 
@@ -71,7 +72,7 @@ class RuleBook:
         self, values: Mapping[str, Any], *, explain: bool = False, gates: Mapping[str, Gate] | None = None
     ) -> Decision:
         """First matching rule wins, unless its pool is not taking leads now (paused, capped, or
-        over its dynamic threshold, §11): then the lead routes on, and says so."""
+        over its dynamic threshold): then the lead routes on, and says so."""
         verdict = self.qualifier.judge(values)
         if not verdict.qualified:
             return Decision(None, None, verdict.reason, verdict.message, verdict.checks)
@@ -103,7 +104,7 @@ class RuleBook:
                 else:
                     message = f"no rule matched; {message}"
                 return Decision(self.fallback, None, None, message, verdict.checks, steps)
-            # The fallback pool is paused or capped like any other (§11): the lead waits in review
+            # The fallback pool is paused or capped like any other: the lead waits in review
             # as held, saying so, rather than as if no pool had been meant for it.
             if not held:
                 held.append("no rule matched")

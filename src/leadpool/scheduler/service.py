@@ -38,7 +38,7 @@ LEADER_LOCK = dialect.LEADER_LOCK  # kept importable here
 class JobResult:
     counts: dict[str, int] = field(default_factory=dict)
     alerts: list[Alert] = field(default_factory=list)
-    # The run's report (hygiene, §10): the leads each action touched, and any findings.
+    # The run's report (hygiene): the leads each action touched, and any findings.
     touched: dict[str, list[int]] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
 

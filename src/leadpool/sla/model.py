@@ -1,4 +1,4 @@
-"""SLA deadlines (§8), counted in calendar time or in a rep's working time."""
+"""SLA deadlines (product rules, SLA and escalation), counted in calendar time or in a rep's working time."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def step_due(org: Org, sla: ContactSla, holder: User | None, claimed_at: datetim
 def first_response_due(
     minutes_by_source: dict[str, float], source: str | None, arrived: datetime
 ) -> datetime | None:
-    """When a lead from this source must have had its first contact (§8), if its source has an SLA."""
+    """When a lead from this source must have had its first contact, if its source has an SLA."""
     minutes = minutes_by_source.get(source or "")
     return arrived + timedelta(minutes=minutes) if minutes else None
 

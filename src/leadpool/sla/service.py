@@ -1,4 +1,5 @@
-"""SLAs (§8) at work: the claim-to-contact breach ladder, first-response SLAs, repeat offenders.
+"""SLAs (product rules, SLA and escalation) at work: the claim-to-contact breach ladder,
+first-response SLAs, repeat offenders.
 
 Each claim records how many ladder steps have fired (`claims.sla_step`), so every step fires
 once, in order, whenever the scheduler gets to it — also when it catches up after a stop."""
@@ -241,7 +242,7 @@ def _managers_of(org: Org, email: str) -> tuple[str, ...]:
 def _offenders(
     conn: Connection, org_version: CurrentOrg, reps: set[int], at: datetime, result: JobResult
 ) -> None:
-    """Repeat offenders (§8): enough first breaches in the window earn a penalty, once at a time."""
+    """Repeat offenders: enough first breaches in the window earn a penalty, once at a time."""
     org = org_version.loaded.org
     rules = org.slas.contact.offenders
     if rules is None or not reps:

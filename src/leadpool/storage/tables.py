@@ -54,10 +54,10 @@ users = sa.Table(
     sa.Column("weight", sa.Float, nullable=False, default=1.0),
     sa.Column("active", sa.Boolean, nullable=False, default=True),
     sa.Column("created_at", When, nullable=False),
-    # Push availability (§4): the rep's own online/offline toggle, kept apart from the org file.
+    # Push availability: the rep's own online/offline toggle, kept apart from the org file.
     sa.Column("online", sa.Boolean, nullable=False, default=True, server_default=sa.true()),
     sa.Column("offline_reason", sa.String(300)),
-    # Web login (§ [ui]): an argon2 hash; None means the person has no password and cannot log in.
+    # Web login: an argon2 hash; None means the person has no password and cannot log in.
     sa.Column("password_hash", sa.String(200)),
 )
 
@@ -116,7 +116,7 @@ leads = sa.Table(
     sa.Column("email", sa.String(320)),
     sa.Column("company", sa.String(300)),
     sa.Column("data", Json, nullable=False),
-    # Duplicate keys (§3), set only while the lead is live: unique, so no second live lead can exist.
+    # Duplicate keys, set only while the lead is live: unique, so no second live lead can exist.
     sa.Column("email_key", sa.String(320)),
     sa.Column("person_key", sa.String(600)),
     sa.Column("duplicate_of", Id, sa.ForeignKey("leads.id")),
@@ -131,7 +131,7 @@ leads = sa.Table(
     sa.Column("outcome", sa.String(20)),
     sa.Column("amount", sa.Numeric(14, 2)),
     # [clock]: how many aging brackets have fired since the lead entered its pool, a manager-review
-    # flag they may set, and when the first-response SLA for the lead's source falls due (§8).
+    # flag they may set, and when the first-response SLA for the lead's source falls due.
     sa.Column("aging_step", sa.SmallInteger, nullable=False, default=0, server_default="0"),
     sa.Column("flag", sa.String(200)),
     sa.Column("first_response_due_at", When),
@@ -152,7 +152,7 @@ sa.Index(
     postgresql_where=leads.c.status == "available",
 )
 sa.Index("ix_leads_owner_status", leads.c.owner_id, leads.c.status)
-sa.Index("ix_leads_created_at", leads.c.created_at)  # §12 metrics: leads taken in over a range, by source
+sa.Index("ix_leads_created_at", leads.c.created_at)  # metrics: leads taken in over a range, by source
 # Held and not yet contacted: what the claim-to-contact SLA watches every tick.
 sa.Index(
     "ix_leads_held",
@@ -206,7 +206,7 @@ claims = sa.Table(
     sa.Column("claimed_at", When, nullable=False),
     sa.Column("released_at", When),
     sa.Column("release_reason", sa.String(300)),
-    # Claim-to-contact SLA (§8): how many steps of the breach ladder have fired for this claim.
+    # Claim-to-contact SLA: how many steps of the breach ladder have fired for this claim.
     sa.Column("sla_step", sa.SmallInteger, nullable=False, default=0, server_default="0"),
 )
 # The invariant of the product: at most one rep holds a lead, whatever the application does.
@@ -219,7 +219,7 @@ sa.Index(
 )
 sa.Index("ix_claims_rep_time", claims.c.rep_id, claims.c.claimed_at)
 sa.Index("ix_claims_pool_time", claims.c.pool_id, claims.c.claimed_at)  # hourly pool performance
-sa.Index("ix_claims_claimed_at", claims.c.claimed_at)  # §12 metrics: every pool's claims in a range
+sa.Index("ix_claims_claimed_at", claims.c.claimed_at)  # metrics: every pool's claims in a range
 # The SLA job reads, per ladder step, the open claims old enough for it.
 sa.Index(
     "ix_claims_sla",
@@ -245,7 +245,7 @@ events = sa.Table(
 sa.Index("ix_events_lead", events.c.lead_id, events.c.id)
 sa.Index("ix_events_type_at", events.c.type, events.c.at)
 
-# PTO and out-of-office periods (§4): a rep is skipped by push while one covers the moment.
+# PTO and out-of-office periods: a rep is skipped by push while one covers the moment.
 absences = sa.Table(
     "absences",
     metadata,
@@ -259,7 +259,7 @@ absences = sa.Table(
 )
 sa.Index("ix_absences_user_ends", absences.c.user_id, absences.c.ends_at)
 
-# Known accounts and their owners (§4 account ownership): a lead from one goes to its owner.
+# Known accounts and their owners (account ownership): a lead from one goes to its owner.
 accounts = sa.Table(
     "accounts",
     metadata,
@@ -292,7 +292,7 @@ push_cursors = sa.Table(
     sa.Column("updated_at", When, nullable=False),
 )
 
-# Hot-lane offers (§5): one lead offered to several reps at once; the first to accept gets it.
+# Hot-lane offers: one lead offered to several reps at once; the first to accept gets it.
 offers = sa.Table(
     "offers",
     metadata,
@@ -314,7 +314,7 @@ sa.Index(
 )
 sa.Index("ix_offers_rep", offers.c.rep_id, offers.c.answer)
 
-# A rep who declined a lead is never offered or given it again (§5 decline).
+# A rep who declined a lead is never offered or given it again.
 declines = sa.Table(
     "declines",
     metadata,
@@ -324,7 +324,7 @@ declines = sa.Table(
     sa.Column("reason", sa.String(300), nullable=False),
 )
 
-# One row per job and tick (§ scheduler): the unique key is what makes a tick run exactly once,
+# One row per job and tick: the unique key is what makes a tick run exactly once,
 # whichever scheduler gets there first; finished_at stays empty if a run was cut short.
 job_runs = sa.Table(
     "job_runs",
@@ -337,7 +337,7 @@ job_runs = sa.Table(
     sa.Column("runner", sa.String(100), nullable=False),
 )
 
-# Repeat SLA offenders (§8): a reduced claim quota or suspended pool access for a while, visible to
+# Repeat SLA offenders: a reduced claim quota or suspended pool access for a while, visible to
 # the rep and lifted early by a manager.
 penalties = sa.Table(
     "penalties",
@@ -354,7 +354,7 @@ penalties = sa.Table(
 )
 sa.Index("ix_penalties_rep", penalties.c.rep_id, penalties.c.ends_at)
 
-# Transfers between pools (§9): requested with a reason, approved or rejected by ops, or automatic
+# Transfers between pools: requested with a reason, approved or rejected by ops, or automatic
 # when a score change sends a lead to another tier.
 transfers = sa.Table(
     "transfers",
@@ -380,7 +380,7 @@ sa.Index(
 )
 sa.Index("ix_transfers_from_time", transfers.c.from_pool_id, transfers.c.decided_at)
 
-# What pool-health automation (§11) has changed about a pool: paused, capped, in overflow, its
+# What pool-health automation has changed about a pool: paused, capped, in overflow, its
 # dynamic threshold, paused sources, and the day counters behind dynamic sizing. `pinned_until`:
 # an admin's undo holds until then, and automation leaves the pool alone.
 pool_states = sa.Table(
@@ -408,7 +408,7 @@ web_sessions = sa.Table(
     sa.Column("ended_at", When),
 )
 
-# Health alerts (§13) as episodes: opened when a check first fails, updated while it keeps failing
+# Health alerts as episodes: opened when a check first fails, updated while it keeps failing
 # (the level may rise or fall), closed once when it passes again. At most one open episode per check
 # and subject, so a failing check raises one alert, not one per tick (no storms).
 alerts = sa.Table(
@@ -438,7 +438,7 @@ sa.Index(
 )
 sa.Index("ix_alerts_opened", alerts.c.opened_at)
 
-# Notifications (§13) as an outbox: written in the transaction that raised them, sent after commit
+# Notifications as an outbox: written in the transaction that raised them, sent after commit
 # and retried with backoff by the scheduler, so a failing channel never blocks routing or claiming.
 deliveries = sa.Table(
     "deliveries",

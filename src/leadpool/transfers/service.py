@@ -1,7 +1,7 @@
-"""Transfers (§9): a rep or manager asks to move a lead to another pool with a reason; ops (or the
-target pool's manager) approves or rejects; an approved lead moves unclaimed. A score change that
-sends a lead to another pool moves it automatically. A pool losing more than 5% of its leads to
-transfers means its routing rules need fixing: the scheduler says so."""
+"""Transfers (product rules, Transfers): a rep or manager asks to move a lead to another pool with a
+reason; ops (or the target pool's manager) approves or rejects; an approved lead moves unclaimed. A
+score change that sends a lead to another pool moves it automatically. A pool losing more than 5% of
+its leads to transfers means its routing rules need fixing: the scheduler says so."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def request(db: Database, actor: Person, lead_id: int, to_pool: str, reason: str
 
 
 def may_decide(conn: Connection, org: CurrentOrg, actor: Person, transfer: Any, lead: Any) -> str | None:
-    """Why the actor may not decide this transfer, or None when they may (§9): ops and admins
+    """Why the actor may not decide this transfer, or None when they may: ops and admins
     always; a manager only for her own team's lead (held by her team, or unheld in a pool she
     manages) going into a pool she manages, and never her own request."""
     if actor.role in MANAGES_ALL:
@@ -183,7 +183,7 @@ def _move(
 
 def change_score(db: Database, actor: Person, lead_id: int, score: float, reason: str) -> dict[str, Any]:
     """A new score (enrichment, activity). If the rules now send the lead elsewhere and nobody holds
-    it, it moves there at once (§9 automatic re-tiering)."""
+    it, it moves there at once (automatic re-tiering)."""
     org = current(db)
     values, problems = normalise({"score": score}, field_types(org.loaded.org.fields))
     if problems:
@@ -256,7 +256,7 @@ def change_score(db: Database, actor: Person, lead_id: int, score: float, reason
 
 
 def _rescored(pool: Pool, lead: Any, data: dict[str, Any]) -> float:
-    """The lead's place in its pool after a new score (§5: pools re-sort as scores change). What
+    """The lead's place in its pool after a new score (pools re-sort as scores change). What
     aging added on top of the score's priority stays: an old lead keeps the lift it earned."""
     lift = max(0.0, float(lead.priority or 0.0) - priority(pool, lead.data))
     return priority(pool, data) + lift
@@ -341,7 +341,7 @@ class _Lead(NamedTuple):
 
 
 def rates(db: Database, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Per pool: leads that entered it, leads transferred out, and the rate (§9: above 5% the
+    """Per pool: leads that entered it, leads transferred out, and the rate (above 5% the
     routing rules need fixing)."""
     org = current(db)
     with db.reports.connect() as conn:

@@ -1,4 +1,4 @@
-"""Transfers over HTTP (§9): request, review queue, decide; score changes; transfer rates."""
+"""Transfers over HTTP: request, review queue, decide; score changes; transfer rates."""
 
 from __future__ import annotations
 

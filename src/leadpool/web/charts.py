@@ -1,7 +1,7 @@
 """The dashboards' charts, drawn server-side with matplotlib (Agg, no pyplot: no global figure
 state, so requests can draw in parallel threads). Pure: figures in, PNG or SVG bytes out; nothing
 here reads the database. Every chart has a title, axis units and the threshold it is judged by,
-taken from the org file by the caller (§12, §13), never from constants here."""
+taken from the org file by the caller, never from constants here."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ Format = Literal["png", "svg"]
 CHARTS = ("depth", "age", "depletion", "claims")
 MEDIA = {"png": "image/png", "svg": "image/svg+xml"}
 
-# §13 colours, darker than traffic lights so text on white stays readable.
+# The age colours, darker than traffic lights so text on white stays readable.
 GREEN, YELLOW, RED, CRITICAL = "#2e9d5b", "#e0a800", "#d13c3c", "#7a0d0d"
 INK, MUTED, GRID, BAND = "#1d2430", "#5d6776", "#d9dee6", "#dfe9f7"
 LEVEL_COLOUR = {None: GREEN, "yellow": YELLOW, "red": RED, "critical": CRITICAL}
@@ -100,8 +100,8 @@ def _empty(ax: object, text: str) -> None:
 
 @dataclass(frozen=True)
 class DepthRow:
-    """One pool's depth now, the §13 marks it is judged by (None: the depth check is off), the
-    level it reads, and the §12 recommended size."""
+    """One pool's depth now, the depth marks it is judged by (None: the depth check is off), the
+    level it reads, and the recommended size."""
 
     pool: str
     depth: int
@@ -159,7 +159,7 @@ def depth_chart(rows: Sequence[DepthRow]) -> Figure:
 
 @dataclass(frozen=True)
 class AgeMarks:
-    """The §13 colour edges in hours and the share past green that means something is broken."""
+    """The age colour edges in hours and the share past green that means something is broken."""
 
     green_hours: float
     red_hours: float
@@ -167,7 +167,7 @@ class AgeMarks:
 
 
 def _bracket_colour(label: str, marks: AgeMarks) -> str:
-    """A §12 bracket in the §13 colour of the hour it starts at."""
+    """An age bracket in the colour of the hour it starts at."""
     start = float(label.split("-")[0].rstrip("h+")) if label[0].isdigit() else 0.0
     if start < marks.green_hours:
         return GREEN
@@ -175,7 +175,7 @@ def _bracket_colour(label: str, marks: AgeMarks) -> str:
 
 
 def age_chart(dist: AgeDistribution, marks: AgeMarks) -> Figure:
-    """The queue by §13 colour (one stacked bar, with the green mark) over the §12 brackets."""
+    """The queue by age colour (one stacked bar, with the green mark) over the age brackets."""
     with rc_context(STYLE):
         fig = _figure(7.5, 4.0, left=0.6, top=0.55, bottom=0.55, hspace=1.1)
         top, bottom = fig.subplots(2, 1, height_ratios=[1, 2.6])
@@ -241,7 +241,7 @@ def age_chart(dist: AgeDistribution, marks: AgeMarks) -> Figure:
         bottom.set_ylabel("% of leads waiting")
         bottom.set_xlabel("time in pool (leads, and % of the queue)")
         older = 100 * (dist.older_than_24h or 0)
-        late = older > marks.over_percent  # §12: more than this share over 24 h
+        late = older > marks.over_percent  # more than this share over 24 h
         bottom.set_title(
             f"{older:.0f}% waited over 24 h"
             + (f" — over {marks.over_percent:g}%: claiming is not keeping up" if late else ""),
@@ -338,7 +338,7 @@ def depletion_chart(points: Sequence[SeriesPoint], pool: str, under: float | Non
 
 
 def claims_chart(points: Sequence[SeriesPoint], pool: str, target_hours: float | None) -> Figure:
-    """Leads added and claimed per day; below, time to claim (p50, p90) against the §12 target."""
+    """Leads added and claimed per day; below, time to claim (p50, p90) against the target."""
     with rc_context(STYLE):
         fig = _figure(7.5, 4.6, bottom=0.7, hspace=0.25)
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[1.2, 1])

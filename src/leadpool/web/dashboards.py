@@ -1,8 +1,8 @@
-"""Manager and executive dashboards (§2, §12, §13): pool health against the org's thresholds, the
-charts behind it (PNG or SVG, drawn per request by web.charts), open alerts, the per-rep table and
-transfers awaiting a decision. Managers see their team's pools first and every pool after it (§2:
-managers view all); executives see the same, read-only, and the server refuses their forms; ops and
-admins see everything and may decide. Reps are refused: this is not their page."""
+"""Manager and executive dashboards (product rules, Metrics and Alerts): pool health against the
+org's thresholds, the charts behind it (PNG or SVG, drawn per request by web.charts), open alerts,
+the per-rep table and transfers awaiting a decision. Managers see their team's pools first and every
+pool after it (managers view all); executives see the same, read-only, and the server refuses their
+forms; ops and admins see everything and may decide. Reps are refused: this is not their page."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ MAX_DAYS = 366  # a longer range is cut to its last MAX_DAYS days, saying so: ye
 
 
 def read_only(who: Person) -> bool:
-    """Executives report; they act on nothing (§2)."""
+    """Executives report; they act on nothing."""
     return who.role is Role.executive
 
 
@@ -145,7 +145,7 @@ def day_range(org: CurrentOrg, now: datetime, start: str | None, end: str | None
 
 @dataclass(frozen=True)
 class Thresholds:
-    """The §13 marks a pool is judged by (from its alert rules, else the org's); None: check off."""
+    """The alert marks a pool is judged by (from its alert rules, else the org's); None: check off."""
 
     depth: tuple[int, int, int] | None
     age: charts.AgeMarks
@@ -185,12 +185,12 @@ class Card:
     mine: bool  # the viewer manages it (their team's pool, or ops/admin)
     health: dict[str, Any]
     metrics: PoolMetrics | None
-    colours: dict[str, float]  # §13 colour -> share of the queue, 0..1
+    colours: dict[str, float]  # age colour -> share of the queue, 0..1
     older_than_24h: float | None
     thresholds: Thresholds
     level: str | None
     alerts: int
-    days_of_capacity: tuple[float, float]  # the §12 sizing this pool uses today (seasons included)
+    days_of_capacity: tuple[float, float]  # the sizing this pool uses today (seasons included)
 
 
 def cards(

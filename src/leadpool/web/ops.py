@@ -1,6 +1,6 @@
 """Ops pages: the review queue with bulk decisions, the rule tester (paste a lead, see its path and
 why), and any lead's event history ('why is this lead here?'). Each calls what the API calls:
-review.service, leads.explain, leads.work.get_lead (with its §2 visibility)."""
+review.service, leads.explain, leads.work.get_lead (with its visibility rules)."""
 
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ def history(
     me: Me,
     lead: Annotated[str | None, Query(max_length=30)] = None,
 ) -> HTMLResponse:
-    """Any lead's history for whoever may see it (§2, as GET /api/v1/leads/{id}): newest last."""
+    """Any lead's history for whoever may see it (as GET /api/v1/leads/{id}): newest last."""
     found = None
     error = None
     wanted = (lead or "").strip().lstrip("#")

@@ -142,7 +142,7 @@ HISTORY = Link("Lead history", "/history")
 
 
 def claims_somewhere(db: Database, who: Person) -> bool:
-    """Whether any pool lets this person claim (§2: a manager may, where the org says so)."""
+    """Whether any pool lets this person claim (a manager may, where the org says so)."""
     return any(allowed(pool, who, Permission.claim) for pool in current(db).loaded.org.pools)
 
 
@@ -154,7 +154,7 @@ def nav(db: Database, who: Person) -> list[Link]:
         mine = [MY_POOLS, MY_LEADS] if claims_somewhere(db, who) else []
         return [DASHBOARD, TRANSFERS, *mine]
     if role is Role.ops:
-        return [REVIEW, RULE_TESTER, HISTORY, DASHBOARD, TRANSFERS]  # §9: ops approve transfers
+        return [REVIEW, RULE_TESTER, HISTORY, DASHBOARD, TRANSFERS]  # ops approve transfers
     if role is Role.executive:
         return [DASHBOARD, TRANSFERS]  # read-only
     return [MY_POOLS, MY_LEADS, REVIEW, RULE_TESTER, HISTORY, DASHBOARD, TRANSFERS]

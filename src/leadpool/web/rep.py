@@ -1,4 +1,4 @@
-"""Rep pages: my pools (the §2 preview and time in queue; claim by id, next, or a batch), my leads
+"""Rep pages: my pools (the preview and time in queue; claim by id, next, or a batch), my leads
 (SLA countdowns; log contact, release with a reason, record an outcome) and my limits today. Every
 action calls the service the API calls, and every refusal is shown in its own words."""
 

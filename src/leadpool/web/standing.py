@@ -73,7 +73,7 @@ class Due:
 
 
 def sla_clocks(db: Database, who: Person, held: Iterable[dict[str, Any]]) -> dict[int, list[Due]]:
-    """For each held lead: the next claim-to-contact ladder step while it is uncontacted (§8), and
+    """For each held lead: the next claim-to-contact ladder step while it is uncontacted, and
     its first-response SLA while that is unmet."""
     org = current(db)
     o = org.loaded.org

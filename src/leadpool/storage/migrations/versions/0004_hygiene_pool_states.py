@@ -1,4 +1,4 @@
-"""[hygiene] pool states: what pool-health automation changed about each pool (§11).
+"""[hygiene] pool states: what pool-health automation changed about each pool.
 
 Revision ID: 0004
 Revises: 0003

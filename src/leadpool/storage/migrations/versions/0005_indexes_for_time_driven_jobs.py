@@ -3,7 +3,7 @@
 - ix_leads_held: the held, not yet contacted leads. The claim-to-contact SLA runs every tick; it
   used to read every open claim ever made (claims stay open once a lead is worked), so its cost
   grew with history.
-- ix_claims_pool_time: a pool's claims in a window, for the hourly performance check (§11).
+- ix_claims_pool_time: a pool's claims in a window, for the hourly performance check.
 
 Revision ID: 0005
 Revises: 0004

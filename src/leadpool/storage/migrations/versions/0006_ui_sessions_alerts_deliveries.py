@@ -1,4 +1,4 @@
-"""[ui] web sessions and passwords, health alert episodes (§13), the notification outbox and its
+"""[ui] web sessions and passwords, health alert episodes, the notification outbox and its
 attempts.
 
 Revision ID: 0006

@@ -1,10 +1,10 @@
-"""[ui] Indexes for the §12 metrics over a time range.
+"""[ui] Indexes for the metrics over a time range.
 
 - ix_claims_claimed_at: every pool's claims in a range (pool_metrics, rep_metrics, the Prometheus
   scrape over the last 24 hours). ix_claims_pool_time and ix_claims_rep_time lead with the pool or
   the rep, so a range over all of them read the whole index.
 - ix_leads_created_at: leads taken in over a range, by source (response time and first-response
-  SLA share, §8 and §12).
+  SLA share).
 
 Revision ID: 0007
 Revises: 0006
