@@ -123,3 +123,63 @@ def test_the_citation_check_reads_the_files_it_should() -> None:
     assert {name for name in rest if (ROOT / name).exists()} <= files
     assert _cites_outside(f"limits ({SECTION_SIGN}6)") and _cites_outside(f"see ../shared/{OUTSIDE_DOC}")
     assert not _cites_outside("limits (product rules, Claim limits)")
+
+
+# Where a lead changes hands: who holds it (owner_id, claimed_at) and the claim rows that record a
+# holding are written by leads.transitions alone. The SLA ladder's own step on a claim row is its
+# bookkeeping, not a change of hands.
+TRANSITIONS = "leads/transitions.py"
+_HANDS = re.compile(r"\b(owner_id|claimed_at)\s*=")
+_CLAIM_ROWS = re.compile(r"(insert|insert_naming)\(\s*claims\b|update\(\s*claims\s*\)")
+
+
+def _statement_after(text: str, start: int) -> str:
+    """The text of a statement beginning at `start`: up to the parenthesis that closes its chain."""
+    depth, i = 0, start
+    while i < len(text):
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth < 0 or (
+            depth == 0 and text[i] == "\n" and not text[i + 1 : i + 200].lstrip().startswith(".")
+        ):
+            break
+        i += 1
+    return text[start:i]
+
+
+def hands_changed_outside_transitions(path: str, text: str) -> list[str]:
+    if path == TRANSITIONS:
+        return []
+    found = []
+    for match in re.finditer(r"update\(\s*leads\s*\)", text):
+        if _HANDS.search(_statement_after(text, match.start())):
+            found.append(f"{path}: an UPDATE of leads sets who holds it")
+    for match in _CLAIM_ROWS.finditer(text):
+        statement = _statement_after(text, match.start())
+        if path == "sla/service.py" and "sla_step" in statement and not _HANDS.search(statement):
+            continue
+        found.append(f"{path}: writes claim rows")
+    return found
+
+
+def test_only_the_transitions_module_changes_who_holds_a_lead() -> None:
+    found = [
+        problem
+        for path in sorted(SRC.rglob("*.py"))
+        for problem in hands_changed_outside_transitions(
+            path.relative_to(SRC).as_posix(), path.read_text(encoding="utf-8")
+        )
+    ]
+    assert not found, "claim, assign, hand back and move through leads.transitions:\n" + "\n".join(found)
+
+
+def test_the_hands_check_sees_a_holder_written_elsewhere() -> None:
+    held = "conn.execute(\n    sa.update(leads)\n    .where(leads.c.id == 1)\n    .values(owner_id=None)\n)\n"
+    assert hands_changed_outside_transitions("push/offers.py", held)
+    assert not hands_changed_outside_transitions(TRANSITIONS, held)
+    flagged = "conn.execute(sa.update(leads).where(leads.c.id == 1).values(flag='x'))\nowner_id = 3\n"
+    assert not hands_changed_outside_transitions("hygiene/service.py", flagged)
+    assert hands_changed_outside_transitions(
+        "claims/service.py", "x = sa.insert(claims).values(kind='claim')"
+    )
+    step = "hot(sa.update(claims).where(claims.c.id == 1).values(sla_step=2))"
+    assert not hands_changed_outside_transitions("sla/service.py", step)

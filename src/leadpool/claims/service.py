@@ -17,13 +17,10 @@ On PostgreSQL steps 1-2 and 3-4 each go to the server together (storage.batch).
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from leadpool.claims import limits as limit_rules
 from leadpool.claims import windows
@@ -31,18 +28,17 @@ from leadpool.claims.standing import counts as counts
 from leadpool.claims.standing import lock_and_count
 from leadpool.errors import ClaimRefused, Conflict, Forbidden, InvalidInput, NotFound, Problem, Refusal
 from leadpool.events.model import EventType
-from leadpool.events.service import on_lead
 from leadpool.health import gates as health
 from leadpool.identity.access import Person, allowed
 from leadpool.identity.model import Permission
+from leadpool.leads import transitions
 from leadpool.leads.access import held_lead
 from leadpool.leads.model import Status
 from leadpool.org.service import CurrentOrg, current
 from leadpool.storage.batch import Batch, Call, write_batch
 from leadpool.storage.db import Database
-from leadpool.storage.dialect import writes_in_cte
 from leadpool.storage.hot import hot
-from leadpool.storage.tables import AVAILABLE, claims, events, leads
+from leadpool.storage.tables import events, leads
 
 
 @dataclass(frozen=True)
@@ -93,7 +89,7 @@ def claim(
             taken = []
         else:
             taken = _take(
-                batch, db, pool_id, rep.id, now, lead_id=lead_id, n=n, pool=pool.name, released=released
+                batch, pool_id, rep.id, now, lead_id=lead_id, n=n, pool=pool.name, released=released
             )
     if refusal is not None:
         raise ClaimRefused(refusal, hint=_hint(refusal))
@@ -106,127 +102,40 @@ def claim(
     )
 
 
-# PostgreSQL takes and records in one statement: pick under SKIP LOCKED (a materialised CTE picks
-# exactly once; a plain IN (… LIMIT n) subquery may be re-run inside an UPDATE and take more), mark
-# the leads claimed, and write their claim rows and events from what the UPDATE returned.
-_PG_TAKE = """
-WITH picked AS MATERIALIZED (
-    SELECT id FROM leads
-    WHERE pool_id = :pool AND status = 'available' AND entered_pool_at <= :released {by_id}
-    ORDER BY priority DESC, entered_pool_at, id
-    LIMIT :n FOR UPDATE {skip}
-), taken AS (
-    UPDATE leads SET status = 'claimed', owner_id = :rep, claimed_at = :now
-    FROM picked WHERE leads.id = picked.id AND leads.status = 'available'
-    RETURNING leads.id, leads.priority
-), claim_rows AS (
-    INSERT INTO claims (lead_id, rep_id, pool_id, kind, action, claimed_at)
-    SELECT id, :rep, :pool, 'claim', :action, :now FROM taken
-)
-INSERT INTO events (lead_id, type, at, actor_id, pool_id, rep_id, reason, details)
-SELECT id, 'lead.claimed', :now, :rep, :pool, :rep, :reason,
-       jsonb_build_object('how', CAST(:how AS text), 'priority', priority)
-FROM taken
-RETURNING lead_id, CAST(details ->> 'priority' AS double precision)
-"""
-_PG_TAKE_NEXT = hot(sa.text(_PG_TAKE.format(by_id="", skip="SKIP LOCKED")))
-_PG_TAKE_BY_ID = hot(sa.text(_PG_TAKE.format(by_id="AND id = :lead", skip="")))
-
-# A lead that arrived after the rep's release window opened waits for the next drop.
-_claimable = sa.and_(
-    leads.c.pool_id == sa.bindparam("pool"),
-    AVAILABLE,
-    leads.c.entered_pool_at <= sa.bindparam("released"),
-)
-_picked = (
-    sa.select(leads.c.id)
-    .where(_claimable)
-    .order_by(leads.c.priority.desc(), leads.c.entered_pool_at, leads.c.id)
-    .limit(sa.bindparam("n"))
-    .cte("picked")
-)
-_mark = {"status": Status.claimed.value, "owner_id": sa.bindparam("rep"), "claimed_at": sa.bindparam("now")}
-_SQLITE_TAKE_NEXT = hot(
-    sa.update(leads)
-    .where(leads.c.id == _picked.c.id, AVAILABLE)
-    .values(**_mark)
-    .returning(leads.c.id, leads.c.priority)
-)
-_SQLITE_TAKE_BY_ID = hot(
-    sa.update(leads)
-    .where(leads.c.id == sa.bindparam("lead"), _claimable)
-    .values(**_mark)
-    .returning(leads.c.id, leads.c.priority)
-)
-
-
-_CLAIM_ROW = hot(
-    sa.insert(claims).values(
-        lead_id=sa.bindparam("c_lead"),
-        rep_id=sa.bindparam("rep"),
-        pool_id=sa.bindparam("pool"),
-        kind="claim",
-        action=sa.bindparam("action"),
-        claimed_at=sa.bindparam("now"),
-    )
-)
-_EVENT_VALUES = sa.insert(events).values(
-    lead_id=sa.bindparam("e_lead"),
-    type=sa.bindparam("e_type"),
-    at=sa.bindparam("e_at"),
-    actor_id=sa.bindparam("e_rep"),
-    pool_id=sa.bindparam("e_pool"),
-    rep_id=sa.bindparam("e_rep"),
-    reason=sa.bindparam("e_reason"),
-    details=sa.bindparam("e_details", type_=events.c.details.type),
-)
 # A refused claim of one lead names it only if it exists: the id is the caller's, not yet checked
 # (the refusal comes first), and a made-up one broke the event's foreign key (a 500). The id asked
 # for is kept in the details either way.
-_EVENT = hot(_EVENT_VALUES)
 _REFUSAL_EVENT = hot(
-    _EVENT_VALUES.values(
-        lead_id=sa.select(leads.c.id).where(leads.c.id == sa.bindparam("e_lead")).scalar_subquery()
+    sa.insert(events).values(
+        lead_id=sa.select(leads.c.id).where(leads.c.id == sa.bindparam("e_lead")).scalar_subquery(),
+        type=EventType.claim_refused.value,
+        at=sa.bindparam("e_at"),
+        actor_id=sa.bindparam("e_rep"),
+        pool_id=sa.bindparam("e_pool"),
+        rep_id=sa.bindparam("e_rep"),
+        reason=sa.bindparam("e_reason"),
+        details=sa.bindparam("e_details", type_=events.c.details.type),
     )
 )
-
-
-def _event_call(
-    type: EventType,
-    rep_id: int,
-    pool_id: int,
-    now: datetime,
-    reason: str,
-    details: dict[str, Any],
-    lead_id: int | None,
-) -> Call:
-    return (
-        _EVENT,
-        {
-            "e_lead": lead_id,
-            "e_type": type.value,
-            "e_at": now,
-            "e_rep": rep_id,
-            "e_pool": pool_id,
-            "e_reason": reason,
-            "e_details": details,
-        },
-    )
 
 
 def _refusal_event(
     rep_id: int, pool_id: int, refusal: Refusal, now: datetime, *, lead_id: int | None, n: int
 ) -> Call:
     details = {**refusal.to_dict(), "requested": n, **({"lead_id": lead_id} if lead_id is not None else {})}
-    _, params = _event_call(
-        EventType.claim_refused, rep_id, pool_id, now, f"refused by {refusal.limit}", details, lead_id
-    )
+    params = {
+        "e_lead": lead_id,
+        "e_at": now,
+        "e_rep": rep_id,
+        "e_pool": pool_id,
+        "e_reason": f"refused by {refusal.limit}",
+        "e_details": details,
+    }
     return _REFUSAL_EVENT, params
 
 
 def _take(
     batch: Batch,
-    db: Database,
     pool_id: int,
     rep_id: int,
     now: datetime,
@@ -237,42 +146,17 @@ def _take(
     released: datetime,
 ) -> list[tuple[int, float]]:
     how = "by id" if lead_id is not None else ("next" if n == 1 else f"batch of {n}")
-    reason = f"claimed {how} from {pool}"
-    action = uuid.uuid4().hex
-    which: dict[str, Any] = {"lead": lead_id} if lead_id is not None else {"n": n}
-    take = {"pool": pool_id, "rep": rep_id, "now": now, "released": released, **which}
-    if writes_in_cte(db.dialect):  # take and record in one statement
-        statement = _PG_TAKE_BY_ID if lead_id is not None else _PG_TAKE_NEXT
-        recorded = {
-            **take,
-            "n": 1 if lead_id is not None else n,
-            "action": action,
-            "how": how,
-            "reason": reason,
-        }
-        (rows,) = batch.run_and_commit([(statement, recorded)])
-        return [(lead, priority) for lead, priority in rows]
-    # SQLite holds the database lock (BEGIN IMMEDIATE), so the same steps run one statement at a time.
-    update = _SQLITE_TAKE_BY_ID if lead_id is not None else _SQLITE_TAKE_NEXT
-    (rows,) = batch.run([(update, take)])
-    taken = [(lead, priority) for lead, priority in rows]
-    row = {"rep": rep_id, "pool": pool_id, "action": action, "now": now}
-    batch.run_and_commit(
-        [(_CLAIM_ROW, {**row, "c_lead": lead}) for lead, _ in taken]
-        + [
-            _event_call(
-                EventType.claimed,
-                rep_id,
-                pool_id,
-                now,
-                reason,
-                {"how": how, "priority": priority},
-                lead,
-            )
-            for lead, priority in taken
-        ]
+    return transitions.take(
+        batch,
+        pool_id=pool_id,
+        rep_id=rep_id,
+        now=now,
+        released=released,
+        lead_id=lead_id,
+        n=n,
+        how=how,
+        reason=f"claimed {how} from {pool}",
     )
-    return taken
 
 
 def _refused(
@@ -322,41 +206,4 @@ def release(db: Database, actor: Person, lead_id: int, reason: str) -> None:
             raise Conflict(
                 f"lead {lead_id} is {lead.status}; only claimed or contacted leads go back to a pool"
             )
-        hand_back(conn, lead, now, reason, actor_id=actor.id)
-
-
-def hand_back(
-    conn: Connection,
-    lead: Any,
-    now: datetime,
-    reason: str,
-    *,
-    actor_id: int | None,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """The lead's open claim ends and the lead is available in its pool again, as abandonment:
-    by its holder's release, or by an SLA that ran out."""
-    conn.execute(
-        sa.update(leads)
-        .where(leads.c.id == lead.id)
-        .values(
-            status=Status.available.value,
-            owner_id=None,
-            claimed_at=None,
-            return_count=leads.c.return_count + 1,
-        )
-    )
-    conn.execute(
-        sa.update(claims)
-        .where(claims.c.lead_id == lead.id, claims.c.released_at.is_(None))
-        .values(released_at=now, release_reason=reason[:300])
-    )
-    on_lead(
-        conn,
-        EventType.released,
-        now,
-        lead,
-        actor_id=actor_id,
-        reason=reason[:300],
-        details={"abandonment": True, "return_count": lead.return_count + 1, **(details or {})},
-    )
+        transitions.hand_back(conn, lead, now, reason, actor_id=actor.id)

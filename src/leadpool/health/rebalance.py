@@ -15,10 +15,10 @@ from leadpool.health import gates
 from leadpool.health.changes import changeable
 from leadpool.health.model import Depth
 from leadpool.health.readings import depths
+from leadpool.leads import transitions
 from leadpool.notify.service import hand_off
 from leadpool.org.schema import Health, Pool
 from leadpool.org.service import CurrentOrg, current
-from leadpool.pools import moves
 from leadpool.scheduler.service import JobResult
 from leadpool.storage.db import Database
 from leadpool.storage.tables import AVAILABLE, leads
@@ -73,7 +73,7 @@ def _volume(
         reason = (
             f"volume: {pool.name} held {here} (over {r.over}) while {name} held {there} (under {r.under})"
         )
-        moved = moves.move(
+        moved = transitions.move(
             conn,
             org,
             ids,
@@ -116,7 +116,7 @@ def _age(
             f"age: average {depth.average_age_hours:.1f} h in {pool.name} over {r.average_age_hours:g} h;"
             f" oldest {r.oldest_percent:g}% escalated"
         )
-        moved = moves.move(
+        moved = transitions.move(
             conn,
             org,
             ids,
@@ -144,7 +144,7 @@ def _age(
             .all()
         )
         reason = f"age: unclaimed {r.nurture_after_days:g} days in {pool.name}; to {nurture.name}"
-        moved = moves.move(
+        moved = transitions.move(
             conn,
             org,
             ids,

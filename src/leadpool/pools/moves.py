@@ -1,5 +1,5 @@
-"""Moving unclaimed leads between pools in bulk (rebalancing, review decisions): one UPDATE for
-the leads and one insert for their events, each lead arriving as if new in its target pool."""
+"""What a move between pools needs of the pool (leads.transitions makes the move): the target's
+priority as SQL, so leads are re-ranked set-based, and one event per moved lead."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadpool.events.model import EventType
-from leadpool.leads.model import Status
 from leadpool.org.schema import Ordering, Pool
-from leadpool.org.service import CurrentOrg
 from leadpool.storage.tables import events, leads
 
 
@@ -26,43 +24,6 @@ def priority_sql(pool: Pool) -> Any:
     if not values:
         return score
     return score + sa.case(values, value=leads.c.source, else_=0.0)
-
-
-def move(
-    conn: Connection,
-    org: CurrentOrg,
-    ids: Sequence[int],
-    target: Pool,
-    at: datetime,
-    *,
-    event: EventType,
-    reason: str,
-    details: dict[str, Any],
-    from_statuses: Sequence[str] = (Status.available.value,),
-    actor_id: int | None = None,
-) -> list[int]:
-    """Move these leads (those still in one of `from_statuses`) unclaimed into `target`."""
-    if not ids:
-        return []
-    target_id = org.pool_ids[target.name]
-    moved = list(
-        conn.execute(
-            sa.update(leads)
-            .where(leads.c.id.in_(list(ids)), leads.c.status.in_(list(from_statuses)))
-            .values(
-                pool_id=target_id,
-                status=Status.available.value,
-                review_reason=None,
-                entered_pool_at=at,
-                aging_step=0,
-                flag=None,
-                priority=priority_sql(target),
-            )
-            .returning(leads.c.id)
-        ).scalars()
-    )
-    log(conn, moved, event, at, reason, {**details, "to": target.name}, pool_id=target_id, actor_id=actor_id)
-    return moved
 
 
 def log(

@@ -4,7 +4,6 @@ the next offer round when nobody accepted in time.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +15,7 @@ from leadpool.errors import Conflict, InvalidInput, NotFound, Problem
 from leadpool.events.model import EventType
 from leadpool.events.service import append
 from leadpool.identity.access import Person
+from leadpool.leads import transitions
 from leadpool.leads.access import locked_lead
 from leadpool.leads.model import Status
 from leadpool.org.service import CurrentOrg, current
@@ -69,29 +69,12 @@ def accept_offer(db: Database, rep: Person, lead_id: int) -> dict[str, Any]:
             )
         if as_utc(offer.expires_at) <= now:
             raise Conflict(f"your offer of lead {lead_id} expired at {as_utc(offer.expires_at).isoformat()}")
-        # The status check makes this the one place a winner is decided: a second acceptor's UPDATE
-        # waits for the first to commit, then finds the lead no longer offered and changes nothing.
-        taken = conn.execute(
-            sa.update(leads)
-            .where(leads.c.id == lead_id, leads.c.status == Status.offered.value)
-            .values(status=Status.claimed.value, owner_id=rep.id, claimed_at=now)
-            .returning(leads.c.pool_id)
-        ).first()
-        if taken is None:
+        pool_id = transitions.accept(conn, lead_id, rep.id, now)
+        if pool_id is None:
             raise Conflict(
                 f"lead {lead_id} was taken by another rep first",
                 hint="offers go to several reps; be quicker next time",
             )
-        conn.execute(
-            sa.insert(claims).values(
-                lead_id=lead_id,
-                rep_id=rep.id,
-                pool_id=taken.pool_id,
-                kind="assign",
-                action=uuid.uuid4().hex,
-                claimed_at=now,
-            )
-        )
         conn.execute(
             sa.update(offers).where(offers.c.id == offer.id).values(answer="accepted", answered_at=now)
         )
@@ -106,7 +89,7 @@ def accept_offer(db: Database, rep: Person, lead_id: int) -> dict[str, Any]:
             now,
             lead_id=lead_id,
             actor_id=rep.id,
-            pool_id=taken.pool_id,
+            pool_id=pool_id,
             rep_id=rep.id,
             reason=f"offer accepted by {rep.email}",
             details={"how": "offer accepted", "rep": rep.email},
@@ -156,16 +139,7 @@ def decline(db: Database, rep: Person, lead_id: int, reason: str) -> dict[str, A
                     f"lead {lead_id} is already {lead.status}; leads are declined before first contact",
                     hint="release it instead, with the reason",
                 )
-            conn.execute(
-                sa.update(claims)
-                .where(claims.c.id == held.id)
-                .values(released_at=now, release_reason=f"declined: {reason.strip()}")
-            )
-            conn.execute(
-                sa.update(leads)
-                .where(leads.c.id == lead_id)
-                .values(status=Status.available.value, owner_id=None, claimed_at=None)
-            )
+            transitions.decline(conn, lead_id, now, f"declined: {reason.strip()}")
         remember_decline(conn, lead_id, rep.id, now, reason.strip())
         append(
             conn,
@@ -190,11 +164,7 @@ def decline(db: Database, rep: Person, lead_id: int, reason: str) -> dict[str, A
         else:
             result = _repush(conn, org, lead, now, how=f"after {rep.email} declined")
             if result is None or (result.rep is None and not result.offer_to):
-                conn.execute(
-                    sa.update(leads)
-                    .where(leads.c.id == lead_id)
-                    .values(return_count=leads.c.return_count + 1)
-                )
+                transitions.count_return(conn, lead_id)
     return {
         "lead_id": lead_id,
         "declined": True,
@@ -207,7 +177,7 @@ def _next_round(conn: Connection, org: CurrentOrg, lead: Any, now: datetime) -> 
     last = (
         conn.execute(sa.select(sa.func.max(offers.c.round)).where(offers.c.lead_id == lead.id)).scalar() or 0
     )
-    conn.execute(sa.update(leads).where(leads.c.id == lead.id).values(status=Status.available.value))
+    transitions.withdraw_offer(conn, lead.id)
     conn.execute(
         sa.update(offers)
         .where(offers.c.lead_id == lead.id, offers.c.answer.is_(None))

@@ -4,23 +4,21 @@ and written in a few statements at the end, with the rotation state they moved.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadpool.events.model import EventType
 from leadpool.events.service import append_rows
-from leadpool.leads.model import Status
+from leadpool.leads import transitions
 from leadpool.org.schema import Assign
 from leadpool.push.availability import PERIODS, Rep
 from leadpool.push.engine import Plan
 from leadpool.push.roster import _State
 from leadpool.storage import dialect
 from leadpool.storage.hot import Hot, hot, insert_naming, named_values
-from leadpool.storage.tables import claims, leads, offers, push_cursors
+from leadpool.storage.tables import offers, push_cursors
 
 
 class _Writes:
@@ -28,10 +26,9 @@ class _Writes:
 
     def __init__(self, now: datetime) -> None:
         self.now = now
-        self.assigned: list[dict[str, Any]] = []
-        self.offered: list[dict[str, Any]] = []
+        self.assigned: list[tuple[int, int, int]] = []  # (lead, rep, pool)
+        self.offered: list[int] = []
         self.offer_rows: list[dict[str, Any]] = []
-        self.claim_rows: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
 
     def add(
@@ -50,7 +47,7 @@ class _Writes:
         if result.offer_to:
             assert assign.offer is not None
             expires = self.now + timedelta(minutes=assign.offer.minutes)
-            self.offered.append({"b_id": lead_id})
+            self.offered.append(lead_id)
             self.offer_rows += [
                 {
                     "lead_id": lead_id,
@@ -75,17 +72,7 @@ class _Writes:
         rep = result.rep
         if rep is None:
             return
-        self.assigned.append({"b_id": lead_id, "b_owner": rep.id})
-        self.claim_rows.append(
-            {
-                "lead_id": lead_id,
-                "rep_id": rep.id,
-                "pool_id": pool_id,
-                "kind": "assign",
-                "action": uuid.uuid4().hex,
-                "claimed_at": self.now,
-            }
-        )
+        self.assigned.append((lead_id, rep.id, pool_id))
         self.events.append(self._event(EventType.assigned, lead_id, pool_id, rep.id, result.message, details))
         _count(rep, state)
 
@@ -110,24 +97,14 @@ class _Writes:
         }
 
     def flush(self, conn: Connection, state: _State) -> None:
-        if self.assigned:
-            _ASSIGN.many(conn, [{**a, "b_now": self.now} for a in self.assigned])
-            _CLAIM_ROWS.many(conn, self.claim_rows)
+        transitions.assign(conn, self.assigned, self.now)
         if self.offered:
-            _OFFER.many(conn, self.offered)
+            transitions.offer(conn, self.offered)
             _OFFER_ROWS.many(conn, self.offer_rows)
         append_rows(conn, self.events)
         _save_cursors(conn, state.situation.cursors, state.dirty, self.now)
 
 
-# Built once: a push of one lead (at intake, by aging, after a decline) binds values only.
-_ASSIGN = hot(
-    sa.update(leads)
-    .where(leads.c.id == sa.bindparam("b_id"))
-    .values(status=Status.claimed.value, owner_id=sa.bindparam("b_owner"), claimed_at=sa.bindparam("b_now"))
-)
-_OFFER = hot(sa.update(leads).where(leads.c.id == sa.bindparam("b_id")).values(status=Status.offered.value))
-_CLAIM_ROWS = insert_naming(claims, ("lead_id", "rep_id", "pool_id", "kind", "action", "claimed_at"))
 _OFFER_ROWS = insert_naming(offers, ("lead_id", "rep_id", "round", "offered_at", "expires_at"))
 
 

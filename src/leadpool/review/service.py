@@ -19,12 +19,12 @@ from leadpool.events.model import EventType
 from leadpool.health import gates as health
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
+from leadpool.leads import transitions
 from leadpool.leads.model import Status, dedupe_keys, field_types, normalise
 from leadpool.leads.work import lead_dict
 from leadpool.org.schema import Pool
 from leadpool.org.service import CurrentOrg, current
 from leadpool.pools import moves
-from leadpool.pools.priority import priority
 from leadpool.review.model import Verdict, bucket
 from leadpool.sla.model import first_response_deadline
 from leadpool.storage import dialect
@@ -147,7 +147,7 @@ def decide(
             moves.log(conn, done, EventType.reviewed, now, text, details, actor_id=actor.id)
         elif verdict in (Verdict.nurture, Verdict.recycle):
             assert target is not None
-            done = moves.move(
+            done = transitions.move(
                 conn,
                 org,
                 ids,
@@ -229,27 +229,22 @@ def _return(
         other = conn.execute(sa.select(leads.c.id).where(column == key, leads.c.id != m["id"])).scalar()
         if other is not None:
             return f"with these fixes it duplicates live lead {other}: decide it as a duplicate instead"
-    conn.execute(
-        sa.update(leads)
-        .where(leads.c.id == m["id"])
-        .values(
-            status=Status.available.value,
-            pool_id=org.pool_ids[target.name],
-            data=data,
-            score=data.get("score"),
-            source=data.get("source"),
-            email=data.get("email"),
-            company=data.get("company"),
-            email_key=keys.email,
-            person_key=keys.person,
-            review_reason=None,
-            duplicate_of=None,
-            entered_pool_at=now,
-            aging_step=0,
-            flag=None,
-            priority=priority(target, data),
-            first_response_due_at=first_response_deadline(org.loaded.org, data.get("source"), now, target),
-        )
+    transitions.place(
+        conn,
+        org,
+        m["id"],
+        target,
+        now,
+        {
+            "data": data,
+            "score": data.get("score"),
+            "source": data.get("source"),
+            "email": data.get("email"),
+            "company": data.get("company"),
+            "email_key": keys.email,
+            "person_key": keys.person,
+            "first_response_due_at": first_response_deadline(org.loaded.org, data.get("source"), now, target),
+        },
     )
     changed = sorted(k for k in fixes if m["data"].get(k) != fixes[k])
     moves.log(

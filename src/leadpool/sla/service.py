@@ -14,7 +14,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from leadpool.claims.service import hand_back
 from leadpool.clock import as_utc
 from leadpool.errors import Forbidden, NotFound
 from leadpool.events.model import EventType
@@ -22,6 +21,7 @@ from leadpool.events.service import append
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.leads.access import locked_lead
+from leadpool.leads.transitions import hand_back
 from leadpool.notify.service import Alert, hand_off
 from leadpool.org.schema import ContactSla, Org, SlaStep
 from leadpool.org.service import CurrentOrg, current

@@ -24,6 +24,8 @@ Call = tuple[Hot, Mapping[str, Any]]
 
 
 class Batch(Protocol):
+    dialect: Dialect  # the database the batch goes to
+
     def run(self, calls: Sequence[Call]) -> list[list[Any]]:
         """Run the statements in order; the rows each returned (empty for those returning none)."""
         ...
@@ -36,6 +38,7 @@ class Sequential:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.dialect = conn.dialect
 
     def run(self, calls: Sequence[Call]) -> list[list[Any]]:
         return [statement.rows(self.conn, params) for statement, params in calls]

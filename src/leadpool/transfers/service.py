@@ -16,6 +16,7 @@ from leadpool.events.model import EventType
 from leadpool.events.service import append
 from leadpool.identity.access import Person, allowed
 from leadpool.identity.model import MANAGES_ALL, SEES_ALL, Permission, Role
+from leadpool.leads import transitions
 from leadpool.leads.access import locked_lead, may_manage_lead, may_see_lead, owner_filter
 from leadpool.leads.model import LIVE_STATUSES, Status, field_types, normalise
 from leadpool.notify.service import Alert
@@ -24,7 +25,7 @@ from leadpool.org.service import CurrentOrg, current
 from leadpool.pools.priority import priority
 from leadpool.scheduler.service import JobResult
 from leadpool.storage.db import Database
-from leadpool.storage.tables import claims, events, leads, transfers
+from leadpool.storage.tables import events, leads, transfers
 
 _MOVABLE = [s.value for s in LIVE_STATUSES if s not in (Status.review, Status.offered)]
 
@@ -148,26 +149,7 @@ def _move(
     data: dict[str, Any] | None = None,
 ) -> None:
     """The lead arrives in the target pool unclaimed, as if new there: fresh age and priority."""
-    if lead.owner_id is not None:
-        conn.execute(
-            sa.update(claims)
-            .where(claims.c.lead_id == lead.id, claims.c.released_at.is_(None))
-            .values(released_at=now, release_reason=f"transferred to {target.name}"[:300])
-        )
-    conn.execute(
-        sa.update(leads)
-        .where(leads.c.id == lead.id)
-        .values(
-            pool_id=org.pool_ids[target.name],
-            status=Status.available.value,
-            owner_id=None,
-            claimed_at=None,
-            entered_pool_at=now,
-            aging_step=0,
-            flag=None,
-            priority=priority(target, data if data is not None else lead.data),
-        )
-    )
+    transitions.transfer(conn, org, lead, target, now, data if data is not None else lead.data)
     append(
         conn,
         EventType.transferred,
