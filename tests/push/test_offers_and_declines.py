@@ -65,6 +65,27 @@ def test_an_expired_round_goes_to_the_next_reps_then_the_fallback(
     assert _types(db, lead_id) == ["lead.routed", "lead.offered", "lead.offered", "lead.assigned"]
 
 
+def test_a_round_accepted_while_the_sweep_waited_stays_with_the_acceptor(
+    db: Database, reps: dict[str, Person], clock: ManualClock
+) -> None:
+    """The sweep lists expired rounds before it locks each lead; an accept committed in between has
+    settled the round: the lead stays with the rep who accepted, with its claim, and no new round
+    is offered."""
+    from leadpool.leads.access import locked_lead
+    from leadpool.org.service import current
+    from leadpool.push.offers import _next_round
+
+    (hot,) = push(db, "hot", score=95)
+    lead_id = hot.lead_id or 0
+    accept_offer(db, reps["ben"], lead_id)
+    clock.advance(minutes=6)
+    with db.transaction() as conn:
+        assert _next_round(conn, current(db), locked_lead(conn, lead_id), clock.now()) is None
+    assert _status(db, lead_id) == ("claimed", reps["ben"].id)
+    assert open_offers(db, reps["cy"]) == []
+    assert _types(db, lead_id) == ["lead.routed", "lead.offered", "lead.assigned"]
+
+
 def test_declining_hands_the_lead_on_and_never_back(db: Database, reps: dict[str, Person]) -> None:
     (first,) = push(db, "rr")
     lead_id = first.lead_id or 0

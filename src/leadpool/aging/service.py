@@ -60,7 +60,7 @@ class _Shared:
     """What one aging run keeps across its pools: the brackets' statements (per database and org
     version) and push's view of the reps, read at the first force-assign and kept current by it."""
 
-    statements: dict[Any, list[Any]]
+    statements: dict[Any, list[_Group]]
     push_view: Any = None
 
 

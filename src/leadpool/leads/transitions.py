@@ -1,12 +1,14 @@
 """Where a lead changes hands: every claim, assignment, offer, hand-back, return and move of a lead
 is written here, with the claim row that records a holding, so "where does a lead change hands"
 has one answer. Callers decide whether a change is allowed (limits, access, the rules) and what
-it is called; this module makes it, guarded by the lead's status so that of two racing changes
-only one takes effect.
+it is called; this module makes it. Where two changes can race (two claimers, two acceptors, an
+accept and an expiring offer round, a move and a claim) the statement is guarded by the lead's
+status, so only one takes effect; the others run on a lead the caller has locked and checked.
 
-Statuses a lead passes through here: available → claimed (take, accept an offer, assign);
-available → offered → claimed or available again; claimed or contacted → available (hand back,
-decline, transfer); available → available in another pool (move)."""
+The statuses a lead passes through here: available → claimed (take, assign, accept); available →
+offered → claimed or available again; claimed or contacted → available (hand back, decline,
+transfer); review → available (place); available → available in another pool (move, transfer).
+"""
 
 from __future__ import annotations
 
@@ -194,10 +196,15 @@ def accept(conn: Connection, lead_id: int, rep_id: int, now: datetime) -> int | 
     return int(taken.pool_id)
 
 
-def withdraw_offer(conn: Connection, lead_id: int) -> None:
+def withdraw_offer(conn: Connection, lead_id: int) -> bool:
     """Nobody took an offered lead: it is available in its pool again, for the next round or the
-    fallback."""
-    conn.execute(sa.update(leads).where(leads.c.id == lead_id).values(status=Status.available.value))
+    fallback. False when it is no longer offered (a rep accepted it meanwhile): nothing changes."""
+    withdrawn = conn.execute(
+        sa.update(leads)
+        .where(leads.c.id == lead_id, leads.c.status == Status.offered.value)
+        .values(status=Status.available.value)
+    )
+    return withdrawn.rowcount == 1
 
 
 # -- hand back: the holding ends, the lead is available in its pool again ----------------------------

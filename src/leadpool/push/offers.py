@@ -177,7 +177,8 @@ def _next_round(conn: Connection, org: CurrentOrg, lead: Any, now: datetime) -> 
     last = (
         conn.execute(sa.select(sa.func.max(offers.c.round)).where(offers.c.lead_id == lead.id)).scalar() or 0
     )
-    transitions.withdraw_offer(conn, lead.id)
+    if not transitions.withdraw_offer(conn, lead.id):
+        return None  # accepted meanwhile: the round is settled
     conn.execute(
         sa.update(offers)
         .where(offers.c.lead_id == lead.id, offers.c.answer.is_(None))

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from leadpool.identity.model import Role
 from leadpool.leads.access import locked_lead
+from leadpool.leads.model import Status
 from leadpool.org.schema import Pool, Strategy
 from leadpool.org.service import CurrentOrg, current
 from leadpool.push.assign import _fallback, _fallback_email, _members, _rule_candidates, force_assign
@@ -34,7 +35,10 @@ def tick(db: Database, now: datetime | None = None, *, limit: int = 500) -> dict
         with db.transaction() as conn:
             lock(conn)
             for lead_id in conn.execute(_EXPIRED, {"now": now, "limit": limit}).scalars().all():
-                _next_round(conn, org, locked_lead(conn, lead_id), now)
+                lead = locked_lead(conn, lead_id)
+                if lead.status != Status.offered.value:
+                    continue  # accepted while this waited for the lead's row: the round is settled
+                _next_round(conn, org, lead, now)
                 done["offer_rounds_expired"] += 1
     for pool in org.loaded.org.pools:
         if pool.assign is None or pool.assign.after_hours is None or pool.name not in org.pool_ids:

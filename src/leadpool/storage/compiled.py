@@ -1,7 +1,8 @@
 """The one place that reads SQLAlchemy's compiled form of a statement and its connection's
-internals, so that storage.hot can send a hot statement to the database driver itself. Everything
-here is pinned to the SQLAlchemy range in pyproject.toml and covered by tests/unit/test_hot.py; a
-new SQLAlchemy that moves these internals fails those tests, not a claim in production."""
+internals, so that storage.hot can send a hot statement to the database driver itself. All of it
+is pinned to the SQLAlchemy range in pyproject.toml and covered by
+tests/service/test_hot_statements.py: a SQLAlchemy release that moves these internals fails those
+tests, not a claim in production."""
 
 from __future__ import annotations
 
@@ -116,6 +117,8 @@ class Compiled:
     def pipelined(self, raw: Any, params: Mapping[str, Any]) -> Any:
         """psycopg's cursor, the statement sent on a connection in pipeline mode (see
         storage.batch): named values as psycopg takes them, JSON documents as text."""
+        if not self.plain:  # its values would need SQLAlchemy (an IN list, a default per row)
+            raise TypeError(f"{self.sql[:60]!r}… cannot be sent in a pipeline: run it on its own")
         values = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in params.items()}
         cursor = raw.cursor(row_factory=namedtuple_row)
         cursor.execute(self.sql, {**self.constants, **values})
