@@ -73,17 +73,15 @@ class Hot:
                 self._checked.add((dialect.name, keys))
         return compiled
 
-    def _direct(self, conn: Connection, params: Mapping[str, Any]) -> Compiled | None:
-        """The checked statement, when it goes to SQLite's driver; None when SQLAlchemy runs it."""
-        compiled = self.checked(conn.dialect, params)
-        if conn.dialect.name == "sqlite" and compiled.plain and in_transaction(conn):
-            return compiled
-        return None
+    @staticmethod
+    def _direct(conn: Connection, compiled: Compiled) -> bool:
+        """Whether the statement goes to SQLite's driver; SQLAlchemy runs it otherwise."""
+        return conn.dialect.name == "sqlite" and compiled.plain and in_transaction(conn)
 
     def rows(self, conn: Connection, params: Mapping[str, Any] = NO_VALUES) -> list[Any]:
         """Its rows (none for a statement that returns none)."""
-        compiled = self._direct(conn, params)
-        if compiled is not None:
+        compiled = self.checked(conn.dialect, params)
+        if self._direct(conn, compiled):
             return compiled.rows(driver_of(conn), params)
         result = conn.execute(self.statement, dict(params))  # type: ignore[call-overload]
         return list(result.all()) if result.returns_rows else []
@@ -103,8 +101,8 @@ class Hot:
     def insert_id(self, conn: Connection, params: Mapping[str, Any]) -> int | None:
         """A single-row INSERT: the id of the row it made, or None when it made none (an INSERT ...
         ON CONFLICT DO NOTHING that met its conflict)."""
-        compiled = self._direct(conn, params)
-        if compiled is not None:
+        compiled = self.checked(conn.dialect, params)
+        if self._direct(conn, compiled):
             cursor = compiled.cursor(driver_of(conn), params)
             return int(cursor.lastrowid) if cursor.rowcount == 1 else None
         result = conn.execute(self.statement, dict(params))  # type: ignore[call-overload]
@@ -119,10 +117,10 @@ class Hot:
         """A statement returning no rows, run once per row of values in one call (executemany)."""
         if not rows:
             return
+        compiled = self.compiled(conn.dialect)
         for row in rows:
             self.checked(conn.dialect, row)
-        compiled = self._direct(conn, rows[0])
-        if compiled is not None and not compiled.returns:
+        if self._direct(conn, compiled) and not compiled.returns:
             compiled.run_many(driver_of(conn), rows)
             return
         conn.execute(self.statement, [dict(row) for row in rows] if len(rows) > 1 else dict(rows[0]))  # type: ignore[call-overload]
