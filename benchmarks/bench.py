@@ -369,7 +369,7 @@ def tick_run(
     from datetime import timedelta
 
     from leadpool.clock import ManualClock
-    from leadpool.scheduler.jobs import default_jobs
+    from leadpool.jobs import default_jobs
 
     now = datetime_now()
     db = Database(url, clock=ManualClock(now))

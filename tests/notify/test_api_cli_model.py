@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from leadpool.cli.main import app
 from leadpool.clock import ManualClock
 from leadpool.identity.model import Role
+from leadpool.jobs import notify_job
 from leadpool.notify import service as notify
 from leadpool.notify.model import Alert, Channel, Notifications, Retry, backoff
 from leadpool.notify.webhook import Refused, verify
@@ -32,7 +33,7 @@ def failed_delivery(db: Database, clock: ManualClock, url: str, monkeypatch: pyt
     [delivery_id] = notify.enqueue(db, [escalation(clock)])
     for wait in (0, 30, 60):
         clock.advance(seconds=wait)
-        notify.job()(db, clock.now())
+        notify_job()(db, clock.now())
     return delivery_id
 
 
@@ -68,7 +69,7 @@ def test_ops_list_deliveries_with_attempts_and_retry_a_failed_one(
     assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
     assert client.post("/api/v1/deliveries/999999/retry", headers=auth["ops"]).status_code == 404
 
-    assert notify.job()(db, clock.now()).counts == {"sent": 1}
+    assert notify_job()(db, clock.now()).counts == {"sent": 1}
     [d] = client.get("/api/v1/deliveries", headers=auth["ops"]).json()["deliveries"]
     assert d["status"] == "sent"
     assert [a["ok"] for a in d["attempt_log"]] == [False, False, False, True]  # history kept
@@ -100,7 +101,7 @@ def test_the_scheduler_hands_job_alerts_to_the_legacy_webhook_signed_in_the_same
         return JobResult(alerts=[Alert("aging.manager", "3 leads over 72 h", at, ("mia@test.example",))])
 
     every = timedelta(minutes=1)
-    scheduler = make_scheduler([Job("raises", every, raises), Job("notify", every, notify.job(extra))])
+    scheduler = make_scheduler([Job("raises", every, raises), Job("notify", every, notify_job(extra))])
     scheduler.notifiers = notify.notifiers(db, extra)
     scheduler.run_due()
     legacy = [r for r in receiver.received if r.path == "/legacy"]

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from leadpool.clock import ManualClock, as_utc
 from leadpool.events.model import EventType
 from leadpool.events.service import append
+from leadpool.jobs import notify_job
 from leadpool.notify import channels as sending
 from leadpool.notify import delivery
 from leadpool.notify import service as notify
@@ -129,7 +130,7 @@ def test_a_notice_event_that_commits_after_a_higher_id_is_still_told(
     monkeypatch.setenv("TEST_REP_URL", "json://" + refused_url.removeprefix("http://"))
     with db.engine.connect() as conn:
         rita = conn.execute(sa.select(users.c.id).where(users.c.email == "rita@test.example")).scalar_one()
-    scheduler = make_scheduler([Job("notify", timedelta(minutes=1), notify.job())])
+    scheduler = make_scheduler([Job("notify", timedelta(minutes=1), notify_job())])
     clock.advance(minutes=1)
     scheduler.run_due()
     now = clock.now()

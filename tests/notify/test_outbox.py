@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from leadpool.claims.service import claim
 from leadpool.clock import ManualClock, as_utc
 from leadpool.identity.access import Person
+from leadpool.jobs import notify_job
 from leadpool.leads.service import IntakeItem, ingest
 from leadpool.notify import delivery
 from leadpool.notify import service as notify
@@ -58,7 +59,7 @@ def attempts(db: Database, delivery_id: int) -> list[Any]:
 
 
 def run(db: Database) -> dict[str, int]:
-    return notify.job()(db, db.clock.now()).counts
+    return notify_job()(db, db.clock.now()).counts
 
 
 def test_a_signed_webhook_verifies_and_a_replay_or_tampering_does_not(
@@ -258,7 +259,7 @@ def test_an_assigned_lead_makes_one_notice_for_its_rep_however_often_the_job_run
     )
     assert result.lead_id is not None
     assert rows(db) == []  # intake wrote no delivery: notices are the notify job's work
-    scheduler = make_scheduler([Job("notify", timedelta(minutes=1), notify.job())])
+    scheduler = make_scheduler([Job("notify", timedelta(minutes=1), notify_job())])
     for _ in range(3):
         clock.advance(minutes=1)
         scheduler.run_due()

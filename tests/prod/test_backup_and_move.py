@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from leadpool.api.app import create_app
 from leadpool.cli.main import app as cli
 from leadpool.clock import ManualClock, as_utc
-from leadpool.scheduler.jobs import default_jobs
+from leadpool.jobs import default_jobs
 from leadpool.scheduler.service import Scheduler
 from leadpool.seed import seed_example
 from leadpool.settings import EXAMPLES

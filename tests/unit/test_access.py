@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from leadpool.identity.access import Person, allowed
+from leadpool.identity.access import Person
 from leadpool.identity.model import Permission, Role
+from leadpool.org.access import allowed
 from leadpool.org.schema import Access, Audience, Pool
 
 HOT = Pool(name="Hot", team="DACH", access=Access(claim=Audience(roles=[Role.rep], tiers=["top"])))

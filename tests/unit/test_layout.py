@@ -8,8 +8,11 @@ by name; the product rules the code relies on are in docs/product-rules.md."""
 from __future__ import annotations
 
 import ast
+import graphlib
 import re
 from pathlib import Path
+
+import grimp
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "leadpool"
 ALLOWED = ("storage/", "settings.py")
@@ -183,3 +186,27 @@ def test_the_hands_check_sees_a_holder_written_elsewhere() -> None:
     )
     step = "hot(sa.update(claims).where(claims.c.id == 1).values(sla_step=2))"
     assert not hands_changed_outside_transitions("sla/service.py", step)
+
+
+def import_cycle(imports: dict[str, set[str]]) -> list[str] | None:
+    """One chain of modules that import each other round to the start, or None. import-linter
+    checks cycles between the siblings of a package; this checks every module of the project,
+    imports inside functions included (a cycle hidden in a function is still a cycle)."""
+    try:
+        graphlib.TopologicalSorter(imports).prepare()
+    except graphlib.CycleError as cycle:
+        return list(cycle.args[1])
+    return None
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    graph = grimp.build_graph("leadpool")
+    imports = {m: graph.find_modules_directly_imported_by(m) for m in graph.modules}
+    assert len(imports) > 150  # the whole project was read
+    cycle = import_cycle(imports)
+    assert cycle is None, "an import cycle: " + " -> ".join(cycle or [])
+
+
+def test_the_cycle_check_sees_a_cycle_and_passes_a_chain() -> None:
+    assert import_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+    assert set(import_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) or []) == {"a", "b", "c"}

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from leadpool.identity.access import Person, allowed, matches
+from leadpool.identity.access import Person
 from leadpool.identity.model import Permission, Role
+from leadpool.org.access import allowed, matches
 from leadpool.org.schema import Access, Audience, Pool
 
 CLAIM, VIEW, MANAGE, ADMIN = Permission.claim, Permission.view, Permission.manage, Permission.admin

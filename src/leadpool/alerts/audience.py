@@ -7,8 +7,9 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from leadpool.identity.access import Person, allowed
+from leadpool.identity.access import Person
 from leadpool.identity.model import Permission, Role
+from leadpool.org.access import allowed
 from leadpool.org.schema import Pool
 from leadpool.org.service import CurrentOrg
 from leadpool.storage.tables import alerts

@@ -19,8 +19,9 @@ from leadpool.clock import as_utc
 from leadpool.errors import Forbidden, NotFound
 from leadpool.events.model import EventType
 from leadpool.events.service import append
-from leadpool.identity.access import Person, allowed
+from leadpool.identity.access import Person
 from leadpool.identity.model import MANAGES_ALL, Permission, Role
+from leadpool.org.access import allowed
 from leadpool.org.schema import Level
 from leadpool.org.service import CurrentOrg, current
 from leadpool.storage.db import Database

@@ -29,11 +29,12 @@ from leadpool.claims.standing import lock_and_count
 from leadpool.errors import ClaimRefused, Conflict, Forbidden, InvalidInput, NotFound, Problem, Refusal
 from leadpool.events.model import EventType
 from leadpool.health import gates as health
-from leadpool.identity.access import Person, allowed
+from leadpool.identity.access import Person
 from leadpool.identity.model import Permission
 from leadpool.leads import transitions
 from leadpool.leads.access import held_lead
 from leadpool.leads.model import Status
+from leadpool.org.access import allowed
 from leadpool.org.service import CurrentOrg, current
 from leadpool.storage.batch import Batch, Call, write_batch
 from leadpool.storage.db import Database

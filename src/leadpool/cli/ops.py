@@ -125,8 +125,8 @@ def _start_scheduler(db: Database, settings: Settings, say: Callable[[str], None
     import threading
     from datetime import timedelta
 
+    from leadpool.jobs import default_jobs
     from leadpool.notify.service import notifiers, settings_channels
-    from leadpool.scheduler.jobs import default_jobs
     from leadpool.scheduler.service import Scheduler
 
     extra = settings_channels(settings.webhook_url, settings.webhook_secret)
@@ -152,8 +152,8 @@ def scheduler(
     from datetime import timedelta
 
     from leadpool import logs
+    from leadpool.jobs import default_jobs
     from leadpool.notify.service import notifiers, settings_channels
-    from leadpool.scheduler.jobs import default_jobs
     from leadpool.scheduler.service import Scheduler
 
     settings = Settings()

@@ -17,8 +17,9 @@ from sqlalchemy.engine import Connection
 
 from leadpool.clock import as_utc
 from leadpool.health.model import Gate, PoolState
-from leadpool.identity.access import Person, matches
+from leadpool.identity.access import Person
 from leadpool.identity.model import Role
+from leadpool.org.access import matches
 from leadpool.org.schema import Audience, Pool
 from leadpool.org.service import ORG_REFRESH_SECONDS, CurrentOrg, current
 from leadpool.storage.db import Database

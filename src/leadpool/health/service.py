@@ -18,8 +18,9 @@ from leadpool.health.overflow import overflow_job
 from leadpool.health.readings import depths, depths_waited, flow, performance, performances
 from leadpool.health.rebalance import rebalance_job
 from leadpool.health.sizing import sizing_job
-from leadpool.identity.access import Person, allowed
+from leadpool.identity.access import Person
 from leadpool.identity.model import Permission
+from leadpool.org.access import allowed
 from leadpool.org.schema import Health, Pool
 from leadpool.org.service import CurrentOrg, current
 from leadpool.storage.db import Database

@@ -25,9 +25,10 @@ from leadpool.claims.service import claim, release
 from leadpool.clock import ManualClock, as_utc
 from leadpool.errors import ClaimRefused, LeadpoolError, Problem
 from leadpool.health.gates import may_claim_widened
-from leadpool.identity.access import Person, allowed
+from leadpool.identity.access import Person
 from leadpool.identity.model import Permission, Role
 from leadpool.identity.service import create_user, person_by_email
+from leadpool.jobs import default_jobs
 from leadpool.lab.behaviour import Calendar, calendar, delay, pto_periods
 from leadpool.lab.loading import Loaded, arrivals
 from leadpool.lab.outcomes import AGE_BUCKETS, Results, Sample, chance, compute, received
@@ -38,9 +39,9 @@ from leadpool.leads.model import Outcome, Status
 from leadpool.leads.service import IntakeItem, ingest
 from leadpool.leads.work import log_contact, record_outcome
 from leadpool.org import service as orgs
+from leadpool.org.access import allowed
 from leadpool.org.schema import Pool
 from leadpool.push.service import accept_offer, decline
-from leadpool.scheduler.jobs import default_jobs
 from leadpool.scheduler.service import Job
 from leadpool.scheduler.ticks import due_ticks
 from leadpool.storage.db import Database

@@ -9,8 +9,9 @@ from sqlalchemy.engine import Connection
 
 from leadpool.errors import NotFound
 from leadpool.events.model import EventType
-from leadpool.identity.access import Person, allowed
+from leadpool.identity.access import Person
 from leadpool.identity.model import Permission, Role
+from leadpool.org.access import allowed
 from leadpool.org.schema import Pool
 from leadpool.storage.tables import events, leads, teams, users
 

@@ -12,10 +12,11 @@ from leadpool.clock import as_utc
 from leadpool.errors import Conflict, InvalidInput, NotFound, Problem
 from leadpool.events.model import EventType
 from leadpool.events.service import on_lead
-from leadpool.identity.access import Person, allowed
+from leadpool.identity.access import Person
 from leadpool.identity.model import Permission
 from leadpool.leads.access import held_lead, may_see, owner_filter
 from leadpool.leads.model import Outcome, Status
+from leadpool.org.access import allowed
 from leadpool.org.service import current
 from leadpool.storage.db import Database
 from leadpool.storage.hot import Hot, hot, named_values

@@ -1,7 +1,8 @@
-"""Notifications (product rules, Notifications): the notifiers the scheduler tells of a run's alerts
-(the log, the Outbox, a bare webhook, a recorder for tests) and the `notify` job, which writes the
-rep notices and sends what is due. The outbox itself is in outbox, the sending in delivery, rep
-notices in notices and the API's listing in listing; their public names stay importable from here."""
+"""Notifications (product rules, Notifications): the notifiers the scheduler tells of a run's
+alerts (the log, the Outbox, a bare webhook, a recorder for tests) and `deliver`, one run of the
+notify job, which writes the rep notices and sends what is due. The outbox itself is in outbox, the
+sending in delivery, rep notices in notices and the API's listing in listing; their public names
+stay importable from here."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
 
 import httpx
 
@@ -20,7 +20,6 @@ from leadpool.notify.model import Alert, Channel, Notifier
 from leadpool.notify.notices import rep_notices
 from leadpool.notify.outbox import Outbox, enqueue, hand_off, payload_of, queue
 from leadpool.notify.outbox import config as _config
-from leadpool.scheduler.service import JobResult
 from leadpool.storage.db import Database
 
 __all__ = [
@@ -30,9 +29,9 @@ __all__ = [
     "Outbox",
     "Recorder",
     "WebhookNotifier",
+    "deliver",
     "enqueue",
     "hand_off",
-    "job",
     "listing",
     "listing_one",
     "notifiers",
@@ -114,25 +113,21 @@ def notifiers(db: Database | None = None, extra: Sequence[Channel] = ()) -> list
 # -- the job ----------------------------------------------------------------------------------------
 
 
-def job(
-    extra: Sequence[Channel] = (), *, monotonic: Callable[[], float] = time.monotonic
-) -> Callable[[Database, datetime], JobResult]:
-    """The `notify` job: rep notices from new events, then every delivery that is due (within
-    the run's send budget)."""
+def deliver(
+    db: Database, extra: Sequence[Channel] = (), *, monotonic: Callable[[], float] = time.monotonic
+) -> dict[str, int]:
+    """One run of the `notify` job: rep notices from new events, then every delivery that is due
+    (within the run's send budget). Returns what it did, by kind, leaving out what did not happen."""
+    notes = _config(db)
     more = tuple(extra)
-
-    def run(db: Database, at: datetime) -> JobResult:
-        notes = _config(db)
-        result = JobResult()
-        if not notes.channels and not more:
-            return result
-        if notes.carries_rep_notices(more):
-            written = rep_notices(db, notes, more, db.clock.now())
-            if written:
-                result.counts["notices"] = written
-        for what, n in send_due(db, notes, more, monotonic=monotonic).items():
-            if n:
-                result.counts[what] = n
-        return result
-
-    return run
+    counts: dict[str, int] = {}
+    if not notes.channels and not more:
+        return counts
+    if notes.carries_rep_notices(more):
+        written = rep_notices(db, notes, more, db.clock.now())
+        if written:
+            counts["notices"] = written
+    for what, n in send_due(db, notes, more, monotonic=monotonic).items():
+        if n:
+            counts[what] = n
+    return counts

@@ -15,7 +15,22 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_val
 from leadpool.identity.model import Role
 from leadpool.leads.country import country_code
 from leadpool.notify.model import Notifications
-from leadpool.review.model import REASONS as REVIEW_REASONS
+
+# Every reason a lead waits in the review queue for: qualification (below_threshold, excluded,
+# incomplete), routing (held: no pool took it; unrouted: no rule matched), intake (duplicate) and
+# the weekly hygiene scan (stale_*, unreachable). `hygiene.archive_reasons` is checked against it.
+REVIEW_REASONS: tuple[str, ...] = (
+    "below_threshold",
+    "excluded",
+    "incomplete",
+    "held",
+    "unrouted",
+    "duplicate",
+    "stale_unclaimed",
+    "stale_returned",
+    "stale_inactive",
+    "unreachable",
+)
 
 
 class Strict(BaseModel):

@@ -14,8 +14,9 @@ from leadpool.claims.limits import effective_limits
 from leadpool.errors import Forbidden, InvalidInput, LeadpoolError, NotFound, Problem
 from leadpool.events.model import EventType
 from leadpool.events.service import append
-from leadpool.identity.access import Person, allowed
+from leadpool.identity.access import Person
 from leadpool.identity.model import Permission, Role
+from leadpool.org.access import allowed
 from leadpool.org.loader import LoadedOrg, parse
 from leadpool.org.schema import Caps, Limits, Pool, User
 from leadpool.storage.db import Database

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadpool.accounts import service as accounts
-from leadpool.identity.access import allowed, matches
 from leadpool.identity.model import Permission, Role
+from leadpool.org.access import allowed, matches
 from leadpool.org.schema import Assign, Org, Pool, Strategy, User
 from leadpool.org.service import CurrentOrg
 from leadpool.push.availability import Rep

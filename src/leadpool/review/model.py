@@ -13,23 +13,6 @@ class Verdict(StrEnum):
     return_ = "return"  # data fixed: back to a pool (by the rules, or one named)
 
 
-# Every reason a lead waits in the review queue for: qualification (below_threshold, excluded,
-# incomplete), routing (held: no pool took it; unrouted: no rule matched), intake (duplicate) and
-# the weekly hygiene scan (stale_*, unreachable). `hygiene.archive_reasons` is checked against it.
-REASONS: tuple[str, ...] = (
-    "below_threshold",
-    "excluded",
-    "incomplete",
-    "held",
-    "unrouted",
-    "duplicate",
-    "stale_unclaimed",
-    "stale_returned",
-    "stale_inactive",
-    "unreachable",
-)
-
-
 # Time waiting in review, as the queue counts it: (label, up to this many hours).
 AGE_BUCKETS: tuple[tuple[str, float], ...] = (
     ("under 1 day", 24),

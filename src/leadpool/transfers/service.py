@@ -14,12 +14,13 @@ from sqlalchemy.engine import Connection
 from leadpool.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from leadpool.events.model import EventType
 from leadpool.events.service import append
-from leadpool.identity.access import Person, allowed
+from leadpool.identity.access import Person
 from leadpool.identity.model import MANAGES_ALL, SEES_ALL, Permission, Role
 from leadpool.leads import transitions
 from leadpool.leads.access import locked_lead, may_manage_lead, may_see_lead, owner_filter
 from leadpool.leads.model import LIVE_STATUSES, Status, field_types, normalise
 from leadpool.notify.service import Alert
+from leadpool.org.access import allowed
 from leadpool.org.schema import Pool
 from leadpool.org.service import CurrentOrg, current
 from leadpool.pools.priority import priority

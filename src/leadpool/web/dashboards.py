@@ -25,10 +25,11 @@ from leadpool.alerts import service as alerts
 from leadpool.api.deps import PathId
 from leadpool.errors import LeadpoolError
 from leadpool.health.service import report as health_report
-from leadpool.identity.access import Person, allowed
+from leadpool.identity.access import Person
 from leadpool.identity.model import MANAGES_ALL, Permission, Role
 from leadpool.metrics import service as metrics
 from leadpool.metrics.model import PoolMetrics, RepMetrics
+from leadpool.org.access import allowed
 from leadpool.org.schema import Level, Pool
 from leadpool.org.service import CurrentOrg, current
 from leadpool.storage.db import Database

@@ -21,9 +21,10 @@ from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadpool.clock import as_utc
-from leadpool.identity.access import Person, allowed
+from leadpool.identity.access import Person
 from leadpool.identity.model import Permission, Role
 from leadpool.leads.model import CONTROL_CHARACTERS
+from leadpool.org.access import allowed
 from leadpool.org.service import current
 from leadpool.storage.db import Database
 from leadpool.web import auth

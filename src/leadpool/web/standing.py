@@ -16,8 +16,9 @@ from leadpool.claims import windows
 from leadpool.claims.service import counts
 from leadpool.clock import as_utc
 from leadpool.errors import Refusal
-from leadpool.identity.access import Person, allowed
+from leadpool.identity.access import Person
 from leadpool.identity.model import Permission
+from leadpool.org.access import allowed
 from leadpool.org.schema import Limits
 from leadpool.org.service import current
 from leadpool.sla.model import step_due

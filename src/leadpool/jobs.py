@@ -1,8 +1,11 @@
-"""The time-driven jobs, one per concept, each run by the scheduler with the tick's instant."""
+"""The time-driven jobs, one per concept, wired together for the scheduler to run with each tick's
+instant. This is wiring, like the API's router list: it sits above every domain, so the scheduler
+itself (the runner in leadpool.scheduler) knows none of them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from leadpool.aging import service as aging
@@ -22,6 +25,19 @@ def _push(db: Database, at: datetime) -> JobResult:
     return JobResult(push.tick(db, at))
 
 
+def notify_job(
+    extra: Sequence[Channel] = (), *, monotonic: Callable[[], float] = time.monotonic
+) -> Callable[[Database, datetime], JobResult]:
+    """The `notify` job: rep notices from new events, then every delivery that is due. `extra`:
+    channels besides the org's; `monotonic` measures the run's send budget."""
+    more = tuple(extra)
+
+    def run(db: Database, at: datetime) -> JobResult:
+        return JobResult(notify.deliver(db, more, monotonic=monotonic))
+
+    return run
+
+
 def default_jobs(every: timedelta = timedelta(minutes=1), channels: Sequence[Channel] = ()) -> list[Job]:
     """`channels`: outbox channels besides the org's (LEADPOOL_WEBHOOK_URL). notify runs last, so
     the alerts of the jobs before it in a tick are sent in that tick."""
@@ -38,5 +54,5 @@ def default_jobs(every: timedelta = timedelta(minutes=1), channels: Sequence[Cha
         Job("hygiene-daily", timedelta(days=1), hygiene.daily),
         Job("hygiene-weekly", timedelta(days=7), hygiene.weekly),
         Job("hygiene-monthly", timedelta(days=30), hygiene.monthly),
-        Job("notify", every, notify.job(channels)),
+        Job("notify", every, notify_job(channels)),
     ]
