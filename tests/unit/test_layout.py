@@ -128,11 +128,11 @@ def test_the_citation_check_reads_the_files_it_should() -> None:
     assert not _cites_outside("limits (product rules, Claim limits)")
 
 
-# Where a lead changes hands: who holds it (owner_id, claimed_at) and the claim rows that record a
-# holding are written by leads.transitions alone. The SLA ladder's own step on a claim row is its
-# bookkeeping, not a change of hands.
+# Where a lead changes hands: who holds it (owner_id, claimed_at), the pool it sits in (pool_id)
+# and the claim rows that record a holding are written by leads.transitions alone. The SLA
+# ladder's own step on a claim row is its bookkeeping, not a change of hands.
 TRANSITIONS = "leads/transitions.py"
-_HANDS = re.compile(r"\b(owner_id|claimed_at)\s*=")
+_HANDS = re.compile(r"\b(owner_id|claimed_at|pool_id)\s*=(?!=)")
 _CLAIM_ROWS = re.compile(r"(insert|insert_naming)\(\s*claims\b|update\(\s*claims\s*\)")
 
 
@@ -179,7 +179,9 @@ def test_the_hands_check_sees_a_holder_written_elsewhere() -> None:
     held = "conn.execute(\n    sa.update(leads)\n    .where(leads.c.id == 1)\n    .values(owner_id=None)\n)\n"
     assert hands_changed_outside_transitions("push/offers.py", held)
     assert not hands_changed_outside_transitions(TRANSITIONS, held)
-    flagged = "conn.execute(sa.update(leads).where(leads.c.id == 1).values(flag='x'))\nowner_id = 3\n"
+    moved = "sa.update(leads).where(leads.c.pool_id == 1).values(pool_id=2)\n"
+    assert hands_changed_outside_transitions("aging/service.py", moved)
+    flagged = "conn.execute(sa.update(leads).where(leads.c.pool_id == 1).values(flag='x'))\nowner_id = 3\n"
     assert not hands_changed_outside_transitions("hygiene/service.py", flagged)
     assert hands_changed_outside_transitions(
         "claims/service.py", "x = sa.insert(claims).values(kind='claim')"

@@ -22,7 +22,8 @@ from leadpool.aging.model import Plan
 from leadpool.clock import as_utc
 from leadpool.events.model import EventType
 from leadpool.identity.model import Role
-from leadpool.leads.model import Status
+from leadpool.leads import transitions
+from leadpool.memo import Slot
 from leadpool.notify.service import Alert, hand_off
 from leadpool.org.schema import AgingAction, Bracket, Pool
 from leadpool.org.service import CurrentOrg, current
@@ -39,7 +40,7 @@ def run(db: Database, at: datetime) -> JobResult:
     result = JobResult()
     oldest = _oldest(db)
     # Each bracket's statements depend only on the org version: built once per database, then bound.
-    shared = _Shared(db.memo.setdefault("aging_statements", {}))
+    shared = _Shared(db.memo.get(_STATEMENTS, dict))
     due = []
     for pool, pool_id, ladder, high_value in _aged_pools(org):
         due_steps = model.due_steps(oldest.get(pool_id, {}), ladder, at)
@@ -67,16 +68,20 @@ class _Shared:
 def _aged_pools(org: CurrentOrg) -> list[tuple[Pool, int, list[Bracket], float]]:
     """The pools with an aging ladder: each with its id, ladder (by hours) and high-value score.
     The org version's alone, so worked out once per version rather than every tick."""
-    found: list[tuple[Pool, int, list[Bracket], float]] | None = org.memo.get("aging pools")
-    if found is None:
+
+    def work_out() -> list[tuple[Pool, int, list[Bracket], float]]:
         found = []
         for pool in org.loaded.org.pools:
             aging = pool.aging or org.loaded.org.aging
             ladder = aging.ladder()
             if ladder and pool.name in org.pool_ids:
                 found.append((pool, org.pool_ids[pool.name], ladder, aging.high_value_score))
-        org.memo["aging pools"] = found
-    return found
+        return found
+
+    return org.memo.get(_POOLS, work_out)
+
+
+_POOLS: Slot[list[tuple[Pool, int, list[Bracket], float]]] = Slot("aging pools")
 
 
 def _oldest(db: Database) -> dict[int, dict[int, datetime]]:
@@ -106,6 +111,9 @@ class _Group:
     plan: Plan
     details: dict[str, Any]
 
+
+# A bracket's statements, per org version, pool, step and whether it boosts.
+_STATEMENTS: Slot[dict[Any, list[_Group]]] = Slot("aging statements")
 
 # What changes from tick to tick is bound; everything else is part of a bracket's statements.
 _POOL = sa.bindparam("pool", type_=leads.c.pool_id.type)
@@ -229,41 +237,18 @@ def _groups(
     groups = []
     for plan in model.plans(aging, bracket, step, pool.name, org.pool_ids):
         details = {"after_hours": bracket.after_hours, "actions": list(plan.done)}
-        condition = high_value_leads[plan.high_value]
-        values = _changes(org, plan, boosts)
-        update = sa.update(leads).where(sa.and_(base, condition)).values(**values).returning(leads.c.id)
-        groups.append(_Group(hot(_logged(update, plan.reason, details) if in_cte else update), plan, details))
+        statement = transitions.age(
+            sa.and_(base, high_value_leads[plan.high_value]),
+            step=plan.step,
+            at=_AT,
+            raise_to=_THRESHOLD if plan.boost_percent is not None and boosts else None,
+            flag=plan.flag,
+            move_to=org.pool_ids[plan.move_to] if plan.move_to is not None else None,
+            archive=plan.archive,
+            logged=(_POOL, plan.reason, details) if in_cte else None,
+        )
+        groups.append(_Group(hot(statement), plan, details))
     return groups
-
-
-def _changes(org: CurrentOrg, plan: Plan, boosts: bool) -> dict[str, Any]:
-    """What one UPDATE sets to carry out a bracket's plan."""
-    values: dict[str, Any] = {"aging_step": plan.step}
-    if plan.boost_percent is not None and boosts:
-        values["priority"] = sa.case((leads.c.priority < _THRESHOLD, _THRESHOLD), else_=leads.c.priority)
-    if plan.flag is not None:
-        values["flag"] = plan.flag
-    if plan.move_to is not None:
-        values.update(pool_id=org.pool_ids[plan.move_to], entered_pool_at=_AT)
-    if plan.archive:
-        values.update(status=Status.archived.value, closed_at=_AT, email_key=None, person_key=None)
-    return values
-
-
-def _logged(update: Any, reason: str, details: dict[str, Any]) -> Any:
-    """PostgreSQL marks the due leads and logs one event each in one statement (a data-modifying
-    CTE); other databases write the events from what the UPDATE returned."""
-    aged = update.cte("aged")
-    columns = ["lead_id", "type", "at", "pool_id", "reason", "details"]
-    rows = sa.select(
-        aged.c.id,
-        sa.literal(EventType.aged.value),
-        sa.cast(_AT, events.c.at.type),
-        sa.cast(_POOL, events.c.pool_id.type),
-        sa.literal(reason),
-        sa.literal(details, events.c.details.type),
-    )
-    return sa.insert(events).from_select(columns, rows).returning(events.c.lead_id)
 
 
 def _top_threshold(conn: Connection, pool_id: int, top_percent: float) -> float | None:

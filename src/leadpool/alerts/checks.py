@@ -14,6 +14,7 @@ from leadpool.alerts.model import Ages, Reading
 from leadpool.clock import ended_days
 from leadpool.health import service as health
 from leadpool.health.model import Day, Depth
+from leadpool.memo import Slot
 from leadpool.org.schema import AlertRules, Pool
 from leadpool.org.service import CurrentOrg
 
@@ -43,18 +44,22 @@ class _Pools:
 
 
 def _pools(org: CurrentOrg) -> _Pools:
-    found: _Pools | None = org.memo.get("alert pools")
-    if found is None:
-        pools = []
-        for pool in org.loaded.org.pools:
-            pool_id = org.pool_ids.get(pool.name)
-            if pool_id is not None:
-                pools.append(_Pool(pool, pool_id, model.rules_for(org.loaded.org.alerts, pool.alerts)))
-        marks = sorted(
-            {h for p in pools if p.rules.age for h in (p.rules.age.green_hours, p.rules.age.red_hours)}
-        )
-        found = org.memo["alert pools"] = _Pools(pools, {p.pool.name: p for p in pools}, marks)
-    return found
+    return org.memo.get(_POOLS, lambda: _work_out_pools(org))
+
+
+_POOLS: Slot[_Pools] = Slot("alert pools")
+
+
+def _work_out_pools(org: CurrentOrg) -> _Pools:
+    pools = []
+    for pool in org.loaded.org.pools:
+        pool_id = org.pool_ids.get(pool.name)
+        if pool_id is not None:
+            pools.append(_Pool(pool, pool_id, model.rules_for(org.loaded.org.alerts, pool.alerts)))
+    marks = sorted(
+        {h for p in pools if p.rules.age for h in (p.rules.age.green_hours, p.rules.age.red_hours)}
+    )
+    return _Pools(pools, {p.pool.name: p for p in pools}, marks)
 
 
 def _tick_readings(conn: Connection, org: CurrentOrg, at: datetime) -> list[tuple[_Pool, Reading]]:

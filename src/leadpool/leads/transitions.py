@@ -7,7 +7,8 @@ status, so only one takes effect; the others run on a lead the caller has locked
 
 The statuses a lead passes through here: available → claimed (take, assign, accept); available →
 offered → claimed or available again; claimed or contacted → available (hand back, decline,
-transfer); review → available (place); available → available in another pool (move, transfer).
+transfer); review → available (place); available → available in another pool (move, transfer,
+age); available → archived (age).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from leadpool.pools.priority import priority
 from leadpool.storage.batch import Batch
 from leadpool.storage.dialect import writes_in_cte
 from leadpool.storage.hot import hot, insert_naming
-from leadpool.storage.tables import AVAILABLE, claims, leads
+from leadpool.storage.tables import AVAILABLE, claims, events, leads
 
 # -- take: a rep claims from a pool ----------------------------------------------------------------
 
@@ -346,3 +347,51 @@ def move(
     )
     log(conn, moved, event, at, reason, {**details, "to": target.name}, pool_id=target_id, actor_id=actor_id)
     return moved
+
+
+# -- age: an aging bracket on every due lead of a pool ---------------------------------------------
+
+
+def age(
+    due: Any,
+    *,
+    step: int,
+    at: Any,
+    raise_to: Any = None,
+    flag: str | None = None,
+    move_to: int | None = None,
+    archive: bool = False,
+    logged: tuple[Any, str, dict[str, Any]] | None = None,
+) -> Any:
+    """The statement that carries out an aging bracket on every lead matching `due` (a condition
+    on unheld leads), returning their ids: each takes aging step `step`, and may have its priority
+    lifted to at least `raise_to`, be flagged, move unclaimed into pool id `move_to` (entering it
+    `at`) or be archived (its dedupe keys freed). With `logged` = (pool, reason, details) it also
+    writes one `aged` event each in the same statement; only where the database can write in a
+    CTE (storage.dialect.writes_in_cte), else the caller logs what it returned. `at`, `raise_to`
+    and the pool are SQL values (bound parameters): aging declares the statement once per org
+    version and binds each tick's values."""
+    values: dict[str, Any] = {"aging_step": step}
+    if raise_to is not None:
+        values["priority"] = sa.case((leads.c.priority < raise_to, raise_to), else_=leads.c.priority)
+    if flag is not None:
+        values["flag"] = flag
+    if move_to is not None:
+        values.update(pool_id=move_to, entered_pool_at=at)
+    if archive:
+        values.update(status=Status.archived.value, closed_at=at, email_key=None, person_key=None)
+    update = sa.update(leads).where(due).values(**values).returning(leads.c.id)
+    if logged is None:
+        return update
+    pool, reason, details = logged
+    aged = update.cte("aged")
+    rows = sa.select(
+        aged.c.id,
+        sa.literal(EventType.aged.value),
+        sa.cast(at, events.c.at.type),
+        sa.cast(pool, events.c.pool_id.type),
+        sa.literal(reason),
+        sa.literal(details, events.c.details.type),
+    )
+    columns = ["lead_id", "type", "at", "pool_id", "reason", "details"]
+    return sa.insert(events).from_select(columns, rows).returning(events.c.lead_id)

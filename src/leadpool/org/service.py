@@ -16,6 +16,7 @@ from leadpool.events.model import EventType
 from leadpool.events.service import append
 from leadpool.identity.access import Person
 from leadpool.identity.model import Permission, Role
+from leadpool.memo import Memo
 from leadpool.org.access import allowed
 from leadpool.org.loader import LoadedOrg, parse
 from leadpool.org.schema import Caps, Limits, Pool, User
@@ -37,7 +38,7 @@ class CurrentOrg:
     _caps: dict[str, Caps] = field(default_factory=dict)
     _people: dict[tuple[str, int], Person] = field(default_factory=dict)
     # Anything else derived from this version alone, kept here by the service that works it out.
-    memo: dict[Any, Any] = field(default_factory=dict)
+    memo: Memo = field(default_factory=Memo)
 
     def person(self, user: User, user_id: int) -> Person:
         """The org file's user as a Person (for access checks), built once per org version."""

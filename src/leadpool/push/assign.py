@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from leadpool.accounts import service as accounts
 from leadpool.identity.model import Permission, Role
+from leadpool.memo import Slot
 from leadpool.org.access import allowed, matches
 from leadpool.org.schema import Assign, Org, Pool, Strategy, User
 from leadpool.org.service import CurrentOrg
@@ -72,20 +73,25 @@ def _members(org: CurrentOrg, state: _State, assign: Assign, pool: Pool) -> list
 def _rule_candidates(org: CurrentOrg, assign: Assign, pool: Pool) -> list[tuple[str, User]]:
     """The rule's candidates by the org file: its `reps` audience, else every rep who may claim from
     the pool. They follow from the org version alone, so the list is worked out once per version."""
-    key = ("push members", pool.name, assign.reps.model_dump_json() if assign.reps is not None else None)
-    found: list[tuple[str, User]] | None = org.memo.get(key)
-    if found is None:
-        found = []
-        for user in org.loaded.org.users:
-            if user.role not in (Role.rep, Role.manager):
-                continue
-            person = org.person(user, -1)  # who they are, not their row: the id plays no part here
-            if assign.reps is not None:
-                if matches(assign.reps, person):
-                    found.append((person.email, user))
-            elif user.role is Role.rep and allowed(pool, person, Permission.claim):
+    key = (pool.name, assign.reps.model_dump_json() if assign.reps is not None else None)
+    return org.memo.get(_CANDIDATES, lambda: _work_out_candidates(org, assign, pool), key=key)
+
+
+# A rule's candidates by the org file, per pool and the rule's `reps` audience.
+_CANDIDATES: Slot[list[tuple[str, User]]] = Slot("push candidates")
+
+
+def _work_out_candidates(org: CurrentOrg, assign: Assign, pool: Pool) -> list[tuple[str, User]]:
+    found = []
+    for user in org.loaded.org.users:
+        if user.role not in (Role.rep, Role.manager):
+            continue
+        person = org.person(user, -1)  # who they are, not their row: the id plays no part here
+        if assign.reps is not None:
+            if matches(assign.reps, person):
                 found.append((person.email, user))
-        org.memo[key] = found
+        elif user.role is Role.rep and allowed(pool, person, Permission.claim):
+            found.append((person.email, user))
     return found
 
 

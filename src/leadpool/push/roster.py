@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from leadpool.clock import as_utc
 from leadpool.identity.model import Role
 from leadpool.leads.model import OPEN_STATUSES
+from leadpool.memo import Slot
 from leadpool.org.schema import Caps, WorkingHours
 from leadpool.org.service import CurrentOrg
 from leadpool.push.availability import PERIODS, Absence, Rep, TeamLoad, cap_zone, period_start
@@ -152,42 +153,44 @@ class _Roster:
 
 
 def _roster(org: CurrentOrg) -> _Roster:
-    found: _Roster | None = org.memo.get("push roster")
-    if found is None:
-        o = org.loaded.org
-        candidates = [
-            _Candidate(
-                user.email.lower(),
-                user.name,
-                user.team,
-                user.timezone,
-                user.weight,
-                user.role.value,
-                tuple(user.territories),
-                user.active,
-                user.working_hours or o.push.working_hours,
-                org.push_caps(user),
-            )
-            for user in o.users
-            if user.role in (Role.rep, Role.manager)
+    return org.memo.get(_ROSTER, lambda: _work_out_roster(org))
+
+
+_ROSTER: Slot[_Roster] = Slot("push roster")
+
+
+def _work_out_roster(org: CurrentOrg) -> _Roster:
+    o = org.loaded.org
+    candidates = [
+        _Candidate(
+            user.email.lower(),
+            user.name,
+            user.team,
+            user.timezone,
+            user.weight,
+            user.role.value,
+            tuple(user.territories),
+            user.active,
+            user.working_hours or o.push.working_hours,
+            org.push_caps(user),
+        )
+        for user in o.users
+        if user.role in (Role.rep, Role.manager)
+    ]
+    team_caps = o.push.team_caps
+    capped = []
+    for period in PERIODS:
+        own = [
+            (c.email, cap_zone(c.caps, c.timezone)) for c in candidates if getattr(c.caps, period) is not None
         ]
-        team_caps = o.push.team_caps
-        capped = []
-        for period in PERIODS:
-            own = [
-                (c.email, cap_zone(c.caps, c.timezone))
-                for c in candidates
-                if getattr(c.caps, period) is not None
-            ]
-            team = [
-                (c.email, team_caps[c.team].timezone or o.timezone)
-                for c in candidates
-                if c.team in team_caps and getattr(team_caps[c.team], period) is not None
-            ]
-            capped += [(f"rep {period}", period, own)] if own else []
-            capped += [(f"team {period}", period, team)] if team else []
-        found = org.memo["push roster"] = _Roster(candidates, capped)
-    return found
+        team = [
+            (c.email, team_caps[c.team].timezone or o.timezone)
+            for c in candidates
+            if c.team in team_caps and getattr(team_caps[c.team], period) is not None
+        ]
+        capped += [(f"rep {period}", period, own)] if own else []
+        capped += [(f"team {period}", period, team)] if team else []
+    return _Roster(candidates, capped)
 
 
 def _count_assigned(

@@ -12,7 +12,8 @@ from sqlalchemy.engine import Connection
 from leadpool.identity.model import Role
 from leadpool.leads.access import locked_lead
 from leadpool.leads.model import Status
-from leadpool.org.schema import Pool, Strategy
+from leadpool.memo import Slot
+from leadpool.org.schema import Pool, Strategy, WorkingHours
 from leadpool.org.service import CurrentOrg, current
 from leadpool.push.assign import _fallback, _fallback_email, _members, _rule_candidates, force_assign
 from leadpool.push.availability import next_opening
@@ -21,6 +22,9 @@ from leadpool.push.offers import _next_round
 from leadpool.push.roster import _load, _State, lock
 from leadpool.storage.db import Database
 from leadpool.storage.tables import AVAILABLE, fixed, leads, offers
+
+# Kept per org version and pool: the working hours of the pool's push candidates and fallback.
+_HOURS: Slot[list[tuple[WorkingHours | None, str]]] = Slot("push hours")
 
 
 def tick(db: Database, now: datetime | None = None, *, limit: int = 500) -> dict[str, int]:
@@ -100,14 +104,15 @@ def _off_hours(org: CurrentOrg, pool: Pool, now: datetime) -> bool:
     assert assign is not None
     if {Strategy.account_owner, Strategy.territory} & set(assign.strategy):
         return False  # each lead may have its own candidates
-    key = ("push hours", pool.name)
-    hours = org.memo.get(key)
-    if hours is None:
+
+    def work_out() -> list[tuple[WorkingHours | None, str]]:
         o = org.loaded.org
         chosen = [user for _, user in _rule_candidates(org, assign, pool) if user.active]
         fallback = _fallback_email(o, assign, pool)
         chosen += [u for u in o.users if u.email.lower() == fallback and u.role in (Role.rep, Role.manager)]
-        hours = org.memo[key] = [(u.working_hours or o.push.working_hours, u.timezone) for u in chosen]
+        return [(u.working_hours or o.push.working_hours, u.timezone) for u in chosen]
+
+    hours = org.memo.get(_HOURS, work_out, key=pool.name)
     return bool(hours) and all(h is not None and next_opening(h, now, zone) for h, zone in hours)
 
 

@@ -22,6 +22,7 @@ from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.leads.access import locked_lead
 from leadpool.leads.transitions import hand_back
+from leadpool.memo import Slot
 from leadpool.notify.service import Alert, hand_off
 from leadpool.org.schema import ContactSla, Org, SlaStep
 from leadpool.org.service import CurrentOrg, current
@@ -39,7 +40,7 @@ def run(db: Database, at: datetime) -> JobResult:
     result = JobResult()
     # A claim's deadline per step depends only on the claim and the org version, yet a held lead
     # is looked at every tick until contacted: each working-time deadline is worked out once.
-    deadlines = db.memo.setdefault("sla_deadlines", {})
+    deadlines = db.memo.get(_DEADLINES, dict)
     # Many ticks nothing is due: find that out with reads alone, without taking the write lock.
     with db.engine.connect() as conn:
         claims_due = bool(_due_claims(conn, org, at, deadlines))
@@ -83,27 +84,36 @@ _HELD_CLAIMS = hot(
 _EMAILS = sa.select(users.c.id, users.c.email)
 
 
+# Kept per database: each claim's working-time deadlines (by claim), which never change.
+_DEADLINES: Slot[dict[Any, Any]] = Slot("sla deadlines")
+# Kept per org version: users' emails by id; each pool's contact SLA; a team's managers.
+_KNOWN_EMAILS: Slot[dict[int, str]] = Slot("sla emails")
+_LADDERS: Slot[tuple[dict[int, tuple[str, ContactSla]], dict[str, Any]]] = Slot("sla ladders")
+_TEAM_MANAGERS: Slot[tuple[str, ...]] = Slot("sla team managers")
+
+
 def _emails(conn: Connection, org: CurrentOrg, wanted: Iterable[int] = ()) -> dict[int, str]:
     """Users' emails by id, read once per org version and again when a user is new since."""
-    known: dict[int, str] | None = org.memo.get("sla emails")
-    if known is None or any(user_id not in known for user_id in wanted):
-        known = org.memo["sla emails"] = {user_id: email for user_id, email in conn.execute(_EMAILS)}
+    known = org.memo.get(_KNOWN_EMAILS, lambda: {user_id: email for user_id, email in conn.execute(_EMAILS)})
+    if any(user_id not in known for user_id in wanted):
+        known = org.memo.put(_KNOWN_EMAILS, {user_id: email for user_id, email in conn.execute(_EMAILS)})
     return known
 
 
 def _ladders(org: CurrentOrg) -> tuple[dict[int, tuple[str, ContactSla]], dict[str, Any]]:
     """Each pool's name and contact SLA by pool id, and the org's users by email (lower case):
     the org version's alone, and wanted by every tick's read and again under the lock."""
-    found: tuple[dict[int, tuple[str, ContactSla]], dict[str, Any]] | None = org.memo.get("sla ladders")
-    if found is None:
+
+    def work_out() -> tuple[dict[int, tuple[str, ContactSla]], dict[str, Any]]:
         o = org.loaded.org
         ladders = {
             org.pool_ids[p.name]: (p.name, p.contact_sla or o.slas.contact)
             for p in o.pools
             if p.name in org.pool_ids
         }
-        found = org.memo["sla ladders"] = (ladders, {u.email.lower(): u for u in o.users})
-    return found
+        return ladders, {u.email.lower(): u for u in o.users}
+
+    return org.memo.get(_LADDERS, work_out)
 
 
 def _due_claims(
@@ -343,11 +353,7 @@ def _team_managers(org: Org, team: str | None) -> tuple[str, ...]:
 def _pool_managers(org: CurrentOrg, team: str | None) -> tuple[str, ...]:
     """`_team_managers`, worked out once per org version and team: a tick may miss many first
     responses in the same few pools."""
-    known: dict[str | None, tuple[str, ...]] = org.memo.setdefault("sla team managers", {})
-    found = known.get(team)
-    if found is None:
-        found = known[team] = _team_managers(org.loaded.org, team)
-    return found
+    return org.memo.get(_TEAM_MANAGERS, lambda: _team_managers(org.loaded.org, team), key=team)
 
 
 # ---- penalties: visible to the rep, lifted by a manager ---------------------------------------

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine, RootTransaction
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from leadpool.clock import Clock, SystemClock
+from leadpool.memo import Memo
 
 # Set only while Database.transaction begins its transaction: that BEGIN takes the write lock.
 _WRITING: ContextVar[bool] = ContextVar("leadpool_writing", default=False)
@@ -165,7 +166,7 @@ class Database:
         self.gate_cache: tuple[Any, Any] | None = None
         # Values that only depend on stored rows that never change (e.g. a claim's SLA deadlines),
         # kept per database so that two databases in one process never share them.
-        self.memo: dict[str, dict[Any, Any]] = {}
+        self.memo = Memo()
 
     @property
     def is_postgres(self) -> bool:
