@@ -45,7 +45,7 @@ from typing import Any
 import sqlalchemy as sa
 import yaml
 
-from leadpool.leads.service import IntakeItem, ingest
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.org import service as orgs
 from leadpool.storage.db import Database, make_engine
 from leadpool.storage.migrate import upgrade
@@ -117,7 +117,7 @@ def ingest_run(url: str, rows: list[dict[str, Any]], batch: int) -> tuple[float,
     upgrade(db.engine)
     orgs.apply(db, bench_org())
     # Raw rows may carry fields the org does not declare; keep only what it knows.
-    from leadpool.leads.model import field_types
+    from leadpool.orgfile.fields import field_types
 
     known = field_types(orgs.current(db).loaded.org.fields)
     items = [IntakeItem({k: v for k, v in r.items() if k in known}, f"row {i}") for i, r in enumerate(rows)]
@@ -245,7 +245,7 @@ def push_run(url: str, org_text: str, rows: list[dict[str, Any]], batch: int) ->
     db = Database(url)
     upgrade(db.engine)
     orgs.apply(db, org_text)
-    from leadpool.leads.model import field_types
+    from leadpool.orgfile.fields import field_types
 
     known = field_types(orgs.current(db).loaded.org.fields)
     items = [IntakeItem({k: v for k, v in r.items() if k in known}) for r in rows]

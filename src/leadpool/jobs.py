@@ -13,7 +13,7 @@ from leadpool.alerts import service as alerts
 from leadpool.health import service as health
 from leadpool.hygiene import service as hygiene
 from leadpool.notify import service as notify
-from leadpool.notify.model import Channel
+from leadpool.orgfile.notifications import Channel
 from leadpool.push import service as push
 from leadpool.scheduler.service import Job, JobResult
 from leadpool.sla import service as sla

@@ -13,9 +13,9 @@ from leadpool.csvfile import records
 from leadpool.errors import LeadpoolError
 from leadpool.identity.model import Role
 from leadpool.identity.service import issue_token, person_by_email
+from leadpool.intake.importer import import_file
+from leadpool.intake.mapping import load_mapping
 from leadpool.lab.history import backdated, history_start, play
-from leadpool.leads.importer import import_file
-from leadpool.leads.mapping import load_mapping
 from leadpool.org import service as orgs
 from leadpool.storage.db import Database
 from leadpool.storage.dialect import database_file

@@ -14,7 +14,7 @@ from leadpool.alerts import service as alerts_service
 from leadpool.clock import ManualClock
 from leadpool.identity.access import Person
 from leadpool.identity.service import person_by_email
-from leadpool.leads.service import IntakeItem, ingest
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.notify.service import Alert, Recorder
 from leadpool.scheduler.service import Job, Scheduler
 from leadpool.storage.db import Database

@@ -9,9 +9,10 @@ import pytest
 from pydantic import ValidationError
 
 from leadpool.alerts import model
-from leadpool.alerts.model import Ages, Episode, Reading, step
-from leadpool.health.model import Day
-from leadpool.org.schema import AgeAlert, AlertRules, DepthAlert, Level, Threshold
+from leadpool.alerts.model import Ages, Episode, step
+from leadpool.health import model as health_model
+from leadpool.health.model import Day, Reading
+from leadpool.orgfile.schema import AgeAlert, AlertRules, DepthAlert, Level, Threshold
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SETTLE = timedelta(minutes=15)
@@ -20,7 +21,7 @@ SETTLE = timedelta(minutes=15)
 def test_depth_levels_at_the_section_13_defaults() -> None:
     rules = AlertRules().depth
     assert rules is not None
-    levels = {n: model.depth("Warm", rules, n).level for n in (0, 49, 50, 99, 100, 199, 200, 5000)}
+    levels = {n: health_model.depth("Warm", rules, n).level for n in (0, 49, 50, 99, 100, 199, 200, 5000)}
     assert levels == {
         0: None,
         49: None,
@@ -31,7 +32,7 @@ def test_depth_levels_at_the_section_13_defaults() -> None:
         200: Level.critical,
         5000: Level.critical,
     }
-    assert "at or over 100" in model.depth("Warm", rules, 120).message
+    assert "at or over 100" in health_model.depth("Warm", rules, 120).message
 
 
 def test_age_colours_and_the_20_percent_rule() -> None:
@@ -117,10 +118,10 @@ def test_a_wobbling_reading_settles_before_the_episode_moves_down() -> None:
 def test_a_pool_overrides_only_the_keys_it_sets() -> None:
     org = AlertRules()
     pool = AlertRules.model_validate({"depth": {"yellow": 5, "red": 10, "critical": 20}})
-    merged = model.rules_for(org, pool)
+    merged = org.for_pool(pool)
     assert merged.depth == DepthAlert(yellow=5, red=10, critical=20)
     assert merged.age == org.age and merged.route == org.route
-    off = model.rules_for(org, AlertRules.model_validate({"claim_rate_under_percent": None}))
+    off = org.for_pool(AlertRules.model_validate({"claim_rate_under_percent": None}))
     assert off.claim_rate_under_percent is None and off.depth == org.depth
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from leadpool.cli.main import app
-from leadpool.leads.mapping import PLACEHOLDERS, Mapping
+from leadpool.intake.mapping import PLACEHOLDERS, Mapping
 
 from ..conftest import SMALL_ORG
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from leadpool.cli.main import app
 from leadpool.cli.output import InertConsole
-from leadpool.leads.service import IntakeItem, ingest
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.storage.db import Database
 from leadpool.storage.tables import events
 

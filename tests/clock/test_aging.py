@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from leadpool.aging import service as aging
 from leadpool.clock import ManualClock
 from leadpool.identity.service import person_by_email
-from leadpool.leads.service import IntakeItem, ingest
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.notify.service import Recorder
 from leadpool.scheduler.service import Job
 from leadpool.storage.db import Database

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from leadpool.clock import ManualClock
-from leadpool.leads.service import IntakeItem, ingest
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.org import service as orgs
 from leadpool.sla import service as sla
 from leadpool.storage.db import Database

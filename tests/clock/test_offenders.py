@@ -12,7 +12,7 @@ from leadpool.clock import ManualClock
 from leadpool.errors import ClaimRefused
 from leadpool.identity.access import Person
 from leadpool.identity.service import person_by_email
-from leadpool.leads.service import IntakeItem, ingest
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.sla import service as sla
 from leadpool.storage.db import Database
 

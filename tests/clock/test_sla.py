@@ -14,10 +14,10 @@ from leadpool.clock import ManualClock
 from leadpool.errors import ClaimRefused, Forbidden
 from leadpool.identity.access import Person
 from leadpool.identity.service import person_by_email
-from leadpool.leads.service import IntakeItem, ingest
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.leads.work import log_contact
 from leadpool.notify.service import Recorder
-from leadpool.org.schema import WorkingHours
+from leadpool.orgfile.schema import WorkingHours
 from leadpool.scheduler.service import Job, Scheduler
 from leadpool.sla import service as sla
 from leadpool.sla.model import deadline

@@ -15,7 +15,7 @@ from leadpool.claims.service import claim
 from leadpool.clock import ManualClock
 from leadpool.identity.access import Person
 from leadpool.identity.service import issue_token
-from leadpool.leads.service import IntakeItem, ingest
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.storage.db import Database
 from leadpool.storage.tables import claims, leads
 from leadpool.transfers import service as transfers

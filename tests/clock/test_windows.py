@@ -11,7 +11,7 @@ from leadpool.claims.service import claim
 from leadpool.clock import ManualClock
 from leadpool.errors import ClaimRefused, NotFound
 from leadpool.identity.access import Person
-from leadpool.leads.service import IntakeItem, ingest
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.org import service as orgs
 from leadpool.storage.db import Database
 

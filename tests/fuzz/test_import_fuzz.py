@@ -36,11 +36,12 @@ from hypothesis import strategies as st
 from leadpool.clock import ManualClock
 from leadpool.csvfile import records, undecodable
 from leadpool.errors import InvalidInput, LeadpoolError
-from leadpool.leads.importer import ImportReport, import_file
-from leadpool.leads.mapping import PLACEHOLDERS, Mapping, load_mapping, read_rows
-from leadpool.leads.model import field_types, normalise
+from leadpool.intake.importer import ImportReport, import_file
+from leadpool.intake.mapping import PLACEHOLDERS, Mapping, load_mapping, read_rows
+from leadpool.leads.model import normalise
 from leadpool.org import service as orgs
-from leadpool.org.schema import DEFAULT_FIELD_LIMITS, FieldType
+from leadpool.orgfile.fields import field_types
+from leadpool.orgfile.schema import DEFAULT_FIELD_LIMITS, FieldType
 from leadpool.storage.db import Database
 from leadpool.storage.tables import leads
 from tests.conftest import SMALL_ORG

@@ -1,5 +1,5 @@
 """Fuzzing the YAML readers: the org file (`leadpool.org.loader.parse`) and the mapping file
-(`leadpool.leads.mapping.load_mapping`).
+(`leadpool.intake.mapping.load_mapping`).
 
 Whatever the text — random characters, YAML token soup, a valid file with a wrong type at any path,
 alias bombs, nesting thousands of levels deep, megabyte scalars — the answer is an org or a mapping,
@@ -25,10 +25,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadpool.errors import InvalidInput, LeadpoolError
-from leadpool.leads.mapping import Mapping, load_mapping, read_rows
-from leadpool.leads.model import field_types, normalise
+from leadpool.intake.mapping import Mapping, load_mapping, read_rows
+from leadpool.leads.model import normalise
 from leadpool.org.loader import LoadedOrg, parse
-from leadpool.org.schema import DEFAULT_YAML_LIMITS, FieldType
+from leadpool.orgfile.fields import field_types
+from leadpool.orgfile.schema import DEFAULT_YAML_LIMITS, FieldType
 
 ROOT = Path(__file__).parent.parent.parent
 EXAMPLE_ORG = (ROOT / "examples" / "org.yaml").read_text(encoding="utf-8")

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from leadpool.cli.main import app
 from leadpool.errors import InvalidInput
-from leadpool.leads.service import IntakeItem, ingest
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.org.loader import parse
 from leadpool.storage.db import Database
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from leadpool.alerts.model import rules_for
 from leadpool.health import service as health
 from leadpool.org.service import current
 from leadpool.settings import EXAMPLES
@@ -22,7 +21,7 @@ def test_every_example_pool_is_recommended_a_size_under_its_yellow_mark(db: Data
     org = current(db).loaded.org
     yellow = {}
     for pool in org.pools:
-        marks = rules_for(org.alerts, pool.alerts).depth
+        marks = org.alerts.for_pool(pool.alerts).depth
         assert marks is not None, f"{pool.name} has depth marks"
         yellow[pool.name] = marks.yellow
     sizes = health.report(db)

@@ -13,9 +13,9 @@ from leadpool.claims.service import claim
 from leadpool.clock import ManualClock
 from leadpool.health import service as health
 from leadpool.identity.service import person_by_email
-from leadpool.leads.explain import explain
+from leadpool.intake.explain import explain
+from leadpool.intake.service import IntakeItem, IntakeResult, ingest
 from leadpool.leads.model import Outcome
-from leadpool.leads.service import IntakeItem, IntakeResult, ingest
 from leadpool.leads.work import log_contact, record_outcome
 from leadpool.storage.db import Database
 

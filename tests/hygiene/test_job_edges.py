@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from leadpool.clock import ManualClock
 from leadpool.errors import InvalidInput
 from leadpool.hygiene import service as hygiene
-from leadpool.leads.service import IntakeItem, ingest
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.org.loader import parse
 from leadpool.storage.db import Database
 from leadpool.storage.tables import leads

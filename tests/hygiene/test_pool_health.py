@@ -17,11 +17,11 @@ from leadpool.errors import Forbidden
 from leadpool.health import service as health
 from leadpool.health.model import Day, Depth, PoolState, advice, overflow_step, sizing_step
 from leadpool.identity.service import person_by_email
-from leadpool.leads.explain import explain
+from leadpool.intake.explain import explain
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.leads.model import Outcome
-from leadpool.leads.service import IntakeItem, ingest
 from leadpool.leads.work import log_contact, record_outcome
-from leadpool.org.schema import Overflow, Sizing
+from leadpool.orgfile.schema import Overflow, Sizing
 from leadpool.storage.db import Database
 from leadpool.storage.tables import events, leads
 

@@ -14,8 +14,8 @@ from leadpool.clock import ManualClock
 from leadpool.errors import Forbidden, InvalidInput
 from leadpool.hygiene import service as hygiene
 from leadpool.identity.service import person_by_email
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.jobs import default_jobs
-from leadpool.leads.service import IntakeItem, ingest
 from leadpool.leads.work import get_lead
 from leadpool.review.model import Verdict
 from leadpool.review.service import decide, queue

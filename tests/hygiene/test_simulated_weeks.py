@@ -15,9 +15,9 @@ from leadpool.claims.service import claim, release
 from leadpool.clock import ManualClock
 from leadpool.errors import LeadpoolError
 from leadpool.identity.service import person_by_email
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.jobs import default_jobs
 from leadpool.leads.model import Outcome, Status
-from leadpool.leads.service import IntakeItem, ingest
 from leadpool.leads.work import log_contact, record_outcome
 from leadpool.storage.db import Database
 from leadpool.storage.tables import claims, events, leads

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from leadpool.clock import ManualClock
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.lab.reads import BEST as _BEST
 from leadpool.lab.reads import PREVIEW_PAGE
-from leadpool.leads.service import IntakeItem, ingest
 from leadpool.org.service import current
 from leadpool.storage.db import Database
 

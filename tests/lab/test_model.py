@@ -9,7 +9,7 @@ from leadpool.lab.behaviour import Calendar, calendar, pto_periods
 from leadpool.lab.outcomes import percentile, speed_factor
 from leadpool.lab.scenario import Behaviour, Speed
 from leadpool.lab.stream import poisson, replayed
-from leadpool.org.schema import WorkingHours
+from leadpool.orgfile.schema import WorkingHours
 
 
 def test_a_replay_keeps_weekday_and_time_and_names_unreadable_rows_by_line() -> None:

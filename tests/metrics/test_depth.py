@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from leadpool.claims.service import claim, release
 from leadpool.clock import ManualClock
-from leadpool.leads.service import IntakeItem, ingest
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.metrics import service
 from leadpool.storage.db import Database
 

@@ -16,13 +16,13 @@ from typer.testing import CliRunner
 from leadpool.claims.service import claim, release
 from leadpool.cli.main import app
 from leadpool.clock import ManualClock
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.leads.model import Outcome
-from leadpool.leads.service import IntakeItem, ingest
 from leadpool.leads.work import log_contact, record_outcome
 from leadpool.metrics import service
 from leadpool.metrics.model import Hoarding, hoarding_signals, percentile
 from leadpool.org import service as orgs
-from leadpool.org.schema import Metrics
+from leadpool.orgfile.schema import Metrics
 from leadpool.storage.db import Database
 from leadpool.transfers import service as transfers
 

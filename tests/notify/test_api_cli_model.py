@@ -15,8 +15,9 @@ from leadpool.clock import ManualClock
 from leadpool.identity.model import Role
 from leadpool.jobs import notify_job
 from leadpool.notify import service as notify
-from leadpool.notify.model import Alert, Channel, Notifications, Retry, backoff
+from leadpool.notify.model import Alert, backoff
 from leadpool.notify.webhook import Refused, verify
+from leadpool.orgfile.notifications import Channel, Notifications, Retry
 from leadpool.scheduler.service import Job, JobResult
 from leadpool.storage.db import Database
 

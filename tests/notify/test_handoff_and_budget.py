@@ -242,7 +242,7 @@ def test_the_sla_job_writes_its_breach_notices_with_the_breach(db: Database, clo
     the rung it fired and the manager's notice were written together, so neither is lost."""
     from leadpool.claims.service import claim
     from leadpool.identity.service import person_by_email
-    from leadpool.leads.service import IntakeItem, ingest
+    from leadpool.intake.service import IntakeItem, ingest
     from leadpool.sla import service as sla
 
     ingest(db, [IntakeItem({"email": "late@x.example", "company": "Late", "score": 30})])

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from leadpool.claims.service import claim
 from leadpool.clock import ManualClock, as_utc
 from leadpool.identity.access import Person
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.jobs import notify_job
-from leadpool.leads.service import IntakeItem, ingest
 from leadpool.notify import delivery
 from leadpool.notify import service as notify
 from leadpool.notify.model import Alert

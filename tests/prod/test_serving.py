@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from leadpool.api.app import create_app
 from leadpool.identity.service import issue_token, person_by_email
-from leadpool.leads.service import IntakeItem, ingest
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.org import service as orgs
 from leadpool.settings import Settings
 from leadpool.storage.db import Database

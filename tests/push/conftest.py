@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from leadpool.clock import ManualClock
 from leadpool.identity.access import Person
 from leadpool.identity.service import person_by_email
-from leadpool.leads.service import IntakeItem, IntakeResult, ingest
+from leadpool.intake.service import IntakeItem, IntakeResult, ingest
 from leadpool.storage.db import Database
 from leadpool.storage.tables import events
 

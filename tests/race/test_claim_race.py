@@ -19,7 +19,7 @@ import yaml
 
 from leadpool.clock import ManualClock
 from leadpool.errors import ClaimRefused, Conflict, NotFound
-from leadpool.leads.service import IntakeItem, ingest
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.org import service as orgs
 from leadpool.storage.db import Database
 from leadpool.storage.tables import claims, events, leads, users

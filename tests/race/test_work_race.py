@@ -19,8 +19,8 @@ from leadpool.claims.service import claim, release
 from leadpool.clock import ManualClock
 from leadpool.errors import Conflict, NotFound
 from leadpool.identity.service import person_by_email
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.leads.model import Outcome
-from leadpool.leads.service import IntakeItem, ingest
 from leadpool.leads.work import log_contact, record_outcome
 from leadpool.org import service as orgs
 from leadpool.storage.db import Database

@@ -13,8 +13,8 @@ import yaml
 from leadpool.claims.service import claim, release
 from leadpool.clock import ManualClock
 from leadpool.errors import ClaimRefused, Conflict, Forbidden, NotFound
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.leads.model import Outcome
-from leadpool.leads.service import IntakeItem, ingest
 from leadpool.leads.work import get_lead, list_leads, log_contact, record_outcome
 from leadpool.org import service as orgs
 from leadpool.storage.db import Database

@@ -10,8 +10,8 @@ from typing import Any
 from typer.testing import CliRunner
 
 from leadpool.cli.main import app
-from leadpool.leads.importer import import_file
-from leadpool.leads.mapping import load_mapping
+from leadpool.intake.importer import import_file
+from leadpool.intake.mapping import load_mapping
 from leadpool.review.service import queue as review_queue
 from leadpool.storage.db import Database
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from leadpool.leads.importer import import_file
-from leadpool.leads.mapping import Mapping
+from leadpool.intake.importer import import_file
+from leadpool.intake.mapping import Mapping
 from leadpool.storage.db import Database
 
 ORG = """

@@ -7,9 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from leadpool.leads.explain import explain
+from leadpool.intake.explain import explain
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.leads.model import Outcome
-from leadpool.leads.service import IntakeItem, ingest
 from leadpool.leads.work import get_lead, record_outcome
 from leadpool.review.service import queue as review_queue
 from leadpool.storage.db import Database

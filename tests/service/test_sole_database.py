@@ -15,7 +15,7 @@ from leadpool.clock import ManualClock
 from leadpool.errors import Forbidden
 from leadpool.health import service as health
 from leadpool.identity.service import person_by_email
-from leadpool.leads.service import IntakeItem, ingest
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.org import service as orgs
 from leadpool.storage.db import Database, NestedConnection
 from leadpool.storage.tables import events

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from leadpool.identity.access import Person
 from leadpool.identity.model import Permission, Role
-from leadpool.org.access import allowed
-from leadpool.org.schema import Access, Audience, Pool
+from leadpool.orgfile.access import allowed
+from leadpool.orgfile.schema import Access, Audience, Pool
 
 HOT = Pool(name="Hot", team="DACH", access=Access(claim=Audience(roles=[Role.rep], tiers=["top"])))
 WEST = Pool(name="West", access=Access(claim=Audience(territories=["US-CA", "US-OR"])))

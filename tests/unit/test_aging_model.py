@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from leadpool.aging.model import Plan, due_steps, label, plan, plans
-from leadpool.org.schema import Aging, AgingAction, AgingPreset, Bracket
+from leadpool.orgfile.schema import Aging, AgingAction, AgingPreset, Bracket
 
 A = AgingAction
 AT = datetime(2026, 3, 6, 15, 30, tzinfo=UTC)

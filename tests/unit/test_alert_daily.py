@@ -8,7 +8,7 @@ from datetime import date
 
 from leadpool.alerts import model
 from leadpool.health.model import Day
-from leadpool.org.schema import Level, Threshold
+from leadpool.orgfile.schema import Level, Threshold
 
 UNDER = Threshold(mark=0.8, level=Level.red)
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from leadpool.alerts import model
-from leadpool.alerts.model import Ages, Episode, Reading, Step, gone, step
+from leadpool.alerts.model import Ages, Episode, Step, gone, step
+from leadpool.health import model as health_model
+from leadpool.health.model import Reading
 from leadpool.identity.model import Role
-from leadpool.org.schema import AgeAlert, AlertRouting, AlertRules, DepthAlert, Level, Org, Threshold
+from leadpool.orgfile.schema import AgeAlert, AlertRouting, AlertRules, DepthAlert, Level, Org, Threshold
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SETTLE = timedelta(minutes=15)
@@ -139,7 +141,7 @@ def test_levels_rank_from_passing_to_critical() -> None:
 def test_the_tick_and_daily_checks_are_the_names_readings_carry() -> None:
     t = Threshold(mark=1)
     tick = {
-        model.depth("Warm", DepthAlert(), 0).check,
+        health_model.depth("Warm", DepthAlert(), 0).check,
         model.age("Warm", AgeAlert(), Ages(0, 0, 0)).check,
         model.average_age("Warm", t, 0, 0).check,
     }
@@ -158,13 +160,13 @@ def test_the_tick_and_daily_checks_are_the_names_readings_carry() -> None:
 
 def test_without_pool_rules_a_pool_has_the_orgs() -> None:
     org = AlertRules.model_validate({"min_leads": 30, "depth": {"yellow": 7, "red": 8, "critical": 9}})
-    assert model.rules_for(org, None) == org
+    assert org.for_pool(None) == org
 
 
 def test_a_pool_replaces_only_the_keys_it_sets() -> None:
     org = AlertRules.model_validate({"min_leads": 30, "settle_minutes": 5})
     pool = AlertRules.model_validate({"depth": {"yellow": 5, "red": 10, "critical": 20}, "age": None})
-    merged = model.rules_for(org, pool)
+    merged = org.for_pool(pool)
     assert merged.depth == DepthAlert(yellow=5, red=10, critical=20)
     assert merged.age is None
     assert (merged.min_leads, merged.settle_minutes) == (30, 5)

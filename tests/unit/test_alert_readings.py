@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from leadpool.alerts import model
 from leadpool.alerts.model import Ages
-from leadpool.org.schema import AgeAlert, AlertRules, DepthAlert, Level, Threshold
+from leadpool.health import model as health_model
+from leadpool.orgfile.schema import AgeAlert, AlertRules, DepthAlert, Level, Threshold
 
 MARKS = DepthAlert(yellow=5, red=10, critical=20)
 
@@ -14,7 +15,7 @@ MARKS = DepthAlert(yellow=5, red=10, critical=20)
 
 
 def test_depth_turns_each_colour_exactly_at_its_mark() -> None:
-    levels = {n: model.depth("Warm", MARKS, n).level for n in (0, 4, 5, 6, 9, 10, 11, 19, 20, 21)}
+    levels = {n: health_model.depth("Warm", MARKS, n).level for n in (0, 4, 5, 6, 9, 10, 11, 19, 20, 21)}
     assert levels == {
         0: None,
         4: None,
@@ -32,7 +33,7 @@ def test_depth_turns_each_colour_exactly_at_its_mark() -> None:
 def test_depth_at_the_section_13_defaults_edges() -> None:
     rules = AlertRules().depth
     assert rules is not None
-    got = {n: model.depth("Warm", rules, n).level for n in (49, 50, 99, 100, 199, 200)}
+    got = {n: health_model.depth("Warm", rules, n).level for n in (49, 50, 99, 100, 199, 200)}
     assert got == {
         49: None,
         50: Level.yellow,
@@ -44,23 +45,23 @@ def test_depth_at_the_section_13_defaults_edges() -> None:
 
 
 def test_depth_reading_names_the_pool_the_count_and_the_mark_crossed() -> None:
-    r = model.depth("Warm", MARKS, 12)
+    r = health_model.depth("Warm", MARKS, 12)
     assert (r.check, r.subject) == ("depth", "Warm")
     assert "12 available leads" in r.message and "at or over 10" in r.message
     assert r.figures == {"depth": 12, "yellow": 5, "red": 10, "critical": 20}
-    assert "at or over 20" in model.depth("Warm", MARKS, 20).message
-    assert "at or over 5" in model.depth("Warm", MARKS, 5).message
+    assert "at or over 20" in health_model.depth("Warm", MARKS, 20).message
+    assert "at or over 5" in health_model.depth("Warm", MARKS, 5).message
 
 
 def test_a_passing_depth_reading_says_how_far_under_yellow_it_is() -> None:
-    r = model.depth("Warm", MARKS, 4)
+    r = health_model.depth("Warm", MARKS, 4)
     assert (r.check, r.subject, r.level) == ("depth", "Warm", None)
     assert "4 available leads" in r.message and "under 5" in r.message
     assert r.figures == {"depth": 4, "yellow": 5, "red": 10, "critical": 20}
 
 
 def test_depth_with_equal_yellow_and_red_marks_reads_the_higher_colour() -> None:
-    assert model.depth("Warm", DepthAlert(yellow=10, red=10, critical=20), 10).level is Level.red
+    assert health_model.depth("Warm", DepthAlert(yellow=10, red=10, critical=20), 10).level is Level.red
 
 
 # -- age: "more than over_percent" of the queue past green / past red ------------------------------

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from leadpool.org.schema import Caps, Weekday, WorkingHours
+from leadpool.orgfile.schema import Caps, Weekday, WorkingHours
 from leadpool.push import availability
 from leadpool.push.availability import Absence, Rep, TeamLoad, next_opening, unavailable
 

@@ -9,7 +9,7 @@ from leadpool.claims.windows import check
 from leadpool.errors import Refusal
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
-from leadpool.org.schema import ClaimHours, Pool, Weekday, WorkingHours
+from leadpool.orgfile.schema import ClaimHours, Pool, Weekday, WorkingHours
 
 SEC = timedelta(seconds=1)
 POOL = Pool(name="Cold")

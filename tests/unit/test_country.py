@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from leadpool.countries import country_code
 from leadpool.errors import InvalidInput
 from leadpool.hygiene.contact import contact_problems
-from leadpool.leads.country import country_code
-from leadpool.leads.model import field_types, normalise
+from leadpool.leads.model import normalise
 from leadpool.org.loader import parse
-from leadpool.org.schema import Territory
+from leadpool.orgfile.fields import field_types
+from leadpool.orgfile.schema import Territory
 from leadpool.settings import EXAMPLES
 
 TYPES = field_types({})

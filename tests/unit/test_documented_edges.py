@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from leadpool.identity.model import Role
-from leadpool.leads.model import field_types, normalise
-from leadpool.notify.model import Alert, Channel, Notifications
+from leadpool.leads.model import normalise
+from leadpool.notify.model import Alert
 from leadpool.org.loader import parse
-from leadpool.org.schema import FieldType
+from leadpool.orgfile.fields import field_types
+from leadpool.orgfile.notifications import Channel, Notifications
+from leadpool.orgfile.schema import FieldType
 from leadpool.review.model import bucket
 from leadpool.sla.model import first_response_deadline
 

@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from leadpool.health.model import Change, Depth, Gate, PoolState, caps_step, overflow_step
-from leadpool.org.schema import Overflow, QueueCaps
+from leadpool.health.model import Change, Depth, PoolState, caps_step, overflow_step
+from leadpool.orgfile.schema import Overflow, QueueCaps
+from leadpool.rules.routing import Gate
 
 NOW = datetime(2026, 3, 6, 15, 30, tzinfo=UTC)  # a Friday afternoon
 

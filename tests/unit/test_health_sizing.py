@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from leadpool.health.model import Advice, Change, Day, PoolState, advice, judgement, sizing_step
-from leadpool.org.schema import Sizing
+from leadpool.orgfile.schema import Sizing
 
 MON = date(2026, 3, 2)
 SIZING = Sizing(

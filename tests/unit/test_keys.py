@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from leadpool.errors import InvalidInput
-from leadpool.leads.mapping import load_mapping
-from leadpool.leads.model import field_types
+from leadpool.intake.mapping import load_mapping
 from leadpool.org.loader import parse
-from leadpool.org.schema import FieldType
+from leadpool.orgfile.fields import field_types
+from leadpool.orgfile.schema import FieldType
 
 TYPES = field_types({})
 

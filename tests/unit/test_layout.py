@@ -120,7 +120,7 @@ def test_no_file_cites_a_document_outside_the_repository() -> None:
 
 def test_the_citation_check_reads_the_files_it_should() -> None:
     files = {path.relative_to(ROOT).as_posix() for path in _checked_files()}
-    assert {"src/leadpool/org/schema.py", "tests/unit/test_layout.py", "examples/org.yaml"} <= files
+    assert {"src/leadpool/orgfile/schema.py", "tests/unit/test_layout.py", "examples/org.yaml"} <= files
     # A mutation run's copy of the repository (mutants/) holds only src, tests and examples.
     rest = ("README.md", "docs/product-rules.md", "scripts/test", "benchmarks/bench.py")
     assert {name for name in rest if (ROOT / name).exists()} <= files

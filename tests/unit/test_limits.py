@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from leadpool.claims.limits import Standing, check, day_start, effective_limits, next_day_start
-from leadpool.org.schema import Cooldown, Limits, Org, Pool, Ratio, Tier
+from leadpool.claims.limits import Standing, check, day_start, next_day_start
+from leadpool.orgfile.limits import effective_limits
+from leadpool.orgfile.schema import Cooldown, Limits, Org, Pool, Ratio, Tier
 
 NOW = datetime(2026, 3, 6, 15, 30, tzinfo=UTC)  # a Friday afternoon
 

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leadpool.claims.limits import Penalty, Standing, check, effective_limits
+from leadpool.claims.limits import Penalty, Standing, check
 from leadpool.errors import Refusal
-from leadpool.org.schema import Cooldown, Limits, Org, Pool, Ratio, Tier
+from leadpool.orgfile.limits import effective_limits
+from leadpool.orgfile.schema import Cooldown, Limits, Org, Pool, Ratio, Tier
 from tests.unit.test_limits import standing
 
 NOW = datetime(2026, 3, 6, 15, 30, tzinfo=UTC)  # a Friday afternoon

@@ -7,9 +7,10 @@ import io
 import pytest
 
 from leadpool.errors import InvalidInput
-from leadpool.leads.mapping import Mapping, load_mapping, read_rows
-from leadpool.leads.model import field_types, normalise
-from leadpool.org.schema import FieldType
+from leadpool.intake.mapping import Mapping, load_mapping, read_rows
+from leadpool.leads.model import normalise
+from leadpool.orgfile.fields import field_types
+from leadpool.orgfile.schema import FieldType
 
 TYPES = field_types({"target_account": FieldType.boolean})
 

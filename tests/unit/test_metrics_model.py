@@ -27,7 +27,7 @@ from leadpool.metrics.model import (
     shares,
     tier_of,
 )
-from leadpool.org.schema import Metrics
+from leadpool.orgfile.schema import Metrics
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

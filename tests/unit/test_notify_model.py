@@ -9,16 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from leadpool.identity.model import Role
-from leadpool.notify.model import (
-    Alert,
-    Channel,
-    Level,
-    Notifications,
-    Retry,
-    Route,
-    backoff,
-    level_of,
-)
+from leadpool.notify.model import Alert, backoff
+from leadpool.orgfile.notifications import Channel, Level, Notifications, Retry, Route, level_of
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOOK = "https://hooks.example/x"

@@ -9,10 +9,11 @@ from decimal import Decimal
 import pytest
 
 from leadpool.errors import InvalidInput
-from leadpool.leads.mapping import Mapping, load_mapping, read_rows
-from leadpool.leads.model import field_types, normalise, read_number
+from leadpool.intake.mapping import Mapping, load_mapping, read_rows
+from leadpool.leads.model import normalise, read_number
 from leadpool.org.loader import parse
-from leadpool.org.schema import FieldSpec, FieldType
+from leadpool.orgfile.fields import field_types
+from leadpool.orgfile.schema import FieldSpec, FieldType
 
 TYPES = field_types({})
 

@@ -7,8 +7,8 @@ import pytest
 
 from leadpool.identity.access import Person
 from leadpool.identity.model import Permission, Role
-from leadpool.org.access import allowed, matches
-from leadpool.org.schema import Access, Audience, Pool
+from leadpool.orgfile.access import allowed, matches
+from leadpool.orgfile.schema import Access, Audience, Pool
 
 CLAIM, VIEW, MANAGE, ADMIN = Permission.claim, Permission.view, Permission.manage, Permission.admin
 

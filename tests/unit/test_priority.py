@@ -3,7 +3,7 @@ FIFO pools rank every lead equally (time in pool decides)."""
 
 from __future__ import annotations
 
-from leadpool.org.schema import Ordering, Pool, PriorityWeights
+from leadpool.orgfile.schema import Ordering, Pool, PriorityWeights
 from leadpool.pools.priority import priority
 
 HOT = Pool(

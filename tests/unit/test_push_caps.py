@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from leadpool.org.loader import parse
-from leadpool.org.schema import Assign, Caps, Strategy
 from leadpool.org.service import CurrentOrg
+from leadpool.orgfile.schema import Assign, Caps, Strategy
 from leadpool.push.availability import (
     Rep,
     TeamLoad,

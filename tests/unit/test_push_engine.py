@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadpool.org.schema import Assign, Caps, Strategy
+from leadpool.orgfile.schema import Assign, Caps, Strategy
 from leadpool.push.availability import Rep, period_end, period_start
 from leadpool.push.engine import Situation, plan, pushes
 from leadpool.push.fairness import gini

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from leadpool.org.schema import Assign, Offer, Strategy, Territory
+from leadpool.orgfile.schema import Assign, Offer, Strategy, Territory
 from leadpool.push.availability import Rep
 from leadpool.push.engine import Plan, Situation, anyone_free, fair_pick, plan, pushes, territory_of, why_busy
 

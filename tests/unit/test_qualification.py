@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from leadpool.org.loader import parse
-from leadpool.org.schema import Qualification
+from leadpool.orgfile.schema import Qualification
 from leadpool.rules.qualification import Check, Qualifier
 
 ORG = """

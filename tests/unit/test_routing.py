@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadpool.health.model import Gate
 from leadpool.org.loader import parse
-from leadpool.rules.routing import Decision, RuleBook, RuleStep
+from leadpool.rules.routing import Decision, Gate, RuleBook, RuleStep
 
 ORG = """
 organisation: Routing Co

@@ -7,7 +7,7 @@ import pytest
 
 from leadpool.errors import InvalidInput, Problem
 from leadpool.org.loader import parse
-from leadpool.org.schema import Org
+from leadpool.orgfile.schema import Org
 from leadpool.rules.routing import compile_rulebook
 
 BASE = """

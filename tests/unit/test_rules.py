@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from leadpool.errors import InvalidInput
-from leadpool.leads.model import dedupe_keys, field_types, normalise
+from leadpool.leads.model import dedupe_keys, normalise
 from leadpool.org.loader import parse
-from leadpool.org.schema import Pool
+from leadpool.orgfile.fields import field_types
+from leadpool.orgfile.schema import Pool
 from leadpool.pools.priority import priority
 
 EXAMPLE = parse((Path(__file__).parents[2] / "examples" / "org.yaml").read_text(encoding="utf-8"))
@@ -163,7 +164,7 @@ def test_a_bad_escape_in_a_condition_is_a_check_time_error() -> None:
 
 
 def test_a_condition_answers_alike_from_memory_and_reads_builtins_every_time() -> None:
-    from leadpool.org.schema import FieldType
+    from leadpool.orgfile.schema import FieldType
     from leadpool.rules.engine import Expression
 
     types = {"score": FieldType.number, "flag": FieldType.boolean, "source": FieldType.string}

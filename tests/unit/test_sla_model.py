@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from leadpool.org.schema import (
+from leadpool.orgfile.schema import (
     ContactSla,
     Org,
     Pool,

@@ -14,7 +14,7 @@ from leadpool.claims.windows import Window, check, drops
 from leadpool.errors import Refusal
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
-from leadpool.org.schema import ClaimHours, Pool, Release
+from leadpool.orgfile.schema import ClaimHours, Pool, Release
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ZONE = "Europe/Berlin"

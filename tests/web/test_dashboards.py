@@ -19,7 +19,7 @@ from leadpool.alerts import service as alerts_service
 from leadpool.claims.service import claim
 from leadpool.health.service import report
 from leadpool.identity.service import person_by_email
-from leadpool.leads.service import IntakeItem, ingest
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.notify.service import Recorder
 from leadpool.org.service import apply, current
 from leadpool.scheduler.service import Job, Scheduler

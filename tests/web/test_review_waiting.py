@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from leadpool.leads.service import IntakeItem, ingest
+from leadpool.intake.service import IntakeItem, ingest
 from tests.web.conftest import Site
 
 

@@ -8,7 +8,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from leadpool.org.schema import Aging, AgingAction, Bracket
+from leadpool.orgfile.schema import Aging, AgingAction, Bracket
 
 _A = AgingAction
 

@@ -25,8 +25,8 @@ from leadpool.identity.model import Role
 from leadpool.leads import transitions
 from leadpool.memo import Slot
 from leadpool.notify.service import Alert, hand_off
-from leadpool.org.schema import AgingAction, Bracket, Pool
 from leadpool.org.service import CurrentOrg, current
+from leadpool.orgfile.schema import AgingAction, Bracket, Pool
 from leadpool.push import service as push
 from leadpool.scheduler.service import JobResult
 from leadpool.storage import dialect

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 from leadpool.identity.access import Person
 from leadpool.identity.model import Permission, Role
-from leadpool.org.access import allowed
-from leadpool.org.schema import Pool
 from leadpool.org.service import CurrentOrg
+from leadpool.orgfile.access import allowed
+from leadpool.orgfile.schema import Pool
 from leadpool.storage.tables import alerts
 
 

@@ -10,13 +10,14 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 
 from leadpool.alerts import model
-from leadpool.alerts.model import Ages, Reading
+from leadpool.alerts.model import Ages
 from leadpool.clock import ended_days
+from leadpool.health import model as health_model
 from leadpool.health import service as health
-from leadpool.health.model import Day, Depth
+from leadpool.health.model import Day, Depth, Reading
 from leadpool.memo import Slot
-from leadpool.org.schema import AlertRules, Pool
 from leadpool.org.service import CurrentOrg
+from leadpool.orgfile.schema import AlertRules, Pool
 
 
 def waiting(conn: Connection, at: datetime, hours: Sequence[float]) -> dict[int, list[int]]:
@@ -55,7 +56,7 @@ def _work_out_pools(org: CurrentOrg) -> _Pools:
     for pool in org.loaded.org.pools:
         pool_id = org.pool_ids.get(pool.name)
         if pool_id is not None:
-            pools.append(_Pool(pool, pool_id, model.rules_for(org.loaded.org.alerts, pool.alerts)))
+            pools.append(_Pool(pool, pool_id, org.loaded.org.alerts.for_pool(pool.alerts)))
     marks = sorted(
         {h for p in pools if p.rules.age for h in (p.rules.age.green_hours, p.rules.age.red_hours)}
     )
@@ -72,7 +73,7 @@ def _tick_readings(conn: Connection, org: CurrentOrg, at: datetime) -> list[tupl
         d = depth.get(p.pool_id, Depth(0, 0.0))
         name = p.pool.name
         if p.rules.depth:
-            out.append((p, model.depth(name, p.rules.depth, d.available)))
+            out.append((p, health_model.depth(name, p.rules.depth, d.available)))
         a = p.rules.age
         if a:
             seen = counts.get(p.pool_id, [0] * len(marks))

@@ -14,12 +14,13 @@ from sqlalchemy.engine import Connection
 from leadpool.alerts import model
 from leadpool.alerts.audience import recipients
 from leadpool.alerts.checks import _Pool, _pools
-from leadpool.alerts.model import Episode, Reading, Step
+from leadpool.alerts.model import Episode, Step
 from leadpool.events.model import EventType
 from leadpool.events.service import append
+from leadpool.health.model import Reading
 from leadpool.notify.service import Alert
-from leadpool.org.schema import Level
 from leadpool.org.service import CurrentOrg
+from leadpool.orgfile.schema import Level
 from leadpool.storage import dialect
 from leadpool.storage.hot import Hot, hot
 from leadpool.storage.tables import When, alerts, fixed

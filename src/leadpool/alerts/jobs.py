@@ -10,7 +10,7 @@ from typing import Any
 from leadpool.alerts import model
 from leadpool.alerts.checks import _daily_readings, _Pool, _tick_readings
 from leadpool.alerts.episodes import _episodes, _moves, _write
-from leadpool.alerts.model import Reading
+from leadpool.health.model import Reading
 from leadpool.notify.service import hand_off
 from leadpool.org.service import current
 from leadpool.scheduler.service import JobResult

@@ -10,13 +10,13 @@ closes, so a pool wobbling around a threshold stays one episode instead of a sto
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from leadpool.health.model import Day
+from leadpool.health.model import Day, Reading
 from leadpool.identity.model import Role
-from leadpool.org.schema import AgeAlert, AlertRouting, AlertRules, DepthAlert, Level, Org, Pool, Threshold
+from leadpool.orgfile.schema import AgeAlert, AlertRouting, Level, Org, Pool, Threshold
 
 ORG = "org"  # the subject of a check about the whole organisation
 TICK_CHECKS = ("depth", "age", "average_age")  # cheap: read every tick
@@ -28,33 +28,14 @@ def rank(level: Level | None) -> int:
     return _RANK[level]
 
 
-def rules_for(org_rules: AlertRules, pool_rules: AlertRules | None) -> AlertRules:
-    """A pool's alert rules: the org's, with the keys the pool sets in place of the org's."""
-    if pool_rules is None:
-        return org_rules
-    given = {k: getattr(pool_rules, k) for k in pool_rules.model_fields_set}
-    return org_rules.model_copy(update=given)
-
-
 def age_marks(org: Org, pool: Pool) -> AgeAlert:
     """The age colours a pool is judged and drawn by (its alert rules', also when its age check
     is off): one setting, so a dashboard's colours are the alert's."""
-    return rules_for(org.alerts, pool.alerts).age or AgeAlert()
+    return org.alerts.for_pool(pool.alerts).age or AgeAlert()
 
 
 def roles_for(route: AlertRouting, level: Level) -> tuple[Role, ...]:
     return tuple(getattr(route, level.value))
-
-
-@dataclass(frozen=True)
-class Reading:
-    """One check of one subject now: the level it reads (None: passing) and why."""
-
-    check: str
-    subject: str
-    level: Level | None
-    message: str
-    figures: dict[str, Any] = field(default_factory=dict)
 
 
 def _shown(value: float, mark: float, digits: int = 0) -> str:
@@ -71,21 +52,6 @@ def _over(check: str, subject: str, t: Threshold, value: float, failing: str, pa
         if value > t.mark
         else Reading(check, subject, None, passing)
     )
-
-
-def depth(subject: str, rules: DepthAlert, available: int) -> Reading:
-    """Depth at 50 yellow, 100 red, 200 critical (the defaults)."""
-    figures = {"depth": available, "yellow": rules.yellow, "red": rules.red, "critical": rules.critical}
-    for level, mark in (
-        (Level.critical, rules.critical),
-        (Level.red, rules.red),
-        (Level.yellow, rules.yellow),
-    ):
-        if available >= mark:
-            return Reading(
-                "depth", subject, level, f"{available} available leads, at or over {mark}", figures
-            )
-    return Reading("depth", subject, None, f"{available} available leads, under {rules.yellow}", figures)
 
 
 @dataclass(frozen=True)

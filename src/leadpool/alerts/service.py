@@ -21,9 +21,9 @@ from leadpool.events.model import EventType
 from leadpool.events.service import append
 from leadpool.identity.access import Person
 from leadpool.identity.model import MANAGES_ALL, Permission, Role
-from leadpool.org.access import allowed
-from leadpool.org.schema import Level
 from leadpool.org.service import CurrentOrg, current
+from leadpool.orgfile.access import allowed
+from leadpool.orgfile.schema import Level
 from leadpool.storage.db import Database
 from leadpool.storage.tables import alerts, users
 

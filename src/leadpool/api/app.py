@@ -41,6 +41,7 @@ from leadpool.claims.views import router as claims_router
 from leadpool.errors import ClaimRefused, LeadpoolError
 from leadpool.health.views import router as health_router
 from leadpool.identity.views import router as identity_router
+from leadpool.intake.views import router as intake_router
 from leadpool.leads.views import router as leads_router
 from leadpool.logs import REQUEST_ID
 from leadpool.metrics.views import prometheus as metrics_prometheus
@@ -273,6 +274,7 @@ def create_app(
     for router in (
         org_router,
         identity_router,
+        intake_router,
         leads_router,
         pools_router,
         claims_router,

@@ -20,8 +20,8 @@ from leadpool.errors import Forbidden, InvalidInput, Problem, Unauthenticated
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.identity.service import authenticate
-from leadpool.leads.model import NOT_TEXT
 from leadpool.storage.db import Database
+from leadpool.text import NOT_TEXT
 
 # Every id is a 64-bit integer (SQLite INTEGER, PostgreSQL BIGINT). A larger number can name no row,
 # and reaching the database it fails there (SQLite: OverflowError), so it is refused as input.

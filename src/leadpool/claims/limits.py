@@ -14,7 +14,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from leadpool.errors import Refusal
-from leadpool.org.schema import Limits, Org, Pool
+from leadpool.orgfile.schema import Limits
 
 
 @dataclass(frozen=True)
@@ -39,17 +39,6 @@ class Penalty:
     factor: float | None
     ends_at: datetime
     reason: str
-
-
-def effective_limits(org: Org, pool: Pool, tier: str | None) -> Limits:
-    """Org defaults, then the rep's tier, then the pool, then the pool's override for that tier."""
-    limits = org.limits
-    if tier and tier in org.tiers:
-        limits = limits.merged(org.tiers[tier].limits)
-    limits = limits.merged(pool.limits)
-    if tier:
-        limits = limits.merged(pool.tier_limits.get(tier))
-    return limits
 
 
 def day_start(now: datetime, zone: str) -> datetime:

@@ -34,8 +34,8 @@ from leadpool.identity.model import Permission
 from leadpool.leads import transitions
 from leadpool.leads.access import held_lead
 from leadpool.leads.model import Status
-from leadpool.org.access import allowed
 from leadpool.org.service import CurrentOrg, current
+from leadpool.orgfile.access import allowed
 from leadpool.storage.batch import Batch, Call, write_batch
 from leadpool.storage.db import Database
 from leadpool.storage.hot import hot

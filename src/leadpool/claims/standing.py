@@ -16,8 +16,8 @@ from leadpool.clock import as_utc
 from leadpool.errors import Forbidden
 from leadpool.identity.access import Person
 from leadpool.leads.model import OPEN_STATUSES
-from leadpool.org.schema import Limits, Pool
 from leadpool.org.service import CurrentOrg
+from leadpool.orgfile.schema import Limits, Pool
 from leadpool.storage.batch import Batch, Call, Sequential
 from leadpool.storage.db import Database
 from leadpool.storage.dialect import rep_lock

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from leadpool.errors import Refusal
 from leadpool.identity.access import Person
-from leadpool.org.schema import ClaimHours, Pool, Release, Weekday
+from leadpool.orgfile.schema import ClaimHours, Pool, Release, Weekday
 from leadpool.push.availability import next_opening, zone_info
 
 _DAYS = list(Weekday)

@@ -7,8 +7,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from leadpool.leads.country import unrecognised
-from leadpool.leads.importer import ImportReport
+from leadpool.countries import unrecognised
+from leadpool.intake.importer import ImportReport
 
 SHOWN = 50  # rejected rows and unknown countries listed one by one; the rest are counted
 

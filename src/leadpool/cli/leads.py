@@ -42,10 +42,10 @@ def import_leads(
     "N/A", "-" by default), label translations, constants, number separators, delimiter and
     encoding. Every key, with an example: docs/import-mapping.md in the leadpool repository."""
     from leadpool.cli.imports import print_report
-    from leadpool.leads.importer import import_file
-    from leadpool.leads.mapping import Mapping, load_mapping
-    from leadpool.leads.model import field_types
+    from leadpool.intake.importer import import_file
+    from leadpool.intake.mapping import Mapping, load_mapping
     from leadpool.org.service import current
+    from leadpool.orgfile.fields import field_types
 
     db = _db(db_url)
     try:
@@ -86,7 +86,7 @@ def route(
     db_url: DbUrl = None,
 ) -> None:
     """Dry-run one lead against the current rules: where it would go and why. Changes nothing."""
-    from leadpool.leads.explain import explain as dry_run
+    from leadpool.intake.explain import explain as dry_run
 
     text = Path(lead[1:]).read_text(encoding="utf-8") if lead.startswith("@") else lead
     try:

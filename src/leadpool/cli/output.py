@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from leadpool.leads.model import CONTROL_CHARACTERS
+from leadpool.text import CONTROL_CHARACTERS
 
 # C0 and C1 controls but tab and line feed (a carriage return rewrites the line it ends), and the
 # bidirectional overrides, which make text read in another order than it is stored.

@@ -14,8 +14,8 @@ from leadpool.health import gates
 from leadpool.health.model import Change, PoolState
 from leadpool.identity.model import Role
 from leadpool.notify.service import Alert
-from leadpool.org.schema import Health, Pool
 from leadpool.org.service import CurrentOrg
+from leadpool.orgfile.schema import Health, Pool
 from leadpool.scheduler.service import JobResult
 from leadpool.storage.db import Database
 

@@ -16,12 +16,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadpool.clock import as_utc
-from leadpool.health.model import Gate, PoolState
+from leadpool.health.model import PoolState
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
-from leadpool.org.access import matches
-from leadpool.org.schema import Audience, Pool
 from leadpool.org.service import ORG_REFRESH_SECONDS, CurrentOrg, current
+from leadpool.orgfile.access import matches
+from leadpool.orgfile.schema import Audience, Pool
+from leadpool.rules.routing import Gate
 from leadpool.storage.db import Database
 from leadpool.storage.hot import hot
 from leadpool.storage.tables import pool_states

@@ -1,6 +1,7 @@
 """Pool health (product rules, Pool health; sizing under Metrics), pure: the state a pool's
 automation keeps, the gate it puts on intake, overflow with hysteresis, dynamic sizing over
-consecutive days, and the sizing advice.
+consecutive days, the sizing advice, and the readings (depth against its marks) the health report
+and the alerts share.
 
 Every automatic change is a transition of `PoolState`, returned with the words that explain it,
 so the service can record an event per change and an admin can see and undo each one."""
@@ -12,30 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from leadpool.org.schema import Overflow, QueueCaps, Sizing
-
-
-@dataclass(frozen=True)
-class Gate:
-    """What a pool refuses at intake right now; a refused lead routes on to the next rule."""
-
-    closed: str | None = None
-    min_score: float | None = None
-    hold_below: float | None = None
-    held_sources: frozenset[str] = frozenset()
-
-    def refuses(self, values: Mapping[str, Any]) -> str | None:
-        if self.closed:
-            return self.closed
-        score = values.get("score")
-        if self.min_score is not None and (score is None or score < self.min_score):
-            return f"score {score} is under the pool's threshold {self.min_score:g} (dynamic sizing)"
-        if self.hold_below is not None and (score is None or score < self.hold_below):
-            return f"overflow: low-priority intake paused (score under {self.hold_below:g})"
-        source = values.get("source")
-        if source is not None and source in self.held_sources:
-            return f"source '{source}' paused: the pool's leads are waiting too long"
-        return None
+from leadpool.orgfile.schema import DepthAlert, Level, Overflow, QueueCaps, Sizing
+from leadpool.rules.routing import Gate
 
 
 @dataclass(frozen=True)
@@ -292,3 +271,32 @@ def judgement(level: str | None, alert: str, size: Advice) -> tuple[str, str]:
     if level:
         return level, f"{level}: {alert}; recommended {size.low}-{size.high}"
     return size.verdict.split(":")[0], size.verdict
+
+
+# -- readings: one check of one subject now (the alerts read them too) ---------------------------
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One check of one subject now: the level it reads (None: passing) and why."""
+
+    check: str
+    subject: str
+    level: Level | None
+    message: str
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+def depth(subject: str, rules: DepthAlert, available: int) -> Reading:
+    """Depth at 50 yellow, 100 red, 200 critical (the defaults)."""
+    figures = {"depth": available, "yellow": rules.yellow, "red": rules.red, "critical": rules.critical}
+    for level, mark in (
+        (Level.critical, rules.critical),
+        (Level.red, rules.red),
+        (Level.yellow, rules.yellow),
+    ):
+        if available >= mark:
+            return Reading(
+                "depth", subject, level, f"{available} available leads, at or over {mark}", figures
+            )
+    return Reading("depth", subject, None, f"{available} available leads, under {rules.yellow}", figures)

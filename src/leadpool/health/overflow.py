@@ -14,8 +14,8 @@ from leadpool.health.model import Depth, PoolState, caps_step, overflow_step
 from leadpool.health.readings import depths
 from leadpool.leads.model import Status
 from leadpool.notify.service import hand_off
-from leadpool.org.schema import Assign, Audience, Health, Pool, Strategy
 from leadpool.org.service import CurrentOrg, current
+from leadpool.orgfile.schema import Assign, Audience, Health, Pool, Strategy
 from leadpool.push import service as push
 from leadpool.scheduler.service import JobResult
 from leadpool.storage.db import Database

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from leadpool.events.model import EventType
 from leadpool.health.model import Depth
-from leadpool.org.schema import Health
+from leadpool.orgfile.schema import Health
 from leadpool.storage.dialect import PerDialect, epoch, name_of
 from leadpool.storage.hot import Hot, hot
 from leadpool.storage.tables import AVAILABLE, When, claims, events, leads

@@ -17,8 +17,8 @@ from leadpool.health.model import Depth
 from leadpool.health.readings import depths
 from leadpool.leads import transitions
 from leadpool.notify.service import hand_off
-from leadpool.org.schema import Health, Pool
 from leadpool.org.service import CurrentOrg, current
+from leadpool.orgfile.schema import Health, Pool
 from leadpool.scheduler.service import JobResult
 from leadpool.storage.db import Database
 from leadpool.storage.tables import AVAILABLE, leads

@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from leadpool.alerts import model as alert_model
 from leadpool.errors import Forbidden
 from leadpool.events.model import EventType
 from leadpool.events.service import append
 from leadpool.health import gates
+from leadpool.health import model as health_model
 from leadpool.health.model import Advice, Depth, PoolState, advice, judgement
 from leadpool.health.overflow import overflow_job
 from leadpool.health.readings import depths, depths_waited, flow, performance, performances
@@ -20,9 +20,9 @@ from leadpool.health.rebalance import rebalance_job
 from leadpool.health.sizing import sizing_job
 from leadpool.identity.access import Person
 from leadpool.identity.model import Permission
-from leadpool.org.access import allowed
-from leadpool.org.schema import Health, Pool
 from leadpool.org.service import CurrentOrg, current
+from leadpool.orgfile.access import allowed
+from leadpool.orgfile.schema import Health, Pool
 from leadpool.storage.db import Database
 
 __all__ = [
@@ -73,8 +73,8 @@ def report(db: Database) -> list[dict[str, Any]]:
                 capacity_per_day(org, pool, health), d.available, health.sizing.days_of_capacity
             )
             state = states.get(pool_id, PoolState())
-            marks = alert_model.rules_for(org.loaded.org.alerts, pool.alerts).depth
-            reading = alert_model.depth(pool.name, marks, d.available) if marks else None
+            marks = org.loaded.org.alerts.for_pool(pool.alerts).depth
+            reading = health_model.depth(pool.name, marks, d.available) if marks else None
             level = reading.level.value if reading and reading.level else None
             word, verdict = judgement(level, reading.message if reading else "", size)
             out.append(

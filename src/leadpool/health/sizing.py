@@ -17,8 +17,8 @@ from leadpool.health.model import Change, Day, Depth, PoolState
 from leadpool.health.model import sizing_step as _sizing_step
 from leadpool.health.readings import depths, flow, performances
 from leadpool.notify.service import hand_off
-from leadpool.org.schema import Health, Pool
 from leadpool.org.service import CurrentOrg, current
+from leadpool.orgfile.schema import Health, Pool
 from leadpool.scheduler.service import JobResult
 from leadpool.storage.db import Database
 

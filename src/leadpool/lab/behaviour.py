@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from leadpool.lab.scenario import Behaviour, Delay
 from leadpool.lab.stream import poisson
-from leadpool.org.schema import Weekday
+from leadpool.orgfile.schema import Weekday
 
 _DAYS = list(Weekday)
 WORKDAYS_PER_MONTH = 21.7

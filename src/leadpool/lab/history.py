@@ -18,13 +18,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from leadpool.clock import Clock, ManualClock
+from leadpool.intake.mapping import load_mapping, read_rows
 from leadpool.lab.loading import Loaded
 from leadpool.lab.scenario import Scenario
 from leadpool.lab.simulation import Simulation
 from leadpool.lab.stream import Arrival, synthetic
-from leadpool.leads.mapping import load_mapping, read_rows
-from leadpool.leads.model import field_types
 from leadpool.org.loader import parse
+from leadpool.orgfile.fields import field_types
 from leadpool.storage.db import Database
 
 SEED = 20  # one fixed draw: the same start time always gives the same history

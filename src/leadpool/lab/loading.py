@@ -11,12 +11,12 @@ from typing import Any
 import yaml
 
 from leadpool.errors import InvalidInput, Problem
+from leadpool.intake.mapping import detect_format, load_mapping, read_rows
 from leadpool.lab.scenario import Scenario, check_against_org, parse_scenario, pools_missing
 from leadpool.lab.stream import Arrival, replayed, synthetic
-from leadpool.leads.mapping import detect_format, load_mapping, read_rows
-from leadpool.leads.model import field_types
 from leadpool.org.loader import parse
-from leadpool.org.schema import FieldDeclaration
+from leadpool.orgfile.fields import field_types
+from leadpool.orgfile.schema import FieldDeclaration
 
 EXAMPLES = Path(__file__).parent / "scenarios"
 

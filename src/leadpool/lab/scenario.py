@@ -12,7 +12,7 @@ from pydantic import Discriminator, Field, Tag, ValidationError, model_validator
 
 from leadpool.errors import InvalidInput, Problem
 from leadpool.org.loader import read_yaml, validation_problems
-from leadpool.org.schema import Strict, Weekday, WorkingHours
+from leadpool.orgfile.schema import Strict, Weekday, WorkingHours
 
 Share = Annotated[float, Field(ge=0, le=1)]
 Positive = Annotated[float, Field(gt=0)]

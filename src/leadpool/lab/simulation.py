@@ -28,6 +28,7 @@ from leadpool.health.gates import may_claim_widened
 from leadpool.identity.access import Person
 from leadpool.identity.model import Permission, Role
 from leadpool.identity.service import create_user, person_by_email
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.jobs import default_jobs
 from leadpool.lab.behaviour import Calendar, calendar, delay, pto_periods
 from leadpool.lab.loading import Loaded, arrivals
@@ -36,11 +37,10 @@ from leadpool.lab.reads import AGES, BEST, DEPTH, HELD_BY, HOLDER, OFFERED, reco
 from leadpool.lab.scenario import Behaviour
 from leadpool.lab.stream import Arrival
 from leadpool.leads.model import Outcome, Status
-from leadpool.leads.service import IntakeItem, ingest
 from leadpool.leads.work import log_contact, record_outcome
 from leadpool.org import service as orgs
-from leadpool.org.access import allowed
-from leadpool.org.schema import Pool
+from leadpool.orgfile.access import allowed
+from leadpool.orgfile.schema import Pool
 from leadpool.push.service import accept_offer, decline
 from leadpool.scheduler.service import Job
 from leadpool.scheduler.ticks import due_ticks

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from leadpool.errors import Problem
 from leadpool.lab.scenario import Mix, Numeric, Synthetic
-from leadpool.org.schema import Weekday
+from leadpool.orgfile.schema import Weekday
 
 _DAYS = list(Weekday)
 

@@ -11,8 +11,8 @@ from leadpool.errors import NotFound
 from leadpool.events.model import EventType
 from leadpool.identity.access import Person
 from leadpool.identity.model import Permission, Role
-from leadpool.org.access import allowed
-from leadpool.org.schema import Pool
+from leadpool.orgfile.access import allowed
+from leadpool.orgfile.schema import Pool
 from leadpool.storage.tables import events, leads, teams, users
 
 

@@ -1,4 +1,5 @@
-"""What a lead is, which states it moves through, and how incoming values are read."""
+"""What a lead is, which states it moves through, and how incoming values are read (against the
+fields in orgfile.fields)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator
 
+from leadpool.countries import country_code
 from leadpool.errors import Problem
-from leadpool.leads.country import country_code
-from leadpool.org.schema import DEFAULT_FIELD_LIMITS, FieldLimits, FieldSpec, FieldType
+from leadpool.orgfile.fields import DEFAULT_RANGES, FieldTypes
+from leadpool.orgfile.schema import DEFAULT_FIELD_LIMITS, FieldLimits, FieldType
+from leadpool.text import CONTROL_CHARACTERS, shown
 
 
 class Status(StrEnum):
@@ -46,62 +49,9 @@ class Outcome(StrEnum):
     lost = "lost"
 
 
-BUILTIN_FIELDS: dict[str, FieldType] = {
-    "external_id": FieldType.string,
-    "email": FieldType.string,
-    "first_name": FieldType.string,
-    "last_name": FieldType.string,
-    "phone": FieldType.string,
-    "title": FieldType.string,
-    "company": FieldType.string,
-    "company_domain": FieldType.string,
-    "company_size": FieldType.integer,
-    "industry": FieldType.string,
-    "country": FieldType.string,
-    "region": FieldType.string,
-    "state": FieldType.string,
-    "city": FieldType.string,
-    "source": FieldType.string,
-    "status": FieldType.string,
-    "score": FieldType.number,
-    "product_interest": FieldType.string,
-    "account_tier": FieldType.string,
-    "campaign": FieldType.string,
-}
-
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "t", "on", "ja", "oui", "si"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0", "f", "off", "nein", "non"})
 _EMAIL = re.compile(r"^[^@\s]+@([^@\s]+\.[^@\s]+)$")
-
-
-# A number field's allowed range when the org file declares none: a score is a percentage (a score of
-# 1e15 would put a lead first in every pool) and a company has no negative size.
-DEFAULT_RANGES: dict[str, tuple[float | None, float | None]] = {"score": (0, 100), "company_size": (0, None)}
-
-
-class FieldTypes(dict[str, FieldType]):
-    """Every lead field's type, and the range each number field must stay within, as the org file
-    declares them: what normalise() checks on every channel."""
-
-    def __init__(
-        self, types: Mapping[str, FieldType], ranges: Mapping[str, tuple[float | None, float | None]]
-    ):
-        super().__init__(types)
-        self.ranges = dict(ranges)
-
-
-def field_types(custom: Mapping[str, FieldType | FieldSpec]) -> FieldTypes:
-    """The built-in fields and the org's own; a field declared with min/max (a built-in one too)
-    replaces its default range."""
-    types: dict[str, FieldType] = dict(BUILTIN_FIELDS)
-    ranges = dict(DEFAULT_RANGES)
-    for name, declared in custom.items():
-        if isinstance(declared, FieldSpec):
-            types[name] = declared.type
-            ranges[name] = (declared.min, declared.max)
-        else:
-            types[name] = declared
-    return FieldTypes(types, ranges)
 
 
 def _in_range(value: float, low: float | None, high: float | None) -> str | None:
@@ -211,16 +161,6 @@ def coerce(
     return float(number)
 
 
-# Characters no lead value holds: C0/C1 controls other than tab and line breaks (NUL cannot even be
-# stored in PostgreSQL), and lone surrogates (not Unicode at all: no database can encode them).
-# Either usually means the file was read with the wrong encoding.
-_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-# What no typed text holds (a note, a reason, a form field): control characters, in an escape
-# sequence, would run in the terminal that prints them. Lead values are refused them too.
-CONTROL_CHARACTERS = _UNSTORABLE
-# What no field of any kind can hold, lead value or not (an org file, a note, a reason): NUL, which
-# PostgreSQL stores in neither text nor JSON, and lone surrogates. The API and the YAML readers use it.
-NOT_TEXT = re.compile(r"[\x00\ud800-\udfff]")
 # A value starting with one of these is run as a formula when an export is opened in a spreadsheet
 # (CSV injection: '=cmd|' /C calc'!A0', '@SUM(1+1)', '+HYPERLINK(…)').
 _FORMULA_STARTS = frozenset("=@+-")
@@ -231,17 +171,8 @@ _SIGNED_NUMBER_OR_PHONE = re.compile(
 )
 
 
-def shown(value: Any, width: int = 60) -> str:
-    """A value as a message may quote it: short, and with unprintable characters escaped, so an
-    error about a 10 MB cell or a lone surrogate is itself small and can be sent as JSON."""
-    text = str(value)
-    if len(text) > width:
-        text = text[: width - 1] + "…"
-    return _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
 def _plain(text: str) -> str:
-    bad = _UNSTORABLE.search(text)
+    bad = CONTROL_CHARACTERS.search(text)
     if bad is not None:
         what = (
             "a lone surrogate (half of a character)" if bad.group() >= "\ud800" else "the control character"
@@ -266,7 +197,7 @@ def text_problem(text: str, longest: int) -> str | None:
             f"{len(text):,} characters, the most is {longest:,}; shorten it (in a file, a value this "
             "long usually means a quote left open)"
         )
-    bad = _UNSTORABLE.search(text)
+    bad = CONTROL_CHARACTERS.search(text)
     if bad is not None:
         what = (
             "a lone surrogate (half of a character)" if bad.group() >= "\ud800" else "the control character"

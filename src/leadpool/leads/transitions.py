@@ -24,8 +24,8 @@ from sqlalchemy.engine import Connection
 from leadpool.events.model import EventType
 from leadpool.events.service import EVENT, event_row, on_lead
 from leadpool.leads.model import Status
-from leadpool.org.schema import Pool
 from leadpool.org.service import CurrentOrg
+from leadpool.orgfile.schema import Pool
 from leadpool.pools.moves import log, priority_sql
 from leadpool.pools.priority import priority
 from leadpool.storage.batch import Batch

@@ -16,8 +16,8 @@ from leadpool.identity.access import Person
 from leadpool.identity.model import Permission
 from leadpool.leads.access import held_lead, may_see, owner_filter
 from leadpool.leads.model import Outcome, Status
-from leadpool.org.access import allowed
 from leadpool.org.service import current
+from leadpool.orgfile.access import allowed
 from leadpool.storage.db import Database
 from leadpool.storage.hot import Hot, hot, named_values
 from leadpool.storage.tables import events, leads

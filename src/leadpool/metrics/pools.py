@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from leadpool.alerts.model import rules_for
 from leadpool.health.model import advice
 from leadpool.health.service import capacity_per_day
 from leadpool.metrics.claimed import _claimed, _spread
@@ -27,8 +26,8 @@ from leadpool.metrics.model import (
     ratio,
 )
 from leadpool.metrics.reading import _check_range, _pool_id, _reading
-from leadpool.org.schema import Pool
 from leadpool.org.service import CurrentOrg, current
+from leadpool.orgfile.schema import Pool
 from leadpool.storage.db import Database
 from leadpool.storage.tables import users
 from leadpool.transfers.service import rates as transfer_rates
@@ -38,7 +37,7 @@ def _marks(org: CurrentOrg, pool: Pool) -> tuple[ClaimRateBand, float]:
     """The pool's claim-rate band and depletion mark: its alert rules' where it has them, so a
     reading never disagrees with the alert drawn beside it; the metrics' defaults where a check is
     off."""
-    rules = rules_for(org.loaded.org.alerts, pool.alerts)
+    rules = org.loaded.org.alerts.for_pool(pool.alerts)
     m = org.loaded.org.metrics
     low = rules.claim_rate_under_percent.mark / 100 if rules.claim_rate_under_percent else ClaimRateBand.low
     target = (m.claim_rate_target_percent[0] / 100, m.claim_rate_target_percent[1] / 100)

@@ -16,8 +16,8 @@ import apprise
 import httpx
 
 from leadpool.notify import webhook
-from leadpool.notify.model import Channel, Level
 from leadpool.notify.webhook import Outcome
+from leadpool.orgfile.notifications import Channel, Level
 
 _NOTIFY_TYPE = {
     Level.info.value: apprise.NotifyType.INFO,

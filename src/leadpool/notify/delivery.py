@@ -17,8 +17,9 @@ import httpx
 import sqlalchemy as sa
 
 from leadpool.notify import channels as sending
-from leadpool.notify.model import Channel, Notifications, backoff
+from leadpool.notify.model import backoff
 from leadpool.notify.webhook import Outcome
+from leadpool.orgfile.notifications import Channel, Notifications
 from leadpool.storage import dialect
 from leadpool.storage.db import Database
 from leadpool.storage.tables import deliveries, delivery_attempts

@@ -1,22 +1,15 @@
-"""Notifications (product rules, Notifications) as data: the alert, the channels an org configures,
-who gets what, backoff.
-
-Pure: the org file's `notifications:` block is validated here, and the decisions (which channels
-carry an alert, when a failed delivery is tried again) are plain functions the outbox applies."""
+"""Notifications (product rules, Notifications) as data: the alert a job raises, the notifiers the
+scheduler tells, and when a failed delivery is tried again. Pure. The org file's `notifications:`
+block (channels, who gets what) and the decisions on it are in org.notifications."""
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Annotated, Any, Literal, Protocol
+from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from leadpool.identity.model import Role
+from leadpool.orgfile.notifications import Retry
 
 
 @dataclass(frozen=True)
@@ -45,154 +38,6 @@ class Notifier(Protocol):
     instead of being sent to after it."""
 
     def send(self, alerts: Sequence[Alert]) -> None: ...
-
-
-class Level(StrEnum):
-    """How loud an alert is. Rep notices are `info`; an alert that names no level is an
-    escalation, so it counts as `red` (the manager's level by default)."""
-
-    info = "info"
-    yellow = "yellow"
-    red = "red"
-    critical = "critical"
-
-
-LEVEL_ORDER = {lv: i for i, lv in enumerate(Level)}
-# The rep's notices (product rules, Notifications), made by the notify job from these events (not by
-# the hot path).
-ASSIGNED = "lead.assigned"
-HOT = "lead.offered"
-
-
-def level_of(alert: Alert) -> Level:
-    given = alert.details.get("level")
-    try:
-        return Level(given) if given is not None else Level.red
-    except ValueError:
-        return Level.red
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Route(_Strict):
-    """What a role is told: alert kinds (shell patterns) at or above a level."""
-
-    kinds: list[str] = ["*"]
-    min_level: Level = Level.info
-
-    def wants(self, kind: str, level: Level) -> bool:
-        return LEVEL_ORDER[level] >= LEVEL_ORDER[self.min_level] and _matches(kind, self.kinds)
-
-
-def _default_routing() -> dict[Role, Route]:
-    # The rep gets new-assignment and hot-lead notices, the manager escalations, leadership
-    # critical; ops see every health alert from yellow up. Admins only when the org says so.
-    return {
-        Role.rep: Route(kinds=[ASSIGNED, HOT]),
-        Role.manager: Route(min_level=Level.red),
-        Role.executive: Route(min_level=Level.critical),
-        Role.ops: Route(min_level=Level.yellow),
-    }
-
-
-class Retry(_Strict):
-    """A failed delivery is tried again after backoff_seconds, then factor times longer each time
-    (capped), until `attempts` attempts in all; then it is marked failed with the last error."""
-
-    attempts: Annotated[int, Field(ge=1, le=100)] = 6
-    backoff_seconds: Annotated[float, Field(ge=0)] = 30
-    factor: Annotated[float, Field(ge=1)] = 2
-    max_backoff_seconds: Annotated[float, Field(ge=0)] = 3600
-    jitter: Annotated[float, Field(ge=0, le=1)] = 0.1  # ± this share of the wait, spread by delivery
-    timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 5  # per attempt: a dead channel costs this
-
-
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-class Channel(_Strict):
-    """One place notices go: an apprise URL (slack://, mailto://, json://, SMS gateways, …) or an
-    HMAC-signed webhook. A secret URL is named by an environment variable, never written here."""
-
-    name: str = Field(min_length=1, max_length=100)
-    type: Literal["apprise", "webhook"]
-    url: str | None = Field(None, min_length=1)  # only for URLs that hold no secret
-    url_env: str | None = Field(None, min_length=1)
-    secret_env: str | None = Field(None, min_length=1)  # webhook: the HMAC key's variable
-    roles: list[Role] | None = None  # the roles whose notices it carries; None: every role
-    kinds: list[str] = ["*"]  # and only these alert kinds (shell patterns)
-    min_level: Level = Level.info
-    # apprise: append the recipients' emails as this query parameter (mailto: `to`), so one
-    # email channel reaches each rep or manager it is meant for.
-    recipients_param: str | None = None
-    retry: Retry | None = None  # None: notifications.retry
-
-    @model_validator(mode="after")
-    def _one_url(self) -> Channel:
-        if (self.url is None) == (self.url_env is None):
-            raise ValueError("give the channel's URL as exactly one of url or url_env")
-        for key in ("url_env", "secret_env"):
-            name = getattr(self, key)
-            if name is not None and not _ENV_NAME.fullmatch(name):
-                # The value is not echoed: a URL pasted here may hold a token.
-                raise ValueError(
-                    f"{key} is the name of an environment variable (like HOOK_URL) that holds it"
-                )
-        if self.secret_env is not None and self.type != "webhook":
-            raise ValueError("secret_env signs webhooks; apprise channels carry their own credentials")
-        return self
-
-
-class Notifications(_Strict):
-    """Channels and who gets what (product rules, Notifications). Without channels, alerts only go
-    to the log."""
-
-    channels: list[Channel] = []
-    routing: dict[Role, Route] = Field(default_factory=_default_routing)
-    retry: Retry = Retry()
-    # Rep notices older than this when the notify job first sees them are not sent: late is useless.
-    notice_max_age_minutes: Annotated[float, Field(gt=0)] = 60
-    # Wall time one notify run may spend sending (one attempt already started may add its
-    # timeout): what is left goes back untried, due at once, so a slow channel never holds the
-    # scheduler's other jobs for long. At most 300: with a 120 s timeout a run still ends well
-    # inside the scheduler's stale_after (10 min), so it is never taken for a crashed one.
-    send_budget_seconds: Annotated[float, Field(gt=0, le=300)] = 30
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> Notifications:
-        names = [c.name for c in self.channels]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"channel names must be unique: {', '.join(dupes)}")
-        return self
-
-    def roles_for(self, alert: Alert) -> set[Role]:
-        level = level_of(alert)
-        return {role for role, route in self.routing.items() if route.wants(alert.kind, level)}
-
-    def channels_for(self, alert: Alert, extra: tuple[Channel, ...] = ()) -> list[Channel]:
-        """The channels that carry an alert: its kind and level pass the channel's filters and a
-        role it is for (by routing) is one the channel carries."""
-        roles = self.roles_for(alert)
-        level = level_of(alert)
-        return [
-            c
-            for c in (*self.channels, *extra)
-            if roles
-            and (c.roles is None or roles & set(c.roles))
-            and LEVEL_ORDER[level] >= LEVEL_ORDER[c.min_level]
-            and _matches(alert.kind, c.kinds)
-        ]
-
-    def carries_rep_notices(self, extra: tuple[Channel, ...] = ()) -> bool:
-        probe = [Alert(k, "", datetime.min, details={"level": Level.info.value}) for k in (ASSIGNED, HOT)]
-        return any(self.channels_for(a, extra) for a in probe)
-
-
-def _matches(kind: str, patterns: list[str]) -> bool:
-    return any(fnmatch.fnmatchcase(kind, p) for p in patterns)
 
 
 def backoff(retry: Retry, attempts: int, spread: int) -> timedelta:

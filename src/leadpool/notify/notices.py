@@ -10,8 +10,9 @@ import sqlalchemy as sa
 
 from leadpool.clock import as_utc
 from leadpool.events.model import EventType
-from leadpool.notify.model import ASSIGNED, HOT, Alert, Channel, Level, Notifications
+from leadpool.notify.model import Alert
 from leadpool.notify.outbox import insert_once, row
+from leadpool.orgfile.notifications import ASSIGNED, HOT, Channel, Level, Notifications
 from leadpool.storage.db import Database
 from leadpool.storage.tables import deliveries, events, pools, users
 

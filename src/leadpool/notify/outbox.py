@@ -15,7 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadpool.errors import LeadpoolError
-from leadpool.notify.model import Alert, Channel, Notifications, level_of
+from leadpool.notify.model import Alert
+from leadpool.org.service import current
+from leadpool.orgfile.notifications import Channel, Notifications, level_of
 from leadpool.storage import dialect
 from leadpool.storage.db import Database
 from leadpool.storage.tables import deliveries
@@ -59,8 +61,6 @@ def hand_off(conn: Connection, db: Database, alerts: Sequence[Alert]) -> list[in
 
 
 def config(db: Database) -> Notifications:
-    from leadpool.org.service import current  # the org service imports much; only when needed
-
     try:
         return current(db).loaded.org.notifications
     except LeadpoolError:  # no org applied yet: nowhere to send

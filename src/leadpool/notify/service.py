@@ -16,10 +16,11 @@ import httpx
 from leadpool.identity.model import Role
 from leadpool.notify.delivery import send_due
 from leadpool.notify.listing import listing, listing_one, retry
-from leadpool.notify.model import Alert, Channel, Notifier
+from leadpool.notify.model import Alert, Notifier
 from leadpool.notify.notices import rep_notices
 from leadpool.notify.outbox import Outbox, enqueue, hand_off, payload_of, queue
 from leadpool.notify.outbox import config as _config
+from leadpool.orgfile.notifications import Channel
 from leadpool.storage.db import Database
 
 __all__ = [

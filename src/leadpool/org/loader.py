@@ -1,4 +1,5 @@
-"""Read an org YAML file into an Org, reporting every problem with its path (and line) in the file."""
+"""Read an org YAML file into an Org (orgfile.schema) with its rules compiled, reporting every
+problem with its path (and line) in the file."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from leadpool.errors import InvalidInput, Problem
-from leadpool.leads.model import NOT_TEXT, field_types, shown
-from leadpool.org.keys import did_you_mean, known_keys
-from leadpool.org.references import cross_check
-from leadpool.org.schema import DEFAULT_YAML_LIMITS, FieldType, Org, YamlLimits
+from leadpool.orgfile.fields import field_types
+from leadpool.orgfile.keys import did_you_mean, known_keys
+from leadpool.orgfile.references import cross_check
+from leadpool.orgfile.schema import DEFAULT_YAML_LIMITS, FieldType, Org, YamlLimits
 from leadpool.rules.engine import compile_condition
 from leadpool.rules.routing import RuleBook, compile_rulebook
+from leadpool.text import NOT_TEXT, shown
 
 
 @dataclass(frozen=True)

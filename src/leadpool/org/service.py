@@ -10,16 +10,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from leadpool.claims.limits import effective_limits
 from leadpool.errors import Forbidden, InvalidInput, LeadpoolError, NotFound, Problem
 from leadpool.events.model import EventType
 from leadpool.events.service import append
 from leadpool.identity.access import Person
 from leadpool.identity.model import Permission, Role
 from leadpool.memo import Memo
-from leadpool.org.access import allowed
 from leadpool.org.loader import LoadedOrg, parse
-from leadpool.org.schema import Caps, Limits, Pool, User
+from leadpool.orgfile.access import allowed
+from leadpool.orgfile.limits import effective_limits
+from leadpool.orgfile.schema import Caps, Limits, Pool, User
 from leadpool.storage.db import Database
 from leadpool.storage.tables import org_versions, pools, teams, users
 

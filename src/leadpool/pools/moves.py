@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadpool.events.model import EventType
-from leadpool.org.schema import Ordering, Pool
+from leadpool.orgfile.schema import Ordering, Pool
 from leadpool.storage.tables import events, leads
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from leadpool.org.schema import Ordering, Pool
+from leadpool.orgfile.schema import Ordering, Pool
 
 
 def priority(pool: Pool, values: Mapping[str, Any]) -> float:

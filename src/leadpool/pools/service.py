@@ -11,8 +11,8 @@ from leadpool.clock import as_utc
 from leadpool.errors import Forbidden
 from leadpool.identity.access import Person
 from leadpool.identity.model import Permission
-from leadpool.org.access import allowed
 from leadpool.org.service import current
+from leadpool.orgfile.access import allowed
 from leadpool.storage.db import Database
 from leadpool.storage.tables import AVAILABLE, leads
 

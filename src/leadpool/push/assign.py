@@ -15,9 +15,9 @@ from sqlalchemy.engine import Connection
 from leadpool.accounts import service as accounts
 from leadpool.identity.model import Permission, Role
 from leadpool.memo import Slot
-from leadpool.org.access import allowed, matches
-from leadpool.org.schema import Assign, Org, Pool, Strategy, User
 from leadpool.org.service import CurrentOrg
+from leadpool.orgfile.access import allowed, matches
+from leadpool.orgfile.schema import Assign, Org, Pool, Strategy, User
 from leadpool.push.availability import Rep
 from leadpool.push.engine import Plan, Situation, plan
 from leadpool.push.roster import _load, _State

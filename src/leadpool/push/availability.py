@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
-from leadpool.org.schema import Caps, Weekday, WorkingHours
+from leadpool.orgfile.schema import Caps, Weekday, WorkingHours
 
 PERIODS = ("hour", "day", "week", "month")
 

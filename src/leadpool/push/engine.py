@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from leadpool.org.schema import Assign, Strategy, Territory
+from leadpool.orgfile.schema import Assign, Strategy, Territory
 from leadpool.push.availability import Rep, TeamLoad, unavailable
 
 Credits = dict[str, float]  # rep id (as text, it is stored as JSON) -> credit, per segment

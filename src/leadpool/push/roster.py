@@ -16,8 +16,8 @@ from leadpool.clock import as_utc
 from leadpool.identity.model import Role
 from leadpool.leads.model import OPEN_STATUSES
 from leadpool.memo import Slot
-from leadpool.org.schema import Caps, WorkingHours
 from leadpool.org.service import CurrentOrg
+from leadpool.orgfile.schema import Caps, WorkingHours
 from leadpool.push.availability import PERIODS, Absence, Rep, TeamLoad, cap_zone, period_start
 from leadpool.push.engine import Situation
 from leadpool.storage.dialect import lock_push

@@ -21,8 +21,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from leadpool.org.schema import Assign
 from leadpool.org.service import CurrentOrg
+from leadpool.orgfile.schema import Assign
 from leadpool.push.assign import _owners, _plan, force_assign
 from leadpool.push.engine import pushes
 from leadpool.push.explain import explain

@@ -13,8 +13,8 @@ from leadpool.identity.model import Role
 from leadpool.leads.access import locked_lead
 from leadpool.leads.model import Status
 from leadpool.memo import Slot
-from leadpool.org.schema import Pool, Strategy, WorkingHours
 from leadpool.org.service import CurrentOrg, current
+from leadpool.orgfile.schema import Pool, Strategy, WorkingHours
 from leadpool.push.assign import _fallback, _fallback_email, _members, _rule_candidates, force_assign
 from leadpool.push.availability import next_opening
 from leadpool.push.engine import anyone_free

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from leadpool.events.model import EventType
 from leadpool.events.service import append_rows
 from leadpool.leads import transitions
-from leadpool.org.schema import Assign
+from leadpool.orgfile.schema import Assign
 from leadpool.push.availability import PERIODS, Rep
 from leadpool.push.engine import Plan
 from leadpool.push.roster import _State

@@ -20,10 +20,11 @@ from leadpool.health import gates as health
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.leads import transitions
-from leadpool.leads.model import Status, dedupe_keys, field_types, normalise
+from leadpool.leads.model import Status, dedupe_keys, normalise
 from leadpool.leads.work import lead_dict
-from leadpool.org.schema import Pool
 from leadpool.org.service import CurrentOrg, current
+from leadpool.orgfile.fields import field_types
+from leadpool.orgfile.schema import Pool
 from leadpool.pools import moves
 from leadpool.review.model import Verdict, bucket
 from leadpool.sla.model import first_response_deadline

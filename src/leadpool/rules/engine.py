@@ -16,7 +16,7 @@ import rule_engine
 import rule_engine.ast
 
 from leadpool.errors import Problem
-from leadpool.org.schema import FieldType
+from leadpool.orgfile.schema import FieldType
 
 _TYPES = {
     FieldType.string: rule_engine.DataType.STRING,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadpool.org.schema import Qualification
+from leadpool.orgfile.schema import Qualification
 from leadpool.rules.engine import Evaluation, Expression
 
 

@@ -7,13 +7,36 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from leadpool.countries import country_code
 from leadpool.errors import Problem
-from leadpool.health.model import Gate
-from leadpool.leads.country import country_code
-from leadpool.leads.model import field_types
-from leadpool.org.schema import Assign, Org
+from leadpool.orgfile.fields import field_types
+from leadpool.orgfile.schema import Assign, Org
 from leadpool.rules.engine import Expression, compile_condition
 from leadpool.rules.qualification import Check, Qualifier
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What a pool refuses at intake right now (set by its health: overflow, dynamic sizing, a
+    paused source); a refused lead routes on to the next rule."""
+
+    closed: str | None = None
+    min_score: float | None = None
+    hold_below: float | None = None
+    held_sources: frozenset[str] = frozenset()
+
+    def refuses(self, values: Mapping[str, Any]) -> str | None:
+        if self.closed:
+            return self.closed
+        score = values.get("score")
+        if self.min_score is not None and (score is None or score < self.min_score):
+            return f"score {score} is under the pool's threshold {self.min_score:g} (dynamic sizing)"
+        if self.hold_below is not None and (score is None or score < self.hold_below):
+            return f"overflow: low-priority intake paused (score under {self.hold_below:g})"
+        source = values.get("source")
+        if source is not None and source in self.held_sources:
+            return f"source '{source}' paused: the pool's leads are waiting too long"
+        return None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from leadpool.identity.model import Role
-from leadpool.org.schema import ContactSla, Org, Pool, User, Weekday, WorkingHours
+from leadpool.orgfile.schema import ContactSla, Org, Pool, User, Weekday, WorkingHours
 
 _DAYS = list(Weekday)
 

@@ -24,8 +24,8 @@ from leadpool.leads.access import locked_lead
 from leadpool.leads.transitions import hand_back
 from leadpool.memo import Slot
 from leadpool.notify.service import Alert, hand_off
-from leadpool.org.schema import ContactSla, Org, SlaStep
 from leadpool.org.service import CurrentOrg, current
+from leadpool.orgfile.schema import ContactSla, Org, SlaStep
 from leadpool.push import service as push
 from leadpool.scheduler.service import JobResult
 from leadpool.sla.model import step_due

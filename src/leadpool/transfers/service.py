@@ -18,11 +18,12 @@ from leadpool.identity.access import Person
 from leadpool.identity.model import MANAGES_ALL, SEES_ALL, Permission, Role
 from leadpool.leads import transitions
 from leadpool.leads.access import locked_lead, may_manage_lead, may_see_lead, owner_filter
-from leadpool.leads.model import LIVE_STATUSES, Status, field_types, normalise
+from leadpool.leads.model import LIVE_STATUSES, Status, normalise
 from leadpool.notify.service import Alert
-from leadpool.org.access import allowed
-from leadpool.org.schema import Pool
 from leadpool.org.service import CurrentOrg, current
+from leadpool.orgfile.access import allowed
+from leadpool.orgfile.fields import field_types
+from leadpool.orgfile.schema import Pool
 from leadpool.pools.priority import priority
 from leadpool.scheduler.service import JobResult
 from leadpool.storage.db import Database

@@ -20,10 +20,10 @@ from leadpool.events.model import EventType
 from leadpool.events.service import append
 from leadpool.identity.access import Person
 from leadpool.identity.service import person
-from leadpool.leads.model import NOT_TEXT
 from leadpool.settings import Settings
 from leadpool.storage.db import Database
 from leadpool.storage.tables import users, web_sessions
+from leadpool.text import NOT_TEXT
 from leadpool.web.throttle import Limits, locked_until, turn
 from leadpool.web.throttle import LockedOut as LockedOut  # where callers have always found it
 

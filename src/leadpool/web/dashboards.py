@@ -29,9 +29,9 @@ from leadpool.identity.access import Person
 from leadpool.identity.model import MANAGES_ALL, Permission, Role
 from leadpool.metrics import service as metrics
 from leadpool.metrics.model import PoolMetrics, RepMetrics
-from leadpool.org.access import allowed
-from leadpool.org.schema import Level, Pool
 from leadpool.org.service import CurrentOrg, current
+from leadpool.orgfile.access import allowed
+from leadpool.orgfile.schema import Level, Pool
 from leadpool.storage.db import Database
 from leadpool.storage.tables import leads, users
 from leadpool.transfers import service as transfers
@@ -159,7 +159,7 @@ class Thresholds:
 
 def thresholds(org: CurrentOrg, pool: Pool) -> Thresholds:
     o = org.loaded.org
-    rules = alert_model.rules_for(o.alerts, pool.alerts)
+    rules = o.alerts.for_pool(pool.alerts)
     ages = alert_model.age_marks(o, pool)
     target = o.metrics.time_to_claim_hours.get(pool.name, o.metrics.time_to_claim_standard_hours)
     return Thresholds(

@@ -16,8 +16,8 @@ from leadpool.api.deps import MAX_ID
 from leadpool.errors import InvalidInput, LeadpoolError
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
+from leadpool.intake.explain import explain
 from leadpool.leads import work
-from leadpool.leads.explain import explain
 from leadpool.leads.model import SAME_KEY
 from leadpool.org.service import current
 from leadpool.review import service as review

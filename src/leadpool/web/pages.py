@@ -23,10 +23,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from leadpool.clock import as_utc
 from leadpool.identity.access import Person
 from leadpool.identity.model import Permission, Role
-from leadpool.leads.model import CONTROL_CHARACTERS
-from leadpool.org.access import allowed
 from leadpool.org.service import current
+from leadpool.orgfile.access import allowed
 from leadpool.storage.db import Database
+from leadpool.text import CONTROL_CHARACTERS
 from leadpool.web import auth
 from leadpool.web.auth import SessionEnded, SessionRules, WebSession
 

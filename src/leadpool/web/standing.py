@@ -18,9 +18,9 @@ from leadpool.clock import as_utc
 from leadpool.errors import Refusal
 from leadpool.identity.access import Person
 from leadpool.identity.model import Permission
-from leadpool.org.access import allowed
-from leadpool.org.schema import Limits
 from leadpool.org.service import current
+from leadpool.orgfile.access import allowed
+from leadpool.orgfile.schema import Limits
 from leadpool.sla.model import step_due
 from leadpool.storage.db import Database
 from leadpool.storage.tables import claims, leads

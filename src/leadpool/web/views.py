@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from leadpool.errors import InvalidInput, NotFound
-from leadpool.leads.model import NOT_TEXT
 from leadpool.settings import Settings
+from leadpool.text import NOT_TEXT
 from leadpool.web import auth
 from leadpool.web.auth import SessionEnded, SessionRules
 from leadpool.web.pages import (

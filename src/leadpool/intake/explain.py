@@ -12,8 +12,9 @@ from leadpool.health import gates as health
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.leads.access import visible_leads
-from leadpool.leads.model import DedupeKeys, dedupe_keys, duplicate_message, field_types, normalise
+from leadpool.leads.model import DedupeKeys, dedupe_keys, duplicate_message, normalise
 from leadpool.org.service import current
+from leadpool.orgfile.fields import field_types
 from leadpool.push.service import explain as explain_push
 from leadpool.storage.db import Database
 from leadpool.storage.tables import leads

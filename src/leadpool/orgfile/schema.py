@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
+from leadpool.countries import country_code
 from leadpool.identity.model import Role
-from leadpool.leads.country import country_code
-from leadpool.notify.model import Notifications
+from leadpool.orgfile.notifications import Notifications
 
 # Every reason a lead waits in the review queue for: qualification (below_threshold, excluded,
 # incomplete), routing (held: no pool took it; unrouted: no rule matched), intake (duplicate) and
@@ -773,6 +773,13 @@ class AlertRules(Strict):
     min_leads: Annotated[int, Field(ge=1)] = 10  # claim rate: fewer leads in the day is no signal
     settle_minutes: Annotated[float, Field(ge=0)] = 15  # a tick check reads lower this long to lower
     route: AlertRouting = AlertRouting()
+
+    def for_pool(self, pool_rules: AlertRules | None) -> AlertRules:
+        """A pool's alert rules: these (the org's), with the keys the pool sets in place of them."""
+        if pool_rules is None:
+            return self
+        given = {k: getattr(pool_rules, k) for k in pool_rules.model_fields_set}
+        return self.model_copy(update=given)
 
 
 class Pool(Strict):

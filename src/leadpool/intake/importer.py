@@ -10,13 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from leadpool.countries import country_code
 from leadpool.csvfile import undecodable
 from leadpool.errors import InvalidInput
-from leadpool.leads.country import country_code
-from leadpool.leads.mapping import Mapping, detect_format, read_rows
-from leadpool.leads.model import field_types
-from leadpool.leads.service import IntakeItem, ingest
+from leadpool.intake.mapping import Mapping, detect_format, read_rows
+from leadpool.intake.service import IntakeItem, ingest
 from leadpool.org.service import current
+from leadpool.orgfile.fields import field_types
 from leadpool.storage.db import Database
 
 

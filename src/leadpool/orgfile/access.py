@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from leadpool.identity.access import Person
 from leadpool.identity.model import MANAGES_ALL, SEES_ALL, Permission, Role
-from leadpool.org.schema import Audience, Pool
+from leadpool.orgfile.schema import Audience, Pool
 
 
 def matches(audience: Audience, person: Person) -> bool:

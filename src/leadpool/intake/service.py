@@ -22,17 +22,12 @@ from leadpool.events.model import EventType
 from leadpool.events.service import append_rows
 from leadpool.health import gates as health
 from leadpool.identity.access import Person
+from leadpool.intake.store import Row, insert_if_unique, insert_leads, lead_row, split_duplicates
 from leadpool.leads.callers import hide_unseen, request_digest, scoped_key
 from leadpool.leads.model import IntakeResult as IntakeResult
-from leadpool.leads.model import (
-    Status,
-    dedupe_keys,
-    duplicate_message,
-    field_types,
-    normalise,
-)
-from leadpool.leads.store import Row, insert_if_unique, insert_leads, lead_row, split_duplicates
+from leadpool.leads.model import Status, dedupe_keys, duplicate_message, normalise
 from leadpool.org.service import CurrentOrg, current
+from leadpool.orgfile.fields import field_types
 from leadpool.push.service import Pushed, Routed, push_routed
 from leadpool.storage.db import Database
 from leadpool.storage.tables import leads

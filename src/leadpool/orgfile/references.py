@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from leadpool.errors import Problem
 from leadpool.identity.model import Role
-from leadpool.leads.model import field_types
-from leadpool.org.schema import FieldSpec, Org, Strategy
+from leadpool.orgfile.fields import field_types
+from leadpool.orgfile.schema import FieldSpec, Org, Strategy
 
 
 def cross_check(org: Org) -> list[Problem]:

@@ -21,10 +21,11 @@ from typing import Annotated, Any, Literal, TextIO
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from leadpool.errors import InvalidInput, Problem
-from leadpool.leads.model import normalise, read_number, shown
-from leadpool.org.keys import did_you_mean
+from leadpool.leads.model import normalise, read_number
 from leadpool.org.loader import read_yaml, validation_problems
-from leadpool.org.schema import FieldType
+from leadpool.orgfile.keys import did_you_mean
+from leadpool.orgfile.schema import FieldType
+from leadpool.text import shown
 
 Format = Literal["csv", "jsonl"]
 PLACEHOLDERS = ["", "select", "n/a", "na", "-", "--", "none", "null", "nil", "unknown", "tbd", "?"]
