@@ -18,7 +18,7 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SETTLE = timedelta(minutes=15)
 
 
-def test_depth_levels_at_the_section_13_defaults() -> None:
+def test_depth_levels_at_the_default_marks() -> None:
     rules = AlertRules().depth
     assert rules is not None
     levels = {n: health_model.depth("Warm", rules, n).level for n in (0, 49, 50, 99, 100, 199, 200, 5000)}

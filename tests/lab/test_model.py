@@ -53,7 +53,7 @@ def test_pto_days_are_drawn_from_the_seed_and_joined_over_weekends() -> None:
     assert pto_periods([friday, monday, wednesday]) == [(friday, monday), (wednesday, wednesday)]
 
 
-def test_speed_to_lead_follows_domain_section_1() -> None:
+def test_speed_to_lead_follows_the_product_rules_curve() -> None:
     speed = Speed()
     assert speed_factor(5, speed) == 1.0
     assert abs(speed_factor(30, speed) - 1 / 21) < 1e-12

@@ -30,7 +30,7 @@ def test_depth_turns_each_colour_exactly_at_its_mark() -> None:
     }
 
 
-def test_depth_at_the_section_13_defaults_edges() -> None:
+def test_depth_at_the_default_marks_edges() -> None:
     rules = AlertRules().depth
     assert rules is not None
     got = {n: health_model.depth("Warm", rules, n).level for n in (49, 50, 99, 100, 199, 200)}

@@ -84,8 +84,9 @@ _HELD_CLAIMS = hot(
 _EMAILS = sa.select(users.c.id, users.c.email)
 
 
-# Kept per database: each claim's working-time deadlines (by claim), which never change.
-_DEADLINES: Slot[dict[Any, Any]] = Slot("sla deadlines")
+# Kept per database: each claim's working-time deadline per ladder step, by (org version, claim
+# id, step), which never changes.
+_DEADLINES: Slot[dict[tuple[int, int, int], datetime]] = Slot("sla deadlines")
 # Kept per org version: users' emails by id; each pool's contact SLA; a team's managers.
 _KNOWN_EMAILS: Slot[dict[int, str]] = Slot("sla emails")
 _LADDERS: Slot[tuple[dict[int, tuple[str, ContactSla]], dict[str, Any]]] = Slot("sla ladders")
@@ -94,9 +95,13 @@ _TEAM_MANAGERS: Slot[tuple[str, ...]] = Slot("sla team managers")
 
 def _emails(conn: Connection, org: CurrentOrg, wanted: Iterable[int] = ()) -> dict[int, str]:
     """Users' emails by id, read once per org version and again when a user is new since."""
-    known = org.memo.get(_KNOWN_EMAILS, lambda: {user_id: email for user_id, email in conn.execute(_EMAILS)})
+
+    def read() -> dict[int, str]:
+        return {user_id: email for user_id, email in conn.execute(_EMAILS)}
+
+    known = org.memo.get(_KNOWN_EMAILS, read)
     if any(user_id not in known for user_id in wanted):
-        known = org.memo.put(_KNOWN_EMAILS, {user_id: email for user_id, email in conn.execute(_EMAILS)})
+        known = org.memo.put(_KNOWN_EMAILS, read())
     return known
 
 
@@ -117,7 +122,7 @@ def _ladders(org: CurrentOrg) -> tuple[dict[int, tuple[str, ContactSla]], dict[s
 
 
 def _due_claims(
-    conn: Connection, org: CurrentOrg, at: datetime, deadlines: dict[Any, datetime]
+    conn: Connection, org: CurrentOrg, at: datetime, deadlines: dict[tuple[int, int, int], datetime]
 ) -> list[tuple[Any, str, ContactSla, list[int]]]:
     """Every open claim with ladder steps due at `at`: its row, pool, SLA and the steps, in order."""
     o = org.loaded.org
@@ -156,7 +161,11 @@ def _due_claims(
 
 
 def _contact_ladder(
-    conn: Connection, org: CurrentOrg, at: datetime, result: JobResult, deadlines: dict[Any, datetime]
+    conn: Connection,
+    org: CurrentOrg,
+    at: datetime,
+    result: JobResult,
+    deadlines: dict[tuple[int, int, int], datetime],
 ) -> set[int]:
     """Fire every due step of every open claim's ladder; returns the reps with a new first breach."""
     first_breaches: set[int] = set()
