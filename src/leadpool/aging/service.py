@@ -27,12 +27,13 @@ from leadpool.memo import Slot
 from leadpool.notify.service import Alert, hand_off
 from leadpool.org.service import CurrentOrg, current
 from leadpool.orgfile.schema import AgingAction, Bracket, Pool
+from leadpool.pools.moves import log
 from leadpool.push import service as push
 from leadpool.scheduler.service import JobResult
 from leadpool.storage import dialect
 from leadpool.storage.db import Database
-from leadpool.storage.hot import Hot, hot, insert_naming
-from leadpool.storage.tables import AVAILABLE, events, leads
+from leadpool.storage.hot import Hot, hot
+from leadpool.storage.tables import AVAILABLE, leads
 
 
 def run(db: Database, at: datetime) -> JobResult:
@@ -120,9 +121,6 @@ _POOL = sa.bindparam("pool", type_=leads.c.pool_id.type)
 _CUTOFF = sa.bindparam("cutoff", type_=leads.c.entered_pool_at.type)
 _AT = sa.bindparam("at", type_=leads.c.entered_pool_at.type)
 _THRESHOLD = sa.bindparam("threshold", type_=leads.c.priority.type)
-# The events of a bracket's leads, one statement run for all of them.
-_AGED_COLUMNS = ("lead_id", "type", "at", "pool_id", "reason", "details")
-_AGED = insert_naming(events, _AGED_COLUMNS)
 _DATA = sa.select(leads.c.id, leads.c.data).where(leads.c.id.in_(sa.bindparam("ids", expanding=True)))
 
 
@@ -173,20 +171,7 @@ def _age_pool(
             if not ids:
                 continue
             if not in_cte:  # else the UPDATE logged them in the same statement
-                _AGED.many(
-                    conn,
-                    [
-                        {
-                            "lead_id": i,
-                            "type": EventType.aged.value,
-                            "at": at,
-                            "pool_id": pool_id,
-                            "reason": group.plan.reason,
-                            "details": group.details,
-                        }
-                        for i in ids
-                    ],
-                )
+                log(conn, ids, EventType.aged, at, group.plan.reason, group.details, pool_id=pool_id)
             counted = f"bracket {bracket.after_hours:g}h"
             result.counts[counted] = result.counts.get(counted, 0) + len(ids)
             if group.plan.alert:

@@ -25,6 +25,7 @@ from leadpool.health import service as health
 from leadpool.hygiene.contact import contact_problems, unreachable
 from leadpool.identity.model import Role
 from leadpool.leads.model import Status
+from leadpool.leads.transitions import archived
 from leadpool.notify.service import Alert
 from leadpool.org.service import CurrentOrg, current
 from leadpool.pools.moves import log
@@ -59,7 +60,7 @@ def _archive(
         done += conn.execute(
             sa.update(leads)
             .where(leads.c.id.in_(list(ids[start : start + _CHUNK])), _UNOWNED_LIVE)
-            .values(status=Status.archived.value, closed_at=at, email_key=None, person_key=None)
+            .values(archived(at))
             .returning(leads.c.id)
         ).scalars()
     log(conn, done, event, at, reason, details)
@@ -147,15 +148,7 @@ def _merge_duplicates(conn: Connection, at: datetime) -> list[int]:
         if gained:
             conn.execute(sa.update(leads).where(leads.c.id == r.into).values(data={**theirs, **gained}))
         conn.execute(
-            sa.update(leads)
-            .where(leads.c.id == r.id)
-            .values(
-                status=Status.archived.value,
-                closed_at=at,
-                flag=f"merged into {r.into}",
-                email_key=None,
-                person_key=None,
-            )
+            sa.update(leads).where(leads.c.id == r.id).values(**archived(at), flag=f"merged into {r.into}")
         )
         log(
             conn, [r.id], EventType.merged, at, f"exact duplicate merged into lead {r.into}", {"into": r.into}

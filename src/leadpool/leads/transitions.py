@@ -349,6 +349,15 @@ def move(
     return moved
 
 
+# -- archive: a lead is closed for good ---------------------------------------------------------
+
+
+def archived(at: Any) -> dict[str, Any]:
+    """What an archived lead's row says, for an UPDATE's values: closed `at`, and its dedupe keys
+    freed, so a new lead with the same email or person is not taken for a duplicate of it."""
+    return {"status": Status.archived.value, "closed_at": at, "email_key": None, "person_key": None}
+
+
 # -- age: an aging bracket on every due lead of a pool ---------------------------------------------
 
 
@@ -379,7 +388,7 @@ def age(
     if move_to is not None:
         values.update(pool_id=move_to, entered_pool_at=at)
     if archive:
-        values.update(status=Status.archived.value, closed_at=at, email_key=None, person_key=None)
+        values.update(archived(at))
     update = sa.update(leads).where(due).values(**values).returning(leads.c.id)
     if logged is None:
         return update

@@ -195,7 +195,7 @@ def _archive(conn: Connection, ids: list[int], now: datetime) -> list[int]:
         conn.execute(
             sa.update(leads)
             .where(leads.c.id.in_(ids), _IN_REVIEW)
-            .values(status=Status.archived.value, closed_at=now, email_key=None, person_key=None)
+            .values(transitions.archived(now))
             .returning(leads.c.id)
         ).scalars()
     )
