@@ -18,7 +18,7 @@
   soak    64 clients on loopback for 10 minutes of mixed intake, claims, contacts and dashboard
           reads against `serve --workers 2`: p50/p99 per endpoint and every error.
 
-Usage: uv run python benchmarks/bench.py [--leads 100000] [--seconds 10] [--clients 8 32] [--only ingest|push|tick|hygiene|claims|http|soak|lab|metrics]
+Usage: uv run python benchmarks/bench.py [--leads 100000] [--seconds 10] [--clients 8 32] [--only ingest|push|tick|hygiene|claims|http|soak|lab|metrics|notices]
 Speed targets live here, never in timed tests.
 """
 
@@ -1002,7 +1002,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, nargs="+", default=[8, 32])
     parser.add_argument(
-        "--only", choices=["ingest", "push", "tick", "hygiene", "claims", "http", "soak", "lab", "metrics"]
+        "--only",
+        choices=["ingest", "push", "tick", "hygiene", "claims", "http", "soak", "lab", "metrics", "notices"],
     )
     parser.add_argument("--http-clients", type=int, default=8)
     parser.add_argument("--soak-clients", type=int, default=64)
@@ -1034,6 +1035,10 @@ def main() -> None:
         bench_lab(args.lab_scenarios, args.lab_days)
     if args.only in (None, "metrics"):
         bench_metrics(args.metrics_events, args.metrics_backends)
+    if args.only in (None, "notices"):
+        from benchmarks.notices import bench_notices
+
+        bench_notices(args.seconds)
 
 
 if __name__ == "__main__":

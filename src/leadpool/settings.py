@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # Run the scheduler inside `leadpool ops serve` too: the single-machine default. With several API
     # workers on PostgreSQL, run `leadpool ops scheduler` once instead (leadership makes extras idle).
     scheduler_in_server: bool = True
+    # Each serving process sends notices right after the change that makes them commits (a
+    # dispatcher thread); false leaves them to the notify job's next tick.
+    instant_notices: bool = True
     webhook_url: str | None = Field(None, repr=False)  # alerts are POSTed here as JSON, besides the log
     # Signs those POSTs (X-Leadpool-Signature, notify.webhook); unsigned without it.
     webhook_secret: str | None = Field(None, repr=False)

@@ -60,6 +60,14 @@ class Receiver:
     answers: list[int] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    arrival: threading.Condition = field(default_factory=threading.Condition)
+
+    def wait_for(self, count: int, timeout: float = 20) -> list[Received]:
+        """What arrived once `count` requests have (a sender in another thread), or by the
+        timeout: a generous bound for a loaded machine, not a measurement."""
+        with self.arrival:
+            self.arrival.wait_for(lambda: len(self.received) >= count, timeout)
+        return list(self.received)
 
 
 @pytest.fixture
@@ -72,6 +80,8 @@ def receiver() -> Iterator[Receiver]:
             with box.lock:
                 box.received.append(Received(self.path, dict(self.headers.items()), raw))
                 status = box.answers.pop(0) if box.answers else 200
+            with box.arrival:
+                box.arrival.notify_all()
             self.send_response(status)
             self.send_header("Content-Length", "2")
             self.end_headers()

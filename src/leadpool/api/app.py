@@ -46,6 +46,8 @@ from leadpool.leads.views import router as leads_router
 from leadpool.logs import REQUEST_ID
 from leadpool.metrics.views import prometheus as metrics_prometheus
 from leadpool.metrics.views import router as metrics_router
+from leadpool.notify.instant import Dispatcher
+from leadpool.notify.service import settings_channels
 from leadpool.notify.views import router as notify_router
 from leadpool.org.views import router as org_router
 from leadpool.pools.views import router as pools_router
@@ -156,13 +158,25 @@ DOCS_ASSETS = "/static/swagger-ui"
 
 
 def create_app(
-    db: Database, *, settings: Settings | None = None, dispose_on_shutdown: bool = False
+    db: Database,
+    *,
+    settings: Settings | None = None,
+    dispose_on_shutdown: bool = False,
+    dispatch: bool = False,
 ) -> FastAPI:
+    """`dispatch`: run a notice dispatcher in this process while the app runs (a server's own)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # A server's own process sends notices as soon as they commit; tests start their own.
+        notices = None
+        if dispatch:
+            extra = settings_channels(settings.webhook_url, settings.webhook_secret)
+            notices = Dispatcher(db, extra).start()
         yield
+        if notices is not None:
+            notices.stop()
         if dispose_on_shutdown:  # a server's own engine; tests hand in one they keep using
             db.dispose()
 

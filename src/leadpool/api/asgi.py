@@ -16,4 +16,4 @@ def create() -> FastAPI:
     settings = Settings()
     logs.configure(settings.log_format, settings.log_level)
     db = Database(settings.database_url, reports_url=settings.reports_database_url)
-    return create_app(db, settings=settings, dispose_on_shutdown=True)
+    return create_app(db, settings=settings, dispose_on_shutdown=True, dispatch=settings.instant_notices)

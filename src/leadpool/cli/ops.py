@@ -113,9 +113,11 @@ def serve(
         )
     finally:
         if scheduler is not None:
-            stop, thread = scheduler
+            stop, thread, notices = scheduler
             stop.set()
             thread.join(timeout=settings.graceful_seconds)  # let a tick in progress commit
+            if notices is not None:
+                notices.stop()
         db.dispose()
 
 
@@ -133,10 +135,18 @@ def _start_scheduler(db: Database, settings: Settings, say: Callable[[str], None
     jobs = default_jobs(timedelta(seconds=settings.tick_seconds), extra)
     runner = Scheduler(db, jobs, notifiers(db, extra))
     stop = threading.Event()
+    notices = _dispatcher(db, extra, settings)
     thread = threading.Thread(target=runner.run_forever, args=(stop,), name="leadpool-scheduler", daemon=True)
     thread.start()
     say(f"scheduler running in this process, every {settings.tick_seconds} s")
-    return stop, thread
+    return stop, thread, notices
+
+
+def _dispatcher(db: Database, extra: Any, settings: Settings) -> Any:
+    """The scheduler's notice dispatcher: a run's alerts go out as it commits, not a job later."""
+    from leadpool.notify.instant import Dispatcher
+
+    return Dispatcher(db, extra).start() if settings.instant_notices else None
 
 
 @app.command("scheduler")
@@ -171,6 +181,7 @@ def scheduler(
         "scheduler %s: ticking every %s s (Ctrl-C or SIGTERM stops it)", runner.name, settings.tick_seconds
     )
     stop = threading.Event()
+    notices = _dispatcher(db, extra, settings)
     # SIGTERM (a process manager stopping the service) ends the tick in progress, then steps down.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -178,6 +189,9 @@ def scheduler(
     except KeyboardInterrupt:
         stop.set()
         runner.step_down()
+    finally:
+        if notices is not None:
+            notices.stop()
 
 
 @app.command("job-runs")

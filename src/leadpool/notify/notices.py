@@ -20,7 +20,7 @@ PAGE = 5000  # events read per statement when the notify job reads the rep-notic
 
 _NOTICE_EVENTS = (EventType.assigned.value, EventType.offered.value)
 Rep = sa.alias(users, "rep")
-_NEW_EVENTS = (
+_EVENTS = (
     sa.select(
         events.c.id,
         events.c.type,
@@ -35,14 +35,12 @@ _NEW_EVENTS = (
     .select_from(
         events.outerjoin(Rep, Rep.c.id == events.c.rep_id).outerjoin(pools, pools.c.id == events.c.pool_id)
     )
-    .where(
-        events.c.type.in_(_NOTICE_EVENTS),
-        events.c.at >= sa.bindparam("since"),  # ix_events_type_at
-        events.c.id > sa.bindparam("after"),  # paging within the window
-    )
+    .where(events.c.type.in_(_NOTICE_EVENTS), events.c.id > sa.bindparam("after"))
     .order_by(events.c.id)
     .limit(PAGE)
 )
+_NEW_EVENTS = _EVENTS.where(events.c.at >= sa.bindparam("since"))  # ix_events_type_at
+_LATEST = sa.select(sa.func.max(events.c.id))
 
 
 def _notice(row: Any) -> Alert | None:
@@ -77,15 +75,47 @@ def rep_notices(db: Database, notes: Notifications, extra: tuple[Channel, ...], 
     dedupe keys show is already written finds every event committed while it is still worth
     telling, and writes nothing for the rest."""
     since = now - timedelta(minutes=notes.notice_max_age_minutes)
+    found = _read(db, _NEW_EVENTS, {"after": 0, "since": since})
+    return write(db, notes, extra, now, found)
+
+
+def latest_event(db: Database) -> int:
+    """The newest event's id: where a reader of what happens from now on starts."""
+    with db.engine.connect() as conn:
+        return int(conn.execute(_LATEST).scalar() or 0)
+
+
+def notices_after(
+    db: Database, notes: Notifications, extra: tuple[Channel, ...], now: datetime, after: int
+) -> tuple[int, int]:
+    """Deliveries for the rep notices of the events after id `after` (and younger than
+    `notice_max_age_minutes`): the instant path, which reads only what is new. Returns the
+    deliveries written and the id to read after next time. An event whose id was handed out
+    before `after` but committed later is not seen here; rep_notices, the notify job's read of
+    the whole window, writes its notice within a tick."""
+    since = now - timedelta(minutes=notes.notice_max_age_minutes)
+    # By id alone, so the read walks the primary key from `after`; the age is checked here.
+    found = _read(db, _EVENTS, {"after": after})
+    newest = max((e.id for e in found), default=after)
+    return write(db, notes, extra, now, [e for e in found if as_utc(e.at) >= since]), newest
+
+
+def _read(db: Database, query: sa.Select[Any], params: dict[str, Any]) -> list[Any]:
     found: list[Any] = []
     with db.engine.connect() as conn:
-        after = 0
         while True:
-            page = conn.execute(_NEW_EVENTS, {"after": after, "since": since}).all()
+            page = conn.execute(query, params).all()
             found += page
             if len(page) < PAGE:
-                break
-            after = page[-1].id
+                return found
+            params = {**params, "after": page[-1].id}
+
+
+def write(
+    db: Database, notes: Notifications, extra: tuple[Channel, ...], now: datetime, found: list[Any]
+) -> int:
+    """The deliveries of these events' notices not written yet (by another reader): the dedupe key
+    'event:<id>:<channel>' makes each one once, whoever reads the event first."""
     wanted: dict[str, dict[str, Any]] = {}
     for event in found:
         alert = _notice(event)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadpool.errors import LeadpoolError
+from leadpool.notify import wakeup
 from leadpool.notify.model import Alert
 from leadpool.org.service import current
 from leadpool.orgfile.notifications import Channel, Notifications, level_of
@@ -89,6 +90,7 @@ def enqueue(db: Database, alerts: Iterable[Alert], extra: Sequence[Channel] = ()
     if not rows:
         return []
     with db.transaction() as conn:
+        wakeup.soon(conn)
         return [
             conn.execute(sa.insert(deliveries).values(**row).returning(deliveries.c.id)).scalar_one()
             for row in rows
@@ -129,6 +131,8 @@ def insert_once(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
         # RETURNING, not rowcount: PostgreSQL reports no count for an INSERT … ON CONFLICT here.
         done = insert.values(**row).on_conflict_do_nothing(index_elements=["dedupe"])
         written += conn.execute(done.returning(deliveries.c.id)).scalars()
+    if written:
+        wakeup.soon(conn)
     return written
 
 

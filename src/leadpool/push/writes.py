@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from leadpool.events.model import EventType
 from leadpool.events.service import append_rows
 from leadpool.leads import transitions
+from leadpool.notify import wakeup
 from leadpool.orgfile.schema import Assign
 from leadpool.push.availability import PERIODS, Rep
 from leadpool.push.engine import Plan
@@ -103,6 +104,8 @@ class _Writes:
             _OFFER_ROWS.many(conn, self.offer_rows)
         append_rows(conn, self.events)
         _save_cursors(conn, state.situation.cursors, state.dirty, self.now)
+        if self.assigned or self.offered:
+            wakeup.soon(conn)  # the reps hear of it as soon as it commits
 
 
 _OFFER_ROWS = insert_naming(offers, ("lead_id", "rep_id", "round", "offered_at", "expires_at"))

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
 from leadpool.storage.compiled import driver_of
-from leadpool.storage.db import Database
+from leadpool.storage.db import Database, committed
 from leadpool.storage.hot import Hot
 
 Call = tuple[Hot, Mapping[str, Any]]
@@ -81,6 +81,7 @@ def write_batch(db: Database) -> Iterator[Batch]:
         try:
             yield _Pipeline(raw, db.engine.dialect)
             raw.commit()  # nothing to do when run_and_commit already committed
+            committed(conn)
         except psycopg.OperationalError as exc:
             # The connection is gone (server restart, network): the pool must not hand it out
             # again, and callers see the error SQLAlchemy would have raised (the API's 503).

@@ -3,8 +3,10 @@ transaction, so that every write path gets the same locking behaviour."""
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -64,6 +66,29 @@ def _begin_writing(conn: Connection) -> RootTransaction:
         return conn.begin()
     finally:
         _WRITING.reset(writing)
+
+
+# What to do once a connection's transaction commits (after_commit), dropped when it rolls back.
+_AFTER: weakref.WeakKeyDictionary[Connection, list[Callable[[], None]]] = weakref.WeakKeyDictionary()
+
+
+def after_commit(conn: Connection, then: Callable[[], None]) -> None:
+    """Call `then` once the transaction open on `conn` has committed, never when it rolls back:
+    for work that must not run before others can see the change (telling a rep about a lead) and
+    must not hold the transaction open while it runs. `then` should be quick and never raise; a
+    callback asked for twice runs once."""
+    waiting = _AFTER.setdefault(conn, [])
+    if then not in waiting:
+        waiting.append(then)
+
+
+def committed(conn: Connection) -> None:
+    """Run what `after_commit` asked for on `conn`: the transaction that owns it committed."""
+    for then in _AFTER.pop(conn, ()):
+        try:
+            then()
+        except Exception:  # the change is committed; an after-commit hook must not undo the answer
+            logging.getLogger("leadpool.storage").exception("after-commit hook failed")
 
 
 class NestedConnection(RuntimeError):
@@ -174,9 +199,16 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A write transaction. Hot paths that pipeline their statements use storage.batch instead."""
-        with self.engine.connect() as conn, _begin_writing(conn):
-            yield conn
+        """A write transaction. Hot paths that pipeline their statements use storage.batch instead.
+        What was asked for with `after_commit` runs once it committed."""
+        with self.engine.connect() as conn:
+            try:
+                with _begin_writing(conn):
+                    yield conn
+            except BaseException:
+                _AFTER.pop(conn, None)
+                raise
+            committed(conn)
 
     @contextmanager
     def transaction_unless_busy(self) -> Iterator[Connection]:
