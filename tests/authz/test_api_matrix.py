@@ -220,7 +220,9 @@ CASES = [
     Case("POST", "/api/v1/alerts/{deals_alert}/acknowledge", TEAM, by_id=True),
 ]
 # Open to anyone, by design: liveness, readiness and the API's own description.
-PUBLIC = {"GET /api/v1/health", "GET /api/v1/ready"}
+# Slack's interactivity endpoint takes no token: Slack signs each request, and the clicker acts as
+# the user their Slack member id belongs to (tests/reach/test_slack.py proves both).
+PUBLIC = {"GET /api/v1/health", "GET /api/v1/ready", "POST /api/v1/slack/interactions"}
 ORG = (Path(__file__).parent / "org.yaml").read_text(encoding="utf-8")
 
 

@@ -39,7 +39,7 @@ def test_an_offer_goes_to_several_reps_and_the_first_to_accept_gets_it(
     assert hot.status == "offered" and hot.assigned_to == "offered to ana@push.example, ben@push.example"
     assert [o["lead_id"] for o in open_offers(db, reps["ben"])] == [hot.lead_id]
     accept_offer(db, reps["ben"], hot.lead_id or 0)
-    with pytest.raises(Conflict, match="is taken"):
+    with pytest.raises(Conflict, match="was taken by another rep first"):
         accept_offer(db, reps["ana"], hot.lead_id or 0)
     assert _status(db, hot.lead_id or 0) == ("claimed", reps["ben"].id)
 

@@ -52,6 +52,7 @@ from leadpool.notify.views import router as notify_router
 from leadpool.org.views import router as org_router
 from leadpool.pools.views import router as pools_router
 from leadpool.push.views import router as push_router
+from leadpool.reach.views import router as reach_router
 from leadpool.review.views import router as review_router
 from leadpool.settings import Settings
 from leadpool.sla.views import router as sla_router
@@ -302,6 +303,7 @@ def create_app(
         metrics_router,
         notify_router,
         alerts_router,
+        reach_router,
     ):
         app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.include_router(metrics_prometheus, responses=ERROR_RESPONSES)  # GET /metrics for Prometheus

@@ -94,6 +94,10 @@ def _apprise(
     if channel.recipients_param and recipients:
         joiner = "&" if "?" in url else "?"
         url = f"{url}{joiner}{channel.recipients_param}={quote(','.join(recipients), safe='@,')}"
+    elif channel.address == "phone":  # apprise's SMS services take their targets as path segments
+        base, _, query = url.partition("?")
+        url = "/".join([base.rstrip("/"), *(quote(r, safe="+") for r in recipients)])
+        url += f"?{query}" if query else ""
     _load_plugins()
     target = apprise.Apprise()
     if not target.add(url):

@@ -17,7 +17,9 @@ import httpx
 import sqlalchemy as sa
 
 from leadpool.notify import channels as sending
+from leadpool.notify import slack
 from leadpool.notify.model import backoff
+from leadpool.notify.outbox import Book, people
 from leadpool.notify.webhook import Outcome
 from leadpool.orgfile.notifications import Channel, Notifications
 from leadpool.storage import dialect
@@ -90,6 +92,7 @@ def send_due(
     channel costs the scheduler's other jobs at most the budget plus one timeout. Returns counts
     of sent, retrying, failed and deferred. `monotonic` measures the budget (tests pass their own)."""
     known = {c.name: c for c in (*notes.channels, *extra)}
+    book = people(db)
     longest = max((c.retry or notes.retry).timeout_seconds for c in known.values()) if known else 5
     budget = notes.send_budget_seconds
     began = monotonic()
@@ -113,7 +116,7 @@ def send_due(
                     outcomes += ["deferred"] * (len(rows) - i)
                     break
                 started = time.perf_counter()
-                outcome = _attempt(db, name, channel, row, retry.timeout_seconds, client)
+                outcome = _attempt(db, notes, book, channel, row, retry.timeout_seconds, client)
                 took = (time.perf_counter() - started) * 1000
                 wait = partial(backoff, retry, spread=row.id)
                 outcomes.append(_record(db, row, outcome, took, retry.attempts, wait))
@@ -136,24 +139,45 @@ def send_due(
 
 
 def _attempt(
-    db: Database, name: str, channel: Channel | None, row: Any, timeout: float, client: httpx.Client
+    db: Database,
+    notes: Notifications,
+    book: Book,
+    channel: Channel | None,
+    row: Any,
+    timeout: float,
+    client: httpx.Client,
 ) -> Outcome:
     """One send, as an Outcome whatever happens: an exception of this row (a URL no library can
     parse, a plugin's bug) is this row's failed attempt, never the end of the run for the rest."""
     if channel is None:
-        return Outcome(False, None, f"channel {name} is not in the org's notifications any more")
+        return Outcome(False, None, f"channel {row.channel} is not in the org's notifications any more")
+    recipients = list(row.recipients or [])
     try:
+        if channel.personal:  # their Slack member id or phone, as the org file says now
+            addresses = [a for e in recipients if e in book and (a := book[e][0].address(channel.medium))]
+            if not addresses:
+                return Outcome(False, None, f"no {channel.medium} address for {', '.join(recipients)}")
+            if channel.type == "slack":
+                return slack.post(
+                    channel,
+                    row.payload,
+                    addresses,
+                    site=notes.site_url,
+                    reasons=notes.decline_reasons,
+                    timeout=timeout,
+                )
+            recipients = addresses
         return sending.send(
             channel,
             row.id,
             {"alerts": [row.payload]} if channel.type == "webhook" else row.payload,
-            list(row.recipients or []),
+            recipients,
             timestamp=int(db.clock.now().timestamp()),
             timeout=timeout,
             client=client,
         )
     except Exception as exc:
-        log.warning("delivery %s on %s: sending raised", row.id, name, exc_info=True)
+        log.warning("delivery %s on %s: sending raised", row.id, row.channel, exc_info=True)
         return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from leadpool.clock import as_utc
 from leadpool.events.model import EventType
 from leadpool.notify.model import Alert
-from leadpool.notify.outbox import insert_once, row
+from leadpool.notify.outbox import insert_once, people, rows_for
 from leadpool.orgfile.notifications import ASSIGNED, HOT, Channel, Level, Notifications
 from leadpool.storage.db import Database
 from leadpool.storage.tables import deliveries, events, pools, users
@@ -117,12 +117,12 @@ def write(
     """The deliveries of these events' notices not written yet (by another reader): the dedupe key
     'event:<id>:<channel>' makes each one once, whoever reads the event first."""
     wanted: dict[str, dict[str, Any]] = {}
+    book = people(db)
     for event in found:
         alert = _notice(event)
         if alert is not None:
-            for c in notes.channels_for(alert, extra):
-                key = f"event:{event.id}:{c.name}"
-                wanted[key] = row(alert, c.name, now, key)
+            for r in rows_for(alert, notes.channels_for(alert, extra), now, book, f"event:{event.id}"):
+                wanted[r["dedupe"]] = r
     if not wanted:
         return 0
     keys = list(wanted)

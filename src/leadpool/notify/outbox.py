@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,10 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadpool.errors import LeadpoolError
+from leadpool.memo import Slot
 from leadpool.notify import wakeup
 from leadpool.notify.model import Alert
 from leadpool.org.service import current
-from leadpool.orgfile.notifications import Channel, Notifications, level_of
+from leadpool.orgfile.notifications import Channel, Notifications, addressed, level_of
+from leadpool.orgfile.reach import Reach
 from leadpool.storage import dialect
 from leadpool.storage.db import Database
 from leadpool.storage.tables import deliveries
@@ -44,7 +46,7 @@ class Outbox:
 
     def write(self, conn: Connection, alerts: Sequence[Alert]) -> None:
         if alerts:
-            queue(conn, alerts, config(self.db), self.db.clock.now(), self.extra)
+            queue(conn, alerts, config(self.db), self.db.clock.now(), self.extra, people(self.db))
 
 
 # The channels besides the org's (LEADPOOL_WEBHOOK_URL) of each database's Outbox.
@@ -58,7 +60,7 @@ def hand_off(conn: Connection, db: Database, alerts: Sequence[Alert]) -> list[in
     written. Returns the ids written."""
     if not alerts:
         return []
-    return queue(conn, alerts, config(db), db.clock.now(), _EXTRA.get(db.engine, ()))
+    return queue(conn, alerts, config(db), db.clock.now(), _EXTRA.get(db.engine, ()), people(db))
 
 
 def config(db: Database) -> Notifications:
@@ -66,6 +68,19 @@ def config(db: Database) -> Notifications:
         return current(db).loaded.org.notifications
     except LeadpoolError:  # no org applied yet: nowhere to send
         return Notifications()
+
+
+Book = Mapping[str, tuple[Reach, str]]  # email → where the person is reached, their time zone
+_BOOK: Slot[dict[str, tuple[Reach, str]]] = Slot("notice addresses")
+
+
+def people(db: Database) -> Book:
+    """Every user's reach and time zone by email, per org version."""
+    try:
+        org = current(db)
+    except LeadpoolError:
+        return {}
+    return org.memo.get(_BOOK, lambda: {u.email: (u.reach, u.timezone) for u in org.loaded.org.users})
 
 
 # -- writing deliveries ----------------------------------------------------------------------------
@@ -82,10 +97,9 @@ def enqueue(db: Database, alerts: Iterable[Alert], extra: Sequence[Channel] = ()
     own, every call (no key: the same alert enqueued twice is sent twice). Returns their ids."""
     notes = config(db)
     now = db.clock.now()
+    book = people(db)
     rows = [
-        row(alert, channel.name, now)
-        for alert in alerts
-        for channel in notes.channels_for(alert, tuple(extra))
+        r for alert in alerts for r in rows_for(alert, notes.channels_for(alert, tuple(extra)), now, book)
     ]
     if not rows:
         return []
@@ -103,12 +117,15 @@ def queue(
     notes: Notifications,
     now: datetime,
     extra: Sequence[Channel] = (),
+    book: Book | None = None,
 ) -> list[int]:
     """Like `enqueue`, but on the caller's connection, inside its transaction: the deliveries
     commit with the change that raised the alerts, or not at all, so no failure between the two
     can lose a notice. Each (alert, channel) is written once whoever writes it (the dedupe key
     'alert:<digest of the alert>:<channel>'), so the job and the scheduler's hand-off may both
-    write the same alerts. Returns the ids written now."""
+    write the same alerts. `book`: the people's addresses (people(db)); None reads nobody's.
+    Returns the ids written now."""
+    book = book or {}
     rows = []
     for alert in alerts:
         wanted = notes.channels_for(alert, tuple(extra))
@@ -116,8 +133,7 @@ def queue(
             continue
         payload = payload_of(alert)
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:40]
-        for channel in wanted:
-            rows.append(row(alert, channel.name, now, f"alert:{digest}:{channel.name}"))
+        rows += rows_for(alert, wanted, now, book, f"alert:{digest}")
     return insert_once(conn, rows)
 
 
@@ -136,17 +152,56 @@ def insert_once(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     return written
 
 
-def row(alert: Alert, channel: str, now: datetime, dedupe: str | None = None) -> dict[str, Any]:
+def rows_for(
+    alert: Alert, channels: Sequence[Channel], now: datetime, book: Book, key: str | None = None
+) -> list[dict[str, Any]]:
+    """The deliveries of one alert on these channels, after each recipient's preferences, address
+    and quiet hours (orgfile.notifications.addressed). `key`: the alert's dedupe key, to which
+    each delivery adds its channel (and its person, or its hour, when it is one of several)."""
+    expires = _expires(alert)
+    return [
+        row(
+            alert,
+            channel.name,
+            now,
+            None if key is None else f"{key}:{channel.name}{one.key}",
+            recipients=one.recipients,
+            not_before=one.not_before,
+        )
+        for channel in channels
+        for one in addressed(channel, alert.kind, alert.to, book, now, expires)
+    ]
+
+
+def _expires(alert: Alert) -> datetime | None:
+    given = alert.details.get("expires_at")
+    if isinstance(given, datetime):
+        return given
+    try:
+        return datetime.fromisoformat(given) if isinstance(given, str) else None
+    except ValueError:
+        return None
+
+
+def row(
+    alert: Alert,
+    channel: str,
+    now: datetime,
+    dedupe: str | None = None,
+    *,
+    recipients: Sequence[str] | None = None,
+    not_before: datetime | None = None,
+) -> dict[str, Any]:
     return {
         "channel": channel,
         "kind": alert.kind[:60],
         "alert_id": alert.details.get("alert_id") if isinstance(alert.details.get("alert_id"), int) else None,
         "lead_id": alert.lead_id,
-        "recipients": list(alert.to),
+        "recipients": list(alert.to if recipients is None else recipients),
         "payload": payload_of(alert),
         "status": "pending",
         "attempts": 0,
         "created_at": now,
-        "next_attempt_at": now,
+        "next_attempt_at": not_before or now,
         "dedupe": dedupe,
     }

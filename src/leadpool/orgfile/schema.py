@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_val
 from leadpool.countries import country_code
 from leadpool.identity.model import Role
 from leadpool.orgfile.notifications import Notifications
+from leadpool.orgfile.reach import Reach
 
 # Every reason a lead waits in the review queue for: qualification (below_threshold, excluded,
 # incomplete), routing (held: no pool took it; unrouted: no rule matched), intake (duplicate) and
@@ -239,6 +240,7 @@ class User(Strict):
     active: bool = True
     working_hours: WorkingHours | None = None  # None: the org's push.working_hours
     push_caps: Caps | None = None  # overrides push.caps key by key
+    reach: Reach = Reach()  # Slack id, phone, which notices where, quiet hours
 
     @field_validator("timezone")
     @classmethod

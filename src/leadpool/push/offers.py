@@ -63,6 +63,13 @@ def accept_offer(db: Database, rep: Person, lead_id: int) -> dict[str, Any]:
         ).first()
         if offer is None:
             raise NotFound(f"lead {lead_id} was not offered to you")
+        if offer.answer == "taken":
+            raise Conflict(
+                f"lead {lead_id} was taken by another rep first",
+                hint="offers go to several reps at once; look at your open offers for others",
+            )
+        if offer.answer == "accepted":
+            raise Conflict(f"you accepted lead {lead_id} already: it is yours", hint="find it in your leads")
         if offer.answer is not None:
             raise Conflict(
                 f"your offer of lead {lead_id} is {offer.answer}", hint="look at your open offers for others"
