@@ -44,6 +44,7 @@ class Page:
     path: str  # as routed; {placeholders} filled from the seeded state
     allowed: frozenset[str]
     form: tuple[tuple[str, str], ...] = ()
+    stream: bool = False  # an event stream: only its answer's status is read
 
 
 PAGES = [
@@ -55,6 +56,20 @@ PAGES = [
     Page("POST", "/leads/{lead_id}/contact", CLAIMERS, (("channel", "call"),)),
     Page("POST", "/leads/{lead_id}/release", CLAIMERS, (("reason", "not my segment"),)),
     Page("POST", "/leads/{lead_id}/outcome", CLAIMERS, (("outcome", "disqualified"),)),
+    Page("POST", "/offers/{lead_id}/accept", CLAIMERS),
+    Page("POST", "/leads/{lead_id}/decline", CLAIMERS, (("reason", "wrong territory"),)),
+    Page("POST", "/leads/{lead_id}/transfer", CLAIMERS, (("to_pool", "Warm"), ("reason", "warmer"))),
+    Page("GET", "/me", CLAIMERS),
+    Page("POST", "/me/online", CLAIMERS, (("online", "no"), ("reason", "workshop"))),
+    Page(
+        "POST",
+        "/me/absences",
+        CLAIMERS,
+        (("first_day", "2026-02-02"), ("last_day", "2026-02-03"), ("reason", "PTO")),
+    ),
+    Page("POST", "/me/absences/{absence_id}/cancel", CLAIMERS),
+    # Each person's own stream: it tells them only of their own offers and of pools they see.
+    Page("GET", "/live", EVERYONE, stream=True),
     Page("GET", "/review", OPS),
     Page("POST", "/review/decide", OPS, (("verdict", "archive"), ("reason", "junk"))),
     Page("GET", "/rules/test", OPS),
@@ -75,11 +90,11 @@ PUBLIC = {"GET /login", "POST /login", "POST /logout", "GET /dashboard/dashboard
 
 
 def _routes() -> set[str]:
-    from leadpool.web import dashboards, ops, rep, views
+    from leadpool.web import dashboards, live, me, ops, rep, views
 
     return {
         f"{method} {route.path}"
-        for module in (views, rep, ops, dashboards)
+        for module in (views, rep, me, live, ops, dashboards)
         for route in module.router.routes
         for method in getattr(route, "methods", ()) or ()
     }
@@ -97,7 +112,9 @@ def _fill(site: Site, path: str) -> str:
             sa.select(leads.c.id).where(leads.c.status == "claimed").order_by(leads.c.id).limit(1)
         ).scalar()
         cold = conn.execute(sa.select(pools.c.name).where(pools.c.name == "Cold")).scalar_one()
-    return path.format(name=cold, lead_id=held or 1, alert_id=1, transfer_id=1, chart="depth", fmt="svg")
+    return path.format(
+        name=cold, lead_id=held or 1, alert_id=1, transfer_id=1, absence_id=1, chart="depth", fmt="svg"
+    )
 
 
 def _csrf(client: httpx.Client) -> str:
@@ -117,7 +134,11 @@ def test_who_may_open_which_page(site: Site) -> None:
             continue
         path = _fill(site, page.path)
         for role, client in clients.items():
-            status = client.get(path).status_code
+            if page.stream:
+                with client.stream("GET", path) as streamed:
+                    status = streamed.status_code
+            else:
+                status = client.get(path).status_code
             if status != (200 if role in page.allowed else 403):
                 wrong[f"{page.path} as {role}"] = status
         reply = anonymous.get(path)
@@ -180,6 +201,14 @@ def test_nobody_works_a_lead_of_someone_they_do_not_answer_for_from_the_pages(si
             reply = client.post(f"/leads/{lead.id}/{action}", data={**form, "csrf": _csrf(client)})
             said = re.findall(r'class="flash[^"]*"[^>]*>([^<]*)', reply.text)
             assert said == [f"No lead {lead.id} among your leads."], (role, action, reply.status_code, said)
+        # Declining and asking for a transfer: the same answer as for a lead that does not exist.
+        for action, form in (
+            ("decline", {"reason": "wrong territory"}),
+            ("transfer", {"to_pool": "Warm", "reason": "warmer"}),
+        ):
+            reply = client.post(f"/leads/{lead.id}/{action}", data={**form, "csrf": _csrf(client)})
+            said = re.findall(r'class="flash[^"]*"[^>]*>([^<]*)', reply.text)
+            assert len(said) == 1 and said[0].startswith(f"No lead {lead.id}"), (role, action, said)
     with site.db.engine.connect() as conn:
         owners = dict(
             conn.execute(

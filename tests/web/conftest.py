@@ -175,12 +175,16 @@ class Shots:
         return path
 
 
-@pytest.fixture
-def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-GB")
+PHONE = {"width": 390, "height": 844}  # a phone held upright, the narrowest screen reps use
+
+
+@contextmanager
+def open_tab(browser: Any, viewport: dict[str, int] | None = None) -> Iterator[Any]:
+    """A browser of its own (cookies and all) with one tab. A blocked asset, a script error or a
+    Content-Security-Policy violation fails the test when the block ends."""
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 860}, locale="en-GB")
     tab = context.new_page()
     tab.set_default_timeout(15_000)
-    # A blocked asset, a script error or a Content-Security-Policy violation fails the test.
     problems: list[str] = []
     # (A page's own 4xx, a refused login or an unknown lead, is the page speaking, not a problem.)
     tab.on(
@@ -197,7 +201,7 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
         ),
     )
     # A request the browser itself cancelled (ERR_ABORTED: the page moved on while an image was still
-    # loading) is navigation, not a broken asset.
+    # loading, or a live stream closed as the page left) is navigation, not a broken asset.
     tab.on(
         "requestfailed",
         lambda r: (
@@ -207,6 +211,28 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     yield tab
     context.close()
     assert problems == []
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    with open_tab(browser) as tab:
+        yield tab
+
+
+def violations(tab: Any) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is now, one line each."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(tab).response.get("violations", [])
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {', '.join(str(n['target']) for n in v['nodes'][:3])}"
+        for v in found
+        if v.get("impact") in ("serious", "critical")
+    ]
+
+
+def scrolls_sideways(tab: Any) -> bool:
+    return bool(tab.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"))
 
 
 @pytest.fixture

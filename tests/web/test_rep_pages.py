@@ -56,7 +56,18 @@ def test_a_rep_claims_is_refused_by_a_limit_and_works_their_leads(
         assert claimed is not None
         mine.append(int(claimed.group(1)))
         page.goto(f"{site.url}/pools")
-    page.get_by_role("button", name="Claim next from Cold").click()
+    # While the limit refuses, the claim buttons are disabled and say why beside them.
+    button = page.get_by_role("button", name="Claim next from Cold")
+    assert button.is_disabled()
+    why = page.locator("#" + str(button.get_attribute("aria-describedby")))
+    assert (
+        why.inner_text()
+        == "15-minute cooldown after 3 consecutive claims. It will pass at 12:45 (Europe/Berlin)."
+    )
+    shots("disabled-with-reason")
+    # A page loaded before the limit was reached still sends the claim: refused in the same words.
+    button.evaluate("b => { b.disabled = false; }")
+    button.click()
     shots("refused")
     refusal = page.get_by_role("alert")
     # The pause ends 15 minutes after the first claim of the streak, 12:30 in Berlin.

@@ -1,10 +1,11 @@
-"""Where a change that makes notices says so: after its transaction commits, the process's notice
-dispatcher (notify.instant), if one runs, is woken to send them now instead of on the next tick.
-Kept apart from the dispatcher so that the outbox and the push writes can call it without
-importing what the dispatcher imports."""
+"""Where a change that makes notices says so: after its transaction commits, whoever in this
+process listens for new notices (the notice dispatcher in notify.instant, the web app's live feed)
+is woken to act now instead of on the next tick or poll. Kept apart from both so that the outbox
+and the push writes can call it without importing what the listeners import."""
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable
 
@@ -13,22 +14,44 @@ from sqlalchemy.engine import Connection
 
 from leadpool.storage.db import after_commit
 
-# The dispatcher of each engine in this process: its wake-up call.
-_RUNNING: weakref.WeakKeyDictionary[sa.Engine, Callable[[], None]] = weakref.WeakKeyDictionary()
+
+class _Listeners:
+    """The wake-up calls of one engine's listeners, called together after a commit (one callable,
+    so that a transaction that makes many notices asks for it once)."""
+
+    def __init__(self) -> None:
+        self.calls: list[Callable[[], None]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self) -> None:
+        with self.lock:
+            calls = list(self.calls)
+        for call in calls:
+            call()
+
+
+_LISTENERS: weakref.WeakKeyDictionary[sa.Engine, _Listeners] = weakref.WeakKeyDictionary()
+_GUARD = threading.Lock()
 
 
 def listen(engine: sa.Engine, wake: Callable[[], None]) -> None:
-    _RUNNING[engine] = wake
+    with _GUARD:
+        listeners = _LISTENERS.setdefault(engine, _Listeners())
+    with listeners.lock:
+        listeners.calls.append(wake)
 
 
 def forget(engine: sa.Engine, wake: Callable[[], None]) -> None:
-    if _RUNNING.get(engine) == wake:
-        del _RUNNING[engine]
+    listeners = _LISTENERS.get(engine)
+    if listeners is not None:
+        with listeners.lock:
+            if wake in listeners.calls:
+                listeners.calls.remove(wake)
 
 
 def soon(conn: Connection) -> None:
-    """Wake this process's dispatcher once the transaction on `conn` commits (never before: the
-    dispatcher reads what it committed). Without a dispatcher the notify job sends on its tick."""
-    wake = _RUNNING.get(conn.engine)
-    if wake is not None:
-        after_commit(conn, wake)
+    """Wake this process's listeners once the transaction on `conn` commits (never before: they
+    read what it committed). Without listeners the notify job sends on its tick."""
+    listeners = _LISTENERS.get(conn.engine)
+    if listeners is not None and listeners.calls:
+        after_commit(conn, listeners)

@@ -119,6 +119,7 @@ templates.env.filters["duration"] = duration
 templates.env.filters["sentence"] = sentence
 templates.env.filters["local"] = local
 templates.env.filters["passes"] = when_it_passes
+templates.env.filters["as_utc"] = as_utc
 templates.env.filters["day_time"] = lambda at, now, tz: local(
     at, tz, "%H:%M" if local(at, tz, "%F") == local(now, tz, "%F") else "%a %H:%M"
 )
@@ -135,6 +136,7 @@ class Link:
 
 MY_POOLS = Link("My pools", "/pools")
 MY_LEADS = Link("My leads", "/leads")
+MY_WEEK = Link("Me", "/me")
 DASHBOARD = Link("Dashboard", "/dashboard")
 TRANSFERS = Link("Transfers", "/transfers")
 REVIEW = Link("Review", "/review")
@@ -150,9 +152,9 @@ def claims_somewhere(db: Database, who: Person) -> bool:
 def nav(db: Database, who: Person) -> list[Link]:
     role = who.role
     if role is Role.rep:
-        return [MY_POOLS, MY_LEADS]
+        return [MY_POOLS, MY_LEADS, MY_WEEK]
     if role is Role.manager:
-        mine = [MY_POOLS, MY_LEADS] if claims_somewhere(db, who) else []
+        mine = [MY_POOLS, MY_LEADS, MY_WEEK] if claims_somewhere(db, who) else []
         return [DASHBOARD, TRANSFERS, *mine]
     if role is Role.ops:
         return [REVIEW, RULE_TESTER, HISTORY, DASHBOARD, TRANSFERS]  # ops approve transfers

@@ -1,6 +1,7 @@
 """Rep pages: my pools (the preview and time in queue; claim by id, next, or a batch), my leads
-(SLA countdowns; log contact, release with a reason, record an outcome) and my limits today. Every
-action calls the service the API calls, and every refusal is shown in its own words."""
+(offers to accept while they last; SLA countdowns; log contact, release with a reason, record an
+outcome, decline a pushed lead, ask for a transfer) and my limits today. Every action calls the
+service the API calls, and every refusal is shown in its own words."""
 
 from __future__ import annotations
 
@@ -18,11 +19,15 @@ from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.leads import work
 from leadpool.leads.model import Outcome
+from leadpool.notify.notices import latest_event
+from leadpool.org.service import current
 from leadpool.pools import service as pools
+from leadpool.push import offers as offering
 from leadpool.sla import service as slas
 from leadpool.storage.db import Database
+from leadpool.transfers import service as transfers
 from leadpool.web.pages import DB, CheckedForm, redirect, render, role_guard, sentence, when_it_passes
-from leadpool.web.standing import sla_clocks, standings
+from leadpool.web.standing import pushed, sla_clocks, standings
 
 router = APIRouter(include_in_schema=False)
 Claimer = Annotated[Person, Depends(role_guard(Role.rep, Role.manager))]
@@ -66,12 +71,19 @@ def my_pools(request: Request, db: DB, me: Claimer) -> HTMLResponse:
 
 @router.get("/pools/{name}")
 def pool_page(request: Request, db: DB, me: Claimer, name: str) -> HTMLResponse:
+    after = latest_event(db)  # before the page's reads: what happens from here on, the page hears
     try:
         preview = pools.preview(db, me, name, limit=100)
     except LeadpoolError as exc:
         return render(request, "error.html", status=exc.status, title=name, message=exc.message)
     mine = {s.pool: s for s in standings(db, me)}
-    return render(request, "rep/pool.html", preview=preview, standing=mine.get(preview["pool"]))
+    return render(
+        request,
+        "rep/pool.html",
+        preview=preview,
+        standing=mine.get(preview["pool"]),
+        live_after=after,
+    )
 
 
 @router.post("/pools/{name}/claim")
@@ -97,6 +109,7 @@ def _my_leads(db: Database, me: Person) -> list[dict[str, Any]]:
 
 @router.get("/leads")
 def my_leads(request: Request, db: DB, me: Claimer) -> HTMLResponse:
+    after = latest_event(db)  # before the page's reads: what happens from here on, the page hears
     mine = _my_leads(db, me)
     held = [lead for lead in mine if lead["status"] in OPEN]
     closed = [lead for lead in mine if lead["status"] not in OPEN][:20]
@@ -105,6 +118,7 @@ def my_leads(request: Request, db: DB, me: Claimer) -> HTMLResponse:
     held.sort(
         key=lambda lead: min((d.at for d in clocks.get(lead["id"], [])), default=far)
     )  # most urgent first
+    org = current(db)
     return render(
         request,
         "rep/leads.html",
@@ -113,6 +127,11 @@ def my_leads(request: Request, db: DB, me: Claimer) -> HTMLResponse:
         clocks=clocks,
         outcomes=[o.value for o in Outcome],
         channels=CHANNELS,
+        offers=offering.open_offers(db, me),
+        pushed=pushed(db, me),
+        reasons=org.loaded.org.notifications.decline_reasons,
+        pool_names=[p.name for p in org.loaded.org.pools if p.name in org.pool_ids],
+        live_after=after,
     )
 
 
@@ -167,4 +186,41 @@ def outcome(db: DB, me: Claimer, lead_id: LeadId, form: CheckedForm) -> Redirect
         lead_id,
         f"Lead {lead_id}: {chosen.value} recorded.",
         lambda: work.record_outcome(db, me, lead_id, chosen, amount=amount, note=note),
+    )
+
+
+@router.post("/offers/{lead_id}/accept")
+def accept(db: DB, me: Claimer, lead_id: LeadId) -> RedirectResponse:
+    """Hot lane: the first rep to accept gets the lead; a later one is told it went elsewhere."""
+    return _act(
+        db,
+        me,
+        lead_id,
+        f"Lead {lead_id} is yours: you accepted the offer.",
+        lambda: offering.accept_offer(db, me, lead_id),
+    )
+
+
+@router.post("/leads/{lead_id}/decline")
+def decline(db: DB, me: Claimer, lead_id: LeadId, form: CheckedForm) -> RedirectResponse:
+    reason = _text(form, "reason")
+    return _act(
+        db,
+        me,
+        lead_id,
+        f"You declined lead {lead_id} ({reason}); it goes to the next rep.",
+        lambda: offering.decline(db, me, lead_id, reason),
+    )
+
+
+@router.post("/leads/{lead_id}/transfer")
+def transfer(db: DB, me: Claimer, lead_id: LeadId, form: CheckedForm) -> RedirectResponse:
+    """Ask ops to move a lead to another pool (it moves once they approve)."""
+    to_pool, reason = _text(form, "to_pool", 200), _text(form, "reason")
+    return _act(
+        db,
+        me,
+        lead_id,
+        f"You asked to move lead {lead_id} to {to_pool}; ops decide, and you keep it until then.",
+        lambda: transfers.request(db, me, lead_id, to_pool, reason),
     )

@@ -110,3 +110,15 @@ def sla_clocks(db: Database, who: Person, held: Iterable[dict[str, Any]]) -> dic
                 clocks.append(Due("contact", at, sla.ladder[step].value.replace("_", " ")))
         out[lead_id] = sorted(clocks, key=lambda d: d.at)
     return out
+
+
+def pushed(db: Database, who: Person) -> set[int]:
+    """The held leads push gave this person (they may decline those, not the ones they claimed)."""
+    with db.engine.connect() as conn:
+        return set(
+            conn.execute(
+                sa.select(claims.c.lead_id).where(
+                    claims.c.rep_id == who.id, claims.c.kind == "assign", claims.c.released_at.is_(None)
+                )
+            ).scalars()
+        )

@@ -179,11 +179,13 @@ def change_password(request: Request, db: DB, session: Session, rules: Rules, fo
 def mount(app: FastAPI, settings: Settings | None = None) -> None:
     """Add the web app to the API's app: pages at the root, assets under /static."""
     from leadpool.web.dashboards import router as dashboards_router
+    from leadpool.web.live import router as live_router
+    from leadpool.web.me import router as me_router
     from leadpool.web.ops import router as ops_router
     from leadpool.web.rep import router as rep_router
 
     app.state.web_rules = SessionRules.from_settings(settings or Settings())
-    for pages in (router, rep_router, ops_router, dashboards_router):
+    for pages in (router, rep_router, me_router, live_router, ops_router, dashboards_router):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(SecureCookies)  # under web_https, the flash cookie too is Secure
