@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -30,6 +31,7 @@ log = logging.getLogger("leadpool.alerts")
 
 BATCH = 200  # deliveries one notify run claims; the rest wait for the next tick
 WORKERS = 4  # channels sent to at once, each by one thread (one slow channel holds up only itself)
+RECORD_EVERY = 50  # attempts recorded per transaction while a channel's deliveries are sent
 
 
 _ANY_DUE = (
@@ -109,6 +111,7 @@ def send_due(
         channel = known.get(name)
         retry = (channel.retry if channel else None) or notes.retry
         outcomes: list[str] = []
+        tried: list[_Tried] = []
         with httpx.Client() as client:  # one per channel and run: connections are reused
             for i, row in enumerate(rows):
                 if monotonic() - began >= budget:
@@ -118,15 +121,19 @@ def send_due(
                 started = time.perf_counter()
                 outcome = _attempt(db, notes, book, channel, row, retry.timeout_seconds, client)
                 took = (time.perf_counter() - started) * 1000
-                wait = partial(backoff, retry, spread=row.id)
-                outcomes.append(_record(db, row, outcome, took, retry.attempts, wait))
+                tried.append(
+                    _Tried(row, outcome, took, retry.attempts, partial(backoff, retry, spread=row.id))
+                )
+                if len(tried) >= RECORD_EVERY:
+                    outcomes += _record(db, tried)
+                    tried = []
                 if channel is not None and not outcome.ok and outcome.status_code is None:
                     # Unreachable: the others for this channel wait for their next turn untried,
                     # instead of each costing a timeout now.
                     later = db.clock.now() + backoff(retry, 1, row.id)
                     _put_back(db, [r.id for r in rows[i + 1 :]], later)
                     break
-        return outcomes
+        return outcomes + _record(db, tried)
 
     if by_channel:
         with ThreadPoolExecutor(
@@ -191,42 +198,52 @@ def _put_back(db: Database, ids: list[int], at: datetime) -> None:
             )
 
 
-def _record(
-    db: Database, row: Any, outcome: Outcome, took_ms: float, limit: int, wait: Callable[..., timedelta]
-) -> str:
-    """The attempt's row, and the delivery's new state: sent, due again after backoff, or failed."""
+@dataclass(frozen=True)
+class _Tried:
+    """One attempt made, to be recorded: the delivery, what came of it, how long it took, and the
+    channel's attempt limit and backoff."""
+
+    row: Any
+    outcome: Outcome
+    took_ms: float
+    limit: int
+    wait: Callable[..., timedelta]
+
+
+def _record(db: Database, tried: Sequence[_Tried]) -> list[str]:
+    """The attempts' rows, and each delivery's new state (sent, due again after backoff, or
+    failed), in one transaction: at a hundred notices a second, one write per notice would
+    queue behind intake for SQLite's one writer."""
+    if not tried:
+        return []
     now = db.clock.now()
+    done: list[str] = []
     with db.transaction() as conn:
-        conn.execute(
-            sa.insert(delivery_attempts).values(
-                delivery_id=row.id,
-                at=now,
-                ok=outcome.ok,
-                status_code=outcome.status_code,
-                error=(outcome.error or None) and outcome.error[:500],
-                duration_ms=round(took_ms, 1),
+        for t in tried:
+            row, outcome = t.row, t.outcome
+            conn.execute(
+                sa.insert(delivery_attempts).values(
+                    delivery_id=row.id,
+                    at=now,
+                    ok=outcome.ok,
+                    status_code=outcome.status_code,
+                    error=(outcome.error or None) and outcome.error[:500],
+                    duration_ms=round(t.took_ms, 1),
+                )
             )
-        )
-        if outcome.ok:
-            state: dict[str, Any] = {
-                "status": "sent",
-                "sent_at": now,
-                "next_attempt_at": None,
-                "last_error": None,
-            }
-            what = "sent"
-        elif row.attempts >= limit:
-            state = {"status": "failed", "next_attempt_at": None, "last_error": (outcome.error or "")[:500]}
-            what = "failed"
-            log.error(
-                "delivery %s on %s failed after %s attempts: %s",
-                row.id,
-                row.channel,
-                row.attempts,
-                outcome.error,
-            )
-        else:
-            state = {"next_attempt_at": now + wait(row.attempts), "last_error": (outcome.error or "")[:500]}
-            what = "retrying"
-        conn.execute(sa.update(deliveries).where(deliveries.c.id == row.id).values(**state))
-    return what
+            what, state = _next_state(t, now)
+            conn.execute(sa.update(deliveries).where(deliveries.c.id == row.id).values(**state))
+            done.append(what)
+    return done
+
+
+def _next_state(t: _Tried, now: datetime) -> tuple[str, dict[str, Any]]:
+    """What one attempt makes of its delivery: sent, due again after backoff, or failed."""
+    row, outcome = t.row, t.outcome
+    error = (outcome.error or "")[:500]
+    if outcome.ok:
+        return "sent", {"status": "sent", "sent_at": now, "next_attempt_at": None, "last_error": None}
+    if row.attempts >= t.limit:
+        log.error("delivery %s on %s failed after %s attempts: %s", row.id, row.channel, row.attempts, error)
+        return "failed", {"status": "failed", "next_attempt_at": None, "last_error": error}
+    return "retrying", {"next_attempt_at": now + t.wait(row.attempts), "last_error": error}
