@@ -154,6 +154,18 @@ CASES = [
         by_id=True,
     ),
     Case("GET", "/api/v1/transfers", READERS),  # each sees the transfers of leads they may see
+    # Leads held by reps who are away, and giving one to a rep who is not: the holder's manager,
+    # ops and admins (the first moves it; the next are told Rob holds it already).
+    Case("GET", "/api/v1/reassignments", STAFF),
+    Case(
+        "POST",
+        "/api/v1/leads/{rita_lead}/reassign",
+        TEAM,
+        body={"to": "rob@test.example", "reason": "Rita is on PTO"},
+        unseen=STRANGERS,
+        by_id=True,
+        served=(409,),
+    ),
     # Rita's transfer into Warm, a pool of no team: only ops decide it.
     Case(
         "POST",

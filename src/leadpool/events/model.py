@@ -20,6 +20,7 @@ class EventType(StrEnum):
     transfer_requested = "transfer.requested"
     transfer_rejected = "transfer.rejected"
     transferred = "lead.transferred"  # moved to another pool, unclaimed
+    reassigned = "lead.reassigned"  # a manager gave a held lead to another rep (its holder was away)
     score_changed = "lead.score_changed"
     aged = "lead.aged"  # an aging bracket fired: boosted, flagged, moved, archived …
     # Hygiene: stale leads sent to review, ops decisions, merges, flags and archiving by jobs.

@@ -263,6 +263,14 @@ def decline(conn: Connection, lead_id: int, now: datetime, reason: str) -> None:
     )
 
 
+def reassign(conn: Connection, lead_id: int, pool_id: int, to_rep: int, now: datetime, reason: str) -> None:
+    """A held lead goes to another rep as it is (its status and first contact stay): the holding
+    ends and the new holder's starts, as if push had given it to them."""
+    _end_holding(conn, lead_id, now, reason)
+    conn.execute(sa.update(leads).where(leads.c.id == lead_id).values(owner_id=to_rep, claimed_at=now))
+    _CLAIM_ROWS.rows(conn, _claim_row(lead_id, to_rep, pool_id, "assign", uuid.uuid4().hex, now))
+
+
 def count_return(conn: Connection, lead_id: int) -> None:
     """A declined lead push could not place stays in its pool, and counts as returned there."""
     conn.execute(sa.update(leads).where(leads.c.id == lead_id).values(return_count=leads.c.return_count + 1))

@@ -18,7 +18,7 @@ from leadpool.storage.tables import deliveries, events, pools, users
 
 PAGE = 5000  # events read per statement when the notify job reads the rep-notice window
 
-_NOTICE_EVENTS = (EventType.assigned.value, EventType.offered.value)
+_NOTICE_EVENTS = (EventType.assigned.value, EventType.offered.value, EventType.reassigned.value)
 Rep = sa.alias(users, "rep")
 _EVENTS = (
     sa.select(
@@ -47,10 +47,13 @@ def _notice(row: Any) -> Alert | None:
     """The rep's notice for one event, or None when nobody needs telling."""
     where = f" in {row.pool}" if row.pool else ""
     details = {"level": Level.info.value, "event_id": row.id, "pool": row.pool}
-    if row.type == ASSIGNED:
+    if row.type in (ASSIGNED, EventType.reassigned.value):
         if row.rep_email is None or row.actor_id == row.rep_id:  # the rep took it themselves
             return None
         message = f"Lead {row.lead_id}{where} is assigned to you"
+        if row.type == EventType.reassigned.value:
+            former = (row.details or {}).get("from")
+            message += f", from {former}, who is away" if former else ""
         return Alert(ASSIGNED, message, as_utc(row.at), (row.rep_email,), row.lead_id, details)
     offered = [e for e in (row.details or {}).get("offered_to") or [] if isinstance(e, str)]
     if not offered:

@@ -11,6 +11,7 @@ from leadpool.api.deps import DB, Instant, Me, PathId, check_range, require
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.leads.model import PlainText
+from leadpool.transfers import reassign as reassigning
 from leadpool.transfers import service
 
 router = APIRouter(tags=["transfers"])
@@ -27,6 +28,15 @@ class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
     approve: bool
     note: PlainText = Field("", max_length=300)
+
+
+Staff = Annotated[Person, Depends(require(Role.manager, Role.ops, Role.admin))]
+
+
+class ReassignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: str = Field(min_length=3, max_length=320, description="the email of the rep who takes the lead")
+    reason: PlainText = Field(min_length=1, max_length=250)
 
 
 class ScoreIn(BaseModel):
@@ -50,6 +60,20 @@ def pending(db: DB, me: Readers) -> dict[str, Any]:
 @router.post("/transfers/{transfer_id}/decision")
 def decide(db: DB, me: Me, transfer_id: PathId, body: Decision) -> dict[str, Any]:
     return service.decide(db, me, transfer_id, body.approve, body.note)
+
+
+@router.get("/reassignments")
+def held_by_absent(db: DB, me: Staff) -> dict[str, Any]:
+    """Leads held by reps who are away now (offline or on time off) that the caller may reassign:
+    a manager her team's, ops and admins everyone's; each with the reps it could go to."""
+    return {"leads": reassigning.away_holdings(db, me)}
+
+
+@router.post("/leads/{lead_id}/reassign")
+def reassign(db: DB, me: Me, lead_id: PathId, body: ReassignIn) -> dict[str, Any]:
+    """Give a held lead to another rep (its holder is away): the new rep must be available and
+    allowed to claim from the lead's pool. An event records who moved it, from whom and why."""
+    return reassigning.reassign(db, me, lead_id, body.to, body.reason)
 
 
 @router.put("/leads/{lead_id}/score")

@@ -37,6 +37,7 @@ from leadpool.storage.tables import leads, users
 from leadpool.transfers import service as transfers
 from leadpool.web import charts
 from leadpool.web.pages import DB, SECURITY_HEADERS, CheckedForm, PageForbidden, redirect, render, role_guard
+from leadpool.web.team import team_context
 
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Person, Depends(role_guard(Role.manager, Role.ops, Role.executive))]
@@ -318,6 +319,7 @@ def overview(
         transfers=pending_transfers(db, who),
         reps=rep_table(db, who, span),
         team=who.team if who.role is Role.manager else None,
+        **team_context(db, who, span.start, span.end),
         **_context(db, who, span),
     )
 

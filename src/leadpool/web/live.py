@@ -41,6 +41,7 @@ _TYPES = (
     EventType.offer_expired,
     EventType.released,
     EventType.transferred,
+    EventType.reassigned,
 )
 # A lead leaving the lists: taken by someone (claimed, pushed, an offer accepted), or an offer over.
 _GONE = (EventType.assigned.value, EventType.claimed.value, EventType.offer_expired.value)
@@ -71,6 +72,7 @@ class Seen:
     rep_id: int | None
     actor_id: int | None
     offered_to: tuple[str, ...]
+    former: str | None = None  # a reassigned lead's holder before
 
 
 class Feed:
@@ -133,7 +135,8 @@ class Feed:
 
 def _seen(r: Any) -> Seen:
     offered = tuple(e for e in (r.details or {}).get("offered_to") or [] if isinstance(e, str))
-    return Seen(r.id, r.type, r.lead_id, r.pool_id, r.rep_id, r.actor_id, offered)
+    former = (r.details or {}).get("from") if r.type == EventType.reassigned.value else None
+    return Seen(r.id, r.type, r.lead_id, r.pool_id, r.rep_id, r.actor_id, offered, former)
 
 
 def feed(request: Request) -> Feed:
@@ -155,7 +158,9 @@ def message(seen: Seen | None, me: Person, visible: dict[int, str]) -> dict[str,
     mine = me.email in seen.offered_to
     if seen.type == EventType.offered.value and mine:
         kind = "offer"
-    elif seen.type == EventType.assigned.value and seen.rep_id == me.id:
+    elif seen.type == EventType.reassigned.value and seen.former == me.email:
+        kind = "changed"  # one of their leads went to someone else: their list is redrawn
+    elif seen.type in (EventType.assigned.value, EventType.reassigned.value) and seen.rep_id == me.id:
         if seen.actor_id == me.id:
             return None  # they accepted it themselves: their page already says so
         kind = "assigned"

@@ -183,9 +183,10 @@ def mount(app: FastAPI, settings: Settings | None = None) -> None:
     from leadpool.web.me import router as me_router
     from leadpool.web.ops import router as ops_router
     from leadpool.web.rep import router as rep_router
+    from leadpool.web.team import router as team_router
 
     app.state.web_rules = SessionRules.from_settings(settings or Settings())
-    for pages in (router, rep_router, me_router, live_router, ops_router, dashboards_router):
+    for pages in (router, rep_router, me_router, live_router, ops_router, dashboards_router, team_router):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(SecureCookies)  # under web_https, the flash cookie too is Secure
