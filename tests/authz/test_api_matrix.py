@@ -157,6 +157,8 @@ CASES = [
     # Leads held by reps who are away, and giving one to a rep who is not: the holder's manager,
     # ops and admins (the first moves it; the next are told Rob holds it already).
     Case("GET", "/api/v1/reassignments", STAFF),
+    # Rita's action links (a lost phone): she revokes her own, ops and admins anyone's.
+    Case("DELETE", "/api/v1/action-links", {"rep"} | OPS, params={"email": "rita@test.example"}),
     Case(
         "POST",
         "/api/v1/leads/{rita_lead}/reassign",

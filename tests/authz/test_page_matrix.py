@@ -57,6 +57,7 @@ PAGES = [
     Page("POST", "/leads/{lead_id}/release", CLAIMERS, (("reason", "not my segment"),)),
     Page("POST", "/leads/{lead_id}/outcome", CLAIMERS, (("outcome", "disqualified"),)),
     Page("POST", "/offers/{lead_id}/accept", CLAIMERS),
+    Page("POST", "/leads/{lead_id}/touch", CLAIMERS, (("channel", "call"),)),
     Page("POST", "/leads/{lead_id}/decline", CLAIMERS, (("reason", "wrong territory"),)),
     Page("POST", "/leads/{lead_id}/transfer", CLAIMERS, (("to_pool", "Warm"), ("reason", "warmer"))),
     Page("GET", "/me", CLAIMERS),
@@ -81,20 +82,32 @@ PAGES = [
     Page("GET", "/charts/{chart}.{fmt}", VIEWERS),
     Page("POST", "/dashboard/alerts/{alert_id}/acknowledge", DECIDERS),
     Page("POST", "/transfers/{transfer_id}/decision", DECIDERS, (("decision", "reject"),)),
+    # A manager reassigns her team's leads (another team's lead is refused as not found, in words).
+    Page(
+        "POST", "/dashboard/leads/{lead_id}/reassign", DECIDERS, (("to", "x@y.example"), ("reason", "away"))
+    ),
     # Everyone changes their own password (and only their own: the session says whose).
     Page("GET", "/password", EVERYONE),
     Page("POST", "/password", EVERYONE, (("current", "x"), ("new", "y"), ("again", "y"))),
 ]
 # Open to anyone: the login form, logging out, and the dashboards' stylesheet.
-PUBLIC = {"GET /login", "POST /login", "POST /logout", "GET /dashboard/dashboards.css"}
+# An action link's page needs no login: the link itself names its person (tests/reach/test_links.py).
+PUBLIC = {
+    "GET /login",
+    "POST /login",
+    "POST /logout",
+    "GET /dashboard/dashboards.css",
+    "GET /act/{token}",
+    "POST /act/{token}",
+}
 
 
 def _routes() -> set[str]:
-    from leadpool.web import dashboards, live, me, ops, rep, views
+    from leadpool.web import act, dashboards, live, me, ops, rep, team, views
 
     return {
         f"{method} {route.path}"
-        for module in (views, rep, me, live, ops, dashboards)
+        for module in (views, rep, me, live, ops, dashboards, team, act)
         for route in module.router.routes
         for method in getattr(route, "methods", ()) or ()
     }

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from leadpool.api.app import create_app
 from leadpool.clock import ManualClock
+from leadpool.notify import links
 from leadpool.notify import service as notify
 from leadpool.storage.db import Database
 from leadpool.storage.tables import deliveries, events
@@ -191,3 +192,27 @@ def test_an_open_button_only_opens_leadpool(
     assert press(http, clock, click(ANA, opened, fake_slack.response_url("open"))) == 200
     assert fake_slack.replies == []
     assert holder(db, hot.lead_id or 0) == ("offered", None)
+
+
+def test_an_offer_link_in_an_email_accepts_the_offer_for_its_rep_until_it_expires(
+    db: Database, http: TestClient, clock: ManualClock
+) -> None:
+    [hot] = push(db, "hot", score=95)
+    with db.engine.connect() as conn:
+        [offered] = conn.execute(
+            sa.select(events.c.details).where(
+                events.c.lead_id == hot.lead_id, events.c.type == "lead.offered"
+            )
+        ).scalars()
+    payload = {"kind": "lead.offered", "lead_id": hot.lead_id, "details": offered}
+    link = links.issue(db, "ana@push.example", payload, "https://leads.push.example")
+    assert link is not None and link.startswith("https://leads.push.example/act/")
+    token = link.rsplit("/", 1)[1]
+    assert f"Accept lead {hot.lead_id}" in http.get(f"/act/{token}").text
+    accepted = http.post(f"/act/{token}")
+    assert f"Lead {hot.lead_id} is yours: you accepted the offer." in accepted.text
+    assert holder(db, hot.lead_id or 0) == ("claimed", "ana@push.example")
+    clock.advance(minutes=6)  # past the offer's five minutes
+    late = links.issue(db, "ben@push.example", payload, "https://leads.push.example")
+    assert late is not None
+    assert "This link expired at" in http.get(f"/act/{late.rsplit('/', 1)[1]}").text

@@ -97,22 +97,19 @@ def test_an_offer_reaches_both_open_pages_live_and_the_first_accept_wins(site: S
     assert (owner, accepted) == (CLAIRE, 1)
 
 
-def pushed_to(site: Site, email: str) -> int:
+def pushed_to(site: Site, email: str, start: int = 0) -> int:
     """A DACH lead that push gives to `email` (DACH pushes 40% of its leads, by a stable share)."""
-    for n in range(200):
-        [result] = ingest(
-            site.db,
-            [
-                IntakeItem(
-                    {
-                        "email": f"buyer{n}@dach{n}.example",
-                        "company": f"Dach {n}",
-                        "score": 60,
-                        "country": "DE",
-                    }
-                )
-            ],
-        )
+    for n in range(start, start + 200):
+        lead = {
+            "email": f"buyer{n}@dach{n}.example",
+            "first_name": "Jonas",
+            "company": f"Dach {n}",
+            "score": 60,
+            "country": "DE",
+            "phone": "+49 30 1234567",
+            "product_interest": "Analytics Cloud",
+        }
+        [result] = ingest(site.db, [IntakeItem(lead)])
         if result.assigned_to == email:
             assert result.lead_id is not None
             return result.lead_id
@@ -192,3 +189,41 @@ def test_a_rep_on_a_phone_declines_goes_away_takes_time_off_and_asks_for_a_trans
         "PTO 2026-01-11 to 2026-01-16",
         "absence cancelled: PTO",
     ]
+
+
+def test_calling_or_writing_from_a_leads_card_logs_the_first_touch(site: Site, browser: Any) -> None:
+    email, password = site.logins["rep"]
+    lead_id = pushed_to(site, email, start=500)
+    with open_tab(browser, PHONE) as tab:
+        login(tab, site.url, email, password)
+        tab.goto(f"{site.url}/leads")
+        # The phone or mail app would open; the test stays on the page to watch what leadpool heard.
+        tab.evaluate("document.addEventListener('click', e => e.preventDefault())")
+        card = tab.get_by_role("region", name=f"Lead {lead_id}")
+        assert (
+            card.get_by_role("link", name="Call +49 30 1234567").get_attribute("href") == "tel:+49301234567"
+        )
+        template = card.get_by_role("link", name="Demo follow-up")
+        href = str(template.get_attribute("href"))
+        assert href.startswith("mailto:buyer") and "subject=Your%20Analytics%20Cloud%20demo" in href
+        assert "Hi%20Jonas" in href
+        Shots(tab, "click-to-call")("card")
+        template.click()
+        # The beacon travels on its own; the page shows the lead contacted once it has landed.
+        for _ in range(100):
+            tab.goto(f"{site.url}/leads")
+            badge = tab.get_by_role("region", name=f"Lead {lead_id}").locator(".badge").first
+            if badge.inner_text() == "contacted":
+                break
+            tab.wait_for_timeout(100)  # waiting for the beacon's request, not timing leadpool
+    with site.db.engine.connect() as conn:
+        contacted = (
+            conn.execute(
+                sa.select(events.c.details).where(
+                    events.c.lead_id == lead_id, events.c.type == "lead.contacted"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(contacted) == 1 and contacted[0]["channel"] == "email"

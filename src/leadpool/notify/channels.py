@@ -123,4 +123,6 @@ def _body(payload: Mapping[str, Any]) -> str:
         lines.append(f"lead {payload['lead_id']}")
     if payload.get("to"):
         lines.append("for " + ", ".join(payload["to"]))
+    if payload.get("link"):  # the recipient's own action link (notify.links)
+        lines.append(str(payload["link"]))
     return "\n".join(lines)

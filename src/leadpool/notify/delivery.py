@@ -18,11 +18,12 @@ import httpx
 import sqlalchemy as sa
 
 from leadpool.notify import channels as sending
-from leadpool.notify import slack
+from leadpool.notify import links, slack
 from leadpool.notify.model import backoff
 from leadpool.notify.outbox import Book, people
 from leadpool.notify.webhook import Outcome
 from leadpool.orgfile.notifications import Channel, Notifications
+from leadpool.orgfile.reach import Medium
 from leadpool.storage import dialect
 from leadpool.storage.db import Database
 from leadpool.storage.tables import deliveries, delivery_attempts
@@ -174,10 +175,11 @@ def _attempt(
                     timeout=timeout,
                 )
             recipients = addresses
+        payload = _with_link(db, notes, channel, row)
         return sending.send(
             channel,
             row.id,
-            {"alerts": [row.payload]} if channel.type == "webhook" else row.payload,
+            {"alerts": [payload]} if channel.type == "webhook" else payload,
             recipients,
             timestamp=int(db.clock.now().timestamp()),
             timeout=timeout,
@@ -186,6 +188,18 @@ def _attempt(
     except Exception as exc:
         log.warning("delivery %s on %s: sending raised", row.id, row.channel, exc_info=True)
         return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _with_link(db: Database, notes: Notifications, channel: Channel, row: Any) -> dict[str, Any]:
+    """An email or SMS to one person about a lead carries their action link (notify.links); a
+    message to several people, or to a machine (a webhook), does not."""
+    payload = dict(row.payload)
+    people = list(row.recipients or [])
+    if channel.medium in (Medium.email, Medium.sms) and len(people) == 1:
+        link = links.issue(db, people[0], payload, notes.site_url)
+        if link is not None:
+            payload["link"] = link
+    return payload
 
 
 def _put_back(db: Database, ids: list[int], at: datetime) -> None:

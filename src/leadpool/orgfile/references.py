@@ -9,6 +9,7 @@ from leadpool.errors import Problem
 from leadpool.identity.model import Role
 from leadpool.orgfile.fields import field_types
 from leadpool.orgfile.schema import FieldSpec, Org, Strategy
+from leadpool.orgfile.templates import problems as template_problems
 
 
 def cross_check(org: Org) -> list[Problem]:
@@ -27,6 +28,7 @@ def cross_check(org: Org) -> list[Problem]:
                 key = "email" if kind == "user" else "name"
                 problems.append(Problem(f"{section}[{i}].{key}", f"duplicate {kind} '{name}'"))
             seen.add(name)
+    problems += [Problem(where, what) for where, what in template_problems(org.templates, types)]
     builtin = field_types({})
     for name, declared in org.fields.items():
         if name not in builtin:

@@ -16,6 +16,7 @@ from leadpool.countries import country_code
 from leadpool.identity.model import Role
 from leadpool.orgfile.notifications import Notifications
 from leadpool.orgfile.reach import Reach
+from leadpool.orgfile.templates import MessageTemplate
 
 # Every reason a lead waits in the review queue for: qualification (below_threshold, excluded,
 # incomplete), routing (held: no pool took it; unrouted: no rule matched), intake (duplicate) and
@@ -886,6 +887,7 @@ class Org(Strict):
     metrics: Metrics = Metrics()  # report brackets and hoarding marks
     alerts: AlertRules = AlertRules()
     notifications: Notifications = Notifications()  # channels and routing (notify.model)
+    templates: list[MessageTemplate] = []  # what reps send leads, with the lead's fields filled in
     fallback: Literal["review"] | str = "review"
 
     @model_validator(mode="before")

@@ -4,12 +4,15 @@ bearer token, and the clicker acts as the leadpool user their Slack member id be
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from leadpool.api.deps import DB
+from leadpool.api.deps import DB, Me
 from leadpool.errors import LeadpoolError
-from leadpool.reach import slack
+from leadpool.reach import links, slack
+from leadpool.storage.db import Database
 
 router = APIRouter(tags=["reach"])
 
@@ -29,7 +32,7 @@ async def slack_interactions(request: Request, db: DB) -> Response:
     return Response(status_code=200)
 
 
-def _click(db: DB, click: slack.Click) -> None:
+def _click(db: Database, click: slack.Click) -> None:
     try:
         text = slack.act(db, click)
     except LeadpoolError as exc:
@@ -37,3 +40,12 @@ def _click(db: DB, click: slack.Click) -> None:
         return
     if text is not None:
         slack.answer(click.response_url, text, replace=True)
+
+
+@router.delete("/action-links")
+def revoke_links(
+    db: DB, me: Me, email: Annotated[str, Query(min_length=3, max_length=320)]
+) -> dict[str, Any]:
+    """End every unused action link sent to a person (their phone was lost, say): one's own, or
+    anyone's for ops and admins. The links then say they were revoked."""
+    return {"email": email, "revoked": links.revoke(db, me, email)}

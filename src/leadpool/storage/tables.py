@@ -408,6 +408,23 @@ web_sessions = sa.Table(
     sa.Column("ended_at", When),
 )
 
+# Action links: what a notice by email or SMS links to, for the one person it was sent to. The link
+# acts once, for one action on one lead, until it expires or is revoked; only a digest of its
+# token is kept, as for API tokens and web sessions.
+action_links = sa.Table(
+    "action_links",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("user_id", Id, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("lead_id", Id, sa.ForeignKey("leads.id"), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),  # accept (an offer) | contact (a pushed lead)
+    sa.Column("created_at", When, nullable=False),
+    sa.Column("expires_at", When, nullable=False),
+    sa.Column("used_at", When),
+    sa.Column("revoked_at", When),
+)
+
 # Health alerts as episodes: opened when a check first fails, updated while it keeps failing
 # (the level may rise or fall), closed once when it passes again. At most one open episode per check
 # and subject, so a failing check raises one alert, not one per tick (no storms).

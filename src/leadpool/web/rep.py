@@ -5,12 +5,13 @@ service the API calls, and every refusal is shown in its own words."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from leadpool.api.deps import MAX_ID
 from leadpool.claims import service as claiming
@@ -21,6 +22,7 @@ from leadpool.leads import work
 from leadpool.leads.model import Outcome
 from leadpool.notify.notices import latest_event
 from leadpool.org.service import current
+from leadpool.orgfile.templates import fill
 from leadpool.pools import service as pools
 from leadpool.push import offers as offering
 from leadpool.sla import service as slas
@@ -132,6 +134,8 @@ def my_leads(request: Request, db: DB, me: Claimer) -> HTMLResponse:
         reasons=org.loaded.org.notifications.decline_reasons,
         pool_names=[p.name for p in org.loaded.org.pools if p.name in org.pool_ids],
         live_after=after,
+        templates=org.loaded.org.templates,
+        fill=fill,
     )
 
 
@@ -224,3 +228,17 @@ def transfer(db: DB, me: Claimer, lead_id: LeadId, form: CheckedForm) -> Redirec
         f"You asked to move lead {lead_id} to {to_pool}; ops decide, and you keep it until then.",
         lambda: transfers.request(db, me, lead_id, to_pool, reason),
     )
+
+
+@router.post("/leads/{lead_id}/touch", status_code=204)
+def touch(db: DB, me: Claimer, lead_id: LeadId, form: CheckedForm) -> Response:
+    """A click on a lead's call, email or template link (sent by the page as it opens the phone or
+    mail app): the first touch is logged as contact, so the contact SLA stops when the rep acts."""
+    channel = _text(form, "channel", 20)
+    if channel not in ("call", "email", "message"):
+        channel = "call"
+    first = [lead for lead in _my_leads(db, me) if lead["id"] == lead_id and lead["first_contact_at"] is None]
+    if first:
+        with contextlib.suppress(LeadpoolError):  # a lead gone meanwhile: the click still dials
+            work.log_contact(db, me, lead_id, channel=channel, note=f"{channel} link on the lead's card")
+    return Response(status_code=204)

@@ -4,9 +4,9 @@ who is not in two clicks (pick the rep, press Reassign)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import RedirectResponse
 
 from leadpool.api.deps import PathId
@@ -16,7 +16,7 @@ from leadpool.identity.model import Role
 from leadpool.push.reports import fairness
 from leadpool.storage.db import Database
 from leadpool.transfers import reassign as reassigning
-from leadpool.web.pages import DB, CheckedForm, Me, redirect, sentence
+from leadpool.web.pages import DB, CheckedForm, redirect, role_guard, sentence
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,12 +31,13 @@ def team_context(db: Database, who: Person, start: Any, end: Any) -> dict[str, A
     return {"fairness": fair, "away": reassigning.away_holdings(db, who)}
 
 
+Deciders = Annotated[Person, Depends(role_guard(Role.manager, Role.ops, Role.admin))]
+
+
 @router.post("/dashboard/leads/{lead_id}/reassign")
-def reassign(db: DB, who: Me, lead_id: PathId, form: CheckedForm) -> RedirectResponse:
+def reassign(db: DB, who: Deciders, lead_id: PathId, form: CheckedForm) -> RedirectResponse:
     to = form.get("to")
     why = form.get("reason")
-    if who.role not in (Role.manager, Role.ops, Role.admin):
-        return redirect("/dashboard", "refusal", "Only a manager, ops or an admin reassigns a lead.")
     if not isinstance(to, str) or not to:
         return redirect("/dashboard#away", "refusal", f"Pick the rep who takes lead {lead_id}.")
     try:

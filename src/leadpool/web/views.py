@@ -178,6 +178,7 @@ def change_password(request: Request, db: DB, session: Session, rules: Rules, fo
 
 def mount(app: FastAPI, settings: Settings | None = None) -> None:
     """Add the web app to the API's app: pages at the root, assets under /static."""
+    from leadpool.web.act import router as act_router
     from leadpool.web.dashboards import router as dashboards_router
     from leadpool.web.live import router as live_router
     from leadpool.web.me import router as me_router
@@ -186,7 +187,16 @@ def mount(app: FastAPI, settings: Settings | None = None) -> None:
     from leadpool.web.team import router as team_router
 
     app.state.web_rules = SessionRules.from_settings(settings or Settings())
-    for pages in (router, rep_router, me_router, live_router, ops_router, dashboards_router, team_router):
+    for pages in (
+        router,
+        rep_router,
+        me_router,
+        live_router,
+        ops_router,
+        dashboards_router,
+        team_router,
+        act_router,
+    ):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(SecureCookies)  # under web_https, the flash cookie too is Secure

@@ -103,3 +103,14 @@
   var said = document.querySelector("main .flash");
   if (said) said.focus();
 })();
+// Click-to-call, email and templates: the link opens the phone or mail app, and the page tells
+// leadpool at the same time (a beacon survives the page being left), which logs the first touch.
+document.addEventListener("click", function (e) {
+  var link = e.target.closest && e.target.closest("a[data-touch]");
+  var csrf = document.querySelector("input[name=csrf]");
+  if (!link || !csrf || !navigator.sendBeacon) return;
+  var form = new FormData();
+  form.append("csrf", csrf.value);
+  form.append("channel", link.dataset.touch);
+  navigator.sendBeacon("/leads/" + link.dataset.leadId + "/touch", form);
+});
