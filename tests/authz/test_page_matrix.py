@@ -103,11 +103,11 @@ PUBLIC = {
 
 
 def _routes() -> set[str]:
-    from leadpool.web import act, dashboards, live, me, ops, rep, team, views
+    from leadpool.web import act, chart_views, dashboards, live, me, ops, rep, team, views
 
     return {
         f"{method} {route.path}"
-        for module in (views, rep, me, live, ops, dashboards, team, act)
+        for module in (views, rep, me, live, ops, dashboards, team, act, chart_views)
         for route in module.router.routes
         for method in getattr(route, "methods", ()) or ()
     }

@@ -7,18 +7,14 @@ forms; ops and admins see everything and may decide. Reps are refused: this is n
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
-from matplotlib.figure import Figure
 
 from leadpool.alerts import model as alert_model
 from leadpool.alerts import service as alerts
@@ -26,159 +22,36 @@ from leadpool.api.deps import PathId
 from leadpool.errors import LeadpoolError
 from leadpool.health.service import report as health_report
 from leadpool.identity.access import Person
-from leadpool.identity.model import MANAGES_ALL, Permission, Role
+from leadpool.identity.model import Permission, Role
 from leadpool.metrics import service as metrics
 from leadpool.metrics.model import PoolMetrics, RepMetrics
 from leadpool.org.service import CurrentOrg, current
 from leadpool.orgfile.access import allowed
-from leadpool.orgfile.schema import Level, Pool
+from leadpool.orgfile.schema import Pool
 from leadpool.storage.db import Database
 from leadpool.storage.tables import leads, users
 from leadpool.transfers import service as transfers
-from leadpool.web import charts
-from leadpool.web.pages import DB, SECURITY_HEADERS, CheckedForm, PageForbidden, redirect, render, role_guard
+from leadpool.web.chart_views import numbers
+from leadpool.web.pages import DB, CheckedForm, redirect, render, role_guard
+from leadpool.web.scope import (
+    Range,
+    Thresholds,
+    as_level,
+    day_range,
+    may_acknowledge,
+    read_only,
+    refuse_executive,
+    thresholds,
+    viewable_pool,
+    visible_pools,
+)
 from leadpool.web.team import team_context
 
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Person, Depends(role_guard(Role.manager, Role.ops, Role.executive))]
 STYLESHEET = Path(__file__).parent / "templates" / "dashboards" / "dashboards.css"
-DEFAULT_DAYS = 14  # day buckets a dashboard shows when no range is asked for
 # An SVG opened on its own is a document: matplotlib styles it with inline CSS, and nothing in it runs.
 CHART_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
-MAX_DAYS = 366  # a longer range is cut to its last MAX_DAYS days, saying so: years of days read as noise
-
-
-# -- who may do what ---------------------------------------------------------------------------------
-
-
-def read_only(who: Person) -> bool:
-    """Executives report; they act on nothing."""
-    return who.role is Role.executive
-
-
-def _refuse_executive(who: Person) -> None:
-    if read_only(who):
-        raise PageForbidden(
-            "Executives see the dashboards read-only: acknowledging alerts and deciding transfers is for "
-            "the pool's manager, ops and admins. Nothing was changed.",
-            title="Read-only",
-        )
-
-
-def may_acknowledge(who: Person, pool: Pool | None) -> bool:
-    if who.role in MANAGES_ALL:
-        return True
-    return who.role is Role.manager and pool is not None and allowed(pool, who, Permission.manage)
-
-
-def visible_pools(org: CurrentOrg, who: Person) -> list[Pool]:
-    """The pools this person may view, their own team's (those they manage) first, then org order."""
-    pools = [
-        p
-        for p in org.loaded.org.pools
-        if p.name in org.pool_ids and (allowed(p, who, Permission.view) or allowed(p, who, Permission.manage))
-    ]
-    if who.role is Role.manager:
-        pools.sort(key=lambda p: not allowed(p, who, Permission.manage))
-    return pools
-
-
-def _pool(org: CurrentOrg, who: Person, name: str) -> Pool:
-    for p in visible_pools(org, who):
-        if p.name == name:
-            return p
-    raise PageForbidden(f"There is no pool called {name!r} that you may view.", title="No such pool")
-
-
-# -- the range ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Range:
-    """[start, end) in UTC, and the org-time-zone days it covers (what the date pickers show)."""
-
-    start: datetime
-    end: datetime
-    first_day: date
-    last_day: date
-    problem: str | None = None
-
-    def query(self) -> str:
-        return f"start={self.first_day.isoformat()}&end={self.last_day.isoformat()}"
-
-
-def _day(text: str | None) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text.strip()[:10])
-    except ValueError:
-        return None
-
-
-def day_range(org: CurrentOrg, now: datetime, start: str | None, end: str | None) -> Range:
-    """The days from `start` to `end` inclusive (YYYY-MM-DD, org time zone), ending no later than
-    now; by default the last DEFAULT_DAYS days, today included. A range that cannot be read is
-    replaced by the default and says why."""
-    zone = ZoneInfo(org.loaded.org.timezone)
-    today = now.astimezone(zone).date()
-    last, first = _day(end) or today, _day(start)
-    problem = None
-    if (start and first is None) or (end and _day(end) is None):
-        problem = "a date could not be read (use YYYY-MM-DD)"
-    last = min(last, today)
-    if first is None:
-        first = last - timedelta(days=DEFAULT_DAYS - 1)
-    if first > last:
-        problem = f"the start {first.isoformat()} is after the end {last.isoformat()}"
-        first = last - timedelta(days=DEFAULT_DAYS - 1)
-    if (last - first).days + 1 > MAX_DAYS:
-        problem = f"a range is at most {MAX_DAYS} days; showing the last {MAX_DAYS}"
-        first = last - timedelta(days=MAX_DAYS - 1)
-    begin = datetime.combine(first, time(), zone)
-    finish = min(datetime.combine(last + timedelta(days=1), time(), zone), now)
-    if finish <= begin:  # the very first instant of today
-        finish = begin + timedelta(seconds=1)
-    return Range(begin, finish, first, last, problem)
-
-
-# -- what a pool card shows ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """The alert marks a pool is judged by (from its alert rules, else the org's); None: check off."""
-
-    depth: tuple[int, int, int] | None
-    age: charts.AgeMarks
-    depletion_under: float | None
-    depletion_days: int
-    time_to_claim_hours: float
-    claim_rate_under_percent: float | None
-    average_age_hours: float | None
-
-
-def thresholds(org: CurrentOrg, pool: Pool) -> Thresholds:
-    o = org.loaded.org
-    rules = o.alerts.for_pool(pool.alerts)
-    ages = alert_model.age_marks(o, pool)
-    target = o.metrics.time_to_claim_hours.get(pool.name, o.metrics.time_to_claim_standard_hours)
-    return Thresholds(
-        depth=(rules.depth.yellow, rules.depth.red, rules.depth.critical) if rules.depth else None,
-        # the colour edges the age distribution is counted by, and the alert's share past green
-        age=charts.AgeMarks(ages.green_hours, ages.red_hours, ages.over_percent),
-        depletion_under=rules.depletion_under.mark if rules.depletion_under else None,
-        depletion_days=rules.depletion_days,
-        time_to_claim_hours=target,
-        claim_rate_under_percent=rules.claim_rate_under_percent.mark
-        if rules.claim_rate_under_percent
-        else None,
-        average_age_hours=rules.average_age_hours.mark if rules.average_age_hours else None,
-    )
-
-
-def _level(name: str | None) -> Level | None:
-    return Level(name) if name else None
 
 
 @dataclass(frozen=True)
@@ -307,7 +180,7 @@ def overview(
     pools = visible_pools(org, who)
     open_ = alerts.open_alerts(db, who)
     # worst first within each group: a red pool is the one to look at
-    found = sorted(cards(db, who, pools, span, open_), key=lambda c: -alert_model.rank(_level(c.level)))
+    found = sorted(cards(db, who, pools, span, open_), key=lambda c: -alert_model.rank(as_level(c.level)))
     return render(
         request,
         "dashboards/overview.html",
@@ -320,6 +193,7 @@ def overview(
         reps=rep_table(db, who, span),
         team=who.team if who.role is Role.manager else None,
         **team_context(db, who, span.start, span.end),
+        numbers=numbers(db, who, ["depth"], None, span),
         **_context(db, who, span),
     )
 
@@ -329,7 +203,7 @@ def pool_page(
     request: Request, db: DB, who: Viewer, name: str, start: str | None = None, end: str | None = None
 ) -> HTMLResponse:
     org = current(db)
-    pool = _pool(org, who, name)
+    pool = viewable_pool(org, who, name)
     span = day_range(org, db.clock.now(), start, end)
     open_ = [a for a in alerts.open_alerts(db, who) if a["pool"] == pool.name]
     (card,) = cards(db, who, [pool], span, open_)
@@ -341,6 +215,7 @@ def pool_page(
         alerts=_alerts(org, who, open_),
         transfers=pending_transfers(db, who, pool.name),
         reps=rep_table(db, who, span, pool.name),
+        numbers=numbers(db, who, ["depth", "age", "claims", "depletion"], pool.name, span),
         **_context(db, who, span),
     )
 
@@ -381,7 +256,7 @@ def _back(form_value: object, fallback: str) -> str:
 
 @router.post("/dashboard/alerts/{alert_id}/acknowledge")
 def acknowledge(db: DB, who: Viewer, alert_id: PathId, form: CheckedForm) -> Response:
-    _refuse_executive(who)
+    refuse_executive(who)
     back = _back(form.get("back"), "/dashboard")
     try:
         found = alerts.acknowledge(db, who, alert_id)
@@ -394,7 +269,7 @@ def acknowledge(db: DB, who: Viewer, alert_id: PathId, form: CheckedForm) -> Res
 
 @router.post("/transfers/{transfer_id}/decision")
 def decide(db: DB, who: Viewer, transfer_id: PathId, form: CheckedForm) -> Response:
-    _refuse_executive(who)
+    refuse_executive(who)
     back = _back(form.get("back"), "/transfers")
     choice, note = form.get("decision"), form.get("note")
     if choice not in ("approve", "reject"):
@@ -409,82 +284,3 @@ def decide(db: DB, who: Viewer, transfer_id: PathId, form: CheckedForm) -> Respo
             back, "ok", f"Transfer #{transfer_id} approved: the lead is in {done['pool']}, unclaimed."
         )
     return redirect(back, "ok", f"Transfer #{transfer_id} rejected; the lead stays where it is.")
-
-
-# -- charts --------------------------------------------------------------------------------------------
-
-
-@router.get("/charts/{chart}.{fmt}")
-def chart(
-    request: Request,
-    db: DB,
-    who: Viewer,
-    chart: str,
-    fmt: Literal["png", "svg"],
-    pool: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
-) -> Response:
-    """One chart as PNG or SVG, over the pool and days asked for (the same the page shows)."""
-    org = current(db)
-    now = db.clock.now()
-    if chart not in charts.CHARTS:
-        return render(
-            request,
-            "error.html",
-            status=404,
-            title="No such chart",
-            message=f"There is no chart called {chart!r}; there are {', '.join(charts.CHARTS)}.",
-        )
-    span = day_range(org, now, start, end)
-    if chart == "depth":
-        shown = [_pool(org, who, pool)] if pool else visible_pools(org, who)
-        by_pool = {r["pool"]: r for r in health_report(db)}
-        rows = []
-        for p in shown:
-            h = by_pool.get(p.name, {"depth": 0, "recommended": [0, 0]})
-            marks = thresholds(org, p).depth
-            rows.append(
-                charts.DepthRow(
-                    p.name,
-                    int(h["depth"]),
-                    marks,
-                    h.get("level"),
-                    (int(h["recommended"][0]), int(h["recommended"][1])),
-                )
-            )
-        make: Callable[[], Figure] = partial(charts.depth_chart, rows)
-    else:
-        if not pool:
-            return render(
-                request,
-                "error.html",
-                status=400,
-                title="Which pool?",
-                message=f"The {chart} chart is drawn for one pool: add ?pool=NAME.",
-            )
-        p = _pool(org, who, pool)
-        marks_ = thresholds(org, p)
-        if chart == "age":
-            (dist,) = metrics.age_distribution(db, now, pool=p.name)
-            make = partial(charts.age_chart, dist, marks_.age)
-        else:
-            points = metrics.series(db, span.start, span.end, pool=p.name, bucket="day")
-            if chart == "depletion":
-                make = partial(
-                    charts.depletion_chart, points, p.name, marks_.depletion_under, marks_.depletion_days
-                )
-            else:
-                make = partial(charts.claims_chart, points, p.name, marks_.time_to_claim_hours)
-    name = (
-        f"leadpool-{chart}-{re.sub(r'[^A-Za-z0-9_-]+', '_', pool or 'all')}-{span.last_day.isoformat()}.{fmt}"
-    )
-    return Response(
-        charts.draw(make, fmt),
-        media_type=charts.MEDIA[fmt],
-        headers={
-            **SECURITY_HEADERS,
-            "Content-Security-Policy": CHART_POLICY,
-            "Content-Disposition": f'inline; filename="{name}"',
-        },
-    )

@@ -179,6 +179,7 @@ def change_password(request: Request, db: DB, session: Session, rules: Rules, fo
 def mount(app: FastAPI, settings: Settings | None = None) -> None:
     """Add the web app to the API's app: pages at the root, assets under /static."""
     from leadpool.web.act import router as act_router
+    from leadpool.web.chart_views import router as charts_router
     from leadpool.web.dashboards import router as dashboards_router
     from leadpool.web.live import router as live_router
     from leadpool.web.me import router as me_router
@@ -196,6 +197,7 @@ def mount(app: FastAPI, settings: Settings | None = None) -> None:
         dashboards_router,
         team_router,
         act_router,
+        charts_router,
     ):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
