@@ -91,8 +91,9 @@ CHECKS = [
 # claim or a manager's decision happens before ops and admins meet the same lead. None: no token.
 ROLES = ("rep", "manager", "executive", "ops", "admin")
 NOBODY = "nobody"
-# What anyone may call without a token; everything else must be 401 for them.
-PUBLIC = {"GET /api/v1/health", "GET /api/v1/ready"}
+# What anyone may call without a token; everything else must be 401 for them. Slack's interactivity
+# endpoint takes Slack's signature instead of a token (tests/reach/test_slack.py refuses forgeries).
+PUBLIC = {"GET /api/v1/health", "GET /api/v1/ready", "POST /api/v1/slack/interactions"}
 
 
 @dataclass

@@ -16,6 +16,7 @@ from leadpool.api.app import create_app
 from leadpool.clock import ManualClock
 from leadpool.notify import links
 from leadpool.notify import service as notify
+from leadpool.notify import slack as slack_blocks
 from leadpool.storage.db import Database
 from leadpool.storage.tables import deliveries, events
 
@@ -216,3 +217,27 @@ def test_an_offer_link_in_an_email_accepts_the_offer_for_its_rep_until_it_expire
     late = links.issue(db, "ben@push.example", payload, "https://leads.push.example")
     assert late is not None
     assert "This link expired at" in http.get(f"/act/{late.rsplit('/', 1)[1]}").text
+
+
+def test_a_claim_button_claims_the_lead_from_its_pool_as_the_clicker(
+    db: Database, fake_slack: FakeSlack, http: TestClient, clock: ManualClock
+) -> None:
+    [waiting] = push(db, "other")  # no rule pushes it: it waits in Rest
+    message = slack_blocks.blocks(
+        {
+            "kind": "sla.returned",
+            "message": "back in Rest",
+            "lead_id": waiting.lead_id,
+            "details": {"pool": "Rest"},
+        },
+        None,
+        ["x"],
+    )
+    [claim_button] = [e for b in message if b.type == "actions" for e in b.to_dict()["elements"]]
+    assert (claim_button["action_id"], claim_button["value"]) == ("lead.claim", f"Rest:{waiting.lead_id}")
+    clock.advance(seconds=90)
+    action = {"action_id": "lead.claim", "type": "button", "value": claim_button["value"]}
+    assert press(http, clock, click(ANA, action, fake_slack.response_url("claim"))) == 200
+    [reply] = fake_slack.replies
+    assert reply["text"] == f"Lead {waiting.lead_id} is yours: claimed by Ana 90 s after it arrived."
+    assert holder(db, waiting.lead_id or 0) == ("claimed", "ana@push.example")

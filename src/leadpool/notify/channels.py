@@ -42,29 +42,26 @@ def _load_plugins() -> None:
             _ready.append(True)
 
 
-def url_of(channel: Channel) -> str:
-    """The channel's URL, read from the environment at send time (so a rotated secret needs no
+def from_env(channel: Channel, variable: str, what: str) -> str:
+    """A channel's secret, read from the environment at send time (so a rotated secret needs no
     org change). Raises LookupError naming the variable when it is not set."""
+    value = os.environ.get(variable)
+    if not value:
+        raise LookupError(
+            f"environment variable {variable} (the {what} of channel {channel.name}) is not set"
+        )
+    return value
+
+
+def url_of(channel: Channel) -> str:
     if channel.url is not None:
         return channel.url
     assert channel.url_env is not None
-    value = os.environ.get(channel.url_env)
-    if not value:
-        raise LookupError(
-            f"environment variable {channel.url_env} (the URL of channel {channel.name}) is not set"
-        )
-    return value
+    return from_env(channel, channel.url_env, "URL")
 
 
 def secret_of(channel: Channel) -> str | None:
-    if channel.secret_env is None:
-        return None
-    value = os.environ.get(channel.secret_env)
-    if not value:
-        raise LookupError(
-            f"environment variable {channel.secret_env} (the secret of channel {channel.name}) is not set"
-        )
-    return value
+    return None if channel.secret_env is None else from_env(channel, channel.secret_env, "secret")
 
 
 def send(

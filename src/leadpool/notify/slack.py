@@ -5,7 +5,6 @@ this module only says what the buttons are and what a button's value holds."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,6 +21,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
+from leadpool.notify.channels import from_env
 from leadpool.notify.webhook import Outcome
 from leadpool.orgfile.notifications import ASSIGNED, HOT, Channel
 
@@ -32,12 +32,7 @@ ACCEPT, DECLINE, CLAIM, OPEN = "lead.accept", "lead.decline", "lead.claim", "lea
 
 def token_of(channel: Channel) -> str:
     assert channel.token_env is not None
-    value = os.environ.get(channel.token_env)
-    if not value:
-        raise LookupError(
-            f"environment variable {channel.token_env} (the bot token of channel {channel.name}) is not set"
-        )
-    return value
+    return from_env(channel, channel.token_env, "bot token")
 
 
 def blocks(payload: Mapping[str, Any], site: str | None, reasons: Sequence[str]) -> list[Block]:
