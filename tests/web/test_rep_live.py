@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from leadpool.claims.service import claim
 from leadpool.identity.service import person_by_email
 from leadpool.intake.service import IntakeItem, IntakeResult, ingest
 from leadpool.storage.tables import absences, events, leads, transfers, users
@@ -227,3 +228,19 @@ def test_calling_or_writing_from_a_leads_card_logs_the_first_touch(site: Site, b
             .all()
         )
     assert len(contacted) == 1 and contacted[0]["channel"] == "email"
+
+
+def test_a_lead_another_rep_claims_leaves_the_pool_list_without_a_reload(site: Site, browser: Any) -> None:
+    email, password = site.logins["rep"]
+    with open_tab(browser, PHONE) as tab:
+        login(tab, site.url, email, password)
+        tab.goto(f"{site.url}/pools/Cold")
+        tab.evaluate("window.loadedOnce = true")
+        first = tab.locator("tbody tr").first
+        lead_id = int(str(first.get_attribute("data-lead")))
+        lukas = person_by_email(site.db, "lukas.huber@northwind.example")
+        [taken] = claim(site.db, lukas, "Cold", lead_id=lead_id)
+        assert taken.lead_id == lead_id
+        tab.locator(f'tr[data-lead="{lead_id}"]').wait_for(state="detached")
+        assert tab.evaluate("window.loadedOnce === true")
+        assert tab.locator("#live-status").inner_text() == f"Lead {lead_id} is no longer available."

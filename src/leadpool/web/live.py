@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -26,6 +26,7 @@ from leadpool.identity.model import Permission
 from leadpool.notify import wakeup
 from leadpool.org.service import current
 from leadpool.orgfile.access import allowed
+from leadpool.push.offers import open_offers
 from leadpool.storage.db import Database
 from leadpool.storage.tables import events
 from leadpool.web.pages import DB, Me
@@ -81,18 +82,19 @@ class Feed:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.after: int | None = None
-        self.streams: set[asyncio.Queue[Seen | None]] = set()
+        self.streams: dict[asyncio.Queue[Seen | None], Watch] = {}
         self.task: asyncio.Task[None] | None = None
         self.nudged = asyncio.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
 
-    def subscribe(self, after: int | None) -> asyncio.Queue[Seen | None]:
-        """A queue of what the feed reads from now on. `after`: the newest event the subscriber
-        knows of; a feed not started yet starts there, so its first read misses nothing since."""
+    def subscribe(self, after: int | None, watch: Watch) -> asyncio.Queue[Seen | None]:
+        """A queue of what the feed reads from now on that `watch` cares about. `after`: the newest
+        event the subscriber knows of; a feed not started yet starts there, so its first read
+        misses nothing since."""
         if self.after is None:
             self.after = after
         queue: asyncio.Queue[Seen | None] = asyncio.Queue(maxsize=1000)
-        self.streams.add(queue)
+        self.streams[queue] = watch
         if self.task is None or self.task.done():
             self.loop = asyncio.get_running_loop()
             wakeup.listen(self.db.engine, self._nudge)
@@ -100,7 +102,7 @@ class Feed:
         return queue
 
     def unsubscribe(self, queue: asyncio.Queue[Seen | None]) -> None:
-        self.streams.discard(queue)
+        self.streams.pop(queue, None)
 
     def _nudge(self) -> None:
         """After a commit in this process (any thread): look now, not at the next poll."""
@@ -114,7 +116,10 @@ class Feed:
                     await asyncio.wait_for(self.nudged.wait(), POLL_SECONDS)
                 self.nudged.clear()
                 for seen in await run_in_threadpool(self._read):
-                    for queue in list(self.streams):
+                    # Only to the pages it concerns: a lead pushed to one rep wakes one stream.
+                    for queue, watch in list(self.streams.items()):
+                        if not watch.cares(seen):
+                            continue
                         if queue.full():  # a stalled page: it reloads instead of missing a change
                             queue.get_nowait()
                             queue.put_nowait(None)
@@ -147,30 +152,54 @@ def feed(request: Request) -> Feed:
     return found
 
 
-def message(seen: Seen | None, me: Person, visible: dict[int, str]) -> dict[str, str] | None:
-    """What this person's pages are told of one event, or None: only their own offers and pushes,
-    and leads coming and going in pools they may see (nothing else leaks through the stream)."""
-    if seen is None:
-        return {"event": "changed", "data": "{}"}
-    # The id lets a reconnecting browser say where it was (Last-Event-ID).
-    pool = visible.get(seen.pool_id) if seen.pool_id is not None else None
-    said = {"lead_id": seen.lead_id, "pool": pool}
-    mine = me.email in seen.offered_to
-    if seen.type == EventType.offered.value and mine:
-        kind = "offer"
-    elif seen.type == EventType.reassigned.value and seen.former == me.email:
-        kind = "changed"  # one of their leads went to someone else: their list is redrawn
-    elif seen.type in (EventType.assigned.value, EventType.reassigned.value) and seen.rep_id == me.id:
-        if seen.actor_id == me.id:
-            return None  # they accepted it themselves: their page already says so
-        kind = "assigned"
-    elif seen.type in _GONE and (pool is not None or (seen.type == EventType.offer_expired.value and mine)):
-        kind = "taken"
-    elif seen.type in (EventType.released.value, EventType.transferred.value) and pool is not None:
-        kind = "returned"
-    else:
-        return None
-    return {"event": kind, "data": json.dumps(said), "id": str(seen.id)}
+@dataclass
+class Watch:
+    """What one open page listens for: its person, the pools they may see, the pool the page lists
+    (a pool page), and the offers it shows (their cards leave when someone else takes the lead)."""
+
+    me: Person
+    visible: dict[int, str]
+    pool_id: int | None = None
+    offered: set[int] = field(default_factory=set)
+
+    def cares(self, seen: Seen) -> bool:
+        """Cheap, for the feed: whether the event may concern this page at all."""
+        return (
+            seen.rep_id == self.me.id
+            or self.me.email in seen.offered_to
+            or seen.former == self.me.email
+            or (self.pool_id is not None and seen.pool_id == self.pool_id)
+            or seen.lead_id in self.offered
+        )
+
+    def message(self, seen: Seen | None) -> dict[str, str] | None:
+        """What the page is told of one event, or None: only the person's own offers and pushes,
+        and leads coming and going in the pool the page lists if they may see it (nothing else
+        leaks through the stream)."""
+        if seen is None:
+            return {"event": "changed", "data": "{}"}
+        pool = self.visible.get(seen.pool_id) if seen.pool_id is not None else None
+        listed = pool is not None and seen.pool_id == self.pool_id
+        me = self.me
+        if seen.type == EventType.offered.value and me.email in seen.offered_to:
+            if seen.lead_id is not None:
+                self.offered.add(seen.lead_id)
+            kind = "offer"
+        elif seen.type == EventType.reassigned.value and seen.former == me.email:
+            kind = "changed"  # one of their leads went to someone else: their list is redrawn
+        elif seen.type in (EventType.assigned.value, EventType.reassigned.value) and seen.rep_id == me.id:
+            if seen.actor_id == me.id:
+                return None  # they accepted it themselves: their page already says so
+            kind = "assigned"
+        elif seen.type in _GONE and (listed or seen.lead_id in self.offered):
+            kind = "taken"
+        elif seen.type in (EventType.released.value, EventType.transferred.value) and listed:
+            kind = "returned"
+        else:
+            return None
+        # The id lets a reconnecting browser say where it was (Last-Event-ID).
+        said = {"lead_id": seen.lead_id, "pool": pool}
+        return {"event": kind, "data": json.dumps(said), "id": str(seen.id)}
 
 
 def catch_up(db: Database, after: int) -> list[Seen]:
@@ -187,29 +216,32 @@ async def live(
     db: DB,
     me: Me,
     after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+    pool: Annotated[str | None, Query(max_length=200)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
-    """`after`: the newest event the page knew of when it was drawn; a reconnecting browser sends
-    the last one it received (Last-Event-ID) instead."""
+    """`after`: the newest event the page knew of when it was drawn (a reconnecting browser sends
+    the last one it received, Last-Event-ID, instead); `pool`: the pool the page lists, if any."""
     org = current(db)
     visible = {
         org.pool_ids[p.name]: p.name
         for p in org.loaded.org.pools
         if p.name in org.pool_ids and (allowed(p, me, Permission.claim) or allowed(p, me, Permission.view))
     }
+    listed = next((pid for pid, name in visible.items() if name == pool), None)
+    watch = Watch(me, visible, listed, {o["lead_id"] for o in await run_in_threadpool(open_offers, db, me)})
     if last_event_id is not None and last_event_id.isdigit():
         after = int(last_event_id)
     source = feed(request)
 
     async def stream() -> AsyncIterator[dict[str, Any]]:
-        queue = source.subscribe(after)  # first, so nothing falls between the catch-up and the feed
+        queue = source.subscribe(after, watch)  # first, so nothing falls between catch-up and feed
         try:
             yield {"event": "ready", "data": "{}", "retry": 3000}
             seen_up_to = after or 0
             if after is not None:
                 for missed in await run_in_threadpool(catch_up, db, after):
                     seen_up_to = missed.id
-                    said = message(missed, me, visible)
+                    said = watch.message(missed)
                     if said is not None:
                         yield said
             loop = asyncio.get_running_loop()
@@ -221,7 +253,7 @@ async def live(
                     break
                 if seen is not None and seen.id <= seen_up_to:
                     continue  # sent in the catch-up already
-                said = message(seen, me, visible)
+                said = watch.message(seen)
                 if said is not None:
                     yield said
         finally:

@@ -85,6 +85,7 @@ def pool_page(request: Request, db: DB, me: Claimer, name: str) -> HTMLResponse:
         preview=preview,
         standing=mine.get(preview["pool"]),
         live_after=after,
+        live_pool=preview["pool"],
     )
 
 

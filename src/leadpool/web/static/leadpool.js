@@ -81,7 +81,9 @@
   }
   function lead(e) { try { return JSON.parse(e.data); } catch (x) { return {}; } }
   // From the newest event the page was drawn with: nothing between drawing it and now is missed.
-  var source = new EventSource("/live?after=" + encodeURIComponent(document.body.dataset.liveAfter || "0"));
+  var pool = document.body.dataset.livePool;
+  var source = new EventSource("/live?after=" + encodeURIComponent(document.body.dataset.liveAfter || "0") +
+    (pool ? "&pool=" + encodeURIComponent(pool) : ""));
   source.addEventListener("offer", function (e) {
     refresh("Lead " + lead(e).lead_id + " is offered to you: the first to accept gets it.");
   });
