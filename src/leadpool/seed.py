@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 from rich.console import Console
 
 from leadpool.accounts.service import import_accounts
+from leadpool.availability.service import add_absence
 from leadpool.csvfile import records
 from leadpool.errors import LeadpoolError
 from leadpool.identity.model import Role
@@ -91,6 +93,7 @@ def _seed_history(db: Database, examples: Path, org_text: str, days: int, consol
         admin = orgs.current(db).loaded.org.users
         recorder = next(u.email for u in admin if u.role is Role.admin)
         played = play(db, examples, clock, now=now, days=days, recorder=recorder)
+    _away_this_week(db, recorder, now)
     if console:
         with db.engine.connect() as conn:
             by_status: dict[str, int] = dict(
@@ -102,6 +105,17 @@ def _seed_history(db: Database, examples: Path, org_text: str, days: int, consol
             f"{by_status.get('claimed', 0)} are held by reps, "
             f"{by_status.get('review', 0)} in the review queue"
         )
+
+
+AWAY = "lukas.huber@northwind.example"  # the demo's rep on PTO: his held leads wait to be reassigned
+
+
+def _away_this_week(db: Database, admin: str, now: datetime) -> None:
+    """One DACH rep on PTO from today, still holding leads from the history: what Mara's dashboard
+    asks her to reassign."""
+    if any(u.email == AWAY for u in orgs.current(db).loaded.org.users):
+        actor = person_by_email(db, admin)
+        add_absence(db, actor, AWAY, now - timedelta(hours=1), now + timedelta(days=3), "PTO")
 
 
 def example_passwords(db: Database) -> dict[str, str]:

@@ -61,3 +61,25 @@ def test_an_assignment_goes_by_sms_to_the_reps_phone_once_their_quiet_hours_end(
 def rows(db: Database) -> list[Any]:
     with db.engine.connect() as conn:
         return list(conn.execute(sa.select(deliveries)))
+
+
+@pytest.mark.parametrize(
+    "org_text", [ORG.replace(RITA, RITA + REACH.replace(" notices: {lead.assigned: [sms]},", "")) + SMS]
+)
+def test_a_held_notice_is_sent_once_on_every_channel_however_often_the_job_reads_it(
+    db: Database, clock: ManualClock, receiver: Receiver, monkeypatch: pytest.MonkeyPatch, org_text: str
+) -> None:
+    assert "notices:" not in org_text.split("rita@test.example")[1].split("\n")[0]
+    port = receiver.url.rsplit(":", 1)[1]
+    monkeypatch.setenv("TEST_SMS_URL", f"json://127.0.0.1:{port}/sms")
+    monkeypatch.setenv("TEST_REP_URL", f"json://127.0.0.1:{port}/rep")
+    ingest(
+        db,
+        [IntakeItem({"email": "ceo@big.example", "company": "Big", "score": 90, "source": "demo_request"})],
+    )
+    assert notify.deliver(db) == {"notices": 2}  # the email and the SMS, both held until 10:00 UTC
+    for _ in range(3):  # every tick reads the event again, in and after the quiet hours
+        clock.advance(minutes=30)
+        notify.deliver(db)
+    assert sorted(r.channel for r in rows(db)) == ["rep-json", "rep-sms"]
+    assert sorted(r.path for r in receiver.received) == ["/rep", "/sms/+4930901820"]

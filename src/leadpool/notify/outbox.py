@@ -166,10 +166,12 @@ def rows_for(
             now,
             None if key is None else f"{key}:{channel.name}{one.key}",
             recipients=one.recipients,
-            not_before=one.not_before,
+            not_before=one.not_before if one.not_before and one.not_before > now else None,
         )
         for channel in channels
-        for one in addressed(channel, alert.kind, alert.to, book, now, expires)
+        # Quiet hours are judged at the notice's own time, not the reading's: the notify job reads
+        # the same event again on later ticks, and must reach the same deliveries (the same keys).
+        for one in addressed(channel, alert.kind, alert.to, book, alert.at, expires)
     ]
 
 
