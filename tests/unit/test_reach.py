@@ -132,3 +132,26 @@ def test_an_urgent_kind_goes_through_quiet_hours() -> None:
     assert addressed(SLACK, "lead.offered", ("cy@x.example",), urgent, NOON) == [
         Addressed(("cy@x.example",), None, ":cy@x.example")
     ]
+
+
+def test_a_notice_for_nobody_in_particular_is_one_delivery_to_the_channel() -> None:
+    assert addressed(EMAIL, "pool.capped", (), PEOPLE, NOON) == [Addressed(())]
+    assert addressed(EMAIL, "pool.capped", (), PEOPLE, NOON)[0].recipients == ()
+
+
+def test_each_recipient_is_decided_alone_whatever_comes_before_them() -> None:
+    quiet_cy = PEOPLE["cy@x.example"]
+    people = {
+        **PEOPLE,
+        "dee@x.example": (Reach(slack="U0DEE0004", notices={"sla.*": [Medium.email], "lead.*": []}), "UTC"),
+    }
+    # Someone the channel cannot reach, then someone who wants nothing of this kind on it, then
+    # someone held past the offer's end, and only then one who gets it.
+    to = ("ops-desk@x.example", "dee@x.example", "cy@x.example", "ana@x.example")
+    ends = quiet_cy[0].held_until("lead.offered", NOON, "Europe/Berlin")
+    assert ends is not None
+    found = addressed(SLACK, "lead.offered", to, people, NOON, expires=ends)  # held exactly until it ends
+    assert [a.recipients for a in found] == [("ana@x.example",)]
+    mail = addressed(EMAIL, "sla.breach", ("dee@x.example",), people, NOON)
+    assert mail == [Addressed(("dee@x.example",))]
+    assert addressed(SLACK, "sla.breach", ("dee@x.example",), people, NOON) == []
