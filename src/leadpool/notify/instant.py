@@ -40,7 +40,9 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
 
     def wake(self) -> None:
-        self._due.set()
+        # The deliveries a pass writes itself are sent in that same pass: no second pass for them.
+        if threading.current_thread() is not self._thread:
+            self._due.set()
 
     def start(self) -> Dispatcher:
         self.after = latest_event(self.db)  # what happened before this process is the job's

@@ -92,7 +92,7 @@ def away_holdings(db: Database, actor: Person) -> list[dict[str, Any]]:
             and p.id not in away
             and p.id != holder.id
             and (actor.role is not Role.manager or p.team == actor.team)
-            and _may_claim(org, p.email, pool)
+            and p.email.lower() in org.claimers(pool)
         ]
         out.append(
             {
@@ -107,16 +107,6 @@ def away_holdings(db: Database, actor: Person) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def _may_claim(org: Any, email: str, pool: Any) -> bool:
-    """Whether the org file's user of this email may claim from the pool (no id is needed to decide
-    access); a user the org file does not list may not."""
-    u = next((u for u in org.loaded.org.users if u.email.lower() == email.lower()), None)
-    if u is None:
-        return False
-    who = Person(0, u.email, u.role, u.team, u.tier, u.title, tuple(u.territories), u.timezone)
-    return allowed(pool, who, Permission.claim)
 
 
 def reassign(db: Database, actor: Person, lead_id: int, to_email: str, reason: str) -> dict[str, Any]:

@@ -12,14 +12,15 @@ from starlette.concurrency import run_in_threadpool
 
 from leadpool.errors import LeadpoolError
 from leadpool.reach import links
-from leadpool.web.pages import DB, render, sentence
+from leadpool.web.pages import DB, refusal_words, render
 
 router = APIRouter(include_in_schema=False)
 Token = Annotated[str, Path(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 def _refused(request: Request, exc: LeadpoolError) -> HTMLResponse:
-    text = sentence(exc.message) + (f" {sentence(exc.hint)}" if exc.hint else "")
+    # Times in a link's refusals are not the clicker's to place: UTC, as the page says.
+    text = refusal_words(exc, request.app.state.db.clock.now(), "UTC")
     return render(request, "act.html", status=exc.status, link=None, refusal=text)
 
 

@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -21,6 +21,7 @@ from leadpool.health.service import report as health_report
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.metrics import service as metrics
+from leadpool.metrics.model import AgeDistribution
 from leadpool.org.service import current
 from leadpool.storage.db import Database
 from leadpool.web import charts
@@ -57,28 +58,33 @@ def _n(value: float | None, shape: str = "{:.0f}") -> str:
     return "none" if value is None else shape.format(value)
 
 
-def chart_input(db: Database, who: Person, chart: str, pool: str | None, span: Range) -> ChartInput:
+def chart_input(
+    db: Database, who: Person, chart: str, pool: str | None, span: Range, read: Read | None = None
+) -> ChartInput:
     """The chart's picture and numbers from one read. Raises NotDrawn for an unknown chart, or a
-    per-pool chart asked for without its pool."""
+    per-pool chart asked for without its pool. `read`: what the page read already, not read again."""
+    read = read or Read()
     if chart not in charts.CHARTS:
         known = ", ".join(charts.CHARTS)
         raise NotDrawn(404, "No such chart", f"There is no chart called {chart!r}; there are {known}.")
     if chart == "depth":
-        make, (headers, rows) = _depth(db, who, pool)
+        make, (headers, rows) = _depth(db, who, pool, read.health)
     elif not pool:
         raise NotDrawn(400, "Which pool?", f"The {chart} chart is drawn for one pool: add ?pool=NAME.")
     elif chart == "age":
-        make, (headers, rows) = _age(db, who, pool)
+        make, (headers, rows) = _age(db, who, pool, read.ages)
     else:
         make, (headers, rows) = _trend(db, who, pool, span, chart)
     digest = hashlib.sha256(repr((chart, make.func.__name__, make.args)).encode()).hexdigest()
     return ChartInput(make, headers, rows, digest)
 
 
-def _depth(db: Database, who: Person, pool: str | None) -> tuple[partial[Figure], Table]:
+def _depth(
+    db: Database, who: Person, pool: str | None, health: list[dict[str, Any]] | None
+) -> tuple[partial[Figure], Table]:
     org = current(db)
     shown = [viewable_pool(org, who, pool)] if pool else visible_pools(org, who)
-    by_pool = {r["pool"]: r for r in health_report(db)}
+    by_pool = {r["pool"]: r for r in (health if health is not None else health_report(db))}
     found = []
     for p in shown:
         h = by_pool.get(p.name, {"depth": 0, "recommended": [0, 0]})
@@ -99,10 +105,14 @@ def _depth(db: Database, who: Person, pool: str | None) -> tuple[partial[Figure]
     return partial(charts.depth_chart, found), (headers, rows)
 
 
-def _age(db: Database, who: Person, pool: str) -> tuple[partial[Figure], Table]:
+def _age(
+    db: Database, who: Person, pool: str, ages: dict[str | None, AgeDistribution] | None
+) -> tuple[partial[Figure], Table]:
     org = current(db)
     p = viewable_pool(org, who, pool)
-    (dist,) = metrics.age_distribution(db, db.clock.now(), pool=p.name)
+    dist = ages.get(p.name) if ages is not None else None
+    if dist is None:
+        (dist,) = metrics.age_distribution(db, db.clock.now(), pool=p.name)
     rows: list[tuple[str, ...]] = [
         (b.label, str(b.count), _n(None if b.share is None else 100 * b.share, "{:.0f}%"))
         for b in dist.brackets
@@ -185,8 +195,17 @@ def chart(
     )
 
 
+@dataclass(frozen=True)
+class Read:
+    """What a dashboard page has read already for its cards: the health report and the age of
+    every pool's queue, so its charts' tables do not read them again."""
+
+    health: list[dict[str, Any]] | None = None
+    ages: dict[str | None, AgeDistribution] | None = None
+
+
 def numbers(
-    db: Database, who: Person, names: list[str], pool: str | None, span: Range
+    db: Database, who: Person, names: list[str], pool: str | None, span: Range, read: Read | None = None
 ) -> dict[str, ChartInput]:
     """The numbers of the charts a page shows, for their tables."""
-    return {name: chart_input(db, who, name, pool, span) for name in names}
+    return {name: chart_input(db, who, name, pool, span, read) for name in names}

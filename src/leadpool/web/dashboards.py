@@ -31,7 +31,7 @@ from leadpool.orgfile.schema import Pool
 from leadpool.storage.db import Database
 from leadpool.storage.tables import leads, users
 from leadpool.transfers import service as transfers
-from leadpool.web.chart_views import numbers
+from leadpool.web.chart_views import Read, numbers
 from leadpool.web.pages import DB, CheckedForm, redirect, render, role_guard
 from leadpool.web.scope import (
     Range,
@@ -68,14 +68,19 @@ class Card:
     days_of_capacity: tuple[float, float]  # the sizing this pool uses today (seasons included)
 
 
+def read_now(db: Database) -> Read:
+    """The health report and every queue's age, read once for a page's cards and chart tables."""
+    return Read(health_report(db), {a.pool: a for a in metrics.age_distribution(db, db.clock.now())})
+
+
 def cards(
-    db: Database, who: Person, pools: list[Pool], span: Range, open_: list[dict[str, Any]]
+    db: Database, who: Person, pools: list[Pool], span: Range, open_: list[dict[str, Any]], read: Read
 ) -> list[Card]:
     org = current(db)
     now = db.clock.now()
-    by_pool = {r["pool"]: r for r in health_report(db)}
+    by_pool = {r["pool"]: r for r in read.health or []}
     figures = {m.pool: m for m in metrics.pool_metrics(db, span.start, span.end)}
-    ages = {a.pool: a for a in metrics.age_distribution(db, now)}
+    ages = read.ages or {}
     today = now.astimezone(ZoneInfo(org.loaded.org.timezone)).date()
     out = []
     for p in pools:
@@ -180,7 +185,10 @@ def overview(
     pools = visible_pools(org, who)
     open_ = alerts.open_alerts(db, who)
     # worst first within each group: a red pool is the one to look at
-    found = sorted(cards(db, who, pools, span, open_), key=lambda c: -alert_model.rank(as_level(c.level)))
+    read = read_now(db)
+    found = sorted(
+        cards(db, who, pools, span, open_, read), key=lambda c: -alert_model.rank(as_level(c.level))
+    )
     return render(
         request,
         "dashboards/overview.html",
@@ -193,7 +201,7 @@ def overview(
         reps=rep_table(db, who, span),
         team=who.team if who.role is Role.manager else None,
         **team_context(db, who, span.start, span.end),
-        numbers=numbers(db, who, ["depth"], None, span),
+        numbers=numbers(db, who, ["depth"], None, span, read),
         **_context(db, who, span),
     )
 
@@ -206,7 +214,8 @@ def pool_page(
     pool = viewable_pool(org, who, name)
     span = day_range(org, db.clock.now(), start, end)
     open_ = [a for a in alerts.open_alerts(db, who) if a["pool"] == pool.name]
-    (card,) = cards(db, who, [pool], span, open_)
+    read = read_now(db)
+    (card,) = cards(db, who, [pool], span, open_, read)
     return render(
         request,
         "dashboards/pool.html",
@@ -215,7 +224,7 @@ def pool_page(
         alerts=_alerts(org, who, open_),
         transfers=pending_transfers(db, who, pool.name),
         reps=rep_table(db, who, span, pool.name),
-        numbers=numbers(db, who, ["depth", "age", "claims", "depletion"], pool.name, span),
+        numbers=numbers(db, who, ["depth", "age", "claims", "depletion"], pool.name, span, read),
         **_context(db, who, span),
     )
 

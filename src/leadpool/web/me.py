@@ -22,15 +22,10 @@ from leadpool.identity.model import Role
 from leadpool.metrics.reps import rep_metrics
 from leadpool.storage.db import Database
 from leadpool.storage.tables import claims, leads, users
-from leadpool.web.pages import DB, CheckedForm, redirect, render, role_guard, sentence
+from leadpool.web.pages import DB, CheckedForm, form_text, redirect, refusal_words, render, role_guard
 
 router = APIRouter(include_in_schema=False)
 Worker = Annotated[Person, Depends(role_guard(Role.rep, Role.manager))]
-
-
-def _form_text(form: Any, name: str, limit: int = 300) -> str:
-    value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
 
 
 @router.get("/me")
@@ -55,15 +50,14 @@ def _act(db: Database, me: Person, done: str, action: Callable[[], Any]) -> Redi
     try:
         action()
     except LeadpoolError as exc:
-        text = sentence(exc.message) + (f" {sentence(exc.hint)}" if exc.hint else "")
-        return redirect("/me", "refusal", text)
+        return redirect("/me", "refusal", refusal_words(exc, db.clock.now(), me.timezone))
     return redirect("/me", "ok", done)
 
 
 @router.post("/me/online")
 def set_online(db: DB, me: Worker, form: CheckedForm) -> RedirectResponse:
-    online = _form_text(form, "online") == "yes"
-    reason = _form_text(form, "reason")
+    online = form_text(form, "online") == "yes"
+    reason = form_text(form, "reason")
     done = "You are online: push may send you leads."
     if not online:
         done = f"You are away ({reason}): push skips you until you are back."
@@ -74,14 +68,14 @@ def set_online(db: DB, me: Worker, form: CheckedForm) -> RedirectResponse:
 def add_time_off(db: DB, me: Worker, form: CheckedForm) -> RedirectResponse:
     """Whole days in the rep's own time zone, from the first day's start to the last day's end."""
     try:
-        first = date.fromisoformat(_form_text(form, "first_day", 10))
-        last = date.fromisoformat(_form_text(form, "last_day", 10))
+        first = date.fromisoformat(form_text(form, "first_day", 10))
+        last = date.fromisoformat(form_text(form, "last_day", 10))
     except ValueError:
         return redirect("/me", "refusal", "Give the first and the last day of your time off.")
     zone = ZoneInfo(me.timezone)
     starts = datetime.combine(first, time(), tzinfo=zone)
     ends = datetime.combine(last + timedelta(days=1), time(), tzinfo=zone)
-    reason = _form_text(form, "reason")
+    reason = form_text(form, "reason")
     done = f"Time off from {first:%a %d %b} to {last:%a %d %b} is saved: push skips you then."
     return _act(db, me, done, lambda: availability.add_absence(db, me, me.email, starts, ends, reason))
 

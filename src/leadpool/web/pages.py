@@ -21,6 +21,7 @@ from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadpool.clock import as_utc
+from leadpool.errors import ClaimRefused, LeadpoolError
 from leadpool.identity.access import Person
 from leadpool.identity.model import Permission, Role
 from leadpool.org.service import current
@@ -368,3 +369,19 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
     if flashes:
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response
+
+
+def refusal_words(exc: LeadpoolError, now: datetime, tz: str) -> str:
+    """The refusal as a person reads it: what said no, and when it will pass (or what to do)."""
+    text = sentence(exc.message)
+    if isinstance(exc, ClaimRefused) and exc.refusal.retry_after is not None:
+        return text + when_it_passes(exc.refusal.retry_after, now, tz)
+    if exc.hint and exc.hint.lower() not in exc.message.lower():  # a ratio's message already says it
+        return f"{text} {sentence(exc.hint)}"
+    return text
+
+
+def form_text(form: Any, name: str, limit: int = 300) -> str:
+    """A form field as text, trimmed and cut to `limit`; empty when missing or not text."""
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""

@@ -6,7 +6,7 @@ service the API calls, and every refusal is shown in its own words."""
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from leadpool.api.deps import MAX_ID
 from leadpool.claims import service as claiming
-from leadpool.errors import ClaimRefused, LeadpoolError
+from leadpool.errors import LeadpoolError
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.leads import work
@@ -28,7 +28,7 @@ from leadpool.push import offers as offering
 from leadpool.sla import service as slas
 from leadpool.storage.db import Database
 from leadpool.transfers import service as transfers
-from leadpool.web.pages import DB, CheckedForm, redirect, render, role_guard, sentence, when_it_passes
+from leadpool.web.pages import DB, CheckedForm, form_text, redirect, refusal_words, render, role_guard
 from leadpool.web.standing import pushed, sla_clocks, standings
 
 router = APIRouter(include_in_schema=False)
@@ -38,24 +38,9 @@ OPEN = ("claimed", "contacted", "opportunity")
 CHANNELS = ("call", "email", "meeting", "message")
 
 
-def refusal_words(exc: LeadpoolError, now: datetime, tz: str) -> str:
-    """The refusal as a person reads it: what said no, and when it will pass (or what to do)."""
-    text = sentence(exc.message)
-    if isinstance(exc, ClaimRefused) and exc.refusal.retry_after is not None:
-        return text + when_it_passes(exc.refusal.retry_after, now, tz)
-    if exc.hint and exc.hint.lower() not in exc.message.lower():  # a ratio's message already says it
-        return f"{text} {sentence(exc.hint)}"
-    return text
-
-
-def _text(form: Any, name: str, limit: int = 300) -> str:
-    value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
-
-
 def _number(form: Any, name: str, most: int) -> int | None:
     """A positive whole number typed in ASCII digits ('²' is a digit to str.isdigit, not to int)."""
-    value = _text(form, name, 20)
+    value = form_text(form, name, 20)
     return int(value) if value.isascii() and value.isdigit() and 0 < int(value) <= most else None
 
 
@@ -92,10 +77,10 @@ def pool_page(request: Request, db: DB, me: Claimer, name: str) -> HTMLResponse:
 @router.post("/pools/{name}/claim")
 def claim(db: DB, me: Claimer, name: str, form: CheckedForm) -> RedirectResponse:
     """Claim the lead named by lead_id, else the next `count` (1: claim next; more: a batch)."""
-    back = f"/pools/{name}" if _text(form, "back") != "pools" else "/pools"
-    lead_id = _number(form, "lead_id", MAX_ID) if _text(form, "lead_id") else None
+    back = f"/pools/{name}" if form_text(form, "back") != "pools" else "/pools"
+    lead_id = _number(form, "lead_id", MAX_ID) if form_text(form, "lead_id") else None
     count = _number(form, "count", 1000) or 1
-    if _text(form, "lead_id") and lead_id is None:
+    if form_text(form, "lead_id") and lead_id is None:
         return redirect(back, "refusal", "That lead number is not one leadpool gave out.")
     try:
         taken = claiming.claim(db, me, name, lead_id=lead_id, n=1 if lead_id else count)
@@ -150,8 +135,8 @@ def _act(db: Database, me: Person, lead_id: int, done: str, action: Any) -> Redi
 
 @router.post("/leads/{lead_id}/contact")
 def contact(db: DB, me: Claimer, lead_id: LeadId, form: CheckedForm) -> RedirectResponse:
-    channel = _text(form, "channel", 50) or "call"
-    note = _text(form, "note", 2000)
+    channel = form_text(form, "channel", 50) or "call"
+    note = form_text(form, "note", 2000)
     return _act(
         db,
         me,
@@ -163,7 +148,7 @@ def contact(db: DB, me: Claimer, lead_id: LeadId, form: CheckedForm) -> Redirect
 
 @router.post("/leads/{lead_id}/release")
 def release(db: DB, me: Claimer, lead_id: LeadId, form: CheckedForm) -> RedirectResponse:
-    reason = _text(form, "reason")
+    reason = form_text(form, "reason")
     return _act(
         db,
         me,
@@ -176,15 +161,15 @@ def release(db: DB, me: Claimer, lead_id: LeadId, form: CheckedForm) -> Redirect
 @router.post("/leads/{lead_id}/outcome")
 def outcome(db: DB, me: Claimer, lead_id: LeadId, form: CheckedForm) -> RedirectResponse:
     try:
-        chosen = Outcome(_text(form, "outcome"))
+        chosen = Outcome(form_text(form, "outcome"))
     except ValueError:
         return redirect(f"/leads#lead-{lead_id}", "refusal", "Choose an outcome: " + ", ".join(Outcome) + ".")
-    typed = _text(form, "amount", 40).replace(",", "")
+    typed = form_text(form, "amount", 40).replace(",", "")
     try:
         amount = Decimal(typed) if typed else None
     except InvalidOperation:
         return redirect(f"/leads#lead-{lead_id}", "refusal", f"The amount '{typed}' is not a number.")
-    note = _text(form, "note", 2000)
+    note = form_text(form, "note", 2000)
     return _act(
         db,
         me,
@@ -208,7 +193,7 @@ def accept(db: DB, me: Claimer, lead_id: LeadId) -> RedirectResponse:
 
 @router.post("/leads/{lead_id}/decline")
 def decline(db: DB, me: Claimer, lead_id: LeadId, form: CheckedForm) -> RedirectResponse:
-    reason = _text(form, "reason")
+    reason = form_text(form, "reason")
     return _act(
         db,
         me,
@@ -221,7 +206,7 @@ def decline(db: DB, me: Claimer, lead_id: LeadId, form: CheckedForm) -> Redirect
 @router.post("/leads/{lead_id}/transfer")
 def transfer(db: DB, me: Claimer, lead_id: LeadId, form: CheckedForm) -> RedirectResponse:
     """Ask ops to move a lead to another pool (it moves once they approve)."""
-    to_pool, reason = _text(form, "to_pool", 200), _text(form, "reason")
+    to_pool, reason = form_text(form, "to_pool", 200), form_text(form, "reason")
     return _act(
         db,
         me,
@@ -235,7 +220,7 @@ def transfer(db: DB, me: Claimer, lead_id: LeadId, form: CheckedForm) -> Redirec
 def touch(db: DB, me: Claimer, lead_id: LeadId, form: CheckedForm) -> Response:
     """A click on a lead's call, email or template link (sent by the page as it opens the phone or
     mail app): the first touch is logged as contact, so the contact SLA stops when the rep acts."""
-    channel = _text(form, "channel", 20)
+    channel = form_text(form, "channel", 20)
     if channel not in ("call", "email", "message"):
         channel = "call"
     first = [lead for lead in _my_leads(db, me) if lead["id"] == lead_id and lead["first_contact_at"] is None]

@@ -16,7 +16,7 @@ from leadpool.identity.model import Role
 from leadpool.push.reports import fairness
 from leadpool.storage.db import Database
 from leadpool.transfers import reassign as reassigning
-from leadpool.web.pages import DB, CheckedForm, redirect, role_guard, sentence
+from leadpool.web.pages import DB, CheckedForm, redirect, refusal_words, role_guard
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,6 +43,5 @@ def reassign(db: DB, who: Deciders, lead_id: PathId, form: CheckedForm) -> Redir
     try:
         done = reassigning.reassign(db, who, lead_id, to, why if isinstance(why, str) else "")
     except LeadpoolError as exc:
-        text = sentence(exc.message) + (f" {sentence(exc.hint)}" if exc.hint else "")
-        return redirect("/dashboard#away", "refusal", text)
+        return redirect("/dashboard#away", "refusal", refusal_words(exc, db.clock.now(), who.timezone))
     return redirect("/dashboard#away", "ok", f"Lead {lead_id} went from {done['from']} to {done['to']}.")
