@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -22,6 +23,11 @@ class EventType(StrEnum):
     transferred = "lead.transferred"  # moved to another pool, unclaimed
     reassigned = "lead.reassigned"  # a manager gave a held lead to another rep (its holder was away)
     score_changed = "lead.score_changed"
+    # From outside (a CRM, the API's upsert): fields changed, with what they were; an activity
+    # (call, email, meeting, stage) and what it did (first contact, an outcome, nothing).
+    updated = "lead.updated"
+    activity = "lead.activity"
+    crm_write_failed = "crm.write_failed"  # the owner write-back gave up: it waits in the dead letters
     aged = "lead.aged"  # an aging bracket fired: boosted, flagged, moved, archived …
     # Hygiene: stale leads sent to review, ops decisions, merges, flags and archiving by jobs.
     stale = "lead.stale"
@@ -67,3 +73,31 @@ class EventType(StrEnum):
     login_failed = "user.login_failed"
     logout = "user.logout"
     password_set = "user.password_set"
+
+
+KNOWN: frozenset[str] = frozenset(t.value for t in EventType)
+
+
+def matcher(patterns: Iterable[str]) -> tuple[set[str], list[str]]:
+    """Exact types and 'lead.*'-style prefixes from a follower's filter; an unknown type or a
+    prefix matching none is a ValueError naming it (a typo must not silently deliver nothing)."""
+    exact: set[str] = set()
+    prefixes: list[str] = []
+    for raw in patterns:
+        pattern = raw.strip()
+        if pattern.endswith(".*") or pattern == "*":
+            prefix = pattern[:-1]
+            if not any(t.startswith(prefix) for t in KNOWN):
+                raise ValueError(f"no event type starts with {prefix!r}")
+            prefixes.append(prefix)
+        elif pattern in KNOWN:
+            exact.add(pattern)
+        else:
+            raise ValueError(f"unknown event type {pattern!r}")
+    return exact, prefixes
+
+
+def types_matching(patterns: Iterable[str]) -> list[str]:
+    """Every event type a filter names, for an IN list the database can use."""
+    exact, prefixes = matcher(patterns)
+    return sorted(t for t in KNOWN if t in exact or any(t.startswith(p) for p in prefixes))

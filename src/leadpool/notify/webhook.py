@@ -46,7 +46,7 @@ def signature(secret: str, timestamp: int, delivery: str, body: bytes) -> str:
     return f"{VERSION}={mac.hexdigest()}"
 
 
-def headers(secret: str | None, delivery_id: int, timestamp: int, body: bytes) -> dict[str, str]:
+def headers(secret: str | None, delivery_id: int | str, timestamp: int, body: bytes) -> dict[str, str]:
     out = {"Content-Type": "application/json", DELIVERY: str(delivery_id), TIMESTAMP: str(timestamp)}
     if secret:
         out[SIGNATURE] = signature(secret, timestamp, str(delivery_id), body)
@@ -90,7 +90,7 @@ def body(payload: Mapping[str, Any]) -> bytes:
 def post(
     url: str,
     secret: str | None,
-    delivery_id: int,
+    delivery_id: int | str,
     payload: Mapping[str, Any],
     *,
     timestamp: int,

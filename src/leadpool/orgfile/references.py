@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from leadpool.errors import Problem
 from leadpool.identity.model import Role
+from leadpool.orgfile.connect import problems as connect_problems
 from leadpool.orgfile.fields import field_types
+from leadpool.orgfile.forms import problems as form_problems
 from leadpool.orgfile.schema import FieldSpec, Org, Strategy
 from leadpool.orgfile.templates import problems as template_problems
 
@@ -29,6 +31,9 @@ def cross_check(org: Org) -> list[Problem]:
                 problems.append(Problem(f"{section}[{i}].{key}", f"duplicate {kind} '{name}'"))
             seen.add(name)
     problems += [Problem(where, what) for where, what in template_problems(org.templates, types)]
+    known = (set(pools), set(emails))
+    problems += [Problem(w, m) for w, m in connect_problems(org.subscriptions, org.crm, *known)]
+    problems += [Problem(where, what) for where, what in form_problems(org.forms, types)]
     builtin = field_types({})
     for name, declared in org.fields.items():
         if name not in builtin:

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_val
 
 from leadpool.countries import country_code
 from leadpool.identity.model import Role
+from leadpool.orgfile.connect import Activities, Crm, Sticky, Subscription
+from leadpool.orgfile.forms import Form
 from leadpool.orgfile.notifications import Notifications
 from leadpool.orgfile.reach import Reach
 from leadpool.orgfile.templates import MessageTemplate
@@ -888,6 +890,13 @@ class Org(Strict):
     alerts: AlertRules = AlertRules()
     notifications: Notifications = Notifications()  # channels and routing (notify.model)
     templates: list[MessageTemplate] = []  # what reps send leads, with the lead's fields filled in
+    # leadpool in a sales stack (orgfile.connect): feed subscribers, outside activities, CRMs, and
+    # returning contacts sent to their earlier owner (None: they route as new leads do).
+    subscriptions: list[Subscription] = []
+    activities: Activities = Activities()
+    crm: list[Crm] = []
+    sticky_owner: Sticky | None = None
+    forms: list[Form] = []  # web forms that post leads in (forms.views), each with its key
     fallback: Literal["review"] | str = "review"
 
     @model_validator(mode="before")

@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql.base import ischema_names as pg_ischema_names
 
 metadata = sa.MetaData(
     naming_convention={
@@ -20,6 +21,20 @@ metadata = sa.MetaData(
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Json = sa.JSON().with_variant(JSONB(), "postgresql")
 When = sa.DateTime(timezone=True)
+
+
+class Xid8(sa.types.UserDefinedType[int]):
+    """PostgreSQL's 64-bit transaction id (xid8), which does not wrap around."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "XID8"
+
+
+TxId = sa.BigInteger().with_variant(Xid8(), "postgresql")
+# Reflection (the migrations-match-the-tables check) knows the type by this name.
+pg_ischema_names.setdefault("xid8", Xid8)
 
 org_versions = sa.Table(
     "org_versions",
@@ -241,8 +256,14 @@ events = sa.Table(
     sa.Column("rep_id", Id, sa.ForeignKey("users.id")),
     sa.Column("reason", sa.String(300)),
     sa.Column("details", Json, nullable=False),
+    # The writing transaction's id on PostgreSQL (pg_current_xact_id(), set by the column's
+    # default), NULL on SQLite. Ids are taken from the sequence before commit, so on PostgreSQL a
+    # later id can commit first; the event feed reads in (txid, id) order and only below the oldest
+    # running transaction, so a follower's cursor never passes an event still to commit.
+    sa.Column("txid", TxId),
 )
 sa.Index("ix_events_lead", events.c.lead_id, events.c.id)
+sa.Index("ix_events_position", events.c.txid, events.c.id)
 sa.Index("ix_events_type_at", events.c.type, events.c.at)
 
 # PTO and out-of-office periods: a rep is skipped by push while one covers the moment.
@@ -495,4 +516,71 @@ delivery_attempts = sa.Table(
     sa.Column("status_code", sa.Integer),
     sa.Column("error", sa.String(500)),
     sa.Column("duration_ms", sa.Float, nullable=False),
+)
+
+# Activities from outside (a CRM, a dialer): a call, an email, a meeting or a stage change on a
+# lead. The first one of a kind the org file counts as contact ends the first-response SLA, a stage
+# the org maps to an outcome records it. (source, external_id) makes a redelivered one a no-op.
+activities = sa.Table(
+    "activities",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("lead_id", Id, sa.ForeignKey("leads.id"), nullable=False, index=True),
+    sa.Column("kind", sa.String(50), nullable=False),  # call | email | meeting | stage | …
+    sa.Column("stage", sa.String(100)),  # for a stage change: the CRM's stage
+    sa.Column("source", sa.String(100), nullable=False),  # api | hubspot | salesforce | …
+    sa.Column("external_id", sa.String(200)),
+    sa.Column("happened_at", When, nullable=False),
+    sa.Column("recorded_at", When, nullable=False),
+    sa.Column("actor_id", Id, sa.ForeignKey("users.id")),
+    sa.Column("effect", sa.String(20), nullable=False),  # contact | outcome | none
+    sa.Column("details", Json, nullable=False),
+)
+sa.Index(
+    "uq_activities_external",
+    activities.c.source,
+    activities.c.external_id,
+    unique=True,
+    sqlite_where=activities.c.external_id.is_not(None),
+    postgresql_where=activities.c.external_id.is_not(None),
+)
+
+# Webhook subscriptions' progress through the event feed: the position of the last event each one
+# delivered, and while its receiver fails, when to try again. One row per subscription name.
+subscription_cursors = sa.Table(
+    "subscription_cursors",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("position", sa.String(60), nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("next_attempt_at", When),
+    sa.Column("last_error", sa.String(500)),
+    sa.Column("delivered_at", When),
+    sa.Column("updated_at", When, nullable=False),
+)
+
+# The CRM owner write-back as an outbox: one row per CRM connection and lead, made pending in the
+# transaction that changed the lead's holder. The sender writes the lead's holder as it is when it
+# sends, so changes that pile up while a CRM is down end in one write of the latest owner, and
+# retries cannot land out of order. `dead` rows gave up and wait for someone to retry them.
+crm_writes = sa.Table(
+    "crm_writes",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("connection", sa.String(100), nullable=False),
+    sa.Column("lead_id", Id, sa.ForeignKey("leads.id"), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # pending | done | dead
+    sa.Column("reason", sa.String(100), nullable=False),  # the event that asked for it
+    sa.Column("attempts", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("next_attempt_at", When),
+    sa.Column("last_error", sa.String(500)),
+    sa.Column("written_owner", sa.String(100)),  # the CRM owner id last written
+    sa.Column("updated_at", When, nullable=False),
+    sa.UniqueConstraint("connection", "lead_id"),
+)
+sa.Index(
+    "ix_crm_writes_due",
+    crm_writes.c.next_attempt_at,
+    sqlite_where=crm_writes.c.status == "pending",
+    postgresql_where=crm_writes.c.status == "pending",
 )

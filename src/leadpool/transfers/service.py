@@ -120,6 +120,7 @@ def decide(db: Database, actor: Person, transfer_id: int, approve: bool, note: s
                 lead_id=row.lead_id,
                 actor_id=actor.id,
                 pool_id=lead.pool_id,
+                rep_id=lead.owner_id,  # a held lead's event is its holder's (and their manager's) to see
                 reason=f"transfer to {target.name} rejected: {note or 'no reason given'}"[:300],
                 details={"transfer_id": transfer_id},
             )
@@ -195,6 +196,7 @@ def change_score(db: Database, actor: Person, lead_id: int, score: float, reason
             lead_id=lead_id,
             actor_id=actor.id,
             pool_id=lead.pool_id,
+            rep_id=lead.owner_id,  # a held lead's event is its holder's (and their manager's) to see
             reason=f"score {lead.score} → {values['score']}: {reason}"[:300],
             details={"from": lead.score, "to": values["score"]},
         )
@@ -284,6 +286,7 @@ def _open(
         lead_id=lead.id,
         actor_id=actor.id,
         pool_id=lead.pool_id,
+        rep_id=lead.owner_id,  # a held lead's event is its holder's (and their manager's) to see
         reason=f"transfer to {target.name} requested: {reason}"[:300],
         details={"transfer_id": transfer_id, "to": target.name},
     )

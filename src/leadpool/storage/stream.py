@@ -1,0 +1,76 @@
+"""Reading the event log as a stream a follower can resume: a position, and the events after it that
+are settled, in an order no later commit can insert into.
+
+A position is opaque to callers ("<txid>.<id>"). On SQLite one writer at a time takes ids in
+commit order, so the id alone orders the log. On PostgreSQL ids come from a sequence before commit:
+a transaction can take id 99, commit after another's 101, and a follower that had moved past 101
+would never see 99. Each event therefore carries its transaction's id (events.txid), and the
+stream is read in (txid, id) order, only below the oldest transaction still running
+(pg_snapshot_xmin): everything there is final, and anything committed later sorts after it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from leadpool.storage import dialect
+from leadpool.storage.tables import Xid8, events
+
+START = "0.0"
+# xid8 has no cast to bigint; its text form is the number.
+_TXID = sa.cast(sa.cast(events.c.txid, sa.Text), sa.BigInteger).label("txid")
+
+
+class BadPosition(ValueError):
+    """A position the stream did not hand out."""
+
+
+def parse(position: str) -> tuple[int, int]:
+    txid, dot, event_id = position.partition(".")
+    if not dot or not txid.isdigit() or not event_id.isdigit() or len(position) > 60:
+        raise BadPosition(position)
+    return int(txid), int(event_id)
+
+
+def position_of(row: Any) -> str:
+    """A row read by `after`'s position, as the position to resume after it."""
+    return f"{row.txid or 0}.{row.id}"
+
+
+def after(
+    conn: Connection, position: str, where: Sequence[Any], limit: int, columns: Sequence[Any] = ()
+) -> list[Any]:
+    """Up to `limit` settled events after `position` that match `where`, in stream order, each with
+    `txid` and `id` for position_of. `columns`: what else to read (default: every column)."""
+    txid, event_id = parse(position)
+    chosen = [c for c in (columns or events.c) if c.key not in ("id", "txid")]
+    if dialect.name_of(conn) != dialect.POSTGRESQL:
+        query = sa.select(*chosen, events.c.id, sa.literal(0).label("txid")).where(events.c.id > event_id)
+        return list(conn.execute(query.where(*where).order_by(events.c.id).limit(limit)).all())
+    mark = sa.cast(sa.literal(str(txid)), Xid8())
+    settled = events.c.txid < sa.func.pg_snapshot_xmin(sa.func.pg_current_snapshot())
+    later = sa.tuple_(events.c.txid, events.c.id) > sa.tuple_(mark, sa.literal(event_id))
+    query = sa.select(*chosen, events.c.id, _TXID)
+    return list(
+        conn.execute(
+            query.where(later, settled, *where).order_by(events.c.txid, events.c.id).limit(limit)
+        ).all()
+    )
+
+
+def head(conn: Connection) -> str:
+    """The position after every settled event: where a new follower starting 'from now' begins."""
+    if dialect.name_of(conn) != dialect.POSTGRESQL:
+        last = conn.execute(sa.select(sa.func.max(events.c.id))).scalar()
+        return f"0.{last or 0}"
+    settled = events.c.txid < sa.func.pg_snapshot_xmin(sa.func.pg_current_snapshot())
+    row = conn.execute(
+        sa.select(_TXID, events.c.id)
+        .where(settled)
+        .order_by(events.c.txid.desc(), events.c.id.desc())
+        .limit(1)
+    ).first()
+    return position_of(row) if row is not None else START
