@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,7 +13,7 @@ from leadpool.countries import unrecognised
 from leadpool.errors import Conflict, InvalidInput
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
-from leadpool.intake import service
+from leadpool.intake import service, upsert
 from leadpool.intake.explain import explain as dry_run
 from leadpool.leads import callers
 
@@ -94,3 +94,26 @@ def create_leads(
 def explain(db: DB, who: Intake, lead: LeadFields) -> dict[str, Any]:
     """Dry-run one lead against the current rules; nothing is stored."""
     return dry_run(db, lead, viewer=who)
+
+
+ExternalId = Annotated[str, Path(min_length=1, max_length=200, description="the lead's id in your system")]
+
+
+@router.put(
+    "/leads/by-external-id/{external_id}",
+    responses={201: {"description": "created"}, 200: {"description": "updated, or unchanged"}},
+)
+def upsert_lead(db: DB, who: Intake, external_id: ExternalId, lead: LeadFields) -> JSONResponse:
+    """Create the lead your system knows by this id, or update it: the fields sent replace those
+    fields, others are kept. An unheld lead is routed again by its new values (another pool, or
+    review when it no longer qualifies); a held one stays with its holder, re-sorted."""
+    done = upsert.upsert(db, who, external_id, lead)
+    if done.result is not None:
+        return JSONResponse(_result(done.result, lead), status_code=201)
+    body = {
+        "outcome": done.outcome,
+        "lead_id": done.lead_id,
+        "changes": done.changes,
+        "moved_to": done.moved_to,
+    }
+    return JSONResponse(body, status_code=200)

@@ -302,6 +302,15 @@ def transfer(
     )
 
 
+def to_review(conn: Connection, lead_id: int, reason: str, now: datetime) -> None:
+    """An unheld lead that no longer qualifies (its fields changed) leaves its pool for review."""
+    conn.execute(
+        sa.update(leads)
+        .where(leads.c.id == lead_id, leads.c.status == Status.available.value)
+        .values(status=Status.review.value, review_reason=reason[:40], pool_id=None, entered_pool_at=None)
+    )
+
+
 def place(
     conn: Connection, org: CurrentOrg, lead_id: int, target: Pool, now: datetime, values: dict[str, Any]
 ) -> None:

@@ -1,0 +1,1 @@
+"""Activities from outside leadpool (a CRM, a dialer, the API): calls, emails, meetings, stages."""
