@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 
 from leadpool.aging import service as aging
 from leadpool.alerts import service as alerts
+from leadpool.crm import writeback
+from leadpool.feed import subscriptions
 from leadpool.health import service as health
 from leadpool.hygiene import service as hygiene
 from leadpool.notify import service as notify
@@ -23,6 +25,14 @@ from leadpool.transfers import service as transfers
 
 def _push(db: Database, at: datetime) -> JobResult:
     return JobResult(push.tick(db, at))
+
+
+def _subscriptions(db: Database, at: datetime) -> JobResult:
+    return JobResult(subscriptions.run(db, at))
+
+
+def _crm(db: Database, at: datetime) -> JobResult:
+    return JobResult(writeback.run(db, at))
 
 
 def notify_job(
@@ -54,5 +64,7 @@ def default_jobs(every: timedelta = timedelta(minutes=1), channels: Sequence[Cha
         Job("hygiene-daily", timedelta(days=1), hygiene.daily),
         Job("hygiene-weekly", timedelta(days=7), hygiene.weekly),
         Job("hygiene-monthly", timedelta(days=30), hygiene.monthly),
+        Job("subscriptions", every, _subscriptions),
+        Job("crm", every, _crm),
         Job("notify", every, notify_job(channels)),
     ]

@@ -25,7 +25,7 @@ from leadpool.clock import ManualClock
 from leadpool.identity.model import Role
 from leadpool.identity.service import create_user, issue_token, person_by_email
 from leadpool.storage.db import Database
-from leadpool.storage.tables import alerts, deliveries, penalties, pools
+from leadpool.storage.tables import alerts, crm_writes, deliveries, penalties, pools
 
 ROLES = ("anonymous", "rep", "other_rep", "manager", "other_manager", "executive", "ops", "admin")
 EVERYONE = frozenset(ROLES) - {"anonymous"}
@@ -229,14 +229,50 @@ CASES = [
     Case("GET", "/api/v1/deliveries", OPS),
     Case("POST", "/api/v1/deliveries/{delivery}/retry", OPS),
     Case("GET", "/api/v1/alerts", EVERYONE),
+    # The event feed: everyone follows what they may see (tests/connect/test_feed.py says what).
+    Case("GET", "/api/v1/events", EVERYONE),
+    Case("GET", "/api/v1/subscriptions", OPS),
+    Case("POST", "/api/v1/subscriptions/crm-sync/replay", OPS, body={"after": "now"}),
+    # Upsert by a CRM's id, here of Rita's held lead: taken in by staff, changed by who manages it.
+    Case(
+        "PUT",
+        "/api/v1/leads/by-external-id/{rita_external}",
+        TEAM,
+        body={"title": "CTO"},
+        unseen={"other_manager"},
+        by_id=True,
+    ),
+    # Activities from outside on Rita's lead: whoever may work it records them; readers list them.
+    Case(
+        "POST",
+        "/api/v1/leads/{rita_lead}/activities",
+        {"rep"} | TEAM,
+        body={"kind": "meeting", "source": "crm"},
+        unseen=STRANGERS,
+        by_id=True,
+    ),
+    Case(
+        "GET", "/api/v1/leads/{rita_lead}/activities", {"rep", "manager", "executive"} | OPS, unseen=STRANGERS
+    ),
+    Case("GET", "/api/v1/crm/writes", OPS),
+    Case("POST", "/api/v1/crm/writes/{crm_write}/retry", OPS),
     # An alert on Cold (no team): ops; on DACH Deals: its manager too.
     Case("POST", "/api/v1/alerts/{alert}/acknowledge", OPS, by_id=True),
     Case("POST", "/api/v1/alerts/{deals_alert}/acknowledge", TEAM, by_id=True),
 ]
 # Open to anyone, by design: liveness, readiness and the API's own description.
 # Slack's interactivity endpoint takes no token: Slack signs each request, and the clicker acts as
-# the user their Slack member id belongs to (tests/reach/test_slack.py proves both).
-PUBLIC = {"GET /api/v1/health", "GET /api/v1/ready", "POST /api/v1/slack/interactions"}
+# the user their Slack member id belongs to (tests/reach/test_slack.py proves both). A web form
+# takes posts from its listed origins under its limits (tests/forms/ proves those). A CRM's webhook
+# is proven the CRM's own way: HubSpot's signature, Salesforce's org id, Pipedrive's basic auth
+# (tests/crm/ refuses the rest).
+PUBLIC = {
+    "GET /api/v1/health",
+    "GET /api/v1/ready",
+    "POST /api/v1/slack/interactions",
+    "POST /api/v1/forms/{key}",
+    "POST /api/v1/hooks/crm/{name}",
+}
 ORG = (Path(__file__).parent / "org.yaml").read_text(encoding="utf-8")
 
 
@@ -312,6 +348,26 @@ def _alert(db: Database, pool: str, now: Any) -> int:
         )
 
 
+def _crm_write(db: Database, lead_id: int, now: Any) -> int:
+    """A write-back that gave up: a dead letter for ops to retry."""
+    with db.transaction() as conn:
+        return int(
+            conn.execute(
+                crm_writes.insert()
+                .values(
+                    connection="hubspot",
+                    lead_id=lead_id,
+                    status="dead",
+                    reason="lead.claimed",
+                    attempts=8,
+                    last_error="HTTP 503",
+                    updated_at=now,
+                )
+                .returning(crm_writes.c.id)
+            ).scalar_one()
+        )
+
+
 @pytest.fixture
 def world(db: Database, client: TestClient, clock: ManualClock, org_text: str) -> World:
     create_user(db, "admin@test.example", "Ada Admin", Role.admin)
@@ -319,7 +375,10 @@ def world(db: Database, client: TestClient, clock: ManualClock, org_text: str) -
         role: issue_token(db, person_by_email(db, f"{name}@test.example").id) for role, name in WHO.items()
     }
     w = World(client, tokens, {})
-    cold = [{"email": f"l{i}@co{i}.example", "company": f"Co {i}", "score": 30} for i in range(8)]
+    cold = [
+        {"email": f"l{i}@co{i}.example", "company": f"Co {i}", "score": 30, "external_id": f"crm-{i}"}
+        for i in range(8)
+    ]
     deals = [
         {"email": f"d{i}@deal{i}.example", "company": f"Deal {i}", "score": 60, "source": "partner"}
         for i in range(2)
@@ -405,6 +464,8 @@ def world(db: Database, client: TestClient, clock: ManualClock, org_text: str) -
         },
         "penalty": penalty,
         "org": org_text,
+        "rita_external": client.get(f"/api/v1/leads/{rita_lead}", headers=w.as_("ops")).json()["external_id"],
+        "crm_write": _crm_write(db, rita_lead, clock.now()),
     }
     clock.advance(timedelta(minutes=20))  # past Rita's claim cooldown, so her next claim is on the merits
     return w
@@ -433,6 +494,9 @@ def _template(path: str) -> str:
         "{alert}": "{alert_id}",
         "{deals_alert}": "{alert_id}",
         "{rita_token}": "{token_id}",
+        "{rita_external}": "{external_id}",
+        "{crm_write}": "{write_id}",
+        "/subscriptions/crm-sync/": "/subscriptions/{name}/",
     }
     for ours, theirs in names.items():
         path = path.replace(ours, theirs)

@@ -92,8 +92,16 @@ CHECKS = [
 ROLES = ("rep", "manager", "executive", "ops", "admin")
 NOBODY = "nobody"
 # What anyone may call without a token; everything else must be 401 for them. Slack's interactivity
-# endpoint takes Slack's signature instead of a token (tests/reach/test_slack.py refuses forgeries).
-PUBLIC = {"GET /api/v1/health", "GET /api/v1/ready", "POST /api/v1/slack/interactions"}
+# endpoint takes Slack's signature instead of a token (tests/reach/test_slack.py refuses forgeries);
+# a web form takes posts from its listed origins instead (tests/forms/ refuses the others), and a
+# CRM's webhook the CRM's own proof (tests/crm/ refuses forgeries).
+PUBLIC = {
+    "GET /api/v1/health",
+    "GET /api/v1/ready",
+    "POST /api/v1/slack/interactions",
+    "POST /api/v1/forms/{key}",
+    "POST /api/v1/hooks/crm/{name}",
+}
 
 
 @dataclass

@@ -82,5 +82,7 @@ def test_scheduler_once_runs_every_job(tmp_path: Path) -> None:
         "hygiene-daily",
         "hygiene-weekly",
         "hygiene-monthly",
+        "subscriptions",
+        "crm",
         "notify",
     ]

@@ -21,6 +21,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp
 
 from leadpool.accounts.views import router as accounts_router
+from leadpool.activities.views import router as activities_router
 from leadpool.alerts.views import router as alerts_router
 from leadpool.api.bodies import SHOWN as SHOWN_PROBLEMS
 from leadpool.api.bodies import message as _message
@@ -38,7 +39,10 @@ from leadpool.api.guard import (
 from leadpool.api.middleware import RequestIds
 from leadpool.availability.views import router as availability_router
 from leadpool.claims.views import router as claims_router
+from leadpool.crm.views import router as crm_router
 from leadpool.errors import ClaimRefused, LeadpoolError
+from leadpool.feed.views import router as feed_router
+from leadpool.forms.views import router as forms_router
 from leadpool.health.views import router as health_router
 from leadpool.identity.views import router as identity_router
 from leadpool.intake.views import router as intake_router
@@ -304,6 +308,10 @@ def create_app(
         notify_router,
         alerts_router,
         reach_router,
+        forms_router,
+        feed_router,
+        activities_router,
+        crm_router,
     ):
         app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.include_router(metrics_prometheus, responses=ERROR_RESPONSES)  # GET /metrics for Prometheus

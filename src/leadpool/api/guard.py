@@ -36,6 +36,10 @@ PUBLIC = frozenset(
         f"{API_PREFIX}/slack/interactions",
     }
 )
+# Paths under these are public too: a marketing site's web forms post leads with no token (the
+# form's allowed origins, honeypot and rate limits guard it: forms.service), and CRMs' webhooks
+# (each proves its deliveries its own way: crm.model).
+PUBLIC_PREFIXES = (f"{API_PREFIX}/forms/", f"{API_PREFIX}/hooks/")
 PERSON = "leadpool.person"  # the scope key under which the gate leaves whom the token names
 REALM = 'Bearer realm="leadpool"'
 RETRY_SECONDS = 2  # what a 503 asks the client to wait: a failover or a restart takes seconds
@@ -190,7 +194,7 @@ class TokenGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = route_path(scope) if scope["type"] == "http" else ""
-        if not is_api(path) or path in PUBLIC:
+        if not is_api(path) or path in PUBLIC or path.startswith(PUBLIC_PREFIXES):
             await self.app(scope, receive, send)
             return
         token = bearer(scope)

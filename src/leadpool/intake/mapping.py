@@ -466,3 +466,17 @@ def _jsonl(stream: TextIO, cleaner: _Cleaner) -> Iterator[Row]:
             yield Row(number, {}, bad)
             continue
         yield Row(number, {}, [Problem(f"line {number}", _EMPTY)]) if raw is None else Row(number, raw)
+
+
+def map_record(
+    mapping: Mapping, types: MappingABC[str, FieldType], record: MappingABC[str, Any]
+) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """One record from elsewhere (a CRM's properties) as lead fields, by the same mapping an
+    import of that CRM's export uses: (fields, problems); fields None when nothing maps."""
+    cleaner = _Cleaner(mapping, types)
+    problems = check_mapping(mapping, types, [])
+    if problems:
+        return None, problems
+    bad: list[Problem] = []
+    raw = _apply(cleaner, iter(record.items()), bad)
+    return (None if bad else raw), bad

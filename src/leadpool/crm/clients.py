@@ -1,0 +1,208 @@
+"""Talking to each CRM through its own maintained SDK where there is one: hubspot-api-client for
+HubSpot, simple-salesforce for Salesforce; Pipedrive's API v2 over httpx (its official SDKs are
+for Node and PHP). Three things are asked of a CRM: a record's fields, writing its owner, and
+(for `leadpool crm check`) what the account has: its owners and its field names."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+import requests
+from hubspot import HubSpot  # type: ignore[import-untyped]
+from hubspot.crm.contacts import ApiException, SimplePublicObjectInput  # type: ignore[import-untyped]
+from requests.adapters import HTTPAdapter
+from simple_salesforce.api import Salesforce, SFType
+from simple_salesforce.exceptions import SalesforceError
+
+from leadpool.orgfile.connect import Crm
+
+
+class CrmError(Exception):
+    """The CRM refused or could not be reached: `status` is its HTTP status, if it answered."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message[:500])
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Account:
+    """What `crm check` compares the org file with: the owners and field names the CRM knows."""
+
+    owners: dict[str, str]  # owner id -> email
+    fields: set[str]
+
+
+class Client(Protocol):
+    def fetch(self, record_id: str, properties: Sequence[str]) -> dict[str, Any] | None: ...
+    def write_owner(self, record_id: str, owner: str) -> None: ...
+    def account(self) -> Account: ...
+    def close(self) -> None: ...
+
+
+def token_of(crm: Crm) -> str:
+    value = os.environ.get(crm.token_env)
+    if not value:
+        raise CrmError(f"environment variable {crm.token_env} (the API token of crm {crm.name}) is not set")
+    return value
+
+
+def client(crm: Crm, timeout: float) -> Client:
+    token = token_of(crm)
+    if crm.system == "hubspot":
+        return _HubSpot(crm, HubSpot(access_token=token, host=crm.api), timeout)
+    if crm.system == "salesforce":
+        return _Salesforce(crm, token, timeout)
+    return _Pipedrive(crm, token, timeout)
+
+
+class _HubSpot:
+    def __init__(self, crm: Crm, api: Any, timeout: float) -> None:
+        self.crm, self.api, self.timeout = crm, api, timeout
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, _request_timeout=self.timeout, **kwargs)
+        except ApiException as exc:
+            raise CrmError(
+                f"HubSpot {what}: HTTP {exc.status} {str(exc.body or exc.reason)[:300]}", exc.status
+            ) from None
+        except Exception as exc:  # urllib3 errors: unreachable, timed out
+            raise CrmError(f"HubSpot {what}: {type(exc).__name__}: {exc}") from None
+
+    def fetch(self, record_id: str, properties: Sequence[str]) -> dict[str, Any] | None:
+        try:
+            found = self._call(
+                "read", self.api.crm.contacts.basic_api.get_by_id, record_id, properties=list(properties)
+            )
+        except CrmError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return dict(found.properties or {})
+
+    def close(self) -> None:
+        pass  # urllib3's pools close with the client
+
+    def write_owner(self, record_id: str, owner: str) -> None:
+        given = SimplePublicObjectInput(properties={self.crm.owner_property: owner})
+        self._call("owner write", self.api.crm.contacts.basic_api.update, record_id, given)
+
+    def account(self) -> Account:
+        owners = self._call("owners", self.api.crm.owners.owners_api.get_page, limit=500)
+        properties = self._call("properties", self.api.crm.properties.core_api.get_all, "contacts")
+        return Account(
+            {str(o.id): str(o.email or "") for o in owners.results or []},
+            {p.name for p in properties.results or []},
+        )
+
+
+class _Timeout(HTTPAdapter):
+    """requests has no session-wide timeout; simple-salesforce sends through this session. Over a
+    plain-http instance URL (a local sandbox proxy), the https URLs it builds are sent as http."""
+
+    def __init__(self, timeout: float, plain: bool) -> None:
+        super().__init__()
+        self.timeout, self.plain = timeout, plain
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs["timeout"] = kwargs.get("timeout") or self.timeout
+        if self.plain and request.url and request.url.startswith("https://"):
+            request.url = "http://" + request.url.removeprefix("https://")
+        return super().send(request, *args, **kwargs)
+
+
+class _Salesforce:
+    def __init__(self, crm: Crm, token: str, timeout: float) -> None:
+        self.crm = crm
+        session = requests.Session()
+        session.mount("https://", _Timeout(timeout, crm.api.startswith("http://")))
+        instance = "https://" + crm.api.split("://", 1)[1]
+        self.session = session
+        self.sf = Salesforce(instance_url=instance, session_id=token, session=session)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _type(self) -> SFType:
+        handler = getattr(self.sf, self.crm.record)
+        assert isinstance(handler, SFType)
+        return handler
+
+    def _call(self, what: str, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except SalesforceError as exc:
+            raise CrmError(
+                f"Salesforce {what}: HTTP {exc.status} {str(exc.content)[:300]}", exc.status
+            ) from None
+        except requests.RequestException as exc:
+            raise CrmError(f"Salesforce {what}: {type(exc).__name__}: {exc}") from None
+
+    def fetch(self, record_id: str, properties: Sequence[str]) -> dict[str, Any] | None:
+        try:
+            return dict(self._call("read", self._type().get, record_id))
+        except CrmError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def write_owner(self, record_id: str, owner: str) -> None:
+        self._call("owner write", self._type().update, record_id, {self.crm.owner_property: owner})
+
+    def account(self) -> Account:
+        users = self._call("users", self.sf.query, "SELECT Id, Email FROM User WHERE IsActive = true")
+        described = self._call("describe", self._type().describe)
+        return Account(
+            {str(u["Id"]): str(u.get("Email") or "") for u in users.get("records", [])},
+            {str(f["name"]) for f in described.get("fields", [])},
+        )
+
+
+class _Pipedrive:
+    def __init__(self, crm: Crm, token: str, timeout: float) -> None:
+        self.crm = crm
+        self.http = httpx.Client(base_url=crm.api, headers={"x-api-token": token}, timeout=timeout)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _call(self, what: str, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            answer = self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise CrmError(f"Pipedrive {what}: {type(exc).__name__}: {exc}") from None
+        if answer.status_code >= 300:
+            raise CrmError(
+                f"Pipedrive {what}: HTTP {answer.status_code} {answer.text[:300]}", answer.status_code
+            )
+        return answer.json()
+
+    def fetch(self, record_id: str, properties: Sequence[str]) -> dict[str, Any] | None:
+        try:
+            return dict(self._call("read", "GET", f"/api/v2/{self.crm.record}/{record_id}")["data"])
+        except CrmError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def write_owner(self, record_id: str, owner: str) -> None:
+        value: Any = int(owner) if owner.isdigit() else owner
+        self._call(
+            "owner write",
+            "PATCH",
+            f"/api/v2/{self.crm.record}/{record_id}",
+            json={self.crm.owner_property: value},
+        )
+
+    def account(self) -> Account:
+        users = self._call("users", "GET", "/v1/users").get("data") or []
+        fields = self._call("fields", "GET", "/api/v2/personFields").get("data") or []
+        return Account(
+            {str(u["id"]): str(u.get("email") or "") for u in users},
+            {str(f.get("field_code") or f.get("key")) for f in fields},
+        )
