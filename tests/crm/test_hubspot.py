@@ -58,7 +58,6 @@ def test_round_trip(db: Database, client: TestClient, hubspot: FakeHubSpot, cloc
         hs_analytics_source="DIRECT_TRAFFIC",
         hubspotscore="50",
     )
-    writeback.queue(db, writeback_crm(db))  # the connection starts following the feed from here
     r = deliver(client, clock, hubspot_event("contact.creation", 51, event_id=1001, occurred_at=_ms(clock)))
     assert r.status_code == 200 and r.json()["created"] == 1
     lead = _lead(db, "51")
@@ -154,7 +153,6 @@ def test_an_owner_leadpool_cannot_name_waits_in_the_dead_letters(
 ) -> None:
     from leadpool.identity.service import issue_token, person_by_email
 
-    writeback.queue(db, writeback_crm(db))
     hubspot.add_contact("60", email="z@z.example", hs_analytics_source="DIRECT_TRAFFIC", hubspotscore="50")
     deliver(client, clock, hubspot_event("contact.creation", 60, event_id=4001, occurred_at=_ms(clock)))
     lead_id = _lead(db, "60").id

@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 
 from leadpool.clock import ManualClock
 from leadpool.crm import writeback
-from leadpool.org.service import current
 from leadpool.storage.db import Database
 from leadpool.storage.tables import leads
 
@@ -52,7 +51,6 @@ class TestSalesforce:
     def test_an_outbound_message_becomes_a_lead_and_is_acknowledged(
         self, db: Database, client: TestClient, salesforce: FakeSalesforce, clock: ManualClock
     ) -> None:
-        writeback.queue(db, current(db).loaded.org.crm[0])
         body, headers = salesforce_outbound_message([("04l5g000001AbCdAAK", LEA)])
         r = client.post(HOOK.format(name="salesforce"), content=body, headers=headers)
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/xml")
@@ -93,7 +91,6 @@ class TestSalesforce:
         clock: ManualClock,
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
-        writeback.queue(db, current(db).loaded.org.crm[0])
         body, headers = salesforce_outbound_message([("04l5g000001AbCdAAK", LEA)])
         client.post(HOOK.format(name="salesforce"), content=body, headers=headers)
         monkeypatch.setenv("TEST_SF_TOKEN", "expired")
@@ -110,7 +107,6 @@ class TestPipedrive:
     def test_a_person_webhook_becomes_a_lead_and_gets_its_owner(
         self, db: Database, client: TestClient, pipedrive: FakePipedrive, clock: ManualClock
     ) -> None:
-        writeback.queue(db, current(db).loaded.org.crm[0])
         pipedrive.add_person(7, "Pia Park", "pia@buyer.example", 18487521)
         person = {
             "id": 7,

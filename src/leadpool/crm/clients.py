@@ -12,13 +12,12 @@ from typing import Any, Protocol
 
 import httpx
 import requests
-from hubspot import HubSpot  # type: ignore[import-untyped]
-from hubspot.crm.contacts import ApiException, SimplePublicObjectInput  # type: ignore[import-untyped]
 from requests.adapters import HTTPAdapter
-from simple_salesforce.api import Salesforce, SFType
-from simple_salesforce.exceptions import SalesforceError
 
 from leadpool.orgfile.connect import Crm
+
+# The vendor SDKs are imported where a connection of theirs is used: together they cost ~0.7 s of
+# every process's start, which an org without that CRM should not pay.
 
 
 class CrmError(Exception):
@@ -54,6 +53,8 @@ def token_of(crm: Crm) -> str:
 def client(crm: Crm, timeout: float) -> Client:
     token = token_of(crm)
     if crm.system == "hubspot":
+        from hubspot import HubSpot  # type: ignore[import-untyped]
+
         return _HubSpot(crm, HubSpot(access_token=token, host=crm.api), timeout)
     if crm.system == "salesforce":
         return _Salesforce(crm, token, timeout)
@@ -67,11 +68,13 @@ class _HubSpot:
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, _request_timeout=self.timeout, **kwargs)
-        except ApiException as exc:
-            raise CrmError(
-                f"HubSpot {what}: HTTP {exc.status} {str(exc.body or exc.reason)[:300]}", exc.status
-            ) from None
-        except Exception as exc:  # urllib3 errors: unreachable, timed out
+        except Exception as exc:
+            # Each HubSpot API module has its own ApiException, all with the HTTP status; anything
+            # else is urllib3's: unreachable, timed out.
+            status = getattr(exc, "status", None)
+            if isinstance(status, int):
+                body = str(getattr(exc, "body", None) or getattr(exc, "reason", ""))[:300]
+                raise CrmError(f"HubSpot {what}: HTTP {status} {body}", status) from None
             raise CrmError(f"HubSpot {what}: {type(exc).__name__}: {exc}") from None
 
     def fetch(self, record_id: str, properties: Sequence[str]) -> dict[str, Any] | None:
@@ -89,6 +92,8 @@ class _HubSpot:
         pass  # urllib3's pools close with the client
 
     def write_owner(self, record_id: str, owner: str) -> None:
+        from hubspot.crm.contacts import SimplePublicObjectInput  # type: ignore[import-untyped]
+
         given = SimplePublicObjectInput(properties={self.crm.owner_property: owner})
         self._call("owner write", self.api.crm.contacts.basic_api.update, record_id, given)
 
@@ -118,6 +123,8 @@ class _Timeout(HTTPAdapter):
 
 class _Salesforce:
     def __init__(self, crm: Crm, token: str, timeout: float) -> None:
+        from simple_salesforce.api import Salesforce
+
         self.crm = crm
         session = requests.Session()
         session.mount("https://", _Timeout(timeout, crm.api.startswith("http://")))
@@ -128,12 +135,16 @@ class _Salesforce:
     def close(self) -> None:
         self.session.close()
 
-    def _type(self) -> SFType:
+    def _type(self) -> Any:
+        from simple_salesforce.api import SFType
+
         handler = getattr(self.sf, self.crm.record)
         assert isinstance(handler, SFType)
         return handler
 
     def _call(self, what: str, fn: Any, *args: Any) -> Any:
+        from simple_salesforce.exceptions import SalesforceError
+
         try:
             return fn(*args)
         except SalesforceError as exc:

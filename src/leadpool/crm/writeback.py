@@ -27,7 +27,7 @@ from leadpool.org.service import current
 from leadpool.orgfile.connect import Crm
 from leadpool.storage import dialect, stream
 from leadpool.storage.db import Database
-from leadpool.storage.tables import crm_writes, leads, subscription_cursors, users
+from leadpool.storage.tables import crm_writes, events, leads, subscription_cursors, users
 
 log = logging.getLogger("leadpool.crm")
 BATCH = 200
@@ -69,13 +69,15 @@ def queue(db: Database, crm: Crm) -> int:
 
 
 def _position(conn: Connection, name: str, now: datetime) -> str:
-    """The connection's place in the feed; a new connection starts from now (history is not sent)."""
+    """The connection's place in the feed. A new connection starts at the newest org change (the
+    one that added it, unless another came since): what happened after it is written back, the
+    history before it is not."""
     found = conn.execute(
         sa.select(subscription_cursors.c.position).where(subscription_cursors.c.name == name)
     ).scalar()
     if found is not None:
         return str(found)
-    start = stream.head(conn)
+    start = stream.last(conn, [events.c.type == EventType.org_applied.value]) or stream.head(conn)
     conn.execute(sa.insert(subscription_cursors).values(name=name, position=start, updated_at=now))
     return start
 

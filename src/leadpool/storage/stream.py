@@ -63,14 +63,19 @@ def after(
 
 def head(conn: Connection) -> str:
     """The position after every settled event: where a new follower starting 'from now' begins."""
+    return last(conn, []) or START
+
+
+def last(conn: Connection, where: Sequence[Any]) -> str | None:
+    """The position of the newest settled event matching `where`, if there is one."""
     if dialect.name_of(conn) != dialect.POSTGRESQL:
-        last = conn.execute(sa.select(sa.func.max(events.c.id))).scalar()
-        return f"0.{last or 0}"
+        found = conn.execute(sa.select(sa.func.max(events.c.id)).where(*where)).scalar()
+        return f"0.{found}" if found is not None else None
     settled = events.c.txid < sa.func.pg_snapshot_xmin(sa.func.pg_current_snapshot())
     row = conn.execute(
         sa.select(_TXID, events.c.id)
-        .where(settled)
+        .where(settled, *where)
         .order_by(events.c.txid.desc(), events.c.id.desc())
         .limit(1)
     ).first()
-    return position_of(row) if row is not None else START
+    return position_of(row) if row is not None else None
