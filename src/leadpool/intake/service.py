@@ -136,7 +136,8 @@ def _insert(
         for r, row in zip(primary_rows, primaries, strict=True)
         if row["status"] == Status.available.value
     ]
-    pushed = push_routed(conn, org, routed, now) if routed and org.loaded.rulebook.assigns else Pushed({})
+    pushes = org.loaded.rulebook.assigns or org.loaded.org.sticky_owner is not None
+    pushed = push_routed(conn, org, routed, now) if routed and pushes else Pushed({})
     created: dict[int, IntakeResult] = {}
     event_rows = []
     for r, row in [

@@ -15,19 +15,20 @@ offers (accept, decline, next round), sweep (the timed tick) and explain (the dr
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from leadpool.org.service import CurrentOrg
-from leadpool.orgfile.schema import Assign
+from leadpool.orgfile.schema import Assign, Strategy
 from leadpool.push.assign import _owners, _plan, force_assign
-from leadpool.push.engine import pushes
+from leadpool.push.engine import Plan, pushes
 from leadpool.push.explain import explain
 from leadpool.push.offers import accept_offer, decline, open_offers, remember_decline
 from leadpool.push.roster import _cursors, _load, _State, lock, view
+from leadpool.push.sticky import earlier_holders, plan_sticky
 from leadpool.push.sweep import tick
 from leadpool.push.writes import _save_cursors, _Writes
 from leadpool.rules.routing import Decision
@@ -72,13 +73,18 @@ class Pushed:
 
 
 def push_routed(conn: Connection, org: CurrentOrg, routed: Sequence[Routed], now: datetime) -> Pushed:
-    """Decide push for the routed leads whose rule or pool asks for it; leads push passes over stay
-    in their pool as they are."""
+    """Decide push for the routed leads whose rule or pool asks for it, and for returning contacts
+    (sticky_owner); leads push passes over stay in their pool as they are."""
     notes: dict[int, dict[str, Any]] = {}
+    home = _returning(conn, org, routed, now)
     todo: list[tuple[Routed, str, Assign]] = []
     for r in routed:
+        if r.lead_id in home.plans:
+            continue
         found = org.loaded.rulebook.assignment(r.decision)
         if found is None:
+            if r.lead_id in home.notes:
+                notes[r.lead_id] = {"pushed": False, "note": home.notes[r.lead_id]}
             continue
         key, assign, when = found
         if assign.after_hours is not None:
@@ -90,12 +96,12 @@ def push_routed(conn: Connection, org: CurrentOrg, routed: Sequence[Routed], now
             notes[r.lead_id] = {"pushed": False, "note": f"push only when {assign.when}; stays in the pool"}
         else:
             todo.append((r, key, assign))
-    if not todo:
+    if not todo and home.state is None:
         return Pushed(notes)
     lock(conn)
     # Hybrid splits first: they need only the rotation state, and a lead the split keeps in the
     # pool must not pay for reading every rep's situation.
-    cursors = _cursors(conn)
+    cursors = home.state.situation.cursors if home.state is not None else _cursors(conn)
     split: set[str] = set()
     pushing = []
     for r, key, assign in todo:
@@ -112,17 +118,58 @@ def push_routed(conn: Connection, org: CurrentOrg, routed: Sequence[Routed], now
                 }
                 continue
         pushing.append((r, key, assign))
-    if not pushing:
+    if not pushing and home.state is None:
         _save_cursors(conn, cursors, split, now)
         return Pushed(notes)
-    state = _load(conn, org, now, cursors=cursors)
+    state = home.state or _load(conn, org, now, cursors=cursors)
     state.dirty |= split
+    writes = home.writes or _Writes(now)
+    for lead_id, plan in home.plans.items():
+        notes[lead_id] = {"pushed": True, **plan.as_details()}
     owners = _owners(conn, [(r.values, a) for r, _, a in pushing])
-    writes = _Writes(now)
     for (r, key, assign), owner in zip(pushing, owners, strict=True):
         pool = org.loaded.org.pool(r.decision.pool or "")
         assert pool is not None  # a routed lead is in a pool of the current org
         result = _plan(org, state, key, assign, pool, r.values, owner)
         writes.add(r.lead_id, org.pool_ids[pool.name], key, assign, result, state, how="at intake")
         notes[r.lead_id] = {"pushed": result.rep is not None or bool(result.offer_to), **result.as_details()}
+        if r.lead_id in home.notes:
+            notes[r.lead_id]["sticky"] = home.notes[r.lead_id]
     return Pushed(notes, writes, state)
+
+
+STICKY = Assign(strategy=[Strategy.account_owner])  # what the writes read of it: no offer
+
+
+@dataclass
+class _Returning:
+    """Returning contacts of a batch: plans for those whose earlier holder takes them, notes for
+    those whose holder cannot, and the push state read to decide (None: nobody returned)."""
+
+    plans: dict[int, Plan] = field(default_factory=dict)
+    notes: dict[int, str] = field(default_factory=dict)
+    state: _State | None = None
+    writes: _Writes | None = None
+
+
+def _returning(conn: Connection, org: CurrentOrg, routed: Sequence[Routed], now: datetime) -> _Returning:
+    sticky = org.loaded.org.sticky_owner
+    found = _Returning()
+    if sticky is None or not routed:
+        return found
+    holders = earlier_holders(conn, sticky, [r.values for r in routed], now)
+    if not any(holders):
+        return found
+    lock(conn)
+    found.state = state = _load(conn, org, now, cursors=_cursors(conn))
+    found.writes = _Writes(now)
+    for r, holder in zip(routed, holders, strict=True):
+        plan, note = plan_sticky(holder, state.situation)
+        if plan is not None:
+            found.plans[r.lead_id] = plan
+            # Written (and counted) at once: the next lead of the batch sees this one's load.
+            pool_id = org.pool_ids[r.decision.pool or ""]
+            found.writes.add(r.lead_id, pool_id, "sticky owner", STICKY, plan, state, how="at intake")
+        elif note is not None:
+            found.notes[r.lead_id] = note
+    return found

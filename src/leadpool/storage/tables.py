@@ -202,6 +202,14 @@ for _column in (leads.c.external_id, leads.c.idempotency_key, leads.c.email_key,
         sqlite_where=_column.is_not(None),
         postgresql_where=_column.is_not(None),
     )
+# Closed leads by email, for returning contacts (push.sticky). A live lead holds its email_key and is
+# not in it, so intake's inserts never touch this index: a lead enters it when it closes.
+sa.Index(
+    "ix_leads_returning",
+    leads.c.email,
+    sqlite_where=leads.c.email_key.is_(None),
+    postgresql_where=leads.c.email_key.is_(None),
+)
 sa.Index(
     "ix_leads_review",
     leads.c.review_reason,

@@ -1,4 +1,5 @@
-"""[connect] the event feed's position, activities from outside, subscriptions and CRM write-back.
+"""[connect] the event feed's position, activities from outside, subscriptions, CRM write-back, and
+closed leads by email for returning contacts.
 
 Revision ID: 0010
 Revises: 0009
@@ -32,6 +33,14 @@ def upgrade() -> None:
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("txid", TxId, nullable=True, server_default=default))
         batch_op.create_index("ix_events_position", ["txid", "id"], unique=False)
+    with op.batch_alter_table("leads", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_leads_returning",
+            ["email"],
+            unique=False,
+            sqlite_where=sa.text("email_key IS NULL"),
+            postgresql_where=sa.text("email_key IS NULL"),
+        )
     op.create_table(
         "activities",
         sa.Column("id", Id, autoincrement=True, nullable=False),
@@ -99,6 +108,8 @@ def downgrade() -> None:
     op.drop_table("crm_writes")
     op.drop_table("subscription_cursors")
     op.drop_table("activities")
+    with op.batch_alter_table("leads", schema=None) as batch_op:
+        batch_op.drop_index("ix_leads_returning")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index("ix_events_position")
         batch_op.drop_column("txid")
