@@ -118,3 +118,15 @@ def test_an_event_committed_late_is_not_skipped(db: Database) -> None:
     with db.engine.connect() as conn:
         seen = stream.after(conn, start, [], 10)
     assert [r.reason for r in seen] == ["slow", "fast"]
+
+
+def test_a_follower_moves_past_what_it_may_not_see(client: TestClient, auth: Any) -> None:
+    """Rob polls while the Hot pool (his eyes only for claims) fills: his position moves on with
+    the feed, so he never reads those events again, and is told nothing about them."""
+    first = client.get("/api/v1/events", params={"after": "now"}, headers=auth["rob"]).json()
+    for i in range(3):
+        client.post("/api/v1/leads", json=lead(i, score=91, source="demo_request"), headers=auth["ops"])
+    polled = client.get("/api/v1/events", params={"after": first["next"]}, headers=auth["rob"]).json()
+    newest = client.get("/api/v1/events", params={"after": first["next"]}, headers=auth["ops"]).json()
+    assert polled["events"] == [] and polled["more"] is False
+    assert polled["next"] == newest["events"][-1]["position"] != first["next"]

@@ -151,3 +151,42 @@ class TestPipedrive:
         assert r.status_code == 401 and "HTTP Basic" in r.json()["error"]["message"]
         with db.engine.connect() as conn:
             assert conn.execute(sa.select(sa.func.count()).select_from(leads)).scalar() == 0
+
+
+@pytest.fixture
+def two_crms(hubspot: Any, pipedrive: FakePipedrive) -> str:
+    from .conftest import hubspot_org
+
+    pd = pipedrive_org(pipedrive.url).split("crm:\n", 1)[1]
+    return (
+        hubspot_org(hubspot.url)
+        .replace("crm:\n", "crm:\n" + pd, 1)
+        .replace("org_name: company", "org_name: company, 3f1a9c0e5b7d2a4c6e8f0a1b3c5d7e9f1a2b3c4d: title")
+    )
+
+
+class TestTwoCrms:
+    @pytest.fixture
+    def org_text(self, two_crms: str) -> str:
+        return two_crms
+
+    def test_each_crm_gets_the_owners_of_its_own_leads_and_custom_fields_map(
+        self, db: Database, client: TestClient, pipedrive: FakePipedrive, hubspot: Any, clock: ManualClock
+    ) -> None:
+        pipedrive.add_person(9, "Ola Nord", "ola@nord.example", 18487521)
+        person = {
+            "id": 9,
+            "name": "Ola Nord",
+            "org_name": "Nord AB",
+            "emails": [{"value": "ola@nord.example", "primary": True, "label": "work"}],
+            "custom_fields": {"3f1a9c0e5b7d2a4c6e8f0a1b3c5d7e9f1a2b3c4d": "Head of Sales"},
+        }
+        body, headers = pipedrive_webhook("create", "person", person, user="leadpool", password="pd-hook-pw")
+        assert (
+            client.post(HOOK.format(name="pipedrive"), content=body, headers=headers).json()["created"] == 1
+        )
+        lead = _lead(db, "9")
+        assert (lead.data["title"], lead.channel) == ("Head of Sales", "pipedrive")
+        counts = writeback.run(db, clock.now())
+        assert counts["written"] == 1 and counts["skipped"] == 1  # HubSpot does not know record 9
+        assert [r for r, _ in pipedrive.owner_writes()] == [9] and hubspot.owner_writes() == []

@@ -17,7 +17,7 @@ TIMEOUT = 10.0
 @dataclass(frozen=True)
 class Finding:
     ok: bool
-    where: str  # crm[NAME].owners.ana@example.com
+    where: str  # 'crm hubspot: owners.ana@example.com'
     message: str
 
 

@@ -14,6 +14,7 @@ import httpx
 import requests
 from requests.adapters import HTTPAdapter
 
+from leadpool.crm.model import pipedrive_fields
 from leadpool.orgfile.connect import Crm
 
 # The vendor SDKs are imported where a connection of theirs is used: together they cost ~0.7 s of
@@ -98,12 +99,16 @@ class _HubSpot:
         self._call("owner write", self.api.crm.contacts.basic_api.update, record_id, given)
 
     def account(self) -> Account:
-        owners = self._call("owners", self.api.crm.owners.owners_api.get_page, limit=500)
+        owners: dict[str, str] = {}
+        after = None
+        while True:  # every page of owners: a large portal has more than one
+            page = self._call("owners", self.api.crm.owners.owners_api.get_page, limit=500, after=after)
+            owners |= {str(o.id): str(o.email or "") for o in page.results or []}
+            after = page.paging.next.after if page.paging and page.paging.next else None
+            if not after:
+                break
         properties = self._call("properties", self.api.crm.properties.core_api.get_all, "contacts")
-        return Account(
-            {str(o.id): str(o.email or "") for o in owners.results or []},
-            {p.name for p in properties.results or []},
-        )
+        return Account(owners, {p.name for p in properties.results or []})
 
 
 class _Timeout(HTTPAdapter):
@@ -195,7 +200,8 @@ class _Pipedrive:
 
     def fetch(self, record_id: str, properties: Sequence[str]) -> dict[str, Any] | None:
         try:
-            return dict(self._call("read", "GET", f"/api/v2/{self.crm.record}/{record_id}")["data"])
+            person = self._call("read", "GET", f"/api/v2/{self.crm.record}/{record_id}")["data"]
+            return pipedrive_fields(person)
         except CrmError as exc:
             if exc.status == 404:
                 return None

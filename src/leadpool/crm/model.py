@@ -39,6 +39,7 @@ class Change:
     changed: dict[str, Any] = field(default_factory=dict)  # property -> new value, where told
     at: datetime | None = None
     deleted: bool = False
+    whole: bool = False  # the whole record as it is now (Salesforce), not a change
 
 
 @dataclass(frozen=True)
@@ -126,17 +127,27 @@ def pipedrive_change(body: Mapping[str, Any]) -> Change | None:
     if meta.get("entity") != "person" or not isinstance(data, dict):
         return None
     record = str(meta.get("entity_id") or data.get("id"))
+    fields = pipedrive_fields(data)
     previous = body.get("previous") or {}
-    changed = {k: data.get(k) for k in previous} if isinstance(previous, dict) else {}
-    fields = dict(data)
-    emails = data.get("emails") or data.get("email")
-    if isinstance(emails, list) and emails:  # v2: [{value, primary, label}]
-        primary = next((e for e in emails if isinstance(e, dict) and e.get("primary")), emails[0])
-        fields["email"] = primary.get("value") if isinstance(primary, dict) else primary
+    changed = {k: fields.get(k) for k in previous} if isinstance(previous, dict) else {}
     if meta.get("action") == "create":
-        changed = {k: v for k, v in fields.items()}
+        changed = dict(fields)
     at = _iso(meta.get("timestamp"))
     return Change(record, str(meta.get("id")), fields, changed, at, meta.get("action") == "delete")
+
+
+def pipedrive_fields(person: Mapping[str, Any]) -> dict[str, Any]:
+    """A v2 person as one level of fields: its primary email as `email`, and custom fields (keyed
+    by their 40-character hash) beside the standard ones, as a mapping names them."""
+    fields = {k: v for k, v in person.items() if k != "custom_fields"}
+    custom = person.get("custom_fields")
+    if isinstance(custom, dict):
+        fields.update(custom)
+    emails = person.get("emails")
+    if isinstance(emails, list) and emails:  # [{value, primary, label}]
+        primary = next((e for e in emails if isinstance(e, dict) and e.get("primary")), emails[0])
+        fields["email"] = primary.get("value") if isinstance(primary, dict) else primary
+    return fields
 
 
 def _iso(value: Any) -> datetime | None:
@@ -149,7 +160,12 @@ def _iso(value: Any) -> datetime | None:
 
 
 def activities(crm: Crm, change: Change) -> list[Activity]:
-    """The signals this change fires: a property the org file names, taking a value it names."""
+    """The signals this change fires: a property the org file names, taking a value it names.
+
+    Each is recorded once: where the CRM says what changed (HubSpot, Pipedrive), per delivered
+    change, so a status that comes back to a value later counts again; where it sends the whole
+    record each time (Salesforce), per record and value, so a later edit of another field does not
+    count the same status twice."""
     fired: list[Activity] = []
     for signal in crm.signals:
         if signal.property not in change.changed:
@@ -159,6 +175,10 @@ def activities(crm: Crm, change: Change) -> list[Activity]:
         if not text or (signal.values and text not in signal.values):
             continue
         stage = text if signal.kind == "stage" else None
-        external = f"{change.record_id}:{signal.property}:{text}"[:200]
-        fired.append(Activity(change.record_id, signal.kind, stage, external, change.at))
+        told = (
+            f"{change.record_id}:{signal.property}:{text}"
+            if change.whole
+            else f"{change.event_id}:{signal.property}"
+        )
+        fired.append(Activity(change.record_id, signal.kind, stage, told[:200], change.at))
     return fired

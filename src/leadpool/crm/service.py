@@ -4,6 +4,7 @@ way), read it into changes, take them in. The views only carry HTTP in and out."
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from leadpool.errors import NotFound
 from leadpool.org.service import current
 from leadpool.orgfile.connect import Crm
 from leadpool.storage.db import Database
+
+log = logging.getLogger("leadpool.crm")
 
 
 @dataclass(frozen=True)

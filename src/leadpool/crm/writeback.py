@@ -36,9 +36,10 @@ LEASE = timedelta(minutes=5)  # a row being sent is not due again before this, e
 
 def run(db: Database, at: datetime) -> dict[str, int]:
     counts = {"queued": 0, "written": 0, "skipped": 0, "retrying": 0, "dead": 0}
-    for crm in current(db).loaded.org.crm:
+    crms = current(db).loaded.org.crm
+    for crm in crms:
         counts["queued"] += queue(db, crm)
-        for what, n in send(db, crm).items():
+        for what, n in send(db, crm, own_only=len(crms) > 1).items():
             counts[what] += n
     return counts
 
@@ -107,6 +108,7 @@ _DUE = (
         crm_writes.c.attempts,
         crm_writes.c.written_owner,
         leads.c.external_id,
+        leads.c.channel,
         users.c.email,
     )
     .select_from(
@@ -124,9 +126,11 @@ _DUE = (
 )
 
 
-def send(db: Database, crm: Crm) -> dict[str, int]:
+def send(db: Database, crm: Crm, *, own_only: bool = False) -> dict[str, int]:
     """Write the due leads' owners; each row is leased first, so a run that dies leaves them due
-    again after the lease, never sent by two runs at once."""
+    again after the lease, never sent by two runs at once. `own_only` (an org with several CRMs):
+    only leads taken in through this connection carry its record ids; with one CRM, leads imported
+    from its export do too."""
     counts = {"written": 0, "skipped": 0, "retrying": 0, "dead": 0}
     now = db.clock.now()
     lease = now + LEASE
@@ -138,6 +142,10 @@ def send(db: Database, crm: Crm) -> dict[str, int]:
     api: list[Client] = []  # made at the first write, closed at the end
     try:
         for row in rows:
+            if own_only and row.channel != crm.name:
+                _settle(db, row.id, lease, status="done", last_error=f"taken in through {row.channel}")
+                counts["skipped"] += 1
+                continue
             counts[_send_one(db, crm, row, lease, api)] += 1
     finally:
         for made in api:

@@ -54,17 +54,20 @@ def read(
         start = _start(conn, after)
         if viewer is not None:
             where.append(_visible(conn, org, viewer))
-        # One more than asked says whether another page is ready; the read skips what the viewer
-        # may not see, so a page may be short while later events wait.
-        rows = stream.after(conn, start, where, limit + 1)
+        # Read up to the head as it is now: a page that is not full held everything up to there,
+        # so the next read starts from the head, past what this caller may not see or did not ask
+        # for, instead of scanning it again on every poll. One more than asked says whether another
+        # page is ready.
+        until = stream.head(conn)
+        rows = stream.after(conn, start, where, limit + 1, until=until)
         emails = _emails(conn)
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page(
-        [envelope(r, stream.position_of(r), org.pool_names, emails) for r in rows],
-        stream.position_of(rows[-1]) if rows else start,
-        more,
-    )
+    if more:
+        resume = stream.position_of(rows[-1])
+    else:
+        resume = until if stream.parse(until) > stream.parse(start) else start
+    return Page([envelope(r, stream.position_of(r), org.pool_names, emails) for r in rows], resume, more)
 
 
 def head(db: Database) -> str:

@@ -106,7 +106,7 @@ ExternalId = Annotated[str, Path(min_length=1, max_length=200, description="the 
 def upsert_lead(db: DB, who: Intake, external_id: ExternalId, lead: LeadFields) -> JSONResponse:
     """Create the lead your system knows by this id, or update it: the fields sent replace those
     fields, others are kept. An unheld lead is routed again by its new values (another pool, or
-    review when it no longer qualifies); a held one stays with its holder, re-sorted."""
+    review when it no longer qualifies, re-sorted when it stays); a held one stays with its holder."""
     done = upsert.upsert(db, who, external_id, lead)
     if done.result is not None:
         return JSONResponse(_result(done.result, lead), status_code=201)

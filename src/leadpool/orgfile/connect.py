@@ -97,7 +97,8 @@ _API = {
 class Crm(_Strict):
     """One CRM connection: leads in from its webhooks, owners back to its records."""
 
-    name: Slug
+    # Leads taken in through it carry it as their channel (20 characters).
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,19}$")]
     system: Literal["hubspot", "salesforce", "pipedrive"]
     url: HttpUrl | None = None  # the API's address; Salesforce: the instance URL
     token_env: EnvName  # HubSpot private app token, Salesforce access token, Pipedrive API token
@@ -124,6 +125,8 @@ class Crm(_Strict):
     def _complete(self) -> Crm:
         if self.system == "salesforce" and (self.url is None or self.organization_id is None):
             raise ValueError("a salesforce connection needs url (the instance URL) and organization_id")
+        if self.system == "hubspot" and self.object not in (None, "contacts"):
+            raise ValueError("a hubspot connection works on contacts: leave object out")
         if self.system == "hubspot" and self.secret_env is None:
             raise ValueError(
                 "a hubspot connection needs secret_env: the app's client secret checks its webhooks"
@@ -151,10 +154,10 @@ class Crm(_Strict):
 
 
 class Sticky(_Strict):
-    """Returning contacts go home: a lead whose email (or account) matches an earlier lead of the
-    last `within_days` goes to that lead's last holder, if they are available and may take it."""
+    """Returning contacts go home: a lead whose email matches an earlier, closed lead of the last
+    `within_days` goes to that lead's last holder, if they are available. (A known company is
+    account ownership's: accounts and the account_owner strategy.)"""
 
-    by: list[Literal["email", "domain"]] = ["email"]
     within_days: Annotated[int, Field(ge=1, le=3650)] = 365
 
 

@@ -41,24 +41,36 @@ def position_of(row: Any) -> str:
 
 
 def after(
-    conn: Connection, position: str, where: Sequence[Any], limit: int, columns: Sequence[Any] = ()
+    conn: Connection,
+    position: str,
+    where: Sequence[Any],
+    limit: int,
+    columns: Sequence[Any] = (),
+    *,
+    until: str | None = None,
 ) -> list[Any]:
-    """Up to `limit` settled events after `position` that match `where`, in stream order, each with
-    `txid` and `id` for position_of. `columns`: what else to read (default: every column)."""
-    txid, event_id = parse(position)
+    """Up to `limit` settled events after `position` (and at or before `until`) that match `where`,
+    in stream order, each with `txid` and `id` for position_of. `columns`: what else to read
+    (default: every column)."""
     chosen = [c for c in (columns or events.c) if c.key not in ("id", "txid")]
     if dialect.name_of(conn) != dialect.POSTGRESQL:
-        query = sa.select(*chosen, events.c.id, sa.literal(0).label("txid")).where(events.c.id > event_id)
+        query = sa.select(*chosen, events.c.id, sa.literal(0).label("txid"))
+        query = query.where(events.c.id > parse(position)[1])
+        if until is not None:
+            query = query.where(events.c.id <= parse(until)[1])
         return list(conn.execute(query.where(*where).order_by(events.c.id).limit(limit)).all())
-    mark = sa.cast(sa.literal(str(txid)), Xid8())
     settled = events.c.txid < sa.func.pg_snapshot_xmin(sa.func.pg_current_snapshot())
-    later = sa.tuple_(events.c.txid, events.c.id) > sa.tuple_(mark, sa.literal(event_id))
-    query = sa.select(*chosen, events.c.id, _TXID)
-    return list(
-        conn.execute(
-            query.where(later, settled, *where).order_by(events.c.txid, events.c.id).limit(limit)
-        ).all()
-    )
+    query = sa.select(*chosen, events.c.id, _TXID).where(_beyond(position), settled)
+    if until is not None:
+        query = query.where(sa.not_(_beyond(until)))
+    return list(conn.execute(query.where(*where).order_by(events.c.txid, events.c.id).limit(limit)).all())
+
+
+def _beyond(position: str) -> Any:
+    """Events after a position, in (txid, id) order."""
+    txid, event_id = parse(position)
+    mark = sa.cast(sa.literal(str(txid)), Xid8())
+    return sa.tuple_(events.c.txid, events.c.id) > sa.tuple_(mark, sa.literal(event_id))
 
 
 def head(conn: Connection) -> str:
