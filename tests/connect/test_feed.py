@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from leadpool.events.model import EventType
@@ -130,3 +131,23 @@ def test_a_follower_moves_past_what_it_may_not_see(client: TestClient, auth: Any
     newest = client.get("/api/v1/events", params={"after": first["next"]}, headers=auth["ops"]).json()
     assert polled["events"] == [] and polled["more"] is False
     assert polled["next"] == newest["events"][-1]["position"] != first["next"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_transaction_in_another_database_does_not_hold_the_feed_back(db: Database) -> None:
+    """Transaction ids are the server's: an open transaction in another database on it must not
+    stop this database's feed (it cannot write our events)."""
+    from ..conftest import PG_ADMIN_URL
+
+    elsewhere = sa.create_engine(PG_ADMIN_URL)
+    with elsewhere.connect() as other:
+        other.execute(sa.text("SELECT pg_current_xact_id()"))  # holds a transaction id, open
+        with db.engine.connect() as conn:
+            start = stream.head(conn)
+        with db.transaction() as conn:
+            append(conn, EventType.org_applied, db.clock.now(), reason="after")
+        with db.engine.connect() as conn:
+            assert [r.reason for r in stream.after(conn, start, [], 10)] == ["after"]
+        other.rollback()
+    elsewhere.dispose()

@@ -41,8 +41,10 @@ def test_an_unheld_lead_goes_where_its_new_values_send_it(client: TestClient, au
     r = client.put(url, json={"score": 95, "source": "demo_request"}, headers=auth["ops"]).json()
     assert r["moved_to"] == "Hot"
     moved = _events(client, auth, lead_id)[-1]
-    assert moved["type"] == "lead.transferred" and moved["details"]["rule"] == "hot-demo"
-    assert moved["reason"].startswith("re-routed after a change")
+    assert moved["type"] == "lead.transferred" and moved["details"]["to"] == "Hot"
+    assert moved["reason"].startswith("re-tiered: score, source changed: ")
+    # As after a new score, an approved transfer: the transfer rates count it.
+    assert moved["details"]["transfer_id"] >= 1
     # Below the qualifying score it leaves the pool for review, and says why.
     r = client.put(url, json={"score": 5, "source": "web"}, headers=auth["ops"]).json()
     assert r["moved_to"] == "review"

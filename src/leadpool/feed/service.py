@@ -51,7 +51,7 @@ def read(
     if pools is not None:
         where.append(events.c.pool_id.in_(list(pools)))
     with db.engine.connect() as conn:
-        start = _start(conn, after)
+        start = position(conn, after)
         if viewer is not None:
             where.append(_visible(conn, org, viewer))
         # Read up to the head as it is now: a page that is not full held everything up to there,
@@ -75,8 +75,10 @@ def head(db: Database) -> str:
         return stream.head(conn)
 
 
-def _start(conn: Connection, after: str | None) -> str:
-    if after is None or after == "":
+def position(conn: Connection, after: str | None) -> str:
+    """A follower's `after` as a position: unset or `start` the beginning, `now` the newest settled
+    event, else a position the feed gave (anything else is refused, naming it)."""
+    if after is None or after in ("", "start"):
         return stream.START
     if after == NOW:
         return stream.head(conn)
@@ -85,7 +87,7 @@ def _start(conn: Connection, after: str | None) -> str:
     except stream.BadPosition:
         raise InvalidInput(
             [Problem("after", f"{after[:60]!r} is not a position this feed gave")],
-            hint="pass the `next` of the last page you read, `now`, or nothing to start at the beginning",
+            hint="pass the `next` of the last page you read (or an event's `position`), `now`, or `start`",
         ) from None
     return after
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadpool.clock import as_utc
-from leadpool.errors import InvalidInput, NotFound, Problem
+from leadpool.errors import NotFound
 from leadpool.feed import service
 from leadpool.notify import webhook
 from leadpool.notify.model import backoff
@@ -64,6 +64,8 @@ def _follow(
     while in_time():
         page = service.read(db, None, after=position, types=sub.events, limit=sub.batch, pools=pools)
         if not page.events:
+            if page.next != position:  # past events it does not follow: not read again
+                _save(db, sub.name, position, page.next, {})
             break
         outcome = _post(sub, page, client, int(now.timestamp()))
         if not outcome.ok:
@@ -73,21 +75,17 @@ def _follow(
                 db,
                 sub.name,
                 position,
+                position,
                 {"failures": failures, "next_attempt_at": now + wait, "last_error": outcome.error},
             )
             log.warning("subscription %s: %s (try %s, next in %s)", sub.name, outcome.error, failures, wait)
             counts["failed"] += 1
             return counts
-        position, failures = page.next, 0
-        _save(
-            db,
-            sub.name,
-            position,
-            {"failures": 0, "next_attempt_at": None, "last_error": None, "delivered_at": now},
-        )
         counts["delivered"] += len(page.events)
-        if not page.more:
-            break
+        done = {"failures": 0, "next_attempt_at": None, "last_error": None, "delivered_at": now}
+        if not _save(db, sub.name, position, page.next, done) or not page.more:
+            break  # done, or replayed meanwhile: the next run starts where the replay put it
+        position = page.next
     return counts
 
 
@@ -137,13 +135,15 @@ def _insert(conn: Connection, name: str, position: str, now: datetime) -> None:
         conn.execute(sa.insert(subscription_cursors).values(name=name, position=position, updated_at=now))
 
 
-def _save(db: Database, name: str, position: str, values: dict[str, Any]) -> None:
+def _save(db: Database, name: str, was: str, position: str, values: dict[str, Any]) -> bool:
+    """Move the subscription from `was` to `position`; False when a replay moved it meanwhile."""
     with db.transaction() as conn:
-        conn.execute(
+        moved = conn.execute(
             sa.update(subscription_cursors)
-            .where(subscription_cursors.c.name == name)
+            .where(subscription_cursors.c.name == name, subscription_cursors.c.position == was)
             .values(position=position, updated_at=db.clock.now(), **values)
-        )
+        ).rowcount
+    return bool(moved)
 
 
 _ROW = sa.select(subscription_cursors).where(subscription_cursors.c.name == sa.bindparam("name"))
@@ -182,19 +182,7 @@ def replay(db: Database, name: str, after: str) -> dict[str, Any]:
         raise NotFound(f"no subscription named {name!r}", hint="subscriptions are listed in the org file")
     now = db.clock.now()
     with db.transaction() as conn:
-        if after == "start":
-            position = stream.START
-        elif after == "now":
-            position = stream.head(conn)
-        else:
-            try:
-                stream.parse(after)
-            except stream.BadPosition:
-                raise InvalidInput(
-                    [Problem("after", f"{after[:60]!r} is not a position the feed gave")],
-                    hint="use start, now, or the position of an event (its `position`)",
-                ) from None
-            position = after
+        position = service.position(conn, after)
         _insert(conn, name, position, now)
         conn.execute(
             sa.update(subscription_cursors)

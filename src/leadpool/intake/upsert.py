@@ -29,6 +29,7 @@ from leadpool.orgfile.fields import field_types
 from leadpool.pools.priority import priority
 from leadpool.storage.db import Database
 from leadpool.storage.tables import leads
+from leadpool.transfers.service import retier
 
 # Columns kept beside `data` for indexes and reports: they follow the fields they copy.
 _COPIED = ("score", "source", "email", "company")
@@ -144,14 +145,20 @@ def _apply(
         reason=f"{', '.join(sorted(changes))} changed ({channel})",
         details={"changes": changes, "channel": channel},
     )
-    moved = _reroute(conn, org, lead, data, actor_id, now) if lead.status == Status.available.value else None
+    moved = _reroute(conn, org, actor, lead, data, now) if lead.status == Status.available.value else None
     return Upserted("updated", lead_id, changes, moved)
 
 
 def _reroute(
-    conn: Connection, org: CurrentOrg, lead: Any, data: dict[str, Any], actor_id: int | None, now: datetime
+    conn: Connection,
+    org: CurrentOrg,
+    actor: Person | None,
+    lead: Any,
+    data: dict[str, Any],
+    now: datetime,
 ) -> str | None:
-    """An unheld lead goes where the rules send it now: another pool, or review."""
+    """An unheld lead goes where the rules send it now: review when it no longer qualifies, or
+    another pool as an automatic re-tiering (transfers.auto_retier), as a new score does."""
     decision = org.loaded.rulebook.decide(data)
     if decision.pool is None:
         transitions.to_review(conn, lead.id, decision.reason or "unrouted", now)
@@ -160,7 +167,7 @@ def _reroute(
             EventType.review,
             now,
             lead_id=lead.id,
-            actor_id=actor_id,
+            actor_id=actor.id if actor else None,
             pool_id=None,
             reason=decision.reason,
             details={
@@ -169,18 +176,10 @@ def _reroute(
             },
         )
         return "review"
-    if org.pool_ids.get(decision.pool) == lead.pool_id:
+    if org.pool_ids.get(decision.pool) == lead.pool_id or not org.loaded.org.transfers.auto_retier:
         return None
-    target = org.pool(decision.pool)
-    transitions.transfer(conn, org, lead, target, now, data)
-    append(
-        conn,
-        EventType.transferred,
-        now,
-        lead_id=lead.id,
-        actor_id=actor_id,
-        pool_id=org.pool_ids[target.name],
-        reason=f"re-routed after a change: {decision.message}"[:300],
-        details={"from": org.pool_names.get(lead.pool_id), "to": target.name, **decision.as_details()},
+    why = (
+        f"{', '.join(sorted(k for k in data if data.get(k) != lead.data.get(k)))} changed: {decision.message}"
     )
-    return target.name
+    moved, _asked = retier(conn, org, actor, lead, org.pool(decision.pool), now, why, data)
+    return moved

@@ -6,7 +6,7 @@ commit order, so the id alone orders the log. On PostgreSQL ids come from a sequ
 a transaction can take id 99, commit after another's 101, and a follower that had moved past 101
 would never see 99. Each event therefore carries its transaction's id (events.txid), and the
 stream is read in (txid, id) order, only below the oldest transaction still running
-(pg_snapshot_xmin): everything there is final, and anything committed later sorts after it."""
+(_SETTLED_BELOW): everything there is final, and anything committed later sorts after it."""
 
 from __future__ import annotations
 
@@ -20,6 +20,18 @@ from leadpool.storage import dialect
 from leadpool.storage.tables import Xid8, events
 
 START = "0.0"
+# Below which transaction id every event is final. A transaction id is cluster-wide, so the oldest
+# running one (pg_snapshot_xmin) may belong to another database on the same server, and a long
+# transaction there (a dump, a session left idle in a transaction) would hold this feed back for
+# nothing: transactions the server shows running in another database are left out, as they cannot
+# write here. One that cannot be placed (it has just ended, or another role's whose details this
+# role may not read) is kept: that only delays the feed until the next read, never skips.
+_SETTLED_BELOW = sa.literal_column(
+    "COALESCE((SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x"
+    " WHERE x::text::bigint % 4294967296 NOT IN (SELECT backend_xid::text::bigint"
+    " FROM pg_stat_activity WHERE datname IS DISTINCT FROM current_database()"
+    " AND backend_xid IS NOT NULL)), pg_snapshot_xmax(pg_current_snapshot()))"
+)
 # xid8 has no cast to bigint; its text form is the number.
 _TXID = sa.cast(sa.cast(events.c.txid, sa.Text), sa.BigInteger).label("txid")
 
@@ -59,7 +71,7 @@ def after(
         if until is not None:
             query = query.where(events.c.id <= parse(until)[1])
         return list(conn.execute(query.where(*where).order_by(events.c.id).limit(limit)).all())
-    settled = events.c.txid < sa.func.pg_snapshot_xmin(sa.func.pg_current_snapshot())
+    settled = events.c.txid < _SETTLED_BELOW
     query = sa.select(*chosen, events.c.id, _TXID).where(_beyond(position), settled)
     if until is not None:
         query = query.where(sa.not_(_beyond(until)))
@@ -83,7 +95,7 @@ def last(conn: Connection, where: Sequence[Any]) -> str | None:
     if dialect.name_of(conn) != dialect.POSTGRESQL:
         found = conn.execute(sa.select(sa.func.max(events.c.id)).where(*where)).scalar()
         return f"0.{found}" if found is not None else None
-    settled = events.c.txid < sa.func.pg_snapshot_xmin(sa.func.pg_current_snapshot())
+    settled = events.c.txid < _SETTLED_BELOW
     row = conn.execute(
         sa.select(_TXID, events.c.id)
         .where(settled, *where)

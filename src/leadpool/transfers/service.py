@@ -206,39 +206,44 @@ def change_score(db: Database, actor: Person, lead_id: int, score: float, reason
             if decision.pool and org.pool_ids.get(decision.pool) not in (None, lead.pool_id):
                 target = org.pool(decision.pool)
                 why = f"score {lead.score} → {values['score']}: {decision.message}"
-                if not allowed(target, actor, Permission.manage):
-                    # A manager's new score must not carry a lead into a pool she does not manage
-                    # past the transfer decision: the move waits for ops (or that pool's manager).
-                    asked = _ask_retier(conn, org, actor, lead, target, now, why)
-                    return {"lead_id": lead_id, "score": values["score"], "moved_to": None, "transfer": asked}
-                transfer_id = conn.execute(
-                    sa.insert(transfers)
-                    .values(
-                        lead_id=lead_id,
-                        from_pool_id=lead.pool_id,
-                        to_pool_id=org.pool_ids[target.name],
-                        reason=why[:300],
-                        requested_by=None,
-                        requested_at=now,
-                        status="approved",
-                        decided_at=now,
-                        note="automatic re-tiering",
-                    )
-                    .returning(transfers.c.id)
-                ).scalar_one()
-                _move(
-                    conn,
-                    org,
-                    lead,
-                    target,
-                    now,
-                    f"re-tiered: {why}",
-                    actor.id,
-                    transfer_id,
-                    data,
-                )
-                moved = target.name
+                moved, asked = retier(conn, org, actor, lead, target, now, why, data)
     return {"lead_id": lead_id, "score": values["score"], "moved_to": moved, "transfer": asked}
+
+
+def retier(
+    conn: Connection,
+    org: CurrentOrg,
+    actor: Person | None,
+    lead: Any,
+    target: Pool,
+    now: datetime,
+    why: str,
+    data: dict[str, Any],
+) -> tuple[str | None, int | None]:
+    """Automatic re-tiering: an unheld lead whose values changed goes where the rules now send it,
+    as an approved transfer (transfer rates count it). A manager's change must not carry a lead
+    past the transfer decision into a pool she does not manage: the move then waits for ops (or
+    that pool's manager) as a pending transfer. Returns (the pool moved to, the transfer asked);
+    `actor` None: leadpool itself (a CRM connection)."""
+    if actor is not None and not allowed(target, actor, Permission.manage):
+        return None, _ask_retier(conn, org, actor, lead, target, now, why)
+    transfer_id = conn.execute(
+        sa.insert(transfers)
+        .values(
+            lead_id=lead.id,
+            from_pool_id=lead.pool_id,
+            to_pool_id=org.pool_ids[target.name],
+            reason=why[:300],
+            requested_by=None,
+            requested_at=now,
+            status="approved",
+            decided_at=now,
+            note="automatic re-tiering",
+        )
+        .returning(transfers.c.id)
+    ).scalar_one()
+    _move(conn, org, lead, target, now, f"re-tiered: {why}", actor.id if actor else None, transfer_id, data)
+    return target.name, None
 
 
 def _rescored(pool: Pool, lead: Any, data: dict[str, Any]) -> float:
