@@ -26,7 +26,20 @@ def test_help_lists_the_groups_and_hides_the_old_names() -> None:
     result = runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     listed = re.findall(r"^\W ([a-z][a-z-]*)  ", result.output, re.M)  # the first word of a row
-    assert listed == ["org", "leads", "work", "review", "pools", "push", "users", "token", "ops", "db", "lab"]
+    assert listed == [
+        "org",
+        "leads",
+        "work",
+        "review",
+        "pools",
+        "push",
+        "users",
+        "token",
+        "ops",
+        "db",
+        "lab",
+        "crm",
+    ]
 
 
 def test_every_old_name_is_a_hidden_command_of_its_new_one() -> None:

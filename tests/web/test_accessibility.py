@@ -16,7 +16,7 @@ from tests.web.conftest import PHONE, Site, login, open_tab, scrolls_sideways, v
 PAGES = {
     "rep": ["/pools", "/pools/Hot", "/leads", "/me", "/history", "/password"],
     "manager": ["/dashboard", "/dashboard/pools/DACH", "/transfers", "/pools", "/leads", "/me"],
-    "ops": ["/review", "/rules/test", "/history?lead=1", "/dashboard", "/transfers"],
+    "ops": ["/review", "/rules/test", "/history?lead=1", "/dashboard", "/transfers", "/connections"],
     "executive": ["/dashboard", "/dashboard/pools/Hot", "/transfers"],
     "admin": ["/review", "/rules/test", "/dashboard", "/pools", "/leads", "/password"],
 }

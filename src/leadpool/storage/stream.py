@@ -26,7 +26,7 @@ START = "0.0"
 # nothing: transactions the server shows running in another database are left out, as they cannot
 # write here. One that cannot be placed (it has just ended, or another role's whose details this
 # role may not read) is kept: that only delays the feed until the next read, never skips.
-_SETTLED_BELOW = sa.literal_column(
+_SETTLED_BELOW: sa.ColumnElement[Any] = sa.literal_column(
     "COALESCE((SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x"
     " WHERE x::text::bigint % 4294967296 NOT IN (SELECT backend_xid::text::bigint"
     " FROM pg_stat_activity WHERE datname IS DISTINCT FROM current_database()"

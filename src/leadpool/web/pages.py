@@ -143,6 +143,7 @@ TRANSFERS = Link("Transfers", "/transfers")
 REVIEW = Link("Review", "/review")
 RULE_TESTER = Link("Rule tester", "/rules/test")
 HISTORY = Link("Lead history", "/history")
+CONNECTIONS = Link("Connections", "/connections")
 
 
 def claims_somewhere(db: Database, who: Person) -> bool:
@@ -158,10 +159,10 @@ def nav(db: Database, who: Person) -> list[Link]:
         mine = [MY_POOLS, MY_LEADS, MY_WEEK] if claims_somewhere(db, who) else []
         return [DASHBOARD, TRANSFERS, *mine]
     if role is Role.ops:
-        return [REVIEW, RULE_TESTER, HISTORY, DASHBOARD, TRANSFERS]  # ops approve transfers
+        return [REVIEW, RULE_TESTER, HISTORY, DASHBOARD, TRANSFERS, CONNECTIONS]  # ops approve transfers
     if role is Role.executive:
         return [DASHBOARD, TRANSFERS]  # read-only
-    return [MY_POOLS, MY_LEADS, REVIEW, RULE_TESTER, HISTORY, DASHBOARD, TRANSFERS]
+    return [MY_POOLS, MY_LEADS, REVIEW, RULE_TESTER, HISTORY, DASHBOARD, TRANSFERS, CONNECTIONS]
 
 
 def home(db: Database, who: Person) -> str:

@@ -180,6 +180,7 @@ def mount(app: FastAPI, settings: Settings | None = None) -> None:
     """Add the web app to the API's app: pages at the root, assets under /static."""
     from leadpool.web.act import router as act_router
     from leadpool.web.chart_views import router as charts_router
+    from leadpool.web.connections import router as connections_router
     from leadpool.web.dashboards import router as dashboards_router
     from leadpool.web.live import router as live_router
     from leadpool.web.me import router as me_router
@@ -194,6 +195,7 @@ def mount(app: FastAPI, settings: Settings | None = None) -> None:
         me_router,
         live_router,
         ops_router,
+        connections_router,
         dashboards_router,
         team_router,
         act_router,
