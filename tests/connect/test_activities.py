@@ -74,3 +74,14 @@ def test_only_who_may_work_the_lead_records_on_it(client: TestClient, auth: Any)
     r = client.post(f"/api/v1/leads/{lead_id}/activities", json={"kind": "call"}, headers=auth["eve"])
     assert r.status_code == 403
     assert client.get(f"/api/v1/leads/{lead_id}", headers=auth["ops"]).json()["first_contact_at"] is None
+
+
+def test_a_call_dated_before_the_claim_counts_from_the_claim(
+    client: TestClient, auth: Any, clock: ManualClock
+) -> None:
+    lead_id = _claimed(client, auth)
+    early = clock.now() - timedelta(minutes=10)
+    body = {"kind": "call", "at": early.isoformat()}
+    client.post(f"/api/v1/leads/{lead_id}/activities", json=body, headers=auth["ops"])
+    shown = client.get(f"/api/v1/leads/{lead_id}", headers=auth["ops"]).json()
+    assert shown["first_contact_at"] == shown["claimed_at"]

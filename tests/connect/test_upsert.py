@@ -80,3 +80,13 @@ def test_who_may_update_whose_lead(client: TestClient, auth: Any) -> None:
     assert client.put(url, json={"title": "x"}, headers=auth["rob"]).status_code == 403
     r = client.put(url, json={"title": "x"}, headers=auth["mia"])
     assert r.status_code == 403 and "may not change" in r.json()["error"]["message"]
+
+
+def test_a_duplicate_in_review_is_updated_without_taking_the_originals_keys(
+    client: TestClient, auth: Any
+) -> None:
+    client.put("/api/v1/leads/by-external-id/hs-20", json=lead(20), headers=auth["ops"])
+    dup = client.put("/api/v1/leads/by-external-id/hs-21", json=lead(20), headers=auth["ops"]).json()
+    assert (dup["status"], dup["reason"]) == ("review", "duplicate")
+    r = client.put("/api/v1/leads/by-external-id/hs-21", json={"title": "CFO"}, headers=auth["ops"])
+    assert r.status_code == 200 and r.json()["outcome"] == "updated"

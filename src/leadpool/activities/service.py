@@ -132,7 +132,14 @@ def _record(
 
 
 _LEAD = (
-    sa.select(leads.c.id, leads.c.status, leads.c.owner_id, leads.c.pool_id, leads.c.first_contact_at)
+    sa.select(
+        leads.c.id,
+        leads.c.status,
+        leads.c.owner_id,
+        leads.c.pool_id,
+        leads.c.first_contact_at,
+        leads.c.claimed_at,
+    )
     .where(leads.c.id == sa.bindparam("id"))
     .with_for_update()
 )
@@ -173,6 +180,10 @@ def _apply(
     conn: Connection, lead: Any, what: str, outcome: str | None, when: datetime, amount: Decimal | None
 ) -> None:
     if what == "contact":
+        # A call the CRM dates before leadpool gave the lead to its holder counts from the claim:
+        # claim-to-contact is never negative.
+        if lead.claimed_at is not None:
+            when = max(when, as_utc(lead.claimed_at))
         values: dict[str, Any] = {"first_contact_at": when, "first_response_due_at": None}
         if lead.status == Status.claimed.value:
             values["status"] = Status.contacted.value

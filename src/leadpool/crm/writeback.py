@@ -60,10 +60,13 @@ def queue(db: Database, crm: Crm) -> int:
                 if event["lead_id"] is not None:
                     _mark(conn, crm.name, event["lead_id"], event["type"], now)
                     queued += 1
+            moved = {"position": page.next, "updated_at": now} | (
+                {"delivered_at": now} if page.events else {}
+            )
             conn.execute(
                 sa.update(subscription_cursors)
                 .where(subscription_cursors.c.name == name, subscription_cursors.c.position == position)
-                .values(position=page.next, updated_at=now, delivered_at=now if page.events else None)
+                .values(**moved)
             )
         if not page.more:
             return queued

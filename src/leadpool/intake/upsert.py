@@ -26,10 +26,9 @@ from leadpool.leads.access import may_manage_lead, may_see_lead
 from leadpool.leads.model import LIVE_STATUSES, Status, dedupe_keys, normalise
 from leadpool.org.service import CurrentOrg, current
 from leadpool.orgfile.fields import field_types
-from leadpool.pools.priority import priority
 from leadpool.storage.db import Database
 from leadpool.storage.tables import leads
-from leadpool.transfers.service import retier
+from leadpool.transfers.service import rescored, retier
 
 # Columns kept beside `data` for indexes and reports: they follow the fields they copy.
 _COPIED = ("score", "source", "email", "company")
@@ -125,13 +124,12 @@ def _apply(
         return Upserted("unchanged", lead_id, {})
     data = {**lead.data, **values}
     row: dict[str, Any] = {"data": data, **{c: data.get(c) for c in _COPIED}}
-    if lead.status in LIVE_STATUSES:
+    if lead.status in LIVE_STATUSES and lead.duplicate_of is None:  # a duplicate holds no keys
         dup = org.loaded.org.duplicates
         keys = dedupe_keys(data, by_email=dup.by_email, by_person=dup.by_domain_and_name)
         row |= {"email_key": keys.email, "person_key": keys.person}
     if here is not None and lead.status == Status.available.value:
-        lift = max(0.0, float(lead.priority or 0.0) - priority(here, lead.data))
-        row["priority"] = priority(here, data) + lift  # aging's lift is kept
+        row["priority"] = rescored(here, lead, data)
     conn.execute(sa.update(leads).where(leads.c.id == lead_id).values(**row))
     actor_id = actor.id if actor else None
     append(

@@ -187,7 +187,7 @@ def change_score(db: Database, actor: Person, lead_id: int, score: float, reason
         data = {**lead.data, "score": values["score"]}
         changes: dict[str, Any] = {"score": values["score"], "data": data}
         if here is not None:
-            changes["priority"] = _rescored(here, lead, data)
+            changes["priority"] = rescored(here, lead, data)
         conn.execute(sa.update(leads).where(leads.c.id == lead_id).values(**changes))
         append(
             conn,
@@ -246,7 +246,7 @@ def retier(
     return target.name, None
 
 
-def _rescored(pool: Pool, lead: Any, data: dict[str, Any]) -> float:
+def rescored(pool: Pool, lead: Any, data: dict[str, Any]) -> float:
     """The lead's place in its pool after a new score (pools re-sort as scores change). What
     aging added on top of the score's priority stays: an old lead keeps the lift it earned."""
     lift = max(0.0, float(lead.priority or 0.0) - priority(pool, lead.data))
