@@ -380,3 +380,14 @@ def test_a_nul_or_half_a_character_written_as_an_escape_is_refused_at_its_line(e
         parse(text)
     assert refused.value.problems[0].where == "line 1, column 15"
     assert "remove it" in refused.value.problems[0].message
+
+
+def test_a_condition_past_the_marks_is_refused_before_the_parser_sees_it() -> None:
+    """Refused by counting, so no RecursionError can start: one raised deep in the parser may also
+    fire in a garbage collector's callback, where nobody can catch it."""
+    from leadpool.rules.engine import MOST_NESTING, MOST_OPERATORS, too_big
+
+    assert not too_big(" or ".join(["score > 1"] * (MOST_OPERATORS + 1)))
+    assert too_big(" or ".join(["score > 1"] * (MOST_OPERATORS + 2)))
+    assert too_big("(" * (MOST_NESTING + 1) + "score > 1" + ")" * (MOST_NESTING + 1))
+    assert not too_big("source == 'partner and reseller'")

@@ -16,7 +16,7 @@ from leadpool.orgfile.fields import field_types
 from leadpool.orgfile.keys import did_you_mean, known_keys
 from leadpool.orgfile.references import cross_check
 from leadpool.orgfile.schema import DEFAULT_YAML_LIMITS, FieldType, Org, YamlLimits
-from leadpool.rules.engine import compile_condition
+from leadpool.rules.engine import TOO_BIG, compile_condition
 from leadpool.rules.routing import RuleBook, compile_rulebook
 from leadpool.text import NOT_TEXT, shown
 
@@ -270,19 +270,13 @@ def _conditions_alone(data: dict[str, Any]) -> list[Problem]:
     return found
 
 
-_TOO_BIG = (
-    "too long or nested too deeply to read (a condition takes a few hundred 'and'/'or' terms at most); "
-    "split it into several rules, or list values with 'in [...]'"
-)
-
-
 def _condition_problem(where: str, source: str, types: dict[str, FieldType]) -> Problem | None:
     """What is wrong with one condition, if anything; a condition too big for rule-engine's
     recursive parser is a problem at its place rather than a RecursionError."""
     try:
         result = compile_condition(where, source, types)
     except RecursionError:
-        return Problem(where, _TOO_BIG)
+        return Problem(where, TOO_BIG)
     return result if isinstance(result, Problem) else None
 
 
@@ -298,9 +292,9 @@ def _too_big_conditions(data: dict[str, Any], types: dict[str, FieldType]) -> li
             stack += [((*loc, i), v) for i, v in enumerate(value)]
         elif loc and loc[-1] == "when" and isinstance(value, str):
             problem = _condition_problem(_path(loc), value, types)
-            if problem is not None and problem.message == _TOO_BIG:
+            if problem is not None and problem.message == TOO_BIG:
                 found.append(problem)
-    return found or [Problem("rules", _TOO_BIG)]
+    return found or [Problem("rules", TOO_BIG)]
 
 
 def _loc(path: str) -> tuple[Any, ...]:

@@ -160,7 +160,32 @@ class Expression:
 _REMEMBERED = 4096
 
 
+TOO_BIG = (
+    "too long or nested too deeply to read (a condition takes a few hundred 'and'/'or' terms at most); "
+    "split it into several rules, or list values with 'in [...]'"
+)
+# rule-engine builds its syntax tree recursively and overflows Python's stack a little past 400
+# 'or' terms. A condition past these marks is refused before it is parsed: a RecursionError deep in
+# the parser can also fire inside a garbage collector's callback, where nobody can catch it.
+MOST_OPERATORS = 300
+MOST_NESTING = 100
+_OPERATOR = re.compile(r"\b(?:and|or|not)\b")
+
+
+def too_big(source: str) -> bool:
+    depth = deepest = 0
+    for char in source:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    return deepest > MOST_NESTING or len(_OPERATOR.findall(source)) > MOST_OPERATORS
+
+
 def compile_condition(where: str, source: str, types: Mapping[str, FieldType]) -> Expression | Problem:
+    if too_big(source):
+        return Problem(where, TOO_BIG)
     try:
         return Expression(source, types)
     except ExpressionError as exc:
