@@ -181,12 +181,6 @@ def test_an_owner_leadpool_cannot_name_waits_in_the_dead_letters(
     )
 
 
-def writeback_crm(db: Database) -> Any:
-    from leadpool.org.service import current
-
-    return current(db).loaded.org.crm[0]
-
-
 def ops(db: Database, client: TestClient) -> dict[str, str]:
     from leadpool.identity.service import issue_token, person_by_email
 
