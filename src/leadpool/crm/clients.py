@@ -5,7 +5,6 @@ for Node and PHP). Three things are asked of a CRM: a record's fields, writing i
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -15,6 +14,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from leadpool.crm.model import pipedrive_fields
+from leadpool.notify.channels import from_env
 from leadpool.orgfile.connect import Crm
 
 # The vendor SDKs are imported where a connection of theirs is used: together they cost ~0.7 s of
@@ -45,10 +45,10 @@ class Client(Protocol):
 
 
 def token_of(crm: Crm) -> str:
-    value = os.environ.get(crm.token_env)
-    if not value:
-        raise CrmError(f"environment variable {crm.token_env} (the API token of crm {crm.name}) is not set")
-    return value
+    try:
+        return from_env(f"crm {crm.name}", crm.token_env, "API token")
+    except LookupError as exc:
+        raise CrmError(str(exc)) from None
 
 
 def client(crm: Crm, timeout: float) -> Client:

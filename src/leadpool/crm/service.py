@@ -1,11 +1,13 @@
 """A CRM's webhook, end to end: find the connection, check the delivery is the CRM's (each vendor's
-way), read it into changes, take them in. The views only carry HTTP in and out."""
+way), read it into changes, take them in. The views only carry HTTP in and out.
+
+HubSpot and Pipedrive get the API's own error envelope (a refusal is a LeadpoolError like any
+other); Salesforce gets SOAP: its Ack, or a fault it shows in the message's delivery status."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +22,8 @@ from leadpool.crm.model import (
     verify_hubspot,
     verify_salesforce,
 )
-from leadpool.errors import NotFound
+from leadpool.errors import InvalidInput, LeadpoolError, NotFound, Problem, Unauthenticated
+from leadpool.notify.channels import from_env
 from leadpool.org.service import current
 from leadpool.orgfile.connect import Crm
 from leadpool.storage.db import Database
@@ -28,13 +31,18 @@ from leadpool.storage.db import Database
 log = logging.getLogger("leadpool.crm")
 
 
-@dataclass(frozen=True)
-class Answer:
-    """What to send back: status, body and its type (Salesforce wants SOAP, the others JSON)."""
+class Unavailable(LeadpoolError):
+    """The delivery could not be taken now (the CRM cannot be read back, a secret is missing): a
+    503, so the CRM keeps it and sends it again."""
 
+    code = "unavailable"
+    status = 503
+
+
+@dataclass(frozen=True)
+class Soap:
     status: int
     body: str
-    media_type: str = "application/json"
 
 
 def connection(db: Database, name: str) -> Crm:
@@ -47,22 +55,19 @@ def connection(db: Database, name: str) -> Crm:
 
 
 def _secret(crm: Crm) -> str:
-    value = os.environ.get(crm.secret_env or "")
-    if not value:
-        raise CrmError(
-            f"environment variable {crm.secret_env} (the webhook secret of crm {crm.name}) is not set"
-        )
-    return value
+    try:
+        return from_env(f"crm {crm.name}", crm.secret_env or "", "webhook secret")
+    except LookupError as exc:
+        log.error("crm %s: %s", crm.name, exc)
+        raise CrmError(str(exc)) from None
 
 
 def receive(
-    db: Database, name: str, method: str, uri: str, headers: Mapping[str, str], body: bytes
-) -> Answer:
-    """`uri`: the URL the CRM called, as it called it (HubSpot signs it)."""
-    crm = connection(db, name)
+    crm: Crm, db: Database, method: str, uri: str, headers: Mapping[str, str], body: bytes
+) -> dict[str, Any]:
+    """A HubSpot or Pipedrive delivery. `uri`: the URL the CRM called, as it called it (HubSpot
+    signs it)."""
     try:
-        if crm.system == "salesforce":
-            return _salesforce(db, crm, body)
         if crm.system == "hubspot":
             verify_hubspot(_secret(crm), method, uri, body, headers, db.clock.now())
             events = _json(body)
@@ -71,34 +76,15 @@ def receive(
             verify_basic(crm.username or "", _secret(crm), headers.get("authorization"))
             change = pipedrive_change(_json(body))
             changes = [change] if change is not None else []
-        done = inbound.take(db, crm, changes)
+        return inbound.take(db, crm, changes)
     except Unverified as exc:
-        return Answer(
-            401,
-            json.dumps(
-                {
-                    "error": {
-                        "code": "unauthenticated",
-                        "message": str(exc),
-                        "hint": "check the connection's secret in the CRM and in leadpool",
-                    }
-                }
-            ),
-        )
+        raise Unauthenticated(
+            str(exc), hint="check the connection's secret in the CRM and in leadpool"
+        ) from None
     except ValueError as exc:
-        return Answer(
-            400,
-            json.dumps(
-                {"error": {"code": "invalid", "message": str(exc), "hint": "send the CRM's own payload"}}
-            ),
-        )
+        raise InvalidInput([Problem("body", str(exc))], hint="send the CRM's own payload") from None
     except CrmError as exc:
-        # The CRM could not be read back: a 503 makes it send the webhook again later.
-        return Answer(
-            503,
-            json.dumps({"error": {"code": "unavailable", "message": str(exc), "hint": "it will be retried"}}),
-        )
-    return Answer(200, json.dumps(done))
+        raise Unavailable(str(exc), hint="the CRM sends it again; it is taken once this is fixed") from None
 
 
 def _json(body: bytes) -> Any:
@@ -108,13 +94,14 @@ def _json(body: bytes) -> Any:
         raise ValueError("the body is not JSON") from None
 
 
-def _salesforce(db: Database, crm: Crm, body: bytes) -> Answer:
+def receive_soap(crm: Crm, db: Database, body: bytes) -> Soap:
+    """A Salesforce outbound message: the Ack once taken, a fault otherwise."""
     try:
         message = soap.read(body)
         verify_salesforce(crm.organization_id or "", message.organization_id)
         inbound.take(db, crm, message.changes)
     except Unverified as exc:
-        return Answer(403, soap.fault(str(exc)), "text/xml")
+        return Soap(403, soap.fault(str(exc)))
     except (ValueError, CrmError) as exc:
-        return Answer(500, soap.fault(str(exc)), "text/xml")
-    return Answer(200, soap.ACK, "text/xml")
+        return Soap(500, soap.fault(str(exc)))
+    return Soap(200, soap.ACK)

@@ -49,25 +49,28 @@ def follower(crm: Crm) -> str:
 
 
 def queue(db: Database, crm: Crm) -> int:
-    """Mark pending the leads whose holder changed since the connection's position in the feed."""
+    """Mark pending the leads whose holder changed since the connection's position in the feed.
+    The feed is read outside the transaction that marks them, which moves the position only from
+    where the read began (another run that moved it first wins, and this one stops)."""
     name, queued = follower(crm), 0
     while True:
         with db.transaction() as conn:
             position = _position(conn, name, db.clock.now())
-            page = feed.read(db, None, after=position, types=crm.write_back, limit=500)
-            now = db.clock.now()
+        page = feed.read(db, None, after=position, types=crm.write_back, limit=500)
+        now = db.clock.now()
+        moved = {"position": page.next, "updated_at": now} | ({"delivered_at": now} if page.events else {})
+        with db.transaction() as conn:
+            took = conn.execute(
+                sa.update(subscription_cursors)
+                .where(subscription_cursors.c.name == name, subscription_cursors.c.position == position)
+                .values(**moved)
+            ).rowcount
+            if not took:
+                return queued
             for event in page.events:
                 if event["lead_id"] is not None:
                     _mark(conn, crm.name, event["lead_id"], event["type"], now)
                     queued += 1
-            moved = {"position": page.next, "updated_at": now} | (
-                {"delivered_at": now} if page.events else {}
-            )
-            conn.execute(
-                sa.update(subscription_cursors)
-                .where(subscription_cursors.c.name == name, subscription_cursors.c.position == position)
-                .values(**moved)
-            )
         if not page.more:
             return queued
 

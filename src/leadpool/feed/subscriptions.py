@@ -9,7 +9,6 @@ every retry and replay, for the receiver to drop what it has seen. Signed like w
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -23,6 +22,7 @@ from leadpool.clock import as_utc
 from leadpool.errors import NotFound
 from leadpool.feed import service
 from leadpool.notify import webhook
+from leadpool.notify.channels import from_env
 from leadpool.notify.model import backoff
 from leadpool.org.service import current
 from leadpool.orgfile.connect import Subscription
@@ -91,8 +91,9 @@ def _follow(
 
 def _post(sub: Subscription, page: service.Page, client: httpx.Client, timestamp: int) -> webhook.Outcome:
     try:
-        url = sub.url or _env(sub, sub.url_env, "URL")
-        secret = _env(sub, sub.secret_env, "secret") if sub.secret_env else None
+        owner = f"subscription {sub.name}"
+        url = sub.url or from_env(owner, sub.url_env or "", "URL")
+        secret = from_env(owner, sub.secret_env, "secret") if sub.secret_env else None
     except LookupError as exc:
         return webhook.Outcome(False, None, str(exc))
     first, last = page.events[0]["id"], page.events[-1]["id"]
@@ -106,15 +107,6 @@ def _post(sub: Subscription, page: service.Page, client: httpx.Client, timestamp
         timeout=sub.retry.timeout_seconds,
         client=client,
     )
-
-
-def _env(sub: Subscription, variable: str | None, what: str) -> str:
-    value = os.environ.get(variable or "")
-    if not value:
-        raise LookupError(
-            f"environment variable {variable} (the {what} of subscription {sub.name}) is not set"
-        )
-    return value
 
 
 def _state(db: Database, sub: Subscription, now: datetime) -> Any:

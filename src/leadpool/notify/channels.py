@@ -42,14 +42,13 @@ def _load_plugins() -> None:
             _ready.append(True)
 
 
-def from_env(channel: Channel, variable: str, what: str) -> str:
-    """A channel's secret, read from the environment at send time (so a rotated secret needs no
-    org change). Raises LookupError naming the variable when it is not set."""
+def from_env(owner: str, variable: str, what: str) -> str:
+    """A secret of what the org file names `owner` ('channel ops-hook', 'crm hubspot'), read from
+    the environment when it is used (so a rotated secret needs no org change). Raises LookupError
+    naming the variable when it is not set."""
     value = os.environ.get(variable)
     if not value:
-        raise LookupError(
-            f"environment variable {variable} (the {what} of channel {channel.name}) is not set"
-        )
+        raise LookupError(f"environment variable {variable} (the {what} of {owner}) is not set")
     return value
 
 
@@ -57,11 +56,15 @@ def url_of(channel: Channel) -> str:
     if channel.url is not None:
         return channel.url
     assert channel.url_env is not None
-    return from_env(channel, channel.url_env, "URL")
+    return from_env(f"channel {channel.name}", channel.url_env, "URL")
 
 
 def secret_of(channel: Channel) -> str | None:
-    return None if channel.secret_env is None else from_env(channel, channel.secret_env, "secret")
+    return (
+        None
+        if channel.secret_env is None
+        else from_env(f"channel {channel.name}", channel.secret_env, "secret")
+    )
 
 
 def send(

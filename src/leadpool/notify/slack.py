@@ -32,7 +32,7 @@ ACCEPT, DECLINE, CLAIM, OPEN = "lead.accept", "lead.decline", "lead.claim", "lea
 
 def token_of(channel: Channel) -> str:
     assert channel.token_env is not None
-    return from_env(channel, channel.token_env, "bot token")
+    return from_env(f"channel {channel.name}", channel.token_env, "bot token")
 
 
 def blocks(payload: Mapping[str, Any], site: str | None, reasons: Sequence[str]) -> list[Block]:
