@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=64)
     # How long a stopping server lets in-flight requests finish before it closes them.
     graceful_seconds: int = Field(30, ge=0)
+    # With several workers, one that does not answer the supervisor's health check within this
+    # many seconds is killed and replaced. uvicorn's own 5 s kills workers that are only busy: a
+    # worker starting on a loaded 2-core machine, or serving a release-window stampede, can miss it,
+    # and replacing it drops every request it holds and costs another start-up under the same load.
+    worker_healthcheck_seconds: int = Field(60, ge=1)
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     import_batch_size: int = 1000

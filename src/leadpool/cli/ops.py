@@ -110,6 +110,7 @@ def serve(
             log_config=None,  # logs.configure routes uvicorn's lines
             access_log=False,  # api.middleware writes one line per request, with its id
             timeout_graceful_shutdown=settings.graceful_seconds,
+            timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
         )
     finally:
         if scheduler is not None:
