@@ -1,9 +1,10 @@
-"""Small CSV files (accounts, PTO) read as records that remember the line they start on."""
+"""Small CSV files: read as records that remember their line, written as tables for exports."""
 
 from __future__ import annotations
 
 import codecs
 import csv
+import io
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,22 @@ def _bom(opening: bytes) -> str:
         if opening.startswith(mark):
             return f"; the file starts with a {name} byte order mark, so it was saved as {name}"
     return ""
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """Records as CSV text for a spreadsheet, columns in the first record's order. A text cell that
+    a spreadsheet would run as a formula (=, +, -, @ first) is written with a leading quote."""
+    if not rows:
+        return ""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+    return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value

@@ -225,6 +225,7 @@ CASES = [
     Case("GET", "/api/v1/metrics/ages", READERS),
     Case("GET", "/api/v1/metrics/reps", EVERYONE),  # a rep gets their own row only
     Case("GET", "/api/v1/metrics/sources", READERS),
+    Case("GET", "/api/v1/metrics/conversion", READERS, params={"by": "rep"}),
     Case("GET", "/metrics", {"ops", "admin", "executive"}),  # Prometheus, with a bearer token
     Case("GET", "/api/v1/deliveries", OPS),
     Case("POST", "/api/v1/deliveries/{delivery}/retry", OPS),
@@ -255,6 +256,11 @@ CASES = [
         "GET", "/api/v1/leads/{rita_lead}/activities", {"rep", "manager", "executive"} | OPS, unseen=STRANGERS
     ),
     Case("GET", "/api/v1/crm/writes", OPS),
+    # Experiments: whoever reads reports reads them (as CSV too); ops and admins decide one.
+    Case("GET", "/api/v1/experiments", READERS),
+    Case("GET", "/api/v1/experiments/warm-split", READERS),
+    Case("GET", "/api/v1/experiments/warm-split", READERS, params={"format": "csv"}),
+    Case("POST", "/api/v1/experiments/warm-split/decision", OPS, body={"winner": "push"}),
     Case("POST", "/api/v1/crm/writes/{crm_write}/retry", OPS),
     # An alert on Cold (no team): ops; on DACH Deals: its manager too.
     Case("POST", "/api/v1/alerts/{alert}/acknowledge", OPS, by_id=True),
@@ -497,6 +503,7 @@ def _template(path: str) -> str:
         "{rita_external}": "{external_id}",
         "{crm_write}": "{write_id}",
         "/subscriptions/crm-sync/": "/subscriptions/{name}/",
+        "/experiments/warm-split": "/experiments/{name}",
     }
     for ours, theirs in names.items():
         path = path.replace(ours, theirs)

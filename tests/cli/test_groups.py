@@ -39,6 +39,7 @@ def test_help_lists_the_groups_and_hides_the_old_names() -> None:
         "db",
         "lab",
         "crm",
+        "experiments",
     ]
 
 

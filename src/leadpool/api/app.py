@@ -41,6 +41,7 @@ from leadpool.availability.views import router as availability_router
 from leadpool.claims.views import router as claims_router
 from leadpool.crm.views import router as crm_router
 from leadpool.errors import ClaimRefused, LeadpoolError
+from leadpool.experiments.views import router as experiments_router
 from leadpool.feed.views import router as feed_router
 from leadpool.forms.views import router as forms_router
 from leadpool.health.views import router as health_router
@@ -312,6 +313,7 @@ def create_app(
         feed_router,
         activities_router,
         crm_router,
+        experiments_router,
     ):
         app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.include_router(metrics_prometheus, responses=ERROR_RESPONSES)  # GET /metrics for Prometheus

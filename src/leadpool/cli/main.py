@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from leadpool.cli import crm, db, lab, leads, moved, ops, org, pools, push, review, users, work
+from leadpool.cli import crm, db, experiments, lab, leads, moved, ops, org, pools, push, review, users, work
 from leadpool.cli.context import _RUN, DbUrl, JsonOut, _as, _db, _fail, console, err
 from leadpool.cli.tokens import app as tokens
 
@@ -35,6 +35,7 @@ GROUPS = {
     "db": db.app,
     "lab": lab.app,
     "crm": crm.app,
+    "experiments": experiments.app,
 }
 
 # The flat names of the release before the groups: each still runs its command, says its new name

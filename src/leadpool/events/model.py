@@ -58,6 +58,7 @@ class EventType(StrEnum):
     released = "lead.released"
     outcome = "lead.outcome"
     org_applied = "org.applied"
+    experiment_decided = "experiment.decided"  # a split ended: every later lead goes to the winner
     user_created = "user.created"
     availability = "user.availability"  # online/offline toggled, PTO added
     accounts_imported = "accounts.imported"

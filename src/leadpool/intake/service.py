@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,13 +22,14 @@ from leadpool.events.model import EventType
 from leadpool.events.service import append_rows
 from leadpool.health import gates as health
 from leadpool.identity.access import Person
-from leadpool.intake.store import Row, insert_if_unique, insert_leads, lead_row, split_duplicates
+from leadpool.intake.store import Row, insert_if_unique, insert_leads, lead_row, record_arms, split_duplicates
 from leadpool.leads.callers import hide_unseen, request_digest, scoped_key
 from leadpool.leads.model import IntakeResult as IntakeResult
 from leadpool.leads.model import Status, dedupe_keys, duplicate_message, normalise
 from leadpool.org.service import CurrentOrg, current
 from leadpool.orgfile.fields import field_types
 from leadpool.push.service import Pushed, Routed, push_routed
+from leadpool.rules.routing import Decision, Gate
 from leadpool.storage.db import Database
 from leadpool.storage.tables import leads
 
@@ -58,6 +59,9 @@ def ingest(
     results: list[IntakeResult | None] = [None] * len(items)
     rows: list[Row] = []
     gated = health.gates(db).intake
+    now = db.clock.now()
+    book = org.loaded.rulebook
+    today = health.day_of(org, now) if book.experiments else None
     for i, item in enumerate(items):
         values, problems = normalise(item.raw, types)
         if problems:
@@ -79,14 +83,24 @@ def ingest(
                 scoped_key(actor_id, item.idempotency_key) if item.idempotency_key else None,
                 (item.request_digest or request_digest(item.raw)) if item.idempotency_key else None,
                 dedupe_keys(values, by_email=dup.by_email, by_person=dup.by_domain_and_name),
-                org.loaded.rulebook.decide(values, gates=gated),
+                _decide(org, values, gated, today),
             )
         )
     if rows:
-        now = db.clock.now()
         for result_index, result in _store(db, org, rows, channel, actor_id, now):
             results[result_index] = result
     return hide_unseen(db, org, viewer, [r for r in results if r is not None])
+
+
+def _decide(
+    org: CurrentOrg, values: Mapping[str, Any], gated: Mapping[str, Gate], today: date | None
+) -> Decision:
+    """Where a new lead goes: the first rule that takes it, then the arm of any experiment that
+    splits that rule's leads."""
+    decision = org.loaded.rulebook.decide(values, gates=gated)
+    if today is None:
+        return decision
+    return org.loaded.rulebook.place(decision, values, today, org.decided, gated)
 
 
 def _store(
@@ -136,6 +150,7 @@ def _insert(
         for r, row in zip(primary_rows, primaries, strict=True)
         if row["status"] == Status.available.value
     ]
+    record_arms(conn, [(ids[r.index], r.decision) for r, _ in zip(primary_rows, primaries, strict=True)], now)
     pushes = org.loaded.rulebook.assigns or org.loaded.org.sticky_owner is not None
     pushed = push_routed(conn, org, routed, now) if routed and pushes else Pushed({})
     created: dict[int, IntakeResult] = {}

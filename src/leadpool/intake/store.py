@@ -19,7 +19,7 @@ from leadpool.rules.routing import Decision
 from leadpool.sla.model import first_response_deadline
 from leadpool.storage import dialect
 from leadpool.storage.hot import Hot, hot, named_values
-from leadpool.storage.tables import leads
+from leadpool.storage.tables import experiment_leads, leads
 
 
 @dataclass
@@ -164,3 +164,14 @@ def lead_row(
             first_response_deadline(org.loaded.org, v.get("source"), now, pool) if routed else None
         ),
     }
+
+
+def record_arms(conn: Connection, stored: list[tuple[int, Decision]], now: datetime) -> None:
+    """Each new lead an experiment split is counted in its arm from here on, whatever happens to it."""
+    split = [
+        {"lead_id": lead_id, "experiment": d.placement.experiment, "arm": d.placement.arm, "at": now}
+        for lead_id, d in stored
+        if d.placement is not None and d.placement.split and d.pool is not None
+    ]
+    if split:
+        conn.execute(sa.insert(experiment_leads), split)

@@ -5,12 +5,14 @@ Every query is grouped and bounded by the range, through the (type, at), (pool_i
 histograms by the minute), never rows per lead, and Python folds those few rows into days, hours,
 weekdays and percentiles in the org's time zone. Definitions are in metrics.model.
 
-The reports live in their own modules (pools, trends, ages, reps, sources, over the shared hourly,
-claimed and reading pieces); this module is the one address the API, CLI, dashboards and lab use."""
+The reports live in their own modules (pools, trends, ages, reps, sources, conversion, over the
+shared hourly, claimed and reading pieces); this module is the one address the API, CLI, dashboards
+and lab use."""
 
 from __future__ import annotations
 
 from leadpool.metrics.ages import age_distribution
+from leadpool.metrics.conversion import conversion
 from leadpool.metrics.model import tier_of
 from leadpool.metrics.pools import pool_metrics
 from leadpool.metrics.reading import MAX_RANGE
@@ -22,6 +24,7 @@ __all__ = [
     "MAX_RANGE",
     "age_distribution",
     "by_time",
+    "conversion",
     "pool_metrics",
     "rep_metrics",
     "series",

@@ -18,10 +18,12 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from leadpool.api.deps import DB, Instant, Me, before, require
+from leadpool.csvfile import table
 from leadpool.errors import InvalidInput, Problem
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.metrics import service
+from leadpool.metrics.buckets import Dimension
 from leadpool.storage.db import Database
 
 router = APIRouter(tags=["metrics"])
@@ -114,6 +116,31 @@ def sources(db: DB, me: Readers, start: Start = None, end: End = None) -> dict[s
     """Per source: time from intake to first contact and the share within its first-response SLA."""
     s, e = window(db, start, end)
     return {"from": s, "to": e, "sources": [asdict(m) for m in service.source_metrics(db, s, e)]}
+
+
+@router.get("/metrics/conversion", response_model=None)
+def conversion(
+    db: DB,
+    me: Readers,
+    start: Start = None,
+    end: End = None,
+    by: Annotated[Dimension, Query(description="what to split the leads taken in by")] = "method",
+    format: Annotated[Literal["json", "csv"], Query(description="csv: one row per group")] = "json",
+) -> dict[str, Any] | Response:
+    """The leads taken in over the range (that entered a pool), split by distribution method, rule,
+    experiment arm, rep, source, time in queue or speed to first contact: contact share and median,
+    first-response SLA kept, conversion and revenue. By rep a manager sees her team's reps and every
+    other team as one row."""
+    s, e = window(db, start, end)
+    manager = me.role is Role.manager
+    rows = [r.as_dict(by) for r in service.conversion(db, s, e, by, fold_except=me.team, fold=manager)]
+    if format == "csv":
+        return Response(
+            table(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="conversion-by-{by}.csv"'},
+        )
+    return {"from": s, "to": e, "by": by, "rows": rows}
 
 
 # -- Prometheus ----------------------------------------------------------------------------------

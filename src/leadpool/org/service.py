@@ -21,7 +21,7 @@ from leadpool.orgfile.access import allowed
 from leadpool.orgfile.limits import effective_limits
 from leadpool.orgfile.schema import Caps, Limits, Pool, User
 from leadpool.storage.db import Database
-from leadpool.storage.tables import org_versions, pools, teams, users
+from leadpool.storage.tables import experiment_decisions, org_versions, pools, teams, users
 
 # How long a process trusts its cached org before checking for a newer version applied elsewhere.
 ORG_REFRESH_SECONDS = 2.0
@@ -33,6 +33,8 @@ class CurrentOrg:
     loaded: LoadedOrg
     pool_ids: dict[str, int]
     pool_names: dict[int, str]
+    # Experiments decided in the app (experiment -> winning arm), on top of the file's `winner:`.
+    decided: dict[str, str] = field(default_factory=dict)
     _limits: dict[tuple[str, str | None], Limits] = field(default_factory=dict)
     _claimers: dict[str, list[str]] = field(default_factory=dict)
     _caps: dict[str, Caps] = field(default_factory=dict)
@@ -147,14 +149,22 @@ def _load(db: Database, cached: tuple[float, CurrentOrg] | None) -> CurrentOrg:
                 "no organisation has been applied yet",
                 hint="run `leadpool org apply ORG.yaml` (see examples/org.yaml)",
             )
+        decided = {
+            str(e): str(w)
+            for e, w in conn.execute(
+                sa.select(experiment_decisions.c.experiment, experiment_decisions.c.winner)
+            )
+        }
         if cached is not None and cached[1].version == latest:
+            if cached[1].decided != decided:
+                cached[1].decided = decided  # a decision changes routing, nothing derived from the file
             db.org_cache = (time.monotonic(), cached[1])
             return cached[1]
         source = conn.execute(
             sa.select(org_versions.c.source).where(org_versions.c.id == latest)
         ).scalar_one()
         ids = dict(conn.execute(sa.select(pools.c.name, pools.c.id).where(pools.c.active)).all())
-    org = CurrentOrg(latest, parse(source), ids, {v: k for k, v in ids.items()})
+    org = CurrentOrg(latest, parse(source), ids, {v: k for k, v in ids.items()}, decided)
     db.org_cache = (time.monotonic(), org)
     return org
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from leadpool.errors import Problem
 from leadpool.identity.model import Role
 from leadpool.orgfile.connect import problems as connect_problems
+from leadpool.orgfile.experiments import problems as experiment_problems
 from leadpool.orgfile.fields import field_types
 from leadpool.orgfile.forms import problems as form_problems
 from leadpool.orgfile.schema import FieldSpec, Org, Strategy
@@ -34,6 +35,7 @@ def cross_check(org: Org) -> list[Problem]:
     known = (set(pools), set(emails))
     problems += [Problem(w, m) for w, m in connect_problems(org.subscriptions, org.crm, *known)]
     problems += [Problem(where, what) for where, what in form_problems(org.forms, types)]
+    problems += [Problem(where, what) for where, what in experiment_problems(org)]
     builtin = field_types({})
     for name, declared in org.fields.items():
         if name not in builtin:
@@ -184,8 +186,15 @@ def _push_check(org: Org, teams: set[str], tiers: set[str], emails: list[str]) -
     pools = {p.name: p for p in org.pools}
     places = [(f"rules[{i}].assign", r.assign, pools.get(r.pool)) for i, r in enumerate(org.rules)]
     places += [(f"pools[{i}].assign", p.assign, p) for i, p in enumerate(org.pools)]
+    rule_pools = {r.name: r.pool for r in org.rules}
+    places += [
+        (f"experiments[{i}].arms[{j}].assign", a.assign, pools.get(a.pool or rule_pools.get(e.rule, "")))
+        for i, e in enumerate(org.experiments)
+        for j, a in enumerate(e.arms)
+        if a.assign != "none"
+    ]
     for where, assign, pool in places:
-        if assign is None:
+        if assign is None or isinstance(assign, str):
             continue
         if Strategy.territory in assign.strategy and not assign.territories:
             problems.append(Problem(f"{where}.territories", "strategy 'territory' needs territory entries"))

@@ -823,6 +823,40 @@ class Rule(Strict):
     assign: Assign | None = None
 
 
+class ExperimentMetric(StrEnum):
+    """What an experiment's verdict is read on (the report shows every metric; this one decides)."""
+
+    opportunity = "opportunity"  # share of leads that reached an opportunity or a win
+    won = "won"  # share of leads won
+    sla_kept = "sla_kept"  # share of leads first contacted within their first-response SLA
+    first_contact_minutes = "first_contact_minutes"  # minutes from arrival to first contact
+
+
+class Arm(Strict):
+    """One way of distributing an experiment's leads: the rule's pool and push settings, with
+    these in their place. `assign: none` leaves the leads in the pool for reps to claim."""
+
+    name: str = Field(min_length=1, max_length=60)
+    share: Annotated[float, Field(gt=0, le=100)]  # percent of the segment's leads
+    pool: str | None = None  # None: the rule's pool
+    assign: Assign | Literal["none"] | None = None  # None: the rule's own push settings
+
+
+class Experiment(Strict):
+    """A live A/B test (product rules, Choosing a method): the leads a routing rule places are split
+    between arms by a stable hash of the lead, from `start` until `end` or a decision."""
+
+    name: str = Field(min_length=1, max_length=100)
+    rule: str  # the segment: the routing rule whose leads are split
+    arms: list[Arm] = Field(min_length=2, max_length=10)
+    start: date
+    end: date | None = None  # inclusive; None: until a decision
+    metric: ExperimentMetric = ExperimentMetric.opportunity
+    # The smallest difference worth finding: percentage points for shares, minutes for first contact.
+    detect: Annotated[float, Field(gt=0)] = 3
+    winner: str | None = None  # decided: from now on every lead of the segment goes to this arm
+
+
 class Duplicates(Strict):
     by_email: bool = True
     by_domain_and_name: bool = True
@@ -897,6 +931,7 @@ class Org(Strict):
     crm: list[Crm] = []
     sticky_owner: Sticky | None = None
     forms: list[Form] = []  # web forms that post leads in (forms.views), each with its key
+    experiments: list[Experiment] = []  # live A/B tests of distribution (leadpool.experiments)
     fallback: Literal["review"] | str = "review"
 
     @model_validator(mode="before")

@@ -4,15 +4,17 @@ rule and why."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 from leadpool.countries import country_code
 from leadpool.errors import Problem
 from leadpool.orgfile.fields import field_types
-from leadpool.orgfile.schema import Assign, Org
+from leadpool.orgfile.schema import Assign, Experiment, Org
 from leadpool.rules.engine import Expression, compile_condition
 from leadpool.rules.qualification import Check, Qualifier
+from leadpool.rules.split import Placement, arm_for, arm_named, lead_key, push_key, running
 
 
 @dataclass(frozen=True)
@@ -59,18 +61,22 @@ class Decision:
     message: str
     qualification: list[Check]
     steps: list[RuleStep] = field(default_factory=list)
+    placement: Placement | None = None  # an experiment's arm chose the pool and push settings
 
     def as_details(self) -> dict[str, Any]:
         """What the routing event stores: enough to answer 'why is this lead here?' later."""
         # The step of the rule that placed the lead: an earlier rule that matched but whose pool
         # refused the lead (a held step) is not why it is here.
         matched = next((s for s in self.steps if s.matched and s.rule == self.rule), None)
-        return {
+        details = {
             "rule": self.rule,
             "condition": matched.condition if matched else None,
             "values": matched.values if matched else {},
             "message": self.message,
         }
+        if self.placement is not None:
+            details["experiment"] = self.placement.as_details()
+        return details
 
 
 @dataclass(frozen=True)
@@ -83,9 +89,19 @@ class RuleBook:
     # Hygiene: conditions that mark a lead as junk, or as a test / internal record.
     junk: list[tuple[str, Expression]] = field(default_factory=list)
     test_records: list[tuple[str, Expression]] = field(default_factory=list)
+    # Experiments by the rule whose leads they split; arms that leave their leads unpushed.
+    experiments: dict[str, list[Experiment]] = field(default_factory=dict)
+    unpushed: frozenset[str] = frozenset()
 
     def assignment(self, decision: Decision) -> tuple[str, Assign, Expression | None] | None:
-        """The push settings that apply to a routed lead, and the segment name they rotate under."""
+        """The push settings that apply to a routed lead, and the segment name they rotate under:
+        an experiment arm's own, else its rule's, else its pool's."""
+        if decision.placement is not None:
+            arm = push_key(decision.placement.experiment, decision.placement.arm)
+            if arm in self.unpushed:
+                return None
+            if arm in self.assigns:
+                return (arm, *self.assigns[arm])
         for key in (decision.rule, f"pool {decision.pool}"):
             if key is not None and key in self.assigns:
                 return (key, *self.assigns[key])
@@ -135,6 +151,39 @@ class RuleBook:
         if held:
             return Decision(None, None, "held", "; ".join(held), verdict.checks, steps)
         return Decision(None, None, "unrouted", "no routing rule matched", verdict.checks, steps)
+
+    def place(
+        self,
+        decision: Decision,
+        values: Mapping[str, Any],
+        day: date,
+        decided: Mapping[str, str],
+        gates: Mapping[str, Gate] | None = None,
+    ) -> Decision:
+        """A new lead placed by a rule an experiment splits goes the way of its arm (the hash's
+        choice, or the winner once `decided` or the file names one). An arm whose pool is not
+        taking leads now leaves the lead where the rule put it, out of the experiment."""
+        for exp in self.experiments.get(decision.rule or "", ()):
+            if decision.pool is None or not running(exp, day):
+                continue
+            winner = decided.get(exp.name) or exp.winner
+            arm = (arm_named(exp, winner) if winner else None) or arm_for(exp, lead_key(values))
+            pool = arm.pool or decision.pool
+            gate = gates.get(pool) if gates and pool != decision.pool else None
+            refused = gate.refuses(values) if gate else None
+            if refused:
+                note = (
+                    f"; experiment '{exp.name}': arm '{arm.name}' skipped, {pool} is not taking it: {refused}"
+                )
+                return replace(decision, message=decision.message + note)
+            how = "the decided winner" if winner else f"{arm.share:g}% of the segment"
+            return replace(
+                decision,
+                pool=pool,
+                placement=Placement(exp.name, arm.name, split=winner is None),
+                message=f"{decision.message}; experiment '{exp.name}': arm '{arm.name}' ({how})",
+            )
+        return decision
 
 
 def compile_rulebook(org: Org) -> tuple[RuleBook | None, list[Problem]]:
@@ -189,12 +238,24 @@ def compile_rulebook(org: Org) -> tuple[RuleBook | None, list[Problem]]:
             problems.append(Problem(f"rules[{i}].pool", f"unknown pool '{rule.pool}'"))
         rules.append((rule.name, rule.pool, compiled(f"rules[{i}].when", rule.when)))
     assigns: dict[str, tuple[Assign, Expression | None]] = {}
-    places = [(f"rules[{i}]", r.name, r.assign) for i, r in enumerate(org.rules)]
+    places: list[tuple[str, str, Assign | None]] = [
+        (f"rules[{i}]", r.name, r.assign) for i, r in enumerate(org.rules)
+    ]
     places += [(f"pools[{i}]", f"pool {p.name}", p.assign) for i, p in enumerate(org.pools)]
+    unpushed: set[str] = set()
+    for i, exp in enumerate(org.experiments):
+        for j, arm in enumerate(exp.arms):
+            if arm.assign == "none":
+                unpushed.add(push_key(exp.name, arm.name))
+            elif arm.assign is not None:
+                places.append((f"experiments[{i}].arms[{j}]", push_key(exp.name, arm.name), arm.assign))
     for where, key, assign in places:
         if assign is not None:
             when = compiled(f"{where}.assign.when", assign.when) if assign.when else None
             assigns[key] = (assign, when)
+    experiments: dict[str, list[Experiment]] = {}
+    for exp in org.experiments:
+        experiments.setdefault(exp.rule, []).append(exp)
     junk = [(c.name, compiled(f"hygiene.junk[{i}].when", c.when)) for i, c in enumerate(org.hygiene.junk)]
     tests = [
         (c.name, compiled(f"hygiene.test_records[{i}].when", c.when))
@@ -212,6 +273,8 @@ def compile_rulebook(org: Org) -> tuple[RuleBook | None, list[Problem]]:
             assigns,
             [(n, e) for n, e in junk if e],
             [(n, e) for n, e in tests if e],
+            experiments,
+            frozenset(unpushed),
         ),
         [],
     )

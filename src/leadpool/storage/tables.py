@@ -592,3 +592,25 @@ sa.Index(
     sqlite_where=crm_writes.c.status == "pending",
     postgresql_where=crm_writes.c.status == "pending",
 )
+
+# Live experiments (leadpool.experiments): the arm each split lead was given when it came in — the
+# report counts every lead in that arm whatever happens to it later (intention to treat) — and
+# the decisions that end a split, sending every later lead of the segment to the winner.
+experiment_leads = sa.Table(
+    "experiment_leads",
+    metadata,
+    sa.Column("lead_id", Id, sa.ForeignKey("leads.id"), primary_key=True),
+    sa.Column("experiment", sa.String(100), nullable=False),
+    sa.Column("arm", sa.String(60), nullable=False),
+    sa.Column("at", When, nullable=False),
+)
+sa.Index("ix_experiment_leads_arm", experiment_leads.c.experiment, experiment_leads.c.arm)
+experiment_decisions = sa.Table(
+    "experiment_decisions",
+    metadata,
+    sa.Column("experiment", sa.String(100), primary_key=True),
+    sa.Column("winner", sa.String(60), nullable=False),
+    sa.Column("decided_at", When, nullable=False),
+    sa.Column("decided_by", Id, sa.ForeignKey("users.id")),
+    sa.Column("note", sa.String(500)),
+)

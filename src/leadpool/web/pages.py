@@ -144,6 +144,7 @@ REVIEW = Link("Review", "/review")
 RULE_TESTER = Link("Rule tester", "/rules/test")
 HISTORY = Link("Lead history", "/history")
 CONNECTIONS = Link("Connections", "/connections")
+EXPERIMENTS = Link("Experiments", "/experiments")
 
 
 def claims_somewhere(db: Database, who: Person) -> bool:
@@ -152,6 +153,15 @@ def claims_somewhere(db: Database, who: Person) -> bool:
 
 
 def nav(db: Database, who: Person) -> list[Link]:
+    """The pages a person's role uses, in the order they use them; Experiments while the org file
+    has any, for everyone who reads reports."""
+    links = _nav(db, who)
+    if who.role is not Role.rep and current(db).loaded.org.experiments:
+        links.append(EXPERIMENTS)
+    return links
+
+
+def _nav(db: Database, who: Person) -> list[Link]:
     role = who.role
     if role is Role.rep:
         return [MY_POOLS, MY_LEADS, MY_WEEK]

@@ -1,0 +1,1 @@
+"""Live A/B experiments on distribution: split, report, decide."""
