@@ -18,13 +18,18 @@ app = typer.Typer(help="Pools: health, undoing automatic changes, alerts, metric
 
 
 @app.command("health")
-def health(db_url: DbUrl = None, as_json: JsonOut = False) -> None:
-    """Pool health: depth against the recommended size, overflow, automatic changes."""
+def health(
+    days: Annotated[int, typer.Option(min=1, max=92, help="the queue targets' range: the last N days")] = 7,
+    db_url: DbUrl = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Pool health: depth against the recommended size, overflow, automatic changes, the queue
+    targets met or not over the last --days, and recurring bottlenecks with a suggestion each."""
     from leadpool.health.service import report
 
     db = _db(db_url)
     try:
-        pools = report(db)
+        pools = report(db, days=days)
     except LeadpoolError as exc:
         _fail(exc, as_json=as_json)
     if as_json:
@@ -58,6 +63,17 @@ def health(db_url: DbUrl = None, as_json: JsonOut = False) -> None:
             p["season"] or "",
         )
     console.print(table)
+    verdicts = {True: "met", False: "NOT MET", None: "nothing to judge yet"}
+    for p in pools:  # sentences, wrapped at the terminal's width
+        t = p["targets"]
+        said = (
+            f"{p['pool']}, queue targets over the last {days} days: {verdicts[t['met']]}"
+            f" ({t['average_age']['what']}; {t['claimed_within']['what']})"
+        )
+        console.print(Text(said), soft_wrap=False)
+        for found in p["patterns"]:
+            console.print(Text(f"  {found['kind'].replace('_', ' ')}: {found['what']}"), soft_wrap=False)
+            console.print(Text(f"    suggestion: {found['suggestion']}"), soft_wrap=False)
 
 
 @app.command("reset")

@@ -11,10 +11,11 @@ from typing import Any
 from leadpool.errors import Forbidden
 from leadpool.events.model import EventType
 from leadpool.events.service import append
-from leadpool.health import gates
+from leadpool.health import bottlenecks, gates
 from leadpool.health import model as health_model
 from leadpool.health.model import Advice, Depth, PoolState, advice, judgement
 from leadpool.health.overflow import overflow_job
+from leadpool.health.patterns import judge_targets
 from leadpool.health.readings import depths, depths_waited, flow, performance, performances
 from leadpool.health.rebalance import rebalance_job
 from leadpool.health.sizing import sizing_job
@@ -54,14 +55,25 @@ def capacity_per_day(org: CurrentOrg, pool: Pool, health: Health) -> int:
     return total
 
 
-def report(db: Database) -> list[dict[str, Any]]:
-    """Per pool: depth against its thresholds and recommended size, age, state, and what changed it."""
+def report(db: Database, *, days: float = 7) -> list[dict[str, Any]]:
+    """Per pool: depth against its thresholds and recommended size, age, state, and what changed it;
+    its queue figures over the last `days` against its targets, and its recurring bottlenecks."""
     org = current(db)
     at = db.clock.now()
     day = gates.day_of(org, at)
+    since = at - timedelta(days=days)
+    targets = {
+        pool_id: bottlenecks.targets_of(org.loaded.org, org.loaded.org.health(pool, day)[0])
+        for pool in org.loaded.org.pools
+        if (pool_id := org.pool_ids.get(pool.name)) is not None
+    }
     with db.reports.connect() as conn:
         states = gates.states(conn)
         depth = depths(conn, at)
+        figures = bottlenecks.queue_figures(
+            conn, since, at, {pool_id: t.claimed_within_hours for pool_id, t in targets.items()}
+        )
+        found = bottlenecks.patterns(conn, org, at)
         out = []
         for pool in org.loaded.org.pools:
             pool_id = org.pool_ids.get(pool.name)
@@ -101,6 +113,8 @@ def report(db: Database) -> list[dict[str, Any]]:
                     "capacity_flag": state.capacity,
                     "pinned_until": state.pinned_until.isoformat() if state.pinned_until else None,
                     "performance": performance(conn, pool_id, at, health),
+                    "targets": judge_targets(targets[pool_id], figures[pool_id], since, at),
+                    "patterns": [f.as_json() for f in found.get(pool_id, [])],
                 }
             )
     return out

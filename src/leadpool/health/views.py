@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 from leadpool.api.deps import DB, Me, Name, require
@@ -24,9 +24,14 @@ class ResetIn(BaseModel):
 
 
 @router.get("/health/pools")
-def pools(db: DB, me: Readers) -> list[dict[str, Any]]:
-    """Per pool: depth, average age, recommended size, overflow, and what automation changed."""
-    return service.report(db)
+def pools(
+    db: DB,
+    me: Readers,
+    days: Annotated[int, Query(ge=1, le=92, description="the queue targets' range: the last N days")] = 7,
+) -> list[dict[str, Any]]:
+    """Per pool: depth, average age, recommended size, overflow, and what automation changed; the
+    queue figures of the last `days` against the pool's targets, and its recurring bottlenecks."""
+    return service.report(db, days=days)
 
 
 @router.post("/pools/{name}/health/reset")

@@ -637,6 +637,16 @@ class Sizing(Strict):
         return self
 
 
+class QueueTargets(Strict):
+    """What the pool health report judges each pool's queue against (docs/bottlenecks.md): waiting
+    leads average at most `average_age_hours`, and `claimed_share_percent` of the leads entering it
+    are claimed within `claimed_within_hours`."""
+
+    average_age_hours: Annotated[float, Field(gt=0)] = 12
+    claimed_within_hours: Annotated[float, Field(gt=0)] = 24
+    claimed_share_percent: Annotated[float, Field(ge=0, le=100)] = 90
+
+
 class Health(Strict):
     """How a pool keeps itself healthy (product rules, Pool health). Overflow and queue caps are off
     unless set."""
@@ -645,6 +655,7 @@ class Health(Strict):
     queue_caps: QueueCaps | None = None
     rebalance: Rebalance = Rebalance()
     sizing: Sizing = Sizing()
+    queue_targets: QueueTargets | None = None  # None: metrics.queue_targets; keys set here win
 
 
 class Season(Strict):
@@ -889,6 +900,8 @@ class Metrics(Strict):
     # for the reading and the alert drawn beside it (20 also when that check is off).
     claim_rate_target_percent: tuple[Percent, Percent] = (30.0, 50.0)
     claim_rate_high_percent: Percent = 70
+    # The queue targets of the pool health report; a pool's health.queue_targets overrides keys.
+    queue_targets: QueueTargets = QueueTargets()
 
     @model_validator(mode="after")
     def _ordered_band(self) -> Self:
