@@ -14,6 +14,9 @@ import httpx
 import sqlalchemy as sa
 
 from leadpool.identity.service import person_by_email
+from leadpool.org import service as orgs
+from leadpool.org.service import current
+from leadpool.settings import EXAMPLES
 from leadpool.storage.tables import leads, pools
 from leadpool.web.auth import set_password
 from tests.web.conftest import Site
@@ -86,6 +89,15 @@ PAGES = [
     Page(
         "POST", "/dashboard/leads/{lead_id}/reassign", DECIDERS, (("to", "x@y.example"), ("reason", "away"))
     ),
+    # Connections (CRM write-backs, subscriptions): ops. Experiments and the executive view: whoever
+    # reads reports; ending an experiment's split: ops.
+    Page("GET", "/connections", OPS),
+    Page("POST", "/connections/writes/retry", OPS, (("write_id", "1"),)),
+    Page("GET", "/experiments", VIEWERS),
+    Page("GET", "/experiments/{name}.csv", VIEWERS),
+    Page("POST", "/experiments/decision", OPS, (("experiment", "warm-split"), ("winner", "pool"))),
+    Page("GET", "/executive", VIEWERS),
+    Page("GET", "/executive.csv", VIEWERS),
     # Everyone changes their own password (and only their own: the session says whose).
     Page("GET", "/password", EVERYONE),
     Page("POST", "/password", EVERYONE, (("current", "x"), ("new", "y"), ("again", "y"))),
@@ -103,11 +115,38 @@ PUBLIC = {
 
 
 def _routes() -> set[str]:
-    from leadpool.web import act, chart_views, dashboards, live, me, ops, rep, team, views
+    from leadpool.web import (
+        act,
+        chart_views,
+        connections,
+        dashboards,
+        executive,
+        experiments,
+        live,
+        me,
+        ops,
+        rep,
+        team,
+        views,
+    )
 
+    modules = (
+        views,
+        rep,
+        me,
+        live,
+        ops,
+        dashboards,
+        team,
+        act,
+        chart_views,
+        connections,
+        experiments,
+        executive,
+    )
     return {
         f"{method} {route.path}"
-        for module in (views, rep, me, live, ops, dashboards, team, act, chart_views)
+        for module in modules
         for route in module.router.routes
         for method in getattr(route, "methods", ()) or ()
     }
@@ -119,7 +158,20 @@ def test_the_table_lists_every_page() -> None:
     assert listed - _routes() == set(), "the table lists pages that no longer exist"
 
 
+EXPERIMENT = """
+experiments:
+  - name: warm-split
+    rule: warm-mql
+    start: 2026-01-01
+    arms: [{name: pool, share: 50}, {name: push, share: 50, assign: {strategy: round_robin}}]
+"""
+
+
 def _fill(site: Site, path: str) -> str:
+    if path.startswith("/experiments/"):
+        if not current(site.db).loaded.org.experiments:  # the example org runs none: give it one
+            orgs.apply(site.db, (EXAMPLES / "org.yaml").read_text(encoding="utf-8") + EXPERIMENT)
+        return path.format(name="warm-split")
     with site.db.engine.connect() as conn:
         held = conn.execute(
             sa.select(leads.c.id).where(leads.c.status == "claimed").order_by(leads.c.id).limit(1)

@@ -17,7 +17,7 @@ PAGES = {
     "rep": ["/pools", "/pools/Hot", "/leads", "/me", "/history", "/password"],
     "manager": ["/dashboard", "/dashboard/pools/DACH", "/transfers", "/pools", "/leads", "/me"],
     "ops": ["/review", "/rules/test", "/history?lead=1", "/dashboard", "/transfers", "/connections"],
-    "executive": ["/dashboard", "/dashboard/pools/Hot", "/transfers"],
+    "executive": ["/executive", "/dashboard", "/dashboard/pools/Hot", "/transfers"],
     "admin": ["/review", "/rules/test", "/dashboard", "/pools", "/leads", "/password"],
 }
 REP_PAGES = ["/pools", "/pools/Cold", "/leads", "/me"]

@@ -44,6 +44,19 @@ def conversion(
     """The cohort's conversion per group of `by`: time buckets in their order (every bucket, the
     empty ones too), other groups by leads, most first. By rep with `fold`, leads held by anyone
     outside team `fold_except` come as one summed row, 'other teams', last (a manager's view)."""
+    found, people = tallies(db, start, end, by)
+    return _rows(by, found, people, fold_except if fold else None, fold)
+
+
+People = dict[int, tuple[str, str, str | None]]  # user id -> email, name, team
+
+
+def tallies(
+    db: Database, start: datetime, end: datetime, by: Dimension
+) -> tuple[dict[tuple[Any, ...], Tally], People]:
+    """The cohort's tallies per group key of `by` before they become rows (by first_contact the key
+    is the whole minute), and by rep everyone who may hold a lead: for a caller that folds them its
+    own way (metrics.executive sums them into teams and the whole cohort)."""
     _check_range(start, end)
     org = current(db)
     now = db.clock.now()
@@ -80,14 +93,14 @@ def conversion(
     query = sa.select(*group, contact, c.sla, c.klass, sa.func.count(), sa.func.sum(c.amount)).group_by(
         *group, contact, c.sla, c.klass
     )
-    tallies: dict[tuple[Any, ...], Tally] = defaultdict(Tally)
+    found: dict[tuple[Any, ...], Tally] = defaultdict(Tally)
     with _reading(db) as conn:
         for *key, mins, sla_, klass_, n, amount in conn.execute(query):
             mins = None if mins is None else int(mins)
             group_of = (mins,) if by == "first_contact" else tuple(key)  # the minute is the group
-            tallies[group_of].add(int(n), mins, int(sla_), int(klass_), amount)
+            found[group_of].add(int(n), mins, int(sla_), int(klass_), amount)
         people = _people(conn) if by == "rep" else {}
-    return _rows(by, tallies, people, fold_except if fold else None, fold)
+    return found, people
 
 
 def sla_result(db: Database, org: CurrentOrg, now: datetime) -> Any:

@@ -60,7 +60,12 @@ def hand_off(conn: Connection, db: Database, alerts: Sequence[Alert]) -> list[in
     written. Returns the ids written."""
     if not alerts:
         return []
-    return queue(conn, alerts, config(db), db.clock.now(), _EXTRA.get(db.engine, ()), people(db))
+    return queue(conn, alerts, config(db), db.clock.now(), extra_channels(db), people(db))
+
+
+def extra_channels(db: Database) -> tuple[Channel, ...]:
+    """The channels besides the org's (LEADPOOL_WEBHOOK_URL) that this database's Outbox sends on."""
+    return _EXTRA.get(db.engine, ())
 
 
 def config(db: Database) -> Notifications:

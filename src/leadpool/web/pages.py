@@ -145,6 +145,7 @@ RULE_TESTER = Link("Rule tester", "/rules/test")
 HISTORY = Link("Lead history", "/history")
 CONNECTIONS = Link("Connections", "/connections")
 EXPERIMENTS = Link("Experiments", "/experiments")
+EXECUTIVE = Link("Executive", "/executive")
 
 
 def claims_somewhere(db: Database, who: Person) -> bool:
@@ -171,8 +172,8 @@ def _nav(db: Database, who: Person) -> list[Link]:
     if role is Role.ops:
         return [REVIEW, RULE_TESTER, HISTORY, DASHBOARD, TRANSFERS, CONNECTIONS]  # ops approve transfers
     if role is Role.executive:
-        return [DASHBOARD, TRANSFERS]  # read-only
-    return [MY_POOLS, MY_LEADS, REVIEW, RULE_TESTER, HISTORY, DASHBOARD, TRANSFERS, CONNECTIONS]
+        return [EXECUTIVE, DASHBOARD, TRANSFERS]  # read-only
+    return [MY_POOLS, MY_LEADS, REVIEW, RULE_TESTER, HISTORY, DASHBOARD, EXECUTIVE, TRANSFERS, CONNECTIONS]
 
 
 def home(db: Database, who: Person) -> str:

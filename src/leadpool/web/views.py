@@ -182,6 +182,7 @@ def mount(app: FastAPI, settings: Settings | None = None) -> None:
     from leadpool.web.chart_views import router as charts_router
     from leadpool.web.connections import router as connections_router
     from leadpool.web.dashboards import router as dashboards_router
+    from leadpool.web.executive import router as executive_router
     from leadpool.web.experiments import router as experiments_router
     from leadpool.web.live import router as live_router
     from leadpool.web.me import router as me_router
@@ -199,6 +200,7 @@ def mount(app: FastAPI, settings: Settings | None = None) -> None:
         connections_router,
         experiments_router,
         dashboards_router,
+        executive_router,
         team_router,
         act_router,
         charts_router,
