@@ -143,3 +143,22 @@ def people(db: Database) -> dict[str, Person]:
     return {
         name: person_by_email(db, f"{name}@test.example") for name in ("ops", "mia", "rita", "rob", "eve")
     }
+
+
+_lead_numbers = iter(range(100_000_000))
+
+
+def new_leads(db: Database, source: str, count: int) -> list[Any]:
+    """`count` new leads from `source`, each a person of their own, taken in by intake in batches of
+    up to 1,000 as an import sends them; the intake results in order."""
+    from leadpool.intake.service import IntakeItem, ingest
+
+    results: list[Any] = []
+    for start in range(0, count, 1000):
+        numbers = [next(_lead_numbers) for _ in range(min(1000, count - start))]
+        items = [
+            IntakeItem({"email": f"p{n}@co{n}.example", "company": f"Co {n}", "source": source})
+            for n in numbers
+        ]
+        results += ingest(db, items)
+    return results

@@ -14,7 +14,9 @@ from leadpool.crm import writeback
 from leadpool.feed import subscriptions
 from leadpool.health import service as health
 from leadpool.hygiene import service as hygiene
+from leadpool.metrics import digest
 from leadpool.notify import service as notify
+from leadpool.obligations import service as obligations
 from leadpool.orgfile.notifications import Channel
 from leadpool.push import service as push
 from leadpool.scheduler.service import Job, JobResult
@@ -64,7 +66,10 @@ def default_jobs(every: timedelta = timedelta(minutes=1), channels: Sequence[Cha
         Job("hygiene-daily", timedelta(days=1), hygiene.daily),
         Job("hygiene-weekly", timedelta(days=7), hygiene.weekly),
         Job("hygiene-monthly", timedelta(days=30), hygiene.monthly),
+        Job("obligations", timedelta(hours=1), obligations.run),
         Job("subscriptions", every, _subscriptions),
         Job("crm", every, _crm),
+        # Hourly: it sends from 07:00 Monday in the org's own time zone, once a week.
+        Job("executive-digest", timedelta(hours=1), digest.weekly_digest),
         Job("notify", every, notify_job(channels)),
     ]

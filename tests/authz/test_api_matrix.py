@@ -256,6 +256,14 @@ CASES = [
         "GET", "/api/v1/leads/{rita_lead}/activities", {"rep", "manager", "executive"} | OPS, unseen=STRANGERS
     ),
     Case("GET", "/api/v1/crm/writes", OPS),
+    # Obligations: everyone reads their own; Rita's, she, her manager, ops, admins and executives.
+    Case("GET", "/api/v1/me/obligations", EVERYONE),
+    Case(
+        "GET",
+        "/api/v1/users/rita@test.example/obligations",
+        {"rep", "manager", "executive"} | OPS,
+        unseen=STRANGERS,
+    ),
     # Experiments: whoever reads reports reads them (as CSV too); ops and admins decide one.
     Case("GET", "/api/v1/experiments", READERS),
     Case("GET", "/api/v1/experiments/warm-split", READERS),

@@ -10,9 +10,10 @@ import sqlalchemy as sa
 
 from leadpool.identity.access import Person
 from leadpool.identity.service import person_by_email
-from leadpool.intake.service import IntakeItem, ingest
 from leadpool.storage.db import Database
 from leadpool.storage.tables import experiment_leads, leads
+
+from ..conftest import new_leads
 
 EXPERIMENT_ORG = """
 organisation: Lab Co
@@ -71,19 +72,9 @@ def people(db: Database) -> dict[str, Person]:
     return {n: person_by_email(db, f"{n}@exp.example") for n in ("ops", "mo", "erin", "ana", "ben", "cy")}
 
 
-_n = iter(range(10_000_000))
-
-
 def take_in(db: Database, source: str, count: int) -> list[int]:
-    """`count` new leads from `source`, in batches as an import sends them; their ids."""
-    ids: list[int] = []
-    for start in range(0, count, 1000):
-        batch = []
-        for _ in range(min(1000, count - start)):
-            n = next(_n)
-            batch.append(IntakeItem({"email": f"p{n}@co{n}.example", "company": f"Co {n}", "source": source}))
-        ids += [r.lead_id for r in ingest(db, batch) if r.lead_id is not None]
-    return ids
+    """`count` new leads from `source`; their ids."""
+    return [r.lead_id for r in new_leads(db, source, count) if r.lead_id is not None]
 
 
 def arms_of(db: Database, experiment: str) -> dict[int, str]:

@@ -82,7 +82,9 @@ def test_scheduler_once_runs_every_job(tmp_path: Path) -> None:
         "hygiene-daily",
         "hygiene-weekly",
         "hygiene-monthly",
+        "obligations",
         "subscriptions",
         "crm",
+        "executive-digest",
         "notify",
     ]

@@ -54,6 +54,7 @@ from leadpool.metrics.views import router as metrics_router
 from leadpool.notify.instant import Dispatcher
 from leadpool.notify.service import settings_channels
 from leadpool.notify.views import router as notify_router
+from leadpool.obligations.views import router as obligations_router
 from leadpool.org.views import router as org_router
 from leadpool.pools.views import router as pools_router
 from leadpool.push.views import router as push_router
@@ -314,6 +315,7 @@ def create_app(
         activities_router,
         crm_router,
         experiments_router,
+        obligations_router,
     ):
         app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.include_router(metrics_prometheus, responses=ERROR_RESPONSES)  # GET /metrics for Prometheus

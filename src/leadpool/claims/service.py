@@ -34,6 +34,7 @@ from leadpool.identity.model import Permission
 from leadpool.leads import transitions
 from leadpool.leads.access import held_lead
 from leadpool.leads.model import Status
+from leadpool.obligations import service as obligations
 from leadpool.org.service import CurrentOrg, current
 from leadpool.orgfile.access import allowed
 from leadpool.storage.batch import Batch, Call, write_batch
@@ -81,6 +82,10 @@ def claim(
             _refused(db, rep.id, pool_id, window.refusal, now, lead_id=lead_id, n=n)
             raise ClaimRefused(window.refusal, hint=_hint(window.refusal))
         released = window.released_before or now
+    closed = obligations.gate(db, org, rep, pool.name)
+    if closed is not None:
+        _refused(db, rep.id, pool_id, closed, now, lead_id=lead_id, n=n)
+        raise ClaimRefused(closed, hint=_hint(closed))
     with write_batch(db) as batch:
         row, limits, standing = lock_and_count(batch, db, org, rep, pool, pool_id, now, n)
         refusal = limit_rules.check(limits, standing, n=n, now=now, zone=row.timezone, pool=pool.name)
@@ -176,6 +181,8 @@ def _hint(refusal: Refusal) -> str:
         return f"ask for at most {refusal.value}"
     if refusal.limit in ("claim_hours", "release_window", "rotation") and refusal.retry_after is None:
         return "see the message for when claiming opens"
+    if refusal.limit.startswith("obligation."):
+        return "the message says what opens this pool again; your pools page shows your obligations"
     if refusal.limit == "ratio":
         return f"claim {refusal.scope['missing']} more from {refusal.scope['requires']} first"
     return "see the message for what to claim first"

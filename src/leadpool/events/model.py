@@ -18,6 +18,7 @@ class EventType(StrEnum):
     first_response_missed = "sla.first_response_missed"
     penalised = "rep.penalised"  # repeat SLA offender: reduced quota or suspended access
     penalty_lifted = "rep.penalty_lifted"
+    obligation_missed = "rep.obligation_missed"  # a day's quota, a week's minimum or the acceptance floor
     transfer_requested = "transfer.requested"
     transfer_rejected = "transfer.rejected"
     transferred = "lead.transferred"  # moved to another pool, unclaimed

@@ -11,6 +11,7 @@ from leadpool.orgfile.connect import problems as connect_problems
 from leadpool.orgfile.experiments import problems as experiment_problems
 from leadpool.orgfile.fields import field_types
 from leadpool.orgfile.forms import problems as form_problems
+from leadpool.orgfile.obligations import problems as obligation_problems
 from leadpool.orgfile.schema import FieldSpec, Org, Strategy
 from leadpool.orgfile.templates import problems as template_problems
 
@@ -36,6 +37,7 @@ def cross_check(org: Org) -> list[Problem]:
     problems += [Problem(w, m) for w, m in connect_problems(org.subscriptions, org.crm, *known)]
     problems += [Problem(where, what) for where, what in form_problems(org.forms, types)]
     problems += [Problem(where, what) for where, what in experiment_problems(org)]
+    problems += [Problem(where, what) for where, what in obligation_problems(org)]
     builtin = field_types({})
     for name, declared in org.fields.items():
         if name not in builtin:

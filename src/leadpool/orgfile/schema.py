@@ -834,6 +834,51 @@ class Rule(Strict):
     assign: Assign | None = None
 
 
+class AcceptanceFloor(Strict):
+    """Reps accept at least this share of the leads pushed or offered to them, over a rolling window.
+    Below it they are named to their manager; `closes` also shuts pools to them until they are back."""
+
+    percent: Annotated[float, Field(gt=0, le=100)] = 80
+    days: Annotated[int, Field(ge=1, le=90)] = 7
+    at_least: Annotated[int, Field(ge=1)] = 5  # pushed or offered leads in the window before it counts
+    closes: list[str] = []
+
+
+class WeeklyMinimum(Strict):
+    """At least `claims` claims from `pool` each week (Monday to Sunday in the rep's time zone); until
+    then the pools in `closes` stay shut to them (Hot closed until the Cold minimum is met)."""
+
+    pool: str
+    claims: Annotated[int, Field(ge=1)]
+    closes: list[str] = []
+
+
+class DailyQuota(Strict):
+    """At least `claims` claims each working day; a day below it is named to the rep's manager."""
+
+    claims: Annotated[int, Field(ge=1)]
+    days: list[Weekday] = Field(
+        default_factory=lambda: [Weekday(d) for d in ("mon", "tue", "wed", "thu", "fri")]
+    )
+
+
+class ClearBefore(Strict):
+    """Clear your Cold before Hot opens: while a rep holds a lead from `pool` they have not contacted,
+    the pools in `opens` stay shut to them."""
+
+    pool: str
+    opens: list[str] = Field(min_length=1)
+
+
+class Obligations(Strict):
+    """What each rep owes over time (anti-cherry-picking), beside the limits on any one claim."""
+
+    acceptance_floor: AcceptanceFloor | None = None
+    weekly_minimum: WeeklyMinimum | None = None
+    daily_quota: DailyQuota | None = None
+    clear_before: ClearBefore | None = None
+
+
 class ExperimentMetric(StrEnum):
     """What an experiment's verdict is read on (the report shows every metric; this one decides)."""
 
@@ -945,6 +990,7 @@ class Org(Strict):
     sticky_owner: Sticky | None = None
     forms: list[Form] = []  # web forms that post leads in (forms.views), each with its key
     experiments: list[Experiment] = []  # live A/B tests of distribution (leadpool.experiments)
+    obligations: Obligations = Obligations()  # what reps owe over time (leadpool.obligations)
     fallback: Literal["review"] | str = "review"
 
     @model_validator(mode="before")
@@ -959,6 +1005,15 @@ class Org(Strict):
 
     def pool(self, name: str) -> Pool | None:
         return next((p for p in self.pools if p.name == name), None)
+
+    def managers_of(self, email: str) -> tuple[str, ...]:
+        """Who hears about a rep: the active managers of their team, else the active ops users."""
+        user = next((u for u in self.users if u.email.lower() == email.lower()), None)
+        team = user.team if user else None
+        found = [
+            u.email for u in self.users if u.role is Role.manager and team and u.team == team and u.active
+        ]
+        return tuple(found or [u.email for u in self.users if u.role is Role.ops and u.active])
 
     def health(self, pool: Pool, day: date) -> tuple[Health, str | None]:
         """A pool's health settings on a day: its own, with the blocks a season gives instead."""

@@ -212,7 +212,7 @@ def _fire(
     if action is SlaStep.alert_rep:
         result.alerts.append(Alert("sla.breach", f"lead {row.lead_id} {what}", at, (rep_email,), row.lead_id))
     elif action is SlaStep.alert_manager:
-        to = _managers_of(org.loaded.org, rep_email)
+        to = org.loaded.org.managers_of(rep_email)
         result.alerts.append(
             Alert("sla.breach", f"{rep_email}: lead {row.lead_id} {what}", at, to, row.lead_id)
         )
@@ -249,13 +249,6 @@ _PENALISED = hot(
 _MISSED = hot(
     sa.update(leads).where(leads.c.id == sa.bindparam("lead")).values(first_response_due_at=sa.null())
 )
-
-
-def _managers_of(org: Org, email: str) -> tuple[str, ...]:
-    user = next((u for u in org.users if u.email.lower() == email.lower()), None)
-    team = user.team if user else None
-    found = [u.email for u in org.users if u.role is Role.manager and team and u.team == team and u.active]
-    return tuple(found or [u.email for u in org.users if u.role is Role.ops and u.active])
 
 
 def _offenders(
@@ -303,7 +296,7 @@ def _offenders(
                 "sla.penalty",
                 f"{email}: {what} for {rules.days:g} days ({reason})",
                 at,
-                (email, *_managers_of(org, email)),
+                (email, *org.managers_of(email)),
             )
         )
         result.counts["penalties"] = result.counts.get("penalties", 0) + 1
@@ -334,9 +327,7 @@ def _first_response(conn: Connection, org: CurrentOrg, at: datetime, result: Job
             reason=what,
             details={"minutes": minutes, "holder": holder},
         )
-        to = (
-            (holder, *_managers_of(o, holder)) if holder else _pool_managers(org, pool.team if pool else None)
-        )
+        to = (holder, *o.managers_of(holder)) if holder else _pool_managers(org, pool.team if pool else None)
         result.alerts.append(Alert("sla.first_response", what, at, tuple(to), row.id))
     _MISSED.many(conn, [{"lead": r.id} for r in rows])
     result.counts["first_response_missed"] = len(rows)

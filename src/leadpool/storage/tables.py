@@ -614,3 +614,17 @@ experiment_decisions = sa.Table(
     sa.Column("decided_by", Id, sa.ForeignKey("users.id")),
     sa.Column("note", sa.String(500)),
 )
+# Reps' obligations over time (leadpool.obligations): each finished period judged once per rep —
+# a day's quota, a week's minimum, a day's acceptance share — so a miss is named exactly once and
+# the next run skips what is settled.
+obligation_results = sa.Table(
+    "obligation_results",
+    metadata,
+    sa.Column("rep_id", Id, sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("obligation", sa.String(30), primary_key=True),
+    sa.Column("period", sa.Date, primary_key=True),  # the day, or the week's Monday, in the rep's zone
+    sa.Column("met", sa.Boolean, nullable=False),
+    sa.Column("current", sa.Float, nullable=False),
+    sa.Column("target", sa.Float, nullable=False),
+    sa.Column("judged_at", When, nullable=False),
+)

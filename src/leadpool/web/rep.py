@@ -21,6 +21,7 @@ from leadpool.identity.model import Role
 from leadpool.leads import work
 from leadpool.leads.model import Outcome
 from leadpool.notify.notices import latest_event
+from leadpool.obligations import service as obligations
 from leadpool.org.service import current
 from leadpool.orgfile.templates import fill
 from leadpool.pools import service as pools
@@ -53,6 +54,7 @@ def my_pools(request: Request, db: DB, me: Claimer) -> HTMLResponse:
         pools=pools.list_pools(db, me),
         standing=mine,
         penalties=slas.my_penalties(db, me),
+        obligations=obligations.standing(db, me),
     )
 
 

@@ -1,6 +1,7 @@
-"""What a rep's pages show about limits and SLAs, worked out by the code that enforces them: the
-claim path's own counts (claims.service) and pure checks (claims.limits, claims.windows), the SLA
-deadline of sla.model. Nothing is decided here; a claim is still judged when it is made."""
+"""What a rep's pages show about limits, obligations and SLAs, worked out by the code that enforces
+them: the claim path's own counts (claims.service) and pure checks (claims.limits, claims.windows,
+obligations), the SLA deadline of sla.model. Nothing is decided here; a claim is still judged when
+it is made."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from leadpool.clock import as_utc
 from leadpool.errors import Refusal
 from leadpool.identity.access import Person
 from leadpool.identity.model import Permission
+from leadpool.obligations import service as obligations
 from leadpool.org.service import current
 from leadpool.orgfile.access import allowed
 from leadpool.orgfile.schema import Limits
@@ -58,6 +60,8 @@ def standings(db: Database, who: Person) -> list[PoolStanding]:
             row, limits, standing = counts(conn, db, org, who, pool, now)
             if refusal is None:
                 refusal = limit_rules.check(limits, standing, n=1, now=now, zone=row.timezone, pool=pool.name)
+            if refusal is None:
+                refusal = obligations.gate(db, org, who, pool.name)
             out.append(
                 PoolStanding(pool.name, limits, row.today, row.pool_today, row.in_hour, row.open, refusal)
             )

@@ -1,4 +1,5 @@
-"""[insight] live experiments: the arm each split lead was given, and the decisions that end a split.
+"""[insight] live experiments (the arm each split lead was given, the decisions that end a split) and
+reps' obligations over time (each period's result, judged once).
 
 Revision ID: 0011
 Revises: 0010
@@ -42,9 +43,22 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("experiment", name=op.f("pk_experiment_decisions")),
     )
+    op.create_table(
+        "obligation_results",
+        sa.Column("rep_id", Id, nullable=False),
+        sa.Column("obligation", sa.String(length=30), nullable=False),
+        sa.Column("period", sa.Date(), nullable=False),
+        sa.Column("met", sa.Boolean(), nullable=False),
+        sa.Column("current", sa.Float(), nullable=False),
+        sa.Column("target", sa.Float(), nullable=False),
+        sa.Column("judged_at", When, nullable=False),
+        sa.ForeignKeyConstraint(["rep_id"], ["users.id"], name=op.f("fk_obligation_results_rep_id_users")),
+        sa.PrimaryKeyConstraint("rep_id", "obligation", "period", name=op.f("pk_obligation_results")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("obligation_results")
     op.drop_table("experiment_decisions")
     op.drop_index("ix_experiment_leads_arm", table_name="experiment_leads")
     op.drop_table("experiment_leads")

@@ -1,0 +1,1 @@
+"""What reps owe over time (anti-cherry-picking): measured, shown as it builds up, enforced, named."""
