@@ -235,6 +235,15 @@ def scrolls_sideways(tab: Any) -> bool:
     return bool(tab.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"))
 
 
+def page_problems(tab: Any, on_phone: bool) -> list[str]:
+    """axe-core's serious findings on the page as it is now, and on a phone its width if it scrolls
+    sideways."""
+    problems = violations(tab)
+    if on_phone and scrolls_sideways(tab):
+        problems.append(f"{tab.evaluate('document.documentElement.scrollWidth')} px wide")
+    return problems
+
+
 @pytest.fixture
 def shots(page: Any, request: pytest.FixtureRequest) -> Shots:
     return Shots(page, request.node.name)

@@ -11,7 +11,7 @@ import pytest
 
 from leadpool.identity.service import person_by_email
 from leadpool.web.auth import set_password
-from tests.web.conftest import PHONE, Site, login, open_tab, scrolls_sideways, violations
+from tests.web.conftest import PHONE, Site, login, open_tab, page_problems
 
 PAGES = {
     "rep": ["/pools", "/pools/Hot", "/leads", "/me", "/history", "/password"],
@@ -57,9 +57,7 @@ def test_every_page_of_every_role_passes_axe_and_reflows_on_a_phone(
             for path in PAGES[role]:
                 tab.goto(demo_site.url + path)
                 where = f"{path} at {'390 px' if viewport else '1280 px'}"
-                problems = violations(tab)
-                if viewport and scrolls_sideways(tab):
-                    problems.append(f"{tab.evaluate('document.documentElement.scrollWidth')} px wide")
+                problems = page_problems(tab, viewport is not None)
                 if problems:
                     found[where] = problems
     assert found == {}

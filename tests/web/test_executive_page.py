@@ -25,7 +25,7 @@ from leadpool.leads.work import log_contact, record_outcome
 from leadpool.push.fairness import gini
 from leadpool.storage.tables import leads, users
 from leadpool.web.auth import set_password
-from tests.web.conftest import PHONE, Site, login, open_tab, scrolls_sideways, violations
+from tests.web.conftest import PHONE, Site, login, open_tab, page_problems
 
 MONDAY = datetime(2026, 1, 12, 10, 0, tzinfo=UTC)  # the Monday after the example leads came in
 TABLES = ("summary", "pools", "methods", "teams")
@@ -231,9 +231,7 @@ def test_the_page_passes_axe_and_does_not_scroll_sideways_on_a_phone(site: Site,
             for path in ("/executive", "/executive?days=90"):
                 tab.goto(site.url + path)
                 assert tab.get_by_role("heading", name="By routing method").count() == 1
-                problems = violations(tab)
-                if viewport and scrolls_sideways(tab):
-                    problems.append(f"{tab.evaluate('document.documentElement.scrollWidth')} px wide")
+                problems = page_problems(tab, viewport is not None)
                 if problems:
                     found[f"{path} at {'390' if viewport else '1280'} px"] = problems
     assert found == {}

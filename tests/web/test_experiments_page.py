@@ -12,7 +12,7 @@ from typing import Any
 from leadpool.intake.service import IntakeItem, ingest
 from leadpool.org import service as orgs
 from leadpool.settings import EXAMPLES
-from tests.web.conftest import PHONE, Site, login, open_tab, scrolls_sideways, violations
+from tests.web.conftest import PHONE, Site, login, open_tab, page_problems
 
 EXPERIMENT = """
 experiments:
@@ -77,9 +77,7 @@ def test_the_page_passes_axe_and_reflows_on_a_phone(site: Site, browser: Any) ->
                 login(tab, site.url, email, password)
                 tab.goto(site.url + "/experiments")
                 assert tab.get_by_role("heading", name="warm-push-trial").count() == 1
-                problems = violations(tab)
-                if viewport and scrolls_sideways(tab):
-                    problems.append(f"{tab.evaluate('document.documentElement.scrollWidth')} px wide")
+                problems = page_problems(tab, viewport is not None)
                 if problems:
                     found[f"{role} at {'390' if viewport else '1280'} px"] = problems
     assert found == {}
