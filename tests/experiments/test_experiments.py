@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from leadpool.clock import ManualClock
+from leadpool.errors import Conflict
 from leadpool.experiments import service
 from leadpool.identity.access import Person
 from leadpool.leads import work
@@ -177,3 +179,31 @@ def test_the_report_is_for_those_who_read_reports_and_its_csv_matches(
     (b,) = shown["comparisons"]["opportunity"]
     assert float(rows[1]["interval_low"]) == b["interval"]["low"] and rows[1]["message"] == b["message"]
     assert rows[0]["verdict"] == "control"
+
+
+def test_two_people_deciding_at_once_get_one_decision(db: Database, people: dict[str, Person]) -> None:
+    """Both read "undecided" and insert: the experiment's key takes one; the other is told who won."""
+    barrier = threading.Barrier(2)
+    answers: dict[str, str] = {}
+
+    def decide(arm: str) -> None:
+        barrier.wait()
+        try:
+            service.decide(db, "push-vs-pool", arm, people["ops"])
+            answers[arm] = "decided"
+        except Conflict as refused:
+            answers[arm] = refused.message
+
+    threads = [threading.Thread(target=decide, args=(arm,)) for arm in ("push", "pool")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winner = next(arm for arm, said in answers.items() if said == "decided")
+    loser = next(arm for arm in answers if arm != winner)
+    assert answers[loser].startswith(f"experiment 'push-vs-pool' was decided for '{winner}'")
+    with db.engine.connect() as conn:
+        decided = conn.execute(
+            sa.text("SELECT count(*) FROM events WHERE type = 'experiment.decided'")
+        ).scalar()
+    assert decided == 1

@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from leadpool.clock import as_utc
 from leadpool.errors import Conflict, InvalidInput, NotFound, Problem
@@ -169,29 +170,41 @@ def decide(db: Database, name: str, winner: str, actor: Person | None, note: str
         arms = ", ".join(a.name for a in exp.arms)
         raise InvalidInput([Problem("winner", f"'{winner}' is not an arm of '{name}' (arms: {arms})")])
     now = db.clock.now()
-    with db.transaction() as conn:
-        earlier = _decision(conn, name)
-        if earlier is not None:
-            raise Conflict(
-                f"experiment '{name}' was decided for '{earlier.winner}' at {earlier.at:%Y-%m-%d %H:%M}",
-                hint="a decision stands; start a new experiment (a new name) to test again",
-            )
-        actor_id = actor.id if actor else None
-        conn.execute(
-            sa.insert(experiment_decisions).values(
-                experiment=name, winner=winner, decided_at=now, decided_by=actor_id, note=note
-            )
-        )
-        append(
-            conn,
-            EventType.experiment_decided,
-            now,
-            reason=f"experiment '{name}': every lead of rule '{exp.rule}' now goes to arm '{winner}'",
-            details={"experiment": name, "rule": exp.rule, "winner": winner, "note": note},
-            actor_id=actor_id,
+    try:
+        with db.transaction() as conn:
+            earlier = _decision(conn, name)
+            if earlier is None:
+                _record(conn, exp, winner, actor, note, now)
+    except IntegrityError:  # another request decided it between this one's read and its insert
+        with db.engine.connect() as conn:
+            earlier = _decision(conn, name)
+    if earlier is not None:
+        raise Conflict(
+            f"experiment '{name}' was decided for '{earlier.winner}' at {earlier.at:%Y-%m-%d %H:%M}",
+            hint="a decision stands; start a new experiment (a new name) to test again",
         )
     db.org_cache = None  # this process routes by the decision at once; others within seconds
     return Decision(winner, now, actor.email if actor else None, note)
+
+
+def _record(
+    conn: sa.Connection, exp: Experiment, winner: str, actor: Person | None, note: str | None, now: datetime
+) -> None:
+    """The decision and its event; the experiment's key refuses a second decision."""
+    actor_id = actor.id if actor else None
+    conn.execute(
+        sa.insert(experiment_decisions).values(
+            experiment=exp.name, winner=winner, decided_at=now, decided_by=actor_id, note=note
+        )
+    )
+    append(
+        conn,
+        EventType.experiment_decided,
+        now,
+        reason=f"experiment '{exp.name}': every lead of rule '{exp.rule}' now goes to arm '{winner}'",
+        details={"experiment": exp.name, "rule": exp.rule, "winner": winner, "note": note},
+        actor_id=actor_id,
+    )
 
 
 def listing(db: Database) -> list[dict[str, Any]]:
