@@ -96,8 +96,8 @@ PAGES = [
     Page("GET", "/experiments", VIEWERS),
     Page("GET", "/experiments/{name}.csv", VIEWERS),
     Page("POST", "/experiments/decision", OPS, (("experiment", "warm-split"), ("winner", "pool"))),
-    Page("GET", "/executive", VIEWERS),
-    Page("GET", "/executive.csv", VIEWERS),
+    Page("GET", "/executive", frozenset({"ops", "executive", "admin"})),
+    Page("GET", "/executive.csv", frozenset({"ops", "executive", "admin"})),
     # Everyone changes their own password (and only their own: the session says whose).
     Page("GET", "/password", EVERYONE),
     Page("POST", "/password", EVERYONE, (("current", "x"), ("new", "y"), ("again", "y"))),

@@ -22,7 +22,9 @@ from leadpool.storage.db import Database
 from leadpool.web.pages import DB, render, role_guard, zone
 
 router = APIRouter(include_in_schema=False)
-Readers = Annotated[Person, Depends(role_guard(Role.executive, Role.manager, Role.ops))]
+# Org-wide figures by team: for executives, ops and admins. A manager reads her own team's on the
+# dashboard; other teams come to her only folded into one row.
+Readers = Annotated[Person, Depends(role_guard(Role.executive, Role.ops))]
 TABLES = ("summary", "pools", "methods", "teams")
 
 
