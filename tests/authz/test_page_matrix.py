@@ -192,7 +192,7 @@ def _csrf(client: httpx.Client) -> str:
 
 def test_who_may_open_which_page(site: Site) -> None:
     clients = _logins(site)
-    anonymous = httpx.Client(base_url=site.url, follow_redirects=False)
+    anonymous = httpx.Client(base_url=site.url, timeout=30, follow_redirects=False)
     wrong = {}
     for page in PAGES:
         if page.method != "GET":

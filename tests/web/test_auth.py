@@ -34,7 +34,9 @@ def _login_form(client: httpx.Client) -> str:
 
 def test_wrong_password_and_unknown_email_get_the_same_words_and_are_events(site: Site) -> None:
     email, password = site.logins["rep"]
-    with httpx.Client(base_url=site.url, headers={"Origin": site.url}, follow_redirects=True) as client:
+    with httpx.Client(
+        base_url=site.url, timeout=30, headers={"Origin": site.url}, follow_redirects=True
+    ) as client:
         csrf = _login_form(client)
         wrong = client.post("/login", data={"email": email, "password": password + "x", "csrf": csrf})
         nobody = client.post("/login", data={"email": "nobody@x.example", "password": password, "csrf": csrf})
@@ -79,7 +81,7 @@ def test_a_post_without_the_csrf_token_or_from_another_site_changes_nothing(site
 
 def test_a_login_form_posted_from_another_site_logs_no_one_in(site: Site) -> None:
     email, password = site.logins["rep"]
-    with httpx.Client(base_url=site.url, follow_redirects=True) as client:
+    with httpx.Client(base_url=site.url, timeout=30, follow_redirects=True) as client:
         csrf = _login_form(client)
         reply = client.post(
             "/login",
@@ -149,7 +151,9 @@ def test_a_short_password_is_refused_and_the_cli_sets_one(site: Site) -> None:
     assert "password set for" in result.output
     typed = runner.invoke(app, ["password", rep.email, "--db", url], input="tiny\ntiny\n")
     assert typed.exit_code != 0 and "use at least 10" in typed.output
-    with httpx.Client(base_url=site.url, headers={"Origin": site.url}, follow_redirects=True) as client:
+    with httpx.Client(
+        base_url=site.url, timeout=30, headers={"Origin": site.url}, follow_redirects=True
+    ) as client:
         csrf = _login_form(client)
         reply = client.post(
             "/login", data={"email": rep.email, "password": "correct horse battery", "csrf": csrf}
@@ -200,7 +204,9 @@ def test_behind_a_proxy_forms_are_accepted_from_the_configured_public_origin(sit
 
 def test_after_ten_wrong_passwords_the_login_form_says_when_to_try_again(site: Site) -> None:
     email, password = site.logins["rep"]
-    with httpx.Client(base_url=site.url, headers={"Origin": site.url}, follow_redirects=True) as client:
+    with httpx.Client(
+        base_url=site.url, timeout=30, headers={"Origin": site.url}, follow_redirects=True
+    ) as client:
         csrf = _login_form(client)
         for n in range(10):  # login_failures: 10 within login_lockout_minutes: 15
             assert (

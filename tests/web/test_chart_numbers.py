@@ -40,7 +40,7 @@ def test_a_pools_charts_carry_their_numbers_and_a_reload_draws_nothing(
     assert first.status_code == 200 and first.headers["Cache-Control"] == "private, no-cache"
     again = manager.get(url, headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b""
-    with httpx.Client(base_url=site.url, cookies=manager.cookies) as tab:  # another tab, no cache
+    with httpx.Client(base_url=site.url, timeout=30, cookies=manager.cookies) as tab:  # another tab, no cache
         fresh = tab.get(url)
     assert fresh.status_code == 200 and fresh.content == first.content
     assert drawn == ["svg"]  # drawn once, whoever asks and however often

@@ -71,7 +71,9 @@ def test_a_rep_claims_and_ops_decides_on_postgresql(pg_site: Site) -> None:
 @pytest.mark.postgres
 def test_a_login_holding_a_nul_character_is_just_wrong_on_postgresql(pg_site: Site) -> None:
     email, password = pg_site.logins["rep"]
-    with httpx.Client(base_url=pg_site.url, headers={"Origin": pg_site.url}, follow_redirects=True) as client:
+    with httpx.Client(
+        base_url=pg_site.url, timeout=30, headers={"Origin": pg_site.url}, follow_redirects=True
+    ) as client:
         csrf = _csrf(client.get("/login").text)
         reply = client.post(
             "/login", data={"email": email + "\x00", "password": password + "\x00", "csrf": csrf}
