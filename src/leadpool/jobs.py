@@ -22,6 +22,7 @@ from leadpool.push import service as push
 from leadpool.scheduler.service import Job, JobResult
 from leadpool.sla import service as sla
 from leadpool.storage.db import Database
+from leadpool.tiers import service as tiers
 from leadpool.transfers import service as transfers
 
 
@@ -67,6 +68,7 @@ def default_jobs(every: timedelta = timedelta(minutes=1), channels: Sequence[Cha
         Job("hygiene-weekly", timedelta(days=7), hygiene.weekly),
         Job("hygiene-monthly", timedelta(days=30), hygiene.monthly),
         Job("obligations", timedelta(hours=1), obligations.run),
+        Job("tier-review", timedelta(hours=1), tiers.run),
         Job("subscriptions", every, _subscriptions),
         Job("crm", every, _crm),
         # Hourly: it sends from 07:00 Monday in the org's own time zone, once a week.

@@ -26,6 +26,8 @@ from leadpool.identity.model import Role
 from leadpool.identity.service import create_user, issue_token, person_by_email
 from leadpool.storage.db import Database
 from leadpool.storage.tables import alerts, crm_writes, deliveries, penalties, pools
+from leadpool.tiers import pins
+from leadpool.tiers import service as tiers
 
 ROLES = ("anonymous", "rep", "other_rep", "manager", "other_manager", "executive", "ops", "admin")
 EVERYONE = frozenset(ROLES) - {"anonymous"}
@@ -270,6 +272,15 @@ CASES = [
     Case("GET", "/api/v1/experiments/warm-split", READERS, params={"format": "csv"}),
     Case("POST", "/api/v1/experiments/warm-split/decision", OPS, body={"winner": "push"}),
     Case("POST", "/api/v1/crm/writes/{crm_write}/retry", OPS),
+    # Tiers: whoever reads reports reads them (a manager their own team's reps); ops and admins make
+    # and apply reviews and import quotas; Rita's manager, ops and admins pin her.
+    Case("GET", "/api/v1/tiers", READERS),
+    Case("GET", "/api/v1/tiers/preview", READERS),
+    Case("POST", "/api/v1/tiers/reviews", OPS),
+    Case("POST", "/api/v1/tiers/reviews/apply", OPS),
+    Case("PUT", "/api/v1/tiers/quotas", OPS, body=[{"email": "rita@test.example", "monthly": 10000}]),
+    Case("PUT", "/api/v1/tiers/pins/rita@test.example", TEAM, body={"note": "new"}, unseen={"other_manager"}),
+    Case("DELETE", "/api/v1/tiers/pins/rita@test.example", TEAM, unseen={"other_manager"}),
     # An alert on Cold (no team): ops; on DACH Deals: its manager too.
     Case("POST", "/api/v1/alerts/{alert}/acknowledge", OPS, by_id=True),
     Case("POST", "/api/v1/alerts/{deals_alert}/acknowledge", TEAM, by_id=True),
@@ -459,6 +470,8 @@ def world(db: Database, client: TestClient, clock: ManualClock, org_text: str) -
             .returning(deliveries.c.id)
         ).scalar_one()
     issue_token(db, person_by_email(db, "rita@test.example").id, "spare")
+    tiers.make(db, "w-test", clock.now())  # a review waiting to apply
+    pins.pin(db, person_by_email(db, "ops@test.example"), "rita@test.example")  # one to unpin
     mine = client.get("/api/v1/tokens", headers=w.as_("rep")).json()
     w.ids = {
         **ids_,
@@ -521,6 +534,7 @@ def _template(path: str) -> str:
             .replace(f"/pools/{pool}/claims", "/pools/{pool}/claims")
             .replace(f"/pools/{pool}/health", "/pools/{name}/health")
         )
+    path = path.replace("/tiers/pins/rita@test.example", "/tiers/pins/{email}")
     return path.replace("/users/rita@test.example/", "/users/{email}/")
 
 

@@ -40,6 +40,7 @@ def test_help_lists_the_groups_and_hides_the_old_names() -> None:
         "lab",
         "crm",
         "experiments",
+        "tiers",
     ]
 
 

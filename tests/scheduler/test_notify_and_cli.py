@@ -83,6 +83,7 @@ def test_scheduler_once_runs_every_job(tmp_path: Path) -> None:
         "hygiene-weekly",
         "hygiene-monthly",
         "obligations",
+        "tier-review",
         "subscriptions",
         "crm",
         "executive-digest",

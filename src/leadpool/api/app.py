@@ -64,6 +64,7 @@ from leadpool.settings import Settings
 from leadpool.sla.views import router as sla_router
 from leadpool.storage.db import Database
 from leadpool.storage.migrate import schema_state
+from leadpool.tiers.views import router as tiers_router
 from leadpool.transfers.views import router as transfers_router
 from leadpool.web.views import mount as mount_web
 
@@ -316,6 +317,7 @@ def create_app(
         crm_router,
         experiments_router,
         obligations_router,
+        tiers_router,
     ):
         app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.include_router(metrics_prometheus, responses=ERROR_RESPONSES)  # GET /metrics for Prometheus

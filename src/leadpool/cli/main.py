@@ -5,7 +5,22 @@ from __future__ import annotations
 
 import typer
 
-from leadpool.cli import crm, db, experiments, lab, leads, moved, ops, org, pools, push, review, users, work
+from leadpool.cli import (
+    crm,
+    db,
+    experiments,
+    lab,
+    leads,
+    moved,
+    ops,
+    org,
+    pools,
+    push,
+    review,
+    tiers,
+    users,
+    work,
+)
 from leadpool.cli.context import _RUN, DbUrl, JsonOut, _as, _db, _fail, console, err
 from leadpool.cli.tokens import app as tokens
 
@@ -36,6 +51,7 @@ GROUPS = {
     "lab": lab.app,
     "crm": crm.app,
     "experiments": experiments.app,
+    "tiers": tiers.app,
 }
 
 # The flat names of the release before the groups: each still runs its command, says its new name

@@ -19,6 +19,11 @@ class EventType(StrEnum):
     penalised = "rep.penalised"  # repeat SLA offender: reduced quota or suspended access
     penalty_lifted = "rep.penalty_lifted"
     obligation_missed = "rep.obligation_missed"  # a day's quota, a week's minimum or the acceptance floor
+    # Tiers that follow performance: a review's preview, the moves it applied, pins that hold a rep.
+    tier_review_made = "tiers.review_made"
+    tier_changed = "rep.tier_changed"
+    tier_pinned = "rep.tier_pinned"
+    tier_unpinned = "rep.tier_unpinned"
     transfer_requested = "transfer.requested"
     transfer_rejected = "transfer.rejected"
     transferred = "lead.transferred"  # moved to another pool, unclaimed

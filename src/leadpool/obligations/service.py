@@ -97,7 +97,7 @@ def tally(conn: Connection, org: CurrentOrg, rep_id: int, email: str, at: Period
             )
         ).scalar_one()
     if ob.acceptance_floor is not None:
-        pushed, accepted = _acceptance(conn, rep_id, email, at.acceptance_since, at.day + timedelta(days=1))
+        pushed, accepted = acceptance(conn, rep_id, email, at.acceptance_since, at.day + timedelta(days=1))
     return Tally(week, today, pushed, accepted, unworked)
 
 
@@ -112,7 +112,7 @@ def _claimed(
     return int(conn.execute(sa.select(sa.func.count()).where(*where)).scalar_one())
 
 
-def _acceptance(
+def acceptance(
     conn: Connection, rep_id: int, email: str, since: datetime, until: datetime
 ) -> tuple[int, int]:
     """Leads pushed or offered to the rep since `since`, and how many they took. A push they declined
@@ -237,7 +237,7 @@ def _finished(ob: Obligations, p: Periods) -> Iterable[tuple[str, date, datetime
             conn: Connection, org: CurrentOrg, rep: Any, since: datetime
         ) -> tuple[float, float, bool, str]:
             # The window counts from when the floor came in, until it is a whole window old.
-            pushed, took = _acceptance(conn, rep.id, rep.email, max(begins, since), p.day)
+            pushed, took = acceptance(conn, rep.id, rep.email, max(begins, since), p.day)
             share = 100 * took / pushed if pushed else 100.0
             met = pushed < a.at_least or share >= a.percent
             words = f"accepted {took} of {pushed} leads pushed or offered in {a.days} days "

@@ -21,7 +21,7 @@ from leadpool.orgfile.access import allowed
 from leadpool.orgfile.limits import effective_limits
 from leadpool.orgfile.schema import Caps, Limits, Pool, User
 from leadpool.storage.db import Database
-from leadpool.storage.tables import experiment_decisions, org_versions, pools, teams, users
+from leadpool.storage.tables import experiment_decisions, org_versions, pools, rep_tiers, teams, users
 
 # How long a process trusts its cached org before checking for a newer version applied elsewhere.
 ORG_REFRESH_SECONDS = 2.0
@@ -35,6 +35,10 @@ class CurrentOrg:
     pool_names: dict[int, str]
     # Experiments decided in the app (experiment -> winning arm), on top of the file's `winner:`.
     decided: dict[str, str] = field(default_factory=dict)
+    # Reps' tiers as tier reviews and pins set them (email -> tier), already in `loaded`; and the
+    # file as parsed before them, to lay a changed set over without parsing again.
+    reviewed: dict[str, str] = field(default_factory=dict)
+    parsed: LoadedOrg | None = None
     _limits: dict[tuple[str, str | None], Limits] = field(default_factory=dict)
     _claimers: dict[str, list[str]] = field(default_factory=dict)
     _caps: dict[str, Caps] = field(default_factory=dict)
@@ -155,18 +159,54 @@ def _load(db: Database, cached: tuple[float, CurrentOrg] | None) -> CurrentOrg:
                 sa.select(experiment_decisions.c.experiment, experiment_decisions.c.winner)
             )
         }
+        reviewed = reviewed_tiers(conn)
         if cached is not None and cached[1].version == latest:
-            if cached[1].decided != decided:
-                cached[1].decided = decided  # a decision changes routing, nothing derived from the file
-            db.org_cache = (time.monotonic(), cached[1])
-            return cached[1]
+            org = cached[1]
+            if org.decided != decided:
+                org.decided = decided  # a decision changes routing, nothing derived from the file
+            if org.reviewed != reviewed:
+                # Tiers change access and limits, so everything derived from the org starts afresh.
+                org = _current(latest, org.parsed or org.loaded, org.pool_ids, decided, reviewed)
+            db.org_cache = (time.monotonic(), org)
+            return org
         source = conn.execute(
             sa.select(org_versions.c.source).where(org_versions.c.id == latest)
         ).scalar_one()
         ids = dict(conn.execute(sa.select(pools.c.name, pools.c.id).where(pools.c.active)).all())
-    org = CurrentOrg(latest, parse(source), ids, {v: k for k, v in ids.items()}, decided)
+    org = _current(latest, parse(source), ids, decided, reviewed)
     db.org_cache = (time.monotonic(), org)
     return org
+
+
+def reviewed_tiers(conn: Connection) -> dict[str, str]:
+    """Reps' tiers as tier reviews and pins have set them, by email."""
+    query = sa.select(users.c.email, rep_tiers.c.tier).join(users, users.c.id == rep_tiers.c.user_id)
+    return {str(email).lower(): str(tier) for email, tier in conn.execute(query)}
+
+
+def _current(
+    version: int, parsed: LoadedOrg, ids: dict[str, int], decided: dict[str, str], reviewed: dict[str, str]
+) -> CurrentOrg:
+    loaded = with_tiers(parsed, reviewed)
+    return CurrentOrg(version, loaded, ids, {v: k for k, v in ids.items()}, decided, reviewed, parsed)
+
+
+def with_tiers(parsed: LoadedOrg, reviewed: dict[str, str]) -> LoadedOrg:
+    """The org with reps' reviewed tiers in place of the file's. Only while the file has a
+    `tier_review:` and only to a tier it still declares: take the review out and the file's tiers
+    rule again."""
+    org = parsed.org
+    if org.tier_review is None or not reviewed:
+        return parsed
+    changed = False
+    people = []
+    for user in org.users:
+        tier = reviewed.get(user.email.lower())
+        if tier is not None and tier != user.tier and tier in org.tiers:
+            user = user.model_copy(update={"tier": tier})
+            changed = True
+        people.append(user)
+    return LoadedOrg(org.model_copy(update={"users": people}), parsed.rulebook) if changed else parsed
 
 
 def _upsert(
@@ -262,6 +302,8 @@ def _apply(
         if latest is not None and latest.checksum == checksum:
             return changes
         team_ids = _upsert(conn, teams, "name", [{"name": t.name} for t in org.teams], changes, "teams", now)
+        # Where a tier review has set a rep's tier, the file's `tier:` was only where they started.
+        org = with_tiers(LoadedOrg(org, loaded.rulebook), reviewed_tiers(conn)).org
         user_rows = [
             {
                 "email": u.email.lower(),

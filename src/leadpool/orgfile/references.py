@@ -14,6 +14,7 @@ from leadpool.orgfile.forms import problems as form_problems
 from leadpool.orgfile.obligations import problems as obligation_problems
 from leadpool.orgfile.schema import FieldSpec, Org, Strategy
 from leadpool.orgfile.templates import problems as template_problems
+from leadpool.orgfile.tiers import problems as tier_problems
 
 
 def cross_check(org: Org) -> list[Problem]:
@@ -38,6 +39,7 @@ def cross_check(org: Org) -> list[Problem]:
     problems += [Problem(where, what) for where, what in form_problems(org.forms, types)]
     problems += [Problem(where, what) for where, what in experiment_problems(org)]
     problems += [Problem(where, what) for where, what in obligation_problems(org)]
+    problems += [Problem(where, what) for where, what in tier_problems(org)]
     builtin = field_types({})
     for name, declared in org.fields.items():
         if name not in builtin:

@@ -244,6 +244,9 @@ class User(Strict):
     working_hours: WorkingHours | None = None  # None: the org's push.working_hours
     push_caps: Caps | None = None  # overrides push.caps key by key
     reach: Reach = Reach()  # Slack id, phone, which notices where, quiet hours
+    # Revenue the rep is to win per month, for tier reviews' quota attainment (a quota imported with
+    # `leadpool tiers quotas` takes its place).
+    quota: Annotated[float, Field(gt=0)] | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -879,6 +882,61 @@ class Obligations(Strict):
     clear_before: ClearBefore | None = None
 
 
+class TierWeights(Strict):
+    """How much each number weighs in a tier review's score (relative; a number a rep has none of,
+    like acceptance with nothing pushed, is left out of their score and the rest reweighed)."""
+
+    conversion: Annotated[float, Field(ge=0)] = 40  # share of their leads that reached an opportunity
+    sla: Annotated[float, Field(ge=0)] = 20  # share of SLA-bound leads first contacted in time
+    acceptance: Annotated[float, Field(ge=0)] = 20  # share of pushed and offered leads accepted
+    quota: Annotated[float, Field(ge=0)] = 20  # revenue won against their quota
+
+    @model_validator(mode="after")
+    def _something_counts(self) -> Self:
+        if not (self.conversion or self.sla or self.acceptance or self.quota):
+            raise ValueError("at least one weight must be above 0")
+        return self
+
+
+class BelowQuota(Strict):
+    """The variant where quota decides outright: under `percent` of quota, the rep goes to `tier`."""
+
+    percent: Annotated[float, Field(gt=0, le=1000)]
+    tier: str
+
+
+class TierReview(Strict):
+    """Performance tiers that follow performance (product rules, People and permissions): every week
+    or month the reps are ranked on their recent numbers and the tiers in `shares` filled from the
+    top (top 25%, middle 50%, bottom 25%). A rep moves only when clearly past a band's edge
+    (`margin` percentile points), managers see the preview `preview_hours` before it applies, and a
+    pinned rep stays where they are."""
+
+    every: Literal["week", "month"] = "week"
+    weekday: Weekday = Weekday.mon  # the weekly review's day (a monthly one is on the 1st)
+    at: time = time(6, 0)  # when the preview is made, on the org's wall clock
+    look_back_days: Annotated[int, Field(ge=7, le=365)] | None = None  # None: 28 weekly, 90 monthly
+    # Tier -> percent of ranked reps, best tier first; they add up to 100.
+    shares: dict[str, Annotated[float, Field(gt=0, le=100)]] = Field(min_length=2)
+    weights: TierWeights = TierWeights()
+    margin: Annotated[float, Field(ge=0, le=25)] = 5
+    min_leads: Annotated[int, Field(ge=0)] = 10  # fewer leads in the window: the rep keeps their tier
+    preview_hours: Annotated[float, Field(ge=0, le=168)] = 24
+    by: Literal["org", "team"] = "org"  # rank against the whole org, or within each team
+    below_quota: BelowQuota | None = None
+
+    @model_validator(mode="after")
+    def _whole(self) -> Self:
+        total = sum(self.shares.values())
+        if abs(total - 100) > 0.01:
+            raise ValueError(f"shares add up to {total:g}%; make them add up to 100")
+        return self
+
+    @property
+    def window_days(self) -> int:
+        return self.look_back_days or (28 if self.every == "week" else 90)
+
+
 class ExperimentMetric(StrEnum):
     """What an experiment's verdict is read on (the report shows every metric; this one decides)."""
 
@@ -991,6 +1049,7 @@ class Org(Strict):
     forms: list[Form] = []  # web forms that post leads in (forms.views), each with its key
     experiments: list[Experiment] = []  # live A/B tests of distribution (leadpool.experiments)
     obligations: Obligations = Obligations()  # what reps owe over time (leadpool.obligations)
+    tier_review: TierReview | None = None  # tiers recomputed from performance (leadpool.tiers)
     fallback: Literal["review"] | str = "review"
 
     @model_validator(mode="before")

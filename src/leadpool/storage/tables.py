@@ -628,3 +628,42 @@ obligation_results = sa.Table(
     sa.Column("target", sa.Float, nullable=False),
     sa.Column("judged_at", When, nullable=False),
 )
+# Performance tiers that follow performance (leadpool.tiers). A review is made once per period
+# (the unique period key lets two schedulers race harmlessly), shown to managers as a preview and
+# applied at `applies_at`; `verdicts` keeps each rep's numbers and why, so an applied change can
+# always be explained.
+tier_reviews = sa.Table(
+    "tier_reviews",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("period", sa.String(20), nullable=False, unique=True),  # '2026-W49', '2026-12', 'manual-…'
+    sa.Column("made_at", When, nullable=False),
+    sa.Column("window_start", When, nullable=False),
+    sa.Column("window_end", When, nullable=False),
+    sa.Column("applies_at", When, nullable=False),
+    sa.Column("applied_at", When),
+    sa.Column("made_by", Id, sa.ForeignKey("users.id")),  # None: the scheduler
+    sa.Column("verdicts", Json, nullable=False),
+)
+# A rep's tier as reviews and pins have set it, over the org file's `tier:` (which is where they
+# start). Kept beside users.tier, which the hot paths read, so the org file applied again does not
+# undo a review.
+rep_tiers = sa.Table(
+    "rep_tiers",
+    metadata,
+    sa.Column("user_id", Id, sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("tier", sa.String(50), nullable=False),
+    sa.Column("changed_at", When, nullable=False),
+    sa.Column("review_id", Id, sa.ForeignKey("tier_reviews.id")),  # None: set by a pin
+    sa.Column("pinned", sa.Boolean, nullable=False, default=False),
+    sa.Column("pinned_by", Id, sa.ForeignKey("users.id")),
+    sa.Column("note", sa.String(500)),
+)
+# Monthly revenue quotas imported from a file (`leadpool tiers quotas`), over users[].quota.
+rep_quotas = sa.Table(
+    "rep_quotas",
+    metadata,
+    sa.Column("user_id", Id, sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("monthly", sa.Numeric(14, 2), nullable=False),
+    sa.Column("imported_at", When, nullable=False),
+)

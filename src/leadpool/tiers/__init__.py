@@ -1,0 +1,1 @@
+"""Performance tiers that follow performance: periodic reviews, previews, pins."""
