@@ -29,8 +29,12 @@ def test_the_tiers_commands_preview_pin_show_review_and_import(tmp_path: Path) -
         app, ["tiers", "pin", "r01@tier.example", "--as", "mo@tier.example", "--tier", "top", "--db", url]
     )
     assert pinned.exit_code == 0 and "r01@tier.example: pinned at top" in pinned.output
-    refused = runner.invoke(app, ["tiers", "pin", "r01@tier.example", "--as", "eve@tier.example", "--db", url])
-    assert refused.exit_code == 2 and "no rep 'r01@tier.example' among the people you may see" in refused.output
+    refused = runner.invoke(
+        app, ["tiers", "pin", "r01@tier.example", "--as", "eve@tier.example", "--db", url]
+    )
+    assert (
+        refused.exit_code == 2 and "no rep 'r01@tier.example' among the people you may see" in refused.output
+    )
 
     shown = runner.invoke(app, ["tiers", "show", "--as", "mo@tier.example", "--db", url], env=env)
     assert "r01@tier.example" in shown.output and "r07@tier.example" not in shown.output  # East is not hers

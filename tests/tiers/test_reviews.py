@@ -210,12 +210,16 @@ def test_the_api_shows_each_manager_their_team_and_lets_only_ops_apply(
     assert client.post("/api/v1/tiers/reviews", headers=auth["mo"]).status_code == 403
     made = client.post("/api/v1/tiers/reviews", headers=auth["ops"])
     assert made.status_code == 201 and made.json()["moves"] == 4
+    second = client.post("/api/v1/tiers/reviews", headers=auth["ops"])  # one review waits at a time
+    assert second.status_code == 409 and "is still waiting to apply" in second.text
     shown = client.get("/api/v1/tiers", headers=auth["eve"]).json()
     assert shown["pending"]["moves"] == 2 and {r["team"] for r in shown["reps"]} == {"East"}
     assert client.post("/api/v1/tiers/reviews/apply", headers=auth["eve"]).status_code == 403
     applied = client.post("/api/v1/tiers/reviews/apply", headers=auth["ops"])
     assert applied.status_code == 200 and sorted(applied.json()["changed"])[0] == "r01@tier.example"
     assert client.post("/api/v1/tiers/reviews/apply", headers=auth["ops"]).status_code == 404
+    (last,) = client.get("/api/v1/tiers", headers=auth["eve"]).json()["history"]
+    assert sorted(last["changed"]) == ["r11@tier.example", "r12@tier.example"] and last["kept"] == []
     pinned = client.put("/api/v1/tiers/pins/r05@tier.example", json={"tier": "nope"}, headers=auth["mo"])
     assert pinned.status_code == 422 and "'nope' is not a tier" in pinned.text
     hidden = client.put("/api/v1/tiers/pins/r05@tier.example", json={}, headers=auth["eve"])

@@ -77,11 +77,8 @@ def review(
     from leadpool.tiers import service
 
     db = _db(db_url)
-    now = db.clock.now()
     try:
-        made = service.make(db, f"m-{now:%Y%m%dT%H%M%S}", now)
-        if made is None:
-            raise LeadpoolError("a review was made this very second; run it again")
+        made = service.make_now(db)
         if apply_now:
             done = service.apply(db, made.id)
             console.print(f"review {made.period}: {len(done.changed)} reps moved, {len(done.kept)} kept")

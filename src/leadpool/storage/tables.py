@@ -644,6 +644,7 @@ tier_reviews = sa.Table(
     sa.Column("applied_at", When),
     sa.Column("made_by", Id, sa.ForeignKey("users.id")),  # None: the scheduler
     sa.Column("verdicts", Json, nullable=False),
+    sa.Column("outcome", Json),  # once applied: who changed tier, and who kept theirs and why
 )
 # A rep's tier as reviews and pins have set it, over the org file's `tier:` (which is where they
 # start). Kept beside users.tier, which the hot paths read, so the org file applied again does not

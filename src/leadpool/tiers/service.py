@@ -5,7 +5,7 @@ again) change together, each with a `rep.tier_changed` event carrying the number
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,10 +43,12 @@ class Review:
     applied_at: datetime | None
     made_by: str | None  # None: the scheduler
     verdicts: list[dict[str, Any]]
+    outcome: dict[str, Any] | None = None  # once applied: {"changed": [emails], "kept": [{email, because}]}
 
     def seen_by(self, viewer: Person) -> dict[str, Any]:
         """The review as `viewer` may see it: a manager only their own team's reps."""
         shown = [v for v in self.verdicts if sees(viewer, v.get("team"))]
+        seen = {v["email"] for v in shown}
         return {
             "id": self.id,
             "period": self.period,
@@ -56,6 +58,8 @@ class Review:
             "applied_at": self.applied_at.isoformat() if self.applied_at else None,
             "made_by": self.made_by,
             "moves": sum(1 for v in shown if v["moves"]),
+            "changed": None if self.outcome is None else [e for e in self.outcome["changed"] if e in seen],
+            "kept": None if self.outcome is None else [k for k in self.outcome["kept"] if k["email"] in seen],
             "reps": shown,
         }
 
@@ -94,9 +98,28 @@ def preview(db: Database, at: datetime | None = None) -> Review:
     return Review(None, "preview", now, start, now, now, None, None, verdicts)
 
 
+def make_now(db: Database, actor: Person | None = None) -> Review:
+    """A review made now, outside the schedule (ops, the CLI)."""
+    now = db.clock.now()
+    made = make(db, f"m-{now:%Y%m%dT%H%M%S}", now, actor)
+    if made is None:
+        raise Conflict("a review was made this very second", hint="try again in a second")
+    return made
+
+
 def make(db: Database, period: str, end: datetime, actor: Person | None = None) -> Review | None:
     """Rank the reps over the window ending `end` and keep it as the period's review, to apply
-    after `preview_hours`. None when the period already has one (another process made it)."""
+    after `preview_hours`. None when the period already has one (another process made it). One
+    review waits at a time: while one does, making another is a 409."""
+    with db.engine.connect() as conn:
+        waiting = conn.execute(
+            sa.select(tier_reviews.c.period).where(tier_reviews.c.applied_at.is_(None)).limit(1)
+        ).scalar()
+    if waiting is not None:
+        raise Conflict(
+            f"tier review {waiting} is still waiting to apply",
+            hint="apply it now, or let it apply when its preview ends, then make another",
+        )
     org = current(db)
     cfg = settings(org)
     now = db.clock.now()
@@ -143,9 +166,10 @@ def pending(db: Database) -> Review | None:
 
 
 def history(db: Database, limit: int = 12) -> list[Review]:
-    """The latest reviews, newest first."""
+    """The latest reviews applied, newest first."""
     with db.engine.connect() as conn:
-        rows = conn.execute(_selected().order_by(tier_reviews.c.id.desc()).limit(limit)).all()
+        query = _selected().where(tier_reviews.c.applied_at.is_not(None))
+        rows = conn.execute(query.order_by(tier_reviews.c.id.desc()).limit(limit)).all()
     return [_review(r) for r in rows]
 
 
@@ -163,7 +187,7 @@ def apply(db: Database, review_id: int | None = None, actor: Person | None = Non
         if row is None:
             raise NotFound(
                 "no tier review waits to be applied" if review_id is None else f"no tier review {review_id}",
-                hint="`leadpool tiers review` makes one now; the job makes one each period",
+                hint="the tier-review job makes one each period; ops can make one now",
             )
         # The conditional update is the lock: of two appliers, one changes the row and goes on.
         done = conn.execute(
@@ -175,6 +199,12 @@ def apply(db: Database, review_id: int | None = None, actor: Person | None = Non
             raise Conflict(f"tier review {row.period} was already applied", hint="each review applies once")
         result = Applied(_review(row))
         _move(conn, org, result, actor, now)
+        outcome = {
+            "changed": [v["email"] for v in result.changed],
+            "kept": [{"email": v["email"], "because": v["kept_because"]} for v in result.kept],
+        }
+        conn.execute(sa.update(tier_reviews).where(tier_reviews.c.id == row.id).values(outcome=outcome))
+        result.review = replace(result.review, applied_at=now, outcome=outcome)
     db.org_cache = None  # this process reads the new tiers at once; others within seconds
     return result
 
@@ -255,9 +285,8 @@ def run(db: Database, at: datetime) -> JobResult:
         return result
     with db.engine.connect() as conn:
         r = tier_reviews.c
-        waiting = (
-            conn.execute(sa.select(r.id).where(r.applied_at.is_(None), r.applies_at <= at)).scalars().all()
-        )
+        query = sa.select(r.id).where(r.applied_at.is_(None), r.applies_at <= at).order_by(r.id)
+        waiting = conn.execute(query).scalars().all()
     for review_id in waiting:
         try:
             applied = apply(db, review_id)
@@ -269,7 +298,10 @@ def run(db: Database, at: datetime) -> JobResult:
     with db.engine.connect() as conn:
         made = conn.execute(sa.select(tier_reviews.c.id).where(tier_reviews.c.period == period)).first()
     if made is None:
-        found = make(db, period, moment)
+        try:
+            found = make(db, period, moment)
+        except Conflict:
+            found = None  # one made by hand still waits; this period's comes once it has applied
         if found is not None:
             result.counts["previews"] = 1
             result.alerts += _previewed(current(db), found, at)
@@ -311,7 +343,7 @@ def _review(row: Any) -> Review:
     applied = as_utc(row.applied_at) if row.applied_at else None
     return Review(
         int(row.id), row.period, as_utc(row.made_at), as_utc(row.window_start), as_utc(row.window_end),
-        as_utc(row.applies_at), applied, row.by, list(row.verdicts),
+        as_utc(row.applies_at), applied, row.by, list(row.verdicts), row.outcome,
     )  # fmt: skip
 
 

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
 from leadpool.api.deps import DB, require
-from leadpool.errors import Conflict
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.tiers import pins, service
@@ -39,16 +38,8 @@ def tiers(db: DB, who: Readers) -> dict[str, Any]:
     return {
         "reps": service.roster(db, who),
         "pending": waiting.seen_by(who) if waiting else None,
-        "history": [
-            {
-                "id": r.id,
-                "period": r.period,
-                "applied_at": r.seen_by(who)["applied_at"],
-                "moves": r.seen_by(who)["moves"],
-            }
-            for r in service.history(db)
-            if r.applied_at is not None
-        ],
+        # Each review applied: the moves it proposed, who changed tier and who kept theirs (and why).
+        "history": [{k: v for k, v in r.seen_by(who).items() if k != "reps"} for r in service.history(db)],
     }
 
 
@@ -61,11 +52,7 @@ def preview(db: DB, who: Readers) -> dict[str, Any]:
 @router.post("/tiers/reviews", status_code=201)
 def make(db: DB, who: Runners) -> dict[str, Any]:
     """Make a review now, outside the schedule; it applies after the org's preview_hours."""
-    now = db.clock.now()
-    made = service.make(db, f"m-{now:%Y%m%dT%H%M%S}", now, who)
-    if made is None:
-        raise Conflict("a review was made this very second", hint="try again in a second")
-    return made.seen_by(who)
+    return service.make_now(db, who).seen_by(who)
 
 
 @router.post("/tiers/reviews/apply")
