@@ -96,6 +96,13 @@ PAGES = [
     Page("GET", "/experiments", VIEWERS),
     Page("GET", "/experiments/{name}.csv", VIEWERS),
     Page("POST", "/experiments/decision", OPS, (("experiment", "warm-split"), ("winner", "pool"))),
+    # Tiers: whoever reads reports; pins: the rep's manager (another team's is told there is no such
+    # rep), ops and admins; applying or making a review: ops.
+    Page("GET", "/tiers", VIEWERS),
+    Page("POST", "/tiers/pins/{email}", DECIDERS, (("tier", "top"), ("note", "covering Hot"))),
+    Page("POST", "/tiers/pins/{email}/unpin", DECIDERS),
+    Page("POST", "/tiers/apply", OPS),
+    Page("POST", "/tiers/review", OPS),
     Page("GET", "/executive", frozenset({"ops", "executive", "admin"})),
     Page("GET", "/executive.csv", frozenset({"ops", "executive", "admin"})),
     # Everyone changes their own password (and only their own: the session says whose).
@@ -127,6 +134,7 @@ def _routes() -> set[str]:
         ops,
         rep,
         team,
+        tiers,
         views,
     )
 
@@ -143,6 +151,7 @@ def _routes() -> set[str]:
         connections,
         experiments,
         executive,
+        tiers,
     )
     return {
         f"{method} {route.path}"
@@ -178,7 +187,14 @@ def _fill(site: Site, path: str) -> str:
         ).scalar()
         cold = conn.execute(sa.select(pools.c.name).where(pools.c.name == "Cold")).scalar_one()
     return path.format(
-        name=cold, lead_id=held or 1, alert_id=1, transfer_id=1, absence_id=1, chart="depth", fmt="svg"
+        name=cold,
+        lead_id=held or 1,
+        alert_id=1,
+        transfer_id=1,
+        absence_id=1,
+        chart="depth",
+        fmt="svg",
+        email=site.logins["rep"][0],
     )
 
 

@@ -15,10 +15,10 @@ from tests.web.conftest import PHONE, Site, login, open_tab, page_problems
 
 PAGES = {
     "rep": ["/pools", "/pools/Hot", "/leads", "/me", "/history", "/password"],
-    "manager": ["/dashboard", "/dashboard/pools/DACH", "/transfers", "/pools", "/leads", "/me"],
+    "manager": ["/dashboard", "/dashboard/pools/DACH", "/transfers", "/pools", "/leads", "/me", "/tiers"],
     "ops": ["/review", "/rules/test", "/history?lead=1", "/dashboard", "/transfers", "/connections"],
-    "executive": ["/executive", "/dashboard", "/dashboard/pools/Hot", "/transfers"],
-    "admin": ["/review", "/rules/test", "/dashboard", "/pools", "/leads", "/password"],
+    "executive": ["/executive", "/dashboard", "/dashboard/pools/Hot", "/transfers", "/tiers"],
+    "admin": ["/review", "/rules/test", "/dashboard", "/pools", "/leads", "/password", "/tiers"],
 }
 REP_PAGES = ["/pools", "/pools/Cold", "/leads", "/me"]
 CONTROLS = "main button:visible, main select:visible, main input:visible:not([type=hidden]):not([type=checkbox]), header a:visible"

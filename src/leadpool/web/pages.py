@@ -145,6 +145,7 @@ RULE_TESTER = Link("Rule tester", "/rules/test")
 HISTORY = Link("Lead history", "/history")
 CONNECTIONS = Link("Connections", "/connections")
 EXPERIMENTS = Link("Experiments", "/experiments")
+TIERS = Link("Tiers", "/tiers")
 EXECUTIVE = Link("Executive", "/executive")
 
 
@@ -155,10 +156,13 @@ def claims_somewhere(db: Database, who: Person) -> bool:
 
 def nav(db: Database, who: Person) -> list[Link]:
     """The pages a person's role uses, in the order they use them; Experiments while the org file
-    has any, for everyone who reads reports."""
+    has any, and Tiers while it has a tier review, for everyone who reads reports."""
     links = _nav(db, who)
-    if who.role is not Role.rep and current(db).loaded.org.experiments:
+    org = current(db).loaded.org
+    if who.role is not Role.rep and org.experiments:
         links.append(EXPERIMENTS)
+    if who.role is not Role.rep and org.tier_review is not None:
+        links.append(TIERS)
     return links
 
 

@@ -189,6 +189,7 @@ def mount(app: FastAPI, settings: Settings | None = None) -> None:
     from leadpool.web.ops import router as ops_router
     from leadpool.web.rep import router as rep_router
     from leadpool.web.team import router as team_router
+    from leadpool.web.tiers import router as tiers_router
 
     app.state.web_rules = SessionRules.from_settings(settings or Settings())
     for pages in (
@@ -199,6 +200,7 @@ def mount(app: FastAPI, settings: Settings | None = None) -> None:
         ops_router,
         connections_router,
         experiments_router,
+        tiers_router,
         dashboards_router,
         executive_router,
         team_router,
