@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from leadpool.cli.main import app
 
-from .test_reviews import ORG
+from .world import ORG
 
 runner = CliRunner()
 

@@ -5,7 +5,7 @@ review that sticks when the org file is applied again, pins, and who may see and
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -27,45 +27,7 @@ from leadpool.storage.tables import events
 from leadpool.tiers import pins, service
 
 from ..conftest import new_leads
-
-REPS = [f"r{i:02d}" for i in range(1, 13)]  # r01 converts worst … r12 best
-ORG = (
-    """
-organisation: Tiered Co
-timezone: Europe/Berlin
-limits: {daily_claims: 1000, max_open: 1000, hourly_claims: null, cooldown: null}
-tiers: {top: {}, middle: {}, low: {}}
-teams: [{name: West}, {name: East}]
-users:
-  - {email: ops@tier.example, name: Olga Ops, role: ops}
-  - {email: mo@tier.example, name: Mo Manager, role: manager, team: West}
-  - {email: eve@tier.example, name: Eve Manager, role: manager, team: East}
-  - {email: erin@tier.example, name: Erin Exec, role: executive}
-"""
-    + "".join(
-        f"  - {{email: {r}@tier.example, name: Rep {r}, team: {'West' if i < 6 else 'East'}, tier: middle}}\n"
-        for i, r in enumerate(REPS)
-    )
-    + """
-pools:
-  - {name: Hot, access: {claim: {roles: [rep], tiers: [top]}}}
-  - {name: Open, access: {claim: {roles: [rep]}}}
-qualification: {min_score: null, required: [email]}
-rules:
-  - {name: hot, when: "source == 'hot'", pool: Hot}
-  - {name: open, when: "source == 'open'", pool: Open}
-tier_review:
-  every: week
-  weekday: mon
-  at: "06:00"
-  shares: {top: 25, middle: 50, low: 25}
-  weights: {conversion: 100, sla: 0, acceptance: 0, quota: 0}
-  margin: 5
-  min_leads: 5
-  preview_hours: 24
-"""
-)
-MONDAY = datetime.fromisoformat("2026-01-12T05:00:00+00:00")  # 06:00 in Berlin, the review's moment
+from .world import ORG, REPS, everyone, plant
 
 
 @pytest.fixture
@@ -75,22 +37,12 @@ def org_text() -> str:
 
 @pytest.fixture
 def people(db: Database) -> dict[str, Person]:
-    names = ("ops", "mo", "eve", "erin", *REPS)
-    return {n: person_by_email(db, f"{n}@tier.example") for n in names}
+    return everyone(db)
 
 
 @pytest.fixture
 def history(db: Database, people: dict[str, Person], clock: ManualClock) -> None:
-    """Twelve leads each, the k-th rep turning k-1 of them into opportunities: places 4, 12, 21,
-    29 … 96 among twelve. With a 5-point margin only places past 80 (top) or under 20 (low) move: the
-    reps at 79 and 21 are the borderline ones."""
-    new_leads(db, "open", 12 * len(REPS))
-    for k, name in enumerate(REPS):
-        rep = people[name]
-        held = claim(db, rep, "Open", n=10) + claim(db, rep, "Open", n=2)
-        for c in held[:k]:
-            record_outcome(db, rep, c.lead_id, Outcome.opportunity, amount=Decimal(1000))
-    clock.advance(MONDAY - clock.now() + timedelta(minutes=30))
+    plant(db, people, clock)
 
 
 def _tiers(db: Database) -> dict[str, str | None]:
