@@ -19,7 +19,8 @@ SHARES = {"top": 25.0, "middle": 50.0, "low": 25.0}
 
 
 def config(**kwargs: Any) -> TierReview:
-    return TierReview(shares=SHARES, **kwargs)
+    """A review that moves at the first review past an edge, unless `confirm` says otherwise."""
+    return TierReview(shares=SHARES, **{"confirm": 1, **kwargs})
 
 
 def rep(
@@ -200,8 +201,30 @@ def test_a_verdict_as_json() -> None:
         "acceptance": 12.3,
         "quota": 12.3,
         "why": shown[0]["why"],
+        "leaning": "down",
+        "streak": 1,
     }
     assert shown[1]["acceptance"] is None and shown[1]["percentile"] == 50.0
+
+
+def test_a_move_waits_until_the_next_review_agrees() -> None:
+    reps = spread(20)
+    settings = config(confirm=2, margin=2)
+    first = by_email(review(reps, settings))
+    best, calm = first["rep19@x.test"], first["rep10@x.test"]
+    assert (best.moves, best.leaning, best.streak) == (False, "up", 1)
+    assert best.why.startswith("stays middle for now: 97th percentile")
+    assert best.why.endswith("; moves up to top if the next review agrees (1 of 2 in a row)")
+    assert (calm.leaning, calm.streak) == (None, 0)
+    # The next review finds the same: now they move, and the sentence is the move's.
+    carried = [replace(r, leaning=first[r.email].leaning, streak=first[r.email].streak) for r in reps]
+    second = by_email(review(carried, settings))
+    assert (second["rep19@x.test"].to, second["rep19@x.test"].streak) == ("top", 2)
+    assert second["rep19@x.test"].why.startswith("moves up to top: 97th percentile")
+    assert second["rep0@x.test"].to == "low"
+    # One week past the edge, then a week back inside: the count starts again from nothing.
+    back = review([replace(reps[10], leaning="up", streak=1), *reps[:10], *reps[11:]], settings)[0]
+    assert (back.to, back.leaning, back.streak) == ("middle", None, 0)
 
 
 @pytest.mark.parametrize(

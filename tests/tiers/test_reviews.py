@@ -223,3 +223,25 @@ def test_quota_attainment_is_revenue_won_against_the_prorated_quota(
     assert attained() == pytest.approx(100 * 5000 / (5000 * month_share), abs=0.1)
     others = [v["quota"] for v in service.preview(db).verdicts if v["email"] != "r01@tier.example"]
     assert set(others) == {None}  # no quota, no attainment: left out of their score
+
+
+@pytest.mark.parametrize("org_text", [ORG.replace("confirm: 1", "confirm: 2")])
+@pytest.mark.usefixtures("history")
+def test_with_confirm_a_rep_moves_only_when_two_reviews_in_a_row_agree(
+    db: Database, clock: ManualClock
+) -> None:
+    service.run(db, clock.now())
+    first = service.pending(db)
+    assert first is not None and not [v for v in first.verdicts if v["moves"]]
+    held = {v["email"][:3]: v for v in first.verdicts if v["leaning"]}
+    assert sorted(held) == ["r01", "r02", "r11", "r12"]
+    assert held["r12"]["why"].endswith("moves up to top if the next review agrees (1 of 2 in a row)")
+    clock.advance(timedelta(days=1, minutes=1))
+    service.run(db, clock.now())  # applies the first review: nobody moves
+    assert _tiers(db)["r12"] == "middle"
+    clock.advance(timedelta(days=6))  # the next Monday: the same numbers, the second review in a row
+    service.run(db, clock.now())
+    second = service.pending(db)
+    assert second is not None and second.period == "2026-W04"
+    moves = {v["email"][:3]: (v["to"], v["streak"]) for v in second.verdicts if v["moves"]}
+    assert moves == {"r01": ("low", 2), "r02": ("low", 2), "r11": ("top", 2), "r12": ("top", 2)}

@@ -49,6 +49,7 @@ tier_review:
   shares: {top: 25, middle: 50, low: 25}
   weights: {conversion: 100, sla: 0, acceptance: 0, quota: 0}
   margin: 5
+  confirm: 1
   min_leads: 5
   preview_hours: 24
 """

@@ -920,6 +920,9 @@ class TierReview(Strict):
     shares: dict[str, Annotated[float, Field(gt=0, le=100)]] = Field(min_length=2)
     weights: TierWeights = TierWeights()
     margin: Annotated[float, Field(ge=0, le=25)] = 5
+    # Reviews in a row that must find a rep past the same edge before they move: small teams'
+    # places swing with a few leads, and one good or bad week is not a trend. 1: move at once.
+    confirm: Annotated[int, Field(ge=1, le=6)] = 2
     min_leads: Annotated[int, Field(ge=0)] = 10  # fewer leads in the window: the rep keeps their tier
     preview_hours: Annotated[float, Field(ge=0, le=168)] = 24
     by: Literal["org", "team"] = "org"  # rank against the whole org, or within each team

@@ -31,6 +31,10 @@ class Numbers:
     sla: float | None  # 0..1 share of SLA-bound leads kept; None: none due
     acceptance: float | None  # 0..1 share of pushed/offered leads accepted; None: none pushed/offered
     quota: float | None  # attainment, 1.0 = 100% of quota; None: no quota
+    # What the reviews just before this one found: past an edge 'up' or 'down' (held until
+    # `confirm` reviews in a row agree), and in how many of them in a row.
+    leaning: str | None = None
+    streak: int = 0
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,8 @@ class Verdict:
     score: float | None  # composite 0..100, None when not ranked
     percentile: float | None  # their place among the ranked reps, 0..100, None when not ranked
     why: str  # one plain sentence with the figures
+    leaning: str | None = None  # past an edge 'up' or 'down' at this review, moved or held
+    streak: int = 0  # reviews in a row, this one included, that leant that way
 
     @property
     def moves(self) -> bool:
@@ -85,13 +91,32 @@ def review(reps: Sequence[Numbers], config: TierReview) -> list[Verdict]:
         if i not in places:
             verdicts.append(Verdict(rep, rep.tier, None, None, _unranked(rep, config)))
             continue
+        order = [band.name for band in bands]
         to, why = _judge(rep, scores[i], places[i], bands, config)
+        leaning = _direction(rep.tier, to, order)
+        streak = (rep.streak + 1 if leaning == rep.leaning else 1) if leaning is not None else 0
+        after: str | None = to
         if rep.pinned:
-            order = [band.name for band in bands]
             would = "stayed anyway" if to == rep.tier else _verb(rep.tier, to, order, "moved them ")
             why = f"stays {_label(rep.tier)}: pinned ({_place(places[i], scores[i])} would have {would})"
-        verdicts.append(Verdict(rep, rep.tier if rep.pinned else to, scores[i], places[i], why))
+            after = rep.tier
+        elif leaning is not None and streak < config.confirm:
+            why = f"stays {_label(rep.tier)} for now: {why.split(': ', 1)[1]}; moves {leaning} to {to} "
+            why += f"if {_reviews(config.confirm - streak)} ({streak} of {config.confirm} in a row)"
+            after = rep.tier
+        verdicts.append(Verdict(rep, after, scores[i], places[i], why, leaning, streak))
     return verdicts
+
+
+def _direction(tier: str | None, to: str, order: list[str]) -> str | None:
+    """'up' or 'down' for a move between two tiers of the review, None otherwise."""
+    if to == tier or tier not in order or to not in order:
+        return None
+    return "up" if order.index(to) < order.index(tier) else "down"
+
+
+def _reviews(n: int) -> str:
+    return "the next review agrees" if n == 1 else f"the next {n} reviews agree"
 
 
 def as_dict(v: Verdict) -> dict[str, Any]:
@@ -110,6 +135,8 @@ def as_dict(v: Verdict) -> dict[str, Any]:
         "leads": n.leads,
         **{metric: _round(None if (x := getattr(n, metric)) is None else x * 100) for metric in METRICS},
         "why": v.why,
+        "leaning": v.leaning,
+        "streak": v.streak,
     }
 
 

@@ -22,8 +22,16 @@ from leadpool.tiers.model import Numbers
 DAYS_PER_MONTH = Decimal("30.4375")  # a quota is per month; a window is prorated by its days
 
 
-def gather(db: Database, org: CurrentOrg, start: datetime, end: datetime) -> list[Numbers]:
-    """The numbers of every active rep in the org file, in file order."""
+def gather(
+    db: Database,
+    org: CurrentOrg,
+    start: datetime,
+    end: datetime,
+    earlier: dict[str, tuple[str | None, int]] | None = None,
+) -> list[Numbers]:
+    """The numbers of every active rep in the org file, in file order, with what the reviews before
+    found of them (`earlier`: email -> leaning and streak)."""
+    earlier = earlier or {}
     found, _people = tallies(db, start, end, "rep")
     held = {int(key[0]): tally for key, tally in found.items() if key[0] is not None}
     months = Decimal((end - start).total_seconds()) / 86400 / DAYS_PER_MONTH
@@ -53,6 +61,8 @@ def gather(db: Database, org: CurrentOrg, start: datetime, end: datetime) -> lis
                     sla=tally.kept / tally.due if tally.due else None,
                     acceptance=took / pushed if pushed else None,
                     quota=float(tally.revenue / (monthly * months)) if monthly and months else None,
+                    leaning=earlier.get(user.email.lower(), (None, 0))[0],
+                    streak=earlier.get(user.email.lower(), (None, 0))[1],
                 )
             )
     return out

@@ -94,7 +94,7 @@ def preview(db: Database, at: datetime | None = None) -> Review:
     cfg = settings(org)
     now = at or db.clock.now()
     start = now - timedelta(days=cfg.window_days)
-    verdicts = [as_dict(v) for v in review(gather(db, org, start, now), cfg)]
+    verdicts = [as_dict(v) for v in review(gather(db, org, start, now, _earlier(db)), cfg)]
     return Review(None, "preview", now, start, now, now, None, None, verdicts)
 
 
@@ -124,7 +124,7 @@ def make(db: Database, period: str, end: datetime, actor: Person | None = None) 
     cfg = settings(org)
     now = db.clock.now()
     start = end - timedelta(days=cfg.window_days)
-    verdicts = [as_dict(v) for v in review(gather(db, org, start, end), cfg)]
+    verdicts = [as_dict(v) for v in review(gather(db, org, start, end, _earlier(db)), cfg)]
     applies = now + timedelta(hours=cfg.preview_hours)
     moves = sum(1 for v in verdicts if v["moves"])
     try:
@@ -154,6 +154,19 @@ def make(db: Database, period: str, end: datetime, actor: Person | None = None) 
     except IntegrityError:
         return None
     return Review(review_id, period, now, start, end, applies, None, actor.email if actor else None, verdicts)
+
+
+def _earlier(db: Database) -> dict[str, tuple[str | None, int]]:
+    """What the latest review found of each rep: which way they leant past an edge, and in how many
+    reviews in a row. A rep that review moved starts again from nothing in their new tier."""
+    with db.engine.connect() as conn:
+        found = conn.execute(
+            sa.select(tier_reviews.c.verdicts).order_by(tier_reviews.c.id.desc()).limit(1)
+        ).scalar()
+    return {
+        v["email"]: (None, 0) if v["moves"] else (v.get("leaning"), int(v.get("streak") or 0))
+        for v in found or []
+    }
 
 
 def pending(db: Database) -> Review | None:
