@@ -4,7 +4,8 @@ finished period once and names the misses to the rep and their manager."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -118,8 +119,14 @@ def acceptance(
     """Leads pushed or offered to the rep since `since`, and how many they took. A push they declined
     is not taken; an offer counts when they took it or nobody did (one another rep took first was
     never theirs to take)."""
+    return acceptances(conn, {rep_id: email}, since, until)[rep_id]
+
+
+def acceptance_rows(conn: Connection, rep_ids: list[int], since: datetime, until: datetime) -> Sequence[Any]:
+    """The events acceptance is counted from: every offer in the window (who it went to is in its
+    details), the reps' pushes and declines, and every offer taken."""
     how = events.c.details["how"].as_string()
-    rows = conn.execute(
+    return conn.execute(
         sa.select(events.c.type, events.c.lead_id, events.c.rep_id, how.label("how"), events.c.details).where(
             events.c.at >= since,
             events.c.at < until,
@@ -127,30 +134,41 @@ def acceptance(
                 events.c.type == E.offered.value,
                 sa.and_(
                     events.c.type == E.assigned.value,
-                    sa.or_(events.c.rep_id == rep_id, how == "offer accepted"),
+                    sa.or_(events.c.rep_id.in_(rep_ids), how == "offer accepted"),
                 ),
-                sa.and_(events.c.type == E.declined.value, events.c.rep_id == rep_id),
+                sa.and_(events.c.type == E.declined.value, events.c.rep_id.in_(rep_ids)),
             ),
         )
     ).all()
-    pushed: set[int] = set()
-    declined: set[int] = set()
-    offered: set[int] = set()
-    took: set[int] = set()
-    others: set[int] = set()
-    me = email.lower()
-    for r in rows:
+
+
+def acceptances(
+    conn: Connection, reps: dict[int, str], since: datetime, until: datetime
+) -> dict[int, tuple[int, int]]:
+    """`acceptance` for several reps (id -> email) in one read: what a tier review ranks on."""
+    by_email = {email.lower(): rep_id for rep_id, email in reps.items()}
+    pushed: dict[int, set[int]] = defaultdict(set)
+    declined: dict[int, set[int]] = defaultdict(set)
+    offered: dict[int, set[int]] = defaultdict(set)
+    takers: dict[int, set[int]] = defaultdict(set)  # lead -> reps who took it from an offer
+    for r in acceptance_rows(conn, list(reps), since, until):
         if r.type == E.offered.value:
-            if me in (str(e).lower() for e in (r.details or {}).get("offered_to") or ()):
-                offered.add(r.lead_id)
+            for email in (r.details or {}).get("offered_to") or ():
+                if (rep := by_email.get(str(email).lower())) is not None:
+                    offered[rep].add(r.lead_id)
         elif r.type == E.declined.value:
-            declined.add(r.lead_id)
+            declined[r.rep_id].add(r.lead_id)
         elif r.how == "offer accepted":
-            (took if r.rep_id == rep_id else others).add(r.lead_id)
+            takers[r.lead_id].add(r.rep_id)
         else:
-            pushed.add(r.lead_id)
-    offers = offered - (others - took)
-    return len(pushed) + len(offers), len(pushed - declined) + len(offers & took)
+            pushed[r.rep_id].add(r.lead_id)
+    out: dict[int, tuple[int, int]] = {}
+    for rep in reps:
+        took = {lead for lead, who in takers.items() if rep in who}
+        others = {lead for lead, who in takers.items() if who - {rep}}
+        offers = offered[rep] - (others - took)
+        out[rep] = (len(pushed[rep]) + len(offers), len(pushed[rep] - declined[rep]) + len(offers & took))
+    return out
 
 
 def _periods(ob: Obligations, now: datetime, zone: str) -> Periods:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from leadpool.identity.model import Role
 from leadpool.metrics.buckets import Tally
 from leadpool.metrics.conversion import tallies
-from leadpool.obligations.service import acceptance
+from leadpool.obligations.service import acceptances
 from leadpool.org.service import CurrentOrg
 from leadpool.storage.db import Database
 from leadpool.storage.tables import rep_quotas, rep_tiers, users
@@ -41,13 +41,16 @@ def gather(
             int(u): Decimal(m) for u, m in conn.execute(sa.select(rep_quotas.c.user_id, rep_quotas.c.monthly))
         }
         pinned = set(conn.execute(sa.select(rep_tiers.c.user_id).where(rep_tiers.c.pinned)).scalars())
+        reps = [
+            (user, ids[user.email.lower()])
+            for user in org.loaded.org.users
+            if user.active and user.role is Role.rep and user.email.lower() in ids
+        ]
+        accepted = acceptances(conn, {rep_id: user.email for user, rep_id in reps}, start, end)
         out: list[Numbers] = []
-        for user in org.loaded.org.users:
-            rep_id = ids.get(user.email.lower())
-            if rep_id is None or not user.active or user.role is not Role.rep:
-                continue
+        for user, rep_id in reps:
             tally = held.get(rep_id, Tally())
-            pushed, took = acceptance(conn, rep_id, user.email, start, end)
+            pushed, took = accepted[rep_id]
             monthly = imported.get(rep_id) or (Decimal(str(user.quota)) if user.quota else None)
             out.append(
                 Numbers(
