@@ -184,6 +184,10 @@ def test_ops_apply_the_waiting_review_from_the_page_and_make_the_next(
     tiers = _tiers(db)
     assert [tiers[r] for r in REPS] == ["low", "low", *["middle"] * 8, "top", "top"]
     assert "waiting to apply" not in done.text and "Apply now" not in done.text
+    # The rep who moved reads it on her own page, with the why.
+    mine = _section(tier_site.login_http("r01").get("/me").text, "tier-title")
+    assert "You are in tier <strong>low</strong>" in mine
+    assert "tier review 2026-W03: moves down to low: 4th percentile (score 4.2)" in unescape(mine)
     fresh = _section(done.text, "review")
     assert (
         "If a review were made now" in fresh

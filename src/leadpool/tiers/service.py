@@ -24,7 +24,7 @@ from leadpool.org.service import CurrentOrg, current
 from leadpool.orgfile.schema import TierReview
 from leadpool.scheduler.service import JobResult
 from leadpool.storage.db import Database
-from leadpool.storage.tables import rep_tiers, tier_reviews, users
+from leadpool.storage.tables import events, rep_tiers, tier_reviews, users
 from leadpool.tiers.model import as_dict, review
 from leadpool.tiers.numbers import gather
 from leadpool.tiers.periods import due
@@ -384,3 +384,26 @@ def roster(db: Database, viewer: Person) -> list[dict[str, Any]]:
             }
         )  # fmt: skip
     return out
+
+
+def standing(db: Database, rep: Person) -> dict[str, Any] | None:
+    """A rep's own tier as their Me page shows it: the tier, whether it is pinned, and the last
+    change with its why. None when the org has no tier review or they are not a rep."""
+    org = current(db)
+    if org.loaded.org.tier_review is None or rep.role is not Role.rep:
+        return None
+    user = next((u for u in org.loaded.org.users if u.email.lower() == rep.email.lower()), None)
+    with db.engine.connect() as conn:
+        pin = conn.execute(sa.select(rep_tiers.c.pinned).where(rep_tiers.c.user_id == rep.id)).scalar()
+        last = conn.execute(
+            sa.select(events.c.at, events.c.reason)
+            .where(events.c.rep_id == rep.id, events.c.type == E.tier_changed.value)
+            .order_by(events.c.id.desc())
+            .limit(1)
+        ).first()
+    return {
+        "tier": user.tier if user is not None else rep.tier,
+        "pinned": bool(pin),
+        "changed_at": as_utc(last.at) if last else None,
+        "why": last.reason if last else None,
+    }

@@ -22,6 +22,7 @@ from leadpool.identity.model import Role
 from leadpool.metrics.reps import rep_metrics
 from leadpool.storage.db import Database
 from leadpool.storage.tables import claims, leads, users
+from leadpool.tiers import service as tiers
 from leadpool.web.pages import DB, CheckedForm, form_text, redirect, refusal_words, render, role_guard
 
 router = APIRouter(include_in_schema=False)
@@ -43,6 +44,7 @@ def my_page(request: Request, db: DB, me: Worker) -> HTMLResponse:
         absences=availability.list_absences(db, me),
         week=week(db, me),
         today=today.isoformat(),
+        tier=tiers.standing(db, me),
     )
 
 
