@@ -23,7 +23,7 @@ from leadpool.leads.work import record_outcome
 from leadpool.org import service as orgs
 from leadpool.org.service import current
 from leadpool.storage.db import Database
-from leadpool.storage.tables import events
+from leadpool.storage.tables import deliveries, events
 from leadpool.tiers import pins, service
 
 from ..conftest import new_leads
@@ -172,6 +172,16 @@ def test_the_api_shows_each_manager_their_team_and_lets_only_ops_apply(
     assert client.post("/api/v1/tiers/reviews/apply", headers=auth["ops"]).status_code == 404
     (last,) = client.get("/api/v1/tiers", headers=auth["eve"]).json()["history"]
     assert sorted(last["changed"]) == ["r11@tier.example", "r12@tier.example"] and last["kept"] == []
+    # Applied by hand, not by the job: the managers heard of the preview and the moved reps hear now.
+    with db.engine.connect() as conn:
+        told = conn.execute(sa.select(deliveries.c.kind, deliveries.c.recipients)).all()
+    assert sorted(r for k, rs in told if k == "tiers.changed" for r in rs) == [
+        f"{r}@tier.example" for r in ("r01", "r02", "r11", "r12")
+    ]
+    assert sorted(r for k, rs in told if k == "tiers.preview" for r in rs) == [
+        "eve@tier.example",
+        "mo@tier.example",
+    ]
     pinned = client.put("/api/v1/tiers/pins/r05@tier.example", json={"tier": "nope"}, headers=auth["mo"])
     assert pinned.status_code == 422 and "'nope' is not a tier" in pinned.text
     hidden = client.put("/api/v1/tiers/pins/r05@tier.example", json={}, headers=auth["eve"])

@@ -42,6 +42,8 @@ qualification: {min_score: null, required: [email]}
 rules:
   - {name: hot, when: "source == 'hot'", pool: Hot}
   - {name: open, when: "source == 'open'", pool: Open}
+notifications:  # a hook nobody answers: what was queued for whom is read from the outbox
+  channels: [{name: hook, type: webhook, url: "http://127.0.0.1:9/tiers"}]
 tier_review:
   every: week
   weekday: mon

@@ -20,6 +20,7 @@ from leadpool.events.service import append
 from leadpool.identity.access import Person
 from leadpool.identity.model import Role
 from leadpool.notify.model import Alert
+from leadpool.notify.outbox import hand_off
 from leadpool.org.service import CurrentOrg, current
 from leadpool.orgfile.schema import TierReview
 from leadpool.scheduler.service import JobResult
@@ -69,6 +70,7 @@ class Applied:
     review: Review
     changed: list[dict[str, Any]] = field(default_factory=list)
     kept: list[dict[str, Any]] = field(default_factory=list)  # moves left out, with why
+    alerts: list[Alert] = field(default_factory=list)  # each moved rep's notice, already in the outbox
 
 
 def sees(viewer: Person, team: str | None) -> bool:
@@ -151,9 +153,13 @@ def make(db: Database, period: str, end: datetime, actor: Person | None = None) 
                     "applies_at": applies.isoformat(),
                 },
             )
+            made = Review(
+                review_id, period, now, start, end, applies, None, actor.email if actor else None, verdicts
+            )
+            hand_off(conn, db, _previewed(org, made, now))  # managers hear of a review made by hand too
     except IntegrityError:
         return None
-    return Review(review_id, period, now, start, end, applies, None, actor.email if actor else None, verdicts)
+    return made
 
 
 def _earlier(db: Database) -> dict[str, tuple[str | None, int]]:
@@ -218,6 +224,9 @@ def apply(db: Database, review_id: int | None = None, actor: Person | None = Non
         }
         conn.execute(sa.update(tier_reviews).where(tier_reviews.c.id == row.id).values(outcome=outcome))
         result.review = replace(result.review, applied_at=now, outcome=outcome)
+        # However it was applied (the job, the page, the API, the CLI), each moved rep hears.
+        result.alerts = [_told(v, result.review, now) for v in result.changed]
+        hand_off(conn, db, result.alerts)
     db.org_cache = None  # this process reads the new tiers at once; others within seconds
     return result
 
@@ -306,7 +315,7 @@ def run(db: Database, at: datetime) -> JobResult:
         except Conflict:
             continue  # another process applied it
         result.counts["applied"] = result.counts.get("applied", 0) + len(applied.changed)
-        result.alerts += [_told(v, applied.review, at) for v in applied.changed]
+        result.alerts += applied.alerts
     period, moment = due(cfg, at, org.loaded.org.timezone)
     with db.engine.connect() as conn:
         made = conn.execute(sa.select(tier_reviews.c.id).where(tier_reviews.c.period == period)).first()
@@ -317,7 +326,7 @@ def run(db: Database, at: datetime) -> JobResult:
             found = None  # one made by hand still waits; this period's comes once it has applied
         if found is not None:
             result.counts["previews"] = 1
-            result.alerts += _previewed(current(db), found, at)
+            result.alerts += _previewed(current(db), found, found.made_at)
     return result
 
 
