@@ -210,6 +210,19 @@ def test_ops_apply_the_waiting_review_from_the_page_and_make_the_next(
     assert service.pending(db) is not None and len(service.history(db)) == 1
 
 
+@pytest.mark.parametrize("org_text", [ORG.replace("confirm: 1", "confirm: 2")])
+@pytest.mark.usefixtures("history")
+def test_a_move_held_for_a_second_review_says_so(tier_site: Site, db: Database, clock: ManualClock) -> None:
+    service.run(db, clock.now())
+    page = tier_site.login_http("mo").get("/tiers").text
+    assert "clearly past a band's edge, in 2 reviews in a row" in page
+    review = _section(page, "review")
+    assert "<strong>0</strong> would move" in review
+    r01 = unescape(_row(review, "r01@tier.example"))
+    assert 'middle, stays for now <span class="badge">leaning down: 1 of 2 reviews</span>' in r01
+    assert "moves down to low if the next review agrees (1 of 2 in a row)" in r01
+
+
 def test_without_a_tier_review_the_page_says_how_to_turn_it_on(tier_site: Site, db: Database) -> None:
     orgs.apply(db, ORG.split("tier_review:")[0])
     mo = tier_site.login_http("mo")
