@@ -5,6 +5,7 @@ review that sticks when the org file is applied again, pins, and who may see and
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from leadpool.claims.service import claim
 from leadpool.clock import ManualClock
-from leadpool.errors import Forbidden, InvalidInput, NotFound
+from leadpool.errors import Conflict, Forbidden, InvalidInput, NotFound
 from leadpool.identity.access import Person
 from leadpool.identity.service import person_by_email
 from leadpool.leads.model import Outcome
@@ -255,3 +256,27 @@ def test_with_confirm_a_rep_moves_only_when_two_reviews_in_a_row_agree(
     assert second is not None and second.period == "2026-W04"
     moves = {v["email"][:3]: (v["to"], v["streak"]) for v in second.verdicts if v["moves"]}
     assert moves == {"r01": ("low", 2), "r02": ("low", 2), "r11": ("top", 2), "r12": ("top", 2)}
+
+
+def test_two_reviews_made_at_once_leave_one_waiting(db: Database) -> None:
+    gate = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def make(period: str) -> None:
+        gate.wait()
+        try:
+            made = service.make(db, period, db.clock.now())
+            outcomes.append("made" if made is not None else "none")
+        except Conflict as exc:
+            outcomes.append(exc.message)
+
+    racers = [threading.Thread(target=make, args=(p,)) for p in ("a", "b")]
+    for t in racers:
+        t.start()
+    for t in racers:
+        t.join()
+    waiting = service.pending(db)
+    assert waiting is not None
+    assert sorted(outcomes) == ["made", f"tier review {waiting.period} is still waiting to apply"]
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM tier_reviews")).scalar_one() == 1

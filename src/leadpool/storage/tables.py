@@ -642,6 +642,9 @@ tier_reviews = sa.Table(
     sa.Column("window_end", When, nullable=False),
     sa.Column("applies_at", When, nullable=False),
     sa.Column("applied_at", When),
+    # True while the review waits, NULL once applied: unique, so two processes (or two ops) can
+    # never leave two reviews waiting to apply over each other.
+    sa.Column("waiting", sa.Boolean, unique=True),
     sa.Column("made_by", Id, sa.ForeignKey("users.id")),  # None: the scheduler
     sa.Column("verdicts", Json, nullable=False),
     sa.Column("outcome", Json),  # once applied: who changed tier, and who kept theirs and why

@@ -112,16 +112,9 @@ def make_now(db: Database, actor: Person | None = None) -> Review:
 def make(db: Database, period: str, end: datetime, actor: Person | None = None) -> Review | None:
     """Rank the reps over the window ending `end` and keep it as the period's review, to apply
     after `preview_hours`. None when the period already has one (another process made it). One
-    review waits at a time: while one does, making another is a 409."""
-    with db.engine.connect() as conn:
-        waiting = conn.execute(
-            sa.select(tier_reviews.c.period).where(tier_reviews.c.applied_at.is_(None)).limit(1)
-        ).scalar()
-    if waiting is not None:
-        raise Conflict(
-            f"tier review {waiting} is still waiting to apply",
-            hint="apply it now, or let it apply when its preview ends, then make another",
-        )
+    review waits at a time (the table's unique `waiting` holds it): while one does, making another
+    is a 409."""
+    _none_waiting(db)
     org = current(db)
     cfg = settings(org)
     now = db.clock.now()
@@ -135,7 +128,7 @@ def make(db: Database, period: str, end: datetime, actor: Person | None = None) 
                 sa.insert(tier_reviews)
                 .values(
                     period=period, made_at=now, window_start=start, window_end=end, applies_at=applies,
-                    made_by=actor.id if actor else None, verdicts=verdicts,
+                    waiting=True, made_by=actor.id if actor else None, verdicts=verdicts,
                 )
                 .returning(tier_reviews.c.id)
             ).scalar_one()  # fmt: skip
@@ -158,8 +151,21 @@ def make(db: Database, period: str, end: datetime, actor: Person | None = None) 
             )
             hand_off(conn, db, _previewed(org, made, now))  # managers hear of a review made by hand too
     except IntegrityError:
-        return None
+        _none_waiting(db)  # another review came to wait meanwhile: say which
+        return None  # else another process made this period's review
     return made
+
+
+def _none_waiting(db: Database) -> None:
+    with db.engine.connect() as conn:
+        waiting = conn.execute(
+            sa.select(tier_reviews.c.period).where(tier_reviews.c.waiting.is_(True))
+        ).scalar()
+    if waiting is not None:
+        raise Conflict(
+            f"tier review {waiting} is still waiting to apply",
+            hint="apply it now, or let it apply when its preview ends, then make another",
+        )
 
 
 def _earlier(db: Database) -> dict[str, tuple[str | None, int]]:
@@ -212,7 +218,7 @@ def apply(db: Database, review_id: int | None = None, actor: Person | None = Non
         done = conn.execute(
             sa.update(tier_reviews)
             .where(tier_reviews.c.id == row.id, tier_reviews.c.applied_at.is_(None))
-            .values(applied_at=now)
+            .values(applied_at=now, waiting=None)
         ).rowcount
         if not done:
             raise Conflict(f"tier review {row.period} was already applied", hint="each review applies once")

@@ -32,12 +32,14 @@ def upgrade() -> None:
         sa.Column("window_end", When, nullable=False),
         sa.Column("applies_at", When, nullable=False),
         sa.Column("applied_at", When, nullable=True),
+        sa.Column("waiting", sa.Boolean(), nullable=True),
         sa.Column("made_by", Id, nullable=True),
         sa.Column("verdicts", Json, nullable=False),
         sa.Column("outcome", Json, nullable=True),
         sa.ForeignKeyConstraint(["made_by"], ["users.id"], name=op.f("fk_tier_reviews_made_by_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tier_reviews")),
         sa.UniqueConstraint("period", name=op.f("uq_tier_reviews_period")),
+        sa.UniqueConstraint("waiting", name=op.f("uq_tier_reviews_waiting")),
     )
     op.create_table(
         "rep_tiers",
