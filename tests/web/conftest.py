@@ -105,15 +105,22 @@ def _site(
     seed_example(db, EXAMPLES, history_days=history_days)
     logins = {label.split()[0]: (label.split()[1], pw) for label, pw in example_passwords(db).items()}
     try:
-        app = create_app(db)
-        with serving(db, app) as url:
-            made = Site(url, db, clock, logins, app=app)
+        with running(db, clock, logins) as made:
             yield made
-            for client in made.clients:
-                client.close()
     finally:
         db.dispose()
         next(urls, None)  # drops the PostgreSQL database
+
+
+@contextmanager
+def running(db: Database, clock: ManualClock, logins: dict[str, tuple[str, str]]) -> Iterator[Site]:
+    """The app for `db` on a real server, as a Site whose clients are closed when the block ends."""
+    app = create_app(db)
+    with serving(db, app) as url:
+        made = Site(url, db, clock, logins, app=app)
+        yield made
+        for client in made.clients:
+            client.close()
 
 
 @pytest.fixture

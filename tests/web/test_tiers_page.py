@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from leadpool.api.app import create_app
 from leadpool.clock import ManualClock
 from leadpool.identity.access import Person
 from leadpool.identity.service import person_by_email
@@ -26,7 +25,7 @@ from leadpool.tiers import pins, service
 from leadpool.web.auth import set_password
 from leadpool.web.pages import sentence
 from tests.tiers.world import ORG, REPS, everyone, plant
-from tests.web.conftest import PHONE, Site, login, open_tab, page_problems, serving
+from tests.web.conftest import PHONE, Site, login, open_tab, page_problems, running
 
 WEST = {f"{r}@tier.example" for r in REPS[:6]}
 R01 = "/tiers/pins/r01%40tier.example"  # the pin form's action for r01, as the page writes it
@@ -55,12 +54,8 @@ def tier_site(db: Database, clock: ManualClock) -> Iterator[Site]:
         password = f"pw-{name}-0123456789"
         set_password(db, person_by_email(db, f"{name}@tier.example").id, password)
         logins[name] = (f"{name}@tier.example", password)
-    app = create_app(db)
-    with serving(db, app) as url:
-        made = Site(url, db, clock, logins, app=app)
+    with running(db, clock, logins) as made:
         yield made
-        for client in made.clients:
-            client.close()
 
 
 def _csrf(html: str) -> str:
